@@ -1,0 +1,30 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install browser clean
+
+demo: browser
+	$(BIN)/portal-worker demo
+
+test: browser
+	$(BIN)/pytest
+
+install: $(VENV)/.installed
+
+# Re-installs whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "portal-worker needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "could not create $(VENV): on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# Finds a system Chromium, or installs one (Debian's package as root, else Playwright's), and says which.
+browser: install
+	$(BIN)/portal-worker browser setup
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache
