@@ -1,0 +1,1 @@
+"""Payer portal adapters: the only code that knows a portal's URLs, selectors and pages."""

@@ -1,0 +1,226 @@
+"""What every portal adapter shares: page fingerprints, fault pages, re-login, evidence.
+
+An adapter module subclasses `PortalAdapter` and holds one page-object class per
+portal page. Page objects call `expect_page` before they read anything, so a page
+that is not the one expected becomes a typed error, never a silently wrong value.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page, Response
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from portals.errors import (
+    LayoutChanged,
+    PortalError,
+    PortalUnavailable,
+    RateLimited,
+    SessionExpired,
+)
+from portals.types import ClaimQuery, ClaimStatusResult, Credentials, PageSnapshot
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long to wait, in milliseconds. Slow portals get more in config."""
+
+    navigation_ms: int = 30_000
+    element_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class FaultPage:
+    """A page the portal shows instead of the one asked for (maintenance, login, errors)."""
+
+    locator: str  # CSS/text selector that identifies it
+    kind: type[PortalError]
+    message: str
+
+
+class PortalAdapter(ABC):
+    """One payer portal, driven through one browser page for one account."""
+
+    kind: ClassVar[str]  # the `adapter` value in config, e.g. "clearinghouse"
+    # Pages the portal may show instead of the expected one, checked before a
+    # page is declared changed. Subclasses list their own.
+    fault_pages: ClassVar[tuple[FaultPage, ...]] = ()
+
+    def __init__(
+        self,
+        page: Page,
+        *,
+        portal: str,
+        base_url: str,
+        credentials: Credentials,
+        timeouts: Timeouts = Timeouts(),
+    ) -> None:
+        self.page = page
+        self.portal = portal
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeouts = timeouts
+        self.logins = 0  # how many times this adapter logged in (a login is costly)
+        page.set_default_navigation_timeout(timeouts.navigation_ms)
+        page.set_default_timeout(timeouts.element_ms)
+
+    # --- what flows call -------------------------------------------------
+
+    def ensure_logged_in(self) -> None:
+        """Log in unless the session (restored storage state) is still good."""
+        if not self.is_logged_in():
+            self._login_counted()
+
+    def claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
+        """Look one claim up; a session that expired mid-batch gets one fresh login."""
+        try:
+            return self.fetch_claim_status(query)
+        except SessionExpired:
+            self._login_counted()
+            return self.fetch_claim_status(query)
+
+    def snapshot(self) -> PageSnapshot:
+        """The current page as evidence, with every password field blanked first."""
+        try:
+            self.page.evaluate(
+                "() => document.querySelectorAll('input[type=password]')"
+                ".forEach(e => { e.value = ''; e.setAttribute('value', ''); })"
+            )
+            html = self.page.content()
+            png = self.page.screenshot(full_page=True)
+        except PlaywrightError:
+            html, png = "", b""
+        return PageSnapshot(url=self.page.url, html=html, screenshot_png=png)
+
+    # --- what each portal module implements -----------------------------
+
+    @abstractmethod
+    def is_logged_in(self) -> bool:
+        """A cheap probe: does the portal still know this session?"""
+
+    @abstractmethod
+    def login(self) -> None:
+        """Log in from scratch, through every step the portal has (MFA, notices)."""
+
+    @abstractmethod
+    def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
+        """Find the claim and read its status; raise ClaimNotFound if the payer has none."""
+
+    # --- helpers for page objects ---------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def goto(self, path: str) -> Response | None:
+        """Navigate and turn an HTTP-level fault into a typed error."""
+        try:
+            response = self.page.goto(self.url(path), wait_until="domcontentloaded")
+        except PlaywrightTimeout as exc:
+            raise PortalUnavailable(self.portal, f"no answer from {path} in time") from exc
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.portal, f"could not load {path}: {_first_line(exc)}") from exc
+        self.raise_for_response(response)
+        return response
+
+    def raise_for_response(self, response: Response | None) -> None:
+        if response is None:
+            return
+        if response.status == 429:
+            raise RateLimited(self.portal, "portal is rate limiting (HTTP 429)", _retry_after(response))
+        if response.status >= 500:
+            raise PortalUnavailable(
+                self.portal, f"portal answered HTTP {response.status}", _retry_after(response)
+            )
+
+    def expect_page(self, name: str, fingerprint: Locator) -> None:
+        """Wait until `fingerprint` shows; a fault page or a timeout becomes a typed error."""
+        faults = [(self.page.locator(f.locator), f) for f in self.fault_pages]
+        either = fingerprint.first
+        for locator, _ in faults:
+            either = either.or_(locator.first)
+        try:
+            either.first.wait_for(state="visible")
+        except PlaywrightTimeout:
+            raise LayoutChanged(self.portal, name, "its landmark element never appeared") from None
+        if fingerprint.first.is_visible():
+            return
+        for locator, fault in faults:
+            if locator.first.is_visible():
+                raise fault.kind(self.portal, fault.message)
+        raise LayoutChanged(self.portal, name, "its landmark element disappeared")  # pragma: no cover
+
+    def require(self, name: str, locator: Locator, what: str) -> Locator:
+        """A locator that must be on the current page, else LayoutChanged naming it."""
+        if locator.count() == 0:
+            raise LayoutChanged(self.portal, name, f"{what} is missing")
+        return locator.first
+
+    def require_headers(self, name: str, header_cells: Locator, expected: list[str]) -> None:
+        """A table whose columns moved is a changed layout, not a source of wrong values."""
+        found = [_squash(t) for t in header_cells.all_inner_texts()]
+        if found[: len(expected)] != [_squash(e) for e in expected]:
+            raise LayoutChanged(self.portal, name, f"table columns are {found}, expected {expected}")
+
+    def fill_secret(self, locator: Locator, value: str) -> None:
+        """Type a credential, but only into a page of the configured portal's origin."""
+        if _origin(self.page.url) != _origin(self.base_url):
+            raise LayoutChanged(
+                self.portal, "login", "login form is not on the configured portal's origin; refusing to type credentials"
+            )
+        locator.fill(value)
+
+    def _login_counted(self) -> None:
+        self.login()
+        self.logins += 1
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _retry_after(response: Response) -> datetime | None:
+    value = response.headers.get("retry-after")
+    if value and value.isdigit():
+        return datetime.now(timezone.utc) + timedelta(seconds=int(value))
+    return None
+
+
+def parse_money(text: str) -> Decimal | None:
+    """'$1,234.50' -> Decimal('1234.50'); '' or '-' -> None."""
+    cleaned = text.replace("$", "").replace(",", "").strip()
+    if cleaned in {"", "-", "—", "N/A"}:
+        return None
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    value = Decimal(cleaned.strip("()"))
+    return -value if negative else value
+
+
+
+def parse_date(text: str) -> date | None:
+    """Dates as portals print them: 2026-03-01, 03/01/2026 or 20260301; blank -> None."""
+    cleaned = text.strip()
+    if cleaned in {"", "-", "—", "N/A"}:
+        return None
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d"):
+        try:
+            return datetime.strptime(cleaned, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"unrecognised date {cleaned!r}")
