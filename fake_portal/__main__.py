@@ -1,0 +1,3 @@
+from fake_portal.cli import main
+
+raise SystemExit(main())

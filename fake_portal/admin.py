@@ -1,0 +1,101 @@
+"""Admin endpoints for tests and the demo: clock, faults, accounts, sessions, PMS export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from fake_portal.data import PAYERS, pms_export_rows
+from fake_portal.web import world
+from fake_portal.world import DEFAULT_ACCOUNTS, PORTALS, Account
+
+
+def state(request: Request) -> Response:
+    w = world(request)
+    return JSONResponse({
+        "now": w.now().isoformat(),
+        "today": w.today().isoformat(),
+        "faults": {p: asdict(f) for p, f in w.faults.items()},
+        "requests": w.requests,
+        "accounts": [
+            {"portal": a.portal, "username": a.username, "locked": a.locked, "failed_logins": a.failed_logins}
+            for a in w.accounts.values()
+        ],
+        "sessions": len(w.sessions),
+        "payers": [asdict(p) for p in PAYERS],
+    })
+
+
+def reset(request: Request) -> Response:
+    world(request).reset()
+    return JSONResponse({"ok": True})
+
+
+async def set_faults(request: Request) -> Response:
+    portal = request.path_params["portal"]
+    if portal not in PORTALS:
+        return JSONResponse({"error": f"unknown portal {portal!r}"}, status_code=404)
+    w = world(request)
+    try:
+        with w.lock:
+            w.faults[portal].update(await request.json())
+    except (ValueError, TypeError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(asdict(w.faults[portal]))
+
+
+async def advance_clock(request: Request) -> Response:
+    body = await request.json()
+    w = world(request)
+    w.advance(days=float(body.get("days", 0)), hours=float(body.get("hours", 0)))
+    return JSONResponse({"now": w.now().isoformat()})
+
+
+async def expire_sessions(request: Request) -> Response:
+    body = await request.json() if await request.body() else {}
+    world(request).expire_sessions(body.get("portal"))
+    return JSONResponse({"ok": True})
+
+
+async def add_account(request: Request) -> Response:
+    body = await request.json()
+    try:
+        account = Account(**body)
+    except TypeError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    if account.portal not in PORTALS:
+        return JSONResponse({"error": f"unknown portal {account.portal!r}"}, status_code=400)
+    world(request).add_account(account)
+    return JSONResponse({"ok": True})
+
+
+def demo_accounts(request: Request) -> Response:
+    """The synthetic accounts that exist from the start (for `portal-worker demo`)."""
+    return JSONResponse([asdict(a) for a in DEFAULT_ACCOUNTS])
+
+
+def pms_claims_csv(request: Request) -> Response:
+    rows = pms_export_rows(world(request).dataset)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return PlainTextResponse(out.getvalue(), media_type="text/csv",
+                             headers={"content-disposition": "attachment; filename=claims.csv"})
+
+
+routes = [
+    Route("/admin/state", state),
+    Route("/admin/reset", reset, methods=["POST"]),
+    Route("/admin/faults/{portal}", set_faults, methods=["POST"]),
+    Route("/admin/clock", advance_clock, methods=["POST"]),
+    Route("/admin/sessions/expire", expire_sessions, methods=["POST"]),
+    Route("/admin/accounts", add_account, methods=["POST"]),
+    Route("/admin/demo-accounts", demo_accounts),
+    Route("/pms/claims.csv", pms_claims_csv),
+]

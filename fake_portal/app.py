@@ -1,0 +1,36 @@
+"""The fake portal web app: three payer portals under their own path prefixes."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from fake_portal import admin, clearinghouse, commercial, medicaid
+from fake_portal.web import HERE, FaultInjection
+from fake_portal.world import World
+
+PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
+
+
+def index(request: Request) -> HTMLResponse:
+    links = "".join(f'<li><a href="/{name}/">{name}</a></li>' for name in PORTAL_MODULES)
+    return HTMLResponse(f"<h1>Fake payer portals</h1><ul>{links}</ul><p><a href='/pms/claims.csv'>PMS export</a></p>")
+
+
+def create_app(world: World) -> Starlette:
+    routes: list = [Route("/", index), *admin.routes]
+    for name, module in PORTAL_MODULES.items():
+        routes.append(Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)),
+                            name=f"{name}-static"))
+        routes.append(Mount(f"/{name}", routes=module.routes))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultInjection,
+                               fault_pages={n: m.fault_page for n, m in PORTAL_MODULES.items()})],
+    )
+    app.state.world = world
+    return app

@@ -1,0 +1,71 @@
+"""Shared web plumbing for the fake portals: templates, the world, fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Callable, Protocol
+
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from fake_portal.world import World
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def world(request: Request) -> World:
+    return request.app.state.world
+
+
+class FaultPageRenderer(Protocol):
+    def __call__(self, request: Request, kind: str) -> Response:
+        """kind: 'maintenance', 'rate_limited' or 'error'; the portal picks its own look and status."""
+
+
+class FaultInjection(BaseHTTPMiddleware):
+    """Latency, maintenance, 429 and 500 per portal, decided before the portal sees the request."""
+
+    def __init__(self, app, fault_pages: dict[str, FaultPageRenderer]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(app)
+        self.fault_pages = fault_pages
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        parts = request.url.path.strip("/").split("/")
+        portal = parts[0]
+        if portal not in self.fault_pages or (len(parts) > 1 and parts[1] == "static"):
+            return await call_next(request)
+        w = world(request)
+        delay_ms = w.base_latency_ms.get(portal, 0) + w.faults[portal].latency_ms
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)  # the fake portal is slow on purpose
+        render = self.fault_pages[portal]
+        faults = w.faults[portal]
+        if faults.maintenance or w.in_nightly_maintenance(portal):
+            return render(request, "maintenance")
+        if faults.rate_limited:
+            return render(request, "rate_limited")
+        if w.roll_error(portal):
+            return render(request, "error")
+        return await call_next(request)
+
+
+def layout(request: Request, portal: str) -> int:
+    return world(request).faults[portal].layout
+
+
+def money(value: object) -> str:
+    return "" if value is None else f"${value:,.2f}"
+
+
+def us_date(value: object) -> str:
+    return "" if value is None else value.strftime("%m/%d/%Y")  # type: ignore[attr-defined]
+
+
+templates.env.filters["money"] = money
+templates.env.filters["us_date"] = us_date
+
+Renderer = Callable[[Request, str], Response]

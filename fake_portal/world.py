@@ -1,0 +1,178 @@
+"""The fake portal's mutable state: clock, faults, accounts and sessions.
+
+Tests drive all of it through the admin endpoints (see `fake_portal.admin`).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, time as dtime, timedelta
+
+from fake_portal.data import Dataset
+
+PORTALS = ("clearinghouse", "commercial", "medicaid")
+
+
+@dataclass
+class Faults:
+    """Faults injected into one portal. All off by default."""
+
+    latency_ms: int = 0  # extra delay on every request
+    error_rate: float = 0.0  # share of requests answered with HTTP 500 (seeded, repeatable)
+    rate_limited: bool = False  # every request answered with HTTP 429
+    maintenance: bool = False  # the portal's maintenance page
+    session_ttl_requests: int = 0  # a session expires after this many pages (0: never)
+    lockout_after: int = 3  # wrong passwords in a row before the account locks
+    layout: int = 1  # 2 renames ids/classes and moves table columns
+
+    def update(self, values: dict[str, object]) -> None:
+        known = {f.name: f.type for f in fields(self)}
+        for key, value in values.items():
+            if key not in known:
+                raise ValueError(f"unknown fault {key!r}; known: {sorted(known)}")
+            current = getattr(self, key)
+            setattr(self, key, type(current)(value))  # type: ignore[call-arg]
+
+
+@dataclass
+class Account:
+    portal: str
+    username: str
+    password: str
+    totp_secret: str | None = None
+    security_question: str | None = None
+    security_answer: str | None = None
+    failed_logins: int = 0
+    locked: bool = False
+    last_totp: str | None = None  # a TOTP code is accepted once
+
+
+@dataclass
+class Session:
+    portal: str
+    username: str
+    stage: str  # portal-specific: "mfa", "terms", "security", "in"
+    requests: int = 0
+    last_seen: float = field(default_factory=time.monotonic)
+
+
+# Accounts that exist from the start, so the demo and tests can log in. Synthetic.
+DEFAULT_ACCOUNTS: tuple[Account, ...] = (
+    Account("clearinghouse", "demo.biller", "Clear-Demo-Pass-1", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    Account("commercial", "demo.biller", "Unity-Demo-Pass-1"),
+    Account("medicaid", "DEMOBILL01", "Lake-Demo-Pass-1",
+            security_question="What was the name of your first practice?", security_answer="Maple Clinic"),
+)
+
+
+class World:
+    """Everything the portals share, guarded by one lock (uvicorn serves from threads too)."""
+
+    def __init__(self, dataset: Dataset, *, seed: int = 7, medicaid_idle_timeout_s: float = 300.0,
+                 medicaid_latency_ms: int = 150) -> None:
+        self.lock = threading.RLock()
+        self.dataset = dataset
+        self.seed = seed
+        self.offset = timedelta(0)
+        self.medicaid_idle_timeout_s = medicaid_idle_timeout_s
+        self.base_latency_ms = {"clearinghouse": 0, "commercial": 0, "medicaid": medicaid_latency_ms}
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.offset = timedelta(0)
+            self.faults = {p: Faults() for p in PORTALS}
+            self.accounts = {(a.portal, a.username): Account(**asdict(a)) for a in DEFAULT_ACCOUNTS}
+            self.sessions: dict[str, Session] = {}
+            self.rng = random.Random(self.seed)
+            self.requests = {p: 0 for p in PORTALS}
+
+    # --- clock ---------------------------------------------------------
+
+    def now(self) -> datetime:
+        """Portal time: the data set's start day at noon, plus whatever tests advanced."""
+        return datetime.combine(self.dataset.start, dtime(12, 0)) + self.offset
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def advance(self, *, days: float = 0, hours: float = 0) -> None:
+        with self.lock:
+            self.offset += timedelta(days=days, hours=hours)
+
+    # --- accounts ------------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        with self.lock:
+            self.accounts[(account.portal, account.username)] = account
+
+    def check_password(self, portal: str, username: str, password: str) -> str:
+        """'ok', 'wrong' or 'locked'. Wrong passwords in a row lock the account."""
+        with self.lock:
+            account = self.accounts.get((portal, username))
+            if account is None:
+                return "wrong"
+            if account.locked:
+                return "locked"
+            if not secrets.compare_digest(account.password, password):
+                account.failed_logins += 1
+                if account.failed_logins >= self.faults[portal].lockout_after:
+                    account.locked = True
+                    return "locked"
+                return "wrong"
+            account.failed_logins = 0
+            return "ok"
+
+    def account(self, portal: str, username: str) -> Account | None:
+        return self.accounts.get((portal, username))
+
+    # --- sessions ------------------------------------------------------
+
+    def start_session(self, portal: str, username: str, stage: str) -> str:
+        sid = secrets.token_urlsafe(24)
+        with self.lock:
+            self.sessions[sid] = Session(portal, username, stage)
+        return sid
+
+    def session(self, portal: str, sid: str | None) -> Session | None:
+        """The live session for this cookie, counting the request; None once it expired."""
+        if not sid:
+            return None
+        with self.lock:
+            session = self.sessions.get(sid)
+            if session is None or session.portal != portal:
+                return None
+            ttl = self.faults[portal].session_ttl_requests
+            idle = time.monotonic() - session.last_seen
+            if (ttl and session.requests >= ttl) or (portal == "medicaid" and idle > self.medicaid_idle_timeout_s):
+                del self.sessions[sid]
+                return None
+            session.requests += 1
+            session.last_seen = time.monotonic()
+            return session
+
+    def end_session(self, sid: str | None) -> None:
+        with self.lock:
+            self.sessions.pop(sid or "", None)
+
+    def expire_sessions(self, portal: str | None = None) -> None:
+        with self.lock:
+            for sid in [s for s, v in self.sessions.items() if portal in (None, v.portal)]:
+                del self.sessions[sid]
+
+    # --- faults --------------------------------------------------------
+
+    def roll_error(self, portal: str) -> bool:
+        with self.lock:
+            self.requests[portal] += 1
+            rate = self.faults[portal].error_rate
+            return rate > 0 and self.rng.random() < rate
+
+    def in_nightly_maintenance(self, portal: str) -> bool:
+        """The Medicaid portal is down every night from 23:00 to 01:00 portal time."""
+        hour = self.now().hour
+        return portal == "medicaid" and (hour >= 23 or hour < 1)
