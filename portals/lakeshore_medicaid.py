@@ -1,0 +1,317 @@
+"""Lakeshore State Medicaid: a legacy state MMIS portal (user id, password, security question).
+
+The portal answers HTTP 200 for its maintenance and session-timeout pages, so those
+are recognised by what they say (`fault_pages`), not by their status code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from portals.base import FaultPage, PortalAdapter, parse_date, parse_money
+from portals.errors import (
+    ClaimNotFound,
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    MfaRequired,
+    PortalUnavailable,
+    RateLimited,
+    SessionExpired,
+)
+from portals.types import Adjustment, ClaimQuery, ClaimStatusResult
+
+LOGIN_FORM = "form#loginForm"
+MAIN_MENU = "#mainMenu"
+SECURITY_FORM = "form#securityForm"
+SESSION_TIMED_OUT = "text=/your session has timed out/i"
+
+
+class LakeshoreMedicaidAdapter(PortalAdapter):
+    kind = "lakeshore_medicaid"
+    fault_pages = (
+        FaultPage("text=/system is unavailable for scheduled maintenance/i", PortalUnavailable,
+                  "portal is down for scheduled maintenance (nightly 23:00-01:00 portal time, or announced)"),
+        FaultPage("text=/too many requests/i", RateLimited, "portal says too many requests"),
+        FaultPage(r"text=/\bSYSTEM ERROR\b/", PortalUnavailable, "portal showed its SYSTEM ERROR page"),
+        FaultPage(SESSION_TIMED_OUT, SessionExpired, "session timed out"),
+        FaultPage(LOGIN_FORM, SessionExpired, "portal showed its login page: the session is gone"),
+    )
+
+    def is_logged_in(self) -> bool:
+        return MainMenuPage(self).probe()
+
+    def login(self) -> None:
+        after_password = LoginPage(self).open().log_in(self.credentials.username, self.credentials.password)
+        if isinstance(after_password, SecurityQuestionPage):
+            after_password.answer(self.credentials.security_answers)
+
+    def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
+        results = ClaimInquiryPage(self).open().search(query)
+        return results.open_claim(query).read(query.claim_id)
+
+    def follow(self, name: str, control: Locator) -> None:
+        """Click something that loads a new page and wait for it; HTTP faults become typed errors."""
+        try:
+            with self.page.expect_navigation(wait_until="domcontentloaded") as navigation:
+                try:
+                    control.click()
+                except PlaywrightTimeout:
+                    raise LayoutChanged(self.portal, name, "its button or link could not be clicked") from None
+        except PlaywrightTimeout as exc:
+            raise PortalUnavailable(self.portal, f"no answer after submitting the {name} page in time") from exc
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.portal, f"could not submit the {name} page") from exc
+        self.raise_for_response(navigation.value)
+
+
+class PortalPage:
+    """What every Lakeshore page object shares: its adapter and careful readers."""
+
+    NAME = ""
+
+    def __init__(self, adapter: LakeshoreMedicaidAdapter) -> None:
+        self.adapter = adapter
+        self.page = adapter.page
+
+    def title(self, heading: str) -> Locator:
+        """The page's title bar: which page this is, whatever the release calls its elements."""
+        return self.page.locator("table.pagetitle td", has_text=re.compile(rf"^\s*{re.escape(heading)}\s*$"))
+
+    def field(self, selector: str, what: str) -> Locator:
+        return self.adapter.require(self.NAME, self.page.locator(selector), what)
+
+    def text(self, selector: str, what: str) -> str:
+        return self.field(selector, what).inner_text().strip()
+
+    def money(self, text: str, what: str) -> Decimal | None:
+        try:
+            return parse_money(text)
+        except InvalidOperation:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not an amount") from None
+
+    def day(self, text: str, what: str) -> date | None:
+        try:
+            return parse_date(text)
+        except ValueError:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a date") from None
+
+
+class LoginPage(PortalPage):
+    NAME = "login"
+    FORM = LOGIN_FORM
+    USER_ID = "#userId"
+    PASSWORD = "#password"
+    SUBMIT = "#btnLogin"
+    ERROR = "#loginError"
+    # the wrong-password message also mentions lockout ("accounts are locked after 3 ...")
+    LOCKED_PATTERN = re.compile(r"\b(HAS BEEN|IS) (LOCKED|DISABLED)\b")
+
+    def open(self) -> LoginPage:
+        self.adapter.goto("login")
+        self.adapter.expect_page(self.NAME, self.page.locator(self.FORM))
+        return self
+
+    def log_in(self, user_id: str, password: str) -> SecurityQuestionPage | MainMenuPage:
+        self.field(self.USER_ID, "user id field").fill(user_id)
+        self.adapter.fill_secret(self.field(self.PASSWORD, "password field"), password)
+        self.adapter.follow(self.NAME, self.field(self.SUBMIT, "log in button"))
+        question = self.page.locator(SecurityQuestionPage.FORM)
+        menu = self.page.locator(MAIN_MENU)
+        error = self.page.locator(self.ERROR)
+        self.adapter.expect_page("login result", question.or_(menu).or_(error))
+        if error.first.is_visible():
+            if self.LOCKED_PATTERN.search(error.first.inner_text().upper()):
+                raise LoginRejected(self.adapter.portal, "account is locked: a person must have the payer unlock it")
+            raise LoginRejected(self.adapter.portal, "user id or password rejected; not retried (lockout risk)")
+        if question.first.is_visible():
+            return SecurityQuestionPage(self.adapter)
+        return MainMenuPage(self.adapter)
+
+
+class SecurityQuestionPage(PortalPage):
+    NAME = "security question"
+    FORM = SECURITY_FORM
+    QUESTION = "#securityQuestion"
+    ANSWER = "#securityAnswer"
+    SUBMIT = "#btnVerify"
+    ERROR = "#securityError"
+
+    def answer(self, answers: dict[str, str]) -> MainMenuPage:
+        question = _normalise(self.text(self.QUESTION, "security question"))
+        known = {_normalise(q): a for q, a in answers.items()}
+        if question not in known:
+            raise MfaRequired(self.adapter.portal, "the security question shown has no stored answer; "
+                                                   "a person must add it to this account's credentials")
+        self.adapter.fill_secret(self.field(self.ANSWER, "answer field"), known[question])
+        self.adapter.follow(self.NAME, self.field(self.SUBMIT, "continue button"))
+        menu = self.page.locator(MAIN_MENU)
+        error = self.page.locator(self.ERROR)
+        self.adapter.expect_page("security question result", menu.or_(error))
+        if error.first.is_visible():
+            raise MfaRejected(self.adapter.portal, "security answer rejected; check the stored answer")
+        return MainMenuPage(self.adapter)
+
+
+class MainMenuPage(PortalPage):
+    NAME = "main menu"
+    MENU = MAIN_MENU
+
+    def probe(self) -> bool:
+        """Open the menu: True if it shows, False if the portal asks for a login instead."""
+        self.adapter.goto("menu")
+        menu = self.page.locator(self.MENU)
+        signed_out = self.page.locator(LOGIN_FORM).or_(self.page.locator(SESSION_TIMED_OUT))
+        self.adapter.expect_page(self.NAME, menu.or_(signed_out))
+        return menu.first.is_visible()
+
+
+class ClaimInquiryPage(PortalPage):
+    NAME = "claim inquiry"
+    TITLE = "CLAIM INQUIRY (276)"
+    FORM = "form#claimInquiryForm"
+    PROVIDER_NPI = "#providerNpi"
+    RECIPIENT_ID = "#recipientId"
+    DOS_FROM = "#dosFrom"
+    DOS_TO = "#dosTo"
+    PATIENT_CONTROL_NO = "#patientControlNo"
+    SEARCH = "#btnSearch"
+
+    def open(self) -> ClaimInquiryPage:
+        self.adapter.goto("claims/inquiry")
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        self.field(self.FORM, "claim inquiry form")
+        return self
+
+    def search(self, query: ClaimQuery) -> ClaimResultsPage:
+        self.field(self.PROVIDER_NPI, "provider NPI field").fill(query.rendering_npi)
+        self.field(self.RECIPIENT_ID, "recipient id field").fill(query.member_id)
+        self.field(self.DOS_FROM, "DOS from field").fill(query.dos_from.strftime("%m/%d/%Y"))
+        self.field(self.DOS_TO, "DOS to field").fill(query.dos_to.strftime("%m/%d/%Y"))
+        # the practice's claim id narrows the search to one claim (CLM01 = patient control #)
+        self.field(self.PATIENT_CONTROL_NO, "patient control # field").fill(query.claim_id)
+        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        return ClaimResultsPage(self.adapter).expect()
+
+
+class ClaimResultsPage(PortalPage):
+    NAME = "claim inquiry results"
+    TITLE = "CLAIM INQUIRY RESULTS"
+    TABLE = "table#claimResults"
+    NO_RECORDS = "#noRecords"
+    COLUMNS = ["TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"]
+    TCN_COLUMN = 0
+    PCN_COLUMN = 1
+
+    def expect(self) -> ClaimResultsPage:
+        # the inquiry page again means the portal refused the criteria (its error list says why)
+        refused = self.title(ClaimInquiryPage.TITLE)
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE).or_(refused))
+        return self
+
+    def open_claim(self, query: ClaimQuery) -> ClaimDetailPage:
+        if self.title(ClaimInquiryPage.TITLE).first.is_visible():
+            raise LayoutChanged(self.adapter.portal, ClaimInquiryPage.NAME,
+                                f"the portal refused the search criteria for claim {query.claim_id}")
+        if self.page.locator(self.NO_RECORDS).first.is_visible():
+            raise ClaimNotFound(self.adapter.portal, query.claim_id)
+        table = self.field(self.TABLE, "results table")
+        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.COLUMNS)
+        row = self._row_for(table, query)
+        link = self.adapter.require(self.NAME, row.locator("td").nth(self.TCN_COLUMN).locator("a"), "TCN link")
+        self.adapter.follow(self.NAME, link)
+        return ClaimDetailPage(self.adapter)
+
+    def _row_for(self, table: Locator, query: ClaimQuery) -> Locator:
+        """The row of this claim; the known TCN wins when the payer lists a resubmission too."""
+        matching: list[tuple[str, Locator]] = []
+        for row in table.locator("tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            if len(cells) < len(self.COLUMNS):
+                raise LayoutChanged(self.adapter.portal, self.NAME, "a result row has fewer cells than columns")
+            if cells[self.PCN_COLUMN].upper() == query.claim_id.upper():
+                matching.append((cells[self.TCN_COLUMN], row))
+        if not matching:
+            raise ClaimNotFound(self.adapter.portal, query.claim_id)
+        for tcn, row in matching:
+            if query.payer_claim_number and tcn == query.payer_claim_number:
+                return row
+        return matching[0][1]
+
+
+class ClaimDetailPage(PortalPage):
+    NAME = "claim detail"
+    TITLE = "CLAIM STATUS DETAIL (277)"
+    HEADER = "table#claimHeader"
+    NO_RECORDS = "#noRecords"
+    TCN = "#claimTcn"
+    PATIENT_CONTROL_NO = "#claimPcn"
+    STATUS = "#claimStatus"
+    STATUS_DATE = "#statusDate"
+    TOTAL_CHARGE = "#totalCharge"
+    ALLOWED = "#allowedAmount"
+    PAID = "#paidAmount"
+    REMIT_TRACE = "#remitTrace"
+    REMIT_DATE = "#remitDate"
+    LINES = "table#serviceLines"
+    LINE_COLUMNS = ["LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"]
+    PROC, GROUP, CARC, ADJ_AMOUNT, RARC = 1, 3, 4, 5, 6
+    # ePACES style "F2 / 1 - Denied: see remittance advice": 277 category / status code - text
+    STATUS_PATTERN = re.compile(r"^([A-Z]\d{1,2})\s*/\s*([A-Z0-9]{1,3})\s+-\s+(.+)$", re.DOTALL)
+
+    def read(self, claim_id: str) -> ClaimStatusResult:
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        if self.page.locator(self.NO_RECORDS).first.is_visible():
+            raise ClaimNotFound(self.adapter.portal, claim_id)
+        self.field(self.HEADER, "claim header table")
+        if self.text(self.PATIENT_CONTROL_NO, "patient control #").upper() != claim_id.upper():
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another claim than {claim_id}")
+        status = self.STATUS_PATTERN.match(self.text(self.STATUS, "claim status"))
+        if status is None:
+            raise LayoutChanged(self.adapter.portal, self.NAME, "claim status is not 'category / code - text'")
+        return ClaimStatusResult(
+            claim_id=claim_id,
+            category_code=status.group(1),
+            status_code=status.group(2),
+            status_text=status.group(3).strip(),
+            status_date=self.day(self.text(self.STATUS_DATE, "status effective date"), "status effective date"),
+            payer_claim_number=self.text(self.TCN, "TCN") or None,
+            billed_amount=self.money(self.text(self.TOTAL_CHARGE, "total charge"), "total charge"),
+            allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
+            paid_amount=self.money(self.text(self.PAID, "paid amount"), "paid amount"),
+            check_number=self.text(self.REMIT_TRACE, "remittance trace #") or None,
+            payment_date=self.day(self.text(self.REMIT_DATE, "remittance date"), "remittance date"),
+            adjustments=self._adjustments(),
+        )
+
+    def _adjustments(self) -> tuple[Adjustment, ...]:
+        table = self.field(self.LINES, "service line table")
+        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.LINE_COLUMNS)
+        adjustments = []
+        for row in table.locator("tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            if len(cells) < len(self.LINE_COLUMNS):
+                raise LayoutChanged(self.adapter.portal, self.NAME, "a service line row has fewer cells than columns")
+            if not cells[self.CARC]:
+                continue  # a line the payer did not adjust (yet)
+            amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
+            if amount is None or not cells[self.GROUP]:
+                raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment has no group code or amount")
+            adjustments.append(Adjustment(
+                group_code=cells[self.GROUP],
+                carc=cells[self.CARC],
+                amount=amount,
+                rarcs=tuple(r.strip() for r in cells[self.RARC].split(",") if r.strip()),
+                line_procedure=cells[self.PROC] or None,
+            ))
+        return tuple(adjustments)
+
+
+def _normalise(question: str) -> str:
+    return " ".join(question.split()).casefold()

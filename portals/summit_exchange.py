@@ -1,0 +1,381 @@
+"""Summit Exchange, the multi-payer clearinghouse: password + TOTP sign-in, JS-rendered claim search.
+
+Pages, in the order a person meets them: sign-in, two-step verification, home,
+claim status search (its results come from a JSON call the page's JavaScript
+makes, so the adapter watches that call's HTTP status), claim detail.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import ClassVar
+from urllib.parse import urljoin
+
+import pyotp
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from portals.base import FaultPage, PortalAdapter, Timeouts, parse_date, parse_money
+from portals.errors import (
+    ClaimNotFound,
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    MfaRequired,
+    PortalUnavailable,
+    RateLimited,
+    SessionExpired,
+)
+from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
+
+TOTP_STEP_S = 30
+BLANK = {"", "-", "—", "N/A"}
+GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
+CARC = re.compile(r"[A-Z0-9]{1,4}")
+RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
+CATEGORY_CODE = re.compile(r"([A-Z]\d{1,2})\b")
+
+
+class _PageObject:
+    NAME: ClassVar[str]
+
+    def __init__(self, adapter: SummitExchangeAdapter) -> None:
+        self.adapter = adapter
+        self.page: Page = adapter.page
+
+    def _required(self, selector: str, what: str) -> Locator:
+        return self.adapter.require(self.NAME, self.page.locator(selector), what)
+
+
+class LoginPage(_PageObject):
+    NAME = "sign-in"
+    PATH = "login"
+    FORM = "#login-form"
+    USERNAME = "#username"
+    PASSWORD = "#password"
+    SUBMIT = "#sign-in"
+    ERROR = "#login-error"
+
+    def landmark(self) -> Locator:
+        return self.page.locator(self.FORM)
+
+    def open(self) -> LoginPage:
+        self.adapter.goto(self.PATH)
+        self.adapter.expect_page(self.NAME, self.landmark())
+        return self
+
+    def sign_in(self, username: str, password: str) -> bool:
+        """Submit the form; True when the portal asks for a verification code next."""
+        self.adapter.fill_secret(self._required(self.USERNAME, "user ID field"), username)
+        self.adapter.fill_secret(self._required(self.PASSWORD, "password field"), password)
+        self.adapter.submit(self._required(self.SUBMIT, "sign-in button"), self.PATH)
+        code_form = MfaPage(self.adapter).landmark()
+        error = self.page.locator(self.ERROR)
+        self.adapter.expect_page(self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error))
+        if error.first.is_visible():
+            if "locked" in error.first.inner_text().lower():
+                raise LoginRejected(self.adapter.portal,
+                                    "sign-in page: the account is locked; an administrator must unlock it")
+            raise LoginRejected(self.adapter.portal, "sign-in page: the portal refused the user ID or password")
+        return code_form.first.is_visible()
+
+
+class CodeVerdict(Enum):
+    ACCEPTED = "accepted"
+    REUSED = "reused"  # someone already spent this code: the next window's code may still pass
+    REFUSED = "refused"
+
+
+class MfaPage(_PageObject):
+    NAME = "two-step verification"
+    PATH = "mfa"
+    FORM = "#mfa-form"
+    CODE = "#otp-code"
+    SUBMIT = "#verify-code"
+    ERROR = "#mfa-error"
+    REUSED_TEXT = re.compile(r"already been used", re.IGNORECASE)
+
+    def landmark(self) -> Locator:
+        return self.page.locator(self.FORM)
+
+    def expect(self) -> MfaPage:
+        self.adapter.expect_page(self.NAME, self.landmark())
+        return self
+
+    def open(self) -> MfaPage:
+        self.adapter.goto(self.PATH)
+        return self.expect()
+
+    def enter_code(self, code: str) -> CodeVerdict:
+        self.adapter.fill_secret(self._required(self.CODE, "verification code field"), code)
+        self.adapter.submit(self._required(self.SUBMIT, "verify button"), self.PATH)
+        error = self.page.locator(self.ERROR)
+        self.adapter.expect_page(self.NAME, DashboardPage(self.adapter).landmark().or_(error))
+        if not error.first.is_visible():
+            return CodeVerdict.ACCEPTED
+        return CodeVerdict.REUSED if self.REUSED_TEXT.search(error.first.inner_text()) else CodeVerdict.REFUSED
+
+
+class DashboardPage(_PageObject):
+    NAME = "home"
+    PATH = "dashboard"
+    LANDMARK = "#dashboard"
+
+    def landmark(self) -> Locator:
+        return self.page.locator(self.LANDMARK)
+
+    def expect(self) -> DashboardPage:
+        self.adapter.expect_page(self.NAME, self.landmark())
+        return self
+
+
+class ClaimSearchPage(_PageObject):
+    NAME = "claim status search"
+    PATH = "claim-status"
+    API_PATH = "api/claim-status/search"
+    FORM = "#claim-search-form"
+    PAYER = "#payer-id"
+    MEMBER = "#member-id"
+    DOS_FROM = "#service-from"
+    DOS_TO = "#service-to"
+    NPI = "#provider-npi"
+    SEARCH = "#search-claims"
+
+    def open(self) -> ClaimSearchPage:
+        self.adapter.goto(self.PATH)
+        self.adapter.expect_page(self.NAME, self.page.locator(self.FORM))
+        return self
+
+    def search(self, query: ClaimQuery) -> SearchResults:
+        payer = self._required(self.PAYER, "payer list")
+        if payer.locator(f'option[value="{query.payer_id}"]').count() == 0:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"payer {query.payer_id} is not in its payer list")
+        payer.select_option(query.payer_id)
+        self._required(self.MEMBER, "member ID field").fill(query.member_id)
+        self._required(self.DOS_FROM, "service date from field").fill(query.dos_from.isoformat())
+        self._required(self.DOS_TO, "service date to field").fill(query.dos_to.isoformat())
+        self._required(self.NPI, "NPI field").fill(query.rendering_npi)
+        button = self._required(self.SEARCH, "search button")
+        self.adapter.call_json_api(self.API_PATH, button.click, page_name=self.NAME)
+        return SearchResults(self.adapter)
+
+
+class SearchResults(_PageObject):
+    """The results table the page's JavaScript draws from the JSON answer."""
+
+    NAME = "claim status results"
+    TABLE = "#search-results table.results-table"
+    EMPTY = "#search-results .no-results"
+    VIEW_LINK = "a.view-claim"
+    COLUMNS = ["Patient Control #", "Payer Claim #", "Patient", "Service Dates", "Billed", "Status", "Action"]
+    PCN_COLUMN = 0
+
+    def detail_link_for(self, claim_id: str) -> str:
+        table, empty = self.page.locator(self.TABLE), self.page.locator(self.EMPTY)
+        self.adapter.expect_page(self.NAME, table.or_(empty))
+        if empty.first.is_visible():
+            raise ClaimNotFound(self.adapter.portal, claim_id)
+        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
+        for row in table.first.locator("tbody tr").all():
+            cells = row.locator("td")
+            if cells.count() != len(self.COLUMNS):
+                raise LayoutChanged(self.adapter.portal, self.NAME, "a result row has an unexpected number of cells")
+            if cells.nth(self.PCN_COLUMN).inner_text().strip() == claim_id:
+                link = self.adapter.require(self.NAME, row.locator(self.VIEW_LINK), "'View claim' link")
+                href = link.get_attribute("href")
+                if not href:
+                    raise LayoutChanged(self.adapter.portal, self.NAME, "'View claim' link has no address")
+                return href
+        raise ClaimNotFound(self.adapter.portal, claim_id)
+
+
+class ClaimDetailPage(_PageObject):
+    NAME = "claim detail"
+    LANDMARK = "#claim-detail"
+    PCN = "#claim-pcn"
+    PAYER_CLAIM = "#claim-payer-number"
+    CATEGORY = "#claim-category"
+    STATUS_CODE = "#claim-status-code"
+    STATUS_TEXT = "#claim-status-text"
+    EFFECTIVE = "#claim-effective-date"
+    BILLED = "#claim-billed"
+    ALLOWED = "#claim-allowed"
+    PAID = "#claim-paid"
+    CHECK = "#claim-check"
+    PAYMENT_DATE = "#claim-payment-date"
+    ADJUSTMENTS = "#claim-adjustments"
+    ADJUSTMENT_COLUMNS = ["Line", "Procedure", "Group", "Reason (CARC)", "Amount", "Remarks (RARC)"]
+    CLAIM_LEVEL_LINE = "Claim"
+
+    def open(self, href: str) -> ClaimDetailPage:
+        target = urljoin(self.page.url, href)
+        if not target.startswith(self.adapter.base_url + "/"):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "the claim link leads off the portal")
+        self.adapter.goto(target[len(self.adapter.base_url) + 1:])
+        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
+        return self
+
+    def read(self, claim_id: str) -> ClaimStatusResult:
+        if self._text(self.PCN, "patient control number") != claim_id:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another claim than {claim_id}")
+        category = CATEGORY_CODE.match(self._text(self.CATEGORY, "status category"))
+        if category is None:
+            raise LayoutChanged(self.adapter.portal, self.NAME, "status category has no 277 category code")
+        status_text = self._text(self.STATUS_TEXT, "status text")
+        if not status_text:
+            raise LayoutChanged(self.adapter.portal, self.NAME, "status text is empty")
+        return ClaimStatusResult(
+            claim_id=claim_id,
+            category_code=category.group(1),
+            status_code=self._optional(self.STATUS_CODE, "status code"),
+            status_text=status_text,
+            status_date=self._date(self.EFFECTIVE, "effective date"),
+            payer_claim_number=self._optional(self.PAYER_CLAIM, "payer claim number"),
+            billed_amount=self._money(self._text(self.BILLED, "billed amount"), "billed amount"),
+            allowed_amount=self._money(self._text(self.ALLOWED, "allowed amount"), "allowed amount"),
+            paid_amount=self._money(self._text(self.PAID, "paid amount"), "paid amount"),
+            check_number=self._optional(self.CHECK, "check/EFT number"),
+            payment_date=self._date(self.PAYMENT_DATE, "payment date"),
+            adjustments=self._adjustments(),
+        )
+
+    def _adjustments(self) -> tuple[Adjustment, ...]:
+        table = self._required(self.ADJUSTMENTS, "adjustments table")
+        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
+        return tuple(self._adjustment([c.strip() for c in row.locator("td").all_inner_texts()])
+                     for row in table.locator("tbody tr").all())
+
+    def _adjustment(self, cells: list[str]) -> Adjustment:
+        if len(cells) != len(self.ADJUSTMENT_COLUMNS):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has an unexpected number of cells")
+        line, procedure, group, carc, amount_text, rarc_text = cells
+        rarcs = () if rarc_text in BLANK else tuple(re.split(r"[,\s]+", rarc_text))
+        if group not in GROUP_CODES or not CARC.fullmatch(carc) or not all(RARC.fullmatch(r) for r in rarcs):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has no valid group/CARC/RARC codes")
+        amount = self._money(amount_text, "adjustment amount")
+        if amount is None:
+            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has no amount")
+        claim_level = line == self.CLAIM_LEVEL_LINE or procedure in BLANK
+        return Adjustment(group, carc, amount, rarcs, None if claim_level else procedure)
+
+    def _text(self, selector: str, what: str) -> str:
+        return self._required(selector, what).inner_text().strip()
+
+    def _optional(self, selector: str, what: str) -> str | None:
+        text = self._text(selector, what)
+        return None if text in BLANK else text
+
+    def _money(self, text: str, what: str) -> Decimal | None:
+        try:
+            return parse_money(text)
+        except (InvalidOperation, ValueError):
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not an amount") from None
+
+    def _date(self, selector: str, what: str) -> date | None:
+        try:
+            return parse_date(self._text(selector, what))
+        except ValueError:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a date") from None
+
+
+class SummitExchangeAdapter(PortalAdapter):
+    kind = "summit_exchange"
+    fault_pages = (
+        FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),
+        FaultPage("text=/too many requests/i", RateLimited, "portal is rate limiting (too many requests)"),
+        FaultPage("text=/something went wrong/i", PortalUnavailable, "portal showed its error page"),
+        FaultPage("text=/your session has expired|please sign in to continue/i", SessionExpired,
+                  "portal ended the session"),
+    )
+
+    def __init__(self, page: Page, *, portal: str, base_url: str, credentials: Credentials,
+                 timeouts: Timeouts = Timeouts()) -> None:
+        super().__init__(page, portal=portal, base_url=base_url, credentials=credentials, timeouts=timeouts)
+        # The portal accepts a code once: a re-login inside the same 30 s window needs the next one.
+        self._spent_codes: deque[str] = deque(maxlen=4)
+
+    def is_logged_in(self) -> bool:
+        self.goto(DashboardPage.PATH)
+        home, sign_in = DashboardPage(self).landmark(), LoginPage(self).landmark()
+        try:
+            self.expect_page(DashboardPage.NAME, home.or_(sign_in))
+        except SessionExpired:
+            return False
+        return home.first.is_visible()
+
+    def login(self) -> None:
+        if LoginPage(self).open().sign_in(self.credentials.username, self.credentials.password):
+            self._pass_two_step_verification()
+        DashboardPage(self).expect()
+
+    def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
+        results = ClaimSearchPage(self).open().search(query)
+        href = results.detail_link_for(query.claim_id)
+        return ClaimDetailPage(self).open(href).read(query.claim_id)
+
+    # --- helpers the page objects share ---------------------------------
+
+    def submit(self, button: Locator, path: str) -> None:
+        """Click a form's submit button; a 429/5xx answer to the POST becomes a typed error."""
+        target = self.url(path)
+        try:
+            with self.page.expect_response(
+                lambda r: r.request.method == "POST" and r.url.split("?")[0] == target,
+                timeout=self.timeouts.navigation_ms,
+            ) as posted:
+                button.click()
+        except PlaywrightTimeout:
+            raise PortalUnavailable(self.portal, f"no answer to the {path} form in time") from None
+        self.raise_for_response(posted.value)
+
+    def call_json_api(self, path: str, trigger: Callable[[], None], *, page_name: str) -> None:
+        """Do what makes the page's JavaScript call `path`; its 401/429/5xx become typed errors."""
+        target = self.url(path)
+        try:
+            with self.page.expect_response(lambda r: r.url.split("?")[0] == target,
+                                           timeout=self.timeouts.navigation_ms) as answered:
+                trigger()
+        except PlaywrightTimeout:
+            raise PortalUnavailable(self.portal, f"{page_name}: no answer from the search service in time") from None
+        if answered.value.status == 401:
+            raise SessionExpired(self.portal, f"{page_name}: the portal ended the session")
+        self.raise_for_response(answered.value)
+
+    def _pass_two_step_verification(self) -> None:
+        page = MfaPage(self).expect()
+        secret = self.credentials.totp_secret
+        if not secret:
+            raise MfaRequired(self.portal, "two-step verification page: it asks for an authenticator code "
+                                           "but no TOTP secret is stored for this account")
+        for attempt, code in enumerate(self._unspent_codes(secret)):
+            if attempt:
+                page.open()  # a fresh form, so the last attempt's error is not read again
+            verdict = page.enter_code(code)
+            self._spent_codes.append(code)
+            if verdict is CodeVerdict.ACCEPTED:
+                return
+            if verdict is CodeVerdict.REFUSED:
+                break
+        raise MfaRejected(self.portal, "two-step verification page: the portal refused the authenticator code")
+
+    def _unspent_codes(self, secret: str) -> list[str]:
+        """This window's code, then the next window's (the portal accepts one window either side)."""
+        now = time.time()
+        try:
+            totp = pyotp.TOTP(secret)
+            codes = [totp.at(now), totp.at(now + TOTP_STEP_S)]
+        except ValueError:  # binascii.Error is a ValueError: the stored seed is not base32
+            raise MfaRequired(self.portal, "the stored TOTP secret is not valid base32; enrol the authenticator "
+                                           "again") from None
+        fresh = [code for code in dict.fromkeys(codes) if code not in self._spent_codes]
+        if not fresh:  # a third login inside one window: only the next window brings an unspent code
+            next_window = (int(now) // TOTP_STEP_S + 1) * TOTP_STEP_S
+            raise PortalUnavailable(self.portal, "both usable authenticator codes were already spent; retry in the "
+                                                 "next 30 s window", datetime.fromtimestamp(next_window, timezone.utc))
+        return fresh

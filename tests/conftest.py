@@ -1,0 +1,104 @@
+"""Shared fixtures: one fake portal server per test session, reset before each test; system Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_portal import launcher
+from fake_portal.data import Dataset, generate
+from fake_portal.launcher import RunningPortal
+from fake_portal.world import DEFAULT_ACCOUNTS
+from portals.types import Credentials
+from worker.browser import find_chromium, launch_options
+from worker.credentials import KEY_FILE_ENV, CredentialStore, open_store
+from worker.settings import Settings
+
+# The fake portal's data set is pinned so tests see the same claims on any day.
+FAKE_PORTAL_ARGS = ("--seed", "7", "--start-date", "2026-11-02", "--medicaid-latency-ms", "50")
+
+
+@pytest.fixture(scope="session")
+def fake_portal_server() -> Iterator[RunningPortal]:
+    server = launcher.start(*FAKE_PORTAL_ARGS)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_portal(fake_portal_server: RunningPortal) -> RunningPortal:
+    """The fake portal with clock, faults, accounts and sessions back at their start."""
+    fake_portal_server.admin("reset", {})
+    return fake_portal_server
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright's browser: the same Chromium and flags the worker uses."""
+    return {**browser_type_launch_args, **launch_options(find_chromium())}
+
+
+# --- a configured worker pointed at the fake portal ------------------------
+
+
+PORTAL_NAMES = {"clearinghouse": "summit", "commercial": "unity", "medicaid": "lakeshore"}
+ADAPTER_OF = {"summit": "summit_exchange", "unity": "unity_health", "lakeshore": "lakeshore_medicaid"}
+PAYERS_OF = {"summit": ["NWM", "BBH"], "unity": ["UHP"], "lakeshore": ["LSM"]}
+
+
+@dataclass
+class Workspace:
+    """A worker install in tmp: config, encrypted credentials, the PM export, the fake portal."""
+
+    root: Path
+    config_path: Path
+    claims_csv: Path
+    portal: RunningPortal
+    truth: Dataset = field(repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.load(self.config_path)
+
+    @property
+    def credentials(self) -> CredentialStore:
+        return open_store(self.settings.worker.data_dir)
+
+    def default_credentials(self, portal: str) -> Credentials:
+        prefix = {v: k for k, v in PORTAL_NAMES.items()}[portal]
+        account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
+        answers = {account.security_question: account.security_answer} if account.security_question else {}
+        return Credentials(account.username, account.password, account.totp_secret, answers)
+
+
+def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "") -> None:
+    lines = ["[worker]", f'data_dir = "{data_dir}"', "", "[browser]", "element_timeout_s = 3", ""]
+    for prefix, name in PORTAL_NAMES.items():
+        payers = ", ".join(f'"{p}"' for p in PAYERS_OF[name])
+        lines += [f"[portals.{name}]", f'adapter = "{ADAPTER_OF[name]}"', f'base_url = "{portal_url}/{prefix}"',
+                  f"payers = [{payers}]", ""]
+    path.write_text("\n".join(lines) + extra)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, fake_portal: RunningPortal, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    key_file = tmp_path / "keyring.key"
+    key_file.write_text("test-only-key-0123456789abcdef")
+    key_file.chmod(0o600)
+    monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
+    config_path = tmp_path / "portal-worker.toml"
+    write_config(config_path, fake_portal.url, tmp_path / "data")
+    claims_csv = tmp_path / "claims.csv"
+    claims_csv.write_bytes(httpx.get(f"{fake_portal.url}/pms/claims.csv", timeout=10).content)
+    ws = Workspace(tmp_path, config_path, claims_csv, fake_portal, generate(seed=7, start=date(2026, 11, 2)))
+    store = ws.credentials
+    for name in PORTAL_NAMES.values():
+        store.save(name, ws.default_credentials(name))
+    return ws

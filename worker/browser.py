@@ -1,0 +1,138 @@
+"""Find a Chromium, launch it the way this worker needs, and hand out contexts per account."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+log = structlog.get_logger(__name__)
+
+# The real binary first: /usr/bin/chromium is a shell wrapper that adds flags of its own.
+SYSTEM_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+    "/usr/bin/google-chrome-stable",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+)
+
+BASE_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+
+# What flows never need from a portal: fonts and pictures (a narrow glob keeps the HTTP cache).
+BLOCKED_RESOURCES = "**/*.{png,jpg,jpeg,gif,svg,webp,ico,woff,woff2,ttf}"
+
+
+class BrowserNotFound(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChromiumChoice:
+    executable_path: str | None  # None: Playwright's own downloaded Chromium
+    source: str  # how it was found, said to the user
+
+
+def find_chromium(configured: str | None = None) -> ChromiumChoice:
+    """The Chromium to drive: config, then $PORTAL_WORKER_CHROMIUM, then the system, then Playwright's."""
+    if configured:
+        if not Path(configured).is_file():
+            raise BrowserNotFound(f"browser.executable_path {configured!r} does not exist")
+        return ChromiumChoice(configured, "browser.executable_path in config")
+    from_env = os.environ.get("PORTAL_WORKER_CHROMIUM")
+    if from_env:
+        if not Path(from_env).is_file():
+            raise BrowserNotFound(f"PORTAL_WORKER_CHROMIUM={from_env!r} does not exist")
+        return ChromiumChoice(from_env, "PORTAL_WORKER_CHROMIUM")
+    for candidate in SYSTEM_CANDIDATES:
+        if Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return ChromiumChoice(candidate, "system Chromium")
+    bundled = _playwright_chromium()
+    if bundled:
+        return ChromiumChoice(None, f"Playwright's Chromium ({bundled})")
+    raise BrowserNotFound(
+        "no Chromium found: install one (Debian/Ubuntu: `apt-get install chromium`), run "
+        "`portal-worker browser setup`, or set browser.executable_path in the config"
+    )
+
+
+def _playwright_chromium() -> str | None:
+    try:
+        with sync_playwright() as p:
+            path = p.chromium.executable_path
+    except Exception:  # noqa: BLE001  (no driver or no browser: either way none to use)
+        return None
+    return path if path and Path(path).is_file() else None
+
+
+def launch_options(choice: ChromiumChoice, *, headless: bool = True,
+                   extra_args: tuple[str, ...] = ()) -> dict[str, object]:
+    args = list(BASE_ARGS) + list(extra_args)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to sandbox as root
+    options: dict[str, object] = {"headless": headless, "args": args}
+    if choice.executable_path:
+        options["executable_path"] = choice.executable_path
+    return options
+
+
+@contextmanager
+def open_browser(choice: ChromiumChoice, *, headless: bool = True,
+                 extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
+    """One Playwright and one browser for this thread; both closed however the block ends."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options(choice, headless=headless, extra_args=extra_args))
+        log.info("browser_started", version=browser.version, source=choice.source)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def account_context(browser: Browser, state_file: Path | None) -> Iterator[BrowserContext]:
+    """A context for one portal account, reusing its saved login; saved back (0600) and closed after."""
+    storage = str(state_file) if state_file and state_file.exists() else None
+    context = browser.new_context(storage_state=storage, service_workers="block")
+    context.route(BLOCKED_RESOURCES, lambda route: route.abort())
+    try:
+        yield context
+        if state_file:
+            state_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(state_file, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            os.close(fd)
+            context.storage_state(path=str(state_file))
+    finally:
+        context.close()
+
+
+def setup_browser() -> tuple[ChromiumChoice, str]:
+    """Find a Chromium, installing one if needed. Returns the choice and what was done."""
+    try:
+        return find_chromium(), "found"
+    except BrowserNotFound:
+        pass
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if is_root and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        return find_chromium(), "installed Debian's chromium package with apt-get"
+    subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
+    return find_chromium(), "downloaded Chromium with `playwright install chromium`"
