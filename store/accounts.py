@@ -1,0 +1,72 @@
+"""Portal account health: needs attention, backed off, last success."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from store.models import PortalAccount
+
+
+def get_account(session: Session, portal: str, adapter: str) -> PortalAccount:
+    account = session.get(PortalAccount, portal)
+    if account is None:
+        account = PortalAccount(portal=portal, adapter=adapter)
+    account.adapter = adapter
+    session.add(account)
+    return account
+
+
+def all_accounts(session: Session) -> list[PortalAccount]:
+    return list(session.exec(select(PortalAccount).order_by(PortalAccount.portal)))
+
+
+def mark_needs_attention(session: Session, portal: str, reason: str, at: datetime,
+                         rejected_credentials_stamp: str | None) -> None:
+    account = session.get(PortalAccount, portal)
+    assert account is not None, portal
+    account.state = "needs_attention"
+    account.attention_reason = reason
+    account.attention_since = at
+    account.rejected_credentials_stamp = rejected_credentials_stamp
+    account.last_error = reason
+    session.add(account)
+
+
+def clear_attention(session: Session, portal: str) -> None:
+    account = session.get(PortalAccount, portal)
+    if account is not None:
+        account.state = "active"
+        account.attention_reason = None
+        account.attention_since = None
+        account.rejected_credentials_stamp = None
+        session.add(account)
+
+
+def mark_unavailable(session: Session, portal: str, until: datetime, error: str) -> int:
+    """Back the portal off until `until`; returns how many failures in a row that makes."""
+    account = session.get(PortalAccount, portal)
+    assert account is not None, portal
+    account.consecutive_failures += 1
+    account.unavailable_until = until
+    account.last_error = error
+    session.add(account)
+    return account.consecutive_failures
+
+
+def note_error(session: Session, portal: str, error: str) -> None:
+    account = session.get(PortalAccount, portal)
+    if account is not None:
+        account.last_error = error
+        session.add(account)
+
+
+def mark_success(session: Session, portal: str, at: datetime) -> None:
+    account = session.get(PortalAccount, portal)
+    assert account is not None, portal
+    account.consecutive_failures = 0
+    account.unavailable_until = None
+    account.last_error = None
+    account.last_success_at = at
+    session.add(account)

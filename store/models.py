@@ -1,0 +1,108 @@
+"""SQLModel tables. No secrets here, ever: credentials live in the keyring."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class PortalAccount(SQLModel, table=True):
+    """One configured portal account and what the worker knows of its health."""
+
+    __tablename__ = "portal_account"
+
+    portal: str = Field(primary_key=True)  # the name in config, e.g. "unity"
+    adapter: str
+    state: str = "active"  # active | needs_attention
+    attention_reason: str | None = None
+    attention_since: datetime | None = None
+    # The keyring entry's `updated_at` that the portal rejected: the account is
+    # not tried again until the stored credentials change.
+    rejected_credentials_stamp: str | None = None
+    unavailable_until: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_success_at: datetime | None = None
+
+
+class Claim(SQLModel, table=True):
+    """A claim the practice submitted (from its PM system), with its latest known status."""
+
+    claim_id: str = Field(primary_key=True)  # the practice's claim id (patient control number)
+    payer_id: str = Field(index=True)
+    member_id: str
+    patient_name: str  # display only; never logged
+    dos_from: date
+    dos_to: date
+    billed_amount: Decimal = Field(**MONEY)
+    submitted_date: date
+    rendering_npi: str
+    imported_at: datetime
+    updated_at: datetime
+
+    # latest status, copied from the newest observation for listing and cadence
+    status: str = Field(default="unchecked", index=True)
+    category_code: str | None = None
+    status_text: str | None = None
+    payer_claim_number: str | None = None
+    paid_amount: Decimal | None = Field(default=None, **MONEY)
+    last_checked_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    last_error: str | None = None
+
+
+class ClaimStatusObservation(SQLModel, table=True):
+    """What a portal said about a claim, recorded only when it differs from before."""
+
+    __tablename__ = "claim_status_observation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.claim_id", index=True)
+    observed_at: datetime
+    portal: str
+    run_id: str
+    status: str
+    category_code: str | None = None
+    status_code: str | None = None
+    status_text: str | None = None
+    status_date: date | None = None
+    payer_claim_number: str | None = None
+    billed_amount: Decimal | None = Field(default=None, **MONEY)
+    allowed_amount: Decimal | None = Field(default=None, **MONEY)
+    paid_amount: Decimal | None = Field(default=None, **MONEY)
+    check_number: str | None = None
+    payment_date: date | None = None
+    # [{"group_code", "carc", "amount", "rarcs", "line_procedure"}]
+    adjustments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    changes: str  # what changed, e.g. "status: pending -> paid"
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+
+
+class Evidence(SQLModel, table=True):
+    """Files saved when a page was not what we expected (screenshot, HTML)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    portal: str
+    claim_id: str | None = None
+    reason: str
+    url: str
+    screenshot_path: str | None = None
+    html_path: str | None = None
+
+
+class CheckRun(SQLModel, table=True):
+    """One `check` run: when, and what it found per portal."""
+
+    __tablename__ = "check_run"
+
+    id: str = Field(primary_key=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    summary: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
