@@ -1,0 +1,210 @@
+"""Claim status: which claims are due, and given a portal session, record what changed.
+
+A flow never decides what to do about a failing portal; it stops the batch and
+reports the error with the claim in hand, and the runner decides (retry, back
+off, or stop using the account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from flows.claim_states import ClaimState, state_of
+from portals.base import PortalAdapter
+from portals.errors import ClaimNotFound, PortalError
+from portals.types import ClaimQuery, ClaimStatusResult
+from store.db import session_scope
+from store.models import Claim, ClaimStatusObservation
+from store.observations import latest_observation, mark_checked, record_observation
+
+# How long to wait before asking about a claim again, by its last known state.
+# Paid claims are never asked about again; new submissions rarely reach a payer's
+# claim-status system in their first days, so they are asked less often.
+RECHECK_AFTER: dict[str, timedelta] = {
+    ClaimState.PENDING: timedelta(hours=20),
+    ClaimState.RECEIVED: timedelta(hours=20),
+    ClaimState.INFO_REQUESTED: timedelta(hours=20),
+    ClaimState.NOT_ON_FILE: timedelta(hours=20),  # timely filing runs while it is missing
+    ClaimState.ERROR: timedelta(hours=20),
+    ClaimState.REJECTED: timedelta(days=3),
+    ClaimState.DENIED: timedelta(days=7),  # reversals and late payments do happen
+    ClaimState.PARTIALLY_PAID: timedelta(days=7),
+    ClaimState.FINALIZED: timedelta(days=7),
+}
+NEW_SUBMISSION_AGE = timedelta(days=7)
+NEW_SUBMISSION_RECHECK = timedelta(days=3)
+NEVER_AGAIN = frozenset({ClaimState.PAID})
+
+
+def due_reason(claim: Claim, now: datetime) -> str | None:
+    """Why `claim` should be checked now, or None when it is not due."""
+    if claim.status in NEVER_AGAIN:
+        return None
+    if claim.last_checked_at is None:
+        return "never checked"
+    since = now - claim.last_checked_at
+    interval = RECHECK_AFTER.get(claim.status, timedelta(hours=20))
+    submitted_age = now.date() - claim.submitted_date
+    if claim.status in {ClaimState.PENDING, ClaimState.RECEIVED, ClaimState.NOT_ON_FILE} \
+            and submitted_age < NEW_SUBMISSION_AGE:
+        interval = NEW_SUBMISSION_RECHECK
+    if since >= interval:
+        return f"{claim.status} and last checked {_ago(since)} ago"
+    return None
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+@dataclass
+class Plan:
+    batches: dict[str, list[Claim]] = field(default_factory=dict)  # portal -> claims
+    unrouted: list[Claim] = field(default_factory=list)  # no portal serves the payer
+
+
+def plan_batches(claims: Iterable[Claim], portal_for_payer: Callable[[str], str | None]) -> Plan:
+    """Group claims by the portal that answers for their payer, so one login serves many."""
+    plan = Plan()
+    for claim in claims:
+        portal = portal_for_payer(claim.payer_id)
+        if portal is None:
+            plan.unrouted.append(claim)
+        else:
+            plan.batches.setdefault(portal, []).append(claim)
+    return plan
+
+
+def query_for(claim: Claim) -> ClaimQuery:
+    return ClaimQuery(
+        claim_id=claim.claim_id,
+        payer_id=claim.payer_id,
+        member_id=claim.member_id,
+        dos_from=claim.dos_from,
+        dos_to=claim.dos_to,
+        billed_amount=claim.billed_amount,
+        rendering_npi=claim.rendering_npi,
+        payer_claim_number=claim.payer_claim_number,
+    )
+
+
+# --- recording -------------------------------------------------------------
+
+COMPARED = ("status", "category_code", "status_code", "status_text", "status_date", "payer_claim_number",
+            "billed_amount", "allowed_amount", "paid_amount", "check_number", "payment_date", "adjustments")
+
+
+def observation_from(result: ClaimStatusResult | None, claim_id: str) -> dict[str, Any]:
+    """The comparable fields of what the portal said; None means 'not on file'."""
+    if result is None:
+        return {"status": ClaimState.NOT_ON_FILE.value, "category_code": "A4", "status_code": None,
+                "status_text": "Not on file", "status_date": None, "payer_claim_number": None,
+                "billed_amount": None, "allowed_amount": None, "paid_amount": None,
+                "check_number": None, "payment_date": None, "adjustments": []}
+    return {
+        "status": state_of(result).value,
+        "category_code": result.category_code,
+        "status_code": result.status_code,
+        "status_text": result.status_text,
+        "status_date": result.status_date,
+        "payer_claim_number": result.payer_claim_number,
+        "billed_amount": result.billed_amount,
+        "allowed_amount": result.allowed_amount,
+        "paid_amount": result.paid_amount,
+        "check_number": result.check_number,
+        "payment_date": result.payment_date,
+        "adjustments": [
+            {"group_code": a.group_code, "carc": a.carc, "amount": f"{a.amount:.2f}",
+             "rarcs": list(a.rarcs), "line_procedure": a.line_procedure}
+            for a in result.adjustments
+        ],
+    }
+
+
+def _comparable(value: Any) -> Any:
+    return value.normalize() if isinstance(value, Decimal) else value
+
+
+def describe_changes(before: ClaimStatusObservation | None, after: dict[str, Any]) -> str:
+    """'' when nothing changed; else e.g. 'status: pending -> paid; paid_amount: None -> 182.25'."""
+    if before is None:
+        return f"first seen: {after['status']}"
+    changes = []
+    for name in COMPARED:
+        old, new = getattr(before, name), after[name]
+        if _comparable(old) != _comparable(new):
+            changes.append("adjustments changed" if name == "adjustments" else f"{name}: {old} -> {new}")
+    return "; ".join(changes)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    claim_id: str
+    status: ClaimState
+    changes: str  # '' when nothing changed
+
+
+def record_status(engine: Engine, claim_id: str, result: ClaimStatusResult | None, *,
+                  portal: str, run_id: str, at: datetime) -> Recorded:
+    """Record an observation only when something changed; always note the check. One transaction."""
+    fields = observation_from(result, claim_id)
+    with session_scope(engine) as session:
+        changes = describe_changes(latest_observation(session, claim_id), fields)
+        if changes:
+            record_observation(session, ClaimStatusObservation(
+                claim_id=claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))
+        mark_checked(session, claim_id, at)
+    return Recorded(claim_id, ClaimState(fields["status"]), changes)
+
+
+# --- one batch on one portal ----------------------------------------------
+
+@dataclass
+class BatchOutcome:
+    recorded: list[Recorded] = field(default_factory=list)
+    error: Exception | None = None  # what stopped the batch
+    failed_claim: str | None = None  # the claim in hand when it stopped
+    unchecked: list[str] = field(default_factory=list)  # claims not reached
+
+
+def check_batch(adapter: PortalAdapter, claims: Sequence[Claim], engine: Engine, *, run_id: str,
+                now: Callable[[], datetime], on_claim: Callable[[str], None] = lambda _id: None) -> BatchOutcome:
+    """Log in once, check each claim, record what changed; stop at the first portal-level error."""
+    outcome = BatchOutcome()
+    pending = [claim.claim_id for claim in claims]
+    try:
+        adapter.ensure_logged_in()
+    except Exception as exc:  # noqa: BLE001  (the runner classifies it)
+        outcome.error, outcome.unchecked = exc, pending
+        return outcome
+    for index, claim in enumerate(claims):
+        try:
+            try:
+                result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
+            except ClaimNotFound:
+                result = None
+            outcome.recorded.append(
+                record_status(engine, claim.claim_id, result, portal=adapter.portal, run_id=run_id, at=now()))
+        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)
+            outcome.error, outcome.failed_claim = exc, claim.claim_id
+            outcome.unchecked = pending[index + 1:]
+            with session_scope(engine) as session:
+                mark_checked(session, claim.claim_id, now(), error=_error_text(exc))
+            return outcome
+        finally:
+            on_claim(claim.claim_id)
+    return outcome
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, PortalError):
+        return f"{type(exc).__name__}: {exc.message}"
+    # Browser errors can echo what was typed; their text goes to the scrubbed log only.
+    return f"{type(exc).__name__}: unexpected browser error (details in the log)"
