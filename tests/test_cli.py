@@ -1,0 +1,94 @@
+"""The `portal-worker` command as a person runs it: a subprocess, its output and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Workspace
+from worker.credentials import KEY_FILE_ENV
+
+
+def cli(ws: Workspace | None, *args: str, config: Path | None = None, stdin: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    config_path = config or (ws.config_path if ws else Path("portal-worker.toml"))
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", "-c", str(config_path),
+                           *args], capture_output=True, text=True, input=stdin, env=full_env, timeout=300)
+
+
+def test_bad_config_names_the_key_without_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[worker]\ncolour = "blue"\n[portals.x]\nadapter = "unity_health"\n'
+                      'base_url = "http://portal.example.com"\npayers = ["UHP"]\n')
+    result = cli(None, "claims", config=config)
+    assert result.returncode == 2
+    assert "worker.colour" in result.stderr and "portals.x.base_url" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli(None, "claims", config=tmp_path / "nope.toml")
+    assert result.returncode == 2 and "nope.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_import_is_all_or_nothing_and_idempotent(workspace: Workspace) -> None:
+    bad = workspace.root / "bad.csv"
+    lines = workspace.claims_csv.read_text().splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[-3], "-5.00")  # negative billed amount on row 4
+    bad.write_text("\n".join(lines) + "\n")
+
+    rejected = cli(workspace, "import", "claims", str(bad))
+    assert rejected.returncode == 2
+    assert "bad.csv" in rejected.stderr and "row 4" in rejected.stderr and "billed_amount" in rejected.stderr
+    assert "0 claim(s)" in cli(workspace, "claims").stdout
+
+    first = cli(workspace, "import", "claims", str(workspace.claims_csv))
+    assert first.returncode == 0 and f"{len(workspace.truth.claims)} new" in first.stdout
+    again = cli(workspace, "import", "claims", str(workspace.claims_csv))
+    assert "0 new, 0 updated" in again.stdout
+
+
+def test_credentials_test_reports_a_portal_without_credentials(workspace: Workspace) -> None:
+    workspace.credentials.delete("lakeshore")
+    result = cli(workspace, "credentials", "test", "lakeshore")
+    assert result.returncode == 1
+    assert "no credentials stored" in result.stdout and "credentials set lakeshore" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.browser
+def test_credentials_set_from_stdin_then_test_logs_in(workspace: Workspace) -> None:
+    creds = workspace.default_credentials("unity")
+    blob = json.dumps({"username": creds.username, "password": creds.password})
+    stored = cli(workspace, "credentials", "set", "unity", "--stdin", stdin=blob)
+    assert stored.returncode == 0, stored.stderr
+    assert creds.password not in stored.stdout + stored.stderr
+
+    tested = cli(workspace, "credentials", "test", "unity")
+    assert tested.returncode == 0 and "logged in" in tested.stdout
+
+
+@pytest.mark.browser
+def test_check_one_claim_and_list_it_without_patient_details(workspace: Workspace) -> None:
+    assert cli(workspace, "import", "claims", str(workspace.claims_csv)).returncode == 0
+    denied = next(c for c in workspace.truth.claims_for({"UHP"}) if c.outcome == "denied"
+                  and c.adjudicated <= workspace.truth.start)
+
+    checked = cli(workspace, "check", "--claim", denied.claim_id)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "unity" in checked.stdout and "Wall time" in checked.stdout
+
+    listed = cli(workspace, "claims", "--status", "denied")
+    assert denied.claim_id in listed.stdout and "1 claim(s)" in listed.stdout
+    assert denied.patient_name not in listed.stdout and denied.member_id not in listed.stdout
+
+
+def test_key_file_env_is_what_the_cli_uses(workspace: Workspace) -> None:
+    result = cli(workspace, "credentials", "test", "lakeshore", env={KEY_FILE_ENV: ""})
+    assert result.returncode == 2 and KEY_FILE_ENV in result.stderr

@@ -1,0 +1,63 @@
+"""Credential storage: encrypted file on a headless box, explicit refusal otherwise."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from portals.types import Credentials
+from worker.credentials import KEY_ENV, KEY_FILE_ENV, CredentialStoreUnavailable, open_store
+
+CANARY = "Canary-Pa55word-7781"
+
+
+@pytest.fixture(autouse=True)
+def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+
+
+def test_headless_without_a_key_refuses_with_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(CredentialStoreUnavailable) as error:
+        open_store(tmp_path)
+    assert KEY_FILE_ENV in str(error.value) and "Plaintext storage is refused" in str(error.value)
+
+
+def test_encrypted_file_round_trip_is_private_and_holds_no_plaintext(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("a-long-random-test-key-123456")
+    key_file.chmod(0o600)
+    monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
+    store = open_store(tmp_path / "data")
+    saved = store.save("unity", Credentials("biller", CANARY, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", {"q?": "a"}))
+
+    loaded = store.load("unity")
+    assert loaded is not None and loaded.credentials == saved.credentials
+    assert loaded.updated_at == saved.updated_at
+    encrypted = tmp_path / "data" / "credentials.cfg"
+    assert CANARY not in encrypted.read_text()
+    assert stat.S_IMODE(encrypted.stat().st_mode) == 0o600
+    assert CANARY not in repr(loaded)
+    assert store.load("nobody") is None
+    assert store.delete("unity") and store.load("unity") is None
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("a-long-random-test-key-123456")
+    key_file.chmod(0o644)
+    monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
+    with pytest.raises(CredentialStoreUnavailable, match="chmod 600"):
+        open_store(tmp_path)
+
+
+def test_a_wrong_key_cannot_read_the_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "first-key-0123456789")
+    open_store(tmp_path).save("unity", Credentials("biller", CANARY))
+    monkeypatch.setenv(KEY_ENV, "other-key-0123456789")
+    with pytest.raises(Exception) as error:
+        open_store(tmp_path).load("unity")
+    assert CANARY not in str(error.value)

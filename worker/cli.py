@@ -1,0 +1,246 @@
+"""`portal-worker`: the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from flows.claim_import import ImportRejected
+from worker import output
+from worker.browser import BrowserNotFound, setup_browser
+from worker.credentials import CredentialStoreUnavailable
+from worker.settings import ConfigError, Settings
+
+DEFAULT_CONFIG = "portal-worker.toml"
+
+app = typer.Typer(help="Checks claims on payer portals so billing staff don't have to.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+import_app = typer.Typer(help="Import data exported from the practice management system.", no_args_is_help=True)
+credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (or an encrypted file).",
+                              no_args_is_help=True)
+browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
+fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(browser_app, name="browser")
+app.add_typer(fake_app, name="fake-portal")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+if not console.is_terminal:
+    console.width = max(console.width, 160)  # piped or logged: no table squeezed to 80 columns
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", envvar="PORTAL_WORKER_CONFIG",
+                                            help="The TOML config file.")]
+
+
+class State:
+    config_path: Path = Path(DEFAULT_CONFIG)
+
+
+state = State()
+
+
+@app.callback()
+def main_options(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
+    state.config_path = config
+
+
+def load_settings() -> Settings:
+    from worker import logs
+
+    settings = Settings.load(state.config_path)
+    settings.worker.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.configure(settings.worker.log_level, settings.worker.data_dir / "logs" / "portal-worker.jsonl")
+    return settings
+
+
+# --- init / import / claims --------------------------------------------
+
+@app.command()
+def init() -> None:
+    """Write an example config (if there is none), create the data directory and the database."""
+    from flows.rules import rules_dir
+    from store.db import create_schema, make_engine
+
+    if not state.config_path.exists():
+        shutil.copyfile(rules_dir() / "portal-worker.example.toml", state.config_path)
+        console.print(f"Wrote an example config to [bold]{state.config_path}[/]; edit it, then run this again.")
+    settings = load_settings()
+    create_schema(make_engine(settings.database_url()))
+    console.print(f"Data directory [bold]{settings.worker.data_dir}[/] and database ready.")
+
+
+@import_app.command("claims")
+def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submitted claims.")]) -> None:
+    """Import claims; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.claim_import import import_claims_file
+    from store.claims import list_claims
+    from store.db import create_schema, make_engine, session_scope
+    from worker.runner import utcnow
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url())
+    create_schema(engine)
+    counts = import_claims_file(engine, file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+    with session_scope(engine) as session:
+        payers = {claim.payer_id for claim in list_claims(session)}
+    unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
+    if unrouted:
+        err.print(f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
+                  "their claims will not be checked.[/]")
+
+
+@app.command("claims")
+def list_claims_command(
+    status: Annotated[Optional[str], typer.Option(help="Only claims in this state, e.g. denied.")] = None,
+    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+) -> None:
+    """List claims with their latest status (no patient names or member ids)."""
+    from store.claims import list_claims
+    from store.db import create_schema, make_engine, session_scope
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url())
+    create_schema(engine)
+    with session_scope(engine) as session:
+        claims = list_claims(session, status=status, payer_id=payer)
+    console.print(output.claims_table(claims))
+
+
+@app.command()
+def check(
+    portal: Annotated[Optional[list[str]], typer.Option(help="Only this portal (repeatable).")] = None,
+    claim: Annotated[Optional[list[str]], typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
+    force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
+) -> None:
+    """Check the status of due claims on every configured portal."""
+    from worker.runner import CheckRunner
+
+    settings = load_settings()
+    unknown_portals = sorted(set(portal or ()) - set(settings.portals))
+    if unknown_portals:
+        raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: "
+                          f"{', '.join(settings.portals)}")
+    with output.ClaimProgress(console) as progress:
+        report = CheckRunner(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
+                                           progress=progress)
+    output.print_report(console, report)
+    if any(r.problem for r in report.portals) or report.unknown_claims:
+        raise typer.Exit(1)
+
+
+# --- credentials --------------------------------------------------------
+
+@credentials_app.command("set")
+def credentials_set(
+    portal: Annotated[str, typer.Argument(help="The portal's name in the config.")],
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read JSON {username, password, totp_secret, "
+                                        "security_answers} from standard input (for automation).")] = False,
+) -> None:
+    """Store a portal's username, password and (if it has one) TOTP secret. Never as arguments."""
+    from portals.types import Credentials
+    from worker.credentials import open_store
+
+    settings = load_settings()
+    _require_portal(settings, portal)
+    if stdin:
+        blob = json.loads(sys.stdin.read())
+        creds = Credentials(blob["username"], blob["password"], blob.get("totp_secret") or None,
+                            dict(blob.get("security_answers") or {}))
+    else:
+        username = typer.prompt("Username")
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        totp = typer.prompt("TOTP secret (empty if the portal has no authenticator step)", default="",
+                            hide_input=True, show_default=False)
+        answers: dict[str, str] = {}
+        while question := typer.prompt("Security question as the portal shows it (empty when done)",
+                                       default="", show_default=False):
+            answers[question] = typer.prompt("Answer", hide_input=True)
+        creds = Credentials(username, password, totp or None, answers)
+    store = open_store(settings.worker.data_dir)
+    store.save(portal, creds)
+    console.print(f"Stored credentials for [bold]{portal}[/] in {store.description}.")
+
+
+@credentials_app.command("test")
+def credentials_test(
+    portal: Annotated[Optional[str], typer.Argument(help="One portal; all configured ones if omitted.")] = None,
+) -> None:
+    """Log in to each portal with its stored credentials and say what happened."""
+    from worker.login_check import check_logins
+
+    settings = load_settings()
+    names = [portal] if portal else list(settings.portals)
+    for name in names:
+        _require_portal(settings, name)
+    results = check_logins(settings, names)
+    for name, (ok, message) in results.items():
+        console.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'}  {name}: {message}")
+    if not all(ok for ok, _ in results.values()):
+        raise typer.Exit(1)
+
+
+@credentials_app.command("delete")
+def credentials_delete(portal: Annotated[str, typer.Argument()]) -> None:
+    """Remove a portal's stored credentials."""
+    from worker.credentials import open_store
+
+    settings = load_settings()
+    deleted = open_store(settings.worker.data_dir).delete(portal)
+    console.print(f"Deleted credentials for {portal}." if deleted else f"No credentials stored for {portal}.")
+
+
+def _require_portal(settings: Settings, portal: str) -> None:
+    if portal not in settings.portals:
+        raise ConfigError(f"{settings.config_path}: no portal named {portal!r} (configured: "
+                          f"{', '.join(settings.portals)})")
+
+
+# --- browser / fake portal / demo -------------------------------------
+
+@browser_app.command("setup")
+def browser_setup() -> None:
+    """Find a Chromium; install Debian's (as root) or Playwright's if there is none. Says which."""
+    choice, action = setup_browser()
+    where = choice.executable_path or "Playwright's browser folder"
+    console.print(f"Chromium: {action}: {choice.source} at {where}")
+
+
+@fake_app.command("serve", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def fake_portal_serve(ctx: typer.Context) -> None:
+    """Run the bundled fake portals (options as `fake-portal serve --help`)."""
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "fake_portal", "serve", *ctx.args]))
+
+
+@app.command()
+def demo(
+    claims_per_payer: Annotated[int, typer.Option(help="Claims per payer in the fake practice.")] = 12,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its files (replaced).")] = Path("demo-data"),
+) -> None:
+    """Start the fake portals, import the practice's claims and check them all, end to end."""
+    from worker.demo import run_demo
+
+    run_demo(console, data_dir.resolve(), claims_per_payer)
+
+
+def main() -> None:
+    os.umask(0o077)  # everything the worker writes is the service user's alone
+    try:
+        app()
+    except ImportRejected as exc:
+        err.print(f"[red]import rejected, nothing was written:[/]\n{exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except (ConfigError, CredentialStoreUnavailable, BrowserNotFound) as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,80 @@
+"""`portal-worker demo`: the whole worker against the bundled fake portals, in one command."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from fake_portal import launcher  # the demo may start the fake portal, as tests do
+from flows.claim_import import import_claims_file
+from portals.types import Credentials
+from store.db import create_schema, make_engine
+from worker import logs, output
+from worker.credentials import KEY_FILE_ENV, open_store
+from worker.runner import CheckRunner, utcnow
+from worker.settings import Settings
+
+# fake portal prefix -> (name in config, adapter, payers, navigation timeout)
+DEMO_PORTALS = {
+    "clearinghouse": ("summit", "summit_exchange", ["NWM", "BBH"], 30),
+    "commercial": ("unity", "unity_health", ["UHP"], 30),
+    "medicaid": ("lakeshore", "lakeshore_medicaid", ["LSM"], 60),
+}
+
+
+def demo_config(url: str, data_dir: Path) -> str:
+    lines = ["[worker]", f'data_dir = "{data_dir}"', 'log_level = "info"', ""]
+    for prefix, (name, adapter, payers, timeout) in DEMO_PORTALS.items():
+        lines += [f"[portals.{name}]", f'adapter = "{adapter}"', f'base_url = "{url}/{prefix}"',
+                  f"payers = {payers!r}".replace("'", '"'), f"navigation_timeout_s = {timeout}", ""]
+    return "\n".join(lines)
+
+
+def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(mode=0o700, parents=True)
+    console.rule("portal-worker demo")
+    with console.status("Starting the bundled fake payer portals..."):
+        portal = launcher.start("--claims-per-payer", str(claims_per_payer))
+    try:
+        console.print(f"Fake portals at {portal.url} (a clearinghouse, a commercial payer, a state Medicaid).")
+        config_path = data_dir / "portal-worker.toml"
+        config_path.write_text(demo_config(portal.url, data_dir))
+        settings = Settings.load(config_path)
+        logs.configure("info", data_dir / "logs" / "portal-worker.jsonl")
+
+        # A throwaway key for this demo's encrypted credential file; real installs keep theirs
+        # outside the data directory (see README, "Credentials").
+        key_file = data_dir / "keyring.key"
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+        os.environ[KEY_FILE_ENV] = str(key_file)
+        store = open_store(data_dir)
+        for account in httpx.get(f"{portal.url}/admin/demo-accounts", timeout=10).json():
+            name = DEMO_PORTALS[account["portal"]][0]
+            answers = ({account["security_question"]: account["security_answer"]}
+                       if account.get("security_question") else {})
+            store.save(name, Credentials(account["username"], account["password"], account.get("totp_secret"),
+                                         answers))
+        console.print(f"Stored the demo accounts' credentials in {store.description}.")
+
+        export = data_dir / "claims.csv"
+        export.write_bytes(httpx.get(f"{portal.url}/pms/claims.csv", timeout=10).content)
+        engine = make_engine(settings.database_url())
+        create_schema(engine)
+        counts = import_claims_file(engine, export, utcnow())
+        console.print(f"Imported {counts.inserted} claims from the practice-management export.")
+
+        with output.ClaimProgress(console) as progress:
+            report = CheckRunner(settings, credentials=store, engine=engine).run(progress=progress)
+        output.print_report(console, report)
+        console.print(f"Data directory: {data_dir} (database, logs, evidence). Try: "
+                      f"portal-worker -c {config_path} claims --status denied", highlight=False)
+    finally:
+        portal.stop()
