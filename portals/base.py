@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -168,6 +168,20 @@ class PortalAdapter(ABC):
         found = [_squash(t) for t in header_cells.all_inner_texts()]
         if found[: len(expected)] != [_squash(e) for e in expected]:
             raise LayoutChanged(self.portal, name, f"table columns are {found}, expected {expected}")
+
+    def money(self, page_name: str, text: str, what: str) -> Decimal | None:
+        """An amount read off a page; text that is no amount means the page changed."""
+        try:
+            return parse_money(text)
+        except (InvalidOperation, ValueError):
+            raise LayoutChanged(self.portal, page_name, f"{what} is not an amount") from None
+
+    def day(self, page_name: str, text: str, what: str) -> date | None:
+        """A date read off a page; text that is no date means the page changed."""
+        try:
+            return parse_date(text)
+        except ValueError:
+            raise LayoutChanged(self.portal, page_name, f"{what} is not a date") from None
 
     def fill_secret(self, locator: Locator, value: str) -> None:
         """Type a credential, but only into a page of the configured portal's origin."""

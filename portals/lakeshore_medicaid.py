@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from portals.base import FaultPage, PortalAdapter, parse_date, parse_money
+from portals.base import FaultPage, PortalAdapter
 from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
@@ -91,16 +91,10 @@ class PortalPage:
         return self.field(selector, what).inner_text().strip()
 
     def money(self, text: str, what: str) -> Decimal | None:
-        try:
-            return parse_money(text)
-        except InvalidOperation:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not an amount") from None
+        return self.adapter.money(self.NAME, text, what)
 
     def day(self, text: str, what: str) -> date | None:
-        try:
-            return parse_date(text)
-        except ValueError:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a date") from None
+        return self.adapter.day(self.NAME, text, what)
 
 
 class LoginPage(PortalPage):

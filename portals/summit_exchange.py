@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import ClassVar
 from urllib.parse import urljoin
@@ -21,7 +21,7 @@ import pyotp
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from portals.base import FaultPage, PortalAdapter, Timeouts, parse_date, parse_money
+from portals.base import FaultPage, PortalAdapter, Timeouts
 from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
@@ -272,16 +272,10 @@ class ClaimDetailPage(_PageObject):
         return None if text in BLANK else text
 
     def _money(self, text: str, what: str) -> Decimal | None:
-        try:
-            return parse_money(text)
-        except (InvalidOperation, ValueError):
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not an amount") from None
+        return self.adapter.money(self.NAME, text, what)
 
     def _date(self, selector: str, what: str) -> date | None:
-        try:
-            return parse_date(self._text(selector, what))
-        except ValueError:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a date") from None
+        return self.adapter.day(self.NAME, self._text(selector, what), what)
 
 
 class SummitExchangeAdapter(PortalAdapter):

@@ -13,13 +13,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from typing import ClassVar, TypeVar
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
 
-from portals.base import FaultPage, PortalAdapter, parse_date, parse_money
+from portals.base import FaultPage, PortalAdapter
 from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
@@ -120,18 +119,6 @@ class UnityHealthAdapter(PortalAdapter):
             rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw)},
                                  {h: c["href"] for h, c in zip(headers, raw)}))
         return rows
-
-    def money(self, page_name: str, text: str, what: str) -> Decimal | None:
-        try:
-            return parse_money(text)
-        except InvalidOperation:
-            raise LayoutChanged(self.portal, page_name, f"{what} is not an amount") from None
-
-    def day(self, page_name: str, text: str, what: str) -> date | None:
-        try:
-            return parse_date(text)
-        except ValueError:
-            raise LayoutChanged(self.portal, page_name, f"{what} is not a date") from None
 
     def category(self, page_name: str, words: str, claim_id: str) -> str:
         normalised = re.sub(r"\s+", " ", words.replace("–", "-").replace("—", "-")).strip().lower()
