@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from flows.claim_states import ClaimState, state_of
@@ -40,6 +41,8 @@ RECHECK_AFTER: dict[str, timedelta] = {
 NEW_SUBMISSION_AGE = timedelta(days=7)
 NEW_SUBMISSION_RECHECK = timedelta(days=3)
 NEVER_AGAIN = frozenset({ClaimState.PAID})
+
+log = structlog.get_logger(__name__)
 
 
 def due_reason(claim: Claim, now: datetime) -> str | None:
@@ -185,21 +188,24 @@ def check_batch(adapter: PortalAdapter, claims: Sequence[Claim], engine: Engine,
         outcome.error, outcome.unchecked = exc, pending
         return outcome
     for index, claim in enumerate(claims):
-        try:
+        with structlog.contextvars.bound_contextvars(claim_id=claim.claim_id):
             try:
-                result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
-            except ClaimNotFound:
-                result = None
-            outcome.recorded.append(
-                record_status(engine, claim.claim_id, result, portal=adapter.portal, run_id=run_id, at=now()))
-        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)
-            outcome.error, outcome.failed_claim = exc, claim.claim_id
-            outcome.unchecked = pending[index + 1:]
-            with session_scope(engine) as session:
-                mark_checked(session, claim.claim_id, now(), error=_error_text(exc))
-            return outcome
-        finally:
-            on_claim(claim.claim_id)
+                try:
+                    result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
+                except ClaimNotFound:
+                    result = None
+                recorded = record_status(engine, claim.claim_id, result, portal=adapter.portal, run_id=run_id,
+                                         at=now())
+                outcome.recorded.append(recorded)
+                log.info("claim_checked", status=recorded.status.value, changes=recorded.changes or None)
+            except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)
+                outcome.error, outcome.failed_claim = exc, claim.claim_id
+                outcome.unchecked = pending[index + 1:]
+                with session_scope(engine) as session:
+                    mark_checked(session, claim.claim_id, now(), error=_error_text(exc))
+                return outcome
+            finally:
+                on_claim(claim.claim_id)
     return outcome
 
 

@@ -88,6 +88,15 @@ def test_check_one_claim_and_list_it_without_patient_details(workspace: Workspac
     assert denied.claim_id in listed.stdout and "1 claim(s)" in listed.stdout
     assert denied.patient_name not in listed.stdout and denied.member_id not in listed.stdout
 
+    log_text = (workspace.settings.worker.data_dir / "logs" / "portal-worker.jsonl").read_text()
+    records = [json.loads(line) for line in log_text.splitlines()]
+    checked_line = next(r for r in records if r["event"] == "claim_checked")
+    assert checked_line["claim_id"] == denied.claim_id and checked_line["portal"] == "unity"
+    assert checked_line["run_id"] and checked_line["status"] == "denied"
+    password = workspace.default_credentials("unity").password
+    for secret_or_phi in (password, denied.patient_name, denied.member_id):
+        assert secret_or_phi not in log_text
+
 
 def test_key_file_env_is_what_the_cli_uses(workspace: Workspace) -> None:
     result = cli(workspace, "credentials", "test", "lakeshore", env={KEY_FILE_ENV: ""})
