@@ -12,8 +12,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, Response
@@ -27,6 +28,8 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.types import ClaimQuery, ClaimStatusResult, Credentials, PageSnapshot
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,15 @@ class PortalAdapter(ABC):
 
     def claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
         """Look one claim up; a session that expired mid-batch gets one fresh login."""
+        return self.with_one_relogin(lambda: self.fetch_claim_status(query))
+
+    def with_one_relogin(self, action: Callable[[], T]) -> T:
+        """Run `action`; if the portal ended the session, log in once more and run it again."""
         try:
-            return self.fetch_claim_status(query)
+            return action()
         except SessionExpired:
             self._login_counted()
-            return self.fetch_claim_status(query)
+            return action()
 
     def snapshot(self) -> PageSnapshot:
         """The current page as evidence, with every password field blanked first."""
@@ -118,6 +125,13 @@ class PortalAdapter(ABC):
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def portal_path(self, page_name: str, href: str) -> str:
+        """The path under the configured portal a link leads to; a link off the portal is refused."""
+        target, prefix = urljoin(self.page.url, href), self.base_url + "/"
+        if not target.startswith(prefix):
+            raise LayoutChanged(self.portal, page_name, "a link leads outside the configured portal")
+        return target[len(prefix):]
 
     def goto(self, path: str) -> Response | None:
         """Navigate and turn an HTTP-level fault into a typed error."""

@@ -10,10 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
@@ -54,7 +53,6 @@ EMPTY_ROW_CLASS = "uhp-table__empty"
 US_DATE = "%m/%d/%Y"
 BLANK = {"", "-", "—", "N/A"}
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,27 +86,13 @@ class UnityHealthAdapter(PortalAdapter):
 
     def list_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]:
         """Every claim with service dates in the range, page by page (status-level fields only)."""
-        return self._with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).all_rows())
+        return self.with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).all_rows())
 
     def export_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]:
         """The bulk path: the portal's CSV of the search (status-level fields, no adjustments)."""
-        return self._with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).download_csv())
+        return self.with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).download_csv())
 
     # --- helpers the page objects share ---------------------------------
-
-    def _with_one_relogin(self, action: Callable[[], T]) -> T:
-        try:
-            return action()
-        except SessionExpired:
-            self._login_counted()
-            return action()
-
-    def portal_path(self, page_name: str, href: str) -> str:
-        """The path of a link under the configured portal; any other destination is refused."""
-        prefix = self.base_url + "/"
-        if not href.startswith(prefix):
-            raise LayoutChanged(self.portal, page_name, "a link leads outside the configured portal")
-        return href[len(prefix):]
 
     def read_table(self, page_name: str, table: Locator, headers: list[str]) -> list[TableRow]:
         self.require_headers(page_name, table.locator("thead th"), headers)
