@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,21 @@ def test_check_one_claim_and_list_it_without_patient_details(workspace: Workspac
 def test_key_file_env_is_what_the_cli_uses(workspace: Workspace) -> None:
     result = cli(workspace, "credentials", "test", "lakeshore", env={KEY_FILE_ENV: ""})
     assert result.returncode == 2 and KEY_FILE_ENV in result.stderr
+
+
+def test_init_writes_the_example_config_and_a_private_data_dir(tmp_path: Path) -> None:
+    config = tmp_path / "portal-worker.toml"
+    result = cli(None, "init", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "Wrote an example config" in result.stdout and config.exists()
+    data_dir = tmp_path / "data"
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "portal-worker.db").stat().st_mode) == 0o600
+    again = cli(None, "init", config=config)
+    assert again.returncode == 0 and "Wrote" not in again.stdout
+
+
+def test_browser_setup_says_which_chromium_it_found() -> None:
+    result = cli(None, "browser", "setup")
+    assert result.returncode == 0
+    assert "Chromium: found:" in result.stdout and "chromium" in result.stdout.lower()

@@ -218,11 +218,11 @@ class CheckRunner:
             report.errors = len(batch) - len(outcome.recorded)
             if outcome.error is not None:
                 self._handle_error(adapter, report, outcome, stored)
-                if isinstance(outcome.error, NEEDS_A_PERSON):
-                    state_file.unlink(missing_ok=True)
             else:
                 with session_scope(self.engine) as session:
                     accounts.mark_success(session, report.portal, utcnow())
+        if isinstance(outcome.error, NEEDS_A_PERSON):
+            state_file.unlink(missing_ok=True)  # after the context saved it: no session to resume
 
     def _timeouts(self, portal: PortalSettings) -> Timeouts:
         browser = self.settings.browser
