@@ -245,7 +245,8 @@ def _final(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, 
     check = f"EFT{rng.randrange(10**9, 10**10)}"
     if claim.outcome == "denied":
         group, carc, rarcs = denial
-        adjustments = (Adjustment(group, carc, claim.billed, rarcs, claim.lines[0].line_no),)
+        # Payers deny line by line, each line for its own charge, so every line balances.
+        adjustments = tuple(Adjustment(group, carc, line.charge, rarcs, line.line_no) for line in claim.lines)
         return Status("F2", "1", "Denied: see remittance advice", day, Decimal("0.00"), Decimal("0.00"),
                       Decimal("0.00") if group != "PR" else claim.billed, None, None, adjustments)
     adjustments: list[Adjustment] = []
