@@ -6,6 +6,7 @@ import csv
 from enum import StrEnum
 from functools import cache
 
+from flows.denial_codes import denies
 from flows.rules import rules_dir
 from portals.types import ClaimStatusResult
 
@@ -24,11 +25,6 @@ class ClaimState(StrEnum):
     ERROR = "error"  # the payer could not answer (277 E codes)
 
 
-# CARCs that adjust a paid claim without denying anything: contractual write-off,
-# deductible, coinsurance, copay, prior payer's adjudication.
-NOT_A_DENIAL = frozenset({"45", "1", "2", "3", "23"})
-
-
 @cache
 def category_states() -> dict[str, ClaimState]:
     with (rules_dir() / "claim_status_categories.csv").open(newline="") as f:
@@ -40,6 +36,6 @@ def state_of(result: ClaimStatusResult) -> ClaimState:
     state = category_states().get(result.category_code.upper())
     if state is None:
         return ClaimState.ERROR
-    if state is ClaimState.PAID and any(a.carc not in NOT_A_DENIAL for a in result.adjustments):
+    if state is ClaimState.PAID and any(denies(a.group_code, a.carc, a.rarcs) for a in result.adjustments):
         return ClaimState.PARTIALLY_PAID
     return state

@@ -1,0 +1,215 @@
+"""Denial code tables and categorisation, without a browser: every row, group codes, remarks, bad tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.denial_codes import (
+    CATEGORIES,
+    OWNERS,
+    DenialKind,
+    Refinement,
+    RuleTableError,
+    categorise,
+    describe_carc,
+    describe_rarc,
+    reason_codes,
+    remark_codes,
+    unknown_codes,
+)
+
+CARCS = sorted(reason_codes().values(), key=lambda r: r.code)
+RARCS = sorted(remark_codes().values(), key=lambda r: r.code)
+GENERIC = reason_codes()["16"]  # "lacks information, see the remarks": the CARC remarks usually come with
+
+# Every code the domain reference (section 2) names must be in the tables.
+REFERENCE_CARCS = ("4 5 6 7 11 13 14 16 18 22 26 27 29 31 32 35 119 39 49 50 55 58 96 97 107 109 140 146 150 151 "
+                   "167 170 185 181 182 183 184 189 197 198 199 204 206 207 208 226 227 234 236 242 243 252 284 "
+                   "296 287 288 B7 B9 B11 B13 B15 B16 1 2 3 45 23").split()
+REFERENCE_RARCS = "MA130 N517 N380 M127 N290 N265 N286 N30 N54 N351 N115 N386 N130 N179 N20 N479 N522 N1 N211".split()
+
+
+def test_the_tables_hold_every_code_the_reference_names() -> None:
+    assert [c for c in REFERENCE_CARCS if c not in reason_codes()] == []
+    assert [r for r in REFERENCE_RARCS if r not in remark_codes()] == []
+
+
+@pytest.mark.parametrize("row", CARCS, ids=lambda r: r.code)
+def test_every_carc_row_categorises_to_its_own_values(row) -> None:
+    group = "PR" if row.category == "patient_responsibility" else "CO"
+    result = categorise(group, row.code)
+    assert (result.category, result.owner, result.kind) == (row.category, row.owner, row.kind)
+    assert result.known and result.appealable
+    assert result.bill_patient is (group == "PR")
+    assert row.description in result.description
+    assert row.category in CATEGORIES and row.owner in OWNERS
+
+
+@pytest.mark.parametrize("row", RARCS, ids=lambda r: r.code)
+def test_every_rarc_row_refines_a_generic_denial_as_its_refines_column_says(row) -> None:
+    result = categorise("CO", GENERIC.code, [row.code])
+    expected = {
+        Refinement.CAUSE: (row.category, row.owner, row.kind),
+        Refinement.ACTION: (GENERIC.category, GENERIC.owner, row.kind),
+        Refinement.NONE: (GENERIC.category, GENERIC.owner, GENERIC.kind),
+    }[row.refines]
+    assert (result.category, result.owner, result.kind) == expected
+    assert result.appealable is (True if row.appealable is None else row.appealable)
+    assert result.known and row.description in result.description
+
+
+@pytest.mark.parametrize("group, carc, category, kind, bill_patient", [
+    ("PR", "1", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+    ("PR", "2", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+    ("PR", "3", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+    ("CO", "45", "contractual", DenialKind.NOT_A_DENIAL, False),
+    ("CO", "253", "contractual", DenialKind.NOT_A_DENIAL, False),
+    ("OA", "23", "coordination_of_benefits", DenialKind.NOT_A_DENIAL, False),
+    # a real denial stays a denial under PR, but the payer says the patient may be billed
+    ("PR", "204", "non_covered", DenialKind.HARD, True),
+    ("CO", "204", "non_covered", DenialKind.HARD, False),
+    ("PR", "96", "non_covered", DenialKind.HARD, True),
+    ("OA", "18", "duplicate", DenialKind.HARD, False),
+    ("PI", "151", "medical_necessity", DenialKind.HARD, False),
+    ("CR", "16", "documentation", DenialKind.SOFT, False),
+])
+def test_group_codes(group: str, carc: str, category: str, kind: DenialKind, bill_patient: bool) -> None:
+    result = categorise(group, carc)
+    assert (result.category, result.kind, result.bill_patient, result.known) == (category, kind, bill_patient, True)
+    if kind is DenialKind.NOT_A_DENIAL:
+        assert result.owner == "none"
+
+
+@pytest.mark.parametrize("carc, rarcs, category, owner, kind, appealable", [
+    # what the fake portals send
+    ("16", ["M127"], "documentation", "providers", DenialKind.SOFT, True),
+    ("50", ["N115"], "medical_necessity", "providers", DenialKind.HARD, True),
+    ("B7", ["N290"], "credentialing", "credentialing", DenialKind.SOFT, True),
+    ("18", ["N522"], "duplicate", "billing", DenialKind.HARD, True),
+    ("97", ["N20"], "bundling", "coding", DenialKind.HARD, True),
+    # a remark naming the cause replaces the CARC's
+    ("197", ["N54"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
+    ("16", ["N351"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
+    ("16", ["N30"], "eligibility", "front_desk", DenialKind.HARD, True),
+    ("16", ["N479"], "coordination_of_benefits", "billing", DenialKind.SOFT, True),
+    # a remark naming the fix changes only the kind
+    ("16", ["MA130"], "documentation", "billing", DenialKind.SOFT, False),
+    ("4", ["N380"], "coding", "coding", DenialKind.SOFT, True),
+    ("50", ["N517"], "medical_necessity", "providers", DenialKind.SOFT, True),
+    # appeal rights
+    ("50", ["N211"], "medical_necessity", "providers", DenialKind.HARD, False),
+    ("50", ["N1"], "medical_necessity", "providers", DenialKind.HARD, True),
+    # precedence: the first cause remark wins, then the first action remark sets the kind
+    ("16", ["N290", "M127"], "credentialing", "credentialing", DenialKind.SOFT, True),
+    ("16", ["M127", "N290"], "documentation", "providers", DenialKind.SOFT, True),
+    ("16", ["N20", "N30"], "eligibility", "front_desk", DenialKind.HARD, True),
+    ("16", ["N30", "N517"], "eligibility", "front_desk", DenialKind.SOFT, True),
+    ("16", ["N517", "N30"], "eligibility", "front_desk", DenialKind.SOFT, True),
+    ("50", ["N211", "N1"], "medical_necessity", "providers", DenialKind.HARD, False),
+    # remarks never turn a non-denial into a denial
+    ("45", ["N290"], "contractual", "none", DenialKind.NOT_A_DENIAL, True),
+])
+def test_remarks_refine_the_carc(carc: str, rarcs: list[str], category: str, owner: str, kind: DenialKind,
+                                 appealable: bool) -> None:
+    result = categorise("CO", carc, rarcs)
+    assert (result.category, result.owner, result.kind, result.appealable) == (category, owner, kind, appealable)
+    assert result.known
+
+
+def test_codes_are_case_insensitive_and_stripped() -> None:
+    assert categorise(" co ", " b7 ", [" n290 ", ""]) == categorise("CO", "B7", ["N290"])
+    assert describe_carc(" b7 ") == describe_carc("B7") is not None
+    assert describe_rarc(" m127 ") == describe_rarc("M127") is not None
+
+
+@pytest.mark.parametrize("group, carc, rarcs, missing", [
+    ("CO", "999", [], "999"),
+    ("CO", "Z9", ["M127"], "Z9"),
+    ("CO", "50", ["N9999"], "N9999"),
+    ("CO", "16", ["M127", "XYZ"], "XYZ"),
+    ("XX", "50", [], "group XX"),
+    ("", "50", [], "group (blank)"),
+    ("CO", "", [], "(blank CARC)"),
+    ("PR", "999", [], "999"),
+])
+def test_unknown_codes_go_to_a_person_and_never_raise(group: str, carc: str, rarcs: list[str], missing: str) -> None:
+    result = categorise(group, carc, rarcs)
+    assert (result.category, result.owner, result.kind, result.known) == ("unknown", "billing", DenialKind.UNKNOWN,
+                                                                          False)
+    assert missing in result.description
+
+
+def test_an_unknown_remark_on_a_non_denial_keeps_it_a_non_denial_but_not_known() -> None:
+    result = categorise("CO", "45", ["N9999"])
+    assert (result.kind, result.known) == (DenialKind.NOT_A_DENIAL, False)
+    assert "N9999" in result.description
+
+
+def test_describe_and_unknown_codes() -> None:
+    assert describe_carc("204") == "Service not covered under the patient's current benefit plan"
+    assert describe_carc("999") is None and describe_rarc("N9999") is None
+    assert describe_rarc("m127") == "Patient's medical record for this service is missing"
+    assert unknown_codes(["50", " n9999 ", "M127", "ZZ", "N9999", ""]) == ["N9999", "ZZ"]
+
+
+# --- malformed tables ---------------------------------------------------------------------------------------------
+
+CARC_HEADER = "carc,description,category,owner,kind\n"
+RARC_HEADER = "rarc,description,category,owner,kind,refines,appealable\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("50,Not necessary,medical_necesity,providers,hard\n", "line 2: unknown category 'medical_necesity'"),
+    ("50,Not necessary,medical_necessity,doctors,hard\n", "line 2: unknown owner 'doctors'"),
+    ("50,Not necessary,medical_necessity,providers,firm\n", "line 2: unknown kind 'firm'"),
+    ("50,Not necessary,medical_necessity,providers,unknown\n", "line 2: unknown kind 'unknown'"),
+    ("50,A,coding,coding,soft\n4,B,coding,coding,soft\n50,C,coding,coding,hard\n",
+     "line 4: duplicate code 50 (first on line 2)"),
+    ("50,A,coding,coding,soft\n b7 ,B,coding,coding,soft\nB7,C,coding,coding,hard\n", "line 4: duplicate code B7"),
+    ("50,A,coding,coding,soft,extra\n", "line 2: expected 5 cells"),
+    ("50,A,coding,coding\n", "line 2: expected 5 cells"),
+    ("N290,A,coding,coding,soft\n", "line 2: 'N290' is not a valid code"),
+    ("50,,coding,coding,soft\n", "line 2: 50 has no description"),
+    ("45,Contractual,contractual,billing,not_a_denial\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
+    ("50,Not necessary,medical_necessity,none,hard\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
+])
+def test_a_malformed_carc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "reason_codes.csv"
+    path.write_text(CARC_HEADER + body)
+    with pytest.raises(RuleTableError, match="reason_codes.csv") as raised:
+        reason_codes(path)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("N290,Missing id,credentialing,credentialing,soft,topic,\n", "line 2: unknown refines 'topic'"),
+    ("N290,Missing id,,credentialing,soft,cause,\n", "line 2: a 'cause' remark needs a category"),
+    ("N517,Resubmit,,,,action,\n", "line 2: a 'action' remark needs a kind"),
+    ("N211,No appeal,,,,,maybe\n", "line 2: unknown appealable 'maybe'"),
+    ("N290,Missing id,credentialing,none,soft,cause,\n", "line 2: unknown owner 'none'"),
+    ("N290,Missing id,credentialing,credentialing,not_a_denial,cause,\n", "line 2: unknown kind 'not_a_denial'"),
+    ("197,Not a remark,authorization,scheduling_auth,hard,,\n", "line 2: '197' is not a valid code"),
+    ("N1,A,,,,,yes\nn1,B,,,,,no\n", "line 3: duplicate code N1"),
+])
+def test_a_malformed_rarc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "remark_codes.csv"
+    path.write_text(RARC_HEADER + body)
+    with pytest.raises(RuleTableError, match="remark_codes.csv") as raised:
+        remark_codes(path)
+    assert message in str(raised.value)
+
+
+def test_a_table_with_the_wrong_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "reason_codes.csv"
+    path.write_text("code,description,category,owner,kind\n50,A,coding,coding,soft\n")
+    with pytest.raises(RuleTableError, match="reason_codes.csv: header must be carc,description"):
+        reason_codes(path)
+
+
+def test_a_well_formed_temporary_table_loads(tmp_path: Path) -> None:
+    path = tmp_path / "remark_codes.csv"
+    path.write_text(RARC_HEADER + 'n290,"Missing id, rendering",credentialing,credentialing,soft,cause,\n')
+    row = remark_codes(path)["N290"]
+    assert (row.description, row.refines, row.appealable) == ("Missing id, rendering", Refinement.CAUSE, None)
