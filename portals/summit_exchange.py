@@ -2,7 +2,8 @@
 
 Pages, in the order a person meets them: sign-in, two-step verification, home,
 claim status search (its results come from a JSON call the page's JavaScript
-makes, so the adapter watches that call's HTTP status), claim detail.
+makes, so the adapter watches that call's HTTP status), claim detail, and
+remittances (the ERA/835 files, downloaded with the browser's own cookies).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from enum import Enum
 from typing import ClassVar
 
 import pyotp
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import APIResponse, Locator, Page
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.base import FaultPage, PortalAdapter, Timeouts
@@ -27,11 +29,12 @@ from portals.errors import (
     LoginRejected,
     MfaRejected,
     MfaRequired,
+    PortalError,
     PortalUnavailable,
     RateLimited,
     SessionExpired,
 )
-from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
+from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials, RemittanceFile
 
 TOTP_STEP_S = 30
 BLANK = {"", "-", "—", "N/A"}
@@ -274,6 +277,87 @@ class ClaimDetailPage(_PageObject):
         return self.adapter.day(self.NAME, self._text(selector, what), what)
 
 
+class RemittanceNotFound(PortalError):
+    """The portal does not (or no longer does) offer this remittance file."""
+
+    def __init__(self, portal: str, file_id: str) -> None:
+        super().__init__(portal, f"remittances page: no remittance file {file_id} on offer")
+        self.file_id = file_id
+
+
+class RemittancesPage(_PageObject):
+    """The ERA (835) files the payers behind the exchange produced, newest first."""
+
+    NAME = "remittances"
+    PATH = "remittances"
+    LANDMARK = "#remittances"
+    TABLE = "#remittance-files"
+    EMPTY = "#remittances .no-remittances"
+    DOWNLOAD_LINK = "a.download-era"
+    COLUMNS = ["File ID", "Payer", "Payment Date", "Trace Number", "Claims", "Amount", "Download"]
+    FILE_ID_COLUMN, PAYMENT_DATE_COLUMN, DOWNLOAD_COLUMN = 0, 2, 6
+    FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+    X12_STARTS = (b"ISA", b"ST")
+    LEADING_NOISE = b"\xef\xbb\xbf \t\r\n"  # a byte-order mark or blank lines before the first segment
+
+    def open(self) -> RemittancesPage:
+        self.adapter.goto(self.PATH)
+        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
+        return self
+
+    def files(self) -> list[tuple[RemittanceFile, str]]:
+        """Every listed file, with the portal path its download link leads to."""
+        table, empty = self.page.locator(self.TABLE), self.page.locator(self.EMPTY)
+        self.adapter.expect_page(self.NAME, table.or_(empty))
+        if empty.first.is_visible():
+            return []
+        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
+        return [self._listed(row) for row in table.first.locator("tbody tr").all()]
+
+    def _listed(self, row: Locator) -> tuple[RemittanceFile, str]:
+        cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        if len(cells) != len(self.COLUMNS):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "a file row has an unexpected number of cells")
+        file_id = cells[self.FILE_ID_COLUMN]
+        if not self.FILE_ID.fullmatch(file_id):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "a file row has no file id")
+        issued = self.adapter.day(self.NAME, cells[self.PAYMENT_DATE_COLUMN], "payment date")
+        if issued is None:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"file {file_id} has no payment date")
+        href = self.adapter.require(self.NAME, row.locator(self.DOWNLOAD_LINK), "download link").get_attribute("href")
+        if not href:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"the download link of file {file_id} has no address")
+        name = cells[self.DOWNLOAD_COLUMN] or file_id
+        return RemittanceFile(file_id, name, issued), self.adapter.portal_path(self.NAME, href)
+
+    def download(self, path: str, file_id: str) -> bytes:
+        """Fetch one file with the browser's cookies, as its download link would."""
+        try:
+            response = self.page.request.get(self.adapter.url(path), max_redirects=0,
+                                             timeout=self.adapter.timeouts.navigation_ms)
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.adapter.portal, f"{self.NAME}: no answer to the download of "
+                                                         f"file {file_id}") from exc
+        try:
+            return self._x12_body(response, file_id)
+        finally:
+            response.dispose()
+
+    def _x12_body(self, response: APIResponse, file_id: str) -> bytes:
+        to_login = response.status in {301, 302, 303, 307} and "/login" in response.headers.get("location", "")
+        if response.status == 401 or to_login:
+            raise SessionExpired(self.adapter.portal, f"{self.NAME}: the portal ended the session")
+        self.adapter.raise_for_response(response)  # type: ignore[arg-type]  # reads only status and headers
+        if response.status == 404:
+            raise RemittanceNotFound(self.adapter.portal, file_id)
+        if response.status != 200:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"the download answered HTTP {response.status}")
+        body = response.body()
+        if not body.lstrip(self.LEADING_NOISE).startswith(self.X12_STARTS):
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"file {file_id} is not an X12 835 file")
+        return body
+
+
 class SummitExchangeAdapter(PortalAdapter):
     kind = "summit_exchange"
     fault_pages = (
@@ -289,6 +373,7 @@ class SummitExchangeAdapter(PortalAdapter):
         super().__init__(page, portal=portal, base_url=base_url, credentials=credentials, timeouts=timeouts)
         # The portal accepts a code once: a re-login inside the same 30 s window needs the next one.
         self._spent_codes: deque[str] = deque(maxlen=4)
+        self._remittance_paths: dict[str, str] = {}  # file id -> download path, from the last listing
 
     def is_logged_in(self) -> bool:
         self.goto(DashboardPage.PATH)
@@ -308,6 +393,27 @@ class SummitExchangeAdapter(PortalAdapter):
         results = ClaimSearchPage(self).open().search(query)
         href = results.detail_link_for(query.claim_id)
         return ClaimDetailPage(self).open(href).read(query.claim_id)
+
+    def list_remittances(self) -> list[RemittanceFile]:
+        """The ERA (835) files on offer, newest first; a session that expired gets one fresh login."""
+        return self.with_one_relogin(lambda: [file for file, _ in self._listed_remittances()])
+
+    def download_remittance(self, file: RemittanceFile) -> bytes:
+        """The 835 file's bytes, as the portal serves them."""
+        return self.with_one_relogin(lambda: self._download_remittance(file))
+
+    def _listed_remittances(self) -> list[tuple[RemittanceFile, str]]:
+        listed = RemittancesPage(self).open().files()
+        self._remittance_paths.update({file.file_id: path for file, path in listed})
+        return listed
+
+    def _download_remittance(self, file: RemittanceFile) -> bytes:
+        path = self._remittance_paths.get(file.file_id)
+        if path is None:  # a file listed by another run: find its link again
+            path = next((p for listed, p in self._listed_remittances() if listed.file_id == file.file_id), None)
+        if path is None:
+            raise RemittanceNotFound(self.portal, file.file_id)
+        return RemittancesPage(self).download(path, file.file_id)
 
     # --- helpers the page objects share ---------------------------------
 

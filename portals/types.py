@@ -68,3 +68,12 @@ class PageSnapshot:
     url: str
     html: str  # password inputs already blanked
     screenshot_png: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RemittanceFile:
+    """An ERA (X12 835) file a portal offers for download."""
+
+    file_id: str  # the portal's own id for the file, stable across visits
+    name: str
+    issued: date | None = None  # the payment/production date the portal lists
