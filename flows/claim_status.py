@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from flows.claim_states import ClaimState, state_of
+from flows.denials import DenialChanges, record_portal_result
 from portals.base import PortalAdapter
 from portals.errors import ClaimNotFound, PortalError
 from portals.types import ClaimQuery, ClaimStatusResult
@@ -152,19 +153,25 @@ class Recorded:
     claim_id: str
     status: ClaimState
     changes: str  # '' when nothing changed
+    new_denials: int = 0
+    resolved_denials: int = 0
 
 
-def record_status(engine: Engine, claim_id: str, result: ClaimStatusResult | None, *,
+def record_status(engine: Engine, claim: Claim, result: ClaimStatusResult | None, *,
                   portal: str, run_id: str, at: datetime) -> Recorded:
-    """Record an observation only when something changed; always note the check. One transaction."""
-    fields = observation_from(result, claim_id)
+    """Record an observation only when something changed, and the denials it shows. One transaction."""
+    fields = observation_from(result, claim.claim_id)
+    state = ClaimState(fields["status"])
     with session_scope(engine) as session:
-        changes = describe_changes(latest_observation(session, claim_id), fields)
+        changes = describe_changes(latest_observation(session, claim.claim_id), fields)
         if changes:
             record_observation(session, ClaimStatusObservation(
-                claim_id=claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))
-        mark_checked(session, claim_id, at)
-    return Recorded(claim_id, ClaimState(fields["status"]), changes)
+                claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))
+        denials = DenialChanges() if result is None else record_portal_result(
+            session, claim_id=claim.claim_id, payer_id=claim.payer_id, result=result, state=state, portal=portal,
+            at=at)
+        mark_checked(session, claim.claim_id, at)
+    return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
 
 
 # --- one batch on one portal ----------------------------------------------
@@ -194,8 +201,7 @@ def check_batch(adapter: PortalAdapter, claims: Sequence[Claim], engine: Engine,
                     result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
                 except ClaimNotFound:
                     result = None
-                recorded = record_status(engine, claim.claim_id, result, portal=adapter.portal, run_id=run_id,
-                                         at=now())
+                recorded = record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
                 outcome.recorded.append(recorded)
                 log.info("claim_checked", status=recorded.status.value, changes=recorded.changes or None)
             except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)

@@ -106,3 +106,79 @@ class CheckRun(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     summary: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Denial(SQLModel, table=True):
+    """One denying adjustment (group + CARC on a claim or line), from a portal or an ERA."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Same claim, payer claim number, group, CARC and line: the same denial, whoever reported it.
+    fingerprint: str = Field(unique=True)
+    claim_id: str | None = Field(default=None, foreign_key="claim.claim_id", index=True)  # None: not in our claims
+    reported_claim_id: str  # the claim id as the payer sent it (CLP01 / patient control number)
+    source: str  # "portal" or "era"
+    source_ref: str  # the portal's name, or the ERA file id
+    payer_id: str | None = None
+    payer_claim_number: str | None = None
+    group_code: str
+    carc: str
+    rarcs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    amount: Decimal = Field(**MONEY)
+    line_procedure: str | None = None
+    denial_date: date | None = None  # the payer's determination date
+    category: str
+    owner: str
+    kind: str  # soft | hard | unknown
+    bill_patient: bool = False
+    appealable: bool = True  # False when a remark code says the payer grants no appeal rights
+    status: str = Field(default="open", index=True)  # open | appealed | resubmitted | written_off | resolved
+    resolution: str | None = None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None = None
+
+
+class DenialEvent(SQLModel, table=True):
+    """What happened to a denial: seen, worked by staff, resolved. Kept for the appeal trail."""
+
+    __tablename__ = "denial_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    denial_id: int = Field(foreign_key="denial.id", index=True)
+    at: datetime
+    actor: str  # "worker" or "staff"
+    status: str
+    note: str | None = None
+
+
+class EraFile(SQLModel, table=True):
+    """An 835 remittance file that was imported (once: the same bytes never twice)."""
+
+    __tablename__ = "era_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True)
+    source: str  # the portal's name, or "file"
+    file_id: str  # the portal's id for it, or the file name
+    trace_number: str | None = None
+    payment_amount: Decimal | None = Field(default=None, **MONEY)
+    payment_date: date | None = None
+    imported_at: datetime
+    claims: int = 0
+    unmatched_claims: int = 0
+
+
+class EraClaim(SQLModel, table=True):
+    """One CLP of an imported ERA: what the payer paid or denied, matched to our claim when we have it."""
+
+    __tablename__ = "era_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    era_file_id: int = Field(foreign_key="era_file.id", index=True)
+    reported_claim_id: str = Field(index=True)
+    claim_id: str | None = Field(default=None, foreign_key="claim.claim_id")
+    status_code: str
+    billed: Decimal = Field(**MONEY)
+    paid: Decimal = Field(**MONEY)
+    patient_responsibility: Decimal | None = Field(default=None, **MONEY)
+    payer_claim_number: str | None = None

@@ -1,0 +1,129 @@
+"""Denials: record each denying adjustment once, from portals and ERAs, and close them when the payer pays.
+
+A denial is identified by claim, payer claim number, group code, CARC and line,
+so the same denial seen on a portal and on an ERA, or on every re-check, is
+one row. Contractual adjustments and patient responsibility are not denials.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from flows.claim_states import ClaimState
+from flows.denial_codes import DenialKind, categorise
+from portals.types import Adjustment, ClaimStatusResult
+from store.denials import add_denial, find_by_fingerprint, set_status, unresolved_for_claim
+from store.models import Denial
+
+AUTO_RESOLVED = "payer:"  # prefix of resolutions the worker made, so a reappearing denial reopens
+ADJUDICATED = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED, ClaimState.FINALIZED})
+
+
+@dataclass(frozen=True)
+class DenialReport:
+    """Who reported which denials of one claim, in one adjudication."""
+
+    reported_claim_id: str
+    claim_id: str | None  # None when the claim is not in our store (an unmatched ERA claim)
+    payer_id: str | None
+    payer_claim_number: str | None
+    denial_date: date | None
+    adjustments: Sequence[Adjustment]
+    source: str  # "portal" or "era"
+    source_ref: str
+
+
+@dataclass
+class DenialChanges:
+    new: list[Denial] = field(default_factory=list)
+    resolved: list[Denial] = field(default_factory=list)
+
+
+def fingerprint(report: DenialReport, adjustment: Adjustment, ordinal: int) -> str:
+    parts = (report.reported_claim_id, report.payer_claim_number or "", adjustment.group_code, adjustment.carc,
+             adjustment.line_procedure or "", str(ordinal))
+    return "|".join(parts)
+
+
+def record_denials(session: Session, report: DenialReport, at: datetime) -> tuple[DenialChanges, set[str]]:
+    """Add the denials not seen before; returns the changes and every fingerprint this report holds."""
+    changes, present, seen = DenialChanges(), set(), Counter[tuple[str, str, str]]()
+    for adjustment in report.adjustments:
+        code = categorise(adjustment.group_code, adjustment.carc, adjustment.rarcs)
+        if code.kind is DenialKind.NOT_A_DENIAL:
+            continue
+        key = (adjustment.group_code, adjustment.carc, adjustment.line_procedure or "")
+        seen[key] += 1
+        denial_key = fingerprint(report, adjustment, seen[key])
+        present.add(denial_key)
+        existing = find_by_fingerprint(session, denial_key)
+        if existing is None:
+            changes.new.append(add_denial(session, Denial(
+                fingerprint=denial_key, claim_id=report.claim_id, reported_claim_id=report.reported_claim_id,
+                source=report.source, source_ref=report.source_ref, payer_id=report.payer_id,
+                payer_claim_number=report.payer_claim_number, group_code=adjustment.group_code,
+                carc=adjustment.carc, rarcs=list(adjustment.rarcs), amount=adjustment.amount,
+                line_procedure=adjustment.line_procedure, denial_date=report.denial_date,
+                category=code.category, owner=code.owner, kind=code.kind.value, bill_patient=code.bill_patient,
+                appealable=code.appealable,
+                first_seen_at=at, last_seen_at=at), note=f"reported by {report.source} {report.source_ref}"))
+            continue
+        existing.last_seen_at = at
+        existing.amount, existing.rarcs = adjustment.amount, list(adjustment.rarcs)
+        session.add(existing)
+        if existing.status == "resolved" and (existing.resolution or "").startswith(AUTO_RESOLVED):
+            set_status(session, existing, "open", at, "worker", f"reported again by {report.source}")
+    return changes, present
+
+
+def resolve_absent(session: Session, report: DenialReport, present: set[str], reason: str,
+                   at: datetime) -> list[Denial]:
+    """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
+    resolved = []
+    for denial in unresolved_for_claim(session, report.reported_claim_id, report.payer_claim_number):
+        if denial.fingerprint not in present:
+            set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
+            resolved.append(denial)
+    return resolved
+
+
+def record_portal_result(session: Session, *, claim_id: str, payer_id: str, result: ClaimStatusResult,
+                         state: ClaimState, portal: str, at: datetime) -> DenialChanges:
+    """A claim-status answer: its denying adjustments become denials; a payment closes the rest."""
+    if state not in ADJUDICATED:
+        return DenialChanges()  # pending again (e.g. reprocessing an appeal): leave denials as they are
+    report = DenialReport(claim_id, claim_id, payer_id, result.payer_claim_number, result.status_date,
+                          result.adjustments, "portal", portal)
+    changes, present = record_denials(session, report, at)
+    reason = "paid" if state is ClaimState.PAID else f"no longer reported by portal {portal}"
+    changes.resolved = resolve_absent(session, report, present, reason, at)
+    return changes
+
+
+def open_amount(denials: Sequence[Denial]) -> Decimal:
+    return sum((d.amount for d in denials if d.status == "open"), Decimal("0"))
+
+
+STAFF_STATUSES = {"open": "open", "appealed": "appealed", "resubmitted": "resubmitted",
+                  "written-off": "written_off", "resolved": "resolved"}
+
+
+class DenialActionRefused(Exception):
+    """A staff action that cannot be recorded (no such denial, or no such status)."""
+
+
+def record_staff_action(session: Session, denial_id: int, status: str, note: str | None, at: datetime) -> Denial:
+    """What a person did about a denial; kept in its history (the appeal trail)."""
+    if status not in STAFF_STATUSES:
+        raise DenialActionRefused(f"status must be one of {', '.join(STAFF_STATUSES)}, not {status!r}")
+    denial = session.get(Denial, denial_id)
+    if denial is None:
+        raise DenialActionRefused(f"no denial with id {denial_id}")
+    set_status(session, denial, STAFF_STATUSES[status], at, "staff", note)
+    return denial

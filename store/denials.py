@@ -1,0 +1,90 @@
+"""Denials and their history; ERA files and claims. Queries only: the rules live in flows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from store.models import Denial, DenialEvent, EraClaim, EraFile
+
+OPEN_STATES = ("open", "appealed", "resubmitted")
+
+
+def find_by_fingerprint(session: Session, fingerprint: str) -> Denial | None:
+    return session.exec(select(Denial).where(Denial.fingerprint == fingerprint)).first()
+
+
+def add_denial(session: Session, denial: Denial, note: str) -> Denial:
+    session.add(denial)
+    session.flush()
+    assert denial.id is not None
+    session.add(DenialEvent(denial_id=denial.id, at=denial.first_seen_at, actor="worker", status=denial.status,
+                            note=note))
+    return denial
+
+
+def unresolved_for_claim(session: Session, reported_claim_id: str,
+                         payer_claim_number: str | None = None) -> list[Denial]:
+    """Denials of a claim (as the payer names it) that nobody has closed yet."""
+    statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id,
+                                     col(Denial.status).in_(OPEN_STATES))
+    if payer_claim_number is not None:
+        statement = statement.where(Denial.payer_claim_number == payer_claim_number)
+    return list(session.exec(statement.order_by(col(Denial.id))))
+
+
+def set_status(session: Session, denial: Denial, status: str, at: datetime, actor: str,
+               note: str | None = None) -> None:
+    """Change a denial's status and keep the change in its history."""
+    denial.status = status
+    if status in {"resolved", "written_off"}:
+        denial.resolved_at = at
+        denial.resolution = note
+    else:
+        denial.resolved_at = None
+    session.add(denial)
+    assert denial.id is not None
+    session.add(DenialEvent(denial_id=denial.id, at=at, actor=actor, status=status, note=note))
+
+
+def list_denials(session: Session, statuses: Sequence[str] | None = None, owner: str | None = None) -> list[Denial]:
+    statement = select(Denial)
+    if statuses:
+        statement = statement.where(col(Denial.status).in_(statuses))
+    if owner:
+        statement = statement.where(Denial.owner == owner)
+    return list(session.exec(statement.order_by(col(Denial.id))))
+
+
+def history(session: Session, denial_id: int) -> list[DenialEvent]:
+    statement = select(DenialEvent).where(DenialEvent.denial_id == denial_id).order_by(col(DenialEvent.id))
+    return list(session.exec(statement))
+
+
+def appeals_filed(session: Session, denial_id: int) -> int:
+    return sum(1 for event in history(session, denial_id) if event.status == "appealed")
+
+
+def era_file_known(session: Session, sha256: str) -> bool:
+    return session.exec(select(EraFile.id).where(EraFile.sha256 == sha256)).first() is not None
+
+
+def imported_era_ids(session: Session, source: str) -> set[str]:
+    return set(session.exec(select(EraFile.file_id).where(EraFile.source == source)))
+
+
+def add_era_file(session: Session, era_file: EraFile) -> int:
+    session.add(era_file)
+    session.flush()
+    assert era_file.id is not None
+    return era_file.id
+
+
+def add_era_claim(session: Session, era_claim: EraClaim) -> None:
+    session.add(era_claim)
+
+
+def unmatched_era_claims(session: Session) -> list[EraClaim]:
+    return list(session.exec(select(EraClaim).where(col(EraClaim.claim_id).is_(None)).order_by(col(EraClaim.id))))
