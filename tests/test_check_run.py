@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from fake_portal.data import Claim as TruthClaim
 from flows.claim_import import import_claims_file
 from store.db import make_engine
-from store.models import Claim, ClaimStatusObservation, Evidence, PortalAccount
+from store.models import Claim, ClaimStatusObservation, Denial, EraFile, Evidence, PortalAccount
 from tests.conftest import Workspace
 from worker.runner import CheckRunner, RunReport, utcnow
 
@@ -47,6 +47,27 @@ def expected_state(claim: TruthClaim, today) -> str:  # type: ignore[no-untyped-
     return TODAY_STATE[claim.outcome]
 
 
+NOT_DENIALS = {"45", "1", "2", "3", "23"}
+
+
+def expected_denials(ws: Workspace, today) -> list[tuple[str, str, str, str, str]]:  # type: ignore[no-untyped-def]
+    """(payer, claim, group, CARC, amount) of every denying adjustment the portals show today."""
+    rows = []
+    for claim in ws.truth.claims.values():
+        status = claim.status_on(today)
+        if status is None or status.category not in {"F1", "F2"}:
+            continue
+        rows += [(claim.payer_id, claim.claim_id, a.group_code, a.carc, f"{a.amount:.2f}")
+                 for a in status.adjustments if a.carc not in NOT_DENIALS]
+    return rows
+
+
+def denial_keys(ws: Workspace) -> list[tuple[str, str, str, str, str]]:
+    with Session(make_engine(ws.settings.database_url())) as session:
+        return [(d.payer_id or "", d.claim_id or "", d.group_code, d.carc, f"{d.amount:.2f}")
+                for d in session.exec(select(Denial))]
+
+
 def portal_report(report: RunReport, portal: str):  # type: ignore[no-untyped-def]
     return next(r for r in report.portals if r.portal == portal)
 
@@ -67,10 +88,17 @@ def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspa
     assert {r.portal for r in report.portals} == {"summit", "unity", "lakeshore"}
     assert sum(r.checked for r in report.portals) == len(workspace.truth.claims)
 
+    # Every denying adjustment on every portal is one Denial, even where an ERA reports it again.
+    expected = expected_denials(workspace, today)
+    assert {p for p, *_ in expected} == {"NWM", "BBH", "UHP", "LSM"}
+    assert sorted(denial_keys(workspace)) == sorted(expected)
+    assert portal_report(report, "summit").eras > 0
+
     # Checking again finds nothing new, records nothing, and reuses the saved sessions.
     again = run(workspace, force=True)
     assert stored(workspace)[1] == observations
-    assert all(r.changed == 0 and r.logins == 0 for r in again.portals)
+    assert all(r.changed == 0 and r.logins == 0 and r.new_denials == 0 for r in again.portals)
+    assert sorted(denial_keys(workspace)) == sorted(expected)
 
 
 def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace) -> None:
@@ -184,3 +212,22 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace,
     again = run(workspace, portals=["summit"])
     assert "backing off" in (portal_report(again, "summit").problem or "")
     assert portal_report(again, "summit").checked == 0
+
+
+def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace) -> None:
+    import_claims(workspace)
+    first = run(workspace, portals=["summit"])
+    eras_at_start = portal_report(first, "summit").eras
+    workspace.portal.admin("clock", {"days": 6})
+
+    later = run(workspace, portals=["summit"], force=True)
+
+    summit = portal_report(later, "summit")
+    assert summit.problem is None and summit.eras >= 1 and summit.new_denials >= 1
+    with Session(make_engine(workspace.settings.database_url())) as session:
+        reprocessed = session.exec(select(Denial).where(Denial.source == "era", Denial.carc == "18")).all()
+        eras = session.exec(select(EraFile)).all()
+    # the reprocessed claim is denied line by line: one open denial per line, all on that one claim
+    assert reprocessed and len({d.claim_id for d in reprocessed}) == 1 and reprocessed[0].claim_id
+    assert all(d.status == "open" and d.line_procedure for d in reprocessed)
+    assert len(eras) == eras_at_start + summit.eras  # each file imported once, across runs

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,58 @@ def test_browser_setup_says_which_chromium_it_found() -> None:
     result = cli(None, "browser", "setup")
     assert result.returncode == 0
     assert "Chromium: found:" in result.stdout and "chromium" in result.stdout.lower()
+
+
+def era_files(ws: Workspace, days_after_start: int = 0) -> list[tuple[str, str]]:
+    """(file id, 835 text) the fake clearinghouse offers for NWM and BBH on that day."""
+    from fake_portal.era import remittance_files, render_835
+
+    today = ws.truth.start + timedelta(days=days_after_start)
+    return [(f.file_id, render_835(f)) for f in remittance_files(ws.truth, today, ["NWM", "BBH"])]
+
+
+def test_era_import_feeds_the_worklist_and_staff_work_it(workspace: Workspace) -> None:
+    assert cli(workspace, "import", "claims", str(workspace.claims_csv)).returncode == 0
+    denied_files = [(fid, text) for fid, text in era_files(workspace) if "CLP*PW" in text and "*4*" in text]
+    assert denied_files
+    for file_id, text in denied_files:
+        path = workspace.root / f"{file_id}.835"
+        path.write_text(text)
+        imported = cli(workspace, "import", "era", str(path))
+        assert imported.returncode == 0 and "new denial" in imported.stdout, imported.stdout + imported.stderr
+    again = cli(workspace, "import", "era", str(path))
+    assert "imported before" in again.stdout
+
+    listed = cli(workspace, "worklist")
+    assert listed.returncode == 0 and "Denial worklist" in listed.stdout
+    csv_path = workspace.root / "worklist.csv"
+    assert cli(workspace, "worklist", "--csv", str(csv_path)).returncode == 0
+    rows = list(csv.DictReader(csv_path.open()))
+    assert rows and {"claim", "amount", "category", "owner", "codes", "action", "deadline", "days_left"} <= set(rows[0])
+    first = rows[0]
+    owner_only = cli(workspace, "worklist", "--owner", first["owner"], "--csv", str(csv_path))
+    assert owner_only.returncode == 0
+    assert {r["owner"] for r in csv.DictReader(csv_path.open())} == {first["owner"]}
+
+    worked = cli(workspace, "denial", first["id"], "--status", "appealed", "--note", "level 1 sent")
+    assert worked.returncode == 0 and "level 1 sent" in worked.stdout and "appealed" in worked.stdout
+    assert cli(workspace, "worklist", "--csv", str(csv_path)).returncode == 0
+    assert first["id"] not in {r["id"] for r in csv.DictReader(csv_path.open())}
+    refused = cli(workspace, "denial", first["id"], "--status", "lost")
+    assert refused.returncode == 2 and "status must be one of" in refused.stderr
+
+    report = cli(workspace, "report", "denials")
+    assert report.returncode == 0
+    for title in ("By payer", "By category", "By CARC", "By owner", "By month", "Initial denial rate",
+                  "Preventable share"):
+        assert title in report.stdout
+
+
+def test_a_malformed_era_is_rejected_with_its_segment_and_nothing_imported(workspace: Workspace) -> None:
+    file_id, text = era_files(workspace)[0]
+    broken = workspace.root / "broken.835"
+    broken.write_text(text.replace("CLP*PW", "CLP*", 1).replace("\nSE*", "\nSE*9", 1))
+    result = cli(workspace, "import", "era", str(broken))
+    assert result.returncode == 2 and "nothing was imported" in result.stderr and "segment" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "0 denial" in cli(workspace, "worklist", "--csv", str(workspace.root / "w.csv")).stdout

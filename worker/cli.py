@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 from flows.claim_import import ImportRejected
+from flows.denials import DenialActionRefused
+from flows.era import EraParseError
 from worker import output
 from worker.browser import BrowserNotFound, setup_browser
 from worker.credentials import CredentialStoreUnavailable
@@ -28,6 +30,8 @@ credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (
                               no_args_is_help=True)
 browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
 fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for the billing manager.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 app.add_typer(import_app, name="import")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(browser_app, name="browser")
@@ -36,7 +40,7 @@ app.add_typer(fake_app, name="fake-portal")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 if not console.is_terminal:
-    console.width = max(console.width, 160)  # piped or logged: no table squeezed to 80 columns
+    console.width = max(console.width, 180)  # piped or logged: no table squeezed to 80 columns
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", envvar="PORTAL_WORKER_CONFIG",
                                             help="The TOML config file.")]
@@ -99,6 +103,101 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     if unrouted:
         err.print(f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
                   "their claims will not be checked.[/]")
+
+
+@import_app.command("era")
+def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remittance file.")]) -> None:
+    """Import an ERA (835) from disk: its denials join the worklist; a malformed file imports nothing."""
+    from flows.remittances import import_era
+    from worker.runner import utcnow
+
+    settings = load_settings()
+    result = import_era(_engine(settings), file.read_bytes(), source="file", file_id=file.name, at=utcnow())
+    if result.already_imported:
+        console.print(f"{file.name} was imported before; nothing to do.")
+        return
+    console.print(f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
+                  f"{result.new_denials} new denial(s), {result.resolved_denials} resolved.")
+    if result.unmatched:
+        err.print(f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
+                  f"{', '.join(result.unmatched)}[/]", highlight=False)
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from store.db import create_schema, make_engine
+
+    engine = make_engine(settings.database_url())
+    create_schema(engine)
+    return engine
+
+
+def _today(settings: Settings):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.now(settings.worker.tzinfo).date()
+
+
+@app.command()
+def worklist(
+    owner: Annotated[Optional[str], typer.Option(help="Only this department, e.g. coding.")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
+    include_worked: Annotated[bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 40,
+) -> None:
+    """Open denials, most worth working first: dollars x urgency x recoverability."""
+    from flows.worklist import load_worklist
+    from store.db import session_scope
+    from store.denials import OPEN_STATES
+
+    settings = load_settings()
+    with session_scope(_engine(settings)) as session:
+        items = load_worklist(session, _today(settings), owner=owner,
+                              statuses=OPEN_STATES if include_worked else ("open",))
+    if csv_path:
+        output.write_worklist_csv(csv_path, items)
+        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.")
+        return
+    console.print(output.worklist_table(items[:limit]))
+    if len(items) > limit:
+        console.print(f"... and {len(items) - limit} more (--limit, or --csv for all).")
+
+
+@app.command("denial")
+def denial_command(
+    denial_id: Annotated[int, typer.Argument(help="The denial's id, as the worklist shows it.")],
+    status: Annotated[Optional[str], typer.Option(help="appealed, resubmitted, written-off, resolved or open.")] = None,
+    note: Annotated[Optional[str], typer.Option(help="What was done (kept in the denial's history).")] = None,
+) -> None:
+    """Show a denial and its history; with --status, record what you did about it."""
+    from flows.denials import record_staff_action
+    from store.db import session_scope
+    from store.denials import history
+    from store.models import Denial
+    from worker.runner import utcnow
+
+    settings = load_settings()
+    with session_scope(_engine(settings)) as session:
+        if status:
+            record_staff_action(session, denial_id, status, note, utcnow())
+        denial = session.get(Denial, denial_id)
+        if denial is None:
+            raise DenialActionRefused(f"no denial with id {denial_id}")
+        events = history(session, denial_id)
+    console.print(output.denial_detail(denial, events))
+
+
+@report_app.command("denials")
+def report_denials() -> None:
+    """Denials and dollars by payer, category, CARC, owner and month; denial rate and preventable share."""
+    from flows.denial_report import denial_trends
+    from store.claims import list_claims
+    from store.db import session_scope
+    from store.denials import list_denials
+
+    settings = load_settings()
+    with session_scope(_engine(settings)) as session:
+        trends = denial_trends(list_denials(session), list_claims(session))
+    output.print_trends(console, trends)
 
 
 @app.command("claims")
@@ -240,6 +339,12 @@ def main() -> None:
         app()
     except ImportRejected as exc:
         err.print(f"[red]import rejected, nothing was written:[/]\n{exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except EraParseError as exc:
+        err.print(f"[red]ERA rejected, nothing was imported:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except DenialActionRefused as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
     except (ConfigError, CredentialStoreUnavailable, BrowserNotFound) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)

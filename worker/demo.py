@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -13,11 +14,14 @@ from rich.console import Console
 from fake_portal import launcher  # the demo may start the fake portal, as tests do
 from flows.claim_import import import_claims_file
 from portals.types import Credentials
-from store.db import create_schema, make_engine
+from flows.worklist import load_worklist
+from store.db import create_schema, make_engine, session_scope
 from worker import logs, output
 from worker.credentials import KEY_FILE_ENV, open_store
 from worker.runner import CheckRunner, utcnow
 from worker.settings import Settings
+
+DEMO_WORKLIST_ROWS = 8
 
 # fake portal prefix -> (name in config, adapter, payers, navigation timeout)
 DEMO_PORTALS = {
@@ -74,6 +78,10 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         with output.ClaimProgress(console) as progress:
             report = CheckRunner(settings, credentials=store, engine=engine).run(progress=progress)
         output.print_report(console, report)
+        with session_scope(engine) as session:
+            work = load_worklist(session, datetime.now(settings.worker.tzinfo).date())
+        console.print(output.worklist_table(work[:DEMO_WORKLIST_ROWS]))
+        console.print(f"{len(work)} open denial(s) in all; `portal-worker worklist --csv FILE` exports them.")
         console.print(f"Data directory: {data_dir} (database, logs, evidence). Try: "
                       f"portal-worker -c {config_path} claims --status denied", highlight=False)
     finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
@@ -10,7 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from store.models import Claim
+from flows.denial_report import DenialTrends
+from flows.worklist import WorkItem
+from store.models import Claim, Denial, DenialEvent
 from worker.runner import STATE_COLUMNS, RunReport
 
 
@@ -44,13 +48,15 @@ def print_report(console: Console, report: RunReport) -> None:
         table.add_column(title, justify="right")
     table.add_column("Errors", justify="right")
     table.add_column("Changed", justify="right")
+    table.add_column("New denials", justify="right")
+    table.add_column("ERAs", justify="right")
     table.add_column("Logins", justify="right")
     table.add_column("Time", justify="right")
     for row in report.portals:
         counts = [sum(row.states.get(s.value, 0) for s in states) for _, states in STATE_COLUMNS]
         table.add_row(row.portal, str(row.checked), *map(str, counts),
                       f"[red]{row.errors}[/]" if row.errors else "0",
-                      str(row.changed), str(row.logins), f"{row.seconds:.1f} s")
+                      str(row.changed), str(row.new_denials), str(row.eras), str(row.logins), f"{row.seconds:.1f} s")
     console.print(table)
     for row in report.portals:
         if row.problem:
@@ -77,3 +83,67 @@ def claims_table(claims: Sequence[Claim]) -> Table:
                       c.last_checked_at.strftime("%Y-%m-%d %H:%M") if c.last_checked_at else "never",
                       escape(c.last_error or ""))
     return table
+
+
+CODES_WIDTH = 36
+WORKLIST_COLUMNS = ("id", "claim", "payer", "amount", "category", "owner", "codes", "action", "deadline",
+                    "days_left", "status")
+
+
+def _worklist_row(item: WorkItem) -> tuple[str, ...]:
+    d = item.denial
+    claim = d.claim_id or f"{d.reported_claim_id} (not in claims)"
+    return (str(d.id), claim, d.payer_id or "", f"{d.amount:,.2f}", d.category, d.owner, item.codes, item.action,
+            item.deadline.due.isoformat() if item.deadline else "",
+            "" if item.days_left is None else str(item.days_left), d.status)
+
+
+def worklist_table(items: Sequence[WorkItem]) -> Table:
+    table = Table(title=f"Denial worklist ({len(items)} shown, most worth working first)", title_justify="left")
+    # Ids, money and dates never shrink; the texts do (their full wording is in `worklist --csv`).
+    fixed = {"ID": 4, "Claim": 8, "Payer": 5, "Amount": 9, "Deadline": 10, "Days left": 9}
+    for name in ("ID", "Claim", "Payer", "Amount", "Category", "Owner", "Codes", "Action", "Deadline", "Days left"):
+        table.add_column(name, justify="right" if name in {"ID", "Amount", "Days left"} else "left", no_wrap=True,
+                         min_width=fixed.get(name), overflow="fold" if name in fixed else "ellipsis",
+                         max_width=CODES_WIDTH if name == "Codes" else None)
+    for item in items:
+        row = list(_worklist_row(item))[:10]
+        if item.days_left is not None and item.days_left <= 7:
+            row[9] = f"[red]{row[9]}[/]"
+        table.add_row(*row[:6], escape(row[6]), escape(row[7]), *row[8:])
+    return table
+
+
+def write_worklist_csv(path: Path, items: Sequence[WorkItem]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(WORKLIST_COLUMNS)
+        writer.writerows(_worklist_row(item) for item in items)
+
+
+def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
+    table = Table(title=f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
+                        f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})",
+                  title_justify="left")
+    for name in ("When (UTC)", "Who", "Status", "Note"):
+        table.add_column(name)
+    for event in events:
+        table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.status, escape(event.note or ""))
+    return table
+
+
+def print_trends(console: Console, trends: DenialTrends) -> None:
+    for breakdown in trends.breakdowns:
+        table = Table(title=breakdown.title, title_justify="left")
+        table.add_column(breakdown.title.removeprefix("By ").capitalize())
+        table.add_column("Denials", justify="right")
+        table.add_column("Dollars", justify="right")
+        for key, count, dollars in breakdown.rows:
+            table.add_row(key, str(count), f"{dollars:,.2f}")
+        console.print(table)
+    rate = trends.initial_denial_rate
+    share = trends.preventable_share
+    console.print(f"Initial denial rate: {trends.denied_claims} of {trends.adjudicated_claims} adjudicated claims"
+                  f"{f' ({rate:.1%})' if rate is not None else ''}")
+    console.print(f"Preventable share: {trends.preventable_dollars:,.2f} of {trends.total_dollars:,.2f} denied"
+                  f"{f' ({share:.1%})' if share is not None else ''}")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from flows.claim_states import ClaimState
 from flows.claim_status import BatchOutcome, Plan, check_batch, due_reason, plan_batches
+from flows.remittances import RemittanceSource, fetch_new_remittances
 from portals.base import PortalAdapter, Timeouts
 from portals.errors import (
     LayoutChanged,
@@ -65,6 +66,8 @@ class PortalReport:
     claims: int = 0  # claims this run meant to check on the portal
     states: Counter[str] = field(default_factory=Counter)  # answers recorded, by state
     changed: int = 0
+    new_denials: int = 0  # from claim detail pages and ERAs
+    eras: int = 0  # ERA files imported
     errors: int = 0  # claims left without an answer
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
@@ -211,11 +214,14 @@ class CheckRunner:
             outcome = check_batch(adapter, batch, self.engine, run_id=run_id, now=utcnow,
                                   on_claim=lambda _claim: progress.advance(report.portal))
             progress.advance(report.portal, len(outcome.unchecked))
-            report.logins = adapter.logins
             for recorded in outcome.recorded:
                 report.states[recorded.status.value] += 1
                 report.changed += bool(recorded.changes)
+                report.new_denials += recorded.new_denials
             report.errors = len(batch) - len(outcome.recorded)
+            if outcome.error is None and isinstance(adapter, RemittanceSource):
+                outcome.error = self._fetch_remittances(adapter, report)
+            report.logins = adapter.logins
             if outcome.error is not None:
                 self._handle_error(adapter, report, outcome, stored)
             else:
@@ -223,6 +229,18 @@ class CheckRunner:
                     accounts.mark_success(session, report.portal, utcnow())
         if isinstance(outcome.error, NEEDS_A_PERSON):
             state_file.unlink(missing_ok=True)  # after the context saved it: no session to resume
+
+    def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> Exception | None:
+        """New ERA files from this portal; a failing portal is handled like a failing claim batch."""
+        try:
+            fetched = fetch_new_remittances(source, self.engine, utcnow)
+        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: _handle_error decides)
+            return exc
+        report.eras = len(fetched.imported)
+        report.new_denials += sum(era.new_denials for era in fetched.imported)
+        if fetched.rejected:
+            report.problem = "; ".join(f"ERA {file_id} rejected: {why}" for file_id, why in fetched.rejected)
+        return None
 
     def _timeouts(self, portal: PortalSettings) -> Timeouts:
         browser = self.settings.browser
@@ -253,9 +271,9 @@ class CheckRunner:
             evidence = self._save_evidence(adapter, outcome.failed_claim, f"LayoutChanged: {message}")
             with session_scope(self.engine) as session:
                 accounts.note_error(session, portal, f"LayoutChanged: {message}")
-            report.problem = (f"the portal's pages changed ({message}); nothing was recorded for claim "
-                              f"{outcome.failed_claim or '(login)'}. The adapter needs updating"
-                              f"{_evidence_note(evidence)}")
+            where = f"for claim {outcome.failed_claim}" if outcome.failed_claim else "from that page"
+            report.problem = (f"the portal's pages changed ({message}); nothing was recorded {where}. "
+                              f"The adapter needs updating{_evidence_note(evidence)}")
             log.error("layout_changed", claim_id=outcome.failed_claim, detail=message, evidence=evidence)
         else:
             evidence = self._save_evidence(adapter, outcome.failed_claim, f"{type(error).__name__}: {message}")
@@ -291,7 +309,8 @@ def _evidence_note(path: str | None) -> str:
 
 def _summary_row(report: PortalReport) -> dict[str, object]:
     return {"portal": report.portal, "claims": report.claims, "checked": report.checked,
-            "states": dict(report.states), "changed": report.changed, "errors": report.errors,
+            "states": dict(report.states), "changed": report.changed, "new_denials": report.new_denials,
+            "eras": report.eras, "errors": report.errors,
             "logins": report.logins, "problem": report.problem, "seconds": round(report.seconds, 2)}
 
 

@@ -1,0 +1,116 @@
+"""The denial worklist: open denials, most worth working first.
+
+priority = dollars at stake x urgency (days left to the next deadline) x
+recoverability (soft before hard; categories that are usually overturned first,
+from config/recoverability.csv).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+
+from sqlmodel import Session
+
+from flows.deadlines import Deadline, RuleBook, load_payer_rules, next_deadline
+from flows.denial_codes import describe_carc, describe_rarc
+from flows.rules import rules_dir
+from store.claims import list_claims
+from store.denials import appeals_filed, list_denials
+from store.models import Claim, Denial
+
+KIND_FACTOR = {"soft": 1.0, "hard": 0.6, "unknown": 0.5}
+URGENCY_HALF_LIFE_DAYS = 14  # a deadline two weeks out counts half as urgent as one due today
+NO_DEADLINE_URGENCY = 0.5  # no rule gives a date: a person should still look soon
+CLOSED_WINDOW_URGENCY = 0.2  # deadline passed: only a late appeal with good cause, or a write-off
+
+
+@dataclass(frozen=True)
+class CategoryOutlook:
+    recoverability: float
+    preventable: bool
+    why: str
+
+
+@cache
+def category_outlook() -> dict[str, CategoryOutlook]:
+    with (rules_dir() / "recoverability.csv").open(newline="") as f:
+        return {row["category"]: CategoryOutlook(float(row["recoverability"]), row["preventable"] == "yes", row["why"])
+                for row in csv.DictReader(f)}
+
+
+def outlook(category: str) -> CategoryOutlook:
+    table = category_outlook()
+    return table.get(category, table["unknown"])
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    denial: Denial
+    claim: Claim | None  # None for an ERA denial on a claim we do not know
+    codes: str  # "CO-197: precertification absent; N54: ..."
+    deadline: Deadline | None
+    days_left: int | None
+    priority: float
+
+    @property
+    def action(self) -> str:
+        if self.deadline is None:
+            if not self.denial.appealable:
+                return "no appeal rights: submit a new claim if it can be corrected, else write off"
+            return "review: no deadline rule applies" if self.denial.kind != "unknown" else "review the unknown code"
+        if self.days_left is not None and self.days_left < 0:
+            return f"{self.deadline.action} (window closed: late appeal with good cause, or write off)"
+        return self.deadline.action
+
+
+def urgency(days_left: int | None) -> float:
+    if days_left is None:
+        return NO_DEADLINE_URGENCY
+    if days_left < 0:
+        return CLOSED_WINDOW_URGENCY
+    return 1.0 / (1.0 + days_left / URGENCY_HALF_LIFE_DAYS)
+
+
+def priority(amount: Decimal, days_left: int | None, kind: str, category: str) -> float:
+    return float(amount) * urgency(days_left) * KIND_FACTOR.get(kind, 0.5) * outlook(category).recoverability
+
+
+def describe_codes(denial: Denial) -> str:
+    parts = [f"{denial.group_code}-{denial.carc}: {describe_carc(denial.carc) or 'unknown code'}"]
+    parts += [f"{rarc}: {describe_rarc(rarc) or 'unknown remark'}" for rarc in denial.rarcs]
+    return "; ".join(parts)
+
+
+def work_item(denial: Denial, claim: Claim | None, rules: RuleBook, today: date, appeals_filed: int = 0) -> WorkItem:
+    anchor = denial.denial_date or denial.first_seen_at.date()
+    dos_from = claim.dos_from if claim else anchor
+    dos_to = claim.dos_to if claim else anchor
+    deadline = next_deadline(rules.for_payer(denial.payer_id or ""), denial.kind, anchor, dos_from, dos_to,
+                             appeals_filed=appeals_filed, appealable=denial.appealable)
+    days_left = (deadline.due - today).days if deadline else None
+    return WorkItem(denial, claim, describe_codes(denial), deadline, days_left,
+                    priority(denial.amount, days_left, denial.kind, denial.category))
+
+
+def build_worklist(denials: Sequence[Denial], claims: dict[str, Claim], rules: RuleBook, today: date,
+                   appeals_filed: dict[int, int] | None = None) -> list[WorkItem]:
+    """Work items sorted most valuable first; ties broken by the nearest deadline, then denial id."""
+    appeals = appeals_filed or {}
+    items = [work_item(d, claims.get(d.claim_id or ""), rules, today, appeals.get(d.id or 0, 0)) for d in denials]
+    return sorted(items, key=lambda i: (-i.priority, i.days_left if i.days_left is not None else 10**6,
+                                        i.denial.id or 0))
+
+
+def load_worklist(session: Session, today: date, *, owner: str | None = None,
+                  statuses: Sequence[str] = ("open",)) -> list[WorkItem]:
+    """The worklist from the store: denials in `statuses` (default: not yet worked)."""
+    denials = list_denials(session, statuses=statuses, owner=owner)
+    claim_ids = [d.claim_id for d in denials if d.claim_id]
+    claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
+    appeals = {d.id: appeals_filed(session, d.id) for d in denials if d.id is not None}
+    return build_worklist(denials, claims, load_payer_rules(), today, appeals)
