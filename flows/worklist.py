@@ -59,6 +59,10 @@ class WorkItem:
 
     @property
     def action(self) -> str:
+        action = self._next_step()
+        return f"{action}; or bill the patient (PR)" if self.denial.bill_patient else action
+
+    def _next_step(self) -> str:
         if self.deadline is None:
             if not self.denial.appealable:
                 return "no appeal rights: submit a new claim if it can be corrected, else write off"

@@ -214,6 +214,10 @@ def test_worklist_order_on_a_crafted_set() -> None:
     assert by_id[2].days_left == 50 and by_id[2].action == "resubmit corrected claim"
     assert by_id[1].action == "file appeal"
     assert by_id[5].days_left == -340 and "window closed" in by_id[5].action
+    patient_owes = make_denial(6, "80.00", "hard", "non_covered", today)
+    patient_owes.bill_patient = True
+    [item] = build_worklist([patient_owes], {}, rule_book(CRAFTED_RULES), today)
+    assert item.action == "file appeal; or bill the patient (PR)"
 
 
 def test_denial_trends_group_counts_and_dollars() -> None:
