@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 
+from flows.changes import describe_changes
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
 from portals.base import PortalAdapter
@@ -132,22 +132,6 @@ def observation_from(result: ClaimStatusResult | None, claim_id: str) -> dict[st
     }
 
 
-def _comparable(value: Any) -> Any:
-    return value.normalize() if isinstance(value, Decimal) else value
-
-
-def describe_changes(before: ClaimStatusObservation | None, after: dict[str, Any]) -> str:
-    """'' when nothing changed; else e.g. 'status: pending -> paid; paid_amount: None -> 182.25'."""
-    if before is None:
-        return f"first seen: {after['status']}"
-    changes = []
-    for name in COMPARED:
-        old, new = getattr(before, name), after[name]
-        if _comparable(old) != _comparable(new):
-            changes.append("adjustments changed" if name == "adjustments" else f"{name}: {old} -> {new}")
-    return "; ".join(changes)
-
-
 @dataclass(frozen=True)
 class Recorded:
     claim_id: str
@@ -163,7 +147,7 @@ def record_status(engine: Engine, claim: Claim, result: ClaimStatusResult | None
     fields = observation_from(result, claim.claim_id)
     state = ClaimState(fields["status"])
     with session_scope(engine) as session:
-        changes = describe_changes(latest_observation(session, claim.claim_id), fields)
+        changes = describe_changes(latest_observation(session, claim.claim_id), fields, COMPARED)
         if changes:
             record_observation(session, ClaimStatusObservation(
                 claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))

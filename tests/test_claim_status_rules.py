@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from flows.claim_states import ClaimState, category_states, state_of
-from flows.claim_status import describe_changes, due_reason, observation_from, plan_batches
+from flows.changes import describe_changes
+from flows.claim_status import COMPARED, due_reason, observation_from, plan_batches
 from portals.types import Adjustment, ClaimStatusResult
 from store.models import Claim, ClaimStatusObservation
 
@@ -72,9 +73,9 @@ def test_changes_are_detected_field_by_field_and_amount_formatting_is_not_a_chan
     result = ClaimStatusResult("PW1", "F1", "65", "Paid", paid_amount=Decimal("80.0"),
                                adjustments=(Adjustment("CO", "45", Decimal("20")),))
     fields = observation_from(result, "PW1")
-    assert describe_changes(None, fields) == "first seen: paid"
+    assert describe_changes(None, fields, COMPARED) == "first seen: paid"
     before = ClaimStatusObservation(claim_id="PW1", observed_at=NOW, portal="p", run_id="r", changes="x",
                                     **{**fields, "paid_amount": Decimal("80.00")})
-    assert describe_changes(before, fields) == ""
+    assert describe_changes(before, fields, COMPARED) == ""
     after = observation_from(ClaimStatusResult("PW1", "F2", "1", "Denied"), "PW1")
-    assert "status: paid -> denied" in describe_changes(before, after)
+    assert "status: paid -> denied" in describe_changes(before, after, COMPARED)
