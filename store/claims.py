@@ -1,14 +1,18 @@
-"""Claims as the practice-management system sent them: import (upsert) and look-ups."""
+"""Claims as the practice-management system sent them: import (upsert) and look-ups.
+
+`upsert_pm_records` is the one upsert every practice-management import uses
+(claims here, authorizations and providers in their own modules).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from store.models import Claim
 
@@ -22,8 +26,12 @@ PM_FIELDS = (
     "billed_amount",
     "submitted_date",
     "rendering_npi",
+    "procedure_codes",
+    "prior_auth_number",
 )
 LOOKUP_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class ClaimRecordLike(Protocol):
@@ -47,6 +55,10 @@ class ClaimRecordLike(Protocol):
     def submitted_date(self) -> date: ...
     @property
     def rendering_npi(self) -> str: ...
+    @property
+    def procedure_codes(self) -> Sequence[str]: ...
+    @property
+    def prior_auth_number(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -56,24 +68,39 @@ class ImportCounts:
     unchanged: int
 
 
-def upsert_claims(session: Session, records: Sequence[ClaimRecordLike], now: datetime) -> ImportCounts:
-    """Insert new claims and refresh changed PM fields, in the caller's transaction."""
+def upsert_claims(session: Session, records: Sequence[ClaimRecordLike], now: datetime,
+                  keep: Collection[str] = ()) -> ImportCounts:
+    """Insert new claims and refresh changed PM fields, in the caller's transaction.
+
+    `keep`: PM fields the file did not carry; a known claim keeps what is stored for them.
+    """
+    return upsert_pm_records(session, Claim, "claim_id", PM_FIELDS, records, now, keep)
+
+
+def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequence[str],
+                      records: Sequence[Any], now: datetime, keep: Collection[str] = ()) -> ImportCounts:
+    """Insert rows of `model` for new keys and copy changed `fields` onto known ones.
+
+    `imported_at`/`updated_at` are stamped; other columns (what the worker saw on a
+    portal) are never touched. Runs in the caller's transaction.
+    """
     if now.tzinfo is None:
-        raise ValueError("upsert_claims needs a timezone-aware `now`")
+        raise ValueError("an import needs a timezone-aware `now`")
     now = now.astimezone(timezone.utc)
-    known = _claims_by_id(session, [record.claim_id for record in records])
+    known = _rows_by_key(session, model, key, [getattr(record, key) for record in records])
     inserted = updated = unchanged = 0
     for record in records:
-        claim = known.get(record.claim_id)
-        if claim is None:
-            claim = Claim(claim_id=record.claim_id, imported_at=now, updated_at=now,
-                          **{name: getattr(record, name) for name in PM_FIELDS})
-            session.add(claim)
-            known[record.claim_id] = claim
+        number = getattr(record, key)
+        row = known.get(number)
+        if row is None:
+            row = model(**{key: number}, imported_at=now, updated_at=now,
+                        **{name: _stored(getattr(record, name)) for name in fields})
+            session.add(row)
+            known[number] = row
             inserted += 1
-        elif _refresh(claim, record):
-            claim.updated_at = now
-            session.add(claim)
+        elif _refresh(row, record, [name for name in fields if name not in keep]):
+            row.updated_at = now  # type: ignore[attr-defined]
+            session.add(row)
             updated += 1
         else:
             unchanged += 1
@@ -105,26 +132,32 @@ def get_claim(session: Session, claim_id: str) -> Claim | None:
     return session.get(Claim, claim_id)
 
 
-def _refresh(claim: Claim, record: ClaimRecordLike) -> bool:
-    """Copy PM fields that differ onto `claim`; True when something changed."""
+def _stored(value: Any) -> Any:
+    """Records carry tuples (immutable); JSON columns hold lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _refresh(row: SQLModel, record: Any, fields: Iterable[str]) -> bool:
+    """Copy fields that differ onto `row`; True when something changed."""
     changed = False
-    for name in PM_FIELDS:
-        new = getattr(record, name)
-        if getattr(claim, name) != new:
-            setattr(claim, name, new)
+    for name in fields:
+        new = _stored(getattr(record, name))
+        if getattr(row, name) != new:
+            setattr(row, name, new)
             changed = True
     return changed
 
 
-def _claims_by_id(session: Session, claim_ids: Iterable[str]) -> dict[str, Claim]:
-    found: dict[str, Claim] = {}
-    for chunk in _chunks(claim_ids):
-        for claim in session.exec(select(Claim).where(col(Claim.claim_id).in_(chunk))):
-            found[claim.claim_id] = claim
+def _rows_by_key(session: Session, model: type[Row], key: str, numbers: Iterable[str]) -> dict[str, Row]:
+    column = col(getattr(model, key))
+    found: dict[str, Row] = {}
+    for chunk in _chunks(numbers):
+        for row in session.exec(select(model).where(column.in_(chunk))):
+            found[getattr(row, key)] = row
     return found
 
 
-def _chunks(claim_ids: Iterable[str]) -> Iterator[list[str]]:
-    unique = list(dict.fromkeys(claim_ids))
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), LOOKUP_CHUNK):
         yield unique[start:start + LOOKUP_CHUNK]

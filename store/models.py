@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -43,6 +43,8 @@ class Claim(SQLModel, table=True):
     billed_amount: Decimal = Field(**MONEY)
     submitted_date: date
     rendering_npi: str
+    procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prior_auth_number: str | None = None
     imported_at: datetime
     updated_at: datetime
 
@@ -182,3 +184,116 @@ class EraClaim(SQLModel, table=True):
     paid: Decimal = Field(**MONEY)
     patient_responsibility: Decimal | None = Field(default=None, **MONEY)
     payer_claim_number: str | None = None
+
+
+class Authorization(SQLModel, table=True):
+    """A prior authorization the practice holds (from its PM system), with what the payer says now."""
+
+    auth_number: str = Field(primary_key=True)
+    payer_id: str = Field(index=True)
+    member_id: str
+    patient_name: str  # display only; never logged
+    servicing_npi: str
+    procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    units_approved: int
+    start_date: date
+    end_date: date
+    scheduled_date: date | None = None  # the next service booked against it
+    imported_at: datetime
+    updated_at: datetime
+    # latest portal state
+    status: str = Field(default="unchecked", index=True)
+    portal_units_approved: int | None = None
+    units_used: int | None = None
+    portal_start: date | None = None
+    portal_end: date | None = None
+    portal_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    denial_reason: str | None = None
+    last_checked_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    last_error: str | None = None
+
+
+class AuthorizationObservation(SQLModel, table=True):
+    __tablename__ = "authorization_observation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    auth_number: str = Field(foreign_key="authorization.auth_number", index=True)
+    observed_at: datetime
+    portal: str
+    run_id: str
+    status: str
+    units_approved: int | None = None
+    units_used: int | None = None
+    start: date | None = None
+    end: date | None = None
+    procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    denial_reason: str | None = None
+    changes: str
+
+
+class Provider(SQLModel, table=True):
+    """A rendering provider of the practice (from its PM system or credentialing file)."""
+
+    npi: str = Field(primary_key=True)
+    name: str
+    caqh_attested_date: date | None = None  # last CAQH ProView attestation, where the practice records it
+    imported_at: datetime
+    updated_at: datetime
+
+
+class Enrollment(SQLModel, table=True):
+    """A provider's enrollment with one payer, as last seen on that payer's portal."""
+
+    __table_args__ = (UniqueConstraint("npi", "payer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    npi: str = Field(index=True)
+    payer_id: str
+    portal: str
+    status: str
+    effective: date | None = None
+    termination: date | None = None
+    revalidation_due: date | None = None
+    payer_provider_id: str | None = None
+    era_enrolled: bool | None = None
+    eft_enrolled: bool | None = None
+    last_checked_at: datetime
+    status_changed_at: datetime
+
+
+class EnrollmentObservation(SQLModel, table=True):
+    __tablename__ = "enrollment_observation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    npi: str = Field(index=True)
+    payer_id: str
+    observed_at: datetime
+    portal: str
+    run_id: str
+    status: str
+    effective: date | None = None
+    termination: date | None = None
+    revalidation_due: date | None = None
+    payer_provider_id: str | None = None
+    era_enrolled: bool | None = None
+    eft_enrolled: bool | None = None
+    changes: str
+
+
+class Finding(SQLModel, table=True):
+    """Something that will become a denial unless a person acts: one row per (kind, subject)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # kind + subject
+    kind: str = Field(index=True)  # e.g. auth_expiring, enrollment_inactive
+    subject: str  # auth number, "npi/payer" or claim id
+    payer_id: str | None = None
+    message: str  # what is wrong and what to do, no PHI
+    due: date | None = None  # when it bites
+    amount_at_risk: Decimal | None = Field(default=None, **MONEY)
+    claims_at_risk: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", index=True)  # open | resolved
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None = None

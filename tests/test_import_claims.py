@@ -14,13 +14,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from fake_portal.data import generate, npi_with_check_digit, pms_export_rows
+from fake_portal.programs import generate_programs
 from flows.claim_import import ImportProblem, ImportRejected, import_claims_file, read_claims_csv
 from store.claims import get_claim, list_claims, upsert_claims
 from store.db import create_schema, make_engine, session_scope
 
 FIRST_IMPORT = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
 LATER = datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc)
-EXPORT = pms_export_rows(generate(seed=7, start=date(2026, 11, 2)))
+DATASET = generate(seed=7, start=date(2026, 11, 2))
+EXPORT = pms_export_rows(DATASET)
 COLUMNS = list(EXPORT[0])
 
 
@@ -191,6 +193,10 @@ BAD_INPUTS = [
     BadInput("short npi", changed(6, rendering_npi="12345"), 8, "rendering_npi", "12345 is not an NPI"),
     BadInput("npi check digit", changed(6, rendering_npi=bad_check_digit()), 8, "rendering_npi",
              f"{bad_check_digit()} is not a valid NPI"),
+    BadInput("bad procedure code", changed(5, procedure_codes="99213;9300X"), 7, "procedure_codes",
+             "9300X is not a procedure code"),
+    BadInput("short procedure code", changed(5, procedure_codes="9921"), 7, "procedure_codes",
+             "9921 is not a procedure code"),
     BadInput("duplicate claim id", changed(9, claim_id=EXPORT[2]["claim_id"]), 11, "claim_id",
              f"{EXPORT[2]['claim_id']} appears more than once (rows 4 and 11)"),
     BadInput("not utf-8", raw(b"claim_id,patient_name\nPW1,M\xfcller\n"), 2, None, "is not UTF-8"),
@@ -296,6 +302,70 @@ def test_a_long_list_of_problems_is_capped(tmp_path: Path) -> None:
     assert len(rejected.value.problems) == 60
     assert str(rejected.value).splitlines()[0] == "claims.csv: nothing was imported; 60 problems to fix:"
     assert str(rejected.value).rstrip().endswith("... and 10 more")
+
+
+def test_procedure_codes_and_prior_auth_numbers_are_stored(engine: Engine, tmp_path: Path) -> None:
+    programs = generate_programs(DATASET, 7)
+    export = pms_export_rows(DATASET, programs.claim_auths)
+    path = write_csv(tmp_path / "claims.csv", export, list(export[0]))
+
+    counts = import_claims_file(engine, path, FIRST_IMPORT)
+
+    assert counts.inserted == len(export)
+    with session_scope(engine) as session:
+        for row in export:
+            claim = get_claim(session, row["claim_id"])
+            assert claim is not None
+            assert claim.procedure_codes == row["procedure_codes"].split(";")
+            assert claim.prior_auth_number == (row["prior_auth_number"] or None)
+    assert set(programs.claim_auths) == {c["claim_id"] for c in snapshot(engine) if c["prior_auth_number"]}
+
+
+def test_procedure_codes_accept_hcpcs_category_ii_and_blank(tmp_path: Path) -> None:
+    data = rows()[:4]
+    data[0]["procedure_codes"] = " j1100 ; 99213;"
+    data[1]["procedure_codes"] = "3074F;0042T"
+    data[2]["procedure_codes"] = ""
+    data[3]["prior_auth_number"] = " UA1 "
+
+    records = read_claims_csv(write_csv(tmp_path / "claims.csv", data))
+
+    assert [r.procedure_codes for r in records[:3]] == [("J1100", "99213"), ("3074F", "0042T"), ()]
+    assert [r.prior_auth_number for r in records] == [None, None, None, "UA1"]
+
+
+def test_a_changed_code_or_auth_number_counts_as_an_update(imported: Engine, tmp_path: Path) -> None:
+    data = rows()
+    data[1]["procedure_codes"] = "99214"
+    data[2]["prior_auth_number"] = "UA123"
+
+    counts = import_claims_file(imported, write_csv(tmp_path / "changed.csv", data), LATER)
+
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 2, len(EXPORT) - 2)
+    with session_scope(imported) as session:
+        first, second = get_claim(session, EXPORT[1]["claim_id"]), get_claim(session, EXPORT[2]["claim_id"])
+        assert first is not None and second is not None
+        assert first.procedure_codes == ["99214"]
+        assert second.prior_auth_number == "UA123"
+    assert import_claims_file(imported, write_csv(tmp_path / "again.csv", data), LATER).updated == 0
+
+
+def test_an_export_without_the_new_columns_keeps_what_is_stored(imported: Engine, tmp_path: Path) -> None:
+    data = rows()
+    data[2]["prior_auth_number"] = "UA123"
+    import_claims_file(imported, write_csv(tmp_path / "new.csv", data), LATER)
+    before = snapshot(imported)
+    old_format = [c for c in COLUMNS if c not in ("procedure_codes", "prior_auth_number")]
+
+    counts = import_claims_file(imported, write_csv(tmp_path / "old.csv", data, old_format), LATER)
+
+    assert (counts.inserted, counts.updated) == (0, 0)
+    assert snapshot(imported) == before
+    fresh = [{**data[0], "claim_id": "PW900002"}]
+    import_claims_file(imported, write_csv(tmp_path / "one.csv", fresh, old_format), LATER)
+    with session_scope(imported) as session:
+        claim = get_claim(session, "PW900002")
+        assert claim is not None and (claim.procedure_codes, claim.prior_auth_number) == ([], None)
 
 
 def test_upsert_is_all_or_nothing_in_the_callers_transaction(engine: Engine, tmp_path: Path) -> None:
