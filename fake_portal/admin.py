@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fake_portal.data import PAYERS, pms_export_rows
+from fake_portal.programs import pms_auth_rows, pms_provider_rows
 from fake_portal.web import world
 from fake_portal.world import DEFAULT_ACCOUNTS, PORTALS, Account
 
@@ -79,14 +80,27 @@ def demo_accounts(request: Request) -> Response:
     return JSONResponse([asdict(a) for a in DEFAULT_ACCOUNTS])
 
 
-def pms_claims_csv(request: Request) -> Response:
-    rows = pms_export_rows(world(request).dataset)
+def _csv_response(rows: list[dict[str, str]], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
     return PlainTextResponse(out.getvalue(), media_type="text/csv",
-                             headers={"content-disposition": "attachment; filename=claims.csv"})
+                             headers={"content-disposition": f"attachment; filename={filename}"})
+
+
+def pms_claims_csv(request: Request) -> Response:
+    w = world(request)
+    return _csv_response(pms_export_rows(w.dataset, w.programs.claim_auths), "claims.csv")
+
+
+def pms_auths_csv(request: Request) -> Response:
+    return _csv_response(pms_auth_rows(world(request).programs), "auths.csv")
+
+
+def pms_providers_csv(request: Request) -> Response:
+    w = world(request)
+    return _csv_response(pms_provider_rows(w.dataset, w.programs), "providers.csv")
 
 
 routes = [
@@ -98,4 +112,6 @@ routes = [
     Route("/admin/accounts", add_account, methods=["POST"]),
     Route("/admin/demo-accounts", demo_accounts),
     Route("/pms/claims.csv", pms_claims_csv),
+    Route("/pms/auths.csv", pms_auths_csv),
+    Route("/pms/providers.csv", pms_providers_csv),
 ]

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from fake_portal.data import generate, pms_export_rows
+from fake_portal.programs import generate_programs, pms_auth_rows, pms_provider_rows
 from fake_portal.world import PORTALS, World
 
 
@@ -43,7 +44,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    rows = pms_export_rows(_dataset(args))
+    dataset = _dataset(args)
+    programs = generate_programs(dataset, args.seed)
+    rows = {"claims": lambda: pms_export_rows(dataset, programs.claim_auths),
+            "auths": lambda: pms_auth_rows(programs),
+            "providers": lambda: pms_provider_rows(dataset, programs)}[args.what]()
     out = open(args.out, "w", newline="") if args.out != "-" else sys.stdout
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -57,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fake-portal", description="Bundled fake payer portals.")
     sub = p.add_subparsers(dest="command", required=True)
     for name, func, help_text in (("serve", serve, "serve the portals over HTTP"),
-                                  ("export", export, "write the practice-management claims CSV")):
+                                  ("export", export, "write a practice-management export (CSV)")):
         sp = sub.add_parser(name, help=help_text)
         sp.set_defaults(func=func)
         sp.add_argument("--seed", type=int, default=7)
@@ -75,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--medicaid-idle-timeout", type=float, default=300.0)
     serve_p.add_argument("--log-level", default="warning")
     sub.choices["export"].add_argument("--out", default="-")
+    sub.choices["export"].add_argument("--what", choices=("claims", "auths", "providers"), default="claims",
+                                       help="which practice-management export to write")
     return p
 
 

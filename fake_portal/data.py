@@ -277,8 +277,9 @@ def _final(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, 
                   day + timedelta(days=2), tuple(adjustments))
 
 
-def pms_export_rows(dataset: Dataset) -> list[dict[str, str]]:
+def pms_export_rows(dataset: Dataset, claim_auths: dict[str, str] | None = None) -> list[dict[str, str]]:
     """What the practice-management system says was submitted: every claim, on file or not."""
+    auths = claim_auths or {}
     return [
         {
             "claim_id": c.claim_id,
@@ -290,6 +291,8 @@ def pms_export_rows(dataset: Dataset) -> list[dict[str, str]]:
             "billed_amount": f"{c.billed:.2f}",
             "submitted_date": c.submitted.isoformat(),
             "rendering_npi": c.rendering_npi,
+            "procedure_codes": ";".join(line.procedure for line in c.lines),
+            "prior_auth_number": auths.get(c.claim_id, ""),
         }
         for c in dataset.claims.values()
     ]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time as dtime, timedelta
 
 from fake_portal.data import Dataset
+from fake_portal.programs import Programs, generate_programs
 
 PORTALS = ("clearinghouse", "commercial", "medicaid")
 
@@ -76,6 +77,7 @@ class World:
                  medicaid_latency_ms: int = 150) -> None:
         self.lock = threading.RLock()
         self.dataset = dataset
+        self.programs: Programs = generate_programs(dataset, seed)
         self.seed = seed
         self.offset = timedelta(0)
         self.medicaid_idle_timeout_s = medicaid_idle_timeout_s
