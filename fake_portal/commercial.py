@@ -1,9 +1,11 @@
 """Unity Health Plans' provider portal (UnitedHealthcare-like), served at /commercial.
 
 Sign in, acknowledge the terms notice once per session, search claims (filters,
-10 per page, CSV export of the whole result) and open a claim's detail. Statuses
-are shown in words, never as 277 codes. Layout 2 renames the ids and attributes
-the adapter relies on and moves the columns of every table and of the CSV.
+10 per page, CSV export of the whole result) and open a claim's detail; look up
+a prior authorization by number or list a member's authorizations; check a
+provider's enrollment by NPI. Statuses are shown in words, never as codes.
+Layout 2 renames the ids and attributes the adapter relies on and moves the
+columns of every table and of the CSV.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fake_portal.data import PAYERS, Claim, Status
+from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, templates, world
 from fake_portal.world import Session
 
@@ -93,13 +96,19 @@ class Ui:
     field_attr: str
     lines_table: str
     adjustments_table: str
+    auth_summary: str
+    auth_services: str
+    member_auths: str
+    enrollment_provider: str
+    enrollment_table: str
 
 
 UI = {
     1: Ui("claim-results", "no-claims", "uhp-pager__next", "download-csv", "claim-summary", "data-field",
-          "service-lines", "line-adjustments"),
+          "service-lines", "line-adjustments", "auth-summary", "auth-services", "member-auth-list",
+          "enrollment-provider", "enrollment-status"),
     2: Ui("claimsGrid", "emptyResults", "pagerNext", "exportCsv", "claimHeader", "data-key",
-          "svcLineGrid", "adjGrid"),
+          "svcLineGrid", "adjGrid", "authHeader", "authSvcGrid", "memberAuthGrid", "provHeader", "enrollGrid"),
 }
 
 
@@ -415,6 +424,171 @@ def claim_detail(request: Request) -> Response:
     }, session=session)
 
 
+# --- prior authorizations ----------------------------------------------------
+
+AUTH_WORDS = {"approved": "Approved", "pending": "Pending review", "denied": "Denied", "expired": "Expired",
+              "cancelled": "Cancelled"}
+AUTH_NOTES = {
+    "approved": "The services below are approved for the dates shown. Each visit uses one unit.",
+    "pending": "A clinical reviewer is looking at this request. We will send a decision letter.",
+    "denied": "This request was denied. You may request a peer-to-peer review or file an appeal.",
+    "expired": "This authorization has ended. Submit a new request to continue care.",
+    "cancelled": "This request was cancelled and cannot be used for claims.",
+}
+CODE_DESCRIPTIONS = {"97110": "Therapeutic exercise, each 15 minutes",
+                     "97112": "Neuromuscular reeducation, each 15 minutes",
+                     "97140": "Manual therapy techniques, each 15 minutes",
+                     "97530": "Therapeutic activities, each 15 minutes"}
+SERVICE_COLUMNS = {
+    1: (("code", "Procedure code"), ("description", "Description")),
+    2: (("description", "Description"), ("code", "Procedure code")),
+}
+MEMBER_AUTH_COLUMNS = {
+    1: (("number", "Authorization #"), ("status", "Status"), ("codes", "Procedure codes"), ("start", "Start date"),
+        ("end", "End date"), ("npi", "Servicing provider NPI")),
+    2: (("status", "Status"), ("number", "Authorization #"), ("start", "Start date"), ("end", "End date"),
+        ("npi", "Servicing provider NPI"), ("codes", "Procedure codes")),
+}
+
+
+@dataclass(frozen=True)
+class AuthView:
+    auth: Authorization
+    status: str  # pending, approved, denied, cancelled or expired
+    units_used: int
+
+    @property
+    def words(self) -> str:
+        return AUTH_WORDS[self.status]
+
+    @property
+    def units_approved(self) -> int | None:
+        return None if self.status == "pending" else self.auth.units_approved
+
+
+def auths_on_file(request: Request) -> list[AuthView]:
+    """Unity's authorizations requested by today, by number."""
+    w = world(request)
+    today = w.today()
+    views = []
+    for auth in w.programs.authorizations.values():
+        status = auth.status_on(today)
+        if auth.payer_id in PAYER_IDS and status is not None:
+            views.append(AuthView(auth, status, auth.units_used_on(today)))
+    return sorted(views, key=lambda v: v.auth.auth_number)
+
+
+def auth_lookup(request: Request) -> Response:
+    session = signed_in(request)
+    if not isinstance(session, Session):
+        return session
+    number = request.query_params.get("auth_number", "").strip().upper()
+    if not number:
+        return render(request, "auth_lookup.html", session=session)
+    if any(v.auth.auth_number == number for v in auths_on_file(request)):
+        return redirect(f"/authorizations/{number}")
+    return render(request, "auth_lookup.html", {"missing_number": number}, session=session)
+
+
+def auth_detail(request: Request) -> Response:
+    session = signed_in(request)
+    if not isinstance(session, Session):
+        return session
+    number = request.path_params["auth_number"]
+    view = next((v for v in auths_on_file(request) if v.auth.auth_number == number), None)
+    if view is None:
+        return render(request, "auth_lookup.html", {"missing_number": number}, session=session, status_code=404)
+    version = layout(request, PORTAL)
+    services = [(code, CODE_DESCRIPTIONS.get(code, "")) for code in view.auth.procedure_codes]
+    return render(request, "auth_detail.html", {
+        "view": view, "note": AUTH_NOTES[view.status], "services": services,
+        "service_columns": SERVICE_COLUMNS[version],
+    }, session=session)
+
+
+async def member_auths(request: Request) -> Response:
+    """Posted, so the member id stays out of URLs and server logs."""
+    session = signed_in(request)
+    if not isinstance(session, Session):
+        return session
+    member_id = str((await request.form()).get("member_id", "")).strip().upper()
+    if not member_id:
+        return render(request, "auth_lookup.html", {"member_error": True}, session=session)
+    rows = [v for v in auths_on_file(request) if v.auth.member_id.upper() == member_id]
+    return render(request, "auth_member.html", {
+        "rows": rows, "member_id": member_id, "columns": MEMBER_AUTH_COLUMNS[layout(request, PORTAL)],
+    }, session=session)
+
+
+# --- provider enrollment -----------------------------------------------------
+
+ENROLLMENT_WORDS = {"in_process": "In process", "active": "Active", "denied": "Denied",
+                    "terminated": "Terminated"}
+NETWORK = "Unity Commercial PPO"
+ENROLLMENT_COLUMNS = {
+    1: (("network", "Network"), ("status", "Status"), ("effective", "Effective date"),
+        ("termination", "Termination date"), ("revalidation", "Revalidation due"),
+        ("provider_id", "Unity provider ID")),
+    2: (("network", "Network"), ("provider_id", "Unity provider ID"), ("status", "Status"),
+        ("revalidation", "Revalidation due"), ("effective", "Effective date"),
+        ("termination", "Termination date")),
+}
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    enrollment: Enrollment
+    provider_name: str
+    status: str
+
+    @property
+    def words(self) -> str:
+        return ENROLLMENT_WORDS[self.status]
+
+    @property
+    def effective(self) -> date | None:
+        return self.enrollment.effective if self.status in {"active", "terminated"} else None
+
+    @property
+    def termination(self) -> date | None:
+        return self.enrollment.termination if self.status == "terminated" else None
+
+    @property
+    def revalidation_due(self) -> date | None:
+        return self.enrollment.revalidation_due if self.status == "active" else None
+
+
+def enrollment_for(request: Request, npi: str) -> EnrollmentView | None:
+    w = world(request)
+    names = {p.npi: p.name for p in w.dataset.providers}
+    for payer_id in sorted(PAYER_IDS):
+        enrollment = w.programs.enrollments.get((npi, payer_id))
+        if enrollment is not None:
+            return EnrollmentView(enrollment, names.get(npi, ""), enrollment.status_on(w.today()))
+    return None
+
+
+def enrollment_lookup(request: Request) -> Response:
+    session = signed_in(request)
+    if not isinstance(session, Session):
+        return session
+    return render(request, "enrollment_lookup.html", session=session)
+
+
+def enrollment_status(request: Request) -> Response:
+    session = signed_in(request)
+    if not isinstance(session, Session):
+        return session
+    npi = request.query_params.get("npi", "").strip()
+    view = enrollment_for(request, npi) if npi else None
+    if view is None:
+        return render(request, "enrollment_lookup.html", {"missing_npi": npi or None, "npi": npi},
+                      session=session)
+    return render(request, "enrollment.html", {
+        "view": view, "network": NETWORK, "columns": ENROLLMENT_COLUMNS[layout(request, PORTAL)],
+    }, session=session)
+
+
 def _int(text: str | None, default: int) -> int:
     try:
         return int(text or "")
@@ -451,4 +625,9 @@ routes: list = [
     Route("/claims/results", claim_results),
     Route("/claims/export.csv", claims_export),
     Route("/claims/detail/{claim_number}", claim_detail),
+    Route("/authorizations", auth_lookup),
+    Route("/authorizations/member", member_auths, methods=["POST"]),
+    Route("/authorizations/{auth_number}", auth_detail),
+    Route("/enrollment", enrollment_lookup),
+    Route("/enrollment/status", enrollment_status),
 ]

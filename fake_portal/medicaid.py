@@ -2,7 +2,9 @@
 
 Server-rendered forms and tables, a security question after the password, a short
 idle timeout answered with HTTP 200 "your session has timed out", and a maintenance
-page that also answers 200, as the old state systems do.
+page that also answers 200, as the old state systems do. Besides claim inquiry it
+offers prior authorization inquiry (by PA number or recipient) and provider
+enrollment status (by NPI), for this payer's records only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fake_portal.data import PAYERS, Claim, Status
+from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, money, templates, world
 from fake_portal.world import Session
 
@@ -61,6 +64,52 @@ LINE_COLUMNS = {
     1: ("LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"),
     2: ("LINE", "PROC", "GROUP", "CARC", "RARC", "ADJ AMT", "CHARGE"),
 }
+# The prior authorization and enrollment pages follow the same release: their form
+# fields and labelled values are renamed, the PA grids keep their ids and move columns.
+PROGRAM_FIELD_NAMES = {
+    "pa_number": ("paNumber", "txtPANo"),
+    "pa_recipient": ("paRecipientId", "txtPARecipID"),
+    "enr_npi": ("enrollmentNpi", "txtEnrNPI"),
+}
+PROGRAM_ELEMENT_IDS = {
+    "pa_form": ("paInquiryForm", "frmPAInq"),
+    "pa_search": ("btnPASearch", "btnPASubmit"),
+    "pa_header": ("paHeader", "tblPAHdr"),
+    "pa_no": ("paNo", "lblPANum"),
+    "pa_status": ("paStatus", "lblPAStat"),
+    "pa_recipient": ("paRecipient", "lblPARecipID"),
+    "pa_npi": ("paServicingNpi", "lblSvcNPI"),
+    "pa_from": ("paFromDate", "lblPAEffDt"),
+    "pa_to": ("paToDate", "lblPAThruDt"),
+    "pa_units_auth": ("unitsAuthorized", "lblUnitsAuth"),
+    "pa_units_used": ("unitsUsed", "lblUnitsUsed"),
+    "pa_denial": ("denialReason", "lblDenyRsn"),
+    "pa_lines": ("paProcedures", "paProcedures"),
+    "pa_list": ("paList", "paList"),
+    "enr_form": ("enrollmentForm", "frmProvEnr"),
+    "enr_search": ("btnEnrSearch", "btnEnrSubmit"),
+    "enr_header": ("enrollmentDetail", "tblEnrDtl"),
+    "enr_npi": ("enrNpi", "lblNPI"),
+    "enr_provider_id": ("medicaidProviderId", "lblMPI"),
+    "enr_status": ("enrollmentStatus", "lblEnrStat"),
+    "enr_effective": ("effectiveDate", "lblEffDt"),
+    "enr_termination": ("terminationDate", "lblTermDt"),
+    "enr_revalidation": ("revalidationDue", "lblRevalDt"),
+}
+PA_LIST_COLUMNS = {
+    1: ("PA NUMBER", "STATUS", "FROM DATE", "TO DATE", "SERVICING NPI", "UNITS AUTH", "UNITS USED"),
+    2: ("STATUS", "PA NUMBER", "SERVICING NPI", "FROM DATE", "TO DATE", "UNITS USED", "UNITS AUTH"),
+}
+PA_LINE_COLUMNS = {
+    1: ("LINE", "PROC CODE", "DESCRIPTION"),
+    2: ("PROC CODE", "DESCRIPTION", "LINE"),
+}
+PA_STATUS_WORDS = {"approved": "APPROVED", "pending": "PENDED", "denied": "DENIED", "expired": "EXPIRED",
+                   "cancelled": "CANCELLED"}
+ENROLLMENT_STATUS_WORDS = {"in_process": "ENROLLMENT IN PROCESS", "active": "ACTIVE", "denied": "DENIED",
+                           "terminated": "TERMINATED"}
+PROCEDURE_NAMES = {"97110": "THERAPEUTIC EXERCISES", "97112": "NEUROMUSCULAR REEDUCATION",
+                   "97140": "MANUAL THERAPY TECHNIQUES", "97530": "THERAPEUTIC ACTIVITIES"}
 SHORT_STATUS = {"A2": "RECEIVED", "A7": "REJECTED", "P1": "PENDED", "P3": "PENDED - INFO REQ",
                 "F1": "PAID", "F2": "DENIED"}
 
@@ -76,8 +125,8 @@ def _page(request: Request, template: str, context: dict[str, object] | None = N
     base = {
         "prefix": PREFIX,
         "portal_date": world(request).now(),
-        "ids": {k: v[version - 1] for k, v in ELEMENT_IDS.items()},
-        "names": {k: v[version - 1] for k, v in FIELD_NAMES.items()},
+        "ids": {k: v[version - 1] for k, v in {**ELEMENT_IDS, **PROGRAM_ELEMENT_IDS}.items()},
+        "names": {k: v[version - 1] for k, v in {**FIELD_NAMES, **PROGRAM_FIELD_NAMES}.items()},
     }
     return templates.TemplateResponse(request, f"medicaid/{template}", {**base, **(context or {})},
                                       status_code=status_code)
@@ -121,9 +170,10 @@ def _medicaid_claims(request: Request) -> list[tuple[Claim, Status]]:
     return found
 
 
-def _form_value(form: dict[str, str], field: str) -> str:
+def _form_value(form: dict[str, str], field: str,
+                names: dict[str, tuple[str, str]] = FIELD_NAMES) -> str:
     """Either layout's field name is accepted: a form rendered before a release still posts."""
-    for name in FIELD_NAMES[field]:
+    for name in names[field]:
         if form.get(name):
             return str(form[name]).strip()
     return ""
@@ -292,6 +342,122 @@ def _line_rows(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[l
     return [[row[c] for c in columns] for row in rows]
 
 
+# --- prior authorizations ---------------------------------------------------------
+
+
+def _authorizations(request: Request) -> list[tuple[Authorization, str]]:
+    """This payer's authorizations the portal knows today, with their status."""
+    today = world(request).today()
+    found = []
+    for auth in world(request).programs.authorizations.values():
+        status = auth.status_on(today)
+        if auth.payer_id in PAYER_IDS and status is not None:
+            found.append((auth, status))
+    return found
+
+
+def _no_records(request: Request, heading: str, back: str) -> Response:
+    return _page(request, "no_records.html", {"heading": heading, "back": back})
+
+
+@signed_in
+async def pa_inquiry(request: Request, session: Session) -> Response:
+    if request.method == "GET":
+        return _page(request, "pa_inquiry.html", {"values": {}, "errors": []})
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    values = {f: _form_value(form, f, PROGRAM_FIELD_NAMES) for f in ("pa_number", "pa_recipient")}
+    if values["pa_number"]:
+        return _pa_detail(request, values["pa_number"])
+    if not values["pa_recipient"].isalnum():
+        errors = ["ENTER A PA NUMBER OR A RECIPIENT ID."]
+        return _page(request, "pa_inquiry.html", {"values": values, "errors": errors})
+    recipient = values["pa_recipient"].upper()
+    found = [(a, s) for a, s in _authorizations(request) if a.member_id.upper() == recipient]
+    if not found:
+        return _no_records(request, "PRIOR AUTHORIZATION LIST", "pa/inquiry")
+    columns = PA_LIST_COLUMNS[layout(request, PORTAL)]
+    rows = [_pa_list_row(request, a, s, columns) for a, s in sorted(found, key=lambda f: f[0].auth_number)]
+    return _page(request, "pa_list.html", {"columns": columns, "rows": rows, "recipient": found[0][0]})
+
+
+def _pa_list_row(request: Request, auth: Authorization, status: str,
+                 columns: tuple[str, ...]) -> list[dict[str, str | None]]:
+    authorized, used = _units(request, auth, status)
+    cells: dict[str, dict[str, str | None]] = {
+        "PA NUMBER": {"text": auth.auth_number, "href": f"{PREFIX}/pa/detail?pa={auth.auth_number}"},
+        "STATUS": {"text": PA_STATUS_WORDS[status], "href": None},
+        "FROM DATE": {"text": auth.start.strftime("%m/%d/%Y"), "href": None},
+        "TO DATE": {"text": auth.end.strftime("%m/%d/%Y"), "href": None},
+        "SERVICING NPI": {"text": auth.servicing_npi, "href": None},
+        "UNITS AUTH": {"text": authorized, "href": None},
+        "UNITS USED": {"text": used, "href": None},
+    }
+    return [cells[c] for c in columns]
+
+
+def _units(request: Request, auth: Authorization, status: str) -> tuple[str, str]:
+    """Units authorized stay blank while a request is pended: nothing is authorized yet."""
+    authorized = "" if status == "pending" else str(auth.units_approved)
+    return authorized, str(auth.units_used_on(world(request).today()))
+
+
+@signed_in
+async def pa_detail_page(request: Request, session: Session) -> Response:
+    return _pa_detail(request, request.query_params.get("pa", "").strip())
+
+
+def _pa_detail(request: Request, pa_number: str) -> Response:
+    found = [(a, s) for a, s in _authorizations(request) if a.auth_number.upper() == pa_number.upper()]
+    if not found:
+        return _no_records(request, "PRIOR AUTHORIZATION DETAIL", "pa/inquiry")
+    auth, status = found[0]
+    authorized, used = _units(request, auth, status)
+    columns = PA_LINE_COLUMNS[layout(request, PORTAL)]
+    lines = [{"LINE": str(n), "PROC CODE": code, "DESCRIPTION": PROCEDURE_NAMES.get(code, "")}
+             for n, code in enumerate(auth.procedure_codes, start=1)]
+    return _page(request, "pa_detail.html", {
+        "auth": auth, "status_word": PA_STATUS_WORDS[status], "units_authorized": authorized,
+        "units_used": used, "columns": columns, "lines": [[line[c] for c in columns] for line in lines],
+        "denial_reason": (auth.denial_reason or "").upper() if status == "denied" else "",
+    })
+
+
+# --- provider enrollment ----------------------------------------------------------
+
+
+@signed_in
+async def enrollment_inquiry(request: Request, session: Session) -> Response:
+    if request.method == "GET":
+        return _page(request, "enrollment_inquiry.html", {"values": {}, "errors": []})
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    npi = _form_value(form, "enr_npi", PROGRAM_FIELD_NAMES)
+    if not (npi.isdigit() and len(npi) == 10):
+        errors = ["PROVIDER NPI MUST BE 10 DIGITS."]
+        return _page(request, "enrollment_inquiry.html", {"values": {"enr_npi": npi}, "errors": errors})
+    enrollment = _enrollment(request, npi)
+    if enrollment is None:
+        return _no_records(request, "PROVIDER ENROLLMENT STATUS", "enrollment/inquiry")
+    provider = next(p for p in world(request).dataset.providers if p.npi == npi)
+    status = enrollment.status_on(world(request).today())
+    return _page(request, "enrollment_detail.html", {
+        "enrollment": enrollment, "provider": provider, "status_word": _enrollment_word(enrollment, status)})
+
+
+def _enrollment(request: Request, npi: str) -> Enrollment | None:
+    for payer_id in PAYER_IDS:
+        found = world(request).programs.enrollments.get((npi, payer_id))
+        if found is not None:
+            return found
+    return None
+
+
+def _enrollment_word(enrollment: Enrollment, status: str) -> str:
+    """A provider dropped for a missed revalidation is shown as LAPSED, not TERMINATED."""
+    if status == "terminated" and enrollment.scenario == "lapsed":
+        return "LAPSED"
+    return ENROLLMENT_STATUS_WORDS[status]
+
+
 # --- faults -------------------------------------------------------------------
 
 
@@ -315,4 +481,7 @@ routes = [
     Route("/menu", menu),
     Route("/claims/inquiry", claim_inquiry, methods=["GET", "POST"]),
     Route("/claims/detail", claim_detail),
+    Route("/pa/inquiry", pa_inquiry, methods=["GET", "POST"]),
+    Route("/pa/detail", pa_detail_page),
+    Route("/enrollment/inquiry", enrollment_inquiry, methods=["GET", "POST"]),
 ]

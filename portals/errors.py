@@ -60,3 +60,12 @@ class ClaimNotFound(PortalError):
     def __init__(self, portal: str, claim_id: str) -> None:
         super().__init__(portal, f"no claim on file for claim {claim_id}")
         self.claim_id = claim_id
+
+
+class RecordNotFound(PortalError):
+    """The payer has no record of this kind and number (an authorization, a provider's enrollment)."""
+
+    def __init__(self, portal: str, kind: str, number: str) -> None:
+        super().__init__(portal, f"no {kind} {number} on file")
+        self.kind = kind
+        self.number = number

@@ -1,5 +1,6 @@
 """Lakeshore State Medicaid: a legacy state MMIS portal (user id, password, security question).
 
+Claim status (276/277), prior authorization inquiry and provider enrollment status.
 The portal answers HTTP 200 for its maintenance and session-timeout pages, so those
 are recognised by what they say (`fault_pages`), not by their status code.
 """
@@ -23,14 +24,23 @@ from portals.errors import (
     MfaRequired,
     PortalUnavailable,
     RateLimited,
+    RecordNotFound,
     SessionExpired,
 )
-from portals.types import Adjustment, ClaimQuery, ClaimStatusResult
+from portals.types import Adjustment, AuthorizationResult, ClaimQuery, ClaimStatusResult, EnrollmentResult
 
 LOGIN_FORM = "form#loginForm"
 MAIN_MENU = "#mainMenu"
 SECURITY_FORM = "form#securityForm"
 SESSION_TIMED_OUT = "text=/your session has timed out/i"
+NO_RECORDS = "#noRecords"
+PAYER_ID = "LSM"
+
+# The portal's own words, mapped once to the statuses flows understand.
+AUTH_STATUSES = {"APPROVED": "approved", "PENDED": "pending", "DENIED": "denied", "EXPIRED": "expired",
+                 "CANCELLED": "cancelled"}
+ENROLLMENT_STATUSES = {"ENROLLMENT IN PROCESS": "in_process", "ACTIVE": "active", "DENIED": "denied",
+                       "TERMINATED": "terminated", "LAPSED": "terminated"}
 
 
 class LakeshoreMedicaidAdapter(PortalAdapter):
@@ -56,6 +66,31 @@ class LakeshoreMedicaidAdapter(PortalAdapter):
         results = ClaimInquiryPage(self).open().search(query)
         return results.open_claim(query).read(query.claim_id)
 
+    def authorization(self, auth_number: str) -> AuthorizationResult:
+        """One prior authorization by its PA number; RecordNotFound if the payer has none."""
+        return self.with_one_relogin(
+            lambda: PriorAuthInquiryPage(self).open().search_number(auth_number).read(auth_number))
+
+    def member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
+        """Every prior authorization of one recipient, each read from its detail page; [] if none is on file.
+
+        The portal's NO RECORDS FOUND cannot tell an unknown recipient from one without
+        authorizations, so both are an empty list (as the other adapters answer).
+        """
+        return self.with_one_relogin(lambda: self._member_authorizations(member_id))
+
+    def enrollment(self, npi: str) -> EnrollmentResult:
+        """A provider's enrollment with this Medicaid program; RecordNotFound if it has none."""
+        return self.with_one_relogin(lambda: EnrollmentInquiryPage(self).open().search(npi).read(npi))
+
+    def _member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
+        listed = PriorAuthInquiryPage(self).open().search_recipient(member_id).authorizations()
+        results = []
+        for auth_number, path in listed:
+            self.goto(path)
+            results.append(PriorAuthDetailPage(self).read(auth_number))
+        return results
+
     def follow(self, name: str, control: Locator) -> None:
         """Click something that loads a new page and wait for it; HTTP faults become typed errors."""
         try:
@@ -75,6 +110,7 @@ class PortalPage:
     """What every Lakeshore page object shares: its adapter and careful readers."""
 
     NAME = ""
+    TITLE = ""
 
     def __init__(self, adapter: LakeshoreMedicaidAdapter) -> None:
         self.adapter = adapter
@@ -95,6 +131,32 @@ class PortalPage:
 
     def day(self, text: str, what: str) -> date | None:
         return self.adapter.day(self.NAME, text, what)
+
+    def count(self, text: str, what: str) -> int | None:
+        """A whole number read off a page; blank -> None, anything else means the page changed."""
+        cleaned = text.replace(",", "").strip()
+        if not cleaned:
+            return None
+        if not cleaned.isdigit():
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a number")
+        return int(cleaned)
+
+    def word(self, words: dict[str, str], text: str, what: str) -> str:
+        """A status in the portal's words, normalised; a word the adapter does not know means a change."""
+        normalised = words.get(" ".join(text.split()).upper())
+        if normalised is None:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} '{text.strip()}' is not one the adapter knows")
+        return normalised
+
+    def expect_answer(self, form: type[PortalPage], what: str) -> None:
+        """After a search: this page, or the search form again because the portal refused the criteria."""
+        refused = self.title(form.TITLE)
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE).or_(refused))
+        if refused.first.is_visible():
+            raise LayoutChanged(self.adapter.portal, form.NAME, f"the portal refused the search criteria for {what}")
+
+    def no_records(self) -> bool:
+        return self.page.locator(NO_RECORDS).first.is_visible()
 
 
 class LoginPage(PortalPage):
@@ -305,6 +367,158 @@ class ClaimDetailPage(PortalPage):
                 line_procedure=cells[self.PROC] or None,
             ))
         return tuple(adjustments)
+
+
+class PriorAuthInquiryPage(PortalPage):
+    NAME = "prior authorization inquiry"
+    TITLE = "PRIOR AUTHORIZATION INQUIRY"
+    FORM = "form#paInquiryForm"
+    PA_NUMBER = "#paNumber"
+    RECIPIENT_ID = "#paRecipientId"
+    SEARCH = "#btnPASearch"
+
+    def open(self) -> PriorAuthInquiryPage:
+        self.adapter.goto("pa/inquiry")
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        self.field(self.FORM, "prior authorization inquiry form")
+        return self
+
+    def search_number(self, auth_number: str) -> PriorAuthDetailPage:
+        self.field(self.PA_NUMBER, "PA number field").fill(auth_number)
+        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        detail = PriorAuthDetailPage(self.adapter)
+        detail.expect_answer(PriorAuthInquiryPage, f"authorization {auth_number}")
+        return detail
+
+    def search_recipient(self, member_id: str) -> PriorAuthListPage:
+        self.field(self.RECIPIENT_ID, "recipient id field").fill(member_id)
+        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        listing = PriorAuthListPage(self.adapter)
+        listing.expect_answer(PriorAuthInquiryPage, "the recipient asked about")  # a member id is PHI
+        return listing
+
+
+class PriorAuthListPage(PortalPage):
+    NAME = "prior authorization list"
+    TITLE = "PRIOR AUTHORIZATION LIST"
+    TABLE = "table#paList"
+    COLUMNS = ["PA NUMBER", "STATUS", "FROM DATE", "TO DATE", "SERVICING NPI", "UNITS AUTH", "UNITS USED"]
+    PA_NUMBER_COLUMN = 0
+
+    def authorizations(self) -> list[tuple[str, str]]:
+        """(PA number, path of its detail page) for every row, read before leaving the page."""
+        if self.no_records():
+            return []
+        table = self.field(self.TABLE, "prior authorization table")
+        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.COLUMNS)
+        listed = []
+        for row in table.locator("tbody tr").all():
+            cell = row.locator("td").nth(self.PA_NUMBER_COLUMN)
+            link = self.adapter.require(self.NAME, cell.locator("a"), "PA number link")
+            href = link.get_attribute("href") or ""
+            listed.append((link.inner_text().strip(), self.adapter.portal_path(self.NAME, href)))
+        return listed
+
+
+class PriorAuthDetailPage(PortalPage):
+    NAME = "prior authorization detail"
+    TITLE = "PRIOR AUTHORIZATION DETAIL"
+    HEADER = "table#paHeader"
+    PA_NUMBER = "#paNo"
+    STATUS = "#paStatus"
+    RECIPIENT_ID = "#paRecipient"
+    SERVICING_NPI = "#paServicingNpi"
+    FROM_DATE = "#paFromDate"
+    TO_DATE = "#paToDate"
+    UNITS_AUTHORIZED = "#unitsAuthorized"
+    UNITS_USED = "#unitsUsed"
+    DENIAL_REASON = "#denialReason"
+    LINES = "table#paProcedures"
+    LINE_COLUMNS = ["LINE", "PROC CODE", "DESCRIPTION"]
+    PROC_CODE_COLUMN = 1
+
+    def read(self, auth_number: str) -> AuthorizationResult:
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        if self.no_records():
+            raise RecordNotFound(self.adapter.portal, "authorization", auth_number)
+        self.field(self.HEADER, "prior authorization header table")
+        shown = self.text(self.PA_NUMBER, "PA number")
+        if shown.upper() != auth_number.strip().upper():
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another authorization than {auth_number}")
+        return AuthorizationResult(
+            auth_number=shown,
+            status=self.word(AUTH_STATUSES, self.text(self.STATUS, "PA status"), "PA status"),
+            procedure_codes=self._procedure_codes(),
+            units_approved=self.count(self.text(self.UNITS_AUTHORIZED, "units authorized"), "units authorized"),
+            units_used=self.count(self.text(self.UNITS_USED, "units used"), "units used"),
+            servicing_npi=self.text(self.SERVICING_NPI, "servicing provider NPI") or None,
+            start=self.day(self.text(self.FROM_DATE, "from date"), "from date"),
+            end=self.day(self.text(self.TO_DATE, "to date"), "to date"),
+            denial_reason=self.text(self.DENIAL_REASON, "denial reason") or None,
+            member_id=self.text(self.RECIPIENT_ID, "recipient id") or None,
+        )
+
+    def _procedure_codes(self) -> tuple[str, ...]:
+        table = self.field(self.LINES, "PA service line table")
+        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.LINE_COLUMNS)
+        codes = []
+        for row in table.locator("tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            if len(cells) < len(self.LINE_COLUMNS) or not cells[self.PROC_CODE_COLUMN]:
+                raise LayoutChanged(self.adapter.portal, self.NAME, "a PA service line has no procedure code")
+            codes.append(cells[self.PROC_CODE_COLUMN])
+        return tuple(codes)
+
+
+class EnrollmentInquiryPage(PortalPage):
+    NAME = "provider enrollment inquiry"
+    TITLE = "PROVIDER ENROLLMENT STATUS INQUIRY"
+    FORM = "form#enrollmentForm"
+    NPI = "#enrollmentNpi"
+    SEARCH = "#btnEnrSearch"
+
+    def open(self) -> EnrollmentInquiryPage:
+        self.adapter.goto("enrollment/inquiry")
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        self.field(self.FORM, "provider enrollment inquiry form")
+        return self
+
+    def search(self, npi: str) -> EnrollmentStatusPage:
+        self.field(self.NPI, "provider NPI field").fill(npi)
+        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        status = EnrollmentStatusPage(self.adapter)
+        status.expect_answer(EnrollmentInquiryPage, f"provider {npi}")
+        return status
+
+
+class EnrollmentStatusPage(PortalPage):
+    NAME = "provider enrollment status"
+    TITLE = "PROVIDER ENROLLMENT STATUS"
+    DETAIL = "table#enrollmentDetail"
+    NPI = "#enrNpi"
+    PROVIDER_ID = "#medicaidProviderId"
+    STATUS = "#enrollmentStatus"
+    EFFECTIVE = "#effectiveDate"
+    TERMINATION = "#terminationDate"
+    REVALIDATION_DUE = "#revalidationDue"
+
+    def read(self, npi: str) -> EnrollmentResult:
+        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        if self.no_records():
+            raise RecordNotFound(self.adapter.portal, "enrollment for provider", npi)
+        self.field(self.DETAIL, "enrollment detail table")
+        if self.text(self.NPI, "NPI") != npi.strip():
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another provider than {npi}")
+        return EnrollmentResult(
+            npi=npi.strip(),
+            payer_id=PAYER_ID,
+            status=self.word(ENROLLMENT_STATUSES, self.text(self.STATUS, "enrollment status"), "enrollment status"),
+            effective=self.day(self.text(self.EFFECTIVE, "effective date"), "effective date"),
+            termination=self.day(self.text(self.TERMINATION, "termination date"), "termination date"),
+            revalidation_due=self.day(self.text(self.REVALIDATION_DUE, "revalidation due date"),
+                                      "revalidation due date"),
+            payer_provider_id=self.text(self.PROVIDER_ID, "Medicaid provider id") or None,
+        )
 
 
 def _normalise(question: str) -> str:

@@ -2,8 +2,9 @@
 
 Pages, in the order a person meets them: sign-in, two-step verification, home,
 claim status search (its results come from a JSON call the page's JavaScript
-makes, so the adapter watches that call's HTTP status), claim detail, and
-remittances (the ERA/835 files, downloaded with the browser's own cookies).
+makes, so the adapter watches that call's HTTP status), claim detail,
+remittances (the ERA/835 files, downloaded with the browser's own cookies), and
+provider enrollment (one row per payer behind the exchange, with ERA/EFT enrollment).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import pyotp
 from playwright.sync_api import APIResponse, Locator, Page
@@ -32,9 +33,17 @@ from portals.errors import (
     PortalError,
     PortalUnavailable,
     RateLimited,
+    RecordNotFound,
     SessionExpired,
 )
-from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials, RemittanceFile
+from portals.types import (
+    Adjustment,
+    ClaimQuery,
+    ClaimStatusResult,
+    Credentials,
+    EnrollmentResult,
+    RemittanceFile,
+)
 
 TOTP_STEP_S = 30
 BLANK = {"", "-", "—", "N/A"}
@@ -42,6 +51,7 @@ GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
 CARC = re.compile(r"[A-Z0-9]{1,4}")
 RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
 CATEGORY_CODE = re.compile(r"([A-Z]\d{1,2})\b")
+T = TypeVar("T")
 
 
 class _PageObject:
@@ -358,6 +368,77 @@ class RemittancesPage(_PageObject):
         return body
 
 
+# Summit's wording of an enrollment status -> EnrollmentResult.status
+ENROLLMENT_STATUSES = {"in process": "in_process", "enrolled": "active", "denied": "denied",
+                       "terminated": "terminated"}
+# Summit's wording of ERA/EFT enrollment -> EnrollmentResult.era_enrolled / eft_enrolled
+ERA_EFT_ENROLLED = {"enrolled": True, "not enrolled": False}
+
+
+class EnrollmentPage(_PageObject):
+    """Provider enrollment: an NPI in, one row per payer behind the exchange out."""
+
+    NAME = "provider enrollment"
+    PATH = "enrollment"
+    LANDMARK = "#provider-enrollment"
+    FORM = "#enrollment-form"
+    NPI = "#enrollment-npi"
+    SUBMIT = "#find-enrollments"
+    ERROR = "#enrollment-error"
+    SHOWN_NPI = "#enrollment-for-npi"
+    TABLE = "#enrollment-records"
+    EMPTY = "#provider-enrollment .no-enrollments"
+    COLUMNS = ["Payer ID", "Payer", "Enrollment Status", "Effective Date", "Termination Date", "Revalidation Due",
+               "Payer Provider ID", "ERA (835)", "EFT"]
+    RECORD_KIND = "enrollment records for NPI"
+    PAYER_ID = re.compile(r"[A-Z0-9]{2,10}")
+
+    def open(self) -> EnrollmentPage:
+        self.adapter.goto(self.PATH)
+        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
+        return self
+
+    def look_up(self, npi: str) -> list[EnrollmentResult]:
+        self._required(self.NPI, "NPI field").fill(npi)
+        self.adapter.submit(self._required(self.SUBMIT, "look-up button"), self.PATH)
+        table, empty, error = (self.page.locator(s) for s in (self.TABLE, self.EMPTY, self.ERROR))
+        self.adapter.expect_page(self.NAME, table.or_(empty).or_(error))
+        if empty.first.is_visible() or error.first.is_visible():  # the portal knows no such (or no valid) NPI
+            raise RecordNotFound(self.adapter.portal, self.RECORD_KIND, npi)
+        if self._required(self.SHOWN_NPI, "NPI the records belong to").inner_text().strip() != npi:
+            raise LayoutChanged(self.adapter.portal, self.NAME, "it shows the records of another NPI")
+        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
+        return [self._record(npi, row) for row in table.first.locator("tbody tr").all()]
+
+    def _record(self, npi: str, row: Locator) -> EnrollmentResult:
+        cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        if len(cells) != len(self.COLUMNS):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "an enrollment row has an unexpected number of cells")
+        payer_id, _payer, status, effective, termination, revalidation, provider_id, era, eft = cells
+        if not self.PAYER_ID.fullmatch(payer_id):
+            raise LayoutChanged(self.adapter.portal, self.NAME, "an enrollment row has no payer id")
+        return EnrollmentResult(
+            npi=npi,
+            payer_id=payer_id,
+            status=self._mapped(ENROLLMENT_STATUSES, status, "enrollment status"),
+            effective=self._date(effective, "effective date"),
+            termination=self._date(termination, "termination date"),
+            revalidation_due=self._date(revalidation, "revalidation due date"),
+            payer_provider_id=None if provider_id in BLANK else provider_id,
+            era_enrolled=self._mapped(ERA_EFT_ENROLLED, era, "ERA enrollment"),
+            eft_enrolled=self._mapped(ERA_EFT_ENROLLED, eft, "EFT enrollment"),
+        )
+
+    def _mapped(self, wording: dict[str, T], text: str, what: str) -> T:
+        try:
+            return wording[" ".join(text.split()).lower()]
+        except KeyError:
+            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not one the adapter knows") from None
+
+    def _date(self, text: str, what: str) -> date | None:
+        return self.adapter.day(self.NAME, text, what)
+
+
 class SummitExchangeAdapter(PortalAdapter):
     kind = "summit_exchange"
     fault_pages = (
@@ -401,6 +482,10 @@ class SummitExchangeAdapter(PortalAdapter):
     def download_remittance(self, file: RemittanceFile) -> bytes:
         """The 835 file's bytes, as the portal serves them."""
         return self.with_one_relogin(lambda: self._download_remittance(file))
+
+    def enrollments(self, npi: str) -> list[EnrollmentResult]:
+        """The provider's enrollment with each payer behind the exchange; RecordNotFound if it has none."""
+        return self.with_one_relogin(lambda: EnrollmentPage(self).open().look_up(npi))
 
     def _listed_remittances(self) -> list[tuple[RemittanceFile, str]]:
         listed = RemittancesPage(self).open().files()

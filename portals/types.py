@@ -77,3 +77,34 @@ class RemittanceFile:
     file_id: str  # the portal's own id for the file, stable across visits
     name: str
     issued: date | None = None  # the payment/production date the portal lists
+
+
+@dataclass(frozen=True)
+class AuthorizationResult:
+    """A prior authorization as the payer's portal shows it, normalised."""
+
+    auth_number: str
+    status: str  # approved | pending | denied | expired | cancelled
+    procedure_codes: tuple[str, ...]
+    units_approved: int | None
+    units_used: int | None
+    servicing_npi: str | None
+    start: date | None
+    end: date | None
+    denial_reason: str | None = None
+    member_id: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """A provider's enrollment/credentialing with one payer, as its portal shows it, normalised."""
+
+    npi: str
+    payer_id: str
+    status: str  # in_process | active | denied | terminated
+    effective: date | None
+    termination: date | None
+    revalidation_due: date | None
+    payer_provider_id: str | None
+    era_enrolled: bool | None = None  # clearinghouses also show ERA/EFT enrollment
+    eft_enrolled: bool | None = None

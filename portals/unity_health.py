@@ -1,8 +1,10 @@
-"""Unity Health Plans' provider portal: sign in, terms notice, claim search, claim detail, CSV export.
+"""Unity Health Plans' provider portal: sign in, terms notice, claim search, claim detail, CSV export,
+prior authorizations (by number and per member) and provider enrollment.
 
-The portal shows claim statuses only in words; `CATEGORY_BY_STATUS` turns them into
-277 categories. Every page object checks its landmark and its table columns before
-it reads, so a redesigned page is `LayoutChanged`, never a wrong value.
+The portal shows statuses only in words; `CATEGORY_BY_STATUS`, `AUTH_STATUS_BY_WORDS`
+and `ENROLLMENT_STATUS_BY_WORDS` turn them into normalised values. Every page object
+checks its landmark and its table columns before it reads, so a redesigned page is
+`LayoutChanged`, never a wrong value.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ from portals.errors import (
     LoginRejected,
     PortalUnavailable,
     RateLimited,
+    RecordNotFound,
     SessionExpired,
 )
-from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
+from portals.types import (
+    Adjustment,
+    AuthorizationResult,
+    ClaimQuery,
+    ClaimStatusResult,
+    Credentials,
+    EnrollmentResult,
+)
 
 # The words Unity shows for a claim -> 277 claim status category (STC01-1).
 CATEGORY_BY_STATUS: dict[str, str] = {
@@ -40,6 +50,24 @@ CATEGORY_BY_STATUS: dict[str, str] = {
     "rejected": "A7",
 }
 
+# Unity's words for a prior authorization -> the normalised status.
+AUTH_STATUS_BY_WORDS: dict[str, str] = {
+    "approved": "approved",
+    "pending review": "pending",
+    "denied": "denied",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
+
+# Unity's words for a provider's enrollment -> the normalised status.
+ENROLLMENT_STATUS_BY_WORDS: dict[str, str] = {
+    "in process": "in_process",
+    "active": "active",
+    "denied": "denied",
+    "terminated": "terminated",
+}
+UNITY_PAYER_ID = "UHP"
+
 # Rows of every table as cell texts plus the link in each cell (one browser round trip per table).
 READ_TABLE_JS = """(table, emptyClass) => Array.from(table.tBodies.length ? table.tBodies[0].rows : [])
   .filter(row => !row.classList.contains(emptyClass))
@@ -52,7 +80,8 @@ READ_FIELDS_JS = """(box, attr) => Object.fromEntries(
 EMPTY_ROW_CLASS = "uhp-table__empty"
 US_DATE = "%m/%d/%Y"
 BLANK = {"", "-", "—", "N/A"}
-
+PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
+NPI_PATTERN = re.compile(r"\d{10}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,21 @@ class UnityHealthAdapter(PortalAdapter):
         """The bulk path: the portal's CSV of the search (status-level fields, no adjustments)."""
         return self.with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).download_csv())
 
+    def authorization(self, auth_number: str) -> AuthorizationResult:
+        """One prior authorization by its number; RecordNotFound when Unity has none."""
+        return self.with_one_relogin(lambda: AuthLookupPage.open(self).look_up(auth_number).read(auth_number))
+
+    def member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
+        """Every authorization Unity has on file for one member, each read from its detail page."""
+        def fetch() -> list[AuthorizationResult]:
+            listed = AuthLookupPage.open(self).member_list(member_id).detail_paths()
+            return [AuthDetailPage.open(self, path).read(number) for number, path in listed]
+        return self.with_one_relogin(fetch)
+
+    def enrollment(self, npi: str) -> EnrollmentResult:
+        """The provider's enrollment with Unity; RecordNotFound when Unity has none for the NPI."""
+        return self.with_one_relogin(lambda: EnrollmentLookupPage.open(self).check(npi).read(npi))
+
     # --- helpers the page objects share ---------------------------------
 
     def read_table(self, page_name: str, table: Locator, headers: list[str]) -> list[TableRow]:
@@ -105,10 +149,25 @@ class UnityHealthAdapter(PortalAdapter):
         return rows
 
     def category(self, page_name: str, words: str, claim_id: str) -> str:
-        normalised = re.sub(r"\s+", " ", words.replace("–", "-").replace("—", "-")).strip().lower()
+        normalised = _normalise(words)
         if normalised not in CATEGORY_BY_STATUS:
             raise LayoutChanged(self.portal, page_name, f"claim {claim_id}: status wording not recognised")
         return CATEGORY_BY_STATUS[normalised]
+
+    def status_from(self, page_name: str, words: str, statuses: dict[str, str], what: str) -> str:
+        normalised = _normalise(words)
+        if normalised not in statuses:
+            raise LayoutChanged(self.portal, page_name, f"{what} wording not recognised")
+        return statuses[normalised]
+
+    def count(self, page_name: str, text: str, what: str) -> int | None:
+        """A whole number read off a page; blank is None, anything else is a changed page."""
+        cleaned = text.strip()
+        if cleaned in BLANK:
+            return None
+        if not cleaned.isdigit():
+            raise LayoutChanged(self.portal, page_name, f"{what} is not a number")
+        return int(cleaned)
 
 
 class UnityPage:
@@ -404,6 +463,184 @@ class ClaimDetailPage(UnityPage):
                 line_procedure=procedure_by_line.get(line),
             ))
         return tuple(found)
+
+
+class AuthLookupPage(UnityPage):
+    """'Prior authorizations': look one up by number, or list a member's."""
+
+    NAME = "authorization lookup"
+    PATH = "authorizations"
+    FORM = "form#auth-lookup"
+    NUMBER = "#auth-number"
+    LOOK_UP = "#find-auth"
+    NOT_FOUND = "#auth-not-found"
+    MEMBER_ID = "#auth-member-id"
+    SHOW_MEMBER = "#find-member-auths"
+    MEMBER_ERROR = "#member-auth-error"
+
+    @classmethod
+    def open(cls, adapter: UnityHealthAdapter) -> AuthLookupPage:
+        adapter.goto(cls.PATH)
+        return cls(adapter)
+
+    def __init__(self, adapter: UnityHealthAdapter) -> None:
+        super().__init__(adapter)
+        adapter.expect_page(self.NAME, self.find(self.FORM))
+
+    def look_up(self, auth_number: str) -> AuthDetailPage:
+        self.required(self.NUMBER, "authorization number field").fill(auth_number)
+        self.required(self.LOOK_UP, "look-up button").click()
+        not_found = self.find(self.NOT_FOUND)
+        self.adapter.expect_page(AuthDetailPage.NAME, self.find(AuthDetailPage.SUMMARY).or_(not_found))
+        if not_found.first.is_visible():
+            raise RecordNotFound(self.adapter.portal, "authorization", auth_number)
+        return AuthDetailPage(self.adapter)
+
+    def member_list(self, member_id: str) -> MemberAuthsPage:
+        self.required(self.MEMBER_ID, "member ID field").fill(member_id)
+        self.required(self.SHOW_MEMBER, "'Show authorizations' button").click()
+        return MemberAuthsPage(self.adapter)
+
+
+class AuthDetailPage(UnityPage):
+    NAME = "authorization detail"
+    SUMMARY = "#auth-summary"
+    FIELD_ATTRIBUTE = "data-field"
+    FIELDS = ("auth-number", "member-id", "servicing-npi", "status", "start", "end", "units-approved",
+              "units-used")
+    SERVICES = "table#auth-services"
+    SERVICE_HEADERS = ["Procedure code", "Description"]
+
+    @classmethod
+    def open(cls, adapter: UnityHealthAdapter, path: str) -> AuthDetailPage:
+        adapter.goto(path)
+        return cls(adapter)
+
+    def __init__(self, adapter: UnityHealthAdapter) -> None:
+        super().__init__(adapter)
+        adapter.expect_page(self.NAME, self.find(self.SUMMARY))
+
+    def read(self, auth_number: str) -> AuthorizationResult:
+        a, name = self.adapter, self.NAME
+        fields = self.required(self.SUMMARY, "authorization summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
+        missing = [f for f in self.FIELDS if f not in fields]
+        if missing:
+            raise LayoutChanged(a.portal, name, f"summary fields {missing} are missing")
+        if fields["auth-number"].upper() != auth_number.strip().upper():
+            raise LayoutChanged(a.portal, name, "the page shows another authorization than the one asked for")
+        npi = fields["servicing-npi"]
+        if npi not in BLANK and not NPI_PATTERN.fullmatch(npi):
+            raise LayoutChanged(a.portal, name, "servicing provider NPI is not an NPI")
+        return AuthorizationResult(
+            auth_number=fields["auth-number"],
+            status=a.status_from(name, fields["status"], AUTH_STATUS_BY_WORDS, "authorization status"),
+            procedure_codes=self.procedure_codes(),
+            units_approved=a.count(name, fields["units-approved"], "units approved"),
+            units_used=a.count(name, fields["units-used"], "units used"),
+            servicing_npi=_blank_to_none(npi),
+            start=a.day(name, fields["start"], "start date"),
+            end=a.day(name, fields["end"], "end date"),
+            denial_reason=_blank_to_none(fields.get("denial-reason", "")),
+            member_id=_blank_to_none(fields["member-id"]),
+        )
+
+    def procedure_codes(self) -> tuple[str, ...]:
+        a, name = self.adapter, self.NAME
+        rows = a.read_table(name, self.required(self.SERVICES, "services table"), self.SERVICE_HEADERS)
+        codes = tuple(row.cells["Procedure code"] for row in rows)
+        if not all(PROCEDURE_CODE.fullmatch(code) for code in codes):
+            raise LayoutChanged(a.portal, name, "a procedure code is not a CPT/HCPCS code")
+        return codes
+
+
+class MemberAuthsPage(UnityPage):
+    """The authorizations Unity has on file for one member."""
+
+    NAME = "member authorizations"
+    TABLE = "table#member-auth-list"
+    NO_AUTHS = "#no-member-auths"
+    HEADERS = ["Authorization #", "Status", "Procedure codes", "Start date", "End date", "Servicing provider NPI"]
+
+    def __init__(self, adapter: UnityHealthAdapter) -> None:
+        super().__init__(adapter)
+        table = self.find(self.TABLE)
+        error = self.find(AuthLookupPage.MEMBER_ERROR)
+        adapter.expect_page(self.NAME, table.or_(self.find(self.NO_AUTHS)).or_(error))
+        if error.first.is_visible():
+            raise LayoutChanged(adapter.portal, self.NAME, "the portal refused the member ID form as filled in")
+        self.rows = adapter.read_table(self.NAME, table.first, self.HEADERS) if table.count() else []
+
+    def detail_paths(self) -> list[tuple[str, str]]:
+        """(authorization number, path of its detail page) for every row."""
+        found = []
+        for row in self.rows:
+            href = row.links["Authorization #"]
+            if not href:
+                raise LayoutChanged(self.adapter.portal, self.NAME, "an authorization number has no link")
+            found.append((row.cells["Authorization #"], self.adapter.portal_path(self.NAME, href)))
+        return found
+
+
+class EnrollmentLookupPage(UnityPage):
+    NAME = "provider enrollment lookup"
+    PATH = "enrollment"
+    FORM = "form#enrollment-lookup"
+    NPI = "#provider-npi"
+    CHECK = "#check-enrollment"
+    NOT_FOUND = "#enrollment-not-found"
+
+    @classmethod
+    def open(cls, adapter: UnityHealthAdapter) -> EnrollmentLookupPage:
+        adapter.goto(cls.PATH)
+        return cls(adapter)
+
+    def __init__(self, adapter: UnityHealthAdapter) -> None:
+        super().__init__(adapter)
+        adapter.expect_page(self.NAME, self.find(self.FORM))
+
+    def check(self, npi: str) -> EnrollmentPage:
+        self.required(self.NPI, "NPI field").fill(npi)
+        self.required(self.CHECK, "'Check status' button").click()
+        not_found = self.find(self.NOT_FOUND)
+        self.adapter.expect_page(EnrollmentPage.NAME, self.find(EnrollmentPage.PROVIDER).or_(not_found))
+        if not_found.first.is_visible():
+            raise RecordNotFound(self.adapter.portal, "enrollment for NPI", npi)
+        return EnrollmentPage(self.adapter)
+
+
+class EnrollmentPage(UnityPage):
+    NAME = "provider enrollment"
+    PROVIDER = "#enrollment-provider"
+    FIELD_ATTRIBUTE = "data-field"
+    TABLE = "table#enrollment-status"
+    HEADERS = ["Network", "Status", "Effective date", "Termination date", "Revalidation due", "Unity provider ID"]
+
+    def __init__(self, adapter: UnityHealthAdapter) -> None:
+        super().__init__(adapter)
+        adapter.expect_page(self.NAME, self.find(self.PROVIDER))
+
+    def read(self, npi: str) -> EnrollmentResult:
+        a, name = self.adapter, self.NAME
+        fields = self.required(self.PROVIDER, "provider summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
+        if fields.get("npi") != npi.strip():
+            raise LayoutChanged(a.portal, name, "the page does not show the NPI asked for")
+        rows = a.read_table(name, self.required(self.TABLE, "enrollment table"), self.HEADERS)
+        if len(rows) != 1:  # Unity lists its one commercial network; more rows would need a rule to pick one
+            raise LayoutChanged(a.portal, name, f"expected one enrollment row, found {len(rows)}")
+        cells = rows[0].cells
+        return EnrollmentResult(
+            npi=fields["npi"],
+            payer_id=UNITY_PAYER_ID,
+            status=a.status_from(name, cells["Status"], ENROLLMENT_STATUS_BY_WORDS, "enrollment status"),
+            effective=a.day(name, cells["Effective date"], "effective date"),
+            termination=a.day(name, cells["Termination date"], "termination date"),
+            revalidation_due=a.day(name, cells["Revalidation due"], "revalidation due date"),
+            payer_provider_id=_blank_to_none(cells["Unity provider ID"]),
+        )
+
+
+def _normalise(words: str) -> str:
+    return re.sub(r"\s+", " ", words.replace("–", "-").replace("—", "-")).strip().lower()
 
 
 def _blank_to_none(text: str) -> str | None:
