@@ -42,9 +42,10 @@ def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_import_is_all_or_nothing_and_idempotent(workspace: Workspace) -> None:
     bad = workspace.root / "bad.csv"
-    lines = workspace.claims_csv.read_text().splitlines()
-    lines[3] = lines[3].replace(lines[3].split(",")[-3], "-5.00")  # negative billed amount on row 4
-    bad.write_text("\n".join(lines) + "\n")
+    rows = list(csv.reader(workspace.claims_csv.open()))
+    rows[3][rows[0].index("billed_amount")] = "-5.00"  # a negative billed amount on row 4
+    with bad.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
 
     rejected = cli(workspace, "import", "claims", str(bad))
     assert rejected.returncode == 2
@@ -177,3 +178,33 @@ def test_a_malformed_era_is_rejected_with_its_segment_and_nothing_imported(works
     assert result.returncode == 2 and "nothing was imported" in result.stderr and "segment" in result.stderr
     assert "Traceback" not in result.stderr
     assert "0 denial" in cli(workspace, "worklist", "--csv", str(workspace.root / "w.csv")).stdout
+
+
+def test_auth_and_provider_imports_are_all_or_nothing_and_listed(workspace: Workspace) -> None:
+    import httpx
+
+    auths, providers = workspace.root / "auths.csv", workspace.root / "providers.csv"
+    auths.write_bytes(httpx.get(f"{workspace.portal.url}/pms/auths.csv", timeout=10).content)
+    providers.write_bytes(httpx.get(f"{workspace.portal.url}/pms/providers.csv", timeout=10).content)
+    rows = list(csv.reader(auths.open()))
+    rows[2][rows[0].index("units_approved")] = "-3"
+    bad = workspace.root / "bad-auths.csv"
+    with bad.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+    rejected = cli(workspace, "import", "auths", str(bad))
+    assert rejected.returncode == 2 and "row 3" in rejected.stderr and "units_approved" in rejected.stderr
+    assert "0 authorization(s)" in cli(workspace, "auths").stdout
+
+    assert cli(workspace, "import", "auths", str(auths)).returncode == 0
+    assert cli(workspace, "import", "providers", str(providers)).returncode == 0
+    listed = cli(workspace, "auths", "--payer", "UHP")
+    assert listed.returncode == 0 and "9 authorization(s)" in listed.stdout and "unchecked" in listed.stdout
+    for row in csv.DictReader(auths.open()):
+        assert row["patient_name"] not in listed.stdout and row["member_id"] not in listed.stdout
+    people = cli(workspace, "providers")
+    assert people.returncode == 0 and f"{len(workspace.truth.providers)} provider(s)" in people.stdout
+    assert "not checked yet" in people.stdout
+    assert "0 finding(s)" in cli(workspace, "findings").stdout
+    bad_kind = cli(workspace, "check", "--what", "everything")
+    assert bad_kind.returncode == 2 and "choose from claims, auths, providers" in bad_kind.stderr

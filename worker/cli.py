@@ -105,6 +105,29 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
                   "their claims will not be checked.[/]")
 
 
+@import_app.command("auths")
+def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior authorizations.")]) -> None:
+    """Import authorizations; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.auth_import import import_auths_file
+    from worker.runner import utcnow
+
+    counts = import_auths_file(_engine(load_settings()), file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+
+
+@import_app.command("providers")
+def import_providers(file: Annotated[Path, typer.Argument(help="CSV of the practice's providers (NPI, name, "
+                                                                 "CAQH attestation date).")]) -> None:
+    """Import providers; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.provider_import import import_providers_file
+    from worker.runner import utcnow
+
+    counts = import_providers_file(_engine(load_settings()), file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+
+
 @import_app.command("era")
 def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remittance file.")]) -> None:
     """Import an ERA (835) from disk: its denials join the worklist; a malformed file imports nothing."""
@@ -200,6 +223,45 @@ def report_denials() -> None:
     output.print_trends(console, trends)
 
 
+@app.command("auths")
+def list_auths_command(
+    status: Annotated[Optional[str], typer.Option(help="Only this state, e.g. pending.")] = None,
+    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+) -> None:
+    """List authorizations with what the payer last said (no patient names or member ids)."""
+    from store.authorizations import list_authorizations
+    from store.db import session_scope
+
+    with session_scope(_engine(load_settings())) as session:
+        auths = list_authorizations(session, status=status, payer_id=payer)
+    console.print(output.auths_table(auths))
+
+
+@app.command("providers")
+def list_providers_command() -> None:
+    """List providers and their enrollment with each payer, as the portals last showed it."""
+    from store.db import session_scope
+    from store.observations import all_enrollments
+    from store.providers import list_providers
+
+    with session_scope(_engine(load_settings())) as session:
+        providers, enrollments = list_providers(session), all_enrollments(session)
+    console.print(output.providers_table(providers, enrollments))
+
+
+@app.command("findings")
+def list_findings_command(
+    include_resolved: Annotated[bool, typer.Option("--all", help="Also findings that were resolved.")] = False,
+) -> None:
+    """Authorizations and enrollments about to cause denials, soonest first."""
+    from store.db import session_scope
+    from store.findings import all_findings, open_findings
+
+    with session_scope(_engine(load_settings())) as session:
+        findings = all_findings(session) if include_resolved else open_findings(session)
+    console.print(output.findings_table(findings))
+
+
 @app.command("claims")
 def list_claims_command(
     status: Annotated[Optional[str], typer.Option(help="Only claims in this state, e.g. denied.")] = None,
@@ -222,18 +284,22 @@ def check(
     portal: Annotated[Optional[list[str]], typer.Option(help="Only this portal (repeatable).")] = None,
     claim: Annotated[Optional[list[str]], typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
+    what: Annotated[Optional[list[str]], typer.Option(help="claims, auths or providers (repeatable; default all).")] = None,
 ) -> None:
-    """Check the status of due claims on every configured portal."""
-    from worker.runner import CheckRunner
+    """Check due claims, authorizations and provider enrollments on every configured portal."""
+    from worker.runner import WORK_KINDS, CheckRunner
 
     settings = load_settings()
+    unknown_kinds = sorted(set(what or ()) - set(WORK_KINDS))
+    if unknown_kinds:
+        raise ConfigError(f"--what {', '.join(unknown_kinds)}: choose from {', '.join(WORK_KINDS)}")
     unknown_portals = sorted(set(portal or ()) - set(settings.portals))
     if unknown_portals:
         raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: "
                           f"{', '.join(settings.portals)}")
     with output.ClaimProgress(console) as progress:
         report = CheckRunner(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
-                                           progress=progress)
+                                           what=tuple(what or WORK_KINDS), progress=progress)
     output.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:
         raise typer.Exit(1)

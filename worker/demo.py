@@ -12,10 +12,13 @@ import httpx
 from rich.console import Console
 
 from fake_portal import launcher  # the demo may start the fake portal, as tests do
+from flows.auth_import import import_auths_file
 from flows.claim_import import import_claims_file
+from flows.provider_import import import_providers_file
 from portals.types import Credentials
 from flows.worklist import load_worklist
 from store.db import create_schema, make_engine, session_scope
+from store.findings import open_findings
 from worker import logs, output
 from worker.credentials import KEY_FILE_ENV, open_store
 from worker.runner import CheckRunner, utcnow
@@ -68,12 +71,14 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
                                          answers))
         console.print(f"Stored the demo accounts' credentials in {store.description}.")
 
-        export = data_dir / "claims.csv"
-        export.write_bytes(httpx.get(f"{portal.url}/pms/claims.csv", timeout=10).content)
         engine = make_engine(settings.database_url())
         create_schema(engine)
-        counts = import_claims_file(engine, export, utcnow())
-        console.print(f"Imported {counts.inserted} claims from the practice-management export.")
+        for name, importer in (("claims", import_claims_file), ("auths", import_auths_file),
+                               ("providers", import_providers_file)):
+            export = data_dir / f"{name}.csv"
+            export.write_bytes(httpx.get(f"{portal.url}/pms/{name}.csv", timeout=10).content)
+            counts = importer(engine, export, utcnow())
+            console.print(f"Imported {counts.inserted} {name} from the practice-management export.")
 
         with output.ClaimProgress(console) as progress:
             report = CheckRunner(settings, credentials=store, engine=engine).run(progress=progress)
@@ -82,6 +87,8 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
             work = load_worklist(session, datetime.now(settings.worker.tzinfo).date())
         console.print(output.worklist_table(work[:DEMO_WORKLIST_ROWS]))
         console.print(f"{len(work)} open denial(s) in all; `portal-worker worklist --csv FILE` exports them.")
+        with session_scope(engine) as session:
+            console.print(output.findings_table(open_findings(session)))
         console.print(f"Data directory: {data_dir} (database, logs, evidence). Try: "
                       f"portal-worker -c {config_path} claims --status denied", highlight=False)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -14,17 +15,17 @@ from rich.table import Table
 
 from flows.denial_report import DenialTrends
 from flows.worklist import WorkItem
-from store.models import Claim, Denial, DenialEvent
+from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
 from worker.runner import STATE_COLUMNS, RunReport
 
 
 class ClaimProgress:
-    """A Rich progress bar over all claims of a run, naming the portal being worked."""
+    """A Rich progress bar over all the work of a run (claims, auths, enrollments), naming the portal."""
 
     def __init__(self, console: Console) -> None:
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=False)
-        self.task = self.bar.add_task("checking claims", total=None)
+        self.task = self.bar.add_task("checking", total=None)
 
     def __enter__(self) -> ClaimProgress:
         self.bar.start()
@@ -37,7 +38,7 @@ class ClaimProgress:
         self.bar.update(self.task, total=total)
 
     def advance(self, portal: str, claims: int = 1) -> None:
-        self.bar.update(self.task, advance=claims, description=f"checking claims on {portal}")
+        self.bar.update(self.task, advance=claims, description=f"checking {portal}")
 
 
 def print_report(console: Console, report: RunReport) -> None:
@@ -50,13 +51,16 @@ def print_report(console: Console, report: RunReport) -> None:
     table.add_column("Changed", justify="right")
     table.add_column("New denials", justify="right")
     table.add_column("ERAs", justify="right")
+    table.add_column("Auths", justify="right")
+    table.add_column("Enrollments", justify="right")
     table.add_column("Logins", justify="right")
     table.add_column("Time", justify="right")
     for row in report.portals:
         counts = [sum(row.states.get(s.value, 0) for s in states) for _, states in STATE_COLUMNS]
         table.add_row(row.portal, str(row.checked), *map(str, counts),
                       f"[red]{row.errors}[/]" if row.errors else "0",
-                      str(row.changed), str(row.new_denials), str(row.eras), str(row.logins), f"{row.seconds:.1f} s")
+                      str(row.changed), str(row.new_denials), str(row.eras), str(row.auths_checked),
+                      str(row.enrollments_checked), str(row.logins), f"{row.seconds:.1f} s")
     console.print(table)
     for row in report.portals:
         if row.problem:
@@ -67,7 +71,10 @@ def print_report(console: Console, report: RunReport) -> None:
     if report.unknown_claims:
         console.print(f"[red]Not imported, so not checked:[/] {', '.join(report.unknown_claims)}")
     if not report.portals:
-        console.print("No claims were due. Use --force to check everything now.")
+        console.print("Nothing was due. Use --force to check everything now.")
+    if report.findings.opened or report.findings.resolved:
+        console.print(f"Findings: {len(report.findings.opened)} new, {len(report.findings.resolved)} resolved "
+                      "(`portal-worker findings` lists the open ones).")
     console.print(f"Wall time: {report.seconds:.1f} s")
 
 
@@ -80,7 +87,7 @@ def claims_table(claims: Sequence[Claim]) -> Table:
     for c in claims:
         table.add_row(c.claim_id, c.payer_id, c.dos_from.isoformat(), f"{c.billed_amount:,.2f}", c.status,
                       "" if c.paid_amount is None else f"{c.paid_amount:,.2f}", c.payer_claim_number or "",
-                      c.last_checked_at.strftime("%Y-%m-%d %H:%M") if c.last_checked_at else "never",
+                      _checked(c.last_checked_at),
                       escape(c.last_error or ""))
     return table
 
@@ -147,3 +154,55 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
                   f"{f' ({rate:.1%})' if rate is not None else ''}")
     console.print(f"Preventable share: {trends.preventable_dollars:,.2f} of {trends.total_dollars:,.2f} denied"
                   f"{f' ({share:.1%})' if share is not None else ''}")
+
+
+def auths_table(auths: Sequence[Authorization]) -> Table:
+    table = Table(title=f"{len(auths)} authorization(s)", title_justify="left")
+    for name, justify in (("Auth #", "left"), ("Payer", "left"), ("Status", "left"), ("Codes", "left"),
+                          ("Units used", "right"), ("From", "left"), ("To", "left"), ("Scheduled", "left"),
+                          ("Last checked (UTC)", "left")):
+        table.add_column(name, justify=justify, no_wrap=name in {"Auth #", "From", "To"})  # type: ignore[arg-type]
+    for a in auths:
+        approved = a.portal_units_approved if a.portal_units_approved is not None else a.units_approved
+        used = "" if a.units_used is None else f"{a.units_used} / {approved}"
+        table.add_row(a.auth_number, a.payer_id, a.status, ", ".join(a.portal_codes or a.procedure_codes), used,
+                      str(a.portal_start or a.start_date), str(a.portal_end or a.end_date),
+                      str(a.scheduled_date or ""), _checked(a.last_checked_at))
+    return table
+
+
+def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollment]) -> Table:
+    table = Table(title=f"{len(providers)} provider(s)", title_justify="left")
+    for name in ("NPI", "Name", "CAQH attested", "Payer", "Enrollment", "Effective", "Terminated",
+                 "Revalidate by", "ERA/EFT", "Last checked (UTC)"):
+        table.add_column(name, no_wrap=name == "NPI")
+    by_npi: dict[str, list[Enrollment]] = {}
+    for e in enrollments:
+        by_npi.setdefault(e.npi, []).append(e)
+    for p in providers:
+        rows = by_npi.get(p.npi) or [None]
+        for i, e in enumerate(rows):
+            head = (p.npi, escape(p.name), str(p.caqh_attested_date or "")) if i == 0 else ("", "", "")
+            if e is None:
+                table.add_row(*head, "", "not checked yet", "", "", "", "", "")
+                continue
+            era_eft = "" if e.era_enrolled is None else f"{'yes' if e.era_enrolled else 'no'}/" \
+                                                      f"{'yes' if e.eft_enrolled else 'no'}"
+            table.add_row(*head, e.payer_id, e.status, str(e.effective or ""), str(e.termination or ""),
+                          str(e.revalidation_due or ""), era_eft, _checked(e.last_checked_at))
+    return table
+
+
+def findings_table(findings: Sequence[Finding]) -> Table:
+    table = Table(title=f"{len(findings)} finding(s), soonest first", title_justify="left")
+    for name, justify in (("ID", "right"), ("Kind", "left"), ("Subject", "left"), ("Payer", "left"),
+                          ("Due", "left"), ("At risk", "right"), ("What to do", "left"), ("Status", "left")):
+        table.add_column(name, justify=justify, no_wrap=name in {"ID", "Subject", "Due"})  # type: ignore[arg-type]
+    for f in findings:
+        table.add_row(str(f.id), f.kind, f.subject, f.payer_id or "", str(f.due or ""),
+                      "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f}", escape(f.message), f.status)
+    return table
+
+
+def _checked(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at else "never"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -15,8 +17,17 @@ import structlog
 from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
+from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings, check_authorizations
 from flows.claim_states import ClaimState
 from flows.claim_status import BatchOutcome, Plan, check_batch, due_reason, plan_batches
+from flows.credentialing import (
+    ENROLLMENT_FINDINGS,
+    CredentialingRules,
+    check_enrollments,
+    enrollment_findings,
+    offers_enrollment,
+)
+from flows.findings import FindingChanges, merge, sync_findings
 from flows.remittances import RemittanceSource, fetch_new_remittances
 from portals.base import PortalAdapter, Timeouts
 from portals.errors import (
@@ -30,10 +41,13 @@ from portals.errors import (
 )
 from portals.registry import ADAPTERS
 from store import accounts
+from store.authorizations import list_authorizations
 from store.claims import list_claims
 from store.db import create_schema, make_engine, session_scope
 from store.evidence import add_evidence
 from store.models import Claim
+from store.observations import all_enrollments
+from store.providers import list_providers
 from store.runs import finish_run, start_run
 from worker.browser import account_context, find_chromium, open_browser
 from worker.credentials import CredentialStore, StoredCredentials, open_store
@@ -60,6 +74,22 @@ class NoProgress:
         pass
 
 
+WORK_KINDS = ("claims", "auths", "providers")
+
+
+@dataclass
+class PortalWork:
+    """What one portal is asked in a run."""
+
+    claims: list[Claim] = field(default_factory=list)
+    auths: list[str] = field(default_factory=list)  # authorization numbers
+    npis: list[str] = field(default_factory=list)  # providers whose enrollment to read
+
+    @property
+    def size(self) -> int:
+        return len(self.claims) + len(self.auths) + len(self.npis)
+
+
 @dataclass
 class PortalReport:
     portal: str
@@ -68,6 +98,10 @@ class PortalReport:
     changed: int = 0
     new_denials: int = 0  # from claim detail pages and ERAs
     eras: int = 0  # ERA files imported
+    auths_checked: int = 0
+    auths_changed: int = 0
+    enrollments_checked: int = 0
+    enrollments_changed: int = 0
     errors: int = 0  # claims left without an answer
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
@@ -85,6 +119,7 @@ class RunReport:
     unrouted: dict[str, int]  # payer id -> claims no configured portal answers for
     unknown_claims: list[str]
     seconds: float
+    findings: FindingChanges = field(default_factory=FindingChanges)
 
 
 def utcnow() -> datetime:
@@ -95,8 +130,10 @@ class CheckRunner:
     """Wires settings, store, credentials, browser, adapters and the claim-status flow."""
 
     def __init__(self, settings: Settings, credentials: CredentialStore | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, today: Callable[[], date] | None = None) -> None:
         self.settings = settings
+        # The practice's date decides deadlines and findings; tests pass the fake portal's.
+        self.today = today or (lambda: datetime.now(settings.worker.tzinfo).date())
         self.data_dir = settings.worker.data_dir
         self.engine = engine or make_engine(settings.database_url())
         create_schema(self.engine)
@@ -109,21 +146,24 @@ class CheckRunner:
         return self._credentials
 
     def run(self, *, portals: Sequence[str] = (), claim_ids: Sequence[str] = (), force: bool = False,
-            progress: Progress = NoProgress()) -> RunReport:
+            what: Sequence[str] = WORK_KINDS, progress: Progress = NoProgress()) -> RunReport:
+        """Check `what` (claims, auths, providers) on the configured portals, then refresh the findings."""
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
         with session_scope(self.engine) as session:
             start_run(session, run_id, utcnow())
         try:
-            claims, unknown = self._select(claim_ids, force or bool(claim_ids))
+            claims, unknown = self._select(claim_ids, force or bool(claim_ids)) if "claims" in what else ([], [])
             plan = plan_batches(claims, self._portal_for_payer(portals))
             plan.batches.pop(SKIPPED, None)
-            progress.start(sum(len(batch) for batch in plan.batches.values()))
-            reports = self._run_batches(plan, run_id, force, progress)
+            work = self._plan_work(plan, portals, what if not claim_ids else ("claims",))
+            progress.start(sum(w.size for w in work.values()))
+            reports = self._run_batches(work, run_id, force, progress)
+            findings = self._sync_findings(what)
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
         report = RunReport(run_id, reports, dict(Counter(c.payer_id for c in plan.unrouted)), unknown,
-                           time.monotonic() - started)
+                           time.monotonic() - started, findings)
         with session_scope(self.engine) as session:
             finish_run(session, run_id, utcnow(), [_summary_row(r) for r in reports])
         log.info("check_finished", run_id=run_id, seconds=round(report.seconds, 1),
@@ -149,34 +189,75 @@ class CheckRunner:
             return portal if not only or portal in only else SKIPPED
         return route
 
+    def _plan_work(self, plan: Plan, only: Sequence[str], what: Sequence[str]) -> dict[str, PortalWork]:
+        """Per portal: its due claims, the authorizations it answers for, and every provider's enrollment."""
+        work = {portal: PortalWork(claims=batch) for portal, batch in plan.batches.items()}
+        with session_scope(self.engine) as session:
+            auths = list_authorizations(session) if "auths" in what else []
+            npis = [p.npi for p in list_providers(session)] if "providers" in what else []
+        for auth in auths:
+            portal = self._portal_for_payer(only)(auth.payer_id)
+            if portal and portal != SKIPPED and hasattr(ADAPTERS[self.settings.portals[portal].adapter],
+                                                        "authorization"):
+                work.setdefault(portal, PortalWork()).auths.append(auth.auth_number)
+        for portal, config in self.settings.portals.items():
+            if npis and config.enabled and (not only or portal in only) and offers_enrollment(ADAPTERS[config.adapter]):
+                work.setdefault(portal, PortalWork()).npis = list(npis)
+        return work
+
+    def _sync_findings(self, what: Sequence[str]) -> FindingChanges:
+        rules = self.settings.findings
+        today = self.today()
+        with session_scope(self.engine) as session:
+            claims = list_claims(session)
+            changes = FindingChanges()
+            if "auths" in what:
+                drafts = auth_findings(list_authorizations(session), claims, today,
+                                       AuthRules(rules.auth_expiry_days, rules.auth_units_threshold))
+                changes = merge(changes, sync_findings(session, AUTH_FINDINGS, drafts, utcnow()))
+            if "providers" in what:
+                drafts = enrollment_findings(all_enrollments(session), list_providers(session), claims, today,
+                                             CredentialingRules(rules.revalidation_days, rules.caqh_interval_days,
+                                                                rules.caqh_notice_days))
+                changes = merge(changes, sync_findings(session, ENROLLMENT_FINDINGS, drafts, utcnow()))
+        return changes
+
     # --- driving portals -------------------------------------------------
 
-    def _run_batches(self, plan: Plan, run_id: str, force: bool, progress: Progress) -> list[PortalReport]:
+    def _run_batches(self, work: dict[str, PortalWork], run_id: str, force: bool,
+                     progress: Progress) -> list[PortalReport]:
         reports: list[PortalReport] = []
-        ready: list[tuple[PortalReport, list[Claim], StoredCredentials]] = []
-        for portal in [p for p in self.settings.portals if p in plan.batches]:
-            batch = plan.batches[portal]
-            report = PortalReport(portal, claims=len(batch))
+        ready: list[tuple[PortalReport, PortalWork, StoredCredentials]] = []
+        for portal in [p for p in self.settings.portals if p in work and work[p].size]:
+            todo = work[portal]
+            report = PortalReport(portal, claims=len(todo.claims))
             reports.append(report)
             stored = self._gate(portal, report, force)
             if stored is None:
-                report.errors = len(batch)
-                progress.advance(portal, len(batch))
+                report.errors = len(todo.claims)
+                progress.advance(portal, todo.size)
             else:
-                ready.append((report, batch, stored))
+                ready.append((report, todo, stored))
         if not ready:
             return reports
         choice = find_chromium(self.settings.browser.executable_path or None)
-        with open_browser(choice, headless=self.settings.browser.headless,
-                          extra_args=tuple(self.settings.browser.extra_args)) as browser:
-            for report, batch, stored in ready:
-                started = time.monotonic()
-                structlog.contextvars.bind_contextvars(portal=report.portal)
-                try:
-                    self._check_portal(browser, report, batch, stored, run_id, progress)
-                finally:
-                    structlog.contextvars.unbind_contextvars("portal")
-                    report.seconds = time.monotonic() - started
+
+        def drive() -> None:
+            with open_browser(choice, headless=self.settings.browser.headless,
+                              extra_args=tuple(self.settings.browser.extra_args)) as browser:
+                for report, todo, stored in ready:
+                    started = time.monotonic()
+                    structlog.contextvars.bind_contextvars(portal=report.portal)
+                    try:
+                        self._check_portal(browser, report, todo, stored, run_id, progress)
+                    finally:
+                        structlog.contextvars.unbind_contextvars("portal")
+                        report.seconds = time.monotonic() - started
+
+        # Sync Playwright gets a thread of its own (never a thread with a running event loop),
+        # carrying this run's log context with it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") as pool:
+            pool.submit(contextvars.copy_context().run, drive).result()
         return reports
 
     def _gate(self, portal: str, report: PortalReport, force: bool) -> StoredCredentials | None:
@@ -203,7 +284,7 @@ class CheckRunner:
             register_secret(secret)
         return stored
 
-    def _check_portal(self, browser: Browser, report: PortalReport, batch: list[Claim],
+    def _check_portal(self, browser: Browser, report: PortalReport, todo: PortalWork,
                       stored: StoredCredentials, run_id: str, progress: Progress) -> None:
         settings = self.settings.portals[report.portal]
         state_file = self.data_dir / "sessions" / f"{report.portal}.json"
@@ -211,6 +292,7 @@ class CheckRunner:
             page = context.new_page()
             adapter = ADAPTERS[settings.adapter](page, portal=report.portal, base_url=settings.base_url,
                                                  credentials=stored.credentials, timeouts=self._timeouts(settings))
+            batch = todo.claims
             outcome = check_batch(adapter, batch, self.engine, run_id=run_id, now=utcnow,
                                   on_claim=lambda _claim: progress.advance(report.portal))
             progress.advance(report.portal, len(outcome.unchecked))
@@ -219,8 +301,14 @@ class CheckRunner:
                 report.changed += bool(recorded.changes)
                 report.new_denials += recorded.new_denials
             report.errors = len(batch) - len(outcome.recorded)
-            if outcome.error is None and isinstance(adapter, RemittanceSource):
+            if outcome.error is None and batch and isinstance(adapter, RemittanceSource):
                 outcome.error = self._fetch_remittances(adapter, report)
+            if outcome.error is None and todo.auths:
+                outcome.error = self._guarded(lambda: self._check_auths(adapter, todo, report, run_id))
+            progress.advance(report.portal, len(todo.auths))
+            if outcome.error is None and todo.npis:
+                outcome.error = self._guarded(lambda: self._check_enrollments(adapter, todo, report, run_id))
+            progress.advance(report.portal, len(todo.npis))
             report.logins = adapter.logins
             if outcome.error is not None:
                 self._handle_error(adapter, report, outcome, stored)
@@ -229,6 +317,25 @@ class CheckRunner:
                     accounts.mark_success(session, report.portal, utcnow())
         if isinstance(outcome.error, NEEDS_A_PERSON):
             state_file.unlink(missing_ok=True)  # after the context saved it: no session to resume
+
+    @staticmethod
+    def _guarded(step: Callable[[], None]) -> Exception | None:
+        """Run one more step on the portal; its failure is handled like a failing claim batch."""
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: _handle_error decides)
+            return exc
+        return None
+
+    def _check_auths(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport, run_id: str) -> None:
+        report.auths_checked, report.auths_changed = check_authorizations(
+            adapter, todo.auths, self.engine, run_id=run_id, now=utcnow)  # type: ignore[arg-type]
+
+    def _check_enrollments(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport,
+                           run_id: str) -> None:
+        payers = set(self.settings.portals[report.portal].payers)
+        report.enrollments_checked, report.enrollments_changed = check_enrollments(
+            adapter, todo.npis, payers, self.engine, run_id=run_id, now=utcnow)
 
     def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> Exception | None:
         """New ERA files from this portal; a failing portal is handled like a failing claim batch."""
@@ -310,7 +417,9 @@ def _evidence_note(path: str | None) -> str:
 def _summary_row(report: PortalReport) -> dict[str, object]:
     return {"portal": report.portal, "claims": report.claims, "checked": report.checked,
             "states": dict(report.states), "changed": report.changed, "new_denials": report.new_denials,
-            "eras": report.eras, "errors": report.errors,
+            "eras": report.eras, "auths_checked": report.auths_checked, "auths_changed": report.auths_changed,
+            "enrollments_checked": report.enrollments_checked, "enrollments_changed": report.enrollments_changed,
+            "errors": report.errors,
             "logins": report.logins, "problem": report.problem, "seconds": round(report.seconds, 2)}
 
 

@@ -142,6 +142,18 @@ class CheckSettings(BaseModel):
         return value
 
 
+class FindingSettings(BaseModel):
+    """When authorizations and enrollments become findings (alerts, once alerts exist)."""
+
+    model_config = STRICT
+
+    auth_expiry_days: Annotated[int, Field(ge=0)] = 14
+    auth_units_threshold: Annotated[float, Field(gt=0, le=1, strict=False)] = 0.8
+    revalidation_days: Annotated[int, Field(ge=0)] = 90
+    caqh_interval_days: Annotated[int, Field(gt=0)] = 120
+    caqh_notice_days: Annotated[int, Field(ge=0)] = 30
+
+
 class PortalSettings(BaseModel):
     model_config = STRICT
 
@@ -185,6 +197,7 @@ class Settings(BaseModel):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     check: CheckSettings = Field(default_factory=CheckSettings)
+    findings: FindingSettings = Field(default_factory=FindingSettings)
     portals: dict[str, PortalSettings] = Field(min_length=1)
 
     _config_path: Path | None = PrivateAttr(default=None)
