@@ -27,6 +27,7 @@ from flows.csv_rows import (
 )
 from store.claims import ImportCounts, upsert_claims
 from store.db import session_scope
+from store.denials import attach_reported_claims
 
 __all__ = ["ClaimRecord", "ImportProblem", "ImportRejected", "import_claims_file", "read_claims_csv"]
 
@@ -76,7 +77,10 @@ def import_claims_file(engine: Engine, path: Path, now: datetime) -> ImportCount
     """Validate the whole file, then write it in one transaction (ImportRejected: nothing written)."""
     rows = read_table(path, CLAIMS)
     with session_scope(engine) as session:
-        return upsert_claims(session, rows.records, now, keep=rows.absent)
+        counts = upsert_claims(session, rows.records, now, keep=rows.absent)
+        # an ERA may have reported these claims before the practice exported them
+        attach_reported_claims(session, {r.claim_id: r.payer_id for r in rows.records})
+        return counts
 
 
 def read_claims_csv(path: Path) -> list[ClaimRecord]:

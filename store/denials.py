@@ -88,3 +88,23 @@ def add_era_claim(session: Session, era_claim: EraClaim) -> None:
 
 def unmatched_era_claims(session: Session) -> list[EraClaim]:
     return list(session.exec(select(EraClaim).where(col(EraClaim.claim_id).is_(None)).order_by(col(EraClaim.id))))
+
+
+def attach_reported_claims(session: Session, claims: dict[str, str]) -> int:
+    """Link ERA claims and denials kept as unmatched to claims now in the store (claim id -> payer id)."""
+    if not claims:
+        return 0
+    linked = 0
+    unmatched = select(Denial).where(col(Denial.claim_id).is_(None),
+                                     col(Denial.reported_claim_id).in_(list(claims)))
+    for denial in session.exec(unmatched):
+        denial.claim_id = denial.reported_claim_id
+        denial.payer_id = denial.payer_id or claims[denial.reported_claim_id]
+        session.add(denial)
+        linked += 1
+    era_claims = select(EraClaim).where(col(EraClaim.claim_id).is_(None),
+                                        col(EraClaim.reported_claim_id).in_(list(claims)))
+    for era_claim in session.exec(era_claims):
+        era_claim.claim_id = era_claim.reported_claim_id
+        session.add(era_claim)
+    return linked

@@ -234,3 +234,22 @@ def test_denial_trends_group_counts_and_dollars() -> None:
     by_month = next(b for b in trends.breakdowns if b.title == "By month").rows
     assert by_month == [("2026-10", 1, Decimal("100.00")), ("2026-09", 1, Decimal("40.00"))]
     assert trends.preventable_dollars == Decimal("100.00") and trends.total_dollars == Decimal("140.00")
+
+
+def test_an_unmatched_era_claim_attaches_when_the_practice_imports_that_claim(engine: Engine,
+                                                                             tmp_path: Path) -> None:
+    from flows.claim_import import import_claims_file
+
+    import_era(engine, era(*UNKNOWN_CLP), source="file", file_id="u.835", at=AT)
+    export = tmp_path / "claims.csv"
+    export.write_text("claim_id,payer_id,member_id,patient_name,dos_from,dos_to,billed_amount,submitted_date,"
+                      "rendering_npi\nPW999999,NWM,M000000009,\"SYNTHETIC, STRANGER\",2026-09-14,2026-09-14,"
+                      "120.00,2026-09-16,1234567893\n")
+
+    import_claims_file(engine, export, AT)
+
+    [denial] = [d for d in denials(engine) if d.reported_claim_id == "PW999999"]
+    assert denial.claim_id == "PW999999" and denial.payer_id == "NWM"
+    with Session(engine) as session:
+        assert session.exec(select(EraClaim).where(EraClaim.reported_claim_id == "PW999999")).one().claim_id \
+            == "PW999999"
