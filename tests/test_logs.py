@@ -30,3 +30,12 @@ def test_secret_fields_and_registered_secret_values_are_redacted() -> None:
     assert "DOE, JANE" not in line and "M123456789" not in line
     assert record["portal"] == "unity" and record["claim_id"] == "PW100001"
     assert record["event"] == "login_failed" and record["exception"]
+
+
+def test_every_secret_of_an_account_is_scrubbed_security_answers_included() -> None:
+    from portals.types import Credentials
+
+    logs.register_credentials(Credentials("biller", "Pw-Canary-0001", "TOTPCANARYSECRET0001",
+                                          {"First practice?": "Answer-Canary-0001"}))
+    text = "typed Pw-Canary-0001 then TOTPCANARYSECRET0001 then Answer-Canary-0001"
+    assert logs.scrub(text) == "typed [redacted] then [redacted] then [redacted]"

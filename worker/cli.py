@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from flows.claim_import import ImportRejected
 from flows.denials import DenialActionRefused
@@ -73,13 +75,12 @@ def load_settings() -> Settings:
 def init() -> None:
     """Write an example config (if there is none), create the data directory and the database."""
     from flows.rules import rules_dir
-    from store.db import create_schema, make_engine
 
     if not state.config_path.exists():
         shutil.copyfile(rules_dir() / "portal-worker.example.toml", state.config_path)
         console.print(f"Wrote an example config to [bold]{state.config_path}[/]; edit it, then run this again.")
     settings = load_settings()
-    create_schema(make_engine(settings.database_url()))
+    _engine(settings)
     console.print(f"Data directory [bold]{settings.worker.data_dir}[/] and database ready.")
 
 
@@ -88,12 +89,11 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     """Import claims; a file with any bad row is rejected whole, with every problem listed."""
     from flows.claim_import import import_claims_file
     from store.claims import list_claims
-    from store.db import create_schema, make_engine, session_scope
+    from store.db import session_scope
     from worker.runner import utcnow
 
     settings = load_settings()
-    engine = make_engine(settings.database_url())
-    create_schema(engine)
+    engine = _engine(settings)
     counts = import_claims_file(engine, file, utcnow())
     console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
                   f"{counts.unchanged} unchanged.")
@@ -146,7 +146,8 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
                   f"{', '.join(result.unmatched)}[/]", highlight=False)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
+    """The store, with its schema created on first use."""
     from store.db import create_schema, make_engine
 
     engine = make_engine(settings.database_url())
@@ -154,9 +155,8 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     return engine
 
 
-def _today(settings: Settings):  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
+def _today(settings: Settings) -> date:
+    """Today in the practice's time zone: deadlines are counted in its days."""
     return datetime.now(settings.worker.tzinfo).date()
 
 
@@ -269,12 +269,9 @@ def list_claims_command(
 ) -> None:
     """List claims with their latest status (no patient names or member ids)."""
     from store.claims import list_claims
-    from store.db import create_schema, make_engine, session_scope
+    from store.db import session_scope
 
-    settings = load_settings()
-    engine = make_engine(settings.database_url())
-    create_schema(engine)
-    with session_scope(engine) as session:
+    with session_scope(_engine(load_settings())) as session:
         claims = list_claims(session, status=status, payer_id=payer)
     console.print(output.claims_table(claims))
 

@@ -10,7 +10,7 @@ from store import accounts
 from store.db import create_schema, make_engine, session_scope
 from worker.browser import account_context, find_chromium, open_browser
 from worker.credentials import open_store
-from worker.logs import register_secret
+from worker.logs import register_credentials
 from worker.runner import utcnow
 from worker.settings import Settings
 
@@ -33,8 +33,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
                 results[portal] = (False, f"paused after a rejected login ({account.attention_reason}); "
                                           f"not tried again until `portal-worker credentials set {portal}`")
                 continue
-        register_secret(stored.credentials.password)
-        register_secret(stored.credentials.totp_secret)
+        register_credentials(stored.credentials)
         to_try[portal] = stored
     if not to_try:
         return results

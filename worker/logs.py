@@ -18,6 +18,8 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, WrappedLogger
 
+from portals.types import Credentials
+
 REDACTED = "[redacted]"
 SENSITIVE_KEY = re.compile(
     r"pass(word|wd)?|secret|token|totp|otp|answer|cookie|authorization|patient|member|dob|birth|ssn",
@@ -33,6 +35,12 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= 4:
         with _secrets_lock:
             _secrets.add(value)
+
+
+def register_credentials(credentials: Credentials) -> None:
+    """Every secret of one portal account: password, TOTP secret and security answers."""
+    for secret in (credentials.password, credentials.totp_secret, *credentials.security_answers.values()):
+        register_secret(secret)
 
 
 def scrub(text: str) -> str:

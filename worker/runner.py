@@ -52,7 +52,7 @@ from store.runs import finish_run, start_run
 from worker.browser import account_context, find_chromium, open_browser
 from worker.credentials import CredentialStore, StoredCredentials, open_store
 from worker.evidence import save_snapshot
-from worker.logs import register_secret
+from worker.logs import register_credentials
 from worker.settings import PortalSettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -164,10 +164,10 @@ class CheckRunner:
             structlog.contextvars.unbind_contextvars("run_id")
         report = RunReport(run_id, reports, dict(Counter(c.payer_id for c in plan.unrouted)), unknown,
                            time.monotonic() - started, findings)
+        summary = [_summary_row(r) for r in reports]
         with session_scope(self.engine) as session:
-            finish_run(session, run_id, utcnow(), [_summary_row(r) for r in reports])
-        log.info("check_finished", run_id=run_id, seconds=round(report.seconds, 1),
-                 portals=[_summary_row(r) for r in reports])
+            finish_run(session, run_id, utcnow(), summary)
+        log.info("check_finished", run_id=run_id, seconds=round(report.seconds, 1), portals=summary)
         return report
 
     # --- choosing work ---------------------------------------------------
@@ -195,8 +195,9 @@ class CheckRunner:
         with session_scope(self.engine) as session:
             auths = list_authorizations(session) if "auths" in what else []
             npis = [p.npi for p in list_providers(session)] if "providers" in what else []
+        route = self._portal_for_payer(only)
         for auth in auths:
-            portal = self._portal_for_payer(only)(auth.payer_id)
+            portal = route(auth.payer_id)
             if portal and portal != SKIPPED and hasattr(ADAPTERS[self.settings.portals[portal].adapter],
                                                         "authorization"):
                 work.setdefault(portal, PortalWork()).auths.append(auth.auth_number)
@@ -279,9 +280,7 @@ class CheckRunner:
                 report.problem = (f"backing off until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: "
                                   f"{account.last_error}")
                 return None
-        for secret in (stored.credentials.password, stored.credentials.totp_secret,
-                       *stored.credentials.security_answers.values()):
-            register_secret(secret)
+        register_credentials(stored.credentials)
         return stored
 
     def _check_portal(self, browser: Browser, report: PortalReport, todo: PortalWork,
@@ -302,7 +301,7 @@ class CheckRunner:
                 report.new_denials += recorded.new_denials
             report.errors = len(batch) - len(outcome.recorded)
             if outcome.error is None and batch and isinstance(adapter, RemittanceSource):
-                outcome.error = self._fetch_remittances(adapter, report)
+                outcome.error = self._guarded(lambda: self._fetch_remittances(adapter, report))
             if outcome.error is None and todo.auths:
                 outcome.error = self._guarded(lambda: self._check_auths(adapter, todo, report, run_id))
             progress.advance(report.portal, len(todo.auths))
@@ -337,17 +336,13 @@ class CheckRunner:
         report.enrollments_checked, report.enrollments_changed = check_enrollments(
             adapter, todo.npis, payers, self.engine, run_id=run_id, now=utcnow)
 
-    def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> Exception | None:
-        """New ERA files from this portal; a failing portal is handled like a failing claim batch."""
-        try:
-            fetched = fetch_new_remittances(source, self.engine, utcnow)
-        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: _handle_error decides)
-            return exc
+    def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> None:
+        """New ERA files from this portal; files that do not parse are reported, the others imported."""
+        fetched = fetch_new_remittances(source, self.engine, utcnow)
         report.eras = len(fetched.imported)
         report.new_denials += sum(era.new_denials for era in fetched.imported)
         if fetched.rejected:
             report.problem = "; ".join(f"ERA {file_id} rejected: {why}" for file_id, why in fetched.rejected)
-        return None
 
     def _timeouts(self, portal: PortalSettings) -> Timeouts:
         browser = self.settings.browser
