@@ -11,7 +11,7 @@ from store.db import create_schema, make_engine, session_scope
 from worker.browser import account_context, find_chromium, open_browser
 from worker.credentials import open_store
 from worker.logs import register_credentials
-from worker.runner import utcnow
+from worker.runner import utcnow, waiting_for_new_credentials
 from worker.settings import Settings
 
 
@@ -29,7 +29,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
             continue
         with session_scope(engine) as session:
             account = accounts.get_account(session, portal, settings.portals[portal].adapter)
-            if account.state == "needs_attention" and account.rejected_credentials_stamp == stored.updated_at:
+            if waiting_for_new_credentials(account, stored):
                 results[portal] = (False, f"paused after a rejected login ({account.attention_reason}); "
                                           f"not tried again until `portal-worker credentials set {portal}`")
                 continue

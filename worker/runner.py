@@ -45,7 +45,7 @@ from store.authorizations import list_authorizations
 from store.claims import list_claims
 from store.db import create_schema, make_engine, session_scope
 from store.evidence import add_evidence
-from store.models import Claim
+from store.models import Claim, PortalAccount
 from store.observations import all_enrollments
 from store.providers import list_providers
 from store.runs import finish_run, start_run
@@ -124,6 +124,11 @@ class RunReport:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def waiting_for_new_credentials(account: PortalAccount, stored: StoredCredentials) -> bool:
+    """A rejected login pauses the account until someone stores different credentials (no lockouts)."""
+    return account.state == "needs_attention" and account.rejected_credentials_stamp == stored.updated_at
 
 
 class CheckRunner:
@@ -271,7 +276,7 @@ class CheckRunner:
                 report.problem = f"no credentials stored: run `portal-worker credentials set {portal}`"
                 return None
             if account.state == "needs_attention":
-                if account.rejected_credentials_stamp == stored.updated_at:
+                if waiting_for_new_credentials(account, stored):
                     report.problem = (f"waiting for a person: {account.attention_reason}. Not retried until its "
                                       f"credentials change (`portal-worker credentials set {portal}`)")
                     return None
