@@ -70,3 +70,22 @@ def mark_success(session: Session, portal: str, at: datetime) -> None:
     account.last_error = None
     account.last_success_at = at
     session.add(account)
+
+
+def note_failure(session: Session, portal: str, error: str) -> int:
+    """One more portal-level failure in a row (the circuit breaker counts them); returns the count."""
+    account = session.get(PortalAccount, portal)
+    assert account is not None, portal
+    account.consecutive_failures += 1
+    account.last_error = error
+    session.add(account)
+    return account.consecutive_failures
+
+
+def pause(session: Session, portal: str, until: datetime | None) -> None:
+    """Pause the portal until `until` (None lifts the pause)."""
+    account = session.get(PortalAccount, portal)
+    assert account is not None, portal
+    account.unavailable_until = until
+    account.pauses += until is not None
+    session.add(account)

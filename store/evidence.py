@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from store.models import Evidence
@@ -19,3 +21,11 @@ def list_evidence(session: Session, portal: str | None = None) -> list[Evidence]
     if portal:
         statement = statement.where(Evidence.portal == portal)
     return list(session.exec(statement))
+
+
+def purge_evidence_before(session: Session, cutoff: datetime) -> list[Evidence]:
+    """Delete the rows of evidence older than `cutoff`; returns them so their files can go too."""
+    expired = list(session.exec(select(Evidence).where(Evidence.created_at < cutoff)))
+    for evidence in expired:
+        session.delete(evidence)
+    return expired

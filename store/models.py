@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -27,6 +28,7 @@ class PortalAccount(SQLModel, table=True):
     rejected_credentials_stamp: str | None = None
     unavailable_until: datetime | None = None
     consecutive_failures: int = 0
+    pauses: int = 0  # times the circuit breaker paused the portal
     last_error: str | None = None
     last_success_at: datetime | None = None
 
@@ -87,7 +89,7 @@ class ClaimStatusObservation(SQLModel, table=True):
 
 
 class Evidence(SQLModel, table=True):
-    """Files saved when a page was not what we expected (screenshot, HTML)."""
+    """Files saved when a page was not what we expected (screenshot, HTML, and a Playwright trace of the task)."""
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime
@@ -97,6 +99,7 @@ class Evidence(SQLModel, table=True):
     url: str
     screenshot_path: str | None = None
     html_path: str | None = None
+    trace_path: str | None = None  # only for a task that failed after login: a trace never spans a login
 
 
 class CheckRun(SQLModel, table=True):
@@ -297,3 +300,166 @@ class Finding(SQLModel, table=True):
     first_seen_at: datetime
     last_seen_at: datetime
     resolved_at: datetime | None = None
+
+
+# --- the task queue and worker health (issue 5) ------------------------------
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in code, a naive UTC timestamp in the database.
+
+    SQLite drops tzinfo on read and PostgreSQL's `timestamp` would shift an aware
+    value by the session's TimeZone; storing naive UTC and tagging it on read gives
+    the same instant on both, and lease times compare in SQL and in Python alike.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("queue and health times must be timezone-aware")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Task(SQLModel, table=True):
+    """One unit of portal work, enqueued by a scheduler job and leased by a runner."""
+
+    __tablename__ = "task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # claim_status | authorization | enrollment | remittances
+    portal: str = Field(index=True)  # config name of the portal account that answers it
+    target: str  # claim id, auth number, NPI, or the portal name for remittances
+    reason: str  # why it was enqueued (shown by `status`/`schedule`)
+    priority: int = 0  # higher is leased first (near a deadline)
+    state: str = Field(default="queued", index=True)  # queued | leased | done | failed
+    # f"{kind}:{portal}:{target}" while queued/leased, NULL once done/failed: one open task per target.
+    open_key: str | None = Field(default=None, unique=True)
+    attempts: int = 0  # leases taken on it (a crash mid-task counts)
+    not_before: datetime = Field(sa_type=UtcDateTime)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = None
+    evidence: str | None = None  # file name of the evidence of its last failure
+    outcome: str | None = None  # short words on what the task found, e.g. "changed", "unchanged"
+    enqueued_at: datetime = Field(sa_type=UtcDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AccountLease(SQLModel, table=True):
+    """At most one live browser session per portal account, across processes and hosts."""
+
+    __tablename__ = "account_lease"
+
+    portal: str = Field(primary_key=True)
+    owner: str | None = None
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_request_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # per-portal pacing
+
+
+class FlowPause(SQLModel, table=True):
+    """LayoutChanged pauses one kind of work on one portal until someone fixes the adapter."""
+
+    __tablename__ = "flow_pause"
+    __table_args__ = (UniqueConstraint("portal", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portal: str
+    kind: str
+    reason: str
+    evidence: str | None = None
+    since: datetime = Field(sa_type=UtcDateTime)
+    until: datetime = Field(sa_type=UtcDateTime)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """One row per worker process: tells a dead worker from an idle one."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    beat_at: datetime = Field(sa_type=UtcDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    runners: int
+    # per-runner state, e.g. {"runner-1": "working summit (3/25)"}
+    detail: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class JobRun(SQLModel, table=True):
+    """The last run of one scheduler job (e.g. "claims" or "claims:lakeshore")."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(primary_key=True)
+    last_started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = None
+    last_enqueued: int = 0
+
+
+# --- alerts and the daily summary (issue 6) ------------------------------------------
+
+
+class Alert(SQLModel, table=True):
+    """Something a person should act on: one row per (kind, target), updated in place, never repeated."""
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # f"{kind}|{subject}"
+    kind: str = Field(index=True)  # timely_filing | denial_deadline | auth_expiring | ... | job_stale
+    subject: str  # claim id, denial id, auth number, "npi/payer", portal, job
+    title: str  # one line: ids, payer, amount, dates, codes; never a patient name
+    action: str  # what to do, e.g. "File a first-level appeal by 2026-12-01"
+    owner: str  # department: billing | coding | front_desk | credentialing | it ...
+    payer_id: str | None = None
+    claim_id: str | None = None
+    amount: Decimal | None = Field(default=None, **MONEY)
+    due: date | None = None
+    codes: str | None = None
+    severity: str  # info | low | medium | high | critical
+    rung: str | None = None  # "30d" "14d" "7d" "3d" "1d" "overdue"; None off the ladder
+    status: str = Field(default="open", index=True)  # open | acknowledged | snoozed | resolved
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolution_reported: bool = False  # a sent summary has said "resolved" once
+    reported_rung: str | None = None  # the rung last shown in a sent summary (a new rung is news again)
+    reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Digest(SQLModel, table=True):
+    """One daily summary per (day, channel): what it said, and whether it went out (never twice)."""
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("digest_date", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_date: date
+    channel: str
+    state: str = "pending"  # pending | sending | sent | failed | unconfirmed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    subject: str
+    body_text: str = Field(sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    alert_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    resolved_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

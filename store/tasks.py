@@ -1,0 +1,324 @@
+"""The task queue: idempotent enqueue, leases grouped by portal account, and their release.
+
+Many runners in many processes (on PostgreSQL, many hosts) share one queue. Every
+claim is made by a conditional UPDATE or a `FOR UPDATE SKIP LOCKED` select, so the
+database's own locking decides who wins; on SQLite, store.db's BEGIN IMMEDIATE
+serialises the transactions instead. Functions run in the caller's transaction;
+their UPDATEs leave Task objects already loaded in the session stale, so the
+readers here reload them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from store.models import AccountLease, Task, UtcDateTime
+
+QUEUED, LEASED, DONE, FAILED = "queued", "leased", "done", "failed"
+OPEN_STATES = (QUEUED, LEASED)
+
+
+@dataclass(frozen=True)
+class LeasedTask:
+    id: int
+    kind: str
+    portal: str
+    target: str
+    attempts: int  # including this lease
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    portal: str
+    tasks: tuple[LeasedTask, ...]
+    expires_at: datetime
+
+
+def open_key(kind: str, portal: str, target: str) -> str:
+    return f"{kind}:{portal}:{target}"
+
+
+# --- enqueue -------------------------------------------------------------------
+
+
+def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: str, now: datetime,
+            priority: int = 0, not_before: datetime | None = None) -> bool:
+    """Queue a task; False when one is already open for (kind, portal, target).
+
+    An open task is raised to the higher priority. Its `not_before` is pulled earlier
+    only while it has never been tried: a task waiting out a retry backoff keeps it.
+    """
+    key = open_key(kind, portal, target)
+    not_before = not_before or now
+    if _merge_into_open(session, key, priority, not_before):
+        return False
+    try:
+        with session.begin_nested():
+            session.exec(insert(Task).values(
+                kind=kind, portal=portal, target=target, reason=reason, priority=priority,
+                state=QUEUED, open_key=key, attempts=0, not_before=not_before, enqueued_at=now))
+    except IntegrityError:  # another process queued it between our UPDATE and INSERT
+        _merge_into_open(session, key, priority, not_before)
+        return False
+    return True
+
+
+def _merge_into_open(session: Session, key: str, priority: int, not_before: datetime) -> bool:
+    new_not_before = literal(not_before, UtcDateTime())
+    result = session.exec(
+        update(Task).where(col(Task.open_key) == key).values(
+            priority=case((col(Task.priority) < priority, priority), else_=col(Task.priority)),
+            not_before=case(
+                (and_(col(Task.attempts) == 0, col(Task.not_before) > new_not_before), new_not_before),
+                else_=col(Task.not_before)),
+        ).execution_options(synchronize_session=False))
+    return result.rowcount > 0
+
+
+# --- lease -----------------------------------------------------------------------
+
+
+def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timedelta, limit: int,
+                skip_portals: Collection[str] = (),
+                skip_kinds: Collection[tuple[str, str]] = ()) -> Lease | None:
+    """Take one portal account and up to `limit` of its leasable tasks; None when nothing is leasable.
+
+    Leasable: queued and due, or leased under a lease that has expired (taken over).
+    The portal whose best task has the highest priority, then the oldest `not_before`,
+    is tried first; a portal whose account another owner holds is passed over.
+    """
+    expires_at = now + lease_for
+    for portal in _candidate_portals(session, now, skip_portals, skip_kinds):
+        skipped = [kind for (skip_portal, kind) in skip_kinds if skip_portal == portal]
+        attempt = session.begin_nested()
+        if not _take_account(session, portal, owner, now, expires_at):
+            attempt.rollback()
+            continue
+        tasks = _lease_tasks(session, portal, owner, now, expires_at, limit, skipped)
+        if not tasks:
+            # Undo the account take: also drops its row lock, so no waiting runner deadlocks on it.
+            attempt.rollback()
+            continue
+        attempt.commit()
+        return Lease(owner=owner, portal=portal, tasks=tasks, expires_at=expires_at)
+    return None
+
+
+def _leasable(now: datetime) -> ColumnElement[bool]:
+    return or_(and_(col(Task.state) == QUEUED, col(Task.not_before) <= now),
+               and_(col(Task.state) == LEASED, col(Task.lease_expires_at) < now))
+
+
+def _candidate_portals(session: Session, now: datetime, skip_portals: Collection[str],
+                       skip_kinds: Collection[tuple[str, str]]) -> list[str]:
+    statement = (select(Task.portal, Task.priority, func.min(Task.not_before))
+                 .where(_leasable(now))
+                 .group_by(col(Task.portal), col(Task.priority)))
+    if skip_portals:
+        statement = statement.where(col(Task.portal).not_in(list(skip_portals)))
+    for portal, kind in skip_kinds:
+        statement = statement.where(not_(and_(col(Task.portal) == portal, col(Task.kind) == kind)))
+    best: dict[str, tuple[int, datetime]] = {}
+    for portal, priority, oldest in session.exec(statement):
+        if portal not in best or priority > best[portal][0]:
+            best[portal] = (priority, oldest)
+    return sorted(best, key=lambda portal: (-best[portal][0], best[portal][1], portal))
+
+
+def _take_account(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime) -> bool:
+    taken = session.exec(
+        update(AccountLease)
+        .where(col(AccountLease.portal) == portal,
+               or_(col(AccountLease.owner).is_(None), col(AccountLease.expires_at) < now,
+                   col(AccountLease.owner) == owner))
+        .values(owner=owner, expires_at=expires_at)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount == 1:
+        return True
+    if session.exec(select(AccountLease.portal).where(col(AccountLease.portal) == portal)).first():
+        return False  # another owner holds it
+    try:
+        with session.begin_nested():
+            session.exec(insert(AccountLease).values(portal=portal, owner=owner, expires_at=expires_at))
+    except IntegrityError:  # another process created it first, and holds it
+        return False
+    return True
+
+
+def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime,
+                 limit: int, skipped_kinds: list[str]) -> tuple[LeasedTask, ...]:
+    statement = (select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)
+                 .where(col(Task.portal) == portal, _leasable(now))
+                 .order_by(col(Task.priority).desc(), col(Task.not_before), col(Task.id))
+                 .limit(limit)
+                 .with_for_update(skip_locked=True))
+    if skipped_kinds:
+        statement = statement.where(col(Task.kind).not_in(skipped_kinds))
+    rows = list(session.exec(statement))
+    if not rows:
+        return ()
+    session.exec(
+        update(Task).where(col(Task.id).in_([row[0] for row in rows]))
+        .values(state=LEASED, lease_owner=owner, lease_expires_at=expires_at,
+                attempts=col(Task.attempts) + 1, started_at=now)
+        .execution_options(synchronize_session=False))
+    return tuple(LeasedTask(id=task_id, kind=kind, portal=portal, target=target, attempts=attempts + 1,
+                            reason=reason)
+                 for task_id, kind, target, attempts, reason in rows)
+
+
+def renew(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta) -> bool:
+    """Extend the account lease and its still-leased tasks; False when the account is no longer ours."""
+    expires_at = now + lease_for
+    renewed = session.exec(
+        update(AccountLease)
+        .where(col(AccountLease.portal) == lease.portal, col(AccountLease.owner) == lease.owner)
+        .values(expires_at=expires_at)
+        .execution_options(synchronize_session=False))
+    if renewed.rowcount != 1:
+        return False
+    session.exec(
+        update(Task)
+        .where(col(Task.id).in_([task.id for task in lease.tasks]), *_held_by(lease.owner))
+        .values(lease_expires_at=expires_at)
+        .execution_options(synchronize_session=False))
+    return True
+
+
+# --- finish ----------------------------------------------------------------------
+
+
+def _held_by(owner: str) -> tuple[ColumnElement[bool], ...]:
+    return (col(Task.state) == LEASED, col(Task.lease_owner) == owner)
+
+
+def _finish(session: Session, task_id: int, owner: str, **values: object) -> bool:
+    result = session.exec(
+        update(Task).where(col(Task.id) == task_id, *_held_by(owner)).values(**values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def complete(session: Session, task_id: int, *, owner: str, now: datetime, outcome: str) -> bool:
+    """Mark the task done; False (and no change) when `owner` no longer holds its lease."""
+    return _finish(session, task_id, owner, state=DONE, open_key=None, outcome=outcome,
+                   finished_at=now, lease_expires_at=None)
+
+
+def retry_later(session: Session, task_id: int, *, owner: str, now: datetime, not_before: datetime,
+                error: str, evidence: str | None = None) -> bool:
+    """Back to the queue until `not_before`; the attempt stays counted."""
+    return _finish(session, task_id, owner, state=QUEUED, not_before=not_before, last_error=error,
+                   evidence=evidence, lease_owner=None, lease_expires_at=None)
+
+
+def park(session: Session, task_id: int, *, owner: str, now: datetime, error: str,
+         evidence: str | None = None) -> bool:
+    """Give up on the task: failed, with its last error and evidence, for a person to look at."""
+    return _finish(session, task_id, owner, state=FAILED, open_key=None, last_error=error,
+                   evidence=evidence, finished_at=now, lease_expires_at=None)
+
+
+_UNLEASED = {"state": QUEUED, "lease_owner": None, "lease_expires_at": None, "started_at": None}
+
+
+def release(session: Session, task_ids: Iterable[int], *, owner: str) -> int:
+    """Put unstarted tasks back in the queue; their lease does not count as an attempt."""
+    ids = list(task_ids)
+    if not ids:
+        return 0
+    result = session.exec(
+        update(Task).where(col(Task.id).in_(ids), *_held_by(owner))
+        .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def release_account(session: Session, portal: str, *, owner: str) -> None:
+    session.exec(
+        update(AccountLease).where(col(AccountLease.portal) == portal, col(AccountLease.owner) == owner)
+        .values(owner=None, expires_at=None)
+        .execution_options(synchronize_session=False))
+
+
+def release_owner(session: Session, owner: str) -> int:
+    """Graceful stop: every task and account lease of `owner` back; returns the tasks released."""
+    result = session.exec(
+        update(Task).where(*_held_by(owner))
+        .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
+        .execution_options(synchronize_session=False))
+    session.exec(
+        update(AccountLease).where(col(AccountLease.owner) == owner)
+        .values(owner=None, expires_at=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+# --- pacing ------------------------------------------------------------------------
+
+
+def note_request(session: Session, portal: str, at: datetime) -> None:
+    """Remember when the portal was last asked something, for pacing across processes."""
+    statement = (update(AccountLease).where(col(AccountLease.portal) == portal)
+                 .values(last_request_at=at).execution_options(synchronize_session=False))
+    if session.exec(statement).rowcount == 1:
+        return
+    try:
+        with session.begin_nested():
+            session.exec(insert(AccountLease).values(portal=portal, last_request_at=at))
+    except IntegrityError:
+        session.exec(statement)
+
+
+def last_request(session: Session, portal: str) -> datetime | None:
+    return session.exec(select(AccountLease.last_request_at).where(col(AccountLease.portal) == portal)).first()
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def queue_depth(session: Session) -> dict[tuple[str, str], int]:
+    """(kind, state) -> how many tasks."""
+    statement = select(Task.kind, Task.state, func.count()).group_by(col(Task.kind), col(Task.state))
+    return {(kind, state): count for kind, state, count in session.exec(statement)}
+
+
+def recent_failures(session: Session, limit: int = 20) -> list[Task]:
+    """Parked tasks, newest first."""
+    statement = (select(Task).where(col(Task.state) == FAILED)
+                 .order_by(col(Task.finished_at).desc(), col(Task.id).desc()).limit(limit))
+    return list(session.exec(statement.execution_options(populate_existing=True)))
+
+
+def open_task_count(session: Session, portal: str | None = None) -> int:
+    statement = select(func.count()).select_from(Task).where(col(Task.state).in_(OPEN_STATES))
+    if portal is not None:
+        statement = statement.where(col(Task.portal) == portal)
+    return session.exec(statement).one()
+
+
+def tasks_of(session: Session, kind: str | None = None, state: str | None = None) -> list[Task]:
+    statement = select(Task)
+    if kind is not None:
+        statement = statement.where(col(Task.kind) == kind)
+    if state is not None:
+        statement = statement.where(col(Task.state) == state)
+    statement = statement.order_by(col(Task.id)).execution_options(populate_existing=True)
+    return list(session.exec(statement))
+
+
+def delete_finished_before(session: Session, before: datetime) -> int:
+    """Delete done and failed tasks finished before `before`, so the table stays small over months."""
+    result = session.exec(
+        delete(Task).where(col(Task.state).in_((DONE, FAILED)), col(Task.finished_at) < before)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
