@@ -46,28 +46,6 @@ NEVER_AGAIN = frozenset({ClaimState.PAID})
 log = structlog.get_logger(__name__)
 
 
-def due_reason(claim: Claim, now: datetime) -> str | None:
-    """Why `claim` should be checked now, or None when it is not due."""
-    if claim.status in NEVER_AGAIN:
-        return None
-    if claim.last_checked_at is None:
-        return "never checked"
-    since = now - claim.last_checked_at
-    interval = RECHECK_AFTER.get(claim.status, timedelta(hours=20))
-    submitted_age = now.date() - claim.submitted_date
-    if claim.status in {ClaimState.PENDING, ClaimState.RECEIVED, ClaimState.NOT_ON_FILE} \
-            and submitted_age < NEW_SUBMISSION_AGE:
-        interval = NEW_SUBMISSION_RECHECK
-    if since >= interval:
-        return f"{claim.status} and last checked {_ago(since)} ago"
-    return None
-
-
-def _ago(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
-
-
 @dataclass
 class Plan:
     batches: dict[str, list[Claim]] = field(default_factory=dict)  # portal -> claims
@@ -158,6 +136,16 @@ def record_status(engine: Engine, claim: Claim, result: ClaimStatusResult | None
     return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
 
 
+def check_claim(adapter: PortalAdapter, claim: Claim, engine: Engine, *, run_id: str,
+                now: Callable[[], datetime]) -> Recorded:
+    """Ask the portal about one claim and record what changed; portal errors are raised."""
+    try:
+        result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
+    except ClaimNotFound:
+        result = None
+    return record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
+
+
 # --- one batch on one portal ----------------------------------------------
 
 @dataclass
@@ -181,11 +169,7 @@ def check_batch(adapter: PortalAdapter, claims: Sequence[Claim], engine: Engine,
     for index, claim in enumerate(claims):
         with structlog.contextvars.bound_contextvars(claim_id=claim.claim_id):
             try:
-                try:
-                    result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
-                except ClaimNotFound:
-                    result = None
-                recorded = record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
+                recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
                 outcome.recorded.append(recorded)
                 log.info("claim_checked", status=recorded.status.value, changes=recorded.changes or None)
             except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)

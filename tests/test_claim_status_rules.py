@@ -9,7 +9,7 @@ import pytest
 
 from flows.claim_states import ClaimState, category_states, state_of
 from flows.changes import describe_changes
-from flows.claim_status import COMPARED, due_reason, observation_from, plan_batches
+from flows.claim_status import COMPARED, observation_from, plan_batches
 from portals.types import Adjustment, ClaimStatusResult
 from store.models import Claim, ClaimStatusObservation
 
@@ -48,18 +48,6 @@ def test_paid_with_a_denied_line_is_partially_paid_but_contractual_adjustments_a
     assert state_of(ClaimStatusResult("PW1", "F1", "65", "", adjustments=contractual)) is ClaimState.PAID
     denied_line = contractual + (Adjustment("CO", "97", Decimal("40"), ("N20",)),)
     assert state_of(ClaimStatusResult("PW1", "F1", "65", "", adjustments=denied_line)) is ClaimState.PARTIALLY_PAID
-
-
-def test_cadence() -> None:
-    assert due_reason(claim(), NOW) == "never checked"
-    assert due_reason(claim("paid", checked_hours_ago=24 * 365), NOW) is None
-    assert due_reason(claim("pending", checked_hours_ago=2), NOW) is None
-    assert due_reason(claim("pending", checked_hours_ago=21), NOW) is not None
-    # a claim submitted two days ago is asked about less often than an old pending one
-    assert due_reason(claim("pending", checked_hours_ago=30, submitted_days_ago=2), NOW) is None
-    assert due_reason(claim("pending", checked_hours_ago=30, submitted_days_ago=40), NOW) is not None
-    assert due_reason(claim("denied", checked_hours_ago=48), NOW) is None
-    assert due_reason(claim("denied", checked_hours_ago=24 * 8), NOW) is not None
 
 
 def test_batches_group_claims_by_the_portal_answering_for_their_payer() -> None:

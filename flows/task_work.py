@@ -1,0 +1,63 @@
+"""One queued task, given a logged-in portal session: ask the portal, record what changed.
+
+Each kind of task is the unattended counterpart of a step of `check`, and records through
+the same flow functions, so a task that is done again (after a crash, or a lease taken
+over) finds nothing new and records nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.engine import Engine
+
+from flows.authorizations import check_authorizations
+from flows.claim_status import check_claim
+from flows.credentialing import check_enrollments, offers_enrollment
+from flows.remittances import RemittanceSource, fetch_new_remittances
+from portals.base import PortalAdapter
+from store.claims import get_claim
+from store.db import session_scope
+
+
+class TaskKind(StrEnum):
+    CLAIM_STATUS = "claim_status"
+    AUTHORIZATION = "authorization"
+    ENROLLMENT = "enrollment"
+    REMITTANCES = "remittances"
+
+
+def portal_does(adapter_class: type, kind: TaskKind) -> bool:
+    """Whether a portal adapter can do this kind of task at all."""
+    if kind is TaskKind.AUTHORIZATION:
+        return hasattr(adapter_class, "authorization")
+    if kind is TaskKind.ENROLLMENT:
+        return offers_enrollment(adapter_class)
+    if kind is TaskKind.REMITTANCES:
+        return hasattr(adapter_class, "list_remittances")
+    return True
+
+
+def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
+              now: Callable[[], datetime], payer_ids: set[str]) -> str:
+    """Do one task; returns a few words on what it found. Portal errors are raised for the runner."""
+    if kind is TaskKind.CLAIM_STATUS:
+        with session_scope(engine) as session:
+            claim = get_claim(session, target)
+        if claim is None:
+            return "claim no longer imported"
+        recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
+        words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
+        return words + (f", {recorded.new_denials} new denials" if recorded.new_denials else "")
+    if kind is TaskKind.AUTHORIZATION:
+        _, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)  # type: ignore[arg-type]
+        return "changed" if changed else "unchanged"
+    if kind is TaskKind.ENROLLMENT:
+        checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
+        return f"{checked} enrollments, {changed} changed"
+    assert isinstance(adapter, RemittanceSource), adapter
+    fetched = fetch_new_remittances(adapter, engine, now)
+    words = f"{len(fetched.imported)} ERA files imported"
+    return words + (f", {len(fetched.rejected)} rejected" if fetched.rejected else "")
