@@ -56,6 +56,9 @@ class PortalAdapter(ABC):
     # Pages the portal may show instead of the expected one, checked before a
     # page is declared changed. Subclasses list their own.
     fault_pages: ClassVar[tuple[FaultPage, ...]] = ()
+    # Called before every login, mid-batch re-logins included: whoever records the page
+    # (a Playwright trace) stops here, because a login types the password.
+    on_login: Callable[[], None] | None = None
 
     def __init__(
         self,
@@ -206,6 +209,8 @@ class PortalAdapter(ABC):
         locator.fill(value)
 
     def _login_counted(self) -> None:
+        if self.on_login is not None:
+            self.on_login()
         self.login()
         self.logins += 1
 

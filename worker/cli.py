@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
+from flows.alerts import AlertNotFound
 from flows.claim_import import ImportRejected
 from flows.denials import DenialActionRefused
 from flows.era import EraParseError
@@ -33,7 +34,9 @@ credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (
 browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
 fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for the billing manager.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts: what needs a person and by when. Without a command: list the open ones.")
 app.add_typer(report_app, name="report")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(import_app, name="import")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(browser_app, name="browser")
@@ -90,7 +93,7 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     from flows.claim_import import import_claims_file
     from store.claims import list_claims
     from store.db import session_scope
-    from worker.runner import utcnow
+    from worker.clock import utcnow
 
     settings = load_settings()
     engine = _engine(settings)
@@ -109,7 +112,7 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
 def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior authorizations.")]) -> None:
     """Import authorizations; a file with any bad row is rejected whole, with every problem listed."""
     from flows.auth_import import import_auths_file
-    from worker.runner import utcnow
+    from worker.clock import utcnow
 
     counts = import_auths_file(_engine(load_settings()), file, utcnow())
     console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
@@ -121,7 +124,7 @@ def import_providers(file: Annotated[Path, typer.Argument(help="CSV of the pract
                                                                  "CAQH attestation date).")]) -> None:
     """Import providers; a file with any bad row is rejected whole, with every problem listed."""
     from flows.provider_import import import_providers_file
-    from worker.runner import utcnow
+    from worker.clock import utcnow
 
     counts = import_providers_file(_engine(load_settings()), file, utcnow())
     console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
@@ -132,7 +135,7 @@ def import_providers(file: Annotated[Path, typer.Argument(help="CSV of the pract
 def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remittance file.")]) -> None:
     """Import an ERA (835) from disk: its denials join the worklist; a malformed file imports nothing."""
     from flows.remittances import import_era
-    from worker.runner import utcnow
+    from worker.clock import utcnow
 
     settings = load_settings()
     result = import_era(_engine(settings), file.read_bytes(), source="file", file_id=file.name, at=utcnow())
@@ -196,7 +199,7 @@ def denial_command(
     from store.db import session_scope
     from store.denials import history
     from store.models import Denial
-    from worker.runner import utcnow
+    from worker.clock import utcnow
 
     settings = load_settings()
     with session_scope(_engine(settings)) as session:
@@ -300,6 +303,135 @@ def check(
     output.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:
         raise typer.Exit(1)
+
+
+# --- alerts and the daily summary -------------------------------------------
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    include_all: Annotated[bool, typer.Option("--all", help="Also acknowledged, snoozed and resolved alerts.")] = False,
+) -> None:
+    """List open alerts, soonest first (ids, payers, amounts, dates, codes; no patient names)."""
+    from worker.alerts_cli import print_alerts
+    from worker.clock import utcnow
+
+    if ctx.invoked_subcommand is None:
+        settings = load_settings()
+        print_alerts(console, settings, _engine(settings), utcnow(), include_all=include_all)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id, as `portal-worker alerts` shows it.")],
+    snooze: Annotated[Optional[str], typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back "
+                                                       "if still true.")] = None,
+) -> None:
+    """Acknowledge an alert (out of the daily summary until it escalates), or snooze it."""
+    from worker.alerts_cli import ack, parse_snooze
+    from worker.clock import utcnow
+
+    try:
+        duration = parse_snooze(snooze) if snooze is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--snooze") from None
+    settings = load_settings()
+    ack(console, settings, _engine(settings), alert_id, duration, utcnow())
+
+
+@app.command("digest")
+def digest_command(
+    preview: Annotated[bool, typer.Option("--preview", help="Refresh the alerts and print the summary; send "
+                                                            "nothing.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send today's summary through the configured channels now "
+                                                      "(never twice a day; failed ones are retried).")] = False,
+) -> None:
+    """The daily summary of open alerts: --preview prints it, --send sends it (exit 1 if a channel failed)."""
+    from worker.alerts_cli import print_preview, send_now
+    from worker.clock import utcnow
+
+    if preview == send:
+        err.print("[red]error:[/] give exactly one of --preview or --send", highlight=False)
+        raise typer.Exit(2)
+    settings = load_settings()
+    engine = _engine(settings)
+    if preview:
+        print_preview(console, settings, engine, utcnow())
+    elif not send_now(console, err, settings, engine, utcnow()):
+        raise typer.Exit(1)
+
+
+# --- unattended ---------------------------------------------------------
+
+@app.command()
+def run() -> None:
+    """Work unattended: scheduled jobs enqueue what is due, runners check it. Stops on SIGTERM/SIGINT."""
+    import signal
+
+    from worker.service import Worker
+
+    worker = Worker(load_settings())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: worker.request_stop())
+    raise typer.Exit(worker.run())
+
+
+@app.command()
+def status(
+    check_alive: Annotated[bool, typer.Option("--check", help="Only say whether a worker is alive; exit 1 "
+                                              "when its heartbeat is stale (for monitoring).")] = False,
+) -> None:
+    """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
+    from worker.clock import utcnow
+    from worker.status import liveness, print_status
+
+    ctx = _context(load_settings())
+    alive = liveness(ctx, utcnow()) if check_alive else print_status(console, ctx)
+    if check_alive:
+        (console if alive.ok else err).print(alive.message, highlight=False)
+    if not alive.ok and check_alive:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schedule(
+    show: Annotated[int, typer.Option(help="How many due targets to list per job.")] = 10,
+) -> None:
+    """What will run next, when, and which claims, auths and providers are due now and why."""
+    from worker.status import print_schedule
+
+    print_schedule(console, _context(load_settings()), show=show)
+
+
+@app.command()
+def resume(
+    portal: Annotated[str, typer.Argument(help="The portal's name in the config.")],
+    kind: Annotated[Optional[str], typer.Option(help="Only this kind of work (e.g. claim_status).")] = None,
+) -> None:
+    """Lift a pause: work a layout change stopped (after the adapter was fixed) and any back-off."""
+    from store import accounts, health
+    from store.db import session_scope
+
+    settings = load_settings()
+    _require_portal(settings, portal)
+    with session_scope(_engine(settings)) as session:
+        lifted = health.resume_flows(session, portal, kind)
+        if kind is None:
+            accounts.get_account(session, portal, settings.portals[portal].adapter)
+            accounts.pause(session, portal, None)
+    console.print(f"Resumed {portal}: {lifted} paused flow(s) lifted" + ("" if kind else ", back-off cleared") + ".")
+
+
+def _context(settings: Settings):  # type: ignore[no-untyped-def]
+    """The shared view `status` and `schedule` read, without starting any runner."""
+    from worker.browser import ChromiumChoice
+    from worker.clock import utcnow
+    from worker.credentials import open_store
+    from worker.worker_context import WorkerContext
+
+    return WorkerContext(settings, _engine(settings), open_store(settings.worker.data_dir),
+                         clock=utcnow, chromium=ChromiumChoice(None, "not used"), worker_id="cli")
 
 
 # --- credentials --------------------------------------------------------
@@ -406,7 +538,7 @@ def main() -> None:
     except EraParseError as exc:
         err.print(f"[red]ERA rejected, nothing was imported:[/] {exc}", highlight=False)
         sys.exit(2)
-    except DenialActionRefused as exc:
+    except (DenialActionRefused, AlertNotFound) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
     except (ConfigError, CredentialStoreUnavailable, BrowserNotFound) as exc:

@@ -1,4 +1,4 @@
-"""Write evidence (screenshot + HTML) privately: directory 0700, files 0600, named by claim and time."""
+"""Evidence, written privately (folder 0700, files 0600) and named by claim and time: screenshot, HTML, trace."""
 
 from __future__ import annotations
 
@@ -7,9 +7,54 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+from playwright.sync_api import BrowserContext
+from playwright.sync_api import Error as PlaywrightError
+
 from portals.types import PageSnapshot
 from store.models import Evidence
 from worker.logs import scrub
+
+log = structlog.get_logger(__name__)
+
+
+class FailureTrace:
+    """A Playwright trace of the task in hand, kept only if the task fails.
+
+    A trace records what is typed (PITFALLS #4), so it runs only while logged in: `start`
+    after the login, `discard` before any login (the adapter's `on_login`) and after a task
+    that went well, `save` into the evidence when one failed.
+    """
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.context = context
+        self.recording = False
+
+    def start(self) -> None:
+        if not self.recording:
+            self.context.tracing.start(screenshots=True, snapshots=True)
+            self.recording = True
+
+    def discard(self) -> None:
+        if self.recording:
+            self.recording = False
+            try:
+                self.context.tracing.stop()
+            except PlaywrightError:  # the browser is gone, and the trace with it
+                pass
+
+    def save(self, path: Path) -> Path | None:
+        """Stop into `path` (made 0600); None when nothing was being recorded or the browser is gone."""
+        if not self.recording:
+            return None
+        self.recording = False
+        try:
+            self.context.tracing.stop(path=str(path))
+        except PlaywrightError:
+            log.warning("trace_not_saved", path=path.name)
+            return None
+        os.chmod(path, 0o600)  # Playwright wrote it with the umask's mode; the 0700 folder kept others out meanwhile
+        return path
 
 
 def evidence_dir(data_dir: Path) -> Path:
@@ -17,7 +62,7 @@ def evidence_dir(data_dir: Path) -> Path:
 
 
 def save_snapshot(data_dir: Path, snapshot: PageSnapshot, *, portal: str, claim_id: str | None,
-                  reason: str, at: datetime) -> Evidence:
+                  reason: str, at: datetime, trace: FailureTrace | None = None) -> Evidence:
     folder = evidence_dir(data_dir) / _safe(portal)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(evidence_dir(data_dir), 0o700)
@@ -25,8 +70,10 @@ def save_snapshot(data_dir: Path, snapshot: PageSnapshot, *, portal: str, claim_
     stem = f"{_safe(claim_id or 'login')}-{at.strftime('%Y%m%dT%H%M%S%fZ')}"
     html_path = _write_private(folder / f"{stem}.html", scrub(snapshot.html).encode())
     png_path = _write_private(folder / f"{stem}.png", snapshot.screenshot_png) if snapshot.screenshot_png else None
+    trace_path = trace.save(folder / f"{stem}.trace.zip") if trace else None
     return Evidence(created_at=at, portal=portal, claim_id=claim_id, reason=reason, url=snapshot.url,
-                    screenshot_path=str(png_path) if png_path else None, html_path=str(html_path))
+                    screenshot_path=str(png_path) if png_path else None, html_path=str(html_path),
+                    trace_path=str(trace_path) if trace_path else None)
 
 
 def _safe(name: str) -> str:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 
 from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings, check_authorizations
 from flows.claim_states import ClaimState
-from flows.claim_status import BatchOutcome, Plan, check_batch, due_reason, plan_batches
+from flows.cadence import due_claims
+from flows.claim_status import BatchOutcome, Plan, check_batch, plan_batches
+from flows.deadlines import load_payer_rules
 from flows.credentialing import (
     ENROLLMENT_FINDINGS,
     CredentialingRules,
@@ -43,17 +45,18 @@ from portals.registry import ADAPTERS
 from store import accounts
 from store.authorizations import list_authorizations
 from store.claims import list_claims
+from store.denials import OPEN_STATES, list_denials
 from store.db import create_schema, make_engine, session_scope
-from store.evidence import add_evidence
 from store.models import Claim, PortalAccount
 from store.observations import all_enrollments
 from store.providers import list_providers
 from store.runs import finish_run, start_run
 from worker.browser import account_context, find_chromium, open_browser
+from worker.clock import utcnow
 from worker.credentials import CredentialStore, StoredCredentials, open_store
-from worker.evidence import save_snapshot
 from worker.logs import register_credentials
-from worker.settings import PortalSettings, Settings
+from worker.settings import Settings
+from worker.worker_context import portal_timeouts, save_evidence
 
 log = structlog.get_logger(__name__)
 
@@ -122,10 +125,6 @@ class RunReport:
     findings: FindingChanges = field(default_factory=FindingChanges)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def waiting_for_new_credentials(account: PortalAccount, stored: StoredCredentials) -> bool:
     """A rejected login pauses the account until someone stores different credentials (no lockouts)."""
     return account.state == "needs_attention" and account.rejected_credentials_stamp == stored.updated_at
@@ -143,6 +142,7 @@ class CheckRunner:
         self.engine = engine or make_engine(settings.database_url())
         create_schema(self.engine)
         self._credentials = credentials
+        self.rules = load_payer_rules()
 
     @property
     def credentials(self) -> CredentialStore:
@@ -183,8 +183,11 @@ class CheckRunner:
         unknown = sorted(set(claim_ids) - {c.claim_id for c in claims})
         if ignore_cadence:
             return claims, unknown
-        now = utcnow()
-        return [c for c in claims if due_reason(c, now) is not None], unknown
+        with session_scope(self.engine) as session:
+            denials = list_denials(session, statuses=list(OPEN_STATES))
+        due = {item.target for item in due_claims(claims, denials, self.rules, utcnow(),
+                                                  tz=self.settings.worker.tzinfo)}
+        return [c for c in claims if c.claim_id in due], unknown
 
     def _portal_for_payer(self, only: Sequence[str]):  # type: ignore[no-untyped-def]
         def route(payer_id: str) -> str | None:
@@ -295,7 +298,7 @@ class CheckRunner:
         with account_context(browser, state_file) as context:
             page = context.new_page()
             adapter = ADAPTERS[settings.adapter](page, portal=report.portal, base_url=settings.base_url,
-                                                 credentials=stored.credentials, timeouts=self._timeouts(settings))
+                                                 credentials=stored.credentials, timeouts=self._timeouts(report.portal))
             batch = todo.claims
             outcome = check_batch(adapter, batch, self.engine, run_id=run_id, now=utcnow,
                                   on_claim=lambda _claim: progress.advance(report.portal))
@@ -349,11 +352,8 @@ class CheckRunner:
         if fetched.rejected:
             report.problem = "; ".join(f"ERA {file_id} rejected: {why}" for file_id, why in fetched.rejected)
 
-    def _timeouts(self, portal: PortalSettings) -> Timeouts:
-        browser = self.settings.browser
-        navigation = portal.navigation_timeout_s or browser.navigation_timeout_s
-        element = portal.element_timeout_s or browser.element_timeout_s
-        return Timeouts(navigation_ms=int(navigation * 1000), element_ms=int(element * 1000))
+    def _timeouts(self, portal: str) -> Timeouts:
+        return portal_timeouts(self.settings, portal)
 
     def _handle_error(self, adapter: PortalAdapter, report: PortalReport, outcome: BatchOutcome,
                       stored: StoredCredentials) -> None:
@@ -400,15 +400,7 @@ class CheckRunner:
         return until
 
     def _save_evidence(self, adapter: PortalAdapter, claim_id: str | None, reason: str) -> str | None:
-        snapshot = adapter.snapshot()
-        if not snapshot.html and not snapshot.screenshot_png:
-            return None
-        evidence = save_snapshot(self.data_dir, snapshot, portal=adapter.portal, claim_id=claim_id,
-                                 reason=reason, at=utcnow())
-        with session_scope(self.engine) as session:
-            add_evidence(session, evidence)
-        return evidence.screenshot_path or evidence.html_path
-
+        return save_evidence(self.engine, self.data_dir, adapter, claim_id, reason)
 
 def _evidence_note(path: str | None) -> str:
     return f". Evidence: {Path(path).name}" if path else ""

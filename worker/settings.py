@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,6 +27,9 @@ from pydantic_core import ErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
+from flows.denial_codes import OWNERS
+from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
 from store.db import sqlite_url
 
 # The adapter kinds config may name; kept here so settings never import the adapters themselves.
@@ -32,6 +37,13 @@ KNOWN_ADAPTERS = ("summit_exchange", "unity_health", "lakeshore_medicaid")
 PORTAL_NAME = re.compile(r"[a-z0-9_-]+")
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DATABASE_DRIVERS = ("sqlite", "postgresql+psycopg")
+# Values under these keys may hold passwords or tokens: messages never repeat them.
+SECRET_KEYS = re.compile(r"database\.url$|alerts\.channels\.[^.]+\.urls\b")
+URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+# The departments alerts and denials are owned by (a summary's audience picks some).
+DEPARTMENTS = tuple(sorted((OWNERS - {"none"}) | {"it"}))
+# Alert kinds with a deadline, so a ladder of days before it (worker-health alerts have none).
+LADDER_KINDS = (*DEADLINE_KINDS, *FINDING_OWNERS)
 
 # pydantic error type -> what to tell the person editing the file
 ERROR_MESSAGES = {
@@ -48,11 +60,26 @@ ERROR_MESSAGES = {
     "path_type": "expected a path in quotes, got {got}",
     "too_short": "must not be empty",
     "greater_than": "must be greater than {gt:g}, got {got}",
+    "greater_than_equal": "must be at least {ge:g}, got {got}",
+    "less_than_equal": "must be at most {le:g}, got {got}",
     "literal_error": "must be one of {expected}; got {got}",
 }
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 PositiveSeconds = Annotated[float, Field(gt=0)]
+
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+# The scheduled jobs and their default triggers (practice time zone).
+DEFAULT_CRON = {
+    "claims": "0 6,13 * * mon-fri",
+    "remittances": "30 6 * * mon-fri",
+    "auths": "0 7 * * mon-fri",
+    "enrollments": "0 5 * * mon",
+    "purge": "15 2 * * *",
+    "digest": "0 7 * * *",
+}
+# Jobs that run once for the whole worker, never per portal.
+WORKER_JOBS = {"purge": "the purge", "digest": "the daily summary"}
 
 
 class ConfigError(Exception):
@@ -130,15 +157,15 @@ class BrowserSettings(BaseModel):
 class CheckSettings(BaseModel):
     model_config = STRICT
 
-    backoff_minutes: Annotated[int, Field(gt=0)] = 15
-    max_backoff_minutes: Annotated[int, Field(gt=0)] = 360
+    backoff_minutes: Annotated[float, Field(gt=0)] = 15
+    max_backoff_minutes: Annotated[float, Field(gt=0)] = 360
 
     @field_validator("max_backoff_minutes")
     @classmethod
     def _not_below_first_pause(cls, value: int, info: ValidationInfo) -> int:
         first = info.data.get("backoff_minutes")
         if first is not None and value < first:
-            raise ValueError(f"must be at least backoff_minutes ({first})")
+            raise ValueError(f"must be at least backoff_minutes ({first:g})")
         return value
 
 
@@ -154,6 +181,196 @@ class FindingSettings(BaseModel):
     caqh_notice_days: Annotated[int, Field(ge=0)] = 30
 
 
+def notification_url_problem(url: str) -> str | None:
+    """Why Apprise cannot use `url`, or None. Never repeats the URL: it may hold a password or a token."""
+    from apprise import Apprise
+    from apprise.manager_plugins import NotificationManager
+
+    scheme = URL_SCHEME.match(url)
+    if scheme is None:
+        return "not a notification URL Apprise understands (no scheme like mailtos:// or slack://)"
+    name = scheme.group(1).lower()
+    plugins = NotificationManager()
+    if name not in plugins and not name.startswith("http"):  # Apprise reads some web addresses (Slack, Teams...)
+        return f"not a notification URL Apprise understands (scheme {json.dumps(name)})"
+    if Apprise.instantiate(url) is None:
+        if name in plugins:
+            return (f"Apprise cannot use this {name}:// URL (a part is missing or malformed; see "
+                    f"{plugins[name].setup_url})")
+        return f"not a notification URL Apprise understands (scheme {json.dumps(name)})"
+    return None
+
+
+def _notification_url(value: str) -> str:
+    problem = notification_url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NotificationUrl = Annotated[str, AfterValidator(_notification_url)]
+
+
+class ChannelSettings(BaseModel):
+    """One audience of the daily summary: where it goes and which departments' alerts it gets."""
+
+    model_config = STRICT
+
+    urls: list[NotificationUrl] = Field(min_length=1)  # Apprise URLs; each gets the summary once a day
+    owners: list[str] = Field(default_factory=list)  # departments; [] = every department
+
+    @field_validator("owners")
+    @classmethod
+    def _departments(cls, value: list[str]) -> list[str]:
+        unknown = [owner for owner in value if owner not in DEPARTMENTS]
+        if unknown:
+            raise ValueError(f"{', '.join(json.dumps(o) for o in unknown)} is not a department "
+                             f"(one of: {', '.join(DEPARTMENTS)})")
+        return value
+
+
+class AlertSettings(BaseModel):
+    """Alerts and the daily summary: who gets what, the escalation ladders, when health becomes an alert."""
+
+    model_config = STRICT
+
+    include_patient_names: bool = False  # minimum necessary: names only when the practice turns them on
+    top_items: Annotated[int, Field(ge=1)] = 10  # items listed per summary; the rest are counted
+    portal_paused_hours: Annotated[float, Field(gt=0)] = 4
+    job_grace: Annotated[float, Field(ge=1, strict=False)] = 2.0  # stale after grace x the job's interval
+    delivery_attempts: Annotated[int, Field(ge=1)] = 3  # a failed summary is retried every 15 minutes
+    ladders: dict[str, list[Annotated[int, Field(gt=0)]]] = Field(default_factory=dict)
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+
+    @field_validator("ladders")
+    @classmethod
+    def _ladders(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        problems = [f"{json.dumps(kind)} is not an alert kind with a deadline (one of: "
+                    f"{', '.join(LADDER_KINDS)})" for kind in value if kind not in LADDER_KINDS]
+        problems += [f"{kind}: give at least one number of days, e.g. [30, 14, 7, 3, 1]"
+                     for kind, days in value.items() if not days]
+        problems += [f"{kind}: a number of days appears twice" for kind, days in value.items()
+                     if len(set(days)) != len(days)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {kind: sorted(days, reverse=True) for kind, days in value.items()}
+
+
+class RunSettings(BaseModel):
+    """`portal-worker run`: runners, the task queue, retries, the circuit breaker, browser hygiene, health."""
+
+    model_config = STRICT
+
+    runners: Annotated[int, Field(ge=1, le=32)] = 2
+    batch_size: Annotated[int, Field(ge=1)] = 25
+    heartbeat_seconds: PositiveSeconds = 15  # before the keys checked against it
+    lease_seconds: PositiveSeconds = 300
+    max_attempts: Annotated[int, Field(ge=1)] = 5
+    retry_base_seconds: PositiveSeconds = 60
+    retry_max_seconds: PositiveSeconds = 3600
+    breaker_failures: Annotated[int, Field(ge=1)] = 3
+    browser_recycle_tasks: Annotated[int, Field(ge=1)] = 200
+    browser_max_rss_mb: Annotated[int, Field(gt=0)] = 1500
+    task_deadline_seconds: PositiveSeconds = 600
+    stale_after_seconds: PositiveSeconds = 120
+    stop_timeout_seconds: PositiveSeconds = 60
+    poll_seconds: PositiveSeconds = 5
+    layout_recheck_hours: PositiveSeconds = 24
+
+    @field_validator("retry_max_seconds")
+    @classmethod
+    def _not_below_first_retry(cls, value: float, info: ValidationInfo) -> float:
+        return _at_least(value, info, "retry_base_seconds")
+
+    @field_validator("lease_seconds", "stale_after_seconds")
+    @classmethod
+    def _longer_than_a_heartbeat(cls, value: float, info: ValidationInfo) -> float:
+        # A lease or a liveness check no longer than the heartbeat would expire while the runner is healthy.
+        heartbeat = info.data.get("heartbeat_seconds")
+        if heartbeat is not None and value <= heartbeat:
+            raise ValueError(f"must be longer than heartbeat_seconds ({heartbeat:g})")
+        return value
+
+
+class TriggerSettings(BaseModel):
+    """When a job fires: a crontab line or a fixed interval, exactly one."""
+
+    model_config = STRICT
+
+    cron: str | None = None  # "minute hour day month day_of_week", day_of_week by name (mon-fri)
+    interval_minutes: Annotated[float, Field(gt=0)] | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            cron_fields(value)
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TriggerSettings:
+        if (self.cron is None) == (self.interval_minutes is None):
+            raise ValueError("give exactly one of cron or interval_minutes")
+        return self
+
+
+class JobSchedule(TriggerSettings):
+    model_config = STRICT
+
+    jitter_seconds: Annotated[int, Field(ge=0)] = 300
+    misfire_grace_minutes: Annotated[int, Field(gt=0)] = 60
+    enabled: bool = True
+    portals: dict[str, TriggerSettings] = Field(default_factory=dict)  # per-portal trigger overrides
+
+    def trigger_for(self, portal: str) -> TriggerSettings:
+        """The portal's own trigger when it has one, else the job's."""
+        return self.portals.get(portal) or TriggerSettings(cron=self.cron, interval_minutes=self.interval_minutes)
+
+
+def _job(name: str) -> Any:
+    return Field(default_factory=lambda: JobSchedule(cron=DEFAULT_CRON[name]))
+
+
+class ScheduleSettings(BaseModel):
+    """One table per job; a job table without cron or interval_minutes keeps the job's default cron."""
+
+    model_config = STRICT
+
+    claims: JobSchedule = _job("claims")
+    remittances: JobSchedule = _job("remittances")
+    auths: JobSchedule = _job("auths")
+    enrollments: JobSchedule = _job("enrollments")
+    purge: JobSchedule = _job("purge")
+    digest: JobSchedule = _job("digest")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_triggers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {job: {**table, "cron": DEFAULT_CRON[job]}
+                if job in DEFAULT_CRON and isinstance(table, dict) and not {"cron", "interval_minutes"} & set(table)
+                else table for job, table in data.items()}
+
+    @field_validator(*WORKER_JOBS)
+    @classmethod
+    def _worker_jobs_are_not_per_portal(cls, value: JobSchedule, info: ValidationInfo) -> JobSchedule:
+        if value.portals:
+            raise ValueError(f"{WORKER_JOBS[str(info.field_name)]} runs once for the whole worker: "
+                             "per-portal schedules do not apply")
+        return value
+
+    def jobs(self) -> dict[str, JobSchedule]:
+        """Every job by name (claims, remittances, auths, enrollments, purge, digest), enabled or not."""
+        return {name: getattr(self, name) for name in DEFAULT_CRON}
+
+
+class EvidenceSettings(BaseModel):
+    model_config = STRICT
+
+    retention_days: Annotated[int, Field(ge=1)] = 30
+
+
 class PortalSettings(BaseModel):
     model_config = STRICT
 
@@ -163,6 +380,36 @@ class PortalSettings(BaseModel):
     enabled: bool = True
     navigation_timeout_s: PositiveSeconds | None = None  # None: [browser] value
     element_timeout_s: PositiveSeconds | None = None
+    closed_hours: list[str] = Field(default_factory=list)  # daily spans, local time: ["23:00-01:00"]
+    open_hours: str | None = None  # "mon-fri 06:00-20:00"; None: always open (outside closed_hours)
+    pace_seconds: Annotated[float, Field(ge=0)] = 0.5  # least seconds between two tasks on this portal
+
+    @field_validator("closed_hours")
+    @classmethod
+    def _spans(cls, value: list[str]) -> list[str]:
+        for span in value:
+            parse_span(span)
+        return value
+
+    @field_validator("open_hours")
+    @classmethod
+    def _open_hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_open_hours(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ever_open(self) -> PortalSettings:
+        try:
+            portal_hours(self.closed_hours, self.open_hours)
+        except ValueError as exc:
+            raise ValueError(f"closed_hours / open_hours: {exc}") from None
+        return self
+
+    @property
+    def hours(self) -> PortalHours:
+        """When the worker may log in to this portal (worker.timezone)."""
+        return portal_hours(self.closed_hours, self.open_hours)
 
     @field_validator("adapter")
     @classmethod
@@ -198,6 +445,10 @@ class Settings(BaseModel):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     check: CheckSettings = Field(default_factory=CheckSettings)
     findings: FindingSettings = Field(default_factory=FindingSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     portals: dict[str, PortalSettings] = Field(min_length=1)
 
     _config_path: Path | None = PrivateAttr(default=None)
@@ -205,6 +456,9 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _portal_table_rules(self) -> Settings:
         problems = portal_table_problems({name: p.payers for name, p in self.portals.items()})
+        problems += schedule_portal_problems({job: list(schedule.portals) for job, schedule in
+                                              self.schedule.jobs().items()}, self.portals)
+        problems += channel_name_problems(self.alerts.channels)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -223,6 +477,9 @@ class Settings(BaseModel):
         # Portal names and payer overlaps are checked on the raw tables too, so they are
         # reported even when some other value in a portal is wrong.
         problems += portal_table_problems(_raw_payers(raw.get("portals")))
+        problems += schedule_portal_problems(_raw_schedule_portals(raw.get("schedule")),
+                                             raw["portals"] if isinstance(raw.get("portals"), dict) else {})
+        problems += channel_name_problems(_raw_channels(raw.get("alerts")))
         problems = list(dict.fromkeys(problems))
         if problems or settings is None:
             raise ConfigError(problems, path)
@@ -269,6 +526,62 @@ def portal_table_problems(payers_by_portal: Mapping[str, list[str]]) -> list[str
     return problems
 
 
+def schedule_portal_problems(portals_by_job: Mapping[str, list[str]], configured: Collection[str]) -> list[str]:
+    """schedule.JOB.portals.NAME must name a configured portal."""
+    known = ", ".join(sorted(configured)) or "none"
+    return [f"schedule.{job}.portals.{name}: there is no [portals.{name}] (configured: {known})"
+            for job, names in portals_by_job.items() for name in names if name not in configured]
+
+
+def channel_name_problems(names: Collection[str]) -> list[str]:
+    """A channel's name becomes part of its summary's file name."""
+    return [f"alerts.channels.{name}: a channel name may only use a-z, 0-9, _ and - (it names the summary's file)"
+            for name in names if not PORTAL_NAME.fullmatch(name)]
+
+
+def _raw_channels(alerts: Any) -> list[str]:
+    channels = alerts.get("channels") if isinstance(alerts, dict) else None
+    return list(channels) if isinstance(channels, dict) else []
+
+
+def cron_fields(expr: str) -> dict[str, str]:
+    """A crontab line as APScheduler CronTrigger keyword arguments; ValueError says which field is wrong.
+
+    Day of week must be named (mon-fri): APScheduler counts 0 as Monday where crontab counts it as Sunday,
+    so a number would silently move every weekly job by a day.
+    """
+    fields = expr.split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValueError(f"{json.dumps(expr)} is not a crontab line (expected 5 fields: minute hour day month "
+                         f"day_of_week, got {len(fields)})")
+    values = dict(zip(CRON_FIELDS, fields))
+    if any(character.isdigit() for character in values["day_of_week"]):
+        raise ValueError(f"{json.dumps(expr)} is not a crontab line (day_of_week: use day names like mon-fri or "
+                         "sat,sun; numbers mean different days to crontab and to the scheduler)")
+    for name, value in values.items():
+        try:
+            CronTrigger(timezone="UTC", **{name: value})
+        except ValueError as exc:
+            detail = re.sub(r"^Error validating expression '[^']*': ", "", str(exc))
+            raise ValueError(f"{json.dumps(expr)} is not a crontab line ({name}: {detail})") from None
+    return values
+
+
+def _raw_schedule_portals(schedule: Any) -> dict[str, list[str]]:
+    """Portal names per job from the raw TOML, skipping whatever is the wrong type (reported elsewhere)."""
+    if not isinstance(schedule, dict):
+        return {}
+    return {job: list(table["portals"]) for job, table in schedule.items()
+            if isinstance(table, dict) and isinstance(table.get("portals"), dict)}
+
+
+def _at_least(value: float, info: ValidationInfo, other: str) -> float:
+    first = info.data.get(other)
+    if first is not None and value < first:
+        raise ValueError(f"must be at least {other} ({first:g})")
+    return value
+
+
 def _raw_payers(portals: Any) -> dict[str, list[str]]:
     """Payer ids per portal from the raw TOML, skipping whatever is the wrong type (reported elsewhere)."""
     if not isinstance(portals, dict):
@@ -298,7 +611,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _describe(error: ErrorDetails) -> list[str]:
     """Pydantic's error as `dotted.key: what is wrong`, in words a config editor understands."""
-    key = ".".join(str(part) for part in error["loc"])
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
     ctx = error.get("ctx", {})
     if error["type"] == "value_error":
         message = str(ctx.get("error", error["msg"]))
@@ -308,12 +621,17 @@ def _describe(error: ErrorDetails) -> list[str]:
         message = "at least one [portals.NAME] table is required"
     else:
         template = ERROR_MESSAGES.get(error["type"])
-        message = template.format(got=_toml_value(error.get("input")), **ctx) if template else error["msg"]
+        got = error.get("input")
+        if isinstance(got, str) and SECRET_KEYS.match(key):
+            got = ...  # a URL that may hold a password or token is never repeated
+        message = template.format(got=_toml_value(got), **ctx) if template else error["msg"]
     return [f"{key}: {message}" if key else message]
 
 
 def _toml_value(value: Any) -> str:
     """A value as it would be written in TOML, for 'got ...' messages."""
+    if value is ...:
+        return "a string (not shown: it may hold a password)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

@@ -1,0 +1,125 @@
+"""`status`, `status --check`, `schedule` and `resume`: what the person running the worker reads."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from portals.types import Credentials
+from store import accounts, health, tasks
+from store.db import create_schema, make_engine, session_scope
+from tests.conftest import write_config
+from tests.test_cli import cli
+from worker.credentials import KEY_FILE_ENV, open_store
+from worker.settings import Settings
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    key_file = tmp_path / "keyring.key"
+    key_file.write_text("test-only-key-0123456789abcdef")
+    key_file.chmod(0o600)
+    monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
+    config = tmp_path / "portal-worker.toml"
+    write_config(config, "http://127.0.0.1:9", tmp_path / "data",
+                 '\n[run]\nheartbeat_seconds = 5\nstale_after_seconds = 60\n')
+    settings = Settings.load(config)
+    create_schema(make_engine(settings.database_url()))
+    return settings
+
+
+def plain(text: str) -> str:
+    """A Rich table's cells as plain words, one space apart."""
+    return " ".join(re.sub(r"[\u2500-\u257f]", " ", text).split())
+
+
+def run_cli(settings: Settings, *args: str):  # type: ignore[no-untyped-def]
+    return cli(None, *args, config=settings.config_path)
+
+
+def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: Settings) -> None:
+    store = open_store(install.worker.data_dir)
+    for portal in ("summit", "lakeshore"):
+        store.save(portal, Credentials("demo.biller", "synthetic-pass-1", None, {}))
+    rejected = store.save("unity", Credentials("demo.biller", "synthetic-pass-2", None, {}))
+    now = datetime.now(timezone.utc)
+    with session_scope(make_engine(install.database_url())) as session:
+        for portal, adapter in (("summit", "summit_exchange"), ("unity", "unity_health"),
+                                ("lakeshore", "lakeshore_medicaid")):
+            accounts.get_account(session, portal, adapter)
+        session.flush()
+        accounts.note_failure(session, "summit", "RateLimited: portal is rate limiting (HTTP 429)")
+        accounts.pause(session, "summit", now + timedelta(hours=2))
+        accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted", now,
+                                      rejected.updated_at)
+        health.pause_flow(session, portal="lakeshore", kind="claim_status", reason="LayoutChanged: no claims table",
+                          evidence=None, now=now, until=now + timedelta(hours=24))
+        for n in range(3):
+            tasks.enqueue(session, kind="claim_status", portal="summit", target=f"PW-{n}", reason="never checked",
+                          now=now)
+
+    shown = run_cli(install, "status")
+
+    assert shown.returncode == 0, shown.stderr
+    out = plain(shown.stdout)
+    assert "no worker is running" in out
+    assert "summit paused until" in out and "HTTP 429" in out
+    assert "unity needs a person" in out and "credentials set unity" in out
+    assert "lakeshore layout changed" in out and "claim_status paused until" in out
+    assert "claim_status 3 0 0 0" in out  # queued, leased, done, failed
+    assert "synthetic-pass" not in shown.stdout + shown.stderr
+
+
+def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> None:
+    engine = make_engine(install.database_url())
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
+                    detail={"runner-1": "idle"})
+    assert run_cli(install, "status", "--check").returncode == 0
+
+    with session_scope(engine) as session:
+        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now,
+                    now=now - timedelta(minutes=5), runners=2, detail={"runner-1": "idle"})
+    stale = run_cli(install, "status", "--check")
+    assert stale.returncode == 1 and "hung or dead" in stale.stderr
+
+
+def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings, tmp_path: Path) -> None:
+    from tests.test_scheduler import rows, write_csv
+
+    template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
+    csv = write_csv(tmp_path / "claims.csv", [{**template, "claim_id": "PW-A", "payer_id": "UHP",
+                                               "submitted_date": "2026-11-01"}])
+    assert run_cli(install, "import", "claims", str(csv)).returncode == 0
+
+    shown = run_cli(install, "schedule")
+
+    assert shown.returncode == 0, shown.stderr
+    out = plain(shown.stdout)
+    assert "claims cron 0 6,13 * * mon-fri summit, unity, lakeshore" in out
+    assert "claims: due now: unity 1" in out and "PW-A" in out and "never checked" in out
+
+
+def test_resume_lifts_a_layout_pause_and_a_back_off(install: Settings) -> None:
+    engine = make_engine(install.database_url())
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        accounts.get_account(session, "lakeshore", "lakeshore_medicaid")
+        session.flush()
+        accounts.pause(session, "lakeshore", now + timedelta(hours=1))
+        health.pause_flow(session, portal="lakeshore", kind="claim_status", reason="LayoutChanged", evidence=None,
+                          now=now, until=now + timedelta(hours=24))
+
+    resumed = run_cli(install, "resume", "lakeshore")
+
+    assert resumed.returncode == 0 and "1 paused flow(s) lifted" in resumed.stdout
+    with session_scope(engine) as session:
+        assert health.active_pauses(session, datetime.now(timezone.utc)) == []
+        account = accounts.get_account(session, "lakeshore", "lakeshore_medicaid")
+        assert account.unavailable_until is None
+    unknown = run_cli(install, "resume", "nowhere")
+    assert unknown.returncode == 2 and "no portal named 'nowhere'" in unknown.stderr

@@ -1,0 +1,126 @@
+"""`portal-worker run` as the process systemd starts: SIGTERM stops it cleanly, kill -9 loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlmodel import select
+
+from store.models import AccountLease, Claim, ClaimStatusObservation, WorkerHeartbeat
+from tests.conftest import Workspace
+from tests.run_support import configure, import_claims, session, tasks, wait_until
+
+pytestmark = pytest.mark.browser
+
+ENTRY = ("-c", "from worker.cli import main; main()")
+
+
+def start_worker(ws: Workspace, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(ws.config_path)}
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, *ENTRY, "run"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=ws.root)
+
+
+def cli(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(ws.config_path)}
+    return subprocess.run([sys.executable, *ENTRY, *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=ws.root)
+
+
+def browser_tree(worker: subprocess.Popen[bytes]) -> set[int]:
+    """Every process the worker started (Playwright's driver, Chromium and its helpers)."""
+    try:
+        return {child.pid for child in psutil.Process(worker.pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                living.add(pid)
+        except psutil.Error:
+            continue
+    return living
+
+
+def working(ws: Workspace) -> bool:
+    states = Counter(t.state for t in tasks(ws))
+    return states["done"] >= 3 and states["leased"] > 0
+
+
+def run_config(ws: Workspace) -> None:
+    configure(ws)
+    text = ws.config_path.read_text().replace("lease_seconds = 30", "lease_seconds = 8")
+    # Slow the legacy portal so the batch is surely in hand when the signal comes.
+    ws.config_path.write_text(text)
+    ws.portal.admin("faults/medicaid", {"latency_ms": 300})
+
+
+def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromium(workspace: Workspace,
+                                                                                    tmp_path: Path) -> None:
+    run_config(workspace)
+    import_claims(workspace)
+    worker = start_worker(workspace, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: working(workspace), "the worker is in the middle of its batches")
+        seen = browser_tree(worker)
+        assert cli(workspace, "status", "--check").returncode == 0
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=90) == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert seen and not alive(seen), "Chromium or its driver outlived the worker"
+    assert not [t for t in tasks(workspace) if t.state == "leased"]
+    with session(workspace) as s:
+        assert all(lease.owner is None for lease in s.exec(select(AccountLease)))
+        assert all(beat.stopped_at is not None for beat in s.exec(select(WorkerHeartbeat)))
+    stopped = cli(workspace, "status", "--check")
+    assert stopped.returncode == 1 and "no worker is running" in stopped.stderr
+
+
+def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Workspace, tmp_path: Path) -> None:
+    run_config(workspace)
+    import_claims(workspace)
+    log = tmp_path / "worker.log"
+    first = start_worker(workspace, log)
+    try:
+        wait_until(lambda: working(workspace), "the first worker is in the middle of its batches")
+        first_tree = browser_tree(first)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert [t for t in tasks(workspace) if t.state == "leased"], "the kill came mid-batch"
+
+    second = start_worker(workspace, log)
+    try:
+        wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished", 300)
+        second_tree = browser_tree(second)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=90) == 0, log.read_text()[-3000:]
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert not alive(first_tree | second_tree), "a Chromium from the killed worker was left behind"
+
+    with session(workspace) as s:
+        claims = list(s.exec(select(Claim)))
+        observations = list(s.exec(select(ClaimStatusObservation)))
+    assert all(c.last_checked_at is not None for c in claims)
+    # The fake clock did not move, so each claim has exactly one observation: none lost, none twice.
+    assert Counter(o.claim_id for o in observations) == Counter({c.claim_id: 1 for c in claims})
+    taken_over = [t for t in tasks(workspace) if t.attempts > 1]
+    assert taken_over, "some task was in hand at the kill and was taken over after the restart"

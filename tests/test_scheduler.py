@@ -1,0 +1,106 @@
+"""The scheduler's jobs without a browser: triggers from config, catch-up, what a job enqueues, the purge."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from flows.claim_import import import_claims_file
+from store.db import create_schema, make_engine, session_scope
+from store.evidence import add_evidence
+from store.models import Evidence, Task
+from tests.conftest import write_config
+from tests.test_import_claims import rows, write_csv
+from worker.scheduler import Enqueuer, job_specs, missed_while_down, next_fire
+from worker.settings import Settings
+
+MONDAY_NOON = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)  # 12:00 in New York
+
+
+def settings_with(tmp_path: Path, extra: str = "") -> Settings:
+    path = tmp_path / "portal-worker.toml"
+    write_config(path, "http://127.0.0.1:9", tmp_path / "data", extra)
+    return Settings.load(path)
+
+
+def test_jobs_come_from_config_with_per_portal_schedules(tmp_path: Path) -> None:
+    settings = settings_with(tmp_path, '\n[schedule.claims.portals.lakeshore]\ncron = "30 7 * * mon-fri"\n'
+                                       "[schedule.auths]\nenabled = false\n")
+
+    specs = {spec.job_id: spec for spec in job_specs(settings)}
+
+    assert specs["claims"].portals == ("summit", "unity") and specs["claims:lakeshore"].portals == ("lakeshore",)
+    assert "auths" not in specs
+    assert specs["remittances"].portals == ("summit",)  # only the clearinghouse offers ERA files
+    assert specs["enrollments"].portals == ("summit", "unity", "lakeshore")
+    # Twice on business days at 06:00 and 13:00 New York time; the next after Monday noon is 13:00.
+    assert next_fire(specs["claims"], MONDAY_NOON).astimezone(settings.worker.tzinfo).hour == 13
+    friday_evening = datetime(2026, 11, 27, 23, tzinfo=timezone.utc)
+    monday = next_fire(specs["claims"], friday_evening).astimezone(settings.worker.tzinfo)
+    assert (monday.weekday(), monday.hour) == (0, 6)
+
+
+def test_a_worker_down_overnight_catches_up_once_not_per_missed_run(tmp_path: Path) -> None:
+    [claims] = [s for s in job_specs(settings_with(tmp_path)) if s.job_id == "claims"]
+    friday_13h = datetime(2026, 11, 20, 18, tzinfo=timezone.utc)
+
+    assert missed_while_down(claims, None, MONDAY_NOON)  # never ran
+    assert missed_while_down(claims, friday_13h, MONDAY_NOON)  # Monday 06:00 passed while it was down
+    assert not missed_while_down(claims, MONDAY_NOON - timedelta(hours=1), MONDAY_NOON)
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = settings_with(tmp_path)
+    engine = make_engine(settings.database_url())
+    create_schema(engine)
+    return settings, engine
+
+
+def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = store
+    template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
+    csv = write_csv(tmp_path / "claims.csv", [
+        {**template, "claim_id": "PW-A", "payer_id": "UHP", "submitted_date": "2026-11-01"},
+        {**template, "claim_id": "PW-B", "payer_id": "LSM", "submitted_date": "2026-11-01"},
+        {**template, "claim_id": "PW-C", "payer_id": "UHP", "submitted_date": "2026-11-22"},  # not listed yet
+        {**template, "claim_id": "PW-D", "payer_id": "ZZZ", "submitted_date": "2026-11-01"},  # no portal for it
+    ])
+    import_claims_file(engine, csv, MONDAY_NOON)
+    enqueuer = Enqueuer(settings, engine, lambda: MONDAY_NOON)
+
+    first = enqueuer.enqueue("claims", ("summit", "unity", "lakeshore"))
+    again = enqueuer.enqueue("claims", ("summit", "unity", "lakeshore"))
+
+    with session_scope(engine) as session:
+        queued = sorted((t.portal, t.target, t.reason) for t in session.exec(select(Task)))
+    assert (first, again) == (2, 0)
+    assert [(portal, target) for portal, target, _ in queued] == [("lakeshore", "PW-B"), ("unity", "PW-A")]
+    assert all("never checked" in reason for _, _, reason in queued)
+
+
+def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = store
+    folder = tmp_path / "data" / "evidence"
+    folder.mkdir(parents=True)
+    now = datetime.now(timezone.utc)
+    files, traces = {}, {}
+    with session_scope(engine) as session:
+        for name, age in (("old", 31), ("recent", 29)):
+            html, trace = folder / f"{name}.html", folder / f"{name}.trace.zip"
+            html.write_text("<html></html>")
+            trace.write_bytes(b"PK")
+            files[name], traces[name] = html, trace
+            add_evidence(session, Evidence(created_at=now - timedelta(days=age), portal="unity", reason="test",
+                                           url="http://127.0.0.1:9/", html_path=str(html), trace_path=str(trace)))
+
+    purged = Enqueuer(settings, engine, lambda: now).purge()
+
+    assert purged == 1 and not files["old"].exists() and files["recent"].exists()
+    assert not traces["old"].exists() and traces["recent"].exists()
+    with session_scope(engine) as session:
+        assert [e.html_path for e in session.exec(select(Evidence))] == [str(files["recent"])]
+

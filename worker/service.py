@@ -1,0 +1,125 @@
+"""`portal-worker run`: the scheduler, N runner threads, a heartbeat and a watchdog, until told to stop.
+
+Stopping (SIGTERM/SIGINT, or `request_stop()`): the scheduler stops enqueueing, each runner
+finishes the page in hand, hands its unstarted tasks back and closes its browser. A runner
+that does not finish within `run.stop_timeout_seconds` has its Chromium killed, so `run`
+always ends within a bounded time and leaves no browser behind.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from sqlalchemy.engine import Engine
+
+from store import health, tasks
+from store.db import create_schema, make_engine, session_scope
+from worker.browser import find_chromium
+from worker.clock import utcnow
+from worker.credentials import CredentialStore, open_store
+from worker.processes import reap_orphans
+from worker.runners import Runner
+from worker.scheduler import Enqueuer, build_scheduler, job_specs
+from worker.settings import Settings
+from worker.worker_context import WorkerContext
+
+log = structlog.get_logger(__name__)
+
+FORCED_STOP_GRACE_S = 10  # after killing a stuck runner's browser, how long its thread gets to notice
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, credentials: CredentialStore | None = None,
+                 engine: Engine | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url())
+        # Fails here, at start-up, with what to install or set, when no safe keyring is usable.
+        self.credentials = credentials or open_store(settings.worker.data_dir)
+        self.clock = clock
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.started_at = utcnow()
+        self.ctx: WorkerContext | None = None
+        self.runners: list[Runner] = []
+        self._stop_requested = False
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: only sets flags."""
+        self._stop_requested = True
+        if self.ctx is not None:
+            self.ctx.stop.set()
+
+    def run(self) -> int:
+        """Work until stopped; returns the process exit code (0: every runner stopped cleanly)."""
+        settings, run = self.settings, self.settings.run
+        structlog.contextvars.bind_contextvars(worker=self.worker_id)
+        reap_orphans(settings.worker.data_dir)
+        create_schema(self.engine)
+        self.ctx = ctx = WorkerContext(settings, self.engine, self.credentials, clock=self.clock,
+                                       chromium=find_chromium(settings.browser.executable_path or None),
+                                       worker_id=self.worker_id)
+        if self._stop_requested:
+            ctx.stop.set()
+        specs = job_specs(settings)
+        with session_scope(self.engine) as session:
+            last_started = {job: run_.last_started_at for job, run_ in health.job_runs(session).items()}
+        scheduler = build_scheduler(settings, specs, Enqueuer(settings, self.engine, self.clock), last_started)
+        self.runners = [Runner(f"runner-{n}", ctx) for n in range(1, run.runners + 1)]
+        log.info("worker_started", runners=run.runners, jobs=[spec.job_id for spec in specs],
+                 chromium=ctx.chromium.source)
+        scheduler.start()
+        for runner in self.runners:
+            runner.start()
+        try:
+            while not ctx.stop.is_set():
+                self._beat()
+                self._watch()
+                ctx.sync_layout_findings()
+                ctx.stop.wait(run.heartbeat_seconds)
+        finally:
+            scheduler.shutdown(wait=False)
+            ctx.stop.set()
+            clean = self._stop_runners()
+            with session_scope(self.engine) as session:
+                health.mark_stopped(session, self.worker_id, utcnow())
+            log.info("worker_stopped", clean=clean)
+        return 0 if clean else 1
+
+    def _beat(self) -> None:
+        with session_scope(self.engine) as session:
+            health.beat(session, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
+                        started_at=self.started_at, now=utcnow(), runners=len(self.runners),
+                        detail={runner.name: runner.state for runner in self.runners})
+
+    def _watch(self) -> None:
+        """A task past its deadline gets its browser killed; a runner that died is replaced."""
+        assert self.ctx is not None
+        deadline = self.settings.run.task_deadline_seconds
+        for index, runner in enumerate(self.runners):
+            started = runner.task_started
+            if started is not None and time.monotonic() - started > deadline:
+                log.error("task_deadline_passed", runner=runner.name, seconds=deadline, state=runner.state)
+                runner.slot.kill()
+            if not runner.thread.is_alive() and not self.ctx.stop.is_set():
+                log.warning("runner_restarted", runner=runner.name)
+                self.runners[index] = replacement = Runner(runner.name, self.ctx)
+                replacement.start()
+
+    def _stop_runners(self) -> bool:
+        deadline = time.monotonic() + self.settings.run.stop_timeout_seconds
+        for runner in self.runners:
+            runner.thread.join(max(deadline - time.monotonic(), 0))
+        stuck = [runner for runner in self.runners if runner.thread.is_alive()]
+        for runner in stuck:
+            log.error("runner_stuck_at_stop", runner=runner.name, state=runner.state)
+            runner.slot.kill()
+            runner.thread.join(FORCED_STOP_GRACE_S)
+        with session_scope(self.engine) as session:
+            for runner in self.runners:
+                tasks.release_owner(session, runner.owner)
+        return not stuck

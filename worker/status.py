@@ -1,0 +1,166 @@
+"""What `portal-worker status` and `schedule` show: portals, queue, jobs, heartbeats, what is due."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from store import accounts, health, tasks
+from store.alerts import digests_by_state
+from store.db import session_scope
+from worker.clock import aware, utcnow
+from worker.scheduler import Enqueuer, JobSpec, job_specs, next_fire
+from worker.settings import WORKER_JOBS, Settings
+from worker.worker_context import WorkerContext
+
+
+@dataclass(frozen=True)
+class Liveness:
+    ok: bool
+    message: str
+
+
+def liveness(ctx: WorkerContext, now: datetime) -> Liveness:
+    """Is a worker alive? Its newest heartbeat must be younger than run.stale_after_seconds."""
+    stale_after = timedelta(seconds=ctx.settings.run.stale_after_seconds)
+    with session_scope(ctx.engine) as session:
+        beats = [beat for beat in health.heartbeats(session) if beat.stopped_at is None]
+    if not beats:
+        return Liveness(False, "no worker is running (no live heartbeat)")
+    newest = beats[0]
+    age = now - aware(newest.beat_at)
+    if age > stale_after:
+        return Liveness(False, f"worker {newest.worker_id} last beat {age.total_seconds():.0f} s ago "
+                               f"(stale after {stale_after.total_seconds():.0f} s): it is hung or dead")
+    return Liveness(True, f"worker {newest.worker_id} alive, last beat {age.total_seconds():.0f} s ago")
+
+
+def print_status(console: Console, ctx: WorkerContext) -> Liveness:
+    now = utcnow()
+    alive = liveness(ctx, now)
+    console.print(f"[{'green' if alive.ok else 'red'}]{alive.message}[/]")
+    console.print(_portals_table(ctx, now))
+    console.print(_queue_table(ctx))
+    console.print(_jobs_table(ctx.settings, ctx, now))
+    with session_scope(ctx.engine) as session:
+        failures = tasks.recent_failures(session, limit=10)
+    if failures:
+        table = Table("Task", "Kind", "Portal", "Target", "Attempts", "Last error", title="Parked (failed) tasks")
+        for task in failures:
+            table.add_row(str(task.id), task.kind, task.portal, task.target, str(task.attempts), task.last_error or "")
+        console.print(table)
+    deliveries = _deliveries_table(ctx, now)
+    if deliveries is not None:
+        console.print(deliveries)
+    return alive
+
+
+DELIVERIES_SHOWN_DAYS = 14
+
+
+def _deliveries_table(ctx: WorkerContext, now: datetime) -> Table | None:
+    """Daily summaries that did not (surely) arrive: failed ones are retried, unconfirmed ones are not."""
+    since = now.astimezone(ctx.settings.worker.tzinfo).date() - timedelta(days=DELIVERIES_SHOWN_DAYS)
+    with session_scope(ctx.engine) as session:
+        troubled = [d for d in digests_by_state(session, ["failed", "unconfirmed"]) if d.digest_date >= since]
+    if not troubled:
+        return None
+    limit = ctx.settings.alerts.delivery_attempts
+    table = Table("Day", "Channel", "State", "Attempts", "Last error", title="Deliveries (daily summary)")
+    for digest in troubled:
+        state = digest.state
+        if state == "failed":
+            state = "failed, gave up" if digest.attempts >= limit else "failed, will retry"
+        table.add_row(digest.digest_date.isoformat(), escape(digest.channel), f"[red]{state}[/]",
+                      str(digest.attempts), escape(digest.last_error or ""))
+    return table
+
+
+def _portals_table(ctx: WorkerContext, now: datetime) -> Table:
+    table = Table("Portal", "State", "Detail", "Last success", title="Portals")
+    with session_scope(ctx.engine) as session:
+        pauses = health.active_pauses(session, now)
+    for name, config in ctx.settings.portals.items():
+        gate = ctx.gate(name, now)
+        with session_scope(ctx.engine) as session:
+            account = accounts.get_account(session, name, config.adapter)
+        state, detail = gate.state, gate.detail or ""
+        paused_flows = [p for p in pauses if p.portal == name]
+        if paused_flows and gate.open:
+            state = "layout changed"
+            detail = "; ".join(f"{p.kind} paused until {aware(p.until):%Y-%m-%d %H:%M} UTC: {p.reason}"
+                               for p in paused_flows)
+        colour = "green" if state == "ok" else "yellow" if state in ("closed", "paused") else "red"
+        last = f"{account.last_success_at:%Y-%m-%d %H:%M}" if account.last_success_at else "never"
+        table.add_row(name, f"[{colour}]{state}[/]", detail, last)
+    return table
+
+
+def _queue_table(ctx: WorkerContext) -> Table:
+    with session_scope(ctx.engine) as session:
+        depth = tasks.queue_depth(session)
+    states = ("queued", "leased", "done", "failed")
+    table = Table("Kind", *[s.capitalize() for s in states], title="Queue")
+    for kind in sorted({kind for kind, _ in depth}):
+        table.add_row(kind, *[str(depth.get((kind, state), 0)) for state in states])
+    return table
+
+
+def _jobs_table(settings: Settings, ctx: WorkerContext, now: datetime) -> Table:
+    with session_scope(ctx.engine) as session:
+        runs = health.job_runs(session)
+    table = Table("Job", "Schedule", "Portals", "Last success", "Enqueued", "Next run", "Last error", title="Jobs")
+    local = settings.worker.tzinfo
+    for spec in job_specs(settings):
+        run = runs.get(spec.job_id)
+        upcoming = next_fire(spec, now)
+        table.add_row(spec.job_id, spec.schedule, ", ".join(spec.portals) or "-",
+                      f"{aware(run.last_success_at).astimezone(local):%a %d %b %H:%M}"
+                      if run and run.last_success_at else "never",
+                      str(run.last_enqueued) if run else "-",
+                      f"{upcoming.astimezone(local):%a %d %b %H:%M}" if upcoming else "-",
+                      (run.last_error or "") if run else "")
+    return table
+
+
+def print_schedule(console: Console, ctx: WorkerContext, *, show: int = 10) -> None:
+    """Each job's next runs, and what it would enqueue now and why."""
+    now, local = utcnow(), ctx.settings.worker.tzinfo
+    specs = job_specs(ctx.settings)
+    table = Table("Job", "Schedule", "Portals", "Next runs", title=f"Schedule ({ctx.settings.worker.timezone})")
+    for spec in specs:
+        table.add_row(spec.job_id, spec.schedule, ", ".join(spec.portals) or "-",
+                      ", ".join(f"{t.astimezone(local):%a %d %b %H:%M}" for t in _next_runs(spec, now, 3)))
+    console.print(table)
+    windows = Table("Portal", "Now", title="Portal hours")
+    for name in ctx.settings.portals:
+        gate = ctx.gate(name, now)
+        windows.add_row(name, "open" if gate.open else f"{gate.state}: {gate.detail}")
+    console.print(windows)
+    enqueuer = Enqueuer(ctx.settings, ctx.engine, ctx.clock)
+    for job in sorted({spec.job for spec in specs} - set(WORKER_JOBS)):
+        due = enqueuer.due(job)
+        per_portal = Counter(portal for portal, _ in due)
+        summary = ", ".join(f"{portal} {count}" for portal, count in sorted(per_portal.items())) or "nothing"
+        console.print(f"[bold]{job}[/]: due now: {summary}")
+        for portal, item in due[:show]:
+            console.print(f"  {portal:<12} {item.target:<16} {item.reason}")
+        if len(due) > show:
+            console.print(f"  ... and {len(due) - show} more")
+
+
+def _next_runs(spec: JobSpec, now: datetime, count: int) -> list[datetime]:
+    times: list[datetime] = []
+    after = now
+    while len(times) < count:
+        upcoming = spec.trigger.get_next_fire_time(times[-1] if times else None, after)
+        if upcoming is None:
+            break
+        times.append(upcoming)
+        after = upcoming + timedelta(seconds=1)
+    return times
