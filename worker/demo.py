@@ -20,6 +20,7 @@ from flows.worklist import load_worklist
 from store.db import create_schema, make_engine, session_scope
 from store.findings import open_findings
 from worker import logs, output
+from worker.alerts_cli import print_preview
 from worker.credentials import KEY_FILE_ENV, open_store
 from worker.runner import CheckRunner, utcnow
 from worker.settings import Settings
@@ -89,7 +90,9 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         console.print(f"{len(work)} open denial(s) in all; `portal-worker worklist --csv FILE` exports them.")
         with session_scope(engine) as session:
             console.print(output.findings_table(open_findings(session)))
+        console.rule("The daily summary staff would get (portal-worker digest --preview)")
+        print_preview(console, settings, engine, utcnow())
         console.print(f"Data directory: {data_dir} (database, logs, evidence). Try: "
-                      f"portal-worker -c {config_path} claims --status denied", highlight=False)
+                      f"portal-worker -c {config_path} alerts", highlight=False)
     finally:
         portal.stop()
