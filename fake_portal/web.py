@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Callable, Protocol
+from urllib.parse import urlsplit
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from fake_portal.world import World
@@ -27,7 +28,8 @@ class FaultPageRenderer(Protocol):
 
 
 class FaultInjection(BaseHTTPMiddleware):
-    """Latency, maintenance, 429 and 500 per portal, decided before the portal sees the request."""
+    """Latency, maintenance, 429, 500 and a foreign sign-in page per portal, decided before the portal sees
+    the request."""
 
     def __init__(self, app, fault_pages: dict[str, FaultPageRenderer]) -> None:  # type: ignore[no-untyped-def]
         super().__init__(app)
@@ -44,6 +46,10 @@ class FaultInjection(BaseHTTPMiddleware):
             await asyncio.sleep(delay_ms / 1000)  # the fake portal is slow on purpose
         render = self.fault_pages[portal]
         faults = w.faults[portal]
+        if faults.login_redirect and parts[1:] == ["login"] and request.method == "GET" \
+                and urlsplit(faults.login_redirect).netloc != request.url.netloc:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{faults.login_redirect.rstrip('/')}{request.url.path}{query}", status_code=302)
         if faults.maintenance or w.in_nightly_maintenance(portal):
             return render(request, "maintenance")
         if faults.rate_limited:

@@ -29,6 +29,9 @@ class Faults:
     session_ttl_requests: int = 0  # a session expires after this many pages (0: never)
     lockout_after: int = 3  # wrong passwords in a row before the account locks
     layout: int = 1  # 2 renames ids/classes and moves table columns
+    # An origin ("http://host:port") the sign-in page redirects to, as a hijacked or misconfigured
+    # portal would; that origin serves the same pages, so only the address bar tells.
+    login_redirect: str = ""
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}

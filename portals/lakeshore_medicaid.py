@@ -175,7 +175,7 @@ class LoginPage(PortalPage):
         return self
 
     def log_in(self, user_id: str, password: str) -> SecurityQuestionPage | MainMenuPage:
-        self.field(self.USER_ID, "user id field").fill(user_id)
+        self.adapter.fill_secret(self.field(self.USER_ID, "user id field"), user_id)
         self.adapter.fill_secret(self.field(self.PASSWORD, "password field"), password)
         self.adapter.follow(self.NAME, self.field(self.SUBMIT, "log in button"))
         question = self.page.locator(SecurityQuestionPage.FORM)
