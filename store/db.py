@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from store import models  # noqa: F401  (registers the tables)
+from store.migrate import upgrade
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -54,7 +55,8 @@ def _create_private(path: Path) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the newest revision (see store/migrate.py); one query when it is there."""
+    upgrade(engine)
 
 
 @contextmanager

@@ -28,7 +28,8 @@ class PortalAccount(SQLModel, table=True):
     rejected_credentials_stamp: str | None = None
     unavailable_until: datetime | None = None
     consecutive_failures: int = 0
-    pauses: int = 0  # times the circuit breaker paused the portal
+    # times the circuit breaker paused the portal; the server default lets rows of older versions upgrade
+    pauses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_error: str | None = None
     last_success_at: datetime | None = None
 

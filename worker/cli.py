@@ -19,6 +19,7 @@ from flows.alerts import AlertNotFound
 from flows.claim_import import ImportRejected
 from flows.denials import DenialActionRefused
 from flows.era import EraParseError
+from store.migrate import SchemaTooNew
 from worker import output
 from worker.browser import BrowserNotFound, setup_browser
 from worker.credentials import CredentialStoreUnavailable
@@ -501,6 +502,34 @@ def _require_portal(settings: Settings, portal: str) -> None:
                           f"{', '.join(settings.portals)})")
 
 
+# --- database schema ------------------------------------------------------
+
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to this version's schema. Workers do it on start; with several, do it once first."""
+    from store.db import make_engine
+    from store.migrate import upgrade
+
+    before, head = upgrade(make_engine(load_settings().database_url()))  # main() reports SchemaTooNew
+    console.print(f"Schema already at {head}." if before == head else
+                  f"Schema upgraded from {before or 'an empty database'} to {head}.", highlight=False)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """The schema revision the database is at, and the newest this portal-worker knows."""
+    from store.db import make_engine
+    from store.migrate import current_revision, head_revision
+
+    current, head = current_revision(make_engine(load_settings().database_url())), head_revision()
+    known = "newest" if current == head else f"this portal-worker's newest is {head}"
+    console.print(f"{current or 'none recorded'} ({known})", highlight=False)
+
+
 # --- browser / fake portal / demo -------------------------------------
 
 @browser_app.command("setup")
@@ -541,6 +570,6 @@ def main() -> None:
     except (DenialActionRefused, AlertNotFound) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except (ConfigError, CredentialStoreUnavailable, BrowserNotFound) as exc:
+    except (ConfigError, CredentialStoreUnavailable, BrowserNotFound, SchemaTooNew) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(2)
