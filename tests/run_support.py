@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 
+import psutil
 from sqlmodel import Session, col, select
 
 from fake_portal.launcher import RunningPortal
@@ -96,13 +101,15 @@ def running(ws: Workspace, clock: Callable[[], datetime] = utcnow) -> Iterator[W
     assert exit_codes == [0], "the worker did not stop cleanly"
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 180) -> None:
-    """Wait for the store to show something; the timeout only guards against a hung test."""
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 180,
+               explain: Callable[[], str] | None = None) -> None:
+    """Wait for the store to show something; the timeout only guards against a hung test.
+    `explain` says what the store showed instead, when it times out."""
     done = threading.Event()
     deadline = datetime.now(timezone.utc) + timedelta(seconds=timeout_s)
     while not condition():
         if datetime.now(timezone.utc) > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
+            raise AssertionError(f"timed out waiting until {what}" + (f": {explain()}" if explain else ""))
         done.wait(0.2)
 
 
@@ -134,3 +141,41 @@ def settled(ws: Workspace, since: datetime, portals: set[str] | None = None) -> 
     if not job_ran_since(ws, "claims", since):
         return False
     return not [t for t in tasks(ws) if t.state in ("queued", "leased") and (portals is None or t.portal in portals)]
+
+
+# --- `portal-worker run` as a separate process -------------------------------------------
+
+ENTRY = ("-c", "from worker.cli import main; main()")
+
+
+def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`portal-worker run` with this config, its output appended to `log`."""
+    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(config)}
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, *ENTRY, "run"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=config.parent)
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(config)}
+    return subprocess.run([sys.executable, *ENTRY, *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=config.parent)
+
+
+def browser_tree(worker: subprocess.Popen[bytes]) -> set[int]:
+    """Every process the worker started (Playwright's driver, Chromium and its helpers)."""
+    try:
+        return {child.pid for child in psutil.Process(worker.pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                living.add(pid)
+        except psutil.Error:
+            continue
+    return living

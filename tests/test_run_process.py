@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-import psutil
 import pytest
 from sqlmodel import select
 
 from store.models import AccountLease, Claim, ClaimStatusObservation, WorkerHeartbeat
 from tests.conftest import Workspace
-from tests.run_support import configure, import_claims, session, tasks, wait_until
+from tests.run_support import alive, browser_tree, cli, configure, import_claims, session, start_worker, tasks, \
+    wait_until
 
 pytestmark = pytest.mark.browser
-
-ENTRY = ("-c", "from worker.cli import main; main()")
-
-
-def start_worker(ws: Workspace, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(ws.config_path)}
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *ENTRY, "run"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=ws.root)
-
-
-def cli(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(ws.config_path)}
-    return subprocess.run([sys.executable, *ENTRY, *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=ws.root)
-
-
-def browser_tree(worker: subprocess.Popen[bytes]) -> set[int]:
-    """Every process the worker started (Playwright's driver, Chromium and its helpers)."""
-    try:
-        return {child.pid for child in psutil.Process(worker.pid).children(recursive=True)}
-    except psutil.Error:
-        return set()
-
-
-def alive(pids: set[int]) -> set[int]:
-    living = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                living.add(pid)
-        except psutil.Error:
-            continue
-    return living
 
 
 def working(ws: Workspace) -> bool:
@@ -71,11 +34,11 @@ def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromiu
                                                                                     tmp_path: Path) -> None:
     run_config(workspace)
     import_claims(workspace)
-    worker = start_worker(workspace, tmp_path / "worker.log")
+    worker = start_worker(workspace.config_path, tmp_path / "worker.log")
     try:
         wait_until(lambda: working(workspace), "the worker is in the middle of its batches")
         seen = browser_tree(worker)
-        assert cli(workspace, "status", "--check").returncode == 0
+        assert cli(workspace.config_path, "status", "--check").returncode == 0
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=90) == 0, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
@@ -86,7 +49,7 @@ def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromiu
     with session(workspace) as s:
         assert all(lease.owner is None for lease in s.exec(select(AccountLease)))
         assert all(beat.stopped_at is not None for beat in s.exec(select(WorkerHeartbeat)))
-    stopped = cli(workspace, "status", "--check")
+    stopped = cli(workspace.config_path, "status", "--check")
     assert stopped.returncode == 1 and "no worker is running" in stopped.stderr
 
 
@@ -94,7 +57,7 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
     run_config(workspace)
     import_claims(workspace)
     log = tmp_path / "worker.log"
-    first = start_worker(workspace, log)
+    first = start_worker(workspace.config_path, log)
     try:
         wait_until(lambda: working(workspace), "the first worker is in the middle of its batches")
         first_tree = browser_tree(first)
@@ -105,7 +68,7 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
             first.kill()
     assert [t for t in tasks(workspace) if t.state == "leased"], "the kill came mid-batch"
 
-    second = start_worker(workspace, log)
+    second = start_worker(workspace.config_path, log)
     try:
         wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished", 300)
         second_tree = browser_tree(second)

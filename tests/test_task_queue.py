@@ -6,11 +6,8 @@ Every test runs on a SQLite file and, when it is reachable, on a fresh PostgreSQ
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +42,8 @@ from store.tasks import (
     retry_later,
     tasks_of,
 )
+from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 
-PG_URL = os.environ.get("PORTAL_WORKER_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
 MINUTES = timedelta(minutes=1)
 LEASE_FOR = 5 * MINUTES
@@ -62,23 +59,9 @@ class Db:
         return self.engine.dialect.name
 
 
-def _postgres_unreachable() -> str | None:
-    if importlib.util.find_spec("psycopg") is None:
-        return "psycopg is not installed"
-    probe = make_engine(PG_URL)
-    try:
-        with probe.connect() as connection:
-            connection.execute(text("select 1"))
-    except Exception as error:  # noqa: BLE001 - any failure to connect means "not here"
-        return f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}"
-    finally:
-        probe.dispose()
-    return None
-
-
 @pytest.fixture(scope="session")
 def postgres_skip_reason() -> str | None:
-    return _postgres_unreachable()
+    return postgres_unreachable()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -90,24 +73,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_skip_reason: str
         yield Db(url, engine)
         engine.dispose()
         return
-    if postgres_skip_reason:
-        if os.environ.get("CI"):  # CI has PostgreSQL: not reaching it is a failure, not a skip
-            pytest.fail(f"CI must reach PostgreSQL: {postgres_skip_reason}")
-        pytest.skip(postgres_skip_reason)
-    schema = f"queue_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        create_schema(engine)
-        yield Db(url, engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    require_postgres(postgres_skip_reason)
+    with fresh_schema("queue_test") as url:
+        engine = make_engine(url)
+        try:
+            create_schema(engine)
+            yield Db(url, engine)
+        finally:
+            engine.dispose()
 
 
 # --- helpers -----------------------------------------------------------------------

@@ -118,10 +118,13 @@ class Runner:
             register_credentials(stored.credentials)
             settings = self.ctx.settings.portals[portal]
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
+                # The session on the account lives from here to the context's close (`batch_finished`).
+                log.info("batch_started", tasks=len(batch.remaining))
                 adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
                                                      credentials=stored.credentials,
                                                      timeouts=self.ctx.timeouts(portal))
                 self._work_tasks(adapter, batch, stored.updated_at)
+            log.info("batch_finished", left=len(batch.remaining))
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
             log.exception("batch_aborted")
             self.slot.close()
@@ -147,6 +150,7 @@ class Runner:
             self._pace(batch.lease.portal)
             self.state = f"{batch.lease.portal}: {task.kind} {task.target}"
             self.task_started = time.monotonic()
+            log.info("task_started", task=task.id, kind=task.kind, attempt=task.attempts)
             try:
                 if not logged_in:
                     adapter.ensure_logged_in()

@@ -147,11 +147,14 @@ class Enqueuer:
     def enqueue(self, job: str, portals: tuple[str, ...]) -> int:
         kind, now = JOB_KINDS[job], utcnow()
         count = 0
-        with session_scope(self.engine) as session:
-            for portal, item in self.due(job):
-                if portal in portals:
-                    count += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
-                                           reason=item.reason, now=now, priority=item.priority)
+        for portal, item in self.due(job):
+            if portal not in portals:
+                continue
+            # One short transaction per target: a job holding many task rows at once would deadlock with
+            # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
+            with session_scope(self.engine) as session:
+                count += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
+                                       reason=item.reason, now=now, priority=item.priority)
         return count
 
     def purge(self) -> int:

@@ -1,5 +1,9 @@
 """`portal-worker run`: the scheduler, N runner threads, a heartbeat and a watchdog, until told to stop.
 
+Every worker process runs runners; only the one holding the database's scheduler lock
+(store.scheduler_lock) runs the scheduler. The others ask for the lock at every heartbeat,
+so when its holder dies another takes the role over and catches up on the jobs it missed.
+
 Stopping (SIGTERM/SIGINT, or `request_stop()`): the scheduler stops enqueueing, each runner
 finishes the page in hand, hands its unstarted tasks back and closes its browser. A runner
 that does not finish within `run.stop_timeout_seconds` has its Chromium killed, so `run`
@@ -16,17 +20,20 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
 from store import health, tasks
 from store.db import create_schema, make_engine, session_scope
+from store.scheduler_lock import SchedulerLock, scheduler_lock
 from worker.browser import find_chromium
 from worker.clock import utcnow
 from worker.credentials import CredentialStore, open_store
 from worker.processes import reap_orphans
 from worker.runners import Runner
-from worker.scheduler import Enqueuer, build_scheduler, job_specs
+from worker.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
 from worker.settings import Settings
+from worker.status import ROLE, RUNNERS_ONLY, SCHEDULER
 from worker.worker_context import WorkerContext
 
 log = structlog.get_logger(__name__)
@@ -66,23 +73,25 @@ class Worker:
         if self._stop_requested:
             ctx.stop.set()
         specs = job_specs(settings)
-        with session_scope(self.engine) as session:
-            last_started = {job: run_.last_started_at for job, run_ in health.job_runs(session).items()}
-        scheduler = build_scheduler(settings, specs, Enqueuer(settings, self.engine, self.clock), last_started)
+        enqueuer = Enqueuer(settings, self.engine, self.clock)
         self.runners = [Runner(f"runner-{n}", ctx) for n in range(1, run.runners + 1)]
         log.info("worker_started", runners=run.runners, jobs=[spec.job_id for spec in specs],
                  chromium=ctx.chromium.source)
-        scheduler.start()
         for runner in self.runners:
             runner.start()
+        role = scheduler_lock(self.engine)
+        scheduler: BackgroundScheduler | None = None
         try:
             while not ctx.stop.is_set():
-                self._beat()
+                scheduler = self._schedule_if_elected(role, scheduler, specs, enqueuer)
+                self._beat(scheduling=scheduler is not None)
                 self._watch()
                 ctx.sync_layout_findings()
                 ctx.stop.wait(run.heartbeat_seconds)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            role.release()
             ctx.stop.set()
             clean = self._stop_runners()
             with session_scope(self.engine) as session:
@@ -90,11 +99,30 @@ class Worker:
             log.info("worker_stopped", clean=clean)
         return 0 if clean else 1
 
-    def _beat(self) -> None:
+    def _schedule_if_elected(self, role: SchedulerLock, scheduler: BackgroundScheduler | None,
+                             specs: list[JobSpec], enqueuer: Enqueuer) -> BackgroundScheduler | None:
+        """The running scheduler while this process holds the role; one started when it just got it."""
+        if scheduler is not None:
+            if role.still_held():
+                return scheduler
+            log.error("scheduler_role_lost")
+            scheduler.shutdown(wait=False)
+            return None
+        if not role.try_acquire():
+            return None
+        with session_scope(self.engine) as session:
+            last_started = {job: run_.last_started_at for job, run_ in health.job_runs(session).items()}
+        scheduler = build_scheduler(self.settings, specs, enqueuer, last_started)
+        scheduler.start()
+        log.info("scheduler_role_taken")
+        return scheduler
+
+    def _beat(self, *, scheduling: bool) -> None:
+        detail = {ROLE: SCHEDULER if scheduling else RUNNERS_ONLY}
+        detail.update({runner.name: runner.state for runner in self.runners})
         with session_scope(self.engine) as session:
             health.beat(session, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
-                        started_at=self.started_at, now=utcnow(), runners=len(self.runners),
-                        detail={runner.name: runner.state for runner in self.runners})
+                        started_at=self.started_at, now=utcnow(), runners=len(self.runners), detail=detail)
 
     def _watch(self) -> None:
         """A task past its deadline gets its browser killed; a runner that died is replaced."""

@@ -19,6 +19,10 @@ from worker.settings import WORKER_JOBS, Settings
 from worker.worker_context import WorkerContext
 
 
+# The heartbeat's detail says which worker runs the scheduler (the others only run runners).
+ROLE, SCHEDULER, RUNNERS_ONLY = "role", "scheduler", "runners"
+
+
 @dataclass(frozen=True)
 class Liveness:
     ok: bool
@@ -44,6 +48,9 @@ def print_status(console: Console, ctx: WorkerContext) -> Liveness:
     now = utcnow()
     alive = liveness(ctx, now)
     console.print(f"[{'green' if alive.ok else 'red'}]{alive.message}[/]")
+    workers = _workers_table(ctx, now)
+    if workers is not None:
+        console.print(workers)
     console.print(_portals_table(ctx, now))
     console.print(_queue_table(ctx))
     console.print(_jobs_table(ctx.settings, ctx, now))
@@ -61,6 +68,23 @@ def print_status(console: Console, ctx: WorkerContext) -> Liveness:
 
 
 DELIVERIES_SHOWN_DAYS = 14
+
+
+def _workers_table(ctx: WorkerContext, now: datetime) -> Table | None:
+    """Every running worker process (several hosts may share one database), and which one schedules."""
+    stale_after = timedelta(seconds=ctx.settings.run.stale_after_seconds)
+    with session_scope(ctx.engine) as session:
+        beats = [beat for beat in health.heartbeats(session) if beat.stopped_at is None]
+    if not beats:
+        return None
+    table = Table("Worker", "Host", "PID", "Role", "Last beat", "Runners", title="Workers")
+    for beat in beats:
+        age = now - aware(beat.beat_at)
+        runners = {name: state for name, state in beat.detail.items() if name != ROLE}
+        table.add_row(escape(beat.worker_id), escape(beat.host), str(beat.pid), beat.detail.get(ROLE, "-"),
+                      f"{age.total_seconds():.0f} s ago" + (" [red](stale)[/]" if age > stale_after else ""),
+                      escape(", ".join(f"{name}: {state}" for name, state in sorted(runners.items()))))
+    return table
 
 
 def _deliveries_table(ctx: WorkerContext, now: datetime) -> Table | None:
