@@ -61,3 +61,29 @@ def test_a_wrong_key_cannot_read_the_credentials(tmp_path: Path, monkeypatch: py
     with pytest.raises(Exception) as error:
         open_store(tmp_path).load("unity")
     assert CANARY not in str(error.value)
+
+
+def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.browser import ChromiumChoice
+    from worker.settings import Settings
+    from worker.worker_context import WorkerContext
+
+    monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
+    config = tmp_path / "portal-worker.toml"
+    config.write_text(f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[portals.unity]\nadapter = "unity_health"\n'
+                      'base_url = "http://localhost:1/commercial"\npayers = ["UHP"]\n')
+    settings = Settings.load(config)
+    store = open_store(settings.worker.data_dir)
+    first = store.save("unity", Credentials("biller", "first-password"))
+    ctx = WorkerContext(settings, None, open_store(settings.worker.data_dir),  # type: ignore[arg-type]
+                        clock=lambda: None, chromium=ChromiumChoice(None, "not used"), worker_id="t")  # type: ignore
+    decrypted: list[str] = []
+    load = ctx.credentials.load
+    monkeypatch.setattr(ctx.credentials, "load", lambda portal: decrypted.append(portal) or load(portal))
+    assert ctx.credentials_for("unity") == first
+    assert ctx.credentials_for("unity") == first
+    assert decrypted == ["unity"]  # the file did not change: decrypted once
+    second = store.save("unity", Credentials("biller", "second-password"))
+    assert ctx.credentials_for("unity") == second
+    assert decrypted == ["unity", "unity"]

@@ -51,6 +51,18 @@ class CredentialStore:
     def __init__(self, backend: keyring.backend.KeyringBackend) -> None:
         self.backend = backend
 
+    def version(self) -> tuple[int, int] | None:
+        """What changes whenever any credential changes: the encrypted file's (mtime, size); None for an OS
+        keyring, which does not say."""
+        file_path = getattr(self.backend, "file_path", None)
+        if not file_path:
+            return None
+        try:
+            status = os.stat(file_path)
+        except OSError:
+            return (0, 0)  # not written yet
+        return (status.st_mtime_ns, status.st_size)
+
     @property
     def description(self) -> str:
         backend = type(self.backend)

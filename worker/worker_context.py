@@ -29,7 +29,14 @@ from worker.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
 
 LAYOUT_FINDING = "layout_changed"
-CREDENTIALS_TTL_S = 30.0  # an encrypted keyring is costly to open; a changed password is seen within this
+CREDENTIALS_TTL_S = 30.0  # an OS keyring that cannot say it changed: a new password is seen within this
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    at: float  # monotonic
+    version: tuple[int, int] | None  # CredentialStore.version() when loaded
+    stored: StoredCredentials | None
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class WorkerContext:
         self.data_dir: Path = settings.worker.data_dir
         self.stop = threading.Event()
         self._lock = threading.Lock()
-        self._loaded: dict[str, tuple[float, StoredCredentials | None]] = {}
+        self._loaded: dict[str, _Loaded] = {}
 
     # --- gates -------------------------------------------------------------
 
@@ -88,12 +95,19 @@ class WorkerContext:
         return self.credentials_for(portal) if self.gate(portal, utcnow()).open else None
 
     def credentials_for(self, portal: str) -> StoredCredentials | None:
+        """The stored credentials, decrypted again only when the store changed (or, for an OS keyring that
+        cannot say, every CREDENTIALS_TTL_S): decrypting the file costs an Argon2 derivation each time."""
+        version = self.credentials.version()
         with self._lock:
             loaded = self._loaded.get(portal)
-            if loaded is None or time.monotonic() - loaded[0] > CREDENTIALS_TTL_S:
-                loaded = (time.monotonic(), self.credentials.load(portal))
+            fresh = loaded is not None and (
+                loaded.version == version if version is not None
+                else time.monotonic() - loaded.at < CREDENTIALS_TTL_S)
+            if not fresh:
+                loaded = _Loaded(time.monotonic(), version, self.credentials.load(portal))
                 self._loaded[portal] = loaded
-            return loaded[1]
+            assert loaded is not None
+            return loaded.stored
 
     def forget_credentials(self, portal: str) -> None:
         with self._lock:
