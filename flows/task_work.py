@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy.engine import Engine
 
 from flows.authorizations import check_authorizations
+from flows.claim_listing import ClaimListing
 from flows.claim_status import check_claim
 from flows.credentialing import check_enrollments, offers_enrollment
 from flows.remittances import RemittanceSource, fetch_new_remittances
@@ -41,13 +42,18 @@ def portal_does(adapter_class: type, kind: TaskKind) -> bool:
 
 
 def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
-              now: Callable[[], datetime], payer_ids: set[str]) -> str:
-    """Do one task; returns a few words on what it found. Portal errors are raised for the runner."""
+              now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> str:
+    """Do one task; returns a few words on what it found. Portal errors are raised for the runner.
+
+    `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
         if claim is None:
             return "claim no longer imported"
+        if listing is not None and listing.unchanged(claim):
+            listing.mark_checked(claim, now())
+            return f"{claim.status}, unchanged (the portal's claim list)"
         recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
         return words + (f", {recorded.new_denials} new denials" if recorded.new_denials else "")

@@ -19,6 +19,7 @@ import structlog
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy.exc import OperationalError
 
+from flows.claim_listing import ClaimListing
 from flows.task_work import TaskKind, work_task
 from portals.base import PortalAdapter
 from portals.errors import LayoutChanged, PortalError, PortalUnavailable, RateLimited
@@ -143,6 +144,8 @@ class Runner:
         # A re-login mid-task (session expired) first ends the trace: a login types the password.
         trace = FailureTrace(adapter.page.context)
         adapter.on_login = trace.discard
+        listing = ClaimListing(adapter, self.ctx.engine,
+                               [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS])
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
             if not self._renew(batch):
@@ -158,7 +161,8 @@ class Runner:
                 trace.start()
                 with structlog.contextvars.bound_contextvars(task=task.id, kind=task.kind):
                     outcome = work_task(adapter, TaskKind(task.kind), task.target, self.ctx.engine,
-                                        run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids)
+                                        run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids,
+                                        listing=listing)
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
                 if not self._failed(adapter, batch, task, exc, credentials_stamp, trace):
