@@ -46,6 +46,9 @@ EXTRA_CONFIG = """
 [schedule.digest]
 enabled = false
 
+[evidence]
+trace = "always"  # a first-attempt failure's trace too: traces are where typed secrets would hide
+
 [alerts.channels.billing]
 urls = ["json://127.0.0.1:9/digest"]
 """

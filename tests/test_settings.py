@@ -218,7 +218,7 @@ def test_run_schedule_and_evidence_defaults(tmp_path: Path) -> None:
     claims = settings.schedule.claims
     assert (claims.interval_minutes, claims.jitter_seconds, claims.misfire_grace_minutes, claims.enabled,
             claims.portals) == (None, 300, 60, True, {})
-    assert settings.evidence.retention_days == 30
+    assert (settings.evidence.retention_days, settings.evidence.trace) == (30, "retries")
     unity = settings.portals["unity"]
     assert (unity.closed_hours, unity.open_hours, unity.pace_seconds) == ([], None, 0.5)
     assert unity.hours.always_open
@@ -232,8 +232,8 @@ def test_the_example_config_documents_the_new_keys() -> None:
                 "breaker_failures", "browser_recycle_tasks", "browser_max_rss_mb", "task_deadline_seconds",
                 "heartbeat_seconds", "stale_after_seconds", "stop_timeout_seconds", "poll_seconds",
                 "layout_recheck_hours", "[schedule.claims]", "interval_minutes", "jitter_seconds",
-                "misfire_grace_minutes", "[schedule.claims.portals.", "retention_days", "closed_hours", "open_hours",
-                "pace_seconds"):
+                "misfire_grace_minutes", "[schedule.claims.portals.", "retention_days", "trace =", "closed_hours",
+                "open_hours", "pace_seconds"):
         assert key in text, key
     assert settings.portals["medicaid"].closed_hours == ["23:00-01:00"]
     assert settings.schedule.enrollments.cron == "0 5 * * mon"
@@ -336,6 +336,7 @@ def test_cron_fields_for_the_scheduler() -> None:
     ("[evidence]\nretention_days = 0\n", "evidence.retention_days: must be at least 1, got 0"),
     ("[evidence]\nretention_days = 1.5\n", "evidence.retention_days: expected a whole number, got 1.5"),
     ("[evidence]\nkeep_days = 3\n", "evidence.keep_days: unknown key"),
+    ('[evidence]\ntrace = "sometimes"\n', "evidence.trace: "),
 ])
 def test_a_bad_run_schedule_or_evidence_value_is_named_by_its_key(tmp_path: Path, change: str,
                                                                   expected: str) -> None:

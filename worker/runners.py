@@ -140,7 +140,7 @@ class Runner:
     def _work_tasks(self, adapter: PortalAdapter, batch: Batch, credentials_stamp: str) -> None:
         payer_ids = set(self.ctx.settings.portals[batch.lease.portal].payers)
         logged_in = False
-        # Each task is traced from after the login to its end; the trace is kept only if the task fails.
+        # A traced task (evidence.trace) is traced from after the login to its end; kept only if it fails.
         # A re-login mid-task (session expired) first ends the trace: a login types the password.
         trace = FailureTrace(adapter.page.context)
         adapter.on_login = trace.discard
@@ -158,7 +158,8 @@ class Runner:
                 if not logged_in:
                     adapter.ensure_logged_in()
                     logged_in = True
-                trace.start()
+                if self._traced(task):
+                    trace.start()
                 with structlog.contextvars.bound_contextvars(task=task.id, kind=task.kind):
                     outcome = work_task(adapter, TaskKind(task.kind), task.target, self.ctx.engine,
                                         run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids,
@@ -179,6 +180,10 @@ class Runner:
                     log.warning("lease_lost_before_complete", task=task.id)
                 accounts.mark_success(session, batch.lease.portal, utcnow())
             log.info("task_done", task=task.id, kind=task.kind, outcome=outcome)
+
+    def _traced(self, task: LeasedTask) -> bool:
+        when = self.ctx.settings.evidence.trace
+        return when == "always" or (when == "retries" and task.attempts > 1)
 
     def _renew(self, batch: Batch) -> bool:
         with session_scope(self.ctx.engine) as session:

@@ -369,6 +369,10 @@ class EvidenceSettings(BaseModel):
     model_config = STRICT
 
     retention_days: Annotated[int, Field(ge=1)] = 30
+    # Which tasks `run` records a Playwright trace of (kept only if the task fails): "retries" (a task's
+    # second and later attempts: a failure that repeats), "always", or "never". Tracing every task costs
+    # about 40% more CPU per claim; the first failure still saves a screenshot and the page's HTML.
+    trace: Literal["retries", "always", "never"] = "retries"
 
 
 class PortalSettings(BaseModel):
