@@ -24,10 +24,15 @@ def state(request: Request) -> Response:
         "faults": {p: asdict(f) for p, f in w.faults.items()},
         "requests": w.requests,
         "accounts": [
-            {"portal": a.portal, "username": a.username, "locked": a.locked, "failed_logins": a.failed_logins}
+            {"portal": a.portal, "username": a.username, "locked": a.locked, "failed_logins": a.failed_logins,
+             "password_expired": a.password_expired}
             for a in w.accounts.values()
         ],
         "sessions": len(w.sessions),
+        "sign_in_attempts": w.sign_in_attempts,
+        "password_change_attempts": w.password_change_attempts,
+        "logins": w.logins,
+        "stale_session_requests": w.stale_session_requests,
         "payers": [asdict(p) for p in PAYERS],
     })
 

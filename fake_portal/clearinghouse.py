@@ -1,6 +1,7 @@
 """Summit Exchange: a multi-payer clearinghouse portal (Availity-like), mounted at /clearinghouse.
 
-Sign-in is a password, then a 6-digit authenticator code that is accepted once. The
+Sign-in is a password, then a 6-digit authenticator code that is accepted once; an
+expired password gets the "choose a new password" page instead, and no session. The
 claim status search is answered by a JSON API and rendered by the browser's
 JavaScript, so only a real browser sees results. The claim detail page is
 server-rendered with the 277 status and the CAS adjustments. The Remittances page
@@ -104,6 +105,14 @@ NOTICES = {
     "expired": "Your session has expired. Please sign in again.",
     "required": "Please sign in to continue.",
     "signed_out": "You have signed out of Summit Exchange.",
+    "password_changed": "Your password has been changed. Sign in with your new password.",
+}
+PASSWORD_FIELDS = ("current_password", "new_password", "confirm_password")  # current, new, confirmation
+PASSWORD_CHANGE_ERRORS = {
+    "mismatch": "The new passwords do not match.",
+    "weak": "Choose a new password of at least 8 characters that differs from your current one.",
+    "wrong": "Your current password is incorrect.",
+    "locked": "Your account is locked. Contact your administrator to unlock it.",
 }
 FAULTS = {  # kind -> (HTTP status, Retry-After seconds, heading, message)
     "maintenance": (503, "1800", "Scheduled maintenance",
@@ -153,6 +162,8 @@ async def login(request: Request) -> Response:
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     w = world(request)
     verdict = w.check_password(PORTAL, username, password)
+    if verdict == "expired":  # no session until a new password is chosen
+        return _render(request, "password_expired.html", {"username": username, "error": None})
     if verdict != "ok":
         error = ("Your account is locked. Contact your administrator to unlock it." if verdict == "locked"
                  else "The user ID or password you entered is incorrect.")
@@ -164,6 +175,17 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(f"{BASE}/mfa" if needs_code else f"{BASE}/dashboard", status_code=303)
     response.set_cookie(COOKIE, sid, path=BASE, httponly=True, samesite="lax")
     return response
+
+
+async def change_password(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    current, new, confirm = (str(form.get(field, "")) for field in PASSWORD_FIELDS)
+    verdict = world(request).change_password(PORTAL, username, current, new, confirm)
+    if verdict == "changed":
+        return _to_login("password_changed")
+    return _render(request, "password_expired.html",
+                   {"username": username, "error": PASSWORD_CHANGE_ERRORS[verdict]})
 
 
 async def mfa(request: Request) -> Response:
@@ -397,6 +419,7 @@ def fault_page(request: Request, kind: str) -> Response:
 routes: list = [
     Route("/", root),
     Route("/login", login, methods=["GET", "POST"]),
+    Route("/password/change", change_password, methods=["POST"]),
     Route("/mfa", mfa, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["GET", "POST"]),
     Route("/dashboard", dashboard),

@@ -1,7 +1,8 @@
 """Unity Health Plans' provider portal (UnitedHealthcare-like), served at /commercial.
 
-Sign in, acknowledge the terms notice once per session, search claims (filters,
-10 per page, CSV export of the whole result) and open a claim's detail; look up
+Sign in (an expired password gets the "create a new password" page and no session),
+acknowledge the terms notice once per session, search claims (filters, 10 per
+page, CSV export of the whole result) and open a claim's detail; look up
 a prior authorization by number or list a member's authorizations; check a
 provider's enrollment by NPI. Statuses are shown in words, never as codes.
 Layout 2 renames the ids and attributes the adapter relies on and moves the
@@ -281,6 +282,13 @@ LOGIN_NOTICES = {
     "timeout": "Your session has timed out. Please sign in again.",
     "signin": "Please sign in to continue.",
 }
+PASSWORD_FIELDS = ("current_password", "new_password", "confirm_password")  # current, new, confirmation
+PASSWORD_CHANGE_ERRORS = {
+    "mismatch": "The new password and its confirmation do not match.",
+    "weak": "Your new password must be at least 8 characters and different from your current password.",
+    "wrong": "The current password you entered is incorrect.",
+    "locked": "Your account has been locked for your protection. Call Provider Services to unlock it.",
+}
 
 
 def root(request: Request) -> Response:
@@ -290,7 +298,8 @@ def root(request: Request) -> Response:
 def login_page(request: Request) -> Response:
     reason = request.query_params.get("reason", "")
     return render(request, "login.html", {"notice": LOGIN_NOTICES.get(reason),
-                                          "signed_out": reason == "signedout"})
+                                          "signed_out": reason == "signedout",
+                                          "password_changed": reason == "passwordchanged"})
 
 
 async def login_submit(request: Request) -> Response:
@@ -298,6 +307,8 @@ async def login_submit(request: Request) -> Response:
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     w = world(request)
     outcome = w.check_password(PORTAL, username, password)
+    if outcome == "expired":  # no session until a new password is chosen
+        return render(request, "password_expired.html", {"username": username, "error": None})
     if outcome != "ok":
         return render(request, "login.html", {"error": outcome})
     w.end_session(request.cookies.get(COOKIE))
@@ -305,6 +316,17 @@ async def login_submit(request: Request) -> Response:
     response = redirect("/notice")
     response.set_cookie(COOKIE, sid, path=BASE, httponly=True, samesite="lax")
     return response
+
+
+async def change_password(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip()
+    current, new, confirm = (str(form.get(field, "")) for field in PASSWORD_FIELDS)
+    outcome = world(request).change_password(PORTAL, username, current, new, confirm)
+    if outcome == "changed":
+        return redirect("/login?reason=passwordchanged")
+    return render(request, "password_expired.html", {"username": username,
+                                                     "error": PASSWORD_CHANGE_ERRORS[outcome]})
 
 
 def logout(request: Request) -> Response:
@@ -617,6 +639,7 @@ routes: list = [
     Route("/", root),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
+    Route("/password", change_password, methods=["POST"]),
     Route("/logout", logout),
     Route("/notice", notice_page, methods=["GET"]),
     Route("/notice", notice_accept, methods=["POST"]),

@@ -1,6 +1,7 @@
 """Lakeshore State Medicaid: a legacy state MMIS provider portal (think NY ePACES).
 
-Server-rendered forms and tables, a security question after the password, a short
+Server-rendered forms and tables, a security question after the password (or, once
+the password expired, the CHANGE PASSWORD page and no session), a short
 idle timeout answered with HTTP 200 "your session has timed out", and a maintenance
 page that also answers 200, as the old state systems do. Besides claim inquiry it
 offers prior authorization inquiry (by PA number or recipient) and provider
@@ -193,8 +194,21 @@ async def root(request: Request) -> Response:
     return _redirect("login")
 
 
+LOGIN_NOTICES = {
+    "loggedoff": "YOU HAVE BEEN LOGGED OFF.",
+    "pwchanged": "YOUR PASSWORD HAS BEEN CHANGED. PLEASE LOG IN WITH YOUR NEW PASSWORD.",
+}
+PASSWORD_FIELDS = ("currentPassword", "newPassword", "confirmPassword")  # current, new, confirmation
+PASSWORD_CHANGE_ERRORS = {
+    "mismatch": "NEW PASSWORD AND CONFIRM PASSWORD DO NOT MATCH.",
+    "weak": "NEW PASSWORD MUST BE 8 TO 32 CHARACTERS AND MAY NOT MATCH THE CURRENT PASSWORD.",
+    "wrong": "CURRENT PASSWORD IS INVALID.",
+    "locked": f"YOUR ACCOUNT HAS BEEN LOCKED. CONTACT PROVIDER SERVICES AT {HELP_DESK} TO RESET IT.",
+}
+
+
 async def login_form(request: Request) -> Response:
-    message = "YOU HAVE BEEN LOGGED OFF." if request.query_params.get("loggedoff") else None
+    message = next((text for flag, text in LOGIN_NOTICES.items() if request.query_params.get(flag)), None)
     return _page(request, "login.html", {"notice": message})
 
 
@@ -204,6 +218,8 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password", ""))
     w = world(request)
     outcome = w.check_password(PORTAL, user_id, password)
+    if outcome == "expired":  # no session until a new password is chosen
+        return _page(request, "password_expired.html", {"user_id": user_id})
     if outcome == "locked":
         error = ("YOUR ACCOUNT HAS BEEN LOCKED DUE TO INVALID LOGIN ATTEMPTS. "
                  f"CONTACT PROVIDER SERVICES AT {HELP_DESK} TO RESET IT.")
@@ -219,6 +235,16 @@ async def login_submit(request: Request) -> Response:
     response = _redirect("security" if needs_question else "menu")
     response.set_cookie(COOKIE, sid, path=PREFIX, httponly=True, samesite="lax")
     return response
+
+
+async def change_password(request: Request) -> Response:
+    form = await request.form()
+    user_id = str(form.get("userId", "")).strip()
+    current, new, confirm = (str(form.get(field, "")) for field in PASSWORD_FIELDS)
+    outcome = world(request).change_password(PORTAL, user_id, current, new, confirm)
+    if outcome == "changed":
+        return _redirect("login?pwchanged=1")
+    return _page(request, "password_expired.html", {"user_id": user_id, "error": PASSWORD_CHANGE_ERRORS[outcome]})
 
 
 async def security_question(request: Request) -> Response:
@@ -476,6 +502,7 @@ routes = [
     Route("/", root),
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
+    Route("/password/change", change_password, methods=["POST"]),
     Route("/security", security_question, methods=["GET", "POST"]),
     Route("/logout", logout),
     Route("/menu", menu),

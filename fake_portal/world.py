@@ -53,6 +53,7 @@ class Account:
     failed_logins: int = 0
     locked: bool = False
     last_totp: str | None = None  # a TOTP code is accepted once
+    password_expired: bool = False  # the right password then leads to the portal's "choose a new one" page
 
 
 @dataclass
@@ -93,6 +94,13 @@ class World:
             self.faults = {p: Faults() for p in PORTALS}
             self.accounts = {(a.portal, a.username): Account(**asdict(a)) for a in DEFAULT_ACCOUNTS}
             self.sessions: dict[str, Session] = {}
+            # Sessions a newer sign-in of the same account ended, and the requests made with them since
+            # (each one lands on the sign-in page, as after a timeout).
+            self.displaced: set[str] = set()
+            self.stale_session_requests = {p: 0 for p in PORTALS}
+            self.logins = {p: 0 for p in PORTALS}
+            self.sign_in_attempts = {p: 0 for p in PORTALS}  # passwords submitted on a sign-in page
+            self.password_change_attempts = {p: 0 for p in PORTALS}  # "choose a new password" forms submitted
             self.rng = random.Random(self.seed)
             self.requests = {p: 0 for p in PORTALS}
 
@@ -116,21 +124,42 @@ class World:
             self.accounts[(account.portal, account.username)] = account
 
     def check_password(self, portal: str, username: str, password: str) -> str:
-        """'ok', 'wrong' or 'locked'. Wrong passwords in a row lock the account."""
+        """'ok', 'expired', 'wrong' or 'locked'. Wrong passwords in a row lock the account; the right one
+        of an account whose password expired is 'expired' (the portal then demands a new one)."""
         with self.lock:
-            account = self.accounts.get((portal, username))
-            if account is None:
-                return "wrong"
-            if account.locked:
+            self.sign_in_attempts[portal] += 1
+            return self._verify(portal, username, password)
+
+    def change_password(self, portal: str, username: str, current: str, new: str, confirm: str) -> str:
+        """A submitted "choose a new password" form: 'changed', 'mismatch', 'weak', or the current
+        password's 'wrong'/'locked' (counted toward lockout, as at sign-in)."""
+        with self.lock:
+            self.password_change_attempts[portal] += 1
+            if new != confirm:
+                return "mismatch"
+            verdict = self._verify(portal, username, current)
+            if verdict not in ("ok", "expired"):
+                return verdict
+            if len(new) < 8 or new == current:
+                return "weak"
+            account = self.accounts[(portal, username)]
+            account.password, account.password_expired = new, False
+            return "changed"
+
+    def _verify(self, portal: str, username: str, password: str) -> str:
+        account = self.accounts.get((portal, username))
+        if account is None:
+            return "wrong"
+        if account.locked:
+            return "locked"
+        if not secrets.compare_digest(account.password, password):
+            account.failed_logins += 1
+            if account.failed_logins >= self.faults[portal].lockout_after:
+                account.locked = True
                 return "locked"
-            if not secrets.compare_digest(account.password, password):
-                account.failed_logins += 1
-                if account.failed_logins >= self.faults[portal].lockout_after:
-                    account.locked = True
-                    return "locked"
-                return "wrong"
-            account.failed_logins = 0
-            return "ok"
+            return "wrong"
+        account.failed_logins = 0
+        return "expired" if account.password_expired else "ok"
 
     def account(self, portal: str, username: str) -> Account | None:
         return self.accounts.get((portal, username))
@@ -138,9 +167,15 @@ class World:
     # --- sessions ------------------------------------------------------
 
     def start_session(self, portal: str, username: str, stage: str) -> str:
+        """A new sign-in; like most payer portals, it ends the account's other sessions."""
         sid = secrets.token_urlsafe(24)
         with self.lock:
+            for other, session in list(self.sessions.items()):
+                if (session.portal, session.username) == (portal, username):
+                    del self.sessions[other]
+                    self.displaced.add(other)
             self.sessions[sid] = Session(portal, username, stage)
+            self.logins[portal] += 1
         return sid
 
     def session(self, portal: str, sid: str | None) -> Session | None:
@@ -148,6 +183,9 @@ class World:
         if not sid:
             return None
         with self.lock:
+            if sid in self.displaced:
+                self.stale_session_requests[portal] += 1
+                return None
             session = self.sessions.get(sid)
             if session is None or session.portal != portal:
                 return None

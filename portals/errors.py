@@ -21,6 +21,20 @@ class LoginRejected(PortalError):
     """
 
 
+class PasswordChangeRequired(LoginRejected):
+    """The portal accepted the stored password but demands a new one (it expired) before anything else.
+
+    The worker never chooses or types a new password: a person must choose it on the portal and then
+    store it with `portal-worker credentials set PORTAL`.
+    """
+
+    def __init__(self, portal: str, page: str) -> None:
+        super().__init__(portal, f"{page}: the portal demands a new password (the stored one has expired); the "
+                                 "worker never chooses one. Choose it on the portal, then run "
+                                 f"`portal-worker credentials set {portal}`")
+        self.page = page
+
+
 class MfaRequired(PortalError):
     """The portal asks for a second factor the worker cannot answer (no TOTP secret, SMS, push)."""
 

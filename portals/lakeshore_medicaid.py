@@ -2,7 +2,8 @@
 
 Claim status (276/277), prior authorization inquiry and provider enrollment status.
 The portal answers HTTP 200 for its maintenance and session-timeout pages, so those
-are recognised by what they say (`fault_pages`), not by their status code.
+are recognised by what they say (`fault_pages`), not by their status code. An expired
+password gets its PASSWORD EXPIRED page instead of the question: the login stops there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from portals.errors import (
     LoginRejected,
     MfaRejected,
     MfaRequired,
+    PasswordChangeRequired,
     PortalUnavailable,
     RateLimited,
     RecordNotFound,
@@ -181,7 +183,10 @@ class LoginPage(PortalPage):
         question = self.page.locator(SecurityQuestionPage.FORM)
         menu = self.page.locator(MAIN_MENU)
         error = self.page.locator(self.ERROR)
-        self.adapter.expect_page("login result", question.or_(menu).or_(error))
+        expired = self.page.locator(PasswordExpiredPage.FORM)
+        self.adapter.expect_page("login result", question.or_(menu).or_(error).or_(expired))
+        if expired.first.is_visible():
+            raise PasswordChangeRequired(self.adapter.portal, "login page")
         if error.first.is_visible():
             if self.LOCKED_PATTERN.search(error.first.inner_text().upper()):
                 raise LoginRejected(self.adapter.portal, "account is locked: a person must have the payer unlock it")
@@ -189,6 +194,13 @@ class LoginPage(PortalPage):
         if question.first.is_visible():
             return SecurityQuestionPage(self.adapter)
         return MainMenuPage(self.adapter)
+
+
+class PasswordExpiredPage(PortalPage):
+    """PASSWORD EXPIRED - CHANGE PASSWORD: shown instead of the security question; never filled in."""
+
+    NAME = "password expired"
+    FORM = "form#changePasswordForm"
 
 
 class SecurityQuestionPage(PortalPage):

@@ -1,8 +1,9 @@
 """Summit Exchange, the multi-payer clearinghouse: password + TOTP sign-in, JS-rendered claim search.
 
-Pages, in the order a person meets them: sign-in, two-step verification, home,
-claim status search (its results come from a JSON call the page's JavaScript
-makes, so the adapter watches that call's HTTP status), claim detail,
+Pages, in the order a person meets them: sign-in (or "your password has expired",
+which stops the login), two-step verification, home, claim status search (its
+results come from a JSON call the page's JavaScript makes, so the adapter
+watches that call's HTTP status), claim detail,
 remittances (the ERA/835 files, downloaded with the browser's own cookies), and
 provider enrollment (one row per payer behind the exchange, with ERA/EFT enrollment).
 """
@@ -30,6 +31,7 @@ from portals.errors import (
     LoginRejected,
     MfaRejected,
     MfaRequired,
+    PasswordChangeRequired,
     PortalError,
     PortalUnavailable,
     RateLimited,
@@ -89,13 +91,27 @@ class LoginPage(_PageObject):
         self.adapter.submit(self._required(self.SUBMIT, "sign-in button"), self.PATH)
         code_form = MfaPage(self.adapter).landmark()
         error = self.page.locator(self.ERROR)
-        self.adapter.expect_page(self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error))
+        expired = PasswordExpiredPage(self.adapter).landmark()
+        self.adapter.expect_page(self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error)
+                                 .or_(expired))
+        if expired.first.is_visible():
+            raise PasswordChangeRequired(self.adapter.portal, "sign-in page")
         if error.first.is_visible():
             if "locked" in error.first.inner_text().lower():
                 raise LoginRejected(self.adapter.portal,
                                     "sign-in page: the account is locked; an administrator must unlock it")
             raise LoginRejected(self.adapter.portal, "sign-in page: the portal refused the user ID or password")
         return code_form.first.is_visible()
+
+
+class PasswordExpiredPage(_PageObject):
+    """'Your password has expired': shown instead of the next step; its form is never filled in."""
+
+    NAME = "password expired"
+    LANDMARK = "#password-expired"
+
+    def landmark(self) -> Locator:
+        return self.page.locator(self.LANDMARK)
 
 
 class CodeVerdict(Enum):

@@ -24,6 +24,7 @@ from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
     LoginRejected,
+    PasswordChangeRequired,
     PortalUnavailable,
     RateLimited,
     RecordNotFound,
@@ -210,7 +211,11 @@ class LoginPage(UnityPage):
         self.adapter.fill_secret(self.required(self.PASSWORD, "password field"), credentials.password)
         self.required(self.SIGN_IN, "sign-in button").click()
         wrong, locked = self.find(self.WRONG_PASSWORD), self.find(self.LOCKED)
-        self.adapter.expect_page("sign-in result", self.find(NoticePage.LANDMARK).or_(wrong).or_(locked))
+        expired = self.find(PasswordExpiredPage.LANDMARK)
+        self.adapter.expect_page("sign-in result",
+                                 self.find(NoticePage.LANDMARK).or_(wrong).or_(locked).or_(expired))
+        if expired.first.is_visible():
+            raise PasswordChangeRequired(self.adapter.portal, "sign-in page")
         if locked.first.is_visible():
             raise LoginRejected(self.adapter.portal, "the account is locked; a person must unlock it on the "
                                                      "portal before the worker signs in again")
@@ -218,6 +223,13 @@ class LoginPage(UnityPage):
             raise LoginRejected(self.adapter.portal, "the portal refused the stored username or password; "
                                                      "not retried; update the password in the keyring")
         return NoticePage(self.adapter)
+
+
+class PasswordExpiredPage(UnityPage):
+    """'Create a new password' (the stored one expired): shown instead of the terms notice; never filled in."""
+
+    NAME = "password expired"
+    LANDMARK = "#password-expired"
 
 
 class NoticePage(UnityPage):
