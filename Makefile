@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser clean
+.PHONY: demo test install browser clean bench
 
 demo: browser
 	$(BIN)/portal-worker demo
@@ -21,6 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
+
+# Throughput figures (bench/throughput.py): BENCH_ARGS="--quick" for a smoke run.
+bench: browser
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.throughput $(BENCH_ARGS)
 
 # Finds a system Chromium, or installs one (Debian's package as root, else Playwright's), and says which.
 browser: install
