@@ -22,25 +22,26 @@ def all_accounts(session: Session) -> list[PortalAccount]:
     return list(session.exec(select(PortalAccount).order_by(PortalAccount.portal)))
 
 
-def mark_needs_attention(session: Session, portal: str, reason: str, at: datetime,
-                         rejected_credentials_stamp: str | None) -> None:
+def mark_needs_attention(session: Session, portal: str, reason: str, at: datetime) -> None:
+    """The portal rejected the account's login at `at`: a person must act, then store credentials again."""
     account = session.get(PortalAccount, portal)
     assert account is not None, portal
     account.state = "needs_attention"
     account.attention_reason = reason
     account.attention_since = at
-    account.rejected_credentials_stamp = rejected_credentials_stamp
+    account.credentials_rejected_at = at
     account.last_error = reason
     session.add(account)
 
 
 def clear_attention(session: Session, portal: str) -> None:
+    """Credentials stored since the rejection are being tried. The rejection's time stays: older copies
+    of the credentials on other hosts still wait."""
     account = session.get(PortalAccount, portal)
     if account is not None:
         account.state = "active"
         account.attention_reason = None
         account.attention_since = None
-        account.rejected_credentials_stamp = None
         session.add(account)
 
 

@@ -23,8 +23,12 @@ class PortalAccount(SQLModel, table=True):
     state: str = "active"  # active | needs_attention
     attention_reason: str | None = None
     attention_since: datetime | None = None
-    # The keyring entry's `updated_at` that the portal rejected: the account is
-    # not tried again until the stored credentials change.
+    # When the portal last rejected this account's login. Credentials stored before then, on any
+    # host, are not tried again: each host keeps its own keyring, and a copy of the rejected
+    # password on a second host must not become a second strike toward a lockout.
+    credentials_rejected_at: datetime | None = None
+    # What versions before revision 0003 wrote instead (one host's keyring stamp); kept so a worker
+    # still on such a version runs during a rolling upgrade. Nothing reads it any more.
     rejected_credentials_stamp: str | None = None
     unavailable_until: datetime | None = None
     consecutive_failures: int = 0

@@ -44,7 +44,7 @@ def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: S
     store = open_store(install.worker.data_dir)
     for portal in ("summit", "lakeshore"):
         store.save(portal, Credentials("demo.biller", "synthetic-pass-1", None, {}))
-    rejected = store.save("unity", Credentials("demo.biller", "synthetic-pass-2", None, {}))
+    store.save("unity", Credentials("demo.biller", "synthetic-pass-2", None, {}))
     now = datetime.now(timezone.utc)
     with session_scope(make_engine(install.database_url())) as session:
         for portal, adapter in (("summit", "summit_exchange"), ("unity", "unity_health"),
@@ -53,8 +53,7 @@ def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: S
         session.flush()
         accounts.note_failure(session, "summit", "RateLimited: portal is rate limiting (HTTP 429)")
         accounts.pause(session, "summit", now + timedelta(hours=2))
-        accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted", now,
-                                      rejected.updated_at)
+        accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted", now)
         health.pause_flow(session, portal="lakeshore", kind="claim_status", reason="LayoutChanged: no claims table",
                           evidence=None, now=now, until=now + timedelta(hours=24))
         for n in range(3):

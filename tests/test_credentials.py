@@ -87,3 +87,56 @@ def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_pa
     second = store.save("unity", Credentials("biller", "second-password"))
     assert ctx.credentials_for("unity") == second
     assert decrypted == ["unity", "unity"]
+
+
+def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts share one database, each with its own keyring: a rejection on one pauses both, and
+    each host works again only once a person has stored credentials on it after the rejection."""
+    from datetime import datetime, timezone
+
+    from store import accounts
+    from store.db import create_schema, make_engine, session_scope
+    from worker.browser import ChromiumChoice
+    from worker.settings import Settings
+    from worker.worker_context import WorkerContext
+
+    monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = make_engine(database)
+    create_schema(engine)
+
+    def host(name: str) -> WorkerContext:
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f'[worker]\ndata_dir = "{tmp_path / name}"\n\n[database]\nurl = "{database}"\n\n'
+                          '[portals.unity]\nadapter = "unity_health"\nbase_url = "http://localhost:1/commercial"\n'
+                          'payers = ["UHP"]\n')
+        settings = Settings.load(config)
+        open_store(settings.worker.data_dir).save("unity", Credentials("biller", "the-old-password"))
+        return WorkerContext(settings, engine, open_store(settings.worker.data_dir),
+                             clock=lambda: datetime.now(timezone.utc), chromium=ChromiumChoice(None, "not used"),
+                             worker_id=name)
+
+    def gate(ctx: WorkerContext):  # type: ignore[no-untyped-def]
+        return ctx.gate("unity", datetime.now(timezone.utc))
+
+    host_a, host_b = host("host-a"), host("host-b")
+    assert gate(host_a).open and gate(host_b).open
+    with session_scope(engine) as session:  # what a runner on host A records when the portal says no
+        accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted",
+                                      datetime.now(timezone.utc))
+
+    for ctx in (host_a, host_b):
+        closed = gate(ctx)
+        assert not closed.open and closed.state == "needs a person"
+        assert "credentials set unity" in (closed.detail or "") and "old-password" not in (closed.detail or "")
+
+    open_store(host_b.data_dir).save("unity", Credentials("biller", "the-new-password"))
+    assert gate(host_b).open  # the person stored the new password on host B: B tries it
+    with session_scope(engine) as session:
+        assert accounts.get_account(session, "unity", "unity_health").state == "active"
+    still = gate(host_a)  # host A still holds the rejected password: no second strike from it
+    assert not still.open and "credentials on this host are older" in (still.detail or "")
+
+    open_store(host_a.data_dir).save("unity", Credentials("biller", "the-new-password"))
+    assert gate(host_a).open

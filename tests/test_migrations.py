@@ -35,7 +35,9 @@ AT = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 # The two tables as the released version (revision 0001) wrote them: no `pauses` column yet.
 RELEASED_ACCOUNT = table("portal_account", column("portal", String), column("adapter", String),
                          column("state", String), column("consecutive_failures", Integer),
-                         column("last_success_at", DateTime(timezone=True)))
+                         column("last_success_at", DateTime(timezone=True)),
+                         column("attention_since", DateTime(timezone=True)),
+                         column("rejected_credentials_stamp", String))
 RELEASED_CLAIM = table("claim", *(column(name, String) for name in (
     "claim_id", "payer_id", "member_id", "patient_name", "rendering_npi", "status")),
     column("dos_from", Date), column("dos_to", Date), column("submitted_date", Date),
@@ -112,6 +114,9 @@ def write_released_rows(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(insert(RELEASED_ACCOUNT).values(
             portal="unity", adapter="unity_health", state="active", consecutive_failures=2, last_success_at=AT))
+        connection.execute(insert(RELEASED_ACCOUNT).values(  # its password was rejected: it waits for a person
+            portal="lakeshore", adapter="lakeshore_medicaid", state="needs_attention", consecutive_failures=0,
+            attention_since=AT, rejected_credentials_stamp="2026-11-01T08:00:00+00:00"))
         connection.execute(insert(RELEASED_CLAIM).values(
             claim_id="CLM-1001", payer_id="UHP", member_id="M123", patient_name="Pat Example",
             rendering_npi="1234567893", status="pending", dos_from=date(2026, 10, 1), dos_to=date(2026, 10, 1),
@@ -125,7 +130,11 @@ def assert_released_rows_kept(engine: Engine) -> None:
         claim = session.get(Claim, "CLM-1001")
     assert account is not None and claim is not None
     assert (account.adapter, account.consecutive_failures, account.pauses) == ("unity_health", 2, 0)
-    assert account.last_success_at == AT
+    assert account.last_success_at == AT and account.credentials_rejected_at is None
+    with session_scope(engine) as session:
+        waiting = session.get(PortalAccount, "lakeshore")
+    assert waiting is not None and waiting.state == "needs_attention"
+    assert waiting.credentials_rejected_at == AT  # still waits: credentials stored before then are not tried
     assert (claim.status, claim.billed_amount, claim.procedure_codes) == ("pending", Decimal("125.50"), ["99213"])
 
 

@@ -2,8 +2,9 @@
 
 One keyring entry per portal (service "portal-worker", username = the portal's
 name in config) holding a JSON blob: username, password, TOTP secret, security
-answers and when it was last set. `updated_at` lets the worker notice that a
-person changed a rejected password without keeping any trace of the password.
+answers and when it was last set. `updated_at` lets the worker tell credentials a
+person stored after a rejected login from the ones the portal rejected, on every host,
+without keeping any trace of the password.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import keyring.backend
 import keyring.errors
 
 from portals.types import Credentials
+from store.models import PortalAccount
+from worker.clock import aware
 
 SERVICE = "portal-worker"
 KEY_ENV = "PORTAL_WORKER_KEYRING_KEY"
@@ -43,6 +46,30 @@ class CredentialStoreUnavailable(RuntimeError):
 class StoredCredentials:
     credentials: Credentials
     updated_at: str  # ISO time the credentials were last set
+
+    @property
+    def stored_at(self) -> datetime:
+        """When they were set; credentials with no readable time count as the oldest."""
+        try:
+            return aware(datetime.fromisoformat(self.updated_at))
+        except ValueError:
+            return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def waiting_for_new_credentials(account: PortalAccount, stored: StoredCredentials) -> bool:
+    """Credentials stored before the portal last rejected the account's login are not tried again, on any
+    host: a person fixes the account, then stores its credentials again (on every host that has them)."""
+    rejected = account.credentials_rejected_at
+    return rejected is not None and stored.stored_at <= aware(rejected)
+
+
+def waiting_reason(account: PortalAccount, portal: str) -> str:
+    """Why the account waits, and the command that ends the wait, for `status`, `check` and `credentials test`."""
+    if account.state == "needs_attention" or account.credentials_rejected_at is None:
+        return f"{account.attention_reason}; fix it, then `portal-worker credentials set {portal}` on each host"
+    return (f"the portal rejected a login at {aware(account.credentials_rejected_at):%Y-%m-%d %H:%M} UTC and the "
+            f"credentials on this host are older: store the new ones here too with "
+            f"`portal-worker credentials set {portal}`")
 
 
 class CredentialStore:

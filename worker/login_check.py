@@ -9,9 +9,9 @@ from portals.registry import ADAPTERS
 from store import accounts
 from store.db import create_schema, make_engine, session_scope
 from worker.browser import account_context, find_chromium, open_browser
-from worker.credentials import open_store
 from worker.logs import register_credentials
-from worker.runner import utcnow, waiting_for_new_credentials
+from worker.clock import utcnow
+from worker.credentials import open_store, waiting_for_new_credentials, waiting_reason
 from worker.settings import Settings
 
 
@@ -30,8 +30,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
         with session_scope(engine) as session:
             account = accounts.get_account(session, portal, settings.portals[portal].adapter)
             if waiting_for_new_credentials(account, stored):
-                results[portal] = (False, f"paused after a rejected login ({account.attention_reason}); "
-                                          f"not tried again until `portal-worker credentials set {portal}`")
+                results[portal] = (False, f"not tried: {waiting_reason(account, portal)}")
                 continue
         register_credentials(stored.credentials)
         to_try[portal] = stored
@@ -49,7 +48,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
                 except (LoginRejected, MfaRequired, MfaRejected) as exc:
                     with session_scope(engine) as session:
                         accounts.mark_needs_attention(session, portal, f"{type(exc).__name__}: {exc.message}",
-                                                      utcnow(), stored.updated_at)
+                                                      utcnow())
                     results[portal] = (False, f"{exc.message}; the account is paused until its credentials change")
                 except PortalError as exc:
                     results[portal] = (False, f"{type(exc).__name__}: {exc.message}")

@@ -47,13 +47,14 @@ from store.authorizations import list_authorizations
 from store.claims import list_claims
 from store.denials import OPEN_STATES, list_denials
 from store.db import create_schema, make_engine, session_scope
-from store.models import Claim, PortalAccount
+from store.models import Claim
 from store.observations import all_enrollments
 from store.providers import list_providers
 from store.runs import finish_run, start_run
 from worker.browser import account_context, find_chromium, open_browser
 from worker.clock import utcnow
-from worker.credentials import CredentialStore, StoredCredentials, open_store
+from worker.credentials import CredentialStore, StoredCredentials, open_store, waiting_for_new_credentials, \
+    waiting_reason
 from worker.logs import register_credentials
 from worker.settings import Settings
 from worker.worker_context import portal_timeouts, save_evidence
@@ -123,11 +124,6 @@ class RunReport:
     unknown_claims: list[str]
     seconds: float
     findings: FindingChanges = field(default_factory=FindingChanges)
-
-
-def waiting_for_new_credentials(account: PortalAccount, stored: StoredCredentials) -> bool:
-    """A rejected login pauses the account until someone stores different credentials (no lockouts)."""
-    return account.state == "needs_attention" and account.rejected_credentials_stamp == stored.updated_at
 
 
 class CheckRunner:
@@ -278,12 +274,11 @@ class CheckRunner:
             if stored is None:
                 report.problem = f"no credentials stored: run `portal-worker credentials set {portal}`"
                 return None
+            if waiting_for_new_credentials(account, stored):
+                report.problem = f"waiting for a person: {waiting_reason(account, portal)}"
+                return None
             if account.state == "needs_attention":
-                if waiting_for_new_credentials(account, stored):
-                    report.problem = (f"waiting for a person: {account.attention_reason}. Not retried until its "
-                                      f"credentials change (`portal-worker credentials set {portal}`)")
-                    return None
-                accounts.clear_attention(session, portal)
+                accounts.clear_attention(session, portal)  # someone stored credentials since the rejection
             if account.unavailable_until and account.unavailable_until > utcnow() and not force:
                 report.problem = (f"backing off until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: "
                                   f"{account.last_error}")
@@ -363,8 +358,7 @@ class CheckRunner:
         if isinstance(error, NEEDS_A_PERSON):
             evidence = self._save_evidence(adapter, None, f"{type(error).__name__}: {message}")
             with session_scope(self.engine) as session:
-                accounts.mark_needs_attention(session, portal, f"{type(error).__name__}: {message}", now,
-                                              stored.updated_at)
+                accounts.mark_needs_attention(session, portal, f"{type(error).__name__}: {message}", now)
             report.problem = (f"login failed ({message}); the account is paused so it cannot be locked out. "
                               f"Fix the password/MFA, then run `portal-worker credentials set {portal}`"
                               f"{_evidence_note(evidence)}")

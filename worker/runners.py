@@ -124,7 +124,7 @@ class Runner:
                 adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
                                                      credentials=stored.credentials,
                                                      timeouts=self.ctx.timeouts(portal))
-                self._work_tasks(adapter, batch, stored.updated_at)
+                self._work_tasks(adapter, batch)
             log.info("batch_finished", left=len(batch.remaining))
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
             log.exception("batch_aborted")
@@ -137,7 +137,7 @@ class Runner:
                 tasks.release_account(session, portal, owner=self.owner)
             structlog.contextvars.unbind_contextvars("portal", "run_id")
 
-    def _work_tasks(self, adapter: PortalAdapter, batch: Batch, credentials_stamp: str) -> None:
+    def _work_tasks(self, adapter: PortalAdapter, batch: Batch) -> None:
         payer_ids = set(self.ctx.settings.portals[batch.lease.portal].payers)
         logged_in = False
         # A traced task (evidence.trace) is traced from after the login to its end; kept only if it fails.
@@ -166,7 +166,7 @@ class Runner:
                                         listing=listing)
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
-                if not self._failed(adapter, batch, task, exc, credentials_stamp, trace):
+                if not self._failed(adapter, batch, task, exc, trace):
                     return
                 continue
             finally:
@@ -208,13 +208,13 @@ class Runner:
     # --- what a failure means ------------------------------------------------
 
     def _failed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, exc: Exception,
-                credentials_stamp: str, trace: FailureTrace) -> bool:
+                trace: FailureTrace) -> bool:
         """Record what the failure means; returns whether the batch goes on."""
         portal, message, now = batch.lease.portal, error_text(exc), utcnow()
         if isinstance(exc, NEEDS_A_PERSON):
             evidence = self.ctx.save_evidence(adapter, None, message)
             with session_scope(self.ctx.engine) as session:
-                accounts.mark_needs_attention(session, portal, message, now, credentials_stamp)
+                accounts.mark_needs_attention(session, portal, message, now)
                 tasks.release(session, [task.id], owner=self.owner)
             self.ctx.state_file(portal).unlink(missing_ok=True)
             self.ctx.forget_credentials(portal)

@@ -24,7 +24,7 @@ from store.db import session_scope
 from store.evidence import add_evidence
 from worker.browser import ChromiumChoice
 from worker.clock import aware, utcnow
-from worker.credentials import CredentialStore, StoredCredentials
+from worker.credentials import CredentialStore, StoredCredentials, waiting_for_new_credentials, waiting_reason
 from worker.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
 
@@ -80,12 +80,10 @@ class WorkerContext:
                               f"run `portal-worker credentials set {portal}`")
         with session_scope(self.engine) as session:
             account = accounts.get_account(session, portal, config.adapter)
+            if waiting_for_new_credentials(account, stored):
+                return PortalGate(portal, False, "needs a person", waiting_reason(account, portal))
             if account.state == "needs_attention":
-                if account.rejected_credentials_stamp == stored.updated_at:
-                    return PortalGate(portal, False, "needs a person",
-                                      f"{account.attention_reason}; fix it, then `portal-worker credentials set "
-                                      f"{portal}`")
-                accounts.clear_attention(session, portal)  # someone stored new credentials
+                accounts.clear_attention(session, portal)  # someone stored credentials since the rejection
         return PortalGate(portal, True, "ok")
 
     def blocked_portals(self, now: datetime) -> set[str]:
