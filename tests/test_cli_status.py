@@ -87,6 +87,21 @@ def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> 
     assert stale.returncode == 1 and "hung or dead" in stale.stderr
 
 
+def test_status_check_needs_no_credential_store(install: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A monitoring check runs without the keyring key the service has: it reads the heartbeat only."""
+    monkeypatch.delenv(KEY_FILE_ENV)
+    engine = make_engine(install.database_url())
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
+                    detail={"runner-1": "idle"})
+
+    alive = run_cli(install, "status", "--check")
+
+    assert alive.returncode == 0 and "alive" in alive.stdout, alive.stderr
+    assert run_cli(install, "status").returncode == 2  # the full status reads the credentials: it says what to set
+
+
 def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings, tmp_path: Path) -> None:
     from tests.test_scheduler import rows, write_csv
 

@@ -387,11 +387,14 @@ def status(
     from worker.clock import utcnow
     from worker.status import liveness, print_status
 
-    ctx = _context(load_settings())
-    alive = liveness(ctx, utcnow()) if check_alive else print_status(console, ctx)
-    if check_alive:
-        (console if alive.ok else err).print(alive.message, highlight=False)
-    if not alive.ok and check_alive:
+    settings = load_settings()
+    if not check_alive:
+        print_status(console, _context(settings))
+        return
+    # Monitoring reads the heartbeat only: no credential store (its key is the service's, not the monitor's).
+    alive = liveness(_engine(settings), settings, utcnow())
+    (console if alive.ok else err).print(alive.message, highlight=False)
+    if not alive.ok:
         raise typer.Exit(1)
 
 

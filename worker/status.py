@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rich.console import Console
+from sqlalchemy.engine import Engine
 from rich.markup import escape
 from rich.table import Table
 
@@ -29,10 +30,10 @@ class Liveness:
     message: str
 
 
-def liveness(ctx: WorkerContext, now: datetime) -> Liveness:
+def liveness(engine: Engine, settings: Settings, now: datetime) -> Liveness:
     """Is a worker alive? Its newest heartbeat must be younger than run.stale_after_seconds."""
-    stale_after = timedelta(seconds=ctx.settings.run.stale_after_seconds)
-    with session_scope(ctx.engine) as session:
+    stale_after = timedelta(seconds=settings.run.stale_after_seconds)
+    with session_scope(engine) as session:
         beats = [beat for beat in health.heartbeats(session) if beat.stopped_at is None]
     if not beats:
         return Liveness(False, "no worker is running (no live heartbeat)")
@@ -46,7 +47,7 @@ def liveness(ctx: WorkerContext, now: datetime) -> Liveness:
 
 def print_status(console: Console, ctx: WorkerContext) -> Liveness:
     now = utcnow()
-    alive = liveness(ctx, now)
+    alive = liveness(ctx.engine, ctx.settings, now)
     console.print(f"[{'green' if alive.ok else 'red'}]{alive.message}[/]")
     workers = _workers_table(ctx, now)
     if workers is not None:
