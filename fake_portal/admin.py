@@ -23,6 +23,7 @@ def state(request: Request) -> Response:
         "today": w.today().isoformat(),
         "faults": {p: asdict(f) for p, f in w.faults.items()},
         "requests": w.requests,
+        "in_flight": w.in_flight,
         "accounts": [
             {"portal": a.portal, "username": a.username, "locked": a.locked, "failed_logins": a.failed_logins,
              "password_expired": a.password_expired}

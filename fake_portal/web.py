@@ -41,6 +41,14 @@ class FaultInjection(BaseHTTPMiddleware):
         if portal not in self.fault_pages or (len(parts) > 1 and parts[1] == "static"):
             return await call_next(request)
         w = world(request)
+        w.begin_request(portal)
+        try:
+            return await self._answer(request, call_next, w, portal, parts)
+        finally:
+            w.end_request(portal)
+
+    async def _answer(self, request: Request, call_next: RequestResponseEndpoint, w: World, portal: str,
+                      parts: list[str]) -> Response:
         delay_ms = w.base_latency_ms.get(portal, 0) + w.faults[portal].latency_ms
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)  # the fake portal is slow on purpose

@@ -103,6 +103,8 @@ class World:
             self.password_change_attempts = {p: 0 for p in PORTALS}  # "choose a new password" forms submitted
             self.rng = random.Random(self.seed)
             self.requests = {p: 0 for p in PORTALS}
+            # Requests being answered right now (a slow page keeps one here for its whole delay).
+            self.in_flight = {p: 0 for p in PORTALS}
 
     # --- clock ---------------------------------------------------------
 
@@ -208,6 +210,14 @@ class World:
                 del self.sessions[sid]
 
     # --- faults --------------------------------------------------------
+
+    def begin_request(self, portal: str) -> None:
+        with self.lock:
+            self.in_flight[portal] += 1
+
+    def end_request(self, portal: str) -> None:
+        with self.lock:
+            self.in_flight[portal] = max(self.in_flight[portal] - 1, 0)
 
     def roll_error(self, portal: str) -> bool:
         with self.lock:

@@ -87,3 +87,42 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
     assert Counter(o.claim_id for o in observations) == Counter({c.claim_id: 1 for c in claims})
     taken_over = [t for t in tasks(workspace) if t.attempts > 1]
     assert taken_over, "some task was in hand at the kill and was taken over after the restart"
+
+
+def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(workspace: Workspace,
+                                                                          tmp_path: Path) -> None:
+    """A runner that cannot finish its page: after run.stop_timeout_seconds its browser is killed, its
+    tasks go back to the queue, and the worker exits 1 (a forced stop) instead of waiting on the page."""
+    configure(workspace)
+    text = workspace.config_path.read_text().replace("stop_timeout_seconds = 30", "stop_timeout_seconds = 2")
+    # The browser would wait for the hanging page far longer than the test runs.
+    workspace.config_path.write_text(text.replace("element_timeout_s = 3",
+                                                  "element_timeout_s = 900\nnavigation_timeout_s = 900"))
+    import_claims(workspace)
+    log = tmp_path / "worker.log"
+    worker = start_worker(workspace.config_path, log)
+    try:
+        wait_until(lambda: working(workspace), "the worker is in the middle of its batches")
+        for portal in HANGING:  # every page from now on takes ten minutes to answer
+            workspace.portal.admin(f"faults/{portal}", {"latency_ms": 600_000})
+        wait_until(lambda: sum(workspace.portal.admin("state")["in_flight"].values()) > 0,
+                   "a runner is waiting on a page that hangs")
+        seen = browser_tree(worker)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=120)  # a guard far below the page's ten minutes, not a speed figure
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        for portal in HANGING:
+            workspace.portal.admin(f"faults/{portal}", {"latency_ms": 0})
+    assert code == 1, log.read_text()[-3000:]
+    events = (workspace.settings.worker.data_dir / "logs" / "portal-worker.jsonl").read_text()
+    assert "runner_stuck_at_stop" in events
+    assert seen and not alive(seen), "Chromium outlived the forced stop"
+    assert not [t for t in tasks(workspace) if t.state == "leased"], "a stuck runner's tasks were not handed back"
+    with session(workspace) as s:
+        assert all(lease.owner is None for lease in s.exec(select(AccountLease)))
+        assert all(beat.stopped_at is not None for beat in s.exec(select(WorkerHeartbeat)))
+
+
+HANGING = ("clearinghouse", "commercial", "medicaid")
