@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,10 @@ from sqlmodel import select
 
 from store.models import AccountLease, Claim, ClaimStatusObservation, WorkerHeartbeat
 from tests.conftest import Workspace
-from tests.run_support import alive, browser_tree, cli, configure, import_claims, session, start_worker, tasks, \
-    wait_until
+from tests.run_support import alive, browser_tree, cli, configure, import_claims, running, session, start_worker, \
+    tasks, wait_until
+from worker.clock import utcnow
+from worker.evidence import evidence_dir
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +130,21 @@ def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(worksp
 
 
 HANGING = ("clearinghouse", "commercial", "medicaid")
+
+
+def test_a_worker_sweeps_its_own_expired_evidence_files(workspace: Workspace) -> None:
+    """Each host's worker deletes its evidence past the retention itself (the purge job reaches one host)."""
+    configure(workspace)
+    text = workspace.config_path.read_text().replace("[schedule.purge]\nenabled = false\n", "")
+    workspace.config_path.write_text(text)
+    folder = evidence_dir(workspace.settings.worker.data_dir) / "unity"
+    folder.mkdir(parents=True)
+    expired, kept = folder / "PW-1-expired.html", folder / "PW-2-kept.html"
+    for path, age_days in ((expired, workspace.settings.evidence.retention_days + 1), (kept, 1)):
+        path.write_text("<html></html>")
+        written = (utcnow() - timedelta(days=age_days)).timestamp()
+        os.utime(path, (written, written))
+
+    with running(workspace):
+        wait_until(lambda: not expired.exists(), "the worker swept the expired evidence file")
+    assert kept.exists()

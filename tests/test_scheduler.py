@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from store.evidence import add_evidence
 from store.models import Evidence, Task
 from tests.conftest import write_config
 from tests.test_import_claims import rows, write_csv
+from worker.evidence import evidence_dir, sweep_expired
 from worker.scheduler import Enqueuer, job_specs, missed_while_down, next_fire
 from worker.settings import Settings
 
@@ -103,4 +105,28 @@ def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp
     assert not traces["old"].exists() and traces["recent"].exists()
     with session_scope(engine) as session:
         assert [e.html_path for e in session.exec(select(Evidence))] == [str(files["recent"])]
+
+
+def test_each_host_sweeps_its_own_expired_evidence_files(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Several hosts, one database: the purge job (on one host) deletes every row, but only its own files."""
+    settings, engine = store
+    other_host = tmp_path / "host-b"
+    folder = evidence_dir(other_host) / "unity"
+    folder.mkdir(parents=True)
+    now = datetime.now(timezone.utc)
+    old, recent = folder / "PW-1-old.png", folder / "PW-2-recent.png"
+    for path, age in ((old, 31), (recent, 29)):
+        path.write_bytes(b"\x89PNG")
+        written = (now - timedelta(days=age)).timestamp()
+        os.utime(path, (written, written))
+    with session_scope(engine) as session:  # host B listed its file under its own path, which host A lacks
+        add_evidence(session, Evidence(created_at=now - timedelta(days=31), portal="unity", reason="test",
+                                       url="http://127.0.0.1:9/",
+                                       screenshot_path=f"/nonexistent/host-b/{old.relative_to(tmp_path)}"))
+
+    assert Enqueuer(settings, engine, lambda: now).purge() == 1
+    assert old.exists()  # host A deleted the row, but the file lies on host B
+
+    assert sweep_expired(other_host, now - timedelta(days=settings.evidence.retention_days)) == 1
+    assert not old.exists() and recent.exists()
 

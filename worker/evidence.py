@@ -76,6 +76,26 @@ def save_snapshot(data_dir: Path, snapshot: PageSnapshot, *, portal: str, claim_
                     trace_path=str(trace_path) if trace_path else None)
 
 
+def sweep_expired(data_dir: Path, cutoff: datetime) -> int:
+    """Delete this install's evidence files last written before `cutoff`, whatever the store lists.
+
+    With several hosts on one database, the purge job runs on one of them: it deletes every host's rows
+    but can reach only its own files. So each worker also sweeps its own folder by the files' age."""
+    folder, removed = evidence_dir(data_dir), 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # the purge job removed it meanwhile
+            continue
+    if removed:
+        log.info("evidence_swept", files=removed, older_than=cutoff.date().isoformat())
+    return removed
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 

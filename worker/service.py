@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,6 +29,7 @@ from store.scheduler_lock import SchedulerLock, scheduler_lock
 from worker.browser import find_chromium
 from worker.clock import utcnow
 from worker.credentials import CredentialStore, open_store
+from worker.evidence import sweep_expired
 from worker.processes import reap_orphans
 from worker.runners import Runner
 from worker.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
@@ -39,6 +40,7 @@ from worker.worker_context import WorkerContext
 log = structlog.get_logger(__name__)
 
 FORCED_STOP_GRACE_S = 10  # after killing a stuck runner's browser, how long its thread gets to notice
+EVIDENCE_SWEEP_EVERY_S = 3600
 
 
 class Worker:
@@ -54,6 +56,7 @@ class Worker:
         self.ctx: WorkerContext | None = None
         self.runners: list[Runner] = []
         self._stop_requested = False
+        self._next_sweep = 0.0  # monotonic time of the next evidence sweep
 
     def request_stop(self) -> None:
         """Safe from a signal handler: only sets flags."""
@@ -87,6 +90,7 @@ class Worker:
                 self._beat(scheduling=scheduler is not None)
                 self._watch()
                 ctx.sync_layout_findings()
+                self._sweep_evidence()
                 ctx.stop.wait(run.heartbeat_seconds)
         finally:
             if scheduler is not None:
@@ -123,6 +127,17 @@ class Worker:
         with session_scope(self.engine) as session:
             health.beat(session, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
                         started_at=self.started_at, now=utcnow(), runners=len(self.runners), detail=detail)
+
+    def _sweep_evidence(self) -> None:
+        """This host's expired evidence files, at start and then hourly (see evidence.sweep_expired)."""
+        if not self.settings.schedule.purge.enabled or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + EVIDENCE_SWEEP_EVERY_S
+        cutoff = utcnow() - timedelta(days=self.settings.evidence.retention_days)
+        try:
+            sweep_expired(self.settings.worker.data_dir, cutoff)
+        except OSError:  # logged; the next sweep tries again
+            log.exception("evidence_sweep_failed")
 
     def _watch(self) -> None:
         """A task past its deadline gets its browser killed; a runner that died is replaced."""
