@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -85,6 +86,20 @@ def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> 
                     now=now - timedelta(minutes=5), runners=2, detail={"runner-1": "idle"})
     stale = run_cli(install, "status", "--check")
     assert stale.returncode == 1 and "hung or dead" in stale.stderr
+
+
+def test_status_check_this_host_asks_only_about_the_worker_on_this_machine(install: Settings) -> None:
+    engine = make_engine(install.database_url())
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:  # another host's worker is alive; this host's went quiet
+        health.beat(session, worker_id="db-host-2:7:b", host="db-host-2", pid=7, started_at=now, now=now,
+                    runners=2, detail={"runner-1": "idle"})
+        health.beat(session, worker_id=f"{socket.gethostname()}:8:c", host=socket.gethostname(), pid=8,
+                    started_at=now, now=now - timedelta(minutes=5), runners=2, detail={"runner-1": "idle"})
+
+    assert run_cli(install, "status", "--check").returncode == 0  # some worker on the database is alive
+    here = run_cli(install, "status", "--check", "--this-host")
+    assert here.returncode == 1 and "hung or dead" in here.stderr and socket.gethostname() in here.stderr
 
 
 def test_status_check_needs_no_credential_store(install: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

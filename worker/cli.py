@@ -382,8 +382,12 @@ def run() -> None:
 def status(
     check_alive: Annotated[bool, typer.Option("--check", help="Only say whether a worker is alive; exit 1 "
                                               "when its heartbeat is stale (for monitoring).")] = False,
+    this_host: Annotated[bool, typer.Option("--this-host", help="With --check: only a worker on this machine "
+                                            "counts (several hosts share the database).")] = False,
 ) -> None:
     """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
+    import socket
+
     from worker.clock import utcnow
     from worker.status import liveness, print_status
 
@@ -392,7 +396,7 @@ def status(
         print_status(console, _context(settings))
         return
     # Monitoring reads the heartbeat only: no credential store (its key is the service's, not the monitor's).
-    alive = liveness(_engine(settings), settings, utcnow())
+    alive = liveness(_engine(settings), settings, utcnow(), host=socket.gethostname() if this_host else None)
     (console if alive.ok else err).print(alive.message, highlight=False)
     if not alive.ok:
         raise typer.Exit(1)

@@ -30,13 +30,15 @@ class Liveness:
     message: str
 
 
-def liveness(engine: Engine, settings: Settings, now: datetime) -> Liveness:
-    """Is a worker alive? Its newest heartbeat must be younger than run.stale_after_seconds."""
+def liveness(engine: Engine, settings: Settings, now: datetime, host: str | None = None) -> Liveness:
+    """Is a worker alive (on `host`, or anywhere)? Its newest heartbeat must be younger than
+    run.stale_after_seconds."""
     stale_after = timedelta(seconds=settings.run.stale_after_seconds)
     with session_scope(engine) as session:
-        beats = [beat for beat in health.heartbeats(session) if beat.stopped_at is None]
+        beats = [beat for beat in health.heartbeats(session)
+                 if beat.stopped_at is None and host in (None, beat.host)]
     if not beats:
-        return Liveness(False, "no worker is running (no live heartbeat)")
+        return Liveness(False, "no worker is running" + (f" on {host}" if host else "") + " (no live heartbeat)")
     newest = beats[0]
     age = now - aware(newest.beat_at)
     if age > stale_after:
