@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from portals.unity_health import UnityHealthAdapter
 from tests.conftest import ADAPTER_OF, PORTAL_NAMES, write_config
 from tests.test_cli import cli
 from worker.credentials import KEY_ENV, KEY_FILE_ENV
-from worker.evidence import FailureTrace
+from worker.evidence import FailureTrace, save_snapshot
 
 TODAY = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py)
 DATASET = data.generate(seed=7, start=TODAY)
@@ -122,3 +122,26 @@ def test_a_trace_stops_before_a_relogin_so_it_never_holds_the_password(page: Pag
     recorded = trace_text(kept)
     assert unity_query(1).claim_id.encode() in recorded  # the task is in it
     assert secret.encode() not in recorded
+
+
+# --- evidence of a page with a password typed in it -----------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_evidence_of_a_page_with_a_typed_password_holds_no_password(page: Page, fake_portal: RunningPortal,
+                                                                    tmp_path: Path) -> None:
+    typed = "Typed-But-Unregistered-4411"  # not registered with the log scrubber: only the blanking hides it
+    adapter = UnityHealthAdapter(page, portal="unity", base_url=f"{fake_portal.url}/commercial",
+                                 credentials=credentials_of("commercial"))
+    page.goto(f"{fake_portal.url}/commercial/login")
+    page.locator("input[type=password]").fill(typed)
+
+    snapshot = adapter.snapshot()
+    evidence = save_snapshot(tmp_path, snapshot, portal="unity", claim_id=None, reason="test",
+                             at=datetime.now(timezone.utc))
+
+    assert typed not in snapshot.html and evidence.html_path is not None
+    assert typed.encode() not in Path(evidence.html_path).read_bytes()
+    # The field was blanked in the page itself before the screenshot was taken.
+    assert page.locator("input[type=password]").input_value() == ""
+    assert snapshot.screenshot_png.startswith(b"\x89PNG")
