@@ -236,8 +236,8 @@ def document(args: argparse.Namespace, found: dict[str, Any], chart: Path | None
                    "for reaped descendants only (Chromium does not wait for all its helpers, so it is lower)",
             "pacing": f"pace_seconds = {args.pace_seconds} per portal (the shipped default is 0.5 s, which caps "
                       "one account at 120 checks/min)",
-            "noise": "measured on a shared 2-core machine while others ran browser tests: figures are noisy; "
-                     "compare ratios within one run, and re-measure on a quiet machine before quoting them",
+            "noise": f"the fake portal runs on the same {os.cpu_count()}-core machine and takes its share of the "
+                     "CPU; other load shows in the load averages: compare ratios within one run",
         },
         "rows": [r.as_json() for r in found["rows"]],
         "ratios": [asdict(r) for r in ratios(found["worker_rows"], naive, http)],
