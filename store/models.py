@@ -344,7 +344,7 @@ class Task(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True)  # claim_status | authorization | enrollment | remittances
     portal: str = Field(index=True)  # config name of the portal account that answers it
-    target: str  # claim id, auth number, NPI, or the portal name for remittances
+    target: str = Field(index=True)  # claim id, auth number, NPI, or the portal name for remittances
     reason: str  # why it was enqueued (shown by `status`/`schedule`)
     priority: int = 0  # higher is leased first (near a deadline)
     state: str = Field(default="queued", index=True)  # queued | leased | done | failed

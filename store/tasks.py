@@ -51,15 +51,20 @@ def open_key(kind: str, portal: str, target: str) -> str:
 
 
 def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: str, now: datetime,
-            priority: int = 0, not_before: datetime | None = None) -> bool:
+            priority: int = 0, not_before: datetime | None = None, decided_at: datetime | None = None) -> bool:
     """Queue a task; False when one is already open for (kind, portal, target).
 
     An open task is raised to the higher priority. Its `not_before` is pulled earlier
     only while it has never been tried: a task waiting out a retry backoff keeps it.
+    `decided_at` is when the caller read that the target is due: a task for it that
+    finished since then may have made that reading stale (the claim just got paid),
+    so nothing is queued and the next job decides again.
     """
     key = open_key(kind, portal, target)
     not_before = not_before or now
     if _merge_into_open(session, key, priority, not_before):
+        return False
+    if decided_at is not None and _finished_since(session, kind, portal, target, decided_at):
         return False
     try:
         with session.begin_nested():
@@ -70,6 +75,13 @@ def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: st
         _merge_into_open(session, key, priority, not_before)
         return False
     return True
+
+
+def _finished_since(session: Session, kind: str, portal: str, target: str, since: datetime) -> bool:
+    statement = select(Task.id).where(
+        col(Task.target) == target, col(Task.kind) == kind, col(Task.portal) == portal,
+        col(Task.state).in_((DONE, FAILED)), col(Task.finished_at) >= literal(since, UtcDateTime())).limit(1)
+    return session.exec(statement).first() is not None
 
 
 def _merge_into_open(session: Session, key: str, priority: int, not_before: datetime) -> bool:

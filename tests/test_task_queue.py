@@ -87,10 +87,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_skip_reason: str
 
 
 def add(db: Db, target: str, *, portal: str = "summit", kind: str = "claim_status", priority: int = 0,
-        not_before: datetime | None = None, now: datetime = NOW) -> bool:
+        not_before: datetime | None = None, now: datetime = NOW, decided_at: datetime | None = None) -> bool:
     with session_scope(db.engine) as session:
         return enqueue(session, kind=kind, portal=portal, target=target, reason="due", now=now,
-                       priority=priority, not_before=not_before)
+                       priority=priority, not_before=not_before, decided_at=decided_at)
 
 
 def lease(db: Db, owner: str, *, now: datetime = NOW, limit: int = 10, **options: Any) -> Lease | None:
@@ -163,6 +163,25 @@ def test_a_finished_task_does_not_block_a_new_one_for_the_same_target(db: Db) ->
     done, queued = rows(db)
     assert (done.state, done.open_key, done.outcome, done.finished_at) == ("done", None, "unchanged", NOW)
     assert (queued.state, queued.open_key) == ("queued", "claim_status:summit:C1")
+
+
+def test_a_target_whose_task_finished_after_the_job_read_it_is_not_queued_again(db: Db) -> None:
+    # A job reads "C1 is pending" at NOW, a runner records it paid and finishes its task a minute
+    # later, then the job gets to C1: its reading is stale, so it must not check the paid claim again.
+    add(db, "C1")
+    add(db, "C2")
+    first, second = task_ids(lease(db, "a"))
+    with session_scope(db.engine) as session:
+        assert complete(session, first, owner="a", now=NOW + MINUTES, outcome="changed")
+        assert park(session, second, owner="a", now=NOW + MINUTES, error="HTTP 500")
+
+    assert not add(db, "C1", now=NOW + 2 * MINUTES, decided_at=NOW)
+    assert not add(db, "C2", now=NOW + 2 * MINUTES, decided_at=NOW)
+    # a task that finished before the job read is already in what it read
+    assert add(db, "C1", now=NOW + 3 * MINUTES, decided_at=NOW + 2 * MINUTES)
+    # another kind or portal for the same target is not affected
+    assert add(db, "C2", kind="authorization", now=NOW + 2 * MINUTES, decided_at=NOW)
+    assert [task.state for task in rows(db)] == ["done", "failed", "queued", "queued"]
 
 
 def test_two_processes_enqueueing_the_same_task_make_one_row(db: Db) -> None:

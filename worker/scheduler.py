@@ -154,7 +154,8 @@ class Enqueuer:
             # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
             with session_scope(self.engine) as session:
                 count += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
-                                       reason=item.reason, now=now, priority=item.priority)
+                                       reason=item.reason, now=now, priority=item.priority,
+                                       decided_at=now)
         return count
 
     def purge(self) -> int:
