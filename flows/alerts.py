@@ -33,6 +33,9 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 DEADLINE_KINDS = ("timely_filing", "denial_deadline")
 HEALTH_KINDS = ("account_needs_attention", "portal_paused", "job_stale")
+LAYOUT_CHANGED = "layout_changed"
+# Nothing is being checked somewhere: these go out as soon as they open, not only in the next summary.
+URGENT_KINDS = (*HEALTH_KINDS, LAYOUT_CHANGED)
 # Claims the payer does not have, or never answered for: only a (re)submission stops the filing clock.
 NOT_ON_FILE_STATES = frozenset({"not_on_file", "rejected", "unchecked", "error"})
 
@@ -190,7 +193,7 @@ FINDING_OWNERS = {
     "auth_expiring": "front_desk", "auth_units_high": "front_desk", "auth_denied": "front_desk",
     "auth_pending_overdue": "front_desk", "claim_outside_auth": "front_desk",
     "enrollment_inactive": "credentialing", "revalidation_due": "credentialing", "caqh_due": "credentialing",
-    "layout_changed": "it",
+    LAYOUT_CHANGED: "it",
 }
 HIGH_FINDINGS = frozenset({"auth_denied", "enrollment_inactive"})  # never below high, whatever the date
 # kind -> (title, action); {subject} {payer} {due} {amount} filled in. The finding's message has the detail.
@@ -209,7 +212,7 @@ FINDING_TEXT = {
                             "Fix the enrollment (retroactive effective date) before more claims go out"),
     "revalidation_due": ("Provider {subject}: revalidation due {due}", "Revalidate with the payer"),
     "caqh_due": ("Provider {subject}: CAQH re-attestation due {due}", "Re-attest in CAQH ProView"),
-    "layout_changed": ("Portal {subject}: pages changed, that work is paused",
+    LAYOUT_CHANGED: ("Portal {subject}: pages changed, that work is paused",
                        "Update the portal adapter, then `portal-worker resume PORTAL`"),
 }
 
@@ -229,7 +232,7 @@ def _from_finding(finding: Finding, today: date, alert_rules: AlertRules) -> Ale
     values = {"subject": finding.subject, "payer": finding.payer_id or "payer unknown", "due": finding.due,
               "amount": money(finding.amount_at_risk), "message": finding.message}
     action = action.format(**values)
-    if kind == "layout_changed":
+    if kind == LAYOUT_CHANGED:
         action = action.replace("PORTAL", finding.subject.split(":", 1)[0])
     if finding.due and kind not in ("auth_denied", "auth_pending_overdue"):
         action += f" ({_by(finding.due, today)})"

@@ -103,6 +103,11 @@ def digests_by_state(session: Session, states: Sequence[str]) -> list[Digest]:
     return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
+def digest_channel_used(session: Session, channel: str) -> bool:
+    """A row for `channel` on any day: an urgent notice's key names its alert, so once is once."""
+    return session.exec(select(Digest.id).where(Digest.channel == channel).limit(1)).first() is not None
+
+
 def last_sent_digest(session: Session, channel: str) -> Digest | None:
     """The newest summary that reached `channel`: its sent_at is where "newly denied" counts from."""
     statement = (select(Digest).where(Digest.channel == channel, Digest.state == "sent")

@@ -29,17 +29,20 @@ from sqlmodel import Session, select
 from flows.claim_import import import_claims_file
 from flows.claim_status import record_status
 from portals.types import Adjustment, ClaimStatusResult
+from flows.alerts import acknowledge
+from store.accounts import clear_attention, get_account, mark_needs_attention
 from store.alerts import get_digest, list_alerts
 from store.claims import get_claim
 from store.db import create_schema, make_engine, session_scope
 from store.models import Alert, Digest
-from tests.conftest import write_config
+from tests.conftest import ADAPTER_OF, write_config
 from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
 from worker.credentials import KEY_FILE_ENV
-from worker.notify import Sent, apprise_send, retry_failed_deliveries, send_digests
+from worker.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
 from worker.scheduler import Enqueuer, job_specs
 from worker.settings import ConfigError, Settings
+from worker.urgent import send_urgent
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)  # 07:00 in New York, when the digest job fires
@@ -320,6 +323,111 @@ def test_a_paid_claim_is_said_resolved_once(tmp_path: Path, webhook: Webhook) ->
     assert alert.status == "resolved" and alert.resolution_reported
 
 
+# --- urgent alerts between summaries ---------------------------------------------------------------------
+
+
+def password_rejected(engine: Engine, portal: str, at: datetime) -> None:
+    """What a runner records when the portal refuses the stored password."""
+    with session_scope(engine) as session:
+        get_account(session, portal, ADAPTER_OF[portal])
+        mark_needs_attention(session, portal, "the portal rejected the stored password", at)
+
+
+def password_fixed(engine: Engine, portal: str) -> None:
+    with session_scope(engine) as session:
+        clear_attention(session, portal)
+
+
+def test_an_account_needing_a_password_is_told_to_it_at_once_once_and_again_only_if_it_comes_back(
+        tmp_path: Path, webhook: Webhook) -> None:
+    webhook.start()
+    hook = f"json://127.0.0.1:{webhook.port}"
+    settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["{hook}/billing"]\nowners = ["billing"]\n'
+                                         f'[alerts.channels.it]\nurls = ["{hook}/it"]\nowners = ["it"]\n')
+    import_claims(tmp_path, engine, TODAY, NOW - timedelta(hours=1))
+    password_rejected(engine, "unity", NOW)
+
+    def every_15_minutes(at: datetime) -> None:  # the job `run` keeps between the daily summaries
+        Enqueuer(settings, engine, lambda: at).between_summaries()
+
+    every_15_minutes(NOW + timedelta(minutes=10))
+    every_15_minutes(NOW + timedelta(minutes=25))
+    every_15_minutes(NOW + timedelta(hours=5))
+
+    [(path, payload)] = webhook.received
+    assert path == "/it"  # billing's channel does not get IT's alerts; none of the claims' deadlines go out
+    assert payload["title"].startswith("portal-worker URGENT: Portal account unity needs attention")
+    assert "credentials set unity" in payload["message"] and "alerts ack" in payload["message"]
+    assert "PW-OVER" not in payload["message"] and PATIENT not in payload["message"]
+
+    # The next morning's summary still lists it (as known, not new) until someone acknowledges it.
+    send_digests(settings, engine, NOW + timedelta(days=1))
+    it_summary = [message["message"] for path, message in webhook.received if path == "/it"][-1]
+    assert "unity needs attention" in it_summary and "[new] Portal account unity" not in it_summary
+
+    # Fixed: resolved, nothing sent. Rejected again: a new episode, told again.
+    password_fixed(engine, "unity")
+    every_15_minutes(NOW + timedelta(days=1, hours=1))
+    password_rejected(engine, "unity", NOW + timedelta(days=1, hours=2))
+    every_15_minutes(NOW + timedelta(days=1, hours=2, minutes=10))
+    every_15_minutes(NOW + timedelta(days=1, hours=2, minutes=25))
+
+    notices = [payload for path, payload in webhook.received if path == "/it" and "URGENT" in payload["title"]]
+    assert len(notices) == 2
+
+
+def test_an_acknowledged_alert_is_not_sent_and_the_setting_turns_notices_off(tmp_path: Path, webhook: Webhook) -> None:
+    webhook.start()
+    settings, engine = install(tmp_path, f'[alerts.channels.it]\nurls = ["json://127.0.0.1:{webhook.port}/it"]\n')
+    password_rejected(engine, "summit", NOW)
+    refresh_urgent_alerts(settings, engine, NOW)
+    with session_scope(engine) as session:
+        [alert] = list_alerts(session)
+        acknowledge(session, alert.id or 0, NOW)
+
+    assert send_urgent(settings, engine, NOW + timedelta(minutes=15)) == []
+
+    (tmp_path / "off").mkdir()
+    off, off_engine = install(tmp_path / "off", f'[alerts]\nurgent_at_once = false\n'
+                                                f'[alerts.channels.it]\nurls = ["json://127.0.0.1:{webhook.port}/it"]\n')
+    password_rejected(off_engine, "summit", NOW)
+    assert send_urgent(off, off_engine, NOW) == []
+    assert webhook.received == []
+
+
+def test_a_notice_that_failed_is_retried_and_one_cut_off_by_a_restart_is_not_sent_again(
+        tmp_path: Path, webhook: Webhook) -> None:
+    url = f"json://hook-user:{SECRET}@127.0.0.1:{webhook.port}/it"  # nothing listens there yet
+    settings, engine = install(tmp_path, f'[alerts.channels.it]\nurls = ["{url}"]\n')
+    password_rejected(engine, "summit", NOW)
+
+    [failed] = send_urgent(settings, engine, NOW)
+
+    assert failed.state == "failed" and failed.key.startswith("it!account_needs_attention|summit@")
+    shown = status(settings, tmp_path)
+    assert "failed, will retry" in shown and SECRET not in shown
+    webhook.start()
+    Enqueuer(settings, engine, lambda: NOW + timedelta(minutes=15)).between_summaries()
+    Enqueuer(settings, engine, lambda: NOW + timedelta(minutes=30)).between_summaries()
+    assert len(webhook.received) == 1
+
+    class WorkerKilled(BaseException):
+        """The process ends right after the webhook accepted the notice, before the row says so."""
+
+    def send_then_die(url: str, subject: str, text: str, html: str) -> Sent:
+        apprise_send(url, subject, text, html)
+        raise WorkerKilled
+
+    password_rejected(engine, "lakeshore", NOW + timedelta(hours=1))
+    with pytest.raises(WorkerKilled):
+        send_urgent(settings, engine, NOW + timedelta(hours=1), send=send_then_die)
+    send_digests(settings, engine, NOW + timedelta(hours=2))  # a restarted worker settles what was cut off
+    send_urgent(settings, engine, NOW + timedelta(hours=2))
+
+    lakeshore = [p for _, p in webhook.received if "URGENT" in p["title"] and "lakeshore" in p["title"]]
+    assert len(lakeshore) == 1
+
+
 # --- config --------------------------------------------------------------------------------------------------
 
 
@@ -392,7 +500,7 @@ def test_alert_settings_defaults_and_the_digest_job(tmp_path: Path) -> None:
 
     alerts = settings.alerts
     assert (alerts.include_patient_names, alerts.top_items, alerts.portal_paused_hours, alerts.job_grace,
-            alerts.delivery_attempts, alerts.channels) == (False, 10, 4, 2.0, 3, {})
+            alerts.delivery_attempts, alerts.urgent_at_once, alerts.channels) == (False, 10, 4, 2.0, 3, True, {})
     assert alerts.ladders == {"timely_filing": [60, 21, 7]}
     assert settings.schedule.digest.cron == "0 7 * * *"
     [digest] = [spec for spec in job_specs(settings) if spec.job == "digest"]

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS, HEALTH_KINDS, AlertChanges, AlertRules, \
-    deadline_alerts, finding_alerts, health_alerts, sync_alerts
+from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS, HEALTH_KINDS, LAYOUT_CHANGED, URGENT_KINDS, AlertChanges, \
+    AlertDraft, AlertRules, deadline_alerts, finding_alerts, health_alerts, sync_alerts
 from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
 from store import accounts, health
@@ -45,6 +45,7 @@ from worker.settings import ChannelSettings, Settings
 log = structlog.get_logger(__name__)
 
 ALL_KINDS = (*DEADLINE_KINDS, *FINDING_OWNERS, *HEALTH_KINDS)
+NOTICE_SEPARATOR = "!"  # channel names are a-z, 0-9, _ and -: never "!"
 EVERYONE = "everyone"  # the audience a preview shows when no channel is configured
 FIRST_SUMMARY_LOOKBACK = timedelta(days=1)  # "new denials" for a channel that never got a summary
 UNCONFIRMED_NOTE = ("the worker stopped between sending and recording it; not sent again "
@@ -67,24 +68,36 @@ def practice_today(settings: Settings, now: datetime) -> date:
 
 def refresh_alerts(settings: Settings, engine: Engine, now: datetime) -> AlertChanges:
     """Raise, update, escalate and resolve alerts from the claims, denials, findings and worker health."""
-    from worker.scheduler import expected_intervals  # the scheduler runs the digest job, which calls this
-
     today, rules = practice_today(settings, now), alert_rules(settings)
-    intervals = expected_intervals(settings, now)
     with session_scope(engine) as session:
         denials = list_denials(session, statuses=["open"])
         appeals = {d.id: appeals_filed(session, d.id) for d in denials if d.id is not None}
-        live = [beat.started_at for beat in health.heartbeats(session) if beat.stopped_at is None]
         drafts = [
             *deadline_alerts(list_claims(session), denials, load_payer_rules(), today, rules, appeals=appeals),
             *finding_alerts(open_findings(session), today, rules),
-            *health_alerts(accounts.all_accounts(session), health.job_runs(session), intervals, now, rules,
-                           up_since=min(live) if live else None),
+            *_health_drafts(session, settings, now, rules),
         ]
         changes = sync_alerts(session, ALL_KINDS, drafts, now)
     log.info("alerts_refreshed", opened=len(changes.opened), escalated=len(changes.escalated),
              resolved=len(changes.resolved))
     return changes
+
+
+def refresh_urgent_alerts(settings: Settings, engine: Engine, now: datetime) -> AlertChanges:
+    """refresh_alerts for the urgent kinds only: cheap enough to run every few minutes."""
+    today, rules = practice_today(settings, now), alert_rules(settings)
+    with session_scope(engine) as session:
+        drafts = [*finding_alerts(open_findings(session, [LAYOUT_CHANGED]), today, rules),
+                  *_health_drafts(session, settings, now, rules)]
+        return sync_alerts(session, URGENT_KINDS, drafts, now)
+
+
+def _health_drafts(session: Session, settings: Settings, now: datetime, rules: AlertRules) -> list[AlertDraft]:
+    from worker.scheduler import expected_intervals  # the scheduler runs the digest job, which calls this
+
+    live = [beat.started_at for beat in health.heartbeats(session) if beat.stopped_at is None]
+    return health_alerts(accounts.all_accounts(session), health.job_runs(session), expected_intervals(settings, now),
+                         now, rules, up_since=min(live) if live else None)
 
 
 # --- building the summaries ------------------------------------------------------------------------
@@ -97,6 +110,11 @@ class Delivery:
     channel: str  # the audience, as in [alerts.channels.NAME]
     key: str  # Digest.channel: NAME for the channel's first URL, NAME[i] for the others
     url: str = field(default="", repr=False)  # never logged or stored: it may hold a password or token
+
+
+def delivery_key(row_channel: str) -> str:
+    """The delivery a Digest row went to: "it" for "it" and for an urgent notice's "it!KIND|SUBJECT@OPENED"."""
+    return row_channel.split(NOTICE_SEPARATOR, 1)[0]
 
 
 def deliveries(settings: Settings, channel: str) -> list[Delivery]:
@@ -258,7 +276,7 @@ def _retry_failed(settings: Settings, engine: Engine, now: datetime, send: Sende
         failed = alert_store.digests_by_state(session, ["failed", "pending"])
     outcomes = []
     for digest in failed:
-        delivery = by_key.get(digest.channel)
+        delivery = by_key.get(delivery_key(digest.channel))
         if delivery is None:
             continue  # the channel (or that URL) left the config
         if limit is not None and digest.attempts >= limit:
@@ -266,7 +284,7 @@ def _retry_failed(settings: Settings, engine: Engine, now: datetime, send: Sende
         with session_scope(engine) as session:
             claimed = alert_store.move_digest(session, digest, (digest.state,), state="sending")
         if claimed:  # another worker may have taken it first
-            outcomes.append(_deliver(engine, digest, delivery, send, now))
+            outcomes.append(deliver(engine, digest, delivery, send, now))
     return outcomes
 
 
@@ -291,13 +309,13 @@ def _send_today(settings: Settings, engine: Engine, now: datetime, send: Sender,
         subject, text, html = subject_line(summary), render_text(summary), render_html(summary)
         write_html(settings, today, due[0].channel, html)
         for delivery in due:
-            digest = _claim_new(engine, Digest(
+            digest = claim_new(engine, Digest(
                 digest_date=today, channel=delivery.key, state="sending", created_at=now, subject=subject,
                 body_text=text, body_html=html, alert_keys=summary.alert_keys, resolved_keys=summary.resolved_keys))
             if digest is None:
                 outcomes.append(Outcome(today, delivery.key, "already sent", "another worker took it"))
                 continue
-            outcomes.append(_deliver(engine, digest, delivery, send, now))
+            outcomes.append(deliver(engine, digest, delivery, send, now))
     return outcomes
 
 
@@ -308,7 +326,7 @@ def _earlier(row: Digest) -> Outcome:
     return Outcome(row.digest_date, row.channel, f"{row.state} earlier", row.last_error or "")
 
 
-def _claim_new(engine: Engine, digest: Digest) -> Digest | None:
+def claim_new(engine: Engine, digest: Digest) -> Digest | None:
     """Record the summary as "sending" before it goes: None when another worker recorded it first."""
     try:
         with session_scope(engine) as session:
@@ -318,7 +336,7 @@ def _claim_new(engine: Engine, digest: Digest) -> Digest | None:
     return digest
 
 
-def _deliver(engine: Engine, digest: Digest, delivery: Delivery, send: Sender, now: datetime) -> Outcome:
+def deliver(engine: Engine, digest: Digest, delivery: Delivery, send: Sender, now: datetime) -> Outcome:
     try:
         sent = send(delivery.url, digest.subject, digest.body_text, digest.body_html)
     except Exception as exc:  # noqa: BLE001  (a bug in a notification plugin must not lose the record)

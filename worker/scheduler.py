@@ -179,14 +179,16 @@ class Enqueuer:
         outcomes = send_digests(self.settings, self.engine, self.clock())
         return sum(outcome.state == "sent" for outcome in outcomes)
 
-    def retry_deliveries(self) -> None:
-        """A failed summary is not left for tomorrow's run: it is tried again every few minutes."""
+    def between_summaries(self) -> None:
+        """Every few minutes: a failed summary or notice is tried again, and urgent alerts go out."""
         from worker.notify import retry_failed_deliveries
+        from worker.urgent import send_urgent
 
-        try:
-            retry_failed_deliveries(self.settings, self.engine, self.clock())
-        except Exception:  # noqa: BLE001  (logged; the next interval tries again)
-            log.exception("delivery_retry_failed")
+        for step in (retry_failed_deliveries, send_urgent):
+            try:
+                step(self.settings, self.engine, self.clock())
+            except Exception:  # noqa: BLE001  (logged; the next interval tries again)
+                log.exception("delivery_step_failed", step=step.__name__)
 
     def _able(self, kind: TaskKind) -> list[str]:
         return [name for name, portal in self.settings.portals.items()
@@ -232,7 +234,7 @@ def build_scheduler(settings: Settings, specs: list[JobSpec], enqueuer: Enqueuer
                           **({"next_run_time": now} if catch_up else {}))
         if catch_up:
             log.info("job_catch_up", job=spec.job_id)
-    if any(spec.job == "digest" for spec in specs):
-        scheduler.add_job(enqueuer.retry_deliveries, IntervalTrigger(minutes=DELIVERY_RETRY_MINUTES),
-                          id="delivery-retry", coalesce=True, max_instances=1, misfire_grace_time=300)
+    if settings.alerts.channels:
+        scheduler.add_job(enqueuer.between_summaries, IntervalTrigger(minutes=DELIVERY_RETRY_MINUTES),
+                          id="between-summaries", coalesce=True, max_instances=1, misfire_grace_time=300)
     return scheduler

@@ -239,6 +239,7 @@ class AlertSettings(BaseModel):
     portal_paused_hours: Annotated[float, Field(gt=0)] = 4
     job_grace: Annotated[float, Field(ge=1, strict=False)] = 2.0  # stale after grace x the job's interval
     delivery_attempts: Annotated[int, Field(ge=1)] = 3  # a failed summary is retried every 15 minutes
+    urgent_at_once: bool = True  # worker-health alerts and layout changes go out within 15 minutes
     ladders: dict[str, list[Annotated[int, Field(gt=0)]]] = Field(default_factory=dict)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
 

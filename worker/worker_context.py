@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from flows.alerts import LAYOUT_CHANGED
 from flows.findings import FindingDraft, sync_findings
 from flows.windows import availability
 from portals.base import PortalAdapter, Timeouts
@@ -28,7 +29,6 @@ from worker.credentials import CredentialStore, StoredCredentials, waiting_for_n
 from worker.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
 
-LAYOUT_FINDING = "layout_changed"
 CREDENTIALS_TTL_S = 30.0  # an OS keyring that cannot say it changed: a new password is seen within this
 
 
@@ -130,13 +130,13 @@ class WorkerContext:
         """One open finding per paused (portal, kind), for whoever maintains the adapter."""
         now = utcnow()
         with session_scope(self.engine) as session:
-            drafts = [FindingDraft(LAYOUT_FINDING, f"{pause.portal}:{pause.kind}", None,
+            drafts = [FindingDraft(LAYOUT_CHANGED, f"{pause.portal}:{pause.kind}", None,
                                    f"{pause.portal}: the {pause.kind.replace('_', ' ')} pages changed "
                                    f"({pause.reason}); that work is paused until {pause.until:%Y-%m-%d %H:%M} UTC "
                                    f"or `portal-worker resume {pause.portal}`. The adapter needs updating"
                                    + (f"; evidence {Path(pause.evidence).name}" if pause.evidence else ""))
                       for pause in health.active_pauses(session, now)]
-            sync_findings(session, [LAYOUT_FINDING], drafts, now)
+            sync_findings(session, [LAYOUT_CHANGED], drafts, now)
 
 
 def portal_timeouts(settings: Settings, portal: str) -> Timeouts:
