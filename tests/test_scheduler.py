@@ -16,7 +16,7 @@ from store.models import Evidence, Task
 from tests.conftest import write_config
 from tests.test_import_claims import rows, write_csv
 from worker.evidence import evidence_dir, sweep_expired
-from worker.scheduler import Enqueuer, job_specs, missed_while_down, next_fire
+from worker.scheduler import Enqueuer, build_scheduler, job_specs, missed_while_down, next_fire
 from worker.settings import Settings
 
 MONDAY_NOON = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)  # 12:00 in New York
@@ -52,6 +52,33 @@ def test_a_worker_down_overnight_catches_up_once_not_per_missed_run(tmp_path: Pa
     assert missed_while_down(claims, None, MONDAY_NOON)  # never ran
     assert missed_while_down(claims, friday_13h, MONDAY_NOON)  # Monday 06:00 passed while it was down
     assert not missed_while_down(claims, MONDAY_NOON - timedelta(hours=1), MONDAY_NOON)
+
+
+def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed(tmp_path: Path) -> None:
+    settings = settings_with(tmp_path, '\n[schedule.claims]\njitter_seconds = 120\nmisfire_grace_minutes = 30\n'
+                                       '[alerts.channels.it]\nurls = ["json://127.0.0.1:9/it"]\nowners = ["it"]\n')
+    specs = job_specs(settings)
+    engine = make_engine(settings.database_url())
+    now = datetime.now(timezone.utc)
+    # Every job started just now except the digest, which last ran a week ago.
+    last_started = {spec.job_id: now for spec in specs} | {"digest": now - timedelta(days=7)}
+
+    scheduler = build_scheduler(settings, specs, Enqueuer(settings, engine, lambda: now), last_started)
+
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {spec.job_id for spec in specs} | {"between-summaries"}
+    for job in jobs.values():
+        assert (job.coalesce, job.max_instances) == (True, 1), job.id  # one catch-up, never two at once
+    assert jobs["claims"].misfire_grace_time == 30 * 60 and jobs["claims"].trigger.jitter == 120
+    assert jobs["auths"].misfire_grace_time == 60 * 60 and jobs["auths"].trigger.jitter == 300  # defaults
+    caught_up = [job_id for job_id, job in jobs.items() if getattr(job, "next_run_time", None) is not None]
+    assert caught_up == ["digest"]  # missed while down: runs once at start; the rest wait for their time
+
+    (tmp_path / "quiet").mkdir()
+    without_channels = settings_with(tmp_path / "quiet")
+    quiet = build_scheduler(without_channels, job_specs(without_channels),
+                            Enqueuer(without_channels, engine, lambda: now), last_started)
+    assert "between-summaries" not in {job.id for job in quiet.get_jobs()}  # nowhere to send anything
 
 
 @pytest.fixture
