@@ -66,6 +66,17 @@ def test_credentials_test_reports_a_portal_without_credentials(workspace: Worksp
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_credentials_delete_removes_them_and_says_so(workspace: Workspace) -> None:
+    deleted = cli(workspace, "credentials", "delete", "unity")
+    again = cli(workspace, "credentials", "delete", "unity")
+    tested = cli(workspace, "credentials", "test", "unity")
+
+    assert deleted.returncode == 0 and "Deleted credentials for unity" in deleted.stdout
+    assert again.returncode == 0 and "No credentials stored for unity" in again.stdout
+    assert tested.returncode == 1 and "no credentials stored" in tested.stdout
+    assert workspace.credentials.load("summit") is not None  # the other portals keep theirs
+
+
 @pytest.mark.browser
 def test_credentials_set_from_stdin_then_test_logs_in(workspace: Workspace) -> None:
     creds = workspace.default_credentials("unity")
@@ -208,3 +219,21 @@ def test_auth_and_provider_imports_are_all_or_nothing_and_listed(workspace: Work
     assert "0 finding(s)" in cli(workspace, "findings").stdout
     bad_kind = cli(workspace, "check", "--what", "everything")
     assert bad_kind.returncode == 2 and "choose from claims, auths, providers" in bad_kind.stderr
+
+
+@pytest.mark.browser
+def test_the_demo_checks_the_fake_practice_and_ends_with_the_daily_summary(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo-data"
+    result = subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", "demo",
+                             "--claims-per-payer", "4", "--data-dir", str(data_dir)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    shown = result.stdout
+    summary = shown.split("The daily summary staff would get", 1)
+    assert len(summary) == 2, shown[-3000:]
+    assert "portal-worker summary for" in summary[1] and "Data directory:" in summary[1]
+    assert "open denial(s) in all" in summary[0]
+    with (data_dir / "claims.csv").open(newline="") as export:
+        patients = {row["patient_name"] for row in csv.DictReader(export)}
+    assert patients and not any(name in shown for name in patients)  # minimum necessary, on screen too
