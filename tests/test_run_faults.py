@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ def account(ws: Workspace, portal: str) -> PortalAccount:
         found = s.get(PortalAccount, portal)
         assert found is not None, portal
         return found
+
+
+def paused(ws: Workspace, portal: str) -> bool:
+    with session(ws) as s:
+        found = s.get(PortalAccount, portal)
+        return found is not None and found.pauses >= 1
 
 
 def done_everywhere_but(ws: Workspace, portal: str) -> bool:
@@ -59,6 +66,27 @@ def test_server_errors_trip_the_circuit_breaker_and_the_other_portals_go_on(work
     assert {t.state for t in summit_tasks} == {"queued"}
     assert sum(t.attempts for t in summit_tasks) >= 3 and all(t.last_error is None or "HTTP 500" in t.last_error
                                                              for t in summit_tasks)
+
+
+def test_a_429_pauses_that_portal_for_at_least_its_retry_after_and_the_others_go_on(workspace: Workspace) -> None:
+    configure(workspace)
+    import_claims(workspace)
+    workspace.portal.admin("faults/commercial", {"rate_limited": True})
+    started = utcnow()
+
+    with running(workspace):
+        wait_until(lambda: paused(workspace, "unity"), "unity is paused")
+        asked = workspace.portal.admin("state")["requests"]["commercial"]
+        wait_until(lambda: done_everywhere_but(workspace, "unity"), "summit and lakeshore are done")
+        # Paused, not hammered: nothing more reached the portal while the others finished.
+        assert workspace.portal.admin("state")["requests"]["commercial"] == asked
+
+    unity = account(workspace, "unity")
+    assert "429" in (unity.last_error or "") and unity.unavailable_until is not None
+    assert aware(unity.unavailable_until) >= started + timedelta(seconds=120)  # the portal's Retry-After
+    unity_tasks = tasks(workspace, portal="unity")
+    # One attempt on one task, then back to the queue: nothing given up on, nothing done.
+    assert {t.state for t in unity_tasks} == {"queued"} and sum(t.attempts for t in unity_tasks) == 1
 
 
 def test_a_wrong_password_stops_the_account_without_retrying_it(workspace: Workspace) -> None:
