@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser clean bench
+.PHONY: demo test install browser clean bench soak
 
 demo: browser
 	$(BIN)/portal-worker demo
@@ -26,6 +26,10 @@ $(VENV)/.installed: pyproject.toml
 bench: browser
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.throughput $(BENCH_ARGS)
+
+# Memory over thousands of checks (bench/soak.py): SOAK_ARGS="--quick" for a smoke run.
+soak: browser
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 # Finds a system Chromium, or installs one (Debian's package as root, else Playwright's), and says which.
 browser: install

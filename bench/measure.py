@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -42,6 +42,7 @@ class Usage:
 class Measured:
     exit_code: int
     usage: Usage
+    series: list[tuple[float, int, int, int]] = field(repr=False)  # TreeSampler.series
     wall_s: float  # spawn to exit
     stopped_by_us: bool  # SIGTERM once `done()` said so (the worker); else it exited by itself
     timed_out: bool
@@ -57,6 +58,9 @@ class TreeSampler(threading.Thread):
         self.cpu: dict[tuple[int, float], float] = {}  # (pid, create time) -> user+system seconds
         self.peak_rss = 0
         self.samples = 0
+        self.started = time.monotonic()
+        # (seconds since start, RSS of the whole tree, RSS of the root process, processes in the tree)
+        self.series: list[tuple[float, int, int, int]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -69,17 +73,21 @@ class TreeSampler(threading.Thread):
             tree = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
             return
-        rss = 0
+        rss = root_rss = 0
         for process in tree:
             try:
                 with process.oneshot():
                     times = process.cpu_times()
-                    rss += process.memory_info().rss
+                    process_rss = process.memory_info().rss
                     self.cpu[(process.pid, process.create_time())] = times.user + times.system
             except psutil.Error:
                 continue
+            rss += process_rss
+            if process is self.root:
+                root_rss = process_rss
         self.peak_rss = max(self.peak_rss, rss)
         self.samples += 1
+        self.series.append((time.monotonic() - self.started, rss, root_rss, len(tree)))
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -128,4 +136,4 @@ def run_measured(command: list[str], *, env: dict[str, str], cwd: Path, log_path
     usage = Usage(peak_rss_mb=sampler.peak_rss / 2**20, cpu_s=sum(sampler.cpu.values()),
                   cpu_s_rusage=_children_cpu_s() - cpu_before, processes_seen=len(sampler.cpu),
                   samples=sampler.samples)
-    return Measured(exit_code, usage, wall_s, stopped_by_us, timed_out)
+    return Measured(exit_code, usage, sampler.series, wall_s, stopped_by_us, timed_out)
