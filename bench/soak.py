@@ -26,17 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bench import fake
 from bench.measure import Measured, run_measured
+from bench.worker_run import ENTRY, all_checked, reader_engine
 from bench.workspace import make_workspace
 from store.models import Task
+from worker.clock import aware
 
 REPO = Path(__file__).resolve().parents[1]
-ENTRY = ("-c", "from worker.cli import main; main()", "run")
 TENTHS = 10
 MB = 2**20
 
@@ -67,13 +67,7 @@ def finish_times(engine: Engine) -> list[datetime]:
     with Session(engine) as session:
         finished = session.exec(select(Task.finished_at).where(col(Task.state) == "done",
                                                                col(Task.kind) == "claim_status"))
-        return sorted(moment.replace(tzinfo=timezone.utc) for moment in finished if moment is not None)
-
-
-def all_checked(engine: Engine, claims: int) -> bool:
-    with Session(engine) as session:
-        states = list(session.exec(select(Task.state).where(col(Task.kind) == "claim_status")))
-    return len(states) >= claims and all(state in ("done", "failed") for state in states)
+        return sorted(aware(moment) for moment in finished if moment is not None)
 
 
 def tenths(measured: Measured, spawned: datetime, finished: list[datetime]) -> list[dict[str, Any]]:
@@ -81,7 +75,7 @@ def tenths(measured: Measured, spawned: datetime, finished: list[datetime]) -> l
     rows = []
     for tenth in range(TENTHS):
         first = finished[len(finished) * tenth // TENTHS]
-        last = finished[min(len(finished) * (tenth + 1) // TENTHS, len(finished)) - 1]
+        last = finished[len(finished) * (tenth + 1) // TENTHS - 1]
         start, end = (first - spawned).total_seconds(), (last - spawned).total_seconds()
         window = [sample for sample in measured.series if start <= sample[0] <= end]
         if not window:
@@ -119,7 +113,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         claims = sum(1 for _ in claims_csv.open()) - 1
         ws = make_workspace(root / "install", portal.url, claims_csv, None, runners=args.runners,
                             batch_size=25, pace_seconds=0)
-        engine = create_engine(ws.database_url)  # a reader: store.db's engine would take write locks
+        engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
         chromium_before = chromium_processes()
         spawned = datetime.now(timezone.utc)

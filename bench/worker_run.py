@@ -24,6 +24,7 @@ from bench.measure import Measured, run_measured
 from bench.workspace import make_workspace
 from store.models import Task
 from tests.pg_support import fresh_schema
+from worker.clock import aware
 
 ENTRY = ("-c", "from worker.cli import main; main()", "run")
 CLAIM_STATUS = "claim_status"
@@ -44,7 +45,7 @@ class WorkerOutcome:
     config: str = field(repr=False)
 
 
-def _engine(url: str) -> Engine:
+def reader_engine(url: str) -> Engine:
     """A reader that takes no write lock (store.db's SQLite engine begins every transaction IMMEDIATE)."""
     return create_engine(url)
 
@@ -56,13 +57,9 @@ def _states(engine: Engine) -> Counter[str]:
         return Counter({state: count for state, count in rows})
 
 
-def _all_checked(engine: Engine, claims: int) -> bool:
+def all_checked(engine: Engine, claims: int) -> bool:
     states = _states(engine)
     return sum(states[s] for s in FINISHED) >= claims and not states["queued"] + states["leased"]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *, runners: int, postgres: bool,
@@ -72,19 +69,19 @@ def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=root)))
         ws = make_workspace(work, portal_url, claims_csv, database_url, runners=runners, batch_size=batch_size,
                             pace_seconds=pace_seconds)
-        engine = _engine(ws.database_url)
+        engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
         spawned = datetime.now(timezone.utc)
         measured = run_measured([sys.executable, *ENTRY], env=ws.env, cwd=work, log_path=log_path,
-                                timeout_s=timeout_s, done=lambda: _all_checked(engine, claims))
+                                timeout_s=timeout_s, done=lambda: all_checked(engine, claims))
         with Session(engine) as session:
             tasks = list(session.exec(select(Task).where(col(Task.kind) == CLAIM_STATUS)))
         done = [t for t in tasks if t.state == "done"]
         worker_log = work / "data" / "logs" / "portal-worker.jsonl"
         if (measured.timed_out or len(done) < claims) and worker_log.exists():  # keep it, to see why
             shutil.copyfile(worker_log, log_path.with_suffix(".jsonl"))
-        started = [_utc(t.started_at) for t in done if t.started_at]
-        finished = [_utc(t.finished_at) for t in done if t.finished_at]
+        started = [aware(t.started_at) for t in done if t.started_at]
+        finished = [aware(t.finished_at) for t in done if t.finished_at]
         first, last = (min(started), max(finished)) if started and finished else (spawned, spawned)
         return WorkerOutcome(
             runners=runners, db="PostgreSQL" if postgres else "SQLite", claims_done=len(done),
