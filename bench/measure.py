@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from worker.processes import kill_tree
+from worker.runtime.processes import kill_tree
 
 SAMPLE_INTERVAL_S = 0.2
 POLL_INTERVAL_S = 0.25

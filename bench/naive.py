@@ -25,7 +25,7 @@ from flows.claim_import import ClaimRecord, read_claims_csv
 from portals.errors import ClaimNotFound, PortalError
 from portals.registry import ADAPTERS
 from portals.types import ClaimQuery
-from worker.browser import ChromiumChoice, find_chromium, launch_options
+from worker.runtime.browser import ChromiumChoice, find_chromium, launch_options
 
 RequestLine = tuple[str, str]  # (method, path)
 

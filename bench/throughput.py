@@ -34,7 +34,7 @@ from bench.report import HTTP, NAIVE, WORKER, Row, curve_lines, ratio_lines, rat
 from bench.worker_run import WorkerOutcome, measure_worker
 from fake_portal.launcher import RunningPortal
 from tests.pg_support import postgres_unreachable
-from worker.browser import find_chromium
+from worker.runtime.browser import find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN_RUNNERS = (1, 4)

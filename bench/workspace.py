@@ -15,7 +15,7 @@ from bench.fake import PORTALS, base_url, credentials
 from flows.claim_import import import_claims_file
 from store.db import create_schema, make_engine, sqlite_url
 from worker.clock import utcnow
-from worker.credentials import KEY_FILE_ENV, open_store
+from worker.security.credentials import KEY_FILE_ENV, open_store
 
 # Only what a benchmark must change from the shipped defaults: the claims job fires once, at
 # start-up (it never ran: catch-up), nothing else is scheduled, idle runners look for work twice

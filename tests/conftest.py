@@ -15,8 +15,8 @@ from fake_portal.data import Dataset, generate
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.types import Credentials
-from worker.browser import find_chromium, launch_options
-from worker.credentials import KEY_FILE_ENV, CredentialStore, open_store
+from worker.runtime.browser import find_chromium, launch_options
+from worker.security.credentials import KEY_FILE_ENV, CredentialStore, open_store
 from worker.settings import Settings
 
 # The fake portal's data set is pinned so tests see the same claims on any day.

@@ -21,7 +21,7 @@ from store.db import create_schema, make_engine
 from store.models import JobRun, Task
 from tests.conftest import Workspace
 from worker.clock import aware, utcnow
-from worker.service import Worker
+from worker.runtime.service import Worker
 
 # Every job fires every 1.2 s, so a simulated day needs seconds, not hours.
 COMPRESSED = """

@@ -8,9 +8,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from worker.browser import find_chromium, launch_options
-from worker.browser_slot import BrowserSlot, RecyclePolicy
-from worker.processes import marker_arg, reap_orphans, tagged_browsers, with_descendants
+from worker.runtime.browser import find_chromium, launch_options
+from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
+from worker.runtime.processes import marker_arg, reap_orphans, tagged_browsers, with_descendants
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from flows.claim_import import import_claims_file
 from store.db import make_engine
 from store.models import Claim, ClaimStatusObservation, Denial, EraFile, Evidence, PortalAccount
 from tests.conftest import Workspace
-from worker.runner import CheckRunner, RunReport, utcnow
+from worker.runtime.check import CheckRunner, RunReport, utcnow
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Workspace
-from worker.credentials import KEY_FILE_ENV
+from worker.security.credentials import KEY_FILE_ENV
 
 
 def cli(ws: Workspace | None, *args: str, config: Path | None = None, stdin: str | None = None,

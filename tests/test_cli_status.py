@@ -14,7 +14,7 @@ from store import accounts, health, tasks
 from store.db import create_schema, make_engine, session_scope
 from tests.conftest import write_config
 from tests.test_cli import cli
-from worker.credentials import KEY_FILE_ENV, open_store
+from worker.security.credentials import KEY_FILE_ENV, open_store
 from worker.settings import Settings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from portals.types import Credentials
-from worker.credentials import KEY_ENV, KEY_FILE_ENV, CredentialStoreUnavailable, open_store
+from worker.security.credentials import KEY_ENV, KEY_FILE_ENV, CredentialStoreUnavailable, open_store
 
 CANARY = "Canary-Pa55word-7781"
 
@@ -65,9 +65,9 @@ def test_a_wrong_key_cannot_read_the_credentials(tmp_path: Path, monkeypatch: py
 
 def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.browser import ChromiumChoice
+    from worker.runtime.browser import ChromiumChoice
     from worker.settings import Settings
-    from worker.worker_context import WorkerContext
+    from worker.runtime.context import WorkerContext
 
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     config = tmp_path / "portal-worker.toml"
@@ -97,9 +97,9 @@ def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password
 
     from store import accounts
     from store.db import create_schema, make_engine, session_scope
-    from worker.browser import ChromiumChoice
+    from worker.runtime.browser import ChromiumChoice
     from worker.settings import Settings
-    from worker.worker_context import WorkerContext
+    from worker.runtime.context import WorkerContext
 
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     database = f"sqlite:///{tmp_path / 'shared.db'}"

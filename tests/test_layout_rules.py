@@ -20,7 +20,7 @@ FORBIDDEN = {
     "fake_portal": {"worker", "portals", "flows", "store"},
 }
 # The worker may start the fake portal as a separate server for `demo` and `fake-portal serve` only.
-ALLOWED = {("worker/demo.py", "fake_portal"), ("worker/cli.py", "fake_portal")}
+ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal")}
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
 
 

@@ -8,12 +8,13 @@ import json
 import structlog
 
 from worker import logs
+from worker.security import redaction
 
 
 def test_secret_fields_and_registered_secret_values_are_redacted() -> None:
     stream = io.StringIO()
     logs.configure("info", stream=stream)
-    logs.register_secret("Hunter2-Canary-Secret")
+    redaction.register_secret("Hunter2-Canary-Secret")
     log = structlog.get_logger()
     structlog.contextvars.bind_contextvars(claim_id="PW100001")
     try:
@@ -35,7 +36,7 @@ def test_secret_fields_and_registered_secret_values_are_redacted() -> None:
 def test_every_secret_of_an_account_is_scrubbed_security_answers_included() -> None:
     from portals.types import Credentials
 
-    logs.register_credentials(Credentials("biller", "Pw-Canary-0001", "TOTPCANARYSECRET0001",
+    redaction.register_credentials(Credentials("biller", "Pw-Canary-0001", "TOTPCANARYSECRET0001",
                                           {"First practice?": "Answer-Canary-0001"}))
     text = "typed Pw-Canary-0001 then TOTPCANARYSECRET0001 then Answer-Canary-0001"
-    assert logs.scrub(text) == "typed [redacted] then [redacted] then [redacted]"
+    assert redaction.scrub(text) == "typed [redacted] then [redacted] then [redacted]"

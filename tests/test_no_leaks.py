@@ -28,9 +28,10 @@ from store.models import Evidence, FlowPause, PortalAccount
 from tests.conftest import Workspace
 from tests.run_support import configure, running, session, tasks, wait_until
 from tests.test_cli import cli
-from worker import logs, notify
+from worker import logs
+from worker.delivery import notify
 from worker.clock import utcnow
-from worker.notify import Sent
+from worker.delivery.notify import Sent
 
 pytestmark = pytest.mark.browser
 

@@ -38,11 +38,11 @@ from store.models import Alert, Digest
 from tests.conftest import ADAPTER_OF, write_config
 from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
-from worker.credentials import KEY_FILE_ENV
-from worker.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
-from worker.scheduler import Enqueuer, job_specs
+from worker.security.credentials import KEY_FILE_ENV
+from worker.delivery.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
+from worker.runtime.scheduler import Enqueuer, job_specs
 from worker.settings import ConfigError, Settings
-from worker.urgent import send_urgent
+from worker.delivery.urgent import send_urgent
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)  # 07:00 in New York, when the digest job fires

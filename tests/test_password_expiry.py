@@ -22,7 +22,7 @@ from store.models import Alert, PortalAccount
 from tests.conftest import Workspace
 from tests.run_support import configure, import_claims, running, session, settled, tasks, wait_until
 from worker.clock import utcnow
-from worker.notify import refresh_alerts
+from worker.delivery.notify import refresh_alerts
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from flows.provider_import import import_providers_file
 from store.db import make_engine
 from store.models import Authorization, AuthorizationObservation, Enrollment, Finding
 from tests.conftest import Workspace
-from worker.runner import CheckRunner, RunReport, utcnow
+from worker.runtime.check import CheckRunner, RunReport, utcnow
 
 pytestmark = pytest.mark.browser
 

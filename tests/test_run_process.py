@@ -16,7 +16,7 @@ from tests.conftest import Workspace
 from tests.run_support import alive, browser_tree, cli, configure, import_claims, running, session, start_worker, \
     tasks, wait_until
 from worker.clock import utcnow
-from worker.evidence import evidence_dir
+from worker.runtime.evidence import evidence_dir
 
 pytestmark = pytest.mark.browser
 

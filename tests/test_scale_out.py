@@ -28,8 +28,8 @@ from tests.conftest import Workspace, write_config
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 from tests.run_support import COMPRESSED, alive, browser_tree, start_worker, wait_until
 from worker.clock import aware, utcnow
-from worker.credentials import open_store
-from worker.status import ROLE, SCHEDULER
+from worker.security.credentials import open_store
+from worker.runtime.heartbeat import ROLE, SCHEDULER
 
 pytestmark = pytest.mark.browser
 

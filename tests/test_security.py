@@ -19,8 +19,8 @@ from portals.types import ClaimQuery, Credentials
 from portals.unity_health import UnityHealthAdapter
 from tests.conftest import ADAPTER_OF, PORTAL_NAMES, write_config
 from tests.test_cli import cli
-from worker.credentials import KEY_ENV, KEY_FILE_ENV
-from worker.evidence import FailureTrace, save_snapshot
+from worker.security.credentials import KEY_ENV, KEY_FILE_ENV
+from worker.runtime.evidence import FailureTrace, save_snapshot
 
 TODAY = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py)
 DATASET = data.generate(seed=7, start=TODAY)

@@ -19,10 +19,11 @@ from portals.types import Credentials
 from flows.worklist import load_worklist
 from store.db import create_schema, make_engine, session_scope
 from store.findings import open_findings
-from worker import logs, output
-from worker.alerts_cli import print_preview
-from worker.credentials import KEY_FILE_ENV, open_store
-from worker.runner import CheckRunner, utcnow
+from worker import logs
+from worker.cli import display as output
+from worker.cli.alerts_view import print_preview
+from worker.security.credentials import KEY_FILE_ENV, open_store
+from worker.runtime.check import CheckRunner, utcnow
 from worker.settings import Settings
 
 DEMO_WORKLIST_ROWS = 8

@@ -23,10 +23,10 @@ from portals.base import PortalAdapter, Timeouts
 from store import accounts, health
 from store.db import session_scope
 from store.evidence import add_evidence
-from worker.browser import ChromiumChoice
+from worker.runtime.browser import ChromiumChoice
 from worker.clock import aware, utcnow
-from worker.credentials import CredentialStore, StoredCredentials, waiting_for_new_credentials, waiting_reason
-from worker.evidence import FailureTrace, save_snapshot
+from worker.security.credentials import CredentialStore, StoredCredentials, waiting_for_new_credentials, waiting_reason
+from worker.runtime.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
 
 CREDENTIALS_TTL_S = 30.0  # an OS keyring that cannot say it changed: a new password is seen within this

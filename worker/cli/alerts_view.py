@@ -15,7 +15,7 @@ from flows.alerts import acknowledge
 from store.alerts import UNRESOLVED, list_alerts, open_alerts
 from store.db import session_scope
 from store.models import Alert
-from worker import notify
+from worker.delivery import notify
 from worker.settings import ConfigError, Settings
 
 SNOOZE = re.compile(r"\s*(\d+)\s*([hdw])\s*", re.IGNORECASE)

@@ -15,8 +15,8 @@ import psutil
 import structlog
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from worker.browser import ChromiumChoice, launch_options
-from worker.processes import kill_tree, marker_arg, rss_mb, tagged_browsers
+from worker.runtime.browser import ChromiumChoice, launch_options
+from worker.runtime.processes import kill_tree, marker_arg, rss_mb, tagged_browsers
 
 log = structlog.get_logger(__name__)
 

@@ -51,13 +51,13 @@ from store.models import Claim
 from store.observations import all_enrollments
 from store.providers import list_providers
 from store.runs import finish_run, start_run
-from worker.browser import account_context, find_chromium, open_browser
+from worker.runtime.browser import account_context, find_chromium, open_browser
 from worker.clock import utcnow
-from worker.credentials import CredentialStore, StoredCredentials, open_store, waiting_for_new_credentials, \
+from worker.security.credentials import CredentialStore, StoredCredentials, open_store, waiting_for_new_credentials, \
     waiting_reason
-from worker.logs import register_credentials
+from worker.security.redaction import register_credentials
 from worker.settings import Settings
-from worker.worker_context import portal_timeouts, save_evidence
+from worker.runtime.context import portal_timeouts, save_evidence
 
 log = structlog.get_logger(__name__)
 

@@ -26,16 +26,16 @@ from sqlalchemy.engine import Engine
 from store import health, tasks
 from store.db import create_schema, make_engine, session_scope
 from store.scheduler_lock import SchedulerLock, scheduler_lock
-from worker.browser import find_chromium
+from worker.runtime.browser import find_chromium
 from worker.clock import utcnow
-from worker.credentials import CredentialStore, open_store
-from worker.evidence import sweep_expired
-from worker.processes import reap_orphans
-from worker.runners import Runner
-from worker.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
+from worker.security.credentials import CredentialStore, open_store
+from worker.runtime.evidence import sweep_expired
+from worker.runtime.processes import reap_orphans
+from worker.runtime.runners import Runner
+from worker.runtime.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
 from worker.settings import Settings
-from worker.status import ROLE, RUNNERS_ONLY, SCHEDULER
-from worker.worker_context import WorkerContext
+from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
+from worker.runtime.context import WorkerContext
 
 log = structlog.get_logger(__name__)
 

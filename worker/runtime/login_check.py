@@ -8,10 +8,10 @@ from portals.errors import LoginRejected, MfaRejected, MfaRequired, PortalError
 from portals.registry import ADAPTERS
 from store import accounts
 from store.db import create_schema, make_engine, session_scope
-from worker.browser import account_context, find_chromium, open_browser
-from worker.logs import register_credentials
+from worker.runtime.browser import account_context, find_chromium, open_browser
+from worker.security.redaction import register_credentials
 from worker.clock import utcnow
-from worker.credentials import open_store, waiting_for_new_credentials, waiting_reason
+from worker.security.credentials import open_store, waiting_for_new_credentials, waiting_reason
 from worker.settings import Settings
 
 

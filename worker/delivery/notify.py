@@ -93,7 +93,7 @@ def refresh_urgent_alerts(settings: Settings, engine: Engine, now: datetime) -> 
 
 
 def _health_drafts(session: Session, settings: Settings, now: datetime, rules: AlertRules) -> list[AlertDraft]:
-    from worker.scheduler import expected_intervals  # the scheduler runs the digest job, which calls this
+    from worker.runtime.scheduler import expected_intervals  # the scheduler runs the digest job, which calls this
 
     live = [beat.started_at for beat in health.heartbeats(session) if beat.stopped_at is None]
     return health_alerts(accounts.all_accounts(session), health.job_runs(session), expected_intervals(settings, now),

@@ -27,13 +27,13 @@ from portals.registry import ADAPTERS
 from store import accounts, health, tasks
 from store.db import session_scope
 from store.tasks import Lease, LeasedTask
-from worker.browser import account_context
-from worker.browser_slot import BrowserSlot, RecyclePolicy
-from worker.evidence import FailureTrace
-from worker.logs import register_credentials
+from worker.runtime.browser import account_context
+from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
+from worker.runtime.evidence import FailureTrace
+from worker.security.redaction import register_credentials
 from worker.clock import utcnow
-from worker.runner import NEEDS_A_PERSON
-from worker.worker_context import WorkerContext
+from worker.runtime.check import NEEDS_A_PERSON
+from worker.runtime.context import WorkerContext
 
 log = structlog.get_logger(__name__)
 

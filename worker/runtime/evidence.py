@@ -13,7 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from portals.types import PageSnapshot
 from store.models import Evidence
-from worker.logs import scrub
+from worker.security.redaction import scrub
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from flows.denial_report import DenialTrends
 from flows.worklist import WorkItem
 from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
-from worker.runner import STATE_COLUMNS, RunReport
+from worker.runtime.check import STATE_COLUMNS, RunReport
 
 
 class ClaimProgress:

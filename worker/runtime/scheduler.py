@@ -174,15 +174,15 @@ class Enqueuer:
 
     def digest(self) -> int:
         """Refresh the alerts, then send each channel's daily summary (failures are recorded and retried)."""
-        from worker.notify import send_digests
+        from worker.delivery.notify import send_digests
 
         outcomes = send_digests(self.settings, self.engine, self.clock())
         return sum(outcome.state == "sent" for outcome in outcomes)
 
     def between_summaries(self) -> None:
         """Every few minutes: a failed summary or notice is tried again, and urgent alerts go out."""
-        from worker.notify import retry_failed_deliveries
-        from worker.urgent import send_urgent
+        from worker.delivery.notify import retry_failed_deliveries
+        from worker.delivery.urgent import send_urgent
 
         for step in (retry_failed_deliveries, send_urgent):
             try:

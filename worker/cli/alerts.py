@@ -1,0 +1,65 @@
+"""Alerts and the daily summary: list, acknowledge or snooze, preview and send."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from worker.cli.app import alerts_app, app, console, err, load_settings, open_engine
+
+PANEL = "Alerts"
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    include_all: Annotated[bool, typer.Option("--all", help="Also acknowledged, snoozed and resolved alerts.")] = False,
+) -> None:
+    """List open alerts, soonest first (ids, payers, amounts, dates, codes; no patient names)."""
+    from worker.cli.alerts_view import print_alerts
+    from worker.clock import utcnow
+
+    if ctx.invoked_subcommand is None:
+        settings = load_settings()
+        print_alerts(console, settings, open_engine(settings), utcnow(), include_all=include_all)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id, as `portal-worker alerts` shows it.")],
+    snooze: Annotated[Optional[str], typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back "
+                                                       "if still true.")] = None,
+) -> None:
+    """Acknowledge an alert (out of the daily summary until it escalates), or snooze it."""
+    from worker.cli.alerts_view import ack, parse_snooze
+    from worker.clock import utcnow
+
+    try:
+        duration = parse_snooze(snooze) if snooze is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--snooze") from None
+    settings = load_settings()
+    ack(console, settings, open_engine(settings), alert_id, duration, utcnow())
+
+
+@app.command("digest", rich_help_panel=PANEL)
+def digest_command(
+    preview: Annotated[bool, typer.Option("--preview", help="Refresh the alerts and print the summary; send "
+                                                            "nothing.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send today's summary through the configured channels now "
+                                                      "(never twice a day; failed ones are retried).")] = False,
+) -> None:
+    """The daily summary of open alerts: --preview prints it, --send sends it (exit 1 if a channel failed)."""
+    from worker.cli.alerts_view import print_preview, send_now
+    from worker.clock import utcnow
+
+    if preview == send:
+        err.print("[red]error:[/] give exactly one of --preview or --send", highlight=False)
+        raise typer.Exit(2)
+    settings = load_settings()
+    engine = open_engine(settings)
+    if preview:
+        print_preview(console, settings, engine, utcnow())
+    elif not send_now(console, err, settings, engine, utcnow()):
+        raise typer.Exit(1)

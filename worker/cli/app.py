@@ -1,0 +1,132 @@
+"""The Typer application every command module registers on, and what all commands share.
+
+Start-up cost is paid by every command, `--help` included, so this module imports only
+Typer and Rich: each command imports what it uses (Playwright, SQLAlchemy, Alembic,
+APScheduler, the keyring) inside its own body.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from worker.settings import Settings
+
+DEFAULT_CONFIG = "portal-worker.toml"
+
+app = typer.Typer(help="Checks claims on payer portals so billing staff don't have to.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+import_app = typer.Typer(help="Import data exported from the practice management system.", no_args_is_help=True)
+credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (or an encrypted file).",
+                              no_args_is_help=True)
+browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
+fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for the billing manager.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts: what needs a person and by when. Without a command: list the open ones.")
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+# Command groups, in the help panels of the areas their modules fill.
+app.add_typer(import_app, name="import", rich_help_panel="Your data")
+app.add_typer(report_app, name="report", rich_help_panel="Denials")
+app.add_typer(alerts_app, name="alerts", rich_help_panel="Alerts")
+app.add_typer(credentials_app, name="credentials", rich_help_panel="Setting up")
+app.add_typer(db_app, name="db", rich_help_panel="Setting up")
+app.add_typer(browser_app, name="browser", rich_help_panel="Setting up")
+app.add_typer(fake_app, name="fake-portal", rich_help_panel="Setting up")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+if not console.is_terminal:
+    console.width = max(console.width, 180)  # piped or logged: no table squeezed to 80 columns
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", envvar="PORTAL_WORKER_CONFIG",
+                                            help="The TOML config file.")]
+
+
+class State:
+    config_path: Path = Path(DEFAULT_CONFIG)
+
+
+state = State()
+
+
+@app.callback()
+def main_options(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
+    state.config_path = config
+
+
+def load_settings() -> Settings:
+    from worker import logs
+    from worker.settings import Settings
+
+    settings = Settings.load(state.config_path)
+    settings.worker.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.configure(settings.worker.log_level, settings.worker.data_dir / "logs" / "portal-worker.jsonl")
+    return settings
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The store, with its schema created on first use."""
+    from store.db import create_schema, make_engine
+
+    engine = make_engine(settings.database_url())
+    create_schema(engine)
+    return engine
+
+
+def practice_today(settings: Settings) -> date:
+    """Today in the practice's time zone: deadlines are counted in its days."""
+    return datetime.now(settings.worker.tzinfo).date()
+
+
+def require_portal(settings: Settings, portal: str) -> None:
+    from worker.settings import ConfigError
+
+    if portal not in settings.portals:
+        raise ConfigError(f"{settings.config_path}: no portal named {portal!r} (configured: "
+                          f"{', '.join(settings.portals)})")
+
+
+def user_error(exc: Exception) -> tuple[str, int] | None:
+    """What to tell a person about an error they can act on, and the exit code; None for a bug.
+
+    The classes are imported here, on the error path, not at start-up: each lives with the code
+    that raises it, and importing them all would import most of the worker for `--help`."""
+    from flows.alerts import AlertNotFound
+    from flows.claim_import import ImportRejected
+    from flows.denials import DenialActionRefused
+    from flows.era import EraParseError
+    from store.migrate import SchemaTooNew
+    from worker.runtime.browser import BrowserNotFound
+    from worker.security.credentials import CredentialStoreUnavailable
+    from worker.settings import ConfigError
+
+    if isinstance(exc, ImportRejected):
+        return f"[red]import rejected, nothing was written:[/]\n{exc}", 2
+    if isinstance(exc, EraParseError):
+        return f"[red]ERA rejected, nothing was imported:[/] {exc}", 2
+    if isinstance(exc, (DenialActionRefused, AlertNotFound, ConfigError, CredentialStoreUnavailable,
+                        BrowserNotFound, SchemaTooNew)):
+        return f"[red]error:[/] {exc}", 2
+    return None
+
+
+def main() -> None:
+    os.umask(0o077)  # everything the worker writes is the service user's alone
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001  (a person's error is told in words; anything else is a bug, raised)
+        told = user_error(exc)
+        if told is None:
+            raise
+        message, code = told
+        err.print(message, markup=True, highlight=False)
+        sys.exit(code)

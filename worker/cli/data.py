@@ -1,0 +1,131 @@
+"""`init`, the imports from the practice management system, and the lists of what is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from worker.cli.app import app, console, err, import_app, load_settings, open_engine
+
+PANEL = "Your data"
+
+
+@import_app.command("claims")
+def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submitted claims.")]) -> None:
+    """Import claims; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.claim_import import import_claims_file
+    from store.claims import list_claims
+    from store.db import session_scope
+    from worker.clock import utcnow
+
+    settings = load_settings()
+    engine = open_engine(settings)
+    counts = import_claims_file(engine, file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+    with session_scope(engine) as session:
+        payers = {claim.payer_id for claim in list_claims(session)}
+    unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
+    if unrouted:
+        err.print(f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
+                  "their claims will not be checked.[/]")
+
+
+@import_app.command("auths")
+def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior authorizations.")]) -> None:
+    """Import authorizations; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.auth_import import import_auths_file
+    from worker.clock import utcnow
+
+    counts = import_auths_file(open_engine(load_settings()), file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+
+
+@import_app.command("providers")
+def import_providers(file: Annotated[Path, typer.Argument(help="CSV of the practice's providers (NPI, name, "
+                                                                 "CAQH attestation date).")]) -> None:
+    """Import providers; a file with any bad row is rejected whole, with every problem listed."""
+    from flows.provider_import import import_providers_file
+    from worker.clock import utcnow
+
+    counts = import_providers_file(open_engine(load_settings()), file, utcnow())
+    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
+                  f"{counts.unchanged} unchanged.")
+
+
+@import_app.command("era")
+def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remittance file.")]) -> None:
+    """Import an ERA (835) from disk: its denials join the worklist; a malformed file imports nothing."""
+    from flows.remittances import import_era
+    from worker.clock import utcnow
+
+    settings = load_settings()
+    result = import_era(open_engine(settings), file.read_bytes(), source="file", file_id=file.name, at=utcnow())
+    if result.already_imported:
+        console.print(f"{file.name} was imported before; nothing to do.")
+        return
+    console.print(f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
+                  f"{result.new_denials} new denial(s), {result.resolved_denials} resolved.")
+    if result.unmatched:
+        err.print(f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
+                  f"{', '.join(result.unmatched)}[/]", highlight=False)
+
+
+@app.command("auths", rich_help_panel=PANEL)
+def list_auths_command(
+    status: Annotated[Optional[str], typer.Option(help="Only this state, e.g. pending.")] = None,
+    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+) -> None:
+    """List authorizations with what the payer last said (no patient names or member ids)."""
+    from worker.cli import display
+    from store.authorizations import list_authorizations
+    from store.db import session_scope
+
+    with session_scope(open_engine(load_settings())) as session:
+        auths = list_authorizations(session, status=status, payer_id=payer)
+    console.print(display.auths_table(auths))
+
+
+@app.command("providers", rich_help_panel=PANEL)
+def list_providers_command() -> None:
+    """List providers and their enrollment with each payer, as the portals last showed it."""
+    from worker.cli import display
+    from store.db import session_scope
+    from store.observations import all_enrollments
+    from store.providers import list_providers
+
+    with session_scope(open_engine(load_settings())) as session:
+        providers, enrollments = list_providers(session), all_enrollments(session)
+    console.print(display.providers_table(providers, enrollments))
+
+
+@app.command("findings", rich_help_panel=PANEL)
+def list_findings_command(
+    include_resolved: Annotated[bool, typer.Option("--all", help="Also findings that were resolved.")] = False,
+) -> None:
+    """Authorizations and enrollments about to cause denials, soonest first."""
+    from worker.cli import display
+    from store.db import session_scope
+    from store.findings import all_findings, open_findings
+
+    with session_scope(open_engine(load_settings())) as session:
+        findings = all_findings(session) if include_resolved else open_findings(session)
+    console.print(display.findings_table(findings))
+
+
+@app.command("claims", rich_help_panel=PANEL)
+def list_claims_command(
+    status: Annotated[Optional[str], typer.Option(help="Only claims in this state, e.g. denied.")] = None,
+    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+) -> None:
+    """List claims with their latest status (no patient names or member ids)."""
+    from worker.cli import display
+    from store.claims import list_claims
+    from store.db import session_scope
+
+    with session_scope(open_engine(load_settings())) as session:
+        claims = list_claims(session, status=status, payer_id=payer)
+    console.print(display.claims_table(claims))

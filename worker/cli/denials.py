@@ -1,0 +1,78 @@
+"""The denial worklist, one denial and what staff did about it, and the denial report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from worker.cli.app import app, console, load_settings, open_engine, practice_today, report_app
+
+PANEL = "Denials"
+
+
+@app.command(rich_help_panel=PANEL)
+def worklist(
+    owner: Annotated[Optional[str], typer.Option(help="Only this department, e.g. coding.")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
+    include_worked: Annotated[bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 40,
+) -> None:
+    """Open denials, most worth working first: dollars x urgency x recoverability."""
+    from worker.cli import display
+    from flows.worklist import load_worklist
+    from store.db import session_scope
+    from store.denials import OPEN_STATES
+
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
+        items = load_worklist(session, practice_today(settings), owner=owner,
+                              statuses=OPEN_STATES if include_worked else ("open",))
+    if csv_path:
+        display.write_worklist_csv(csv_path, items)
+        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.")
+        return
+    console.print(display.worklist_table(items[:limit]))
+    if len(items) > limit:
+        console.print(f"... and {len(items) - limit} more (--limit, or --csv for all).")
+
+
+@app.command("denial", rich_help_panel=PANEL)
+def denial_command(
+    denial_id: Annotated[int, typer.Argument(help="The denial's id, as the worklist shows it.")],
+    status: Annotated[Optional[str], typer.Option(help="appealed, resubmitted, written-off, resolved or open.")] = None,
+    note: Annotated[Optional[str], typer.Option(help="What was done (kept in the denial's history).")] = None,
+) -> None:
+    """Show a denial and its history; with --status, record what you did about it."""
+    from worker.cli import display
+    from flows.denials import DenialActionRefused, record_staff_action
+    from store.db import session_scope
+    from store.denials import history
+    from store.models import Denial
+    from worker.clock import utcnow
+
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
+        if status:
+            record_staff_action(session, denial_id, status, note, utcnow())
+        denial = session.get(Denial, denial_id)
+        if denial is None:
+            raise DenialActionRefused(f"no denial with id {denial_id}")
+        events = history(session, denial_id)
+    console.print(display.denial_detail(denial, events))
+
+
+@report_app.command("denials")
+def report_denials() -> None:
+    """Denials and dollars by payer, category, CARC, owner and month; denial rate and preventable share."""
+    from worker.cli import display
+    from flows.denial_report import denial_trends
+    from store.claims import list_claims
+    from store.db import session_scope
+    from store.denials import list_denials
+
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
+        trends = denial_trends(list_denials(session), list_claims(session))
+    display.print_trends(console, trends)

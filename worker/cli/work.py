@@ -1,0 +1,121 @@
+"""Working the portals: `check` in the foreground, `run` unattended, and `status`, `schedule`, `resume`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from worker.cli.app import app, console, err, load_settings, open_engine, require_portal
+
+PANEL = "Working the portals"
+
+if TYPE_CHECKING:
+    from worker.runtime.context import WorkerContext
+    from worker.settings import Settings
+
+
+@app.command(rich_help_panel=PANEL)
+def check(
+    portal: Annotated[Optional[list[str]], typer.Option(help="Only this portal (repeatable).")] = None,
+    claim: Annotated[Optional[list[str]], typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
+    force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
+    what: Annotated[Optional[list[str]], typer.Option(help="claims, auths or providers (repeatable; default all).")] = None,
+) -> None:
+    """Check due claims, authorizations and provider enrollments on every configured portal."""
+    from worker.cli import display
+    from worker.runtime.check import WORK_KINDS, CheckRunner
+    from worker.settings import ConfigError
+
+    settings = load_settings()
+    unknown_kinds = sorted(set(what or ()) - set(WORK_KINDS))
+    if unknown_kinds:
+        raise ConfigError(f"--what {', '.join(unknown_kinds)}: choose from {', '.join(WORK_KINDS)}")
+    unknown_portals = sorted(set(portal or ()) - set(settings.portals))
+    if unknown_portals:
+        raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: "
+                          f"{', '.join(settings.portals)}")
+    with display.ClaimProgress(console) as progress:
+        report = CheckRunner(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
+                                           what=tuple(what or WORK_KINDS), progress=progress)
+    display.print_report(console, report)
+    if any(r.problem for r in report.portals) or report.unknown_claims:
+        raise typer.Exit(1)
+
+
+@app.command(rich_help_panel=PANEL)
+def run() -> None:
+    """Work unattended: scheduled jobs enqueue what is due, runners check it. Stops on SIGTERM/SIGINT."""
+    import signal
+
+    from worker.runtime.service import Worker
+
+    worker = Worker(load_settings())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: worker.request_stop())
+    raise typer.Exit(worker.run())
+
+
+@app.command(rich_help_panel=PANEL)
+def status(
+    check_alive: Annotated[bool, typer.Option("--check", help="Only say whether a worker is alive; exit 1 "
+                                              "when its heartbeat is stale (for monitoring).")] = False,
+    this_host: Annotated[bool, typer.Option("--this-host", help="With --check: only a worker on this machine "
+                                            "counts (several hosts share the database).")] = False,
+) -> None:
+    """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
+    import socket
+
+    from worker.clock import utcnow
+    from worker.cli.status_view import print_status
+    from worker.runtime.heartbeat import liveness
+
+    settings = load_settings()
+    if not check_alive:
+        print_status(console, _context(settings))
+        return
+    # Monitoring reads the heartbeat only: no credential store (its key is the service's, not the monitor's).
+    alive = liveness(open_engine(settings), settings, utcnow(), host=socket.gethostname() if this_host else None)
+    (console if alive.ok else err).print(alive.message, highlight=False)
+    if not alive.ok:
+        raise typer.Exit(1)
+
+
+@app.command(rich_help_panel=PANEL)
+def schedule(
+    show: Annotated[int, typer.Option(help="How many due targets to list per job.")] = 10,
+) -> None:
+    """What will run next, when, and which claims, auths and providers are due now and why."""
+    from worker.cli.status_view import print_schedule
+
+    print_schedule(console, _context(load_settings()), show=show)
+
+
+@app.command(rich_help_panel=PANEL)
+def resume(
+    portal: Annotated[str, typer.Argument(help="The portal's name in the config.")],
+    kind: Annotated[Optional[str], typer.Option(help="Only this kind of work (e.g. claim_status).")] = None,
+) -> None:
+    """Lift a pause: work a layout change stopped (after the adapter was fixed) and any back-off."""
+    from store import accounts, health
+    from store.db import session_scope
+
+    settings = load_settings()
+    require_portal(settings, portal)
+    with session_scope(open_engine(settings)) as session:
+        lifted = health.resume_flows(session, portal, kind)
+        if kind is None:
+            accounts.get_account(session, portal, settings.portals[portal].adapter)
+            accounts.pause(session, portal, None)
+    console.print(f"Resumed {portal}: {lifted} paused flow(s) lifted" + ("" if kind else ", back-off cleared") + ".")
+
+
+def _context(settings: Settings) -> WorkerContext:
+    """The shared view `status` and `schedule` read, without starting any runner."""
+    from worker.runtime.browser import ChromiumChoice
+    from worker.clock import utcnow
+    from worker.security.credentials import open_store
+    from worker.runtime.context import WorkerContext
+
+    return WorkerContext(settings, open_engine(settings), open_store(settings.worker.data_dir),
+                         clock=utcnow, chromium=ChromiumChoice(None, "not used"), worker_id="cli")

@@ -1,0 +1,1 @@
+"""What leaves the worker for people: alerts refreshed from the store, the daily summary and urgent notices."""

@@ -1,0 +1,1 @@
+"""Secrets: where portal credentials are kept (credentials.py) and how they stay out of logs (redaction.py)."""
