@@ -1,25 +1,23 @@
 """Claim status: which claims are due, and given a portal session, record what changed.
 
-A flow never decides what to do about a failing portal; it stops the batch and
-reports the error with the claim in hand, and the runner decides (retry, back
-off, or stop using the account).
+A flow never decides what to do about a failing portal: it raises the portal's error with
+nothing recorded for the claim in hand, and the runner applies the failure policy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
 from portals.base import PortalAdapter
-from portals.errors import ClaimNotFound, PortalError
+from portals.errors import ClaimNotFound
 from portals.types import ClaimQuery, ClaimStatusResult
 from store.db import session_scope
 from store.models import Claim, ClaimStatusObservation
@@ -42,8 +40,6 @@ RECHECK_AFTER: dict[str, timedelta] = {
 NEW_SUBMISSION_AGE = timedelta(days=7)
 NEW_SUBMISSION_RECHECK = timedelta(days=3)
 NEVER_AGAIN = frozenset({ClaimState.PAID})
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -144,47 +140,3 @@ def check_claim(adapter: PortalAdapter, claim: Claim, engine: Engine, *, run_id:
     except ClaimNotFound:
         result = None
     return record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
-
-
-# --- one batch on one portal ----------------------------------------------
-
-@dataclass
-class BatchOutcome:
-    recorded: list[Recorded] = field(default_factory=list)
-    error: Exception | None = None  # what stopped the batch
-    failed_claim: str | None = None  # the claim in hand when it stopped
-    unchecked: list[str] = field(default_factory=list)  # claims not reached
-
-
-def check_batch(adapter: PortalAdapter, claims: Sequence[Claim], engine: Engine, *, run_id: str,
-                now: Callable[[], datetime], on_claim: Callable[[str], None] = lambda _id: None) -> BatchOutcome:
-    """Log in once, check each claim, record what changed; stop at the first portal-level error."""
-    outcome = BatchOutcome()
-    pending = [claim.claim_id for claim in claims]
-    try:
-        adapter.ensure_logged_in()
-    except Exception as exc:  # noqa: BLE001  (the runner classifies it)
-        outcome.error, outcome.unchecked = exc, pending
-        return outcome
-    for index, claim in enumerate(claims):
-        with structlog.contextvars.bound_contextvars(claim_id=claim.claim_id):
-            try:
-                recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
-                outcome.recorded.append(recorded)
-                log.info("claim_checked", status=recorded.status.value, changes=recorded.changes or None)
-            except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: the runner decides)
-                outcome.error, outcome.failed_claim = exc, claim.claim_id
-                outcome.unchecked = pending[index + 1:]
-                with session_scope(engine) as session:
-                    mark_checked(session, claim.claim_id, now(), error=_error_text(exc))
-                return outcome
-            finally:
-                on_claim(claim.claim_id)
-    return outcome
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, PortalError):
-        return f"{type(exc).__name__}: {exc.message}"
-    # Browser errors can echo what was typed; their text goes to the scrubbed log only.
-    return f"{type(exc).__name__}: unexpected browser error (details in the log)"

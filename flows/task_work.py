@@ -8,6 +8,7 @@ over) finds nothing new and records nothing twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
+from flows.claim_states import ClaimState
 from flows.claim_status import check_claim
 from flows.credentialing import check_enrollments, offers_enrollment
 from flows.remittances import RemittanceSource, fetch_new_remittances
@@ -41,29 +43,46 @@ def portal_does(adapter_class: type, kind: TaskKind) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class TaskResult:
+    """What one task found, for the queue's record (`words`) and for `check`'s report."""
+
+    words: str  # a few words, kept as the task's outcome
+    claim_state: ClaimState | None = None  # claim status tasks: the state the portal answered
+    changed: int = 0  # observations recorded (claims, authorizations, enrollments)
+    checked: int = 0  # authorizations or enrollments read
+    new_denials: int = 0
+    eras: int = 0  # ERA files imported
+    rejected_eras: tuple[tuple[str, str], ...] = ()  # (file id, why) of ERA files that did not parse
+
+
 def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
-              now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> str:
-    """Do one task; returns a few words on what it found. Portal errors are raised for the runner.
+              now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> TaskResult:
+    """Do one task and say what it found. Portal errors are raised for the runner.
 
     `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
         if claim is None:
-            return "claim no longer imported"
+            return TaskResult("claim no longer imported")
         if listing is not None and listing.unchanged(claim):
             listing.mark_checked(claim, now())
-            return f"{claim.status}, unchanged (the portal's claim list)"
+            return TaskResult(f"{claim.status}, unchanged (the portal's claim list)", ClaimState(claim.status))
         recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
-        return words + (f", {recorded.new_denials} new denials" if recorded.new_denials else "")
+        words += f", {recorded.new_denials} new denials" if recorded.new_denials else ""
+        return TaskResult(words, recorded.status, changed=int(bool(recorded.changes)),
+                          new_denials=recorded.new_denials)
     if kind is TaskKind.AUTHORIZATION:
-        _, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)  # type: ignore[arg-type]
-        return "changed" if changed else "unchanged"
+        checked, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)  # type: ignore[arg-type]
+        return TaskResult("changed" if changed else "unchanged", changed=changed, checked=checked)
     if kind is TaskKind.ENROLLMENT:
         checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
-        return f"{checked} enrollments, {changed} changed"
+        return TaskResult(f"{checked} enrollments, {changed} changed", changed=changed, checked=checked)
     assert isinstance(adapter, RemittanceSource), adapter
     fetched = fetch_new_remittances(adapter, engine, now)
     words = f"{len(fetched.imported)} ERA files imported"
-    return words + (f", {len(fetched.rejected)} rejected" if fetched.rejected else "")
+    words += f", {len(fetched.rejected)} rejected" if fetched.rejected else ""
+    return TaskResult(words, eras=len(fetched.imported), new_denials=sum(era.new_denials for era in fetched.imported),
+                      rejected_eras=tuple(fetched.rejected))

@@ -77,6 +77,11 @@ def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: st
     return True
 
 
+def open_task_id(session: Session, *, kind: str, portal: str, target: str) -> int | None:
+    """The id of the open (queued or leased) task for this target, if there is one."""
+    return session.exec(select(Task.id).where(col(Task.open_key) == open_key(kind, portal, target))).first()
+
+
 def _finished_since(session: Session, kind: str, portal: str, target: str, since: datetime) -> bool:
     statement = select(Task.id).where(
         col(Task.target) == target, col(Task.kind) == kind, col(Task.portal) == portal,
@@ -100,22 +105,23 @@ def _merge_into_open(session: Session, key: str, priority: int, not_before: date
 
 
 def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timedelta, limit: int,
-                skip_portals: Collection[str] = (),
-                skip_kinds: Collection[tuple[str, str]] = ()) -> Lease | None:
+                skip_portals: Collection[str] = (), skip_kinds: Collection[tuple[str, str]] = (),
+                only_ids: Collection[int] | None = None) -> Lease | None:
     """Take one portal account and up to `limit` of its leasable tasks; None when nothing is leasable.
 
     Leasable: queued and due, or leased under a lease that has expired (taken over).
     The portal whose best task has the highest priority, then the oldest `not_before`,
     is tried first; a portal whose account another owner holds is passed over.
+    `only_ids` limits the lease to those tasks (what one `check` planned).
     """
     expires_at = now + lease_for
-    for portal in _candidate_portals(session, now, skip_portals, skip_kinds):
+    for portal in _candidate_portals(session, now, skip_portals, skip_kinds, only_ids):
         skipped = [kind for (skip_portal, kind) in skip_kinds if skip_portal == portal]
         attempt = session.begin_nested()
         if not _take_account(session, portal, owner, now, expires_at):
             attempt.rollback()
             continue
-        tasks = _lease_tasks(session, portal, owner, now, expires_at, limit, skipped)
+        tasks = _lease_tasks(session, portal, owner, now, expires_at, limit, skipped, only_ids)
         if not tasks:
             # Undo the account take: also drops its row lock, so no waiting runner deadlocks on it.
             attempt.rollback()
@@ -131,10 +137,12 @@ def _leasable(now: datetime) -> ColumnElement[bool]:
 
 
 def _candidate_portals(session: Session, now: datetime, skip_portals: Collection[str],
-                       skip_kinds: Collection[tuple[str, str]]) -> list[str]:
+                       skip_kinds: Collection[tuple[str, str]], only_ids: Collection[int] | None) -> list[str]:
     statement = (select(Task.portal, Task.priority, func.min(Task.not_before))
                  .where(_leasable(now))
                  .group_by(col(Task.portal), col(Task.priority)))
+    if only_ids is not None:
+        statement = statement.where(col(Task.id).in_(list(only_ids)))
     if skip_portals:
         statement = statement.where(col(Task.portal).not_in(list(skip_portals)))
     for portal, kind in skip_kinds:
@@ -167,7 +175,7 @@ def _take_account(session: Session, portal: str, owner: str, now: datetime, expi
 
 
 def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime,
-                 limit: int, skipped_kinds: list[str]) -> tuple[LeasedTask, ...]:
+                 limit: int, skipped_kinds: list[str], only_ids: Collection[int] | None) -> tuple[LeasedTask, ...]:
     statement = (select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)
                  .where(col(Task.portal) == portal, _leasable(now))
                  .order_by(col(Task.priority).desc(), col(Task.not_before), col(Task.id))
@@ -175,6 +183,8 @@ def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expir
                  .with_for_update(skip_locked=True))
     if skipped_kinds:
         statement = statement.where(col(Task.kind).not_in(skipped_kinds))
+    if only_ids is not None:
+        statement = statement.where(col(Task.id).in_(list(only_ids)))
     rows = list(session.exec(statement))
     if not rows:
         return ()
@@ -326,6 +336,11 @@ def tasks_of(session: Session, kind: str | None = None, state: str | None = None
         statement = statement.where(col(Task.state) == state)
     statement = statement.order_by(col(Task.id)).execution_options(populate_existing=True)
     return list(session.exec(statement))
+
+
+def tasks_by_id(session: Session, task_ids: Collection[int]) -> list[Task]:
+    statement = select(Task).where(col(Task.id).in_(list(task_ids))).order_by(col(Task.id))
+    return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
 def delete_finished_before(session: Session, before: datetime) -> int:

@@ -1,4 +1,4 @@
-"""`check` end to end: real Chromium, the fake portals, the store, through the runner the CLI uses."""
+"""`check` end to end: real Chromium, the fake portals, the store, through the engine the CLI uses."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlmodel import Session, select
 
 from fake_portal.data import Claim as TruthClaim
-from flows.claim_import import import_claims_file
 from store.db import make_engine
 from store.models import Claim, ClaimStatusObservation, Denial, EraFile, Evidence, PortalAccount
 from tests.conftest import Workspace
-from worker.runtime.check import CheckRunner, RunReport, utcnow
+from tests.run_support import import_claims
+from worker.clock import utcnow
+from worker.runtime.check import Check, RunReport
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +26,9 @@ TODAY_STATE = {  # the fake portal's outcome -> the state the worker should reco
 }
 
 
-def import_claims(ws: Workspace) -> None:
-    runner = CheckRunner(ws.settings)  # creates the schema
-    import_claims_file(runner.engine, ws.claims_csv, utcnow())
-
-
-def run(ws: Workspace, **kwargs: object) -> RunReport:
-    return CheckRunner(ws.settings, credentials=ws.credentials).run(**kwargs)  # type: ignore[arg-type]
+def run(ws: Workspace, browser: Browser, **kwargs: object) -> RunReport:
+    """`portal-worker check`, its runner driving the test session's Chromium from this thread."""
+    return Check(ws.settings, credentials=ws.credentials, browser=browser).run(**kwargs)  # type: ignore[arg-type]
 
 
 def stored(ws: Workspace) -> tuple[dict[str, Claim], list[ClaimStatusObservation]]:
@@ -72,9 +70,9 @@ def portal_report(report: RunReport, portal: str):  # type: ignore[no-untyped-de
     return next(r for r in report.portals if r.portal == portal)
 
 
-def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspace) -> None:
+def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
-    report = run(workspace)
+    report = run(workspace, browser)
 
     claims, observations = stored(workspace)
     today = workspace.truth.start
@@ -95,19 +93,19 @@ def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspa
     assert portal_report(report, "summit").eras > 0
 
     # Checking again finds nothing new, records nothing, and reuses the saved sessions.
-    again = run(workspace, force=True)
+    again = run(workspace, browser, force=True)
     assert stored(workspace)[1] == observations
     assert all(r.changed == 0 and r.logins == 0 and r.new_denials == 0 for r in again.portals)
     assert sorted(denial_keys(workspace)) == sorted(expected)
 
 
-def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace) -> None:
+def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
-    run(workspace, portals=["unity"])
+    run(workspace, browser, portals=["unity"])
     workspace.portal.admin("clock", {"days": 12})
     later = workspace.truth.start + timedelta(days=12)
 
-    run(workspace, portals=["unity"], force=True)
+    run(workspace, browser, portals=["unity"], force=True)
 
     claims, observations = stored(workspace)
     adjudicated = [c for c in workspace.truth.claims_for({"UHP"})
@@ -118,16 +116,16 @@ def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(worksp
         history = [o.status for o in observations if o.claim_id == truth.claim_id]
         assert history[0] == "pending" and history[-1] == claims[truth.claim_id].status
     # everything was just checked, so without --force nothing is due yet
-    report = run(workspace, portals=["unity"])
+    report = run(workspace, browser, portals=["unity"])
     assert not [r for r in report.portals if r.portal == "unity"]
 
 
-def test_wrong_password_pauses_the_account_and_other_portals_go_on(workspace: Workspace) -> None:
+def test_wrong_password_pauses_the_account_and_other_portals_go_on(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
     good = workspace.default_credentials("unity")
     workspace.credentials.save("unity", type(good)(good.username, "not-the-password", None, {}))
 
-    report = run(workspace)
+    report = run(workspace, browser)
 
     unity = portal_report(report, "unity")
     assert unity.checked == 0 and unity.errors == unity.claims > 0
@@ -140,13 +138,13 @@ def test_wrong_password_pauses_the_account_and_other_portals_go_on(workspace: Wo
     assert _failed_logins(workspace, "commercial") == 1
 
     # Not tried again with the same password: no second strike toward a lockout.
-    again = run(workspace, portals=["unity"], force=True)
+    again = run(workspace, browser, portals=["unity"], force=True)
     assert "waiting for a person" in (portal_report(again, "unity").problem or "")
     assert _failed_logins(workspace, "commercial") == 1
 
     # A person stores the right password: the account works again.
     workspace.credentials.save("unity", good)
-    fixed = run(workspace, portals=["unity"])
+    fixed = run(workspace, browser, portals=["unity"])
     assert portal_report(fixed, "unity").problem is None
     assert portal_report(fixed, "unity").checked == portal_report(fixed, "unity").claims
 
@@ -158,22 +156,22 @@ def _failed_logins(ws: Workspace, prefix: str) -> int:
     return int(account["failed_logins"])
 
 
-def test_session_expiry_mid_batch_logs_in_again_and_completes(workspace: Workspace) -> None:
+def test_session_expiry_mid_batch_logs_in_again_and_completes(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/commercial", {"session_ttl_requests": 6})
 
-    report = run(workspace, portals=["unity"])
+    report = run(workspace, browser, portals=["unity"])
 
     unity = portal_report(report, "unity")
     assert unity.problem is None and unity.errors == 0
     assert unity.checked == unity.claims and unity.logins >= 2
 
 
-def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace: Workspace) -> None:
+def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/medicaid", {"layout": 2})
 
-    report = run(workspace, portals=["lakeshore", "unity"])
+    report = run(workspace, browser, portals=["lakeshore", "unity"])
 
     lakeshore = portal_report(report, "lakeshore")
     assert "changed" in (lakeshore.problem or "") and lakeshore.checked == 0
@@ -194,11 +192,11 @@ def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace
     ({"error_rate": 1.0}, "unavailable"),
     ({"rate_limited": True}, "rate limited"),
 ])
-def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict, words: str) -> None:
+def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict, words: str, browser: Browser) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/clearinghouse", fault)
 
-    report = run(workspace, portals=["summit", "unity"])
+    report = run(workspace, browser, portals=["summit", "unity"])
 
     summit = portal_report(report, "summit")
     assert words in (summit.problem or "") and "backing off until" in (summit.problem or "")
@@ -209,18 +207,18 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace,
         assert account.unavailable_until > utcnow()
 
     workspace.portal.admin("faults/clearinghouse", {"maintenance": False, "error_rate": 0.0, "rate_limited": False})
-    again = run(workspace, portals=["summit"])
+    again = run(workspace, browser, portals=["summit"])
     assert "backing off" in (portal_report(again, "summit").problem or "")
     assert portal_report(again, "summit").checked == 0
 
 
-def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace) -> None:
+def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace, browser: Browser) -> None:
     import_claims(workspace)
-    first = run(workspace, portals=["summit"])
+    first = run(workspace, browser, portals=["summit"])
     eras_at_start = portal_report(first, "summit").eras
     workspace.portal.admin("clock", {"days": 6})
 
-    later = run(workspace, portals=["summit"], force=True)
+    later = run(workspace, browser, portals=["summit"], force=True)
 
     summit = portal_report(later, "summit")
     assert summit.problem is None and summit.eras >= 1 and summit.new_denials >= 1

@@ -1,27 +1,31 @@
-"""Authorizations and enrollments end to end: real Chromium, the fake portals, the runner `check` uses."""
+"""Authorizations and enrollments end to end: real Chromium, the fake portals, the engine `check` uses."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 from sqlmodel import Session, select
 
 from fake_portal.programs import generate_programs
 from flows.auth_import import import_auths_file
 from flows.claim_import import import_claims_file
 from flows.provider_import import import_providers_file
-from store.db import make_engine
+from store.db import create_schema, make_engine
 from store.models import Authorization, AuthorizationObservation, Enrollment, Finding
 from tests.conftest import Workspace
-from worker.runtime.check import CheckRunner, RunReport, utcnow
+from tests.run_support import PortalClock
+from worker.clock import utcnow
+from worker.runtime.check import Check, RunReport
 
 pytestmark = pytest.mark.browser
 
 
 def import_everything(ws: Workspace) -> None:
-    engine = CheckRunner(ws.settings).engine
+    engine = make_engine(ws.settings.database_url())
+    create_schema(engine)
     for name, importer in (("claims", import_claims_file), ("auths", import_auths_file),
                            ("providers", import_providers_file)):
         path = ws.root / f"{name}.csv"
@@ -29,9 +33,11 @@ def import_everything(ws: Workspace) -> None:
         importer(engine, path, utcnow())
 
 
-def run(ws: Workspace, today: date, **kwargs: object) -> RunReport:
-    runner = CheckRunner(ws.settings, credentials=ws.credentials, today=lambda: today)
-    return runner.run(**kwargs)  # type: ignore[arg-type]
+def run(ws: Workspace, browser: Browser, today: date, **kwargs: object) -> RunReport:
+    """`portal-worker check` on the practice's `today` (the fake portal's clock, moved with it)."""
+    clock = PortalClock(ws.portal, datetime.combine(today, time(12, 0)), ws.settings.worker.tzinfo)
+    check = Check(ws.settings, credentials=ws.credentials, clock=clock, browser=browser)
+    return check.run(**kwargs)  # type: ignore[arg-type]
 
 
 def open_findings(ws: Workspace) -> set[tuple[str, str]]:
@@ -63,11 +69,11 @@ def expected_findings(ws: Workspace, today: date) -> set[tuple[str, str]]:
     return found
 
 
-def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings(workspace: Workspace) -> None:
+def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings(workspace: Workspace, browser: Browser) -> None:
     import_everything(workspace)
     start = workspace.truth.start
 
-    report = run(workspace, start)
+    report = run(workspace, browser, start)
 
     assert all(r.problem is None for r in report.portals), [r.problem for r in report.portals]
     by_portal = {r.portal: r for r in report.portals}
@@ -89,14 +95,14 @@ def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings
     assert all(f.claims_at_risk and f.amount_at_risk for f in inactive)
 
 
-def test_the_clock_moves_auths_and_enrollments_and_findings_follow(workspace: Workspace) -> None:
+def test_the_clock_moves_auths_and_enrollments_and_findings_follow(workspace: Workspace, browser: Browser) -> None:
     import_everything(workspace)
     start = workspace.truth.start
-    run(workspace, start, what=("auths", "providers"))
+    run(workspace, browser, start, what=("auths", "providers"))
     workspace.portal.admin("clock", {"days": 6})
     later = start + timedelta(days=6)
 
-    report = run(workspace, later, what=("auths", "providers"))
+    report = run(workspace, browser, later, what=("auths", "providers"))
 
     truth = generate_programs(workspace.truth, 7)
     changed = {r.portal: (r.auths_changed, r.enrollments_changed) for r in report.portals}
@@ -112,6 +118,6 @@ def test_the_clock_moves_auths_and_enrollments_and_findings_follow(workspace: Wo
     assert open_findings(workspace) == expected_findings(workspace, later)
 
     # nothing new on the portals: nothing recorded, no finding opened twice
-    again = run(workspace, later, what=("auths", "providers"))
+    again = run(workspace, browser, later, what=("auths", "providers"))
     assert all(r.auths_changed == 0 and r.enrollments_changed == 0 for r in again.portals)
     assert not again.findings.opened and not again.findings.resolved

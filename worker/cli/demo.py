@@ -23,7 +23,8 @@ from worker import logs
 from worker.cli import display as output
 from worker.cli.alerts_view import print_preview
 from worker.security.credentials import KEY_FILE_ENV, open_store
-from worker.runtime.check import CheckRunner, utcnow
+from worker.clock import utcnow
+from worker.runtime.check import Check
 from worker.settings import Settings
 
 DEMO_WORKLIST_ROWS = 8
@@ -83,7 +84,7 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
             console.print(f"Imported {counts.inserted} {name} from the practice-management export.")
 
         with output.ClaimProgress(console) as progress:
-            report = CheckRunner(settings, credentials=store, engine=engine).run(progress=progress)
+            report = Check(settings, credentials=store, engine=engine).run(progress=progress)
         output.print_report(console, report)
         with session_scope(engine) as session:
             work = load_worklist(session, datetime.now(settings.worker.tzinfo).date())

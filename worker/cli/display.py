@@ -7,16 +7,30 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from flows.claim_states import ClaimState
 from flows.denial_report import DenialTrends
 from flows.worklist import WorkItem
 from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
-from worker.runtime.check import STATE_COLUMNS, RunReport
+
+if TYPE_CHECKING:
+    from worker.runtime.check import RunReport
+
+# The check report's columns of claim states.
+STATE_COLUMNS = (
+    ("Paid", (ClaimState.PAID,)),
+    ("Partial", (ClaimState.PARTIALLY_PAID,)),
+    ("Pending", (ClaimState.PENDING, ClaimState.RECEIVED, ClaimState.INFO_REQUESTED)),
+    ("Denied", (ClaimState.DENIED,)),
+    ("Rejected", (ClaimState.REJECTED,)),
+    ("Not on file", (ClaimState.NOT_ON_FILE,)),
+)
 
 
 class ClaimProgress:

@@ -24,7 +24,7 @@ def check(
 ) -> None:
     """Check due claims, authorizations and provider enrollments on every configured portal."""
     from worker.cli import display
-    from worker.runtime.check import WORK_KINDS, CheckRunner
+    from worker.runtime.check import WORK_KINDS, Check
     from worker.settings import ConfigError
 
     settings = load_settings()
@@ -36,8 +36,8 @@ def check(
         raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: "
                           f"{', '.join(settings.portals)}")
     with display.ClaimProgress(console) as progress:
-        report = CheckRunner(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
-                                           what=tuple(what or WORK_KINDS), progress=progress)
+        report = Check(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
+                                     what=tuple(what or WORK_KINDS), progress=progress)
     display.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:
         raise typer.Exit(1)

@@ -28,16 +28,22 @@ class RecyclePolicy:
 
 
 class BrowserSlot:
+    """A runner's browser. Given a `shared` browser (a caller's, used from the caller's own thread), the slot
+    only hands it out: launching, recycling, closing and killing are the caller's business."""
+
     def __init__(self, choice: ChromiumChoice, *, data_dir: Path, runner: str, policy: RecyclePolicy,
-                 headless: bool = True, extra_args: tuple[str, ...] = ()) -> None:
+                 headless: bool = True, extra_args: tuple[str, ...] = (), shared: Browser | None = None) -> None:
         self.choice, self.data_dir, self.runner, self.policy = choice, data_dir, runner, policy
         self.headless, self.extra_args = headless, extra_args
+        self.shared = shared
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self.tasks_since_launch = 0
         self.launches = 0
 
     def browser(self) -> Browser:
+        if self.shared is not None:
+            return self.shared
         if self._browser is not None and not self._browser.is_connected():
             log.warning("browser_lost", runner=self.runner)
             self.close()
@@ -52,7 +58,8 @@ class BrowserSlot:
         return self._browser
 
     def connected(self) -> bool:
-        return self._browser is not None and self._browser.is_connected()
+        browser = self.shared or self._browser
+        return browser is not None and browser.is_connected()
 
     def task_done(self) -> None:
         self.tasks_since_launch += 1
@@ -78,7 +85,7 @@ class BrowserSlot:
 
     def kill(self) -> int:
         """From any thread: kill this runner's Chromium so a hung Playwright call fails at once."""
-        return kill_tree(self._processes())
+        return 0 if self.shared is not None else kill_tree(self._processes())
 
     def close(self) -> None:
         browser, playwright = self._browser, self._playwright

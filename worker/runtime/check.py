@@ -1,68 +1,56 @@
-"""One `check` run: pick due claims, drive each portal once per batch, decide what to do on errors."""
+"""`portal-worker check`: the foreground form of `run`.
+
+It plans the due work into the same task queue `run`'s jobs fill (planning.py), then drains
+what it planned with the same runners (runners.py) and so the same failure policy, the same
+gates (portal hours, the circuit breaker, stored credentials, an account waiting for a
+person), the same pacing and the same single session per portal account; a `run` worker
+sharing the database may take part of the work. Then it reports, per portal, what was found
+and what went wrong, in words a person acts on. Work it could not do now (a portal paused
+or closed, a task waiting to retry) stays queued for `run` or the next `check`.
+"""
 
 from __future__ import annotations
 
-import contextvars
+import os
+import socket
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Protocol
 
 import structlog
 from playwright.sync_api import Browser
 from sqlalchemy.engine import Engine
 
-from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings, check_authorizations
-from flows.claim_states import ClaimState
-from flows.cadence import due_claims
-from flows.claim_status import BatchOutcome, Plan, check_batch, plan_batches
-from flows.deadlines import load_payer_rules
-from flows.credentialing import (
-    ENROLLMENT_FINDINGS,
-    CredentialingRules,
-    check_enrollments,
-    enrollment_findings,
-    offers_enrollment,
-)
-from flows.findings import FindingChanges, merge, sync_findings
-from flows.remittances import RemittanceSource, fetch_new_remittances
-from portals.base import PortalAdapter, Timeouts
-from portals.errors import (
-    LayoutChanged,
-    LoginRejected,
-    MfaRejected,
-    MfaRequired,
-    PortalError,
-    PortalUnavailable,
-    RateLimited,
-)
-from portals.registry import ADAPTERS
-from store import accounts
-from store.authorizations import list_authorizations
-from store.claims import list_claims
-from store.denials import OPEN_STATES, list_denials
+from flows.findings import FindingChanges, merge
+from flows.task_work import TaskKind, TaskResult
+from store import health
 from store.db import create_schema, make_engine, session_scope
-from store.models import Claim
-from store.observations import all_enrollments
-from store.providers import list_providers
 from store.runs import finish_run, start_run
-from worker.runtime.browser import account_context, find_chromium, open_browser
-from worker.clock import utcnow
-from worker.security.credentials import CredentialStore, StoredCredentials, open_store, waiting_for_new_credentials, \
-    waiting_reason
-from worker.security.redaction import register_credentials
+from store.tasks import LeasedTask
+from worker.clock import aware, utcnow
+from worker.runtime.browser import ChromiumChoice, find_chromium
+from worker.runtime.context import PortalGate, WorkerContext
+from worker.runtime.failures import Failure, Outcome
+from worker.runtime.planning import Planned, Planner
+from worker.runtime.runners import Runner, watch_deadlines
+from worker.security.credentials import CredentialStore, open_store
 from worker.settings import Settings
-from worker.runtime.context import portal_timeouts, save_evidence
 
 log = structlog.get_logger(__name__)
 
-NEEDS_A_PERSON = (LoginRejected, MfaRequired, MfaRejected)
-SKIPPED = "\0skipped"  # claims of portals left out with --portal
+WORK_KINDS = ("claims", "auths", "providers")
+KINDS_OF_WORK: dict[str, tuple[TaskKind, ...]] = {
+    "claims": (TaskKind.CLAIM_STATUS, TaskKind.REMITTANCES),
+    "auths": (TaskKind.AUTHORIZATION,),
+    "providers": (TaskKind.ENROLLMENT,),
+}
+# A failure that stops a portal's work for this check outranks one that only retries a task.
+STOPPING = (Outcome.NEEDS_A_PERSON, Outcome.LAYOUT_CHANGED, Outcome.PORTAL_DOWN)
 
 
 class Progress(Protocol):
@@ -78,26 +66,10 @@ class NoProgress:
         pass
 
 
-WORK_KINDS = ("claims", "auths", "providers")
-
-
-@dataclass
-class PortalWork:
-    """What one portal is asked in a run."""
-
-    claims: list[Claim] = field(default_factory=list)
-    auths: list[str] = field(default_factory=list)  # authorization numbers
-    npis: list[str] = field(default_factory=list)  # providers whose enrollment to read
-
-    @property
-    def size(self) -> int:
-        return len(self.claims) + len(self.auths) + len(self.npis)
-
-
 @dataclass
 class PortalReport:
     portal: str
-    claims: int = 0  # claims this run meant to check on the portal
+    claims: int = 0  # claims this check meant to check on the portal
     states: Counter[str] = field(default_factory=Counter)  # answers recorded, by state
     changed: int = 0
     new_denials: int = 0  # from claim detail pages and ERAs
@@ -110,6 +82,8 @@ class PortalReport:
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
     seconds: float = 0.0
+    tasks: int = 0  # tasks planned on the portal, of every kind
+    stopped_by: Outcome | None = None
 
     @property
     def checked(self) -> int:
@@ -126,44 +100,41 @@ class RunReport:
     findings: FindingChanges = field(default_factory=FindingChanges)
 
 
-class CheckRunner:
-    """Wires settings, store, credentials, browser, adapters and the claim-status flow."""
+class Check:
+    """Plan, drain and report, with the runners `run` uses."""
 
-    def __init__(self, settings: Settings, credentials: CredentialStore | None = None,
-                 engine: Engine | None = None, today: Callable[[], date] | None = None) -> None:
-        self.settings = settings
-        # The practice's date decides deadlines and findings; tests pass the fake portal's.
-        self.today = today or (lambda: datetime.now(settings.worker.tzinfo).date())
-        self.data_dir = settings.worker.data_dir
+    def __init__(self, settings: Settings, *, credentials: CredentialStore | None = None,
+                 engine: Engine | None = None, clock: Callable[[], datetime] = utcnow,
+                 browser: Browser | None = None) -> None:
+        """`browser`: a browser the caller owns, driven from the caller's thread by one runner (tests share
+        theirs); without one, runners launch their own, in threads, as `run`'s do."""
+        self.settings, self.clock, self.browser = settings, clock, browser
         self.engine = engine or make_engine(settings.database_url())
         create_schema(self.engine)
         self._credentials = credentials
-        self.rules = load_payer_rules()
-
-    @property
-    def credentials(self) -> CredentialStore:
-        if self._credentials is None:
-            self._credentials = open_store(self.data_dir)
-        return self._credentials
 
     def run(self, *, portals: Sequence[str] = (), claim_ids: Sequence[str] = (), force: bool = False,
             what: Sequence[str] = WORK_KINDS, progress: Progress = NoProgress()) -> RunReport:
-        """Check `what` (claims, auths, providers) on the configured portals, then refresh the findings."""
+        """Check `what` (claims, auths, providers) on the configured portals, or only `claim_ids`."""
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
-        with session_scope(self.engine) as session:
-            start_run(session, run_id, utcnow())
         try:
-            claims, unknown = self._select(claim_ids, force or bool(claim_ids)) if "claims" in what else ([], [])
-            plan = plan_batches(claims, self._portal_for_payer(portals))
-            plan.batches.pop(SKIPPED, None)
-            work = self._plan_work(plan, portals, what if not claim_ids else ("claims",))
-            progress.start(sum(w.size for w in work.values()))
-            reports = self._run_batches(work, run_id, force, progress)
-            findings = self._sync_findings(what)
+            with session_scope(self.engine) as session:
+                start_run(session, run_id, utcnow())
+            ctx = self._context(force)
+            kinds = KINDS_OF_WORK["claims"] if claim_ids else tuple(k for w in what for k in KINDS_OF_WORK[w])
+            planned = self._plan(kinds, portals, claim_ids, force)
+            tally = Tally(planned, progress)
+            progress.start(len(planned.task_ids))
+            self._explain_waiting(ctx, tally)
+            self._drain(ctx, planned, tally, run_id)
+            findings = tally.findings
+            if TaskKind.AUTHORIZATION in kinds or TaskKind.ENROLLMENT in kinds:
+                findings = merge(findings, ctx.sync_program_findings({kind.value for kind in kinds}))
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        report = RunReport(run_id, reports, dict(Counter(c.payer_id for c in plan.unrouted)), unknown,
+        reports = tally.finish()
+        report = RunReport(run_id, reports, dict(planned.unrouted), planned.unknown_claims,
                            time.monotonic() - started, findings)
         summary = [_summary_row(r) for r in reports]
         with session_scope(self.engine) as session:
@@ -171,233 +142,167 @@ class CheckRunner:
         log.info("check_finished", run_id=run_id, seconds=round(report.seconds, 1), portals=summary)
         return report
 
-    # --- choosing work ---------------------------------------------------
+    # --- the steps -------------------------------------------------------------------
 
-    def _select(self, claim_ids: Sequence[str], ignore_cadence: bool) -> tuple[list[Claim], list[str]]:
+    def _context(self, force: bool) -> WorkerContext:
+        chromium = ChromiumChoice(None, "the caller's browser") if self.browser is not None \
+            else find_chromium(self.settings.browser.executable_path or None)
+        credentials = self._credentials or open_store(self.settings.worker.data_dir)
+        worker_id = f"check:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        ctx = WorkerContext(self.settings, self.engine, credentials, clock=self.clock, chromium=chromium,
+                            worker_id=worker_id)
+        ctx.ignore_backoff = force  # `--force` also ignores the circuit breaker's pause
+        return ctx
+
+    def _plan(self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str],
+              force: bool) -> Planned:
+        planner = Planner(self.settings, self.engine, self.clock)
+        scope = [name for name, portal in self.settings.portals.items() if portal.enabled and (not only or name in only)]
+        planned = Planned()
+        for kind in kinds:
+            planner.enqueue(kind, scope, everything=force, planned=planned,
+                            claim_ids=claim_ids if kind is TaskKind.CLAIM_STATUS else ())
+        return planned
+
+    def _explain_waiting(self, ctx: WorkerContext, tally: Tally) -> None:
+        """A portal that cannot be worked now says why; its tasks wait in the queue."""
+        now = utcnow()
         with session_scope(self.engine) as session:
-            claims = list_claims(session, claim_ids=list(claim_ids) or None)
-        unknown = sorted(set(claim_ids) - {c.claim_id for c in claims})
-        if ignore_cadence:
-            return claims, unknown
-        with session_scope(self.engine) as session:
-            denials = list_denials(session, statuses=list(OPEN_STATES))
-        due = {item.target for item in due_claims(claims, denials, self.rules, utcnow(),
-                                                  tz=self.settings.worker.tzinfo)}
-        return [c for c in claims if c.claim_id in due], unknown
+            paused = {(p.portal, p.kind): p for p in health.active_pauses(session, now)}
+        for portal in tally.portals():
+            gate = ctx.gate(portal, now)
+            if not gate.open:
+                tally.waiting(portal, _gate_problem(gate))
+                continue
+            for (paused_portal, kind), pause in paused.items():
+                if paused_portal == portal and tally.planned_kind(portal, kind):
+                    tally.waiting(portal, f"{kind.replace('_', ' ')} work is paused after a layout change "
+                                          f"({pause.reason}) until {aware(pause.until):%Y-%m-%d %H:%M} UTC; "
+                                          f"`portal-worker resume {portal}` once the adapter is fixed", kind=kind)
 
-    def _portal_for_payer(self, only: Sequence[str]):  # type: ignore[no-untyped-def]
-        def route(payer_id: str) -> str | None:
-            portal = self.settings.portal_for_payer(payer_id)
-            if portal is None or not self.settings.portals[portal].enabled:
-                return None
-            return portal if not only or portal in only else SKIPPED
-        return route
+    def _drain(self, ctx: WorkerContext, planned: Planned, tally: Tally, run_id: str) -> None:
+        """Work what was planned until nothing of it can be worked now."""
+        if not planned.task_ids:
+            return
+        if self.browser is not None:
+            Runner("check", ctx, events=tally, only_ids=planned.task_ids, until_idle=True, run_id=run_id,
+                   browser=self.browser).work()
+            return
+        count = max(1, min(self.settings.run.runners, len(tally.portals())))
+        runners = [Runner(f"check-{n}", ctx, events=tally, only_ids=planned.task_ids, until_idle=True, run_id=run_id)
+                   for n in range(1, count + 1)]
+        for runner in runners:
+            runner.start()
+        try:
+            while any(runner.thread.is_alive() for runner in runners):
+                watch_deadlines(runners, self.settings.run.task_deadline_seconds)
+                ctx.stop.wait(0.5)
+        finally:  # Ctrl-C included: each runner hands its tasks back and closes its browser
+            ctx.stop.set()
+            for runner in runners:
+                runner.thread.join(self.settings.run.stop_timeout_seconds)
 
-    def _plan_work(self, plan: Plan, only: Sequence[str], what: Sequence[str]) -> dict[str, PortalWork]:
-        """Per portal: its due claims, the authorizations it answers for, and every provider's enrollment."""
-        work = {portal: PortalWork(claims=batch) for portal, batch in plan.batches.items()}
-        with session_scope(self.engine) as session:
-            auths = list_authorizations(session) if "auths" in what else []
-            npis = [p.npi for p in list_providers(session)] if "providers" in what else []
-        route = self._portal_for_payer(only)
-        for auth in auths:
-            portal = route(auth.payer_id)
-            if portal and portal != SKIPPED and hasattr(ADAPTERS[self.settings.portals[portal].adapter],
-                                                        "authorization"):
-                work.setdefault(portal, PortalWork()).auths.append(auth.auth_number)
-        for portal, config in self.settings.portals.items():
-            if npis and config.enabled and (not only or portal in only) and offers_enrollment(ADAPTERS[config.adapter]):
-                work.setdefault(portal, PortalWork()).npis = list(npis)
-        return work
 
-    def _sync_findings(self, what: Sequence[str]) -> FindingChanges:
-        rules = self.settings.findings
-        today = self.today()
-        with session_scope(self.engine) as session:
-            claims = list_claims(session)
-            changes = FindingChanges()
-            if "auths" in what:
-                drafts = auth_findings(list_authorizations(session), claims, today,
-                                       AuthRules(rules.auth_expiry_days, rules.auth_units_threshold))
-                changes = merge(changes, sync_findings(session, AUTH_FINDINGS, drafts, utcnow()))
-            if "providers" in what:
-                drafts = enrollment_findings(all_enrollments(session), list_providers(session), claims, today,
-                                             CredentialingRules(rules.revalidation_days, rules.caqh_interval_days,
-                                                                rules.caqh_notice_days))
-                changes = merge(changes, sync_findings(session, ENROLLMENT_FINDINGS, drafts, utcnow()))
-        return changes
+class Tally:
+    """`check`'s progress bar and per-portal report, from what its runners say (from their threads)."""
 
-    # --- driving portals -------------------------------------------------
+    def __init__(self, planned: Planned, progress: Progress) -> None:
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._reports: dict[str, PortalReport] = {}
+        self._planned: Counter[tuple[str, str]] = Counter()
+        for (portal, kind), count in planned.per_portal.items():
+            report = self._reports.setdefault(portal, PortalReport(portal))
+            report.tasks += count
+            report.claims += count if kind is TaskKind.CLAIM_STATUS else 0
+            self._planned[(portal, kind.value)] = count
+        self._left = Counter({portal: report.tasks for portal, report in self._reports.items()})
+        self.findings = FindingChanges()
 
-    def _run_batches(self, work: dict[str, PortalWork], run_id: str, force: bool,
-                     progress: Progress) -> list[PortalReport]:
-        reports: list[PortalReport] = []
-        ready: list[tuple[PortalReport, PortalWork, StoredCredentials]] = []
-        for portal in [p for p in self.settings.portals if p in work and work[p].size]:
-            todo = work[portal]
-            report = PortalReport(portal, claims=len(todo.claims))
-            reports.append(report)
-            stored = self._gate(portal, report, force)
-            if stored is None:
-                report.errors = len(todo.claims)
-                progress.advance(portal, todo.size)
-            else:
-                ready.append((report, todo, stored))
-        if not ready:
-            return reports
-        choice = find_chromium(self.settings.browser.executable_path or None)
+    def portals(self) -> list[str]:
+        return list(self._reports)
 
-        def drive() -> None:
-            with open_browser(choice, headless=self.settings.browser.headless,
-                              extra_args=tuple(self.settings.browser.extra_args)) as browser:
-                for report, todo, stored in ready:
-                    started = time.monotonic()
-                    structlog.contextvars.bind_contextvars(portal=report.portal)
-                    try:
-                        self._check_portal(browser, report, todo, stored, run_id, progress)
-                    finally:
-                        structlog.contextvars.unbind_contextvars("portal")
-                        report.seconds = time.monotonic() - started
+    def planned_kind(self, portal: str, kind: str) -> int:
+        return self._planned[(portal, kind)]
 
-        # Sync Playwright gets a thread of its own (never a thread with a running event loop),
-        # carrying this run's log context with it.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") as pool:
-            pool.submit(contextvars.copy_context().run, drive).result()
+    def waiting(self, portal: str, problem: str, kind: str | None = None) -> None:
+        """Work that will not be done now: all of the portal's, or one kind of it."""
+        with self._lock:
+            self._note(self._reports[portal], problem)
+            self._advance(portal, self._planned[(portal, kind)] if kind else self._left[portal])
+
+    # --- RunnerEvents -------------------------------------------------------------
+
+    def task_done(self, task: LeasedTask, result: TaskResult) -> None:
+        with self._lock:
+            report = self._reports.setdefault(task.portal, PortalReport(task.portal))
+            report.new_denials += result.new_denials
+            if task.kind == TaskKind.CLAIM_STATUS:
+                report.changed += result.changed
+                if result.claim_state is not None:
+                    report.states[result.claim_state.value] += 1
+            elif task.kind == TaskKind.AUTHORIZATION:
+                report.auths_checked += result.checked
+                report.auths_changed += result.changed
+            elif task.kind == TaskKind.ENROLLMENT:
+                report.enrollments_checked += result.checked
+                report.enrollments_changed += result.changed
+            elif task.kind == TaskKind.REMITTANCES:
+                report.eras += result.eras
+                for file_id, why in result.rejected_eras:
+                    self._note(report, f"ERA {file_id} rejected: {why}")
+            self._advance(task.portal, 1)
+
+    def task_failed(self, task: LeasedTask, failure: Failure) -> None:
+        with self._lock:
+            report = self._reports.setdefault(task.portal, PortalReport(task.portal))
+            if report.stopped_by is None or failure.outcome in STOPPING:
+                report.problem = failure.problem()
+                report.stopped_by = failure.outcome if failure.outcome in STOPPING else None
+            self._advance(task.portal, 1)
+
+    def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None:
+        with self._lock:
+            report = self._reports.setdefault(portal, PortalReport(portal))
+            report.logins += logins
+            report.seconds += seconds
+            if findings is not None:
+                self.findings = merge(self.findings, findings)
+
+    # --- the end ------------------------------------------------------------------------
+
+    def finish(self) -> list[PortalReport]:
+        """The reports, with what was not answered counted as errors; the bar run to its end."""
+        with self._lock:
+            for portal, left in self._left.items():
+                self._advance(portal, left)
+            reports = list(self._reports.values())
+        for report in reports:
+            report.errors = report.claims - report.checked
         return reports
 
-    def _gate(self, portal: str, report: PortalReport, force: bool) -> StoredCredentials | None:
-        """Credentials to use, or None (with the reason in the report) when the portal must wait."""
-        settings = self.settings.portals[portal]
-        stored = self.credentials.load(portal)
-        with session_scope(self.engine) as session:
-            account = accounts.get_account(session, portal, settings.adapter)
-            if stored is None:
-                report.problem = f"no credentials stored: run `portal-worker credentials set {portal}`"
-                return None
-            if waiting_for_new_credentials(account, stored):
-                report.problem = f"waiting for a person: {waiting_reason(account, portal)}"
-                return None
-            if account.state == "needs_attention":
-                accounts.clear_attention(session, portal)  # someone stored credentials since the rejection
-            if account.unavailable_until and account.unavailable_until > utcnow() and not force:
-                report.problem = (f"backing off until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: "
-                                  f"{account.last_error}")
-                return None
-        register_credentials(stored.credentials)
-        return stored
-
-    def _check_portal(self, browser: Browser, report: PortalReport, todo: PortalWork,
-                      stored: StoredCredentials, run_id: str, progress: Progress) -> None:
-        settings = self.settings.portals[report.portal]
-        state_file = self.data_dir / "sessions" / f"{report.portal}.json"
-        with account_context(browser, state_file) as context:
-            page = context.new_page()
-            adapter = ADAPTERS[settings.adapter](page, portal=report.portal, base_url=settings.base_url,
-                                                 credentials=stored.credentials, timeouts=self._timeouts(report.portal))
-            batch = todo.claims
-            outcome = check_batch(adapter, batch, self.engine, run_id=run_id, now=utcnow,
-                                  on_claim=lambda _claim: progress.advance(report.portal))
-            progress.advance(report.portal, len(outcome.unchecked))
-            for recorded in outcome.recorded:
-                report.states[recorded.status.value] += 1
-                report.changed += bool(recorded.changes)
-                report.new_denials += recorded.new_denials
-            report.errors = len(batch) - len(outcome.recorded)
-            if outcome.error is None and batch and isinstance(adapter, RemittanceSource):
-                outcome.error = self._guarded(lambda: self._fetch_remittances(adapter, report))
-            if outcome.error is None and todo.auths:
-                outcome.error = self._guarded(lambda: self._check_auths(adapter, todo, report, run_id))
-            progress.advance(report.portal, len(todo.auths))
-            if outcome.error is None and todo.npis:
-                outcome.error = self._guarded(lambda: self._check_enrollments(adapter, todo, report, run_id))
-            progress.advance(report.portal, len(todo.npis))
-            report.logins = adapter.logins
-            if outcome.error is not None:
-                self._handle_error(adapter, report, outcome, stored)
-            else:
-                with session_scope(self.engine) as session:
-                    accounts.mark_success(session, report.portal, utcnow())
-        if isinstance(outcome.error, NEEDS_A_PERSON):
-            state_file.unlink(missing_ok=True)  # after the context saved it: no session to resume
-
     @staticmethod
-    def _guarded(step: Callable[[], None]) -> Exception | None:
-        """Run one more step on the portal; its failure is handled like a failing claim batch."""
-        try:
-            step()
-        except Exception as exc:  # noqa: BLE001  (PortalError or a browser failure: _handle_error decides)
-            return exc
-        return None
+    def _note(report: PortalReport, problem: str) -> None:
+        if report.problem is None:
+            report.problem = problem
+        elif problem not in report.problem:
+            report.problem = f"{report.problem}; {problem}"
 
-    def _check_auths(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport, run_id: str) -> None:
-        report.auths_checked, report.auths_changed = check_authorizations(
-            adapter, todo.auths, self.engine, run_id=run_id, now=utcnow)  # type: ignore[arg-type]
+    def _advance(self, portal: str, count: int) -> None:
+        count = min(count, self._left[portal])
+        if count > 0:
+            self._left[portal] -= count
+            self.progress.advance(portal, count)
 
-    def _check_enrollments(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport,
-                           run_id: str) -> None:
-        payers = set(self.settings.portals[report.portal].payers)
-        report.enrollments_checked, report.enrollments_changed = check_enrollments(
-            adapter, todo.npis, payers, self.engine, run_id=run_id, now=utcnow)
 
-    def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> None:
-        """New ERA files from this portal; files that do not parse are reported, the others imported."""
-        fetched = fetch_new_remittances(source, self.engine, utcnow)
-        report.eras = len(fetched.imported)
-        report.new_denials += sum(era.new_denials for era in fetched.imported)
-        if fetched.rejected:
-            report.problem = "; ".join(f"ERA {file_id} rejected: {why}" for file_id, why in fetched.rejected)
-
-    def _timeouts(self, portal: str) -> Timeouts:
-        return portal_timeouts(self.settings, portal)
-
-    def _handle_error(self, adapter: PortalAdapter, report: PortalReport, outcome: BatchOutcome,
-                      stored: StoredCredentials) -> None:
-        error, portal, now = outcome.error, report.portal, utcnow()
-        assert error is not None
-        message = error.message if isinstance(error, PortalError) else f"{type(error).__name__} in the browser"
-        if isinstance(error, NEEDS_A_PERSON):
-            evidence = self._save_evidence(adapter, None, f"{type(error).__name__}: {message}")
-            with session_scope(self.engine) as session:
-                accounts.mark_needs_attention(session, portal, f"{type(error).__name__}: {message}", now)
-            report.problem = (f"login failed ({message}); the account is paused so it cannot be locked out. "
-                              f"Fix the password/MFA, then run `portal-worker credentials set {portal}`"
-                              f"{_evidence_note(evidence)}")
-            log.error("account_needs_attention", error=type(error).__name__, detail=message)
-        elif isinstance(error, PortalUnavailable):
-            until = self._back_off(portal, error, now)
-            kind = "rate limited" if isinstance(error, RateLimited) else "unavailable"
-            report.problem = f"portal {kind} ({message}); backing off until {until:%Y-%m-%d %H:%M} UTC"
-            log.warning("portal_unavailable", error=type(error).__name__, detail=message, until=until.isoformat())
-        elif isinstance(error, LayoutChanged):
-            evidence = self._save_evidence(adapter, outcome.failed_claim, f"LayoutChanged: {message}")
-            with session_scope(self.engine) as session:
-                accounts.note_error(session, portal, f"LayoutChanged: {message}")
-            where = f"for claim {outcome.failed_claim}" if outcome.failed_claim else "from that page"
-            report.problem = (f"the portal's pages changed ({message}); nothing was recorded {where}. "
-                              f"The adapter needs updating{_evidence_note(evidence)}")
-            log.error("layout_changed", claim_id=outcome.failed_claim, detail=message, evidence=evidence)
-        else:
-            evidence = self._save_evidence(adapter, outcome.failed_claim, f"{type(error).__name__}: {message}")
-            with session_scope(self.engine) as session:
-                accounts.note_error(session, portal, f"{type(error).__name__}: {message}")
-            report.problem = f"{type(error).__name__}: {message}; will retry next run{_evidence_note(evidence)}"
-            log.error("batch_failed", claim_id=outcome.failed_claim, exc_info=error)
-
-    def _back_off(self, portal: str, error: PortalUnavailable, now: datetime) -> datetime:
-        check = self.settings.check
-        with session_scope(self.engine) as session:
-            failures = (accounts.get_account(session, portal, self.settings.portals[portal].adapter)
-                        .consecutive_failures + 1)
-            minutes = min(check.backoff_minutes * 2 ** (failures - 1), check.max_backoff_minutes)
-            until = max(error.retry_after or now, now + timedelta(minutes=minutes))
-            accounts.mark_unavailable(session, portal, until, f"{type(error).__name__}: {error.message}")
-        return until
-
-    def _save_evidence(self, adapter: PortalAdapter, claim_id: str | None, reason: str) -> str | None:
-        return save_evidence(self.engine, self.data_dir, adapter, claim_id, reason)
-
-def _evidence_note(path: str | None) -> str:
-    return f". Evidence: {Path(path).name}" if path else ""
+def _gate_problem(gate: PortalGate) -> str:
+    if gate.state == "no credentials":
+        return f"no credentials stored: {gate.detail}"
+    if gate.state == "needs a person":
+        return f"waiting for a person: {gate.detail}"
+    if gate.state == "paused":
+        return f"backing off {gate.detail}"
+    return f"{gate.state} now ({gate.detail}); its work waits in the queue"
 
 
 def _summary_row(report: PortalReport) -> dict[str, object]:
@@ -408,12 +313,3 @@ def _summary_row(report: PortalReport) -> dict[str, object]:
             "errors": report.errors,
             "logins": report.logins, "problem": report.problem, "seconds": round(report.seconds, 2)}
 
-
-STATE_COLUMNS = (
-    ("Paid", (ClaimState.PAID,)),
-    ("Partial", (ClaimState.PARTIALLY_PAID,)),
-    ("Pending", (ClaimState.PENDING, ClaimState.RECEIVED, ClaimState.INFO_REQUESTED)),
-    ("Denied", (ClaimState.DENIED,)),
-    ("Rejected", (ClaimState.REJECTED,)),
-    ("Not on file", (ClaimState.NOT_ON_FILE,)),
-)

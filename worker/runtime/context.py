@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +17,18 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from flows.alerts import LAYOUT_CHANGED
-from flows.findings import FindingDraft, sync_findings
+from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings
+from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollment_findings
+from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
 from flows.windows import availability
 from portals.base import PortalAdapter, Timeouts
 from store import accounts, health
 from store.db import session_scope
+from store.authorizations import list_authorizations
+from store.claims import list_claims
 from store.evidence import add_evidence
+from store.observations import all_enrollments
+from store.providers import list_providers
 from worker.runtime.browser import ChromiumChoice
 from worker.clock import aware, utcnow
 from worker.security.credentials import CredentialStore, StoredCredentials, waiting_for_new_credentials, waiting_reason
@@ -54,6 +60,7 @@ class WorkerContext:
         self.clock, self.chromium, self.worker_id = clock, chromium, worker_id
         self.data_dir: Path = settings.worker.data_dir
         self.stop = threading.Event()
+        self.ignore_backoff = False  # `check --force`: a portal the circuit breaker paused is tried anyway
         self._lock = threading.Lock()
         self._loaded: dict[str, _Loaded] = {}
 
@@ -71,7 +78,7 @@ class WorkerContext:
             return PortalGate(portal, False, "closed", f"{window.reason}{reopens}")
         with session_scope(self.engine) as session:
             account = accounts.get_account(session, portal, config.adapter)
-            if account.unavailable_until and aware(account.unavailable_until) > now:
+            if account.unavailable_until and aware(account.unavailable_until) > now and not self.ignore_backoff:
                 return PortalGate(portal, False, "paused",
                                   f"until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: {account.last_error}")
         stored = self.credentials_for(portal)
@@ -125,6 +132,23 @@ class WorkerContext:
 
     def layout_changed(self, portal: str, kind: str, message: str, evidence: str | None) -> None:
         self.sync_layout_findings()
+
+    def sync_program_findings(self, kinds: Collection[str]) -> FindingChanges:
+        """The authorization and enrollment findings, refreshed after those were read from a portal."""
+        rules, today = self.settings.findings, self.clock().astimezone(self.settings.worker.tzinfo).date()
+        changes, now = FindingChanges(), utcnow()
+        with session_scope(self.engine) as session:
+            claims = list_claims(session)
+            if "authorization" in kinds:
+                drafts = auth_findings(list_authorizations(session), claims, today,
+                                       AuthRules(rules.auth_expiry_days, rules.auth_units_threshold))
+                changes = merge(changes, sync_findings(session, AUTH_FINDINGS, drafts, now))
+            if "enrollment" in kinds:
+                drafts = enrollment_findings(all_enrollments(session), list_providers(session), claims, today,
+                                             CredentialingRules(rules.revalidation_days, rules.caqh_interval_days,
+                                                                rules.caqh_notice_days))
+                changes = merge(changes, sync_findings(session, ENROLLMENT_FINDINGS, drafts, now))
+        return changes
 
     def sync_layout_findings(self) -> None:
         """One open finding per paused (portal, kind), for whoever maintains the adapter."""

@@ -1,89 +1,122 @@
-"""Runner threads: lease a batch of one portal account's tasks, work it in one browser session.
+"""Runners: lease a batch of one portal account's tasks, work it in one browser session, apply the failure policy.
 
-Each runner owns one sync Playwright and one browser (PITFALLS #1), recycled after N tasks
-or past a memory limit. Errors map to four outcomes (LESSONS #10): the portal changed
-(pause that flow there, alert), transient (retry with backoff, then park), the account
-needs a person (stop using it), the portal is down (circuit breaker pauses the portal).
+`run` starts runners as threads that work until the worker stops; `check` drains what it
+planned with the same runners (threads, or one in the caller's thread with the caller's
+browser) until nothing it planned can be worked now. Each runner owns one sync Playwright
+and one browser (Playwright objects belong to the thread that made them), recycled after N
+tasks or past a memory limit. What a failure means is decided in failures.py.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Protocol
 
 import structlog
+from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy.exc import OperationalError
 
 from flows.claim_listing import ClaimListing
-from flows.task_work import TaskKind, work_task
+from flows.findings import FindingChanges
+from flows.task_work import TaskKind, TaskResult, work_task
 from portals.base import PortalAdapter
-from portals.errors import LayoutChanged, PortalError, PortalUnavailable, RateLimited
+from portals.errors import PortalError, PortalUnavailable, RateLimited
 from portals.registry import ADAPTERS
 from store import accounts, health, tasks
 from store.db import session_scope
+from store.observations import mark_checked
 from store.tasks import Lease, LeasedTask
+from worker.clock import utcnow
+from worker.runtime import failures
 from worker.runtime.browser import account_context
 from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
-from worker.runtime.evidence import FailureTrace
-from worker.security.redaction import register_credentials
-from worker.clock import utcnow
-from worker.runtime.check import NEEDS_A_PERSON
 from worker.runtime.context import WorkerContext
+from worker.runtime.evidence import FailureTrace
+from worker.runtime.failures import Failure, Outcome
+from worker.security.redaction import register_credentials
 
 log = structlog.get_logger(__name__)
 
+# Kinds of work whose results feed the authorization and enrollment findings.
+PROGRAM_KINDS = frozenset({TaskKind.AUTHORIZATION, TaskKind.ENROLLMENT})
 
-def error_text(exc: BaseException) -> str:
-    if isinstance(exc, PortalError):
-        return f"{type(exc).__name__}: {exc.message}"
-    # Browser errors can echo what was typed: their details go to the scrubbed log only.
-    return f"{type(exc).__name__}: unexpected browser error (details in the log)"
+
+class RunnerEvents(Protocol):
+    """What a runner reports as it goes (`check` turns it into its progress bar and report)."""
+
+    def task_done(self, task: LeasedTask, result: TaskResult) -> None: ...
+    def task_failed(self, task: LeasedTask, failure: Failure) -> None: ...
+    def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None: ...
+
+
+class NoEvents:
+    def task_done(self, task: LeasedTask, result: TaskResult) -> None:
+        pass
+
+    def task_failed(self, task: LeasedTask, failure: Failure) -> None:
+        pass
+
+    def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None:
+        pass
 
 
 @dataclass
 class Batch:
     lease: Lease
     remaining: list[LeasedTask]
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    run_id: str
     lost: bool = False  # another runner took the lease over: its tasks are not ours to release
+    kinds_done: set[str] = field(default_factory=set)
 
 
 class Runner:
-    """One thread, one browser, one portal account at a time."""
+    """One browser, one portal account at a time: a thread of `run`, or `check`'s drain."""
 
-    def __init__(self, name: str, ctx: WorkerContext) -> None:
+    def __init__(self, name: str, ctx: WorkerContext, *, events: RunnerEvents | None = None,
+                 only_ids: Collection[int] | None = None, until_idle: bool = False, run_id: str | None = None,
+                 browser: Browser | None = None) -> None:
+        """`run`'s runners work until the worker stops. `check`'s work only the tasks it planned (`only_ids`)
+        until none can be worked now (`until_idle`), record under its run id, and may drive the caller's
+        `browser` from the caller's thread."""
         self.name, self.ctx = name, ctx
         self.owner = f"{ctx.worker_id}/{name}"
+        self.events: RunnerEvents = events or NoEvents()
+        self.only_ids, self.until_idle, self.run_id = only_ids, until_idle, run_id
         run = ctx.settings.run
         self.slot = BrowserSlot(ctx.chromium, data_dir=ctx.data_dir, runner=f"{ctx.worker_id}/{name}",
                                 policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
                                 headless=ctx.settings.browser.headless,
-                                extra_args=tuple(ctx.settings.browser.extra_args))
+                                extra_args=tuple(ctx.settings.browser.extra_args), shared=browser)
         self.state = "starting"
         self.task_started: float | None = None  # monotonic start of the task in hand (the watchdog reads it)
         self.tasks_done = 0
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread = threading.Thread(target=self.work, name=name, daemon=True)
 
     def start(self) -> None:
+        """Work in a thread of its own (`run`)."""
         self.thread.start()
 
     # --- the loop ----------------------------------------------------------
 
-    def _run(self) -> None:
+    def work(self) -> None:
+        """Lease and work batches until the worker stops, or (`until_idle`) until nothing is leasable now."""
         structlog.contextvars.bind_contextvars(runner=self.name, worker=self.ctx.worker_id)
         try:
             while not self.ctx.stop.is_set():
                 lease = self._lease()
                 if lease is None:
+                    if self.until_idle:
+                        return
                     self.state = "idle"
                     self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)
                     continue
-                self._work(Batch(lease, list(lease.tasks)))
+                self._work(Batch(lease, list(lease.tasks), self.run_id or uuid.uuid4().hex[:12]))
                 self.slot.recycle_if_due()
         except Exception:  # noqa: BLE001  (the pool restarts a dead runner; its leases go back first)
             log.exception("runner_crashed")
@@ -93,6 +126,7 @@ class Runner:
                 released = tasks.release_owner(session, self.owner)
             self.slot.close()
             log.info("runner_stopped", released=released, tasks_done=self.tasks_done)
+            structlog.contextvars.unbind_contextvars("runner", "worker")
 
     def _lease(self) -> Lease | None:
         now = utcnow()
@@ -103,7 +137,7 @@ class Runner:
                 paused = {(p.portal, p.kind) for p in health.active_pauses(session, now)}
                 return tasks.lease_batch(session, owner=self.owner, now=now,
                                          lease_for=timedelta(seconds=run.lease_seconds), limit=run.batch_size,
-                                         skip_portals=blocked, skip_kinds=paused)
+                                         skip_portals=blocked, skip_kinds=paused, only_ids=self.only_ids)
         except OperationalError as exc:  # e.g. PostgreSQL ended a deadlock between two leasers: next poll
             log.warning("lease_failed", detail=str(exc.orig))
             return None
@@ -112,6 +146,7 @@ class Runner:
         portal = batch.lease.portal
         self.state = f"working {portal}"
         structlog.contextvars.bind_contextvars(portal=portal, run_id=batch.run_id)
+        logins, started = 0, time.monotonic()
         try:
             stored = self.ctx.usable_credentials(portal)
             if stored is None:
@@ -124,7 +159,10 @@ class Runner:
                 adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
                                                      credentials=stored.credentials,
                                                      timeouts=self.ctx.timeouts(portal))
-                self._work_tasks(adapter, batch)
+                try:
+                    self._work_tasks(adapter, batch)
+                finally:
+                    logins = adapter.logins
             log.info("batch_finished", left=len(batch.remaining))
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
             log.exception("batch_aborted")
@@ -135,6 +173,8 @@ class Runner:
                 if batch.remaining and not batch.lost:
                     tasks.release(session, [task.id for task in batch.remaining], owner=self.owner)
                 tasks.release_account(session, portal, owner=self.owner)
+            findings = self.ctx.sync_program_findings(batch.kinds_done) if batch.kinds_done & PROGRAM_KINDS else None
+            self.events.batch_done(portal, logins, time.monotonic() - started, findings)
             structlog.contextvars.unbind_contextvars("portal", "run_id")
 
     def _work_tasks(self, adapter: PortalAdapter, batch: Batch) -> None:
@@ -161,9 +201,9 @@ class Runner:
                 if self._traced(task):
                     trace.start()
                 with structlog.contextvars.bound_contextvars(task=task.id, kind=task.kind):
-                    outcome = work_task(adapter, TaskKind(task.kind), task.target, self.ctx.engine,
-                                        run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids,
-                                        listing=listing)
+                    result = work_task(adapter, TaskKind(task.kind), task.target, self.ctx.engine,
+                                       run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids,
+                                       listing=listing)
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
                 if not self._failed(adapter, batch, task, exc, trace):
@@ -174,12 +214,14 @@ class Runner:
                 self.task_started = None
                 self.slot.task_done()
             batch.remaining.pop(0)
+            batch.kinds_done.add(task.kind)
             self.tasks_done += 1
             with session_scope(self.ctx.engine) as session:
-                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=outcome):
+                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=result.words):
                     log.warning("lease_lost_before_complete", task=task.id)
                 accounts.mark_success(session, batch.lease.portal, utcnow())
-            log.info("task_done", task=task.id, kind=task.kind, outcome=outcome)
+            log.info("task_done", task=task.id, kind=task.kind, outcome=result.words)
+            self.events.task_done(task, result)
 
     def _traced(self, task: LeasedTask) -> bool:
         when = self.ctx.settings.evidence.trace
@@ -205,80 +247,101 @@ class Runner:
         with session_scope(self.ctx.engine) as session:
             tasks.note_request(session, portal, utcnow())
 
-    # --- what a failure means ------------------------------------------------
+    # --- what a failure means (failures.py), applied ----------------------------
 
     def _failed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, exc: Exception,
                 trace: FailureTrace) -> bool:
-        """Record what the failure means; returns whether the batch goes on."""
-        portal, message, now = batch.lease.portal, error_text(exc), utcnow()
-        if isinstance(exc, NEEDS_A_PERSON):
-            evidence = self.ctx.save_evidence(adapter, None, message)
+        """Apply the failure policy to one failed task; returns whether the batch goes on."""
+        outcome = failures.classify(exc)
+        failure = Failure(batch.lease.portal, task.kind, task.target, outcome, failures.error_text(exc),
+                          exc.message if isinstance(exc, PortalError) else f"{type(exc).__name__} in the browser",
+                          rate_limited=isinstance(exc, RateLimited))
+        if task.kind == TaskKind.CLAIM_STATUS:
             with session_scope(self.ctx.engine) as session:
-                accounts.mark_needs_attention(session, portal, message, now)
-                tasks.release(session, [task.id], owner=self.owner)
-            self.ctx.state_file(portal).unlink(missing_ok=True)
-            self.ctx.forget_credentials(portal)
-            log.error("account_needs_attention", error=type(exc).__name__, detail=message, evidence=evidence)
-            return False
-        if isinstance(exc, LayoutChanged):
-            return self._layout_changed(adapter, batch, task, exc, message, trace)
-        if isinstance(exc, PortalUnavailable):
-            return self._portal_unavailable(batch, task, exc, message)
-        browser_alive = self.slot.connected()
-        evidence = self.ctx.save_evidence(adapter, _claim_of(task), message, trace) if browser_alive else None
-        self._retry_or_park(task, message, evidence)
-        log.error("task_failed", task=task.id, kind=task.kind, error=type(exc).__name__, detail=message,
-                  attempts=task.attempts, exc_info=exc if not isinstance(exc, (PortalError, PlaywrightError)) else None)
-        return browser_alive
+                mark_checked(session, task.target, utcnow(), error=failure.error)
+        if outcome is Outcome.NEEDS_A_PERSON:
+            failure, goes_on = self._needs_a_person(adapter, batch, task, failure), False
+        elif outcome is Outcome.LAYOUT_CHANGED:
+            failure, goes_on = self._layout_changed(adapter, batch, task, failure, trace), True
+        elif outcome is Outcome.PORTAL_DOWN:
+            assert isinstance(exc, PortalUnavailable)
+            failure, goes_on = self._portal_down(batch, task, exc, failure)
+        else:
+            goes_on = self.slot.connected()
+            evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace) if goes_on else None
+            failure = self._retry_or_park(task, replace(failure, evidence=evidence))
+            log.error("task_failed", task=task.id, kind=task.kind, error=type(exc).__name__, detail=failure.error,
+                      attempts=task.attempts,
+                      exc_info=exc if not isinstance(exc, (PortalError, PlaywrightError)) else None)
+        self.events.task_failed(task, failure)
+        return goes_on
 
-    def _layout_changed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, exc: LayoutChanged,
-                        message: str, trace: FailureTrace) -> bool:
+    def _needs_a_person(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, failure: Failure) -> Failure:
+        portal = batch.lease.portal
+        evidence = self.ctx.save_evidence(adapter, None, failure.error)
+        with session_scope(self.ctx.engine) as session:
+            accounts.mark_needs_attention(session, portal, failure.error, utcnow())
+            tasks.release(session, [task.id], owner=self.owner)
+        self.ctx.state_file(portal).unlink(missing_ok=True)
+        self.ctx.forget_credentials(portal)
+        log.error("account_needs_attention", detail=failure.error, evidence=evidence)
+        return replace(failure, evidence=evidence)
+
+    def _layout_changed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, failure: Failure,
+                        trace: FailureTrace) -> Failure:
         portal, now = batch.lease.portal, utcnow()
-        evidence = self.ctx.save_evidence(adapter, _claim_of(task), message, trace)
+        evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace)
         until = now + timedelta(hours=self.ctx.settings.run.layout_recheck_hours)
         same_kind = [t for t in batch.remaining if t.kind == task.kind]
         batch.remaining = [t for t in batch.remaining if t.kind != task.kind]
         with session_scope(self.ctx.engine) as session:
-            health.pause_flow(session, portal=portal, kind=task.kind, reason=message, evidence=evidence, now=now,
-                              until=until)
+            health.pause_flow(session, portal=portal, kind=task.kind, reason=failure.error, evidence=evidence,
+                              now=now, until=until)
             tasks.release(session, [task.id] + [t.id for t in same_kind], owner=self.owner)
-            accounts.note_error(session, portal, message)
-        self.ctx.layout_changed(portal, task.kind, message, evidence)
-        log.error("layout_changed", kind=task.kind, target_task=task.id, detail=message, evidence=evidence,
+            accounts.note_error(session, portal, failure.error)
+        self.ctx.layout_changed(portal, task.kind, failure.error, evidence)
+        log.error("layout_changed", kind=task.kind, target_task=task.id, detail=failure.error, evidence=evidence,
                   paused_until=until.isoformat())
-        return True
+        return replace(failure, evidence=evidence, paused_until=until)
 
-    def _portal_unavailable(self, batch: Batch, task: LeasedTask, exc: PortalUnavailable, message: str) -> bool:
-        portal, now, run = batch.lease.portal, utcnow(), self.ctx.settings.run
+    def _portal_down(self, batch: Batch, task: LeasedTask, exc: PortalUnavailable,
+                     failure: Failure) -> tuple[Failure, bool]:
+        portal, now, settings = batch.lease.portal, utcnow(), self.ctx.settings
         with session_scope(self.ctx.engine) as session:
-            failures = accounts.note_failure(session, portal, message)
-        self._retry_or_park(task, message, None)
-        if not (isinstance(exc, RateLimited) or exc.retry_after or failures >= run.breaker_failures):
-            log.warning("portal_error", error=type(exc).__name__, detail=message, failures=failures)
-            return True
-        check = self.ctx.settings.check
-        trips = max(failures - run.breaker_failures, 0)
-        minutes = min(check.backoff_minutes * 2 ** trips, check.max_backoff_minutes)
-        until = max(exc.retry_after or now, now + timedelta(minutes=minutes))
+            in_a_row = accounts.note_failure(session, portal, failure.error)
+        failure = self._retry_or_park(task, failure)
+        if not failures.breaker_trips(exc, in_a_row, settings.run):
+            log.warning("portal_error", error=type(exc).__name__, detail=failure.error, failures=in_a_row)
+            return failure, True
+        until = failures.breaker_pause_until(exc, in_a_row, settings.run, settings.check, now)
         with session_scope(self.ctx.engine) as session:
             accounts.pause(session, portal, until)
-        log.warning("portal_paused", error=type(exc).__name__, detail=message, failures=failures,
+        log.warning("portal_paused", error=type(exc).__name__, detail=failure.error, failures=in_a_row,
                     until=until.isoformat())
-        return False
+        return replace(failure, paused_until=until), False
 
-    def _retry_or_park(self, task: LeasedTask, message: str, evidence: str | None) -> None:
+    def _retry_or_park(self, task: LeasedTask, failure: Failure) -> Failure:
         run, now = self.ctx.settings.run, utcnow()
         with session_scope(self.ctx.engine) as session:
             if task.attempts >= run.max_attempts:
-                tasks.park(session, task.id, owner=self.owner, now=now, error=message, evidence=evidence)
-                log.error("task_parked", task=task.id, kind=task.kind, attempts=task.attempts, detail=message)
-                return
-            delay = min(run.retry_base_seconds * 2 ** (task.attempts - 1), run.retry_max_seconds)
-            delay *= random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not cryptography)
-            tasks.retry_later(session, task.id, owner=self.owner, now=now,
-                              not_before=now + timedelta(seconds=delay), error=message, evidence=evidence)
+                tasks.park(session, task.id, owner=self.owner, now=now, error=failure.error,
+                           evidence=failure.evidence)
+                log.error("task_parked", task=task.id, kind=task.kind, attempts=task.attempts, detail=failure.error)
+                return replace(failure, parked=True)
+            retry_at = now + failures.retry_delay(task.attempts, run)
+            tasks.retry_later(session, task.id, owner=self.owner, now=now, not_before=retry_at,
+                              error=failure.error, evidence=failure.evidence)
+        return replace(failure, retry_at=retry_at)
+
+
+def watch_deadlines(runners: list[Runner], deadline_seconds: float) -> None:
+    """A task past its deadline gets its runner's browser killed, so the hung Playwright call fails at once."""
+    for runner in runners:
+        started = runner.task_started
+        if started is not None and time.monotonic() - started > deadline_seconds:
+            log.error("task_deadline_passed", runner=runner.name, seconds=deadline_seconds, state=runner.state)
+            runner.slot.kill()
 
 
 def _claim_of(task: LeasedTask) -> str | None:
     return task.target if task.kind == TaskKind.CLAIM_STATUS else None
-

@@ -20,29 +20,18 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from flows.cadence import ANY_PAYER, Due, due_authorizations, due_claims, due_enrollments
-from flows.deadlines import load_payer_rules
-from flows.task_work import TaskKind, portal_does
+from flows.cadence import Due
+from flows.task_work import portal_does
 from portals.registry import ADAPTERS
 from store import health, tasks
-from store.authorizations import list_authorizations
-from store.claims import list_claims
 from store.db import session_scope
-from store.denials import OPEN_STATES, list_denials
 from store.evidence import purge_evidence_before
-from store.observations import all_enrollments
-from store.providers import list_providers
 from worker.clock import aware, utcnow
+from worker.runtime.planning import JOB_KINDS, Planner
 from worker.settings import WORKER_JOBS, Settings, TriggerSettings, cron_fields
 
 log = structlog.get_logger(__name__)
 
-JOB_KINDS: dict[str, TaskKind] = {
-    "claims": TaskKind.CLAIM_STATUS,
-    "remittances": TaskKind.REMITTANCES,
-    "auths": TaskKind.AUTHORIZATION,
-    "enrollments": TaskKind.ENROLLMENT,
-}
 JOBS = (*JOB_KINDS, *WORKER_JOBS)  # WORKER_JOBS: purge, digest (once for the whole worker)
 FINISHED_TASKS_KEPT = timedelta(days=30)
 DELIVERY_RETRY_MINUTES = 15
@@ -105,7 +94,7 @@ class Enqueuer:
 
     def __init__(self, settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.settings, self.engine, self.clock = settings, engine, clock
-        self.rules = load_payer_rules()
+        self.planner = Planner(settings, engine, clock)
 
     def run_job(self, spec: JobSpec) -> int:
         with structlog.contextvars.bound_contextvars(job=spec.job_id):
@@ -126,37 +115,11 @@ class Enqueuer:
 
     def due(self, job: str) -> list[tuple[str, Due]]:
         """(portal, due target) for every enabled portal that answers for it, most urgent first."""
-        now, tz = self.clock(), self.settings.worker.tzinfo
-        kind = JOB_KINDS[job]
-        with session_scope(self.engine) as session:
-            if kind is TaskKind.CLAIM_STATUS:
-                found = due_claims(list_claims(session), list_denials(session, statuses=list(OPEN_STATES)),
-                                   self.rules, now, tz=tz)
-            elif kind is TaskKind.AUTHORIZATION:
-                found = due_authorizations(list_authorizations(session), now, tz=tz)
-            elif kind is TaskKind.ENROLLMENT:
-                found = due_enrollments(list_providers(session), all_enrollments(session), now)
-            else:
-                return [(portal, Due(portal, "", "new ERA files", 0)) for portal in self._able(kind)]
-        able = self._able(kind)
-        routed = [(portal, item) for item in found
-                  for portal in (able if item.payer_id == ANY_PAYER else [self.settings.portal_for_payer(item.payer_id)])]
-        return sorted(((portal, item) for portal, item in routed if portal in able),
-                      key=lambda pair: -pair[1].priority)
+        return self.planner.due(JOB_KINDS[job])
 
     def enqueue(self, job: str, portals: tuple[str, ...]) -> int:
-        kind, now = JOB_KINDS[job], utcnow()
-        count = 0
-        for portal, item in self.due(job):
-            if portal not in portals:
-                continue
-            # One short transaction per target: a job holding many task rows at once would deadlock with
-            # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
-            with session_scope(self.engine) as session:
-                count += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
-                                       reason=item.reason, now=now, priority=item.priority,
-                                       decided_at=now)
-        return count
+        """Queue what is due on `portals`; returns how many tasks were new."""
+        return self.planner.enqueue(JOB_KINDS[job], portals).new
 
     def purge(self) -> int:
         """Evidence past its retention (files and rows), and finished tasks older than a month."""
@@ -189,10 +152,6 @@ class Enqueuer:
                 step(self.settings, self.engine, self.clock())
             except Exception:  # noqa: BLE001  (logged; the next interval tries again)
                 log.exception("delivery_step_failed", step=step.__name__)
-
-    def _able(self, kind: TaskKind) -> list[str]:
-        return [name for name, portal in self.settings.portals.items()
-                if portal.enabled and portal_does(ADAPTERS[portal.adapter], kind)]
 
 
 def expected_intervals(settings: Settings, now: datetime) -> dict[str, timedelta]:

@@ -31,7 +31,7 @@ from worker.clock import utcnow
 from worker.security.credentials import CredentialStore, open_store
 from worker.runtime.evidence import sweep_expired
 from worker.runtime.processes import reap_orphans
-from worker.runtime.runners import Runner
+from worker.runtime.runners import Runner, watch_deadlines
 from worker.runtime.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
 from worker.settings import Settings
 from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
@@ -142,12 +142,8 @@ class Worker:
     def _watch(self) -> None:
         """A task past its deadline gets its browser killed; a runner that died is replaced."""
         assert self.ctx is not None
-        deadline = self.settings.run.task_deadline_seconds
+        watch_deadlines(self.runners, self.settings.run.task_deadline_seconds)
         for index, runner in enumerate(self.runners):
-            started = runner.task_started
-            if started is not None and time.monotonic() - started > deadline:
-                log.error("task_deadline_passed", runner=runner.name, seconds=deadline, state=runner.state)
-                runner.slot.kill()
             if not runner.thread.is_alive() and not self.ctx.stop.is_set():
                 log.warning("runner_restarted", runner=runner.name)
                 self.runners[index] = replacement = Runner(runner.name, self.ctx)

@@ -1,0 +1,136 @@
+"""What is due, on which portal, and putting it in the queue: the one planner of `run`'s jobs and of `check`.
+
+The cadence (flows.cadence) says which claims, authorizations and providers are due; the
+config says which enabled portal answers for each payer and which adapters can do a kind of
+work at all. `run`'s scheduled jobs enqueue what is due; `check` enqueues the same, or
+everything (`--force`) or the claims it is given, and then drains it in the foreground.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, \
+    due_enrollments
+from flows.deadlines import load_payer_rules
+from flows.task_work import TaskKind, portal_does
+from portals.registry import ADAPTERS
+from store import tasks
+from store.authorizations import list_authorizations
+from store.claims import list_claims
+from store.db import session_scope
+from store.denials import OPEN_STATES, list_denials
+from store.observations import all_enrollments
+from store.providers import list_providers
+from worker.clock import utcnow
+from worker.settings import Settings
+
+# The scheduled jobs that find work for portals, and the kind of task each enqueues.
+JOB_KINDS: dict[str, TaskKind] = {
+    "claims": TaskKind.CLAIM_STATUS,
+    "remittances": TaskKind.REMITTANCES,
+    "auths": TaskKind.AUTHORIZATION,
+    "enrollments": TaskKind.ENROLLMENT,
+}
+NEW_ERA_FILES = "new ERA files"
+
+
+@dataclass
+class Planned:
+    """What one planning pass put in the queue (or found already there)."""
+
+    task_ids: list[int] = field(default_factory=list)
+    new: int = 0  # tasks queued now (the others were already open)
+    per_portal: Counter[tuple[str, TaskKind]] = field(default_factory=Counter)  # (portal, kind) -> tasks
+    unrouted: Counter[str] = field(default_factory=Counter)  # payer id -> claims no enabled portal answers for
+    unknown_claims: list[str] = field(default_factory=list)  # claim ids asked for that were never imported
+
+
+class Planner:
+    def __init__(self, settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.settings, self.engine, self.clock = settings, engine, clock
+        self.rules = load_payer_rules()
+
+    def able(self, kind: TaskKind) -> list[str]:
+        """Enabled portals whose adapter can do this kind of work."""
+        return [name for name, portal in self.settings.portals.items()
+                if portal.enabled and portal_does(ADAPTERS[portal.adapter], kind)]
+
+    def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
+        """(portal, target) for every enabled portal that answers for it, most urgent first.
+
+        `everything` ignores the cadence (`check --force`); `claim_ids` asks for those claims only."""
+        return self._route(kind, self._targets(kind, everything, claim_ids))[0]
+
+    def enqueue(self, kind: TaskKind, portals: Collection[str], *, everything: bool = False,
+                claim_ids: Sequence[str] = (), planned: Planned | None = None) -> Planned:
+        """Queue a task for every due target on `portals` (never two open tasks for one target)."""
+        planned = planned if planned is not None else Planned()
+        targets = self._targets(kind, everything, claim_ids)
+        if claim_ids:
+            found = {item.target for item in targets}
+            planned.unknown_claims += [claim_id for claim_id in claim_ids if claim_id not in found]
+        routed, unrouted = self._route(kind, targets)
+        if kind is TaskKind.CLAIM_STATUS:
+            planned.unrouted.update(unrouted)
+        now = utcnow()  # the queue runs on the wall clock; the cadence above on the practice's clock
+        for portal, item in routed:
+            if portal not in portals:
+                continue
+            # One short transaction per target: a job holding many task rows at once would deadlock with
+            # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
+            with session_scope(self.engine) as session:
+                planned.new += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
+                                             reason=item.reason, now=now, priority=item.priority, decided_at=now)
+                task_id = tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
+            if task_id is not None and task_id not in planned.task_ids:
+                planned.task_ids.append(task_id)
+                planned.per_portal[(portal, kind)] += 1
+        return planned
+
+    # --- targets --------------------------------------------------------------------
+
+    def _targets(self, kind: TaskKind, everything: bool, claim_ids: Sequence[str]) -> list[Due]:
+        now, tz = self.clock(), self.settings.worker.tzinfo
+        if kind is TaskKind.REMITTANCES:
+            return [Due("", ANY_PAYER, NEW_ERA_FILES, 0)]
+        with session_scope(self.engine) as session:
+            if kind is TaskKind.CLAIM_STATUS:
+                claims = list_claims(session, claim_ids=list(claim_ids) or None)
+                denials = list_denials(session, statuses=list(OPEN_STATES))
+                if everything or claim_ids:
+                    return [_forced(v.as_due()) for v in claim_verdicts(claims, denials, self.rules, now, tz=tz)]
+                return due_claims(claims, denials, self.rules, now, tz=tz)
+            if kind is TaskKind.AUTHORIZATION:
+                auths = list_authorizations(session)
+                if everything:
+                    return [_forced(v.as_due()) for v in auth_verdicts(auths, now, tz=tz)]
+                return due_authorizations(auths, now, tz=tz)
+            providers = list_providers(session)
+            if everything:
+                return [Due(p.npi, ANY_PAYER, "asked for now (--force)", 0) for p in providers]
+            return due_enrollments(providers, all_enrollments(session), now)
+
+    def _route(self, kind: TaskKind, targets: list[Due]) -> tuple[list[tuple[str, Due]], Counter[str]]:
+        able = self.able(kind)
+        routed: list[tuple[str, Due]] = []
+        unrouted: Counter[str] = Counter()
+        for item in targets:
+            if item.payer_id == ANY_PAYER:
+                routed += [(portal, item) for portal in able]
+                continue
+            portal = self.settings.portal_for_payer(item.payer_id)
+            if portal in able:
+                routed.append((portal, item))
+            elif portal is None or not self.settings.portals[portal].enabled:
+                unrouted[item.payer_id] += 1
+        return sorted(routed, key=lambda pair: -pair[1].priority), unrouted
+
+
+def _forced(item: Due) -> Due:
+    return Due(item.target, item.payer_id, f"asked for now ({item.reason})", item.priority)
