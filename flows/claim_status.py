@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
@@ -40,6 +41,8 @@ RECHECK_AFTER: dict[str, timedelta] = {
 NEW_SUBMISSION_AGE = timedelta(days=7)
 NEW_SUBMISSION_RECHECK = timedelta(days=3)
 NEVER_AGAIN = frozenset({ClaimState.PAID})
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -139,4 +142,6 @@ def check_claim(adapter: PortalAdapter, claim: Claim, engine: Engine, *, run_id:
         result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
     except ClaimNotFound:
         result = None
-    return record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
+    recorded = record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
+    log.info("claim_checked", claim_id=claim.claim_id, status=recorded.status.value, changes=recorded.changes or None)
+    return recorded
