@@ -17,8 +17,15 @@ from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
 from flows.claim_status import check_claim
 from flows.credentialing import check_enrollments, offers_enrollment
-from flows.remittances import RemittanceSource, fetch_new_remittances
-from portals.base import PortalAdapter
+from flows.remittances import fetch_new_remittances
+from portals.capabilities import (
+    AuthorizationLookup,
+    EnrollmentLookup,
+    PayerEnrollments,
+    PortalSession,
+    RemittanceFiles,
+    offers,
+)
 from store.claims import get_claim
 from store.db import session_scope
 
@@ -31,17 +38,24 @@ class TaskKind(StrEnum):
 
 
 def portal_does(adapter_class: type, kind: TaskKind) -> bool:
-    """Whether a portal adapter can do this kind of task at all."""
+    """Whether a portal adapter can do this kind of task at all (asked of its class: no browser needed)."""
     if kind is TaskKind.AUTHORIZATION:
-        return hasattr(adapter_class, "authorization")
+        return offers(adapter_class, AuthorizationLookup)
     if kind is TaskKind.ENROLLMENT:
         return offers_enrollment(adapter_class)
     if kind is TaskKind.REMITTANCES:
-        return hasattr(adapter_class, "list_remittances")
+        return offers(adapter_class, RemittanceFiles)
     return True
 
 
-def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
+class TaskNotOffered(TypeError):
+    """A task reached a portal whose adapter cannot do its kind (its config changed after it was queued)."""
+
+    def __init__(self, adapter: PortalSession, kind: TaskKind) -> None:
+        super().__init__(f"{adapter.portal}: its adapter ({type(adapter).__name__}) does no {kind} tasks")
+
+
+def work_task(adapter: PortalSession, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
               now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> str:
     """Do one task; returns a few words on what it found. Portal errors are raised for the runner.
 
@@ -58,12 +72,17 @@ def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engin
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
         return words + (f", {recorded.new_denials} new denials" if recorded.new_denials else "")
     if kind is TaskKind.AUTHORIZATION:
-        _, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)  # type: ignore[arg-type]
+        if not isinstance(adapter, AuthorizationLookup):
+            raise TaskNotOffered(adapter, kind)
+        _, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)
         return "changed" if changed else "unchanged"
     if kind is TaskKind.ENROLLMENT:
+        if not isinstance(adapter, (EnrollmentLookup, PayerEnrollments)):
+            raise TaskNotOffered(adapter, kind)
         checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
         return f"{checked} enrollments, {changed} changed"
-    assert isinstance(adapter, RemittanceSource), adapter
+    if not isinstance(adapter, RemittanceFiles):
+        raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)
     words = f"{len(fetched.imported)} ERA files imported"
     return words + (f", {len(fetched.rejected)} rejected" if fetched.rejected else "")

@@ -25,13 +25,23 @@ from flows.deadlines import load_payer_rules
 from flows.credentialing import (
     ENROLLMENT_FINDINGS,
     CredentialingRules,
+    EnrollmentSource,
     check_enrollments,
     enrollment_findings,
     offers_enrollment,
 )
 from flows.findings import FindingChanges, merge, sync_findings
-from flows.remittances import RemittanceSource, fetch_new_remittances
+from flows.remittances import fetch_new_remittances
 from portals.base import PortalAdapter, Timeouts
+from portals.capabilities import (
+    AuthorizationLookup,
+    AuthorizationPortal,
+    EnrollmentLookup,
+    PayerEnrollments,
+    RemittanceFiles,
+    RemittancePortal,
+    offers,
+)
 from portals.errors import (
     LayoutChanged,
     LoginRejected,
@@ -41,7 +51,7 @@ from portals.errors import (
     PortalUnavailable,
     RateLimited,
 )
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import accounts
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -202,11 +212,12 @@ class CheckRunner:
         route = self._portal_for_payer(only)
         for auth in auths:
             portal = route(auth.payer_id)
-            if portal and portal != SKIPPED and hasattr(ADAPTERS[self.settings.portals[portal].adapter],
-                                                        "authorization"):
+            if portal and portal != SKIPPED and offers(adapter_class(self.settings.portals[portal].adapter),
+                                                       AuthorizationLookup):
                 work.setdefault(portal, PortalWork()).auths.append(auth.auth_number)
         for portal, config in self.settings.portals.items():
-            if npis and config.enabled and (not only or portal in only) and offers_enrollment(ADAPTERS[config.adapter]):
+            if npis and config.enabled and (not only or portal in only) \
+                    and offers_enrollment(adapter_class(config.adapter)):
                 work.setdefault(portal, PortalWork()).npis = list(npis)
         return work
 
@@ -292,8 +303,9 @@ class CheckRunner:
         state_file = self.data_dir / "sessions" / f"{report.portal}.json"
         with account_context(browser, state_file) as context:
             page = context.new_page()
-            adapter = ADAPTERS[settings.adapter](page, portal=report.portal, base_url=settings.base_url,
-                                                 credentials=stored.credentials, timeouts=self._timeouts(report.portal))
+            adapter = adapter_class(settings.adapter)(page, portal=report.portal, base_url=settings.base_url,
+                                                      credentials=stored.credentials,
+                                                      timeouts=self._timeouts(report.portal))
             batch = todo.claims
             outcome = check_batch(adapter, batch, self.engine, run_id=run_id, now=utcnow,
                                   on_claim=lambda _claim: progress.advance(report.portal))
@@ -303,12 +315,12 @@ class CheckRunner:
                 report.changed += bool(recorded.changes)
                 report.new_denials += recorded.new_denials
             report.errors = len(batch) - len(outcome.recorded)
-            if outcome.error is None and batch and isinstance(adapter, RemittanceSource):
+            if outcome.error is None and batch and isinstance(adapter, RemittanceFiles):
                 outcome.error = self._guarded(lambda: self._fetch_remittances(adapter, report))
-            if outcome.error is None and todo.auths:
+            if outcome.error is None and todo.auths and isinstance(adapter, AuthorizationLookup):
                 outcome.error = self._guarded(lambda: self._check_auths(adapter, todo, report, run_id))
             progress.advance(report.portal, len(todo.auths))
-            if outcome.error is None and todo.npis:
+            if outcome.error is None and todo.npis and isinstance(adapter, (EnrollmentLookup, PayerEnrollments)):
                 outcome.error = self._guarded(lambda: self._check_enrollments(adapter, todo, report, run_id))
             progress.advance(report.portal, len(todo.npis))
             report.logins = adapter.logins
@@ -329,17 +341,17 @@ class CheckRunner:
             return exc
         return None
 
-    def _check_auths(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport, run_id: str) -> None:
+    def _check_auths(self, adapter: AuthorizationPortal, todo: PortalWork, report: PortalReport, run_id: str) -> None:
         report.auths_checked, report.auths_changed = check_authorizations(
-            adapter, todo.auths, self.engine, run_id=run_id, now=utcnow)  # type: ignore[arg-type]
+            adapter, todo.auths, self.engine, run_id=run_id, now=utcnow)
 
-    def _check_enrollments(self, adapter: PortalAdapter, todo: PortalWork, report: PortalReport,
+    def _check_enrollments(self, adapter: EnrollmentSource, todo: PortalWork, report: PortalReport,
                            run_id: str) -> None:
         payers = set(self.settings.portals[report.portal].payers)
         report.enrollments_checked, report.enrollments_changed = check_enrollments(
             adapter, todo.npis, payers, self.engine, run_id=run_id, now=utcnow)
 
-    def _fetch_remittances(self, source: RemittanceSource, report: PortalReport) -> None:
+    def _fetch_remittances(self, source: RemittancePortal, report: PortalReport) -> None:
         """New ERA files from this portal; files that do not parse are reported, the others imported."""
         fetched = fetch_new_remittances(source, self.engine, utcnow)
         report.eras = len(fetched.imported)

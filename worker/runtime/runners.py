@@ -23,7 +23,7 @@ from flows.claim_listing import ClaimListing
 from flows.task_work import TaskKind, work_task
 from portals.base import PortalAdapter
 from portals.errors import LayoutChanged, PortalError, PortalUnavailable, RateLimited
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import accounts, health, tasks
 from store.db import session_scope
 from store.tasks import Lease, LeasedTask
@@ -121,9 +121,9 @@ class Runner:
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
-                adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
-                                                     credentials=stored.credentials,
-                                                     timeouts=self.ctx.timeouts(portal))
+                adapter = adapter_class(settings.adapter)(context.new_page(), portal=portal,
+                                                          base_url=settings.base_url, credentials=stored.credentials,
+                                                          timeouts=self.ctx.timeouts(portal))
                 self._work_tasks(adapter, batch)
             log.info("batch_finished", left=len(batch.remaining))
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)

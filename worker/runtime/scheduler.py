@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from flows.cadence import ANY_PAYER, Due, due_authorizations, due_claims, due_enrollments
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind, portal_does
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import health, tasks
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -76,7 +76,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             continue
         grace = schedule.misfire_grace_minutes * 60
         kind = JOB_KINDS.get(job)
-        able = [p for p in enabled if kind is None or portal_does(ADAPTERS[settings.portals[p].adapter], kind)]
+        able = [p for p in enabled if kind is None or portal_does(adapter_class(settings.portals[p].adapter), kind)]
         own = {p: when for p, when in schedule.portals.items() if p in able}
         shared = tuple(p for p in able if p not in own)
         if shared or job in WORKER_JOBS:
@@ -192,7 +192,7 @@ class Enqueuer:
 
     def _able(self, kind: TaskKind) -> list[str]:
         return [name for name, portal in self.settings.portals.items()
-                if portal.enabled and portal_does(ADAPTERS[portal.adapter], kind)]
+                if portal.enabled and portal_does(adapter_class(portal.adapter), kind)]
 
 
 def expected_intervals(settings: Settings, now: datetime) -> dict[str, timedelta]:
