@@ -23,7 +23,7 @@ from playwright.sync_api import Playwright, Request, sync_playwright
 from bench.fake import PORTAL_OF_PAYER, PORTALS, base_url, credentials
 from flows.claim_import import ClaimRecord, read_claims_csv
 from portals.errors import ClaimNotFound, PortalError
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from portals.types import ClaimQuery
 from worker.runtime.browser import ChromiumChoice, find_chromium, launch_options
 
@@ -52,8 +52,8 @@ def check_one(playwright: Playwright, chromium: ChromiumChoice, portal_url: str,
         page = browser.new_context().new_page()
         if on_request is not None:
             page.on("request", on_request)
-        adapter = ADAPTERS[account.adapter](page, portal=account.name, base_url=base_url(portal_url, account),
-                                            credentials=credentials(account))
+        adapter = adapter_class(account.adapter)(page, portal=account.name, base_url=base_url(portal_url, account),
+                                                 credentials=credentials(account))
         adapter.login()  # a fresh browser has no session: probing for one first could only fail
         try:
             return adapter.claim_status(query_of(record)).category_code

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
 from flows.findings import FindingDraft
+from portals.capabilities import AuthorizationPortal
 from portals.errors import RecordNotFound
 from portals.types import AuthorizationResult
 from store.db import session_scope
@@ -33,14 +34,6 @@ COMPARED = ("status", "units_approved", "units_used", "start", "end", "procedure
 class AuthRules:
     expiry_days: int = 14
     units_threshold: float = 0.8
-
-
-class AuthorizationSource(Protocol):
-    """A portal adapter with an authorization lookup."""
-
-    portal: str
-
-    def authorization(self, auth_number: str) -> AuthorizationResult: ...
 
 
 def observation_fields(result: AuthorizationResult | None) -> dict[str, Any]:
@@ -66,7 +59,7 @@ def record_authorization(engine: Engine, auth_number: str, result: Authorization
     return changes
 
 
-def check_authorizations(source: AuthorizationSource, auth_numbers: Sequence[str], engine: Engine, *,
+def check_authorizations(source: AuthorizationPortal, auth_numbers: Sequence[str], engine: Engine, *,
                          run_id: str, now: Callable[[], datetime]) -> tuple[int, int]:
     """Look each authorization up; returns (checked, changed). A portal error stops the batch (raised)."""
     checked = changed = 0

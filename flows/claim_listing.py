@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from flows.claim_states import ClaimState, state_of
-from portals.base import PortalAdapter
+from portals.capabilities import ClaimExport, ClaimExportPortal, PortalSession
 from portals.errors import PortalError
 from portals.types import ClaimStatusResult
 from store.claims import list_claims
@@ -34,24 +34,22 @@ SKIPPABLE_STATES = frozenset({ClaimState.PENDING, ClaimState.RECEIVED, ClaimStat
 LISTED_FIELDS = ("status_date", "paid_amount", "payer_claim_number", "check_number", "payment_date")
 
 
-def offers_listing(adapter: PortalAdapter) -> bool:
-    return callable(getattr(adapter, "export_claims", None))
-
-
 class ClaimListing:
     """The portal's list for the claims of one batch, downloaded on first use, at most once."""
 
-    def __init__(self, adapter: PortalAdapter, engine: Engine, claim_ids: Sequence[str]) -> None:
-        self.adapter, self.engine, self.claim_ids = adapter, engine, list(claim_ids)
+    def __init__(self, adapter: PortalSession, engine: Engine, claim_ids: Sequence[str]) -> None:
+        # only a portal that exports its claim list has one to offer
+        self.export: ClaimExportPortal | None = adapter if isinstance(adapter, ClaimExport) else None
+        self.engine, self.claim_ids = engine, list(claim_ids)
         self._rows: dict[str, ClaimStatusResult] | None = None
         self.skipped = 0  # claims the listing answered for
 
     def unchanged(self, claim: Claim) -> bool:
         """Whether the list shows `claim` exactly as last observed (and it is still open)."""
-        if ClaimState(claim.status) not in SKIPPABLE_STATES or not offers_listing(self.adapter) \
+        if ClaimState(claim.status) not in SKIPPABLE_STATES or self.export is None \
                 or len(self.claim_ids) < BULK_MIN_CLAIMS:
             return False
-        listed = self._listed().get(claim.claim_id)
+        listed = self._listed(self.export).get(claim.claim_id)
         if listed is None:
             return False
         with session_scope(self.engine) as session:
@@ -63,15 +61,14 @@ class ClaimListing:
             mark_checked(session, claim.claim_id, at)
         self.skipped += 1
 
-    def _listed(self) -> dict[str, ClaimStatusResult]:
+    def _listed(self, export: ClaimExportPortal) -> dict[str, ClaimStatusResult]:
         if self._rows is None:
             self._rows = {}
             with session_scope(self.engine) as session:
                 claims = list_claims(session, claim_ids=self.claim_ids)
             if claims:
                 try:
-                    rows = self.adapter.export_claims(min(c.dos_from for c in claims),  # type: ignore[attr-defined]
-                                                      max(c.dos_to for c in claims))
+                    rows = export.export_claims(min(c.dos_from for c in claims), max(c.dos_to for c in claims))
                     self._rows = {row.claim_id: row for row in rows}
                 except PortalError as exc:  # each claim's own pages will meet it, and the runner decides
                     log.warning("claim_listing_unavailable", error=type(exc).__name__, detail=exc.message)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from flows.changes import describe_changes
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
-from portals.base import PortalAdapter
+from portals.capabilities import PortalSession
 from portals.errors import ClaimNotFound
 from portals.types import ClaimQuery, ClaimStatusResult
 from store.db import session_scope
@@ -135,7 +135,7 @@ def record_status(engine: Engine, claim: Claim, result: ClaimStatusResult | None
     return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
 
 
-def check_claim(adapter: PortalAdapter, claim: Claim, engine: Engine, *, run_id: str,
+def check_claim(adapter: PortalSession, claim: Claim, engine: Engine, *, run_id: str,
                 now: Callable[[], datetime]) -> Recorded:
     """Ask the portal about one claim and record what changed; portal errors are raised."""
     try:

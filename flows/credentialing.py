@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
 from flows.findings import FindingDraft
+from portals.capabilities import EnrollmentLookup, EnrollmentPortal, PayerEnrollments, PayerEnrollmentsPortal, offers
 from portals.errors import RecordNotFound
 from portals.types import EnrollmentResult
 from store.db import session_scope
@@ -34,6 +34,9 @@ from store.observations import (
 
 ENROLLMENT_FINDINGS = ("enrollment_inactive", "revalidation_due", "caqh_due")
 SETTLED_CLAIM_STATES = frozenset({"paid"})  # a paid claim is no longer at risk
+# A portal shows enrollment for its own payer (`enrollment(npi)`) or for the payers behind a
+# clearinghouse (`enrollments(npi)`).
+EnrollmentSource = EnrollmentPortal | PayerEnrollmentsPortal
 
 
 @dataclass(frozen=True)
@@ -43,19 +46,19 @@ class CredentialingRules:
     caqh_notice_days: int = 30
 
 
-def enrollments_of(source: Any, npi: str) -> list[EnrollmentResult]:
-    """Every enrollment the portal shows for this NPI (adapters offer `enrollment(npi)` for their own payer,
-    or `enrollments(npi)` for the payers behind a clearinghouse); none when it has no record of the provider."""
+def enrollments_of(source: EnrollmentSource, npi: str) -> list[EnrollmentResult]:
+    """Every enrollment the portal shows for this NPI; none when it has no record of the provider."""
     try:
-        if hasattr(source, "enrollments"):
+        if isinstance(source, PayerEnrollments):
             return list(source.enrollments(npi))
         return [source.enrollment(npi)]
     except RecordNotFound:
         return []
 
 
-def offers_enrollment(source: Any) -> bool:
-    return hasattr(source, "enrollments") or hasattr(source, "enrollment")
+def offers_enrollment(adapter_class: type) -> bool:
+    """Whether a portal adapter shows providers' enrollment, for its own payer or the payers behind it."""
+    return offers(adapter_class, EnrollmentLookup) or offers(adapter_class, PayerEnrollments)
 
 
 def record_enrollment(engine: Engine, result: EnrollmentResult, *, portal: str, run_id: str, at: datetime) -> str:
@@ -72,8 +75,8 @@ def record_enrollment(engine: Engine, result: EnrollmentResult, *, portal: str, 
     return changes
 
 
-def check_enrollments(source: Any, npis: Sequence[str], payer_ids: set[str], engine: Engine, *, run_id: str,
-                      now: Callable[[], datetime]) -> tuple[int, int]:
+def check_enrollments(source: EnrollmentSource, npis: Sequence[str], payer_ids: set[str], engine: Engine, *,
+                      run_id: str, now: Callable[[], datetime]) -> tuple[int, int]:
     """Each provider's enrollment with the payers this portal answers for; returns (checked, changed)."""
     checked = changed = 0
     for npi in npis:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -21,7 +20,8 @@ from sqlmodel import Session
 from flows.denials import DenialReport, record_denials, resolve_absent
 from flows.era import EraClaim as ParsedClaim
 from flows.era import EraParseError, Remittance, parse_835
-from portals.types import Adjustment, RemittanceFile
+from portals.capabilities import RemittancePortal
+from portals.types import Adjustment
 from store.claims import get_claim
 from store.db import session_scope
 from store.denials import add_era_claim, add_era_file, era_file_known, imported_era_ids
@@ -30,16 +30,6 @@ from store.models import EraClaim, EraFile
 log = structlog.get_logger(__name__)
 
 PAID_STATUSES = frozenset({"1", "2", "3", "19", "20", "21"})  # CLP02: processed as primary/secondary/...
-
-
-@runtime_checkable
-class RemittanceSource(Protocol):
-    """A portal adapter that offers ERA files (see portals/summit_exchange.py)."""
-
-    portal: str
-
-    def list_remittances(self) -> list[RemittanceFile]: ...
-    def download_remittance(self, file: RemittanceFile) -> bytes: ...
 
 
 @dataclass
@@ -127,7 +117,7 @@ class FetchOutcome:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file id, why)
 
 
-def fetch_new_remittances(source: RemittanceSource, engine: Engine, now: Callable[[], datetime]) -> FetchOutcome:
+def fetch_new_remittances(source: RemittancePortal, engine: Engine, now: Callable[[], datetime]) -> FetchOutcome:
     """Download the ERA files this portal offers that were not imported before, and import each."""
     outcome = FetchOutcome()
     with session_scope(engine) as session:

@@ -19,8 +19,15 @@ from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
 from flows.claim_status import check_claim
 from flows.credentialing import check_enrollments, offers_enrollment
-from flows.remittances import RemittanceSource, fetch_new_remittances
-from portals.base import PortalAdapter
+from flows.remittances import fetch_new_remittances
+from portals.capabilities import (
+    AuthorizationLookup,
+    EnrollmentLookup,
+    PayerEnrollments,
+    PortalSession,
+    RemittanceFiles,
+    offers,
+)
 from store.claims import get_claim
 from store.db import session_scope
 
@@ -33,14 +40,21 @@ class TaskKind(StrEnum):
 
 
 def portal_does(adapter_class: type, kind: TaskKind) -> bool:
-    """Whether a portal adapter can do this kind of task at all."""
+    """Whether a portal adapter can do this kind of task at all (asked of its class: no browser needed)."""
     if kind is TaskKind.AUTHORIZATION:
-        return hasattr(adapter_class, "authorization")
+        return offers(adapter_class, AuthorizationLookup)
     if kind is TaskKind.ENROLLMENT:
         return offers_enrollment(adapter_class)
     if kind is TaskKind.REMITTANCES:
-        return hasattr(adapter_class, "list_remittances")
+        return offers(adapter_class, RemittanceFiles)
     return True
+
+
+class TaskNotOffered(TypeError):
+    """A task reached a portal whose adapter cannot do its kind (its config changed after it was queued)."""
+
+    def __init__(self, adapter: PortalSession, kind: TaskKind) -> None:
+        super().__init__(f"{adapter.portal}: its adapter ({type(adapter).__name__}) does no {kind} tasks")
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class TaskResult:
     rejected_eras: tuple[tuple[str, str], ...] = ()  # (file id, why) of ERA files that did not parse
 
 
-def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
+def work_task(adapter: PortalSession, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
               now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
@@ -75,12 +89,17 @@ def work_task(adapter: PortalAdapter, kind: TaskKind, target: str, engine: Engin
         return TaskResult(words, recorded.status, changed=int(bool(recorded.changes)),
                           new_denials=recorded.new_denials)
     if kind is TaskKind.AUTHORIZATION:
-        checked, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)  # type: ignore[arg-type]
+        if not isinstance(adapter, AuthorizationLookup):
+            raise TaskNotOffered(adapter, kind)
+        checked, changed = check_authorizations(adapter, [target], engine, run_id=run_id, now=now)
         return TaskResult("changed" if changed else "unchanged", changed=changed, checked=checked)
     if kind is TaskKind.ENROLLMENT:
+        if not isinstance(adapter, (EnrollmentLookup, PayerEnrollments)):
+            raise TaskNotOffered(adapter, kind)
         checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
         return TaskResult(f"{checked} enrollments, {changed} changed", changed=changed, checked=checked)
-    assert isinstance(adapter, RemittanceSource), adapter
+    if not isinstance(adapter, RemittanceFiles):
+        raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)
     words = f"{len(fetched.imported)} ERA files imported"
     words += f", {len(fetched.rejected)} rejected" if fetched.rejected else ""

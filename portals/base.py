@@ -1,17 +1,17 @@
 """What every portal adapter shares: page fingerprints, fault pages, re-login, evidence.
 
 An adapter module subclasses `PortalAdapter` and holds one page-object class per
-portal page. Page objects call `expect_page` before they read anything, so a page
-that is not the one expected becomes a typed error, never a silently wrong value.
+portal page (subclasses of `portals.pages.PageObject`). Page objects call `expect_page`
+before they read anything, so a page that is not the one expected becomes a typed
+error, never a silently wrong value.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from collections.abc import Callable
 from typing import ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +30,8 @@ from portals.errors import (
 from portals.types import ClaimQuery, ClaimStatusResult, Credentials, PageSnapshot
 
 T = TypeVar("T")
+# What portals print in a cell that has no value.
+BLANK = frozenset({"", "-", "—", "N/A"})
 
 
 @dataclass(frozen=True)
@@ -174,32 +176,6 @@ class PortalAdapter(ABC):
                 raise fault.kind(self.portal, fault.message)
         raise LayoutChanged(self.portal, name, "its landmark element disappeared")  # pragma: no cover
 
-    def require(self, name: str, locator: Locator, what: str) -> Locator:
-        """A locator that must be on the current page, else LayoutChanged naming it."""
-        if locator.count() == 0:
-            raise LayoutChanged(self.portal, name, f"{what} is missing")
-        return locator.first
-
-    def require_headers(self, name: str, header_cells: Locator, expected: list[str]) -> None:
-        """A table whose columns moved is a changed layout, not a source of wrong values."""
-        found = [_squash(t) for t in header_cells.all_inner_texts()]
-        if found[: len(expected)] != [_squash(e) for e in expected]:
-            raise LayoutChanged(self.portal, name, f"table columns are {found}, expected {expected}")
-
-    def money(self, page_name: str, text: str, what: str) -> Decimal | None:
-        """An amount read off a page; text that is no amount means the page changed."""
-        try:
-            return parse_money(text)
-        except (InvalidOperation, ValueError):
-            raise LayoutChanged(self.portal, page_name, f"{what} is not an amount") from None
-
-    def day(self, page_name: str, text: str, what: str) -> date | None:
-        """A date read off a page; text that is no date means the page changed."""
-        try:
-            return parse_date(text)
-        except ValueError:
-            raise LayoutChanged(self.portal, page_name, f"{what} is not a date") from None
-
     def fill_secret(self, locator: Locator, value: str) -> None:
         """Type a credential, but only into a page of the configured portal's origin."""
         if _origin(self.page.url) != _origin(self.base_url):
@@ -220,10 +196,6 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -238,18 +210,27 @@ def _retry_after(response: Response) -> datetime | None:
 def parse_money(text: str) -> Decimal | None:
     """'$1,234.50' -> Decimal('1234.50'); '' or '-' -> None."""
     cleaned = text.replace("$", "").replace(",", "").strip()
-    if cleaned in {"", "-", "—", "N/A"}:
+    if cleaned in BLANK:
         return None
     negative = cleaned.startswith("(") and cleaned.endswith(")")
     value = Decimal(cleaned.strip("()"))
     return -value if negative else value
 
 
+def parse_count(text: str) -> int | None:
+    """'1,200' -> 1200; blank -> None; anything else is a ValueError."""
+    cleaned = text.replace(",", "").strip()
+    if cleaned in BLANK:
+        return None
+    if not cleaned.isdigit():
+        raise ValueError(f"not a whole number: {cleaned!r}")
+    return int(cleaned)
+
 
 def parse_date(text: str) -> date | None:
     """Dates as portals print them: 2026-03-01, 03/01/2026 or 20260301; blank -> None."""
     cleaned = text.strip()
-    if cleaned in {"", "-", "—", "N/A"}:
+    if cleaned in BLANK:
         return None
     for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d"):
         try:

@@ -9,14 +9,14 @@ password gets its PASSWORD EXPIRED page instead of the question: the login stops
 from __future__ import annotations
 
 import re
-from datetime import date
-from decimal import Decimal
+from typing import ClassVar
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.base import FaultPage, PortalAdapter
+from portals.capabilities import AuthorizationLookup, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
@@ -29,6 +29,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.pages import PageObject
 from portals.types import Adjustment, AuthorizationResult, ClaimQuery, ClaimStatusResult, EnrollmentResult
 
 LOGIN_FORM = "form#loginForm"
@@ -38,14 +39,14 @@ SESSION_TIMED_OUT = "text=/your session has timed out/i"
 NO_RECORDS = "#noRecords"
 PAYER_ID = "LSM"
 
-# The portal's own words, mapped once to the statuses flows understand.
-AUTH_STATUSES = {"APPROVED": "approved", "PENDED": "pending", "DENIED": "denied", "EXPIRED": "expired",
-                 "CANCELLED": "cancelled"}
-ENROLLMENT_STATUSES = {"ENROLLMENT IN PROCESS": "in_process", "ACTIVE": "active", "DENIED": "denied",
-                       "TERMINATED": "terminated", "LAPSED": "terminated"}
+# The portal's own words (it shows them in capitals), mapped once to the statuses flows understand.
+AUTH_STATUSES = {"approved": "approved", "pended": "pending", "denied": "denied", "expired": "expired",
+                 "cancelled": "cancelled"}
+ENROLLMENT_STATUSES = {"enrollment in process": "in_process", "active": "active", "denied": "denied",
+                       "terminated": "terminated", "lapsed": "terminated"}
 
 
-class LakeshoreMedicaidAdapter(PortalAdapter):
+class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup):
     kind = "lakeshore_medicaid"
     fault_pages = (
         FaultPage("text=/system is unavailable for scheduled maintenance/i", PortalUnavailable,
@@ -108,62 +109,23 @@ class LakeshoreMedicaidAdapter(PortalAdapter):
         self.raise_for_response(navigation.value)
 
 
-class PortalPage:
-    """What every Lakeshore page object shares: its adapter and careful readers."""
+class TitledPage(PageObject[LakeshoreMedicaidAdapter]):
+    """A Lakeshore page known by its title bar, whatever a release calls its elements."""
 
-    NAME = ""
-    TITLE = ""
+    TITLE_BAR = "table.pagetitle td"
+    TITLE: ClassVar[str]
 
-    def __init__(self, adapter: LakeshoreMedicaidAdapter) -> None:
-        self.adapter = adapter
-        self.page = adapter.page
-
-    def title(self, heading: str) -> Locator:
-        """The page's title bar: which page this is, whatever the release calls its elements."""
-        return self.page.locator("table.pagetitle td", has_text=re.compile(rf"^\s*{re.escape(heading)}\s*$"))
-
-    def field(self, selector: str, what: str) -> Locator:
-        return self.adapter.require(self.NAME, self.page.locator(selector), what)
-
-    def text(self, selector: str, what: str) -> str:
-        return self.field(selector, what).inner_text().strip()
-
-    def money(self, text: str, what: str) -> Decimal | None:
-        return self.adapter.money(self.NAME, text, what)
-
-    def day(self, text: str, what: str) -> date | None:
-        return self.adapter.day(self.NAME, text, what)
-
-    def count(self, text: str, what: str) -> int | None:
-        """A whole number read off a page; blank -> None, anything else means the page changed."""
-        cleaned = text.replace(",", "").strip()
-        if not cleaned:
-            return None
-        if not cleaned.isdigit():
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not a number")
-        return int(cleaned)
-
-    def word(self, words: dict[str, str], text: str, what: str) -> str:
-        """A status in the portal's words, normalised; a word the adapter does not know means a change."""
-        normalised = words.get(" ".join(text.split()).upper())
-        if normalised is None:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} '{text.strip()}' is not one the adapter knows")
-        return normalised
-
-    def expect_answer(self, form: type[PortalPage], what: str) -> None:
-        """After a search: this page, or the search form again because the portal refused the criteria."""
-        refused = self.title(form.TITLE)
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE).or_(refused))
-        if refused.first.is_visible():
-            raise LayoutChanged(self.adapter.portal, form.NAME, f"the portal refused the search criteria for {what}")
+    def landmark(self) -> Locator:
+        return self.find(self.TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
 
     def no_records(self) -> bool:
-        return self.page.locator(NO_RECORDS).first.is_visible()
+        return self.shows(NO_RECORDS)
 
 
-class LoginPage(PortalPage):
+class LoginPage(PageObject[LakeshoreMedicaidAdapter]):
     NAME = "login"
-    FORM = LOGIN_FORM
+    PATH = "login"
+    LANDMARK = LOGIN_FORM
     USER_ID = "#userId"
     PASSWORD = "#password"
     SUBMIT = "#btnLogin"
@@ -172,40 +134,36 @@ class LoginPage(PortalPage):
     LOCKED_PATTERN = re.compile(r"\b(HAS BEEN|IS) (LOCKED|DISABLED)\b")
 
     def open(self) -> LoginPage:
-        self.adapter.goto("login")
-        self.adapter.expect_page(self.NAME, self.page.locator(self.FORM))
-        return self
+        return self.visit()
 
     def log_in(self, user_id: str, password: str) -> SecurityQuestionPage | MainMenuPage:
-        self.adapter.fill_secret(self.field(self.USER_ID, "user id field"), user_id)
-        self.adapter.fill_secret(self.field(self.PASSWORD, "password field"), password)
-        self.adapter.follow(self.NAME, self.field(self.SUBMIT, "log in button"))
-        question = self.page.locator(SecurityQuestionPage.FORM)
-        menu = self.page.locator(MAIN_MENU)
-        error = self.page.locator(self.ERROR)
-        expired = self.page.locator(PasswordExpiredPage.FORM)
-        self.adapter.expect_page("login result", question.or_(menu).or_(error).or_(expired))
+        self.adapter.fill_secret(self.required(self.USER_ID, "user id field"), user_id)
+        self.adapter.fill_secret(self.required(self.PASSWORD, "password field"), password)
+        self.adapter.follow(self.NAME, self.required(self.SUBMIT, "log in button"))
+        question = SecurityQuestionPage(self.adapter)
+        menu = MainMenuPage(self.adapter)
+        error = self.find(self.ERROR)
+        expired = PasswordExpiredPage(self.adapter).landmark()
+        self.adapter.expect_page("login result", question.landmark().or_(menu.landmark()).or_(error).or_(expired))
         if expired.first.is_visible():
             raise PasswordChangeRequired(self.adapter.portal, "login page")
         if error.first.is_visible():
             if self.LOCKED_PATTERN.search(error.first.inner_text().upper()):
                 raise LoginRejected(self.adapter.portal, "account is locked: a person must have the payer unlock it")
             raise LoginRejected(self.adapter.portal, "user id or password rejected; not retried (lockout risk)")
-        if question.first.is_visible():
-            return SecurityQuestionPage(self.adapter)
-        return MainMenuPage(self.adapter)
+        return question if question.landmark().first.is_visible() else menu
 
 
-class PasswordExpiredPage(PortalPage):
+class PasswordExpiredPage(PageObject[LakeshoreMedicaidAdapter]):
     """PASSWORD EXPIRED - CHANGE PASSWORD: shown instead of the security question; never filled in."""
 
     NAME = "password expired"
-    FORM = "form#changePasswordForm"
+    LANDMARK = "form#changePasswordForm"
 
 
-class SecurityQuestionPage(PortalPage):
+class SecurityQuestionPage(PageObject[LakeshoreMedicaidAdapter]):
     NAME = "security question"
-    FORM = SECURITY_FORM
+    LANDMARK = SECURITY_FORM
     QUESTION = "#securityQuestion"
     ANSWER = "#securityAnswer"
     SUBMIT = "#btnVerify"
@@ -217,31 +175,33 @@ class SecurityQuestionPage(PortalPage):
         if question not in known:
             raise MfaRequired(self.adapter.portal, "the security question shown has no stored answer; "
                                                    "a person must add it to this account's credentials")
-        self.adapter.fill_secret(self.field(self.ANSWER, "answer field"), known[question])
-        self.adapter.follow(self.NAME, self.field(self.SUBMIT, "continue button"))
-        menu = self.page.locator(MAIN_MENU)
-        error = self.page.locator(self.ERROR)
-        self.adapter.expect_page("security question result", menu.or_(error))
+        self.adapter.fill_secret(self.required(self.ANSWER, "answer field"), known[question])
+        self.adapter.follow(self.NAME, self.required(self.SUBMIT, "continue button"))
+        menu = MainMenuPage(self.adapter)
+        error = self.find(self.ERROR)
+        self.adapter.expect_page("security question result", menu.landmark().or_(error))
         if error.first.is_visible():
             raise MfaRejected(self.adapter.portal, "security answer rejected; check the stored answer")
-        return MainMenuPage(self.adapter)
+        return menu
 
 
-class MainMenuPage(PortalPage):
+class MainMenuPage(PageObject[LakeshoreMedicaidAdapter]):
     NAME = "main menu"
-    MENU = MAIN_MENU
+    PATH = "menu"
+    LANDMARK = MAIN_MENU
 
     def probe(self) -> bool:
         """Open the menu: True if it shows, False if the portal asks for a login instead."""
-        self.adapter.goto("menu")
-        menu = self.page.locator(self.MENU)
-        signed_out = self.page.locator(LOGIN_FORM).or_(self.page.locator(SESSION_TIMED_OUT))
+        self.adapter.goto(self.PATH)
+        menu = self.landmark()
+        signed_out = self.find(LOGIN_FORM).or_(self.find(SESSION_TIMED_OUT))
         self.adapter.expect_page(self.NAME, menu.or_(signed_out))
         return menu.first.is_visible()
 
 
-class ClaimInquiryPage(PortalPage):
+class ClaimInquiryPage(TitledPage):
     NAME = "claim inquiry"
+    PATH = "claims/inquiry"
     TITLE = "CLAIM INQUIRY (276)"
     FORM = "form#claimInquiryForm"
     PROVIDER_NPI = "#providerNpi"
@@ -252,47 +212,38 @@ class ClaimInquiryPage(PortalPage):
     SEARCH = "#btnSearch"
 
     def open(self) -> ClaimInquiryPage:
-        self.adapter.goto("claims/inquiry")
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
-        self.field(self.FORM, "claim inquiry form")
+        self.visit().required(self.FORM, "claim inquiry form")
         return self
 
     def search(self, query: ClaimQuery) -> ClaimResultsPage:
-        self.field(self.PROVIDER_NPI, "provider NPI field").fill(query.rendering_npi)
-        self.field(self.RECIPIENT_ID, "recipient id field").fill(query.member_id)
-        self.field(self.DOS_FROM, "DOS from field").fill(query.dos_from.strftime("%m/%d/%Y"))
-        self.field(self.DOS_TO, "DOS to field").fill(query.dos_to.strftime("%m/%d/%Y"))
+        self.required(self.PROVIDER_NPI, "provider NPI field").fill(query.rendering_npi)
+        self.required(self.RECIPIENT_ID, "recipient id field").fill(query.member_id)
+        self.required(self.DOS_FROM, "DOS from field").fill(query.dos_from.strftime("%m/%d/%Y"))
+        self.required(self.DOS_TO, "DOS to field").fill(query.dos_to.strftime("%m/%d/%Y"))
         # the practice's claim id narrows the search to one claim (CLM01 = patient control #)
-        self.field(self.PATIENT_CONTROL_NO, "patient control # field").fill(query.claim_id)
-        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
-        return ClaimResultsPage(self.adapter).expect()
+        self.required(self.PATIENT_CONTROL_NO, "patient control # field").fill(query.claim_id)
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
+        results = ClaimResultsPage(self.adapter)
+        # the inquiry page again means the portal refused the criteria (its error list says why)
+        results.expect_answer(self, f"claim {query.claim_id}")
+        return results
 
 
-class ClaimResultsPage(PortalPage):
+class ClaimResultsPage(TitledPage):
     NAME = "claim inquiry results"
     TITLE = "CLAIM INQUIRY RESULTS"
     TABLE = "table#claimResults"
-    NO_RECORDS = "#noRecords"
     COLUMNS = ["TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"]
     TCN_COLUMN = 0
     PCN_COLUMN = 1
 
-    def expect(self) -> ClaimResultsPage:
-        # the inquiry page again means the portal refused the criteria (its error list says why)
-        refused = self.title(ClaimInquiryPage.TITLE)
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE).or_(refused))
-        return self
-
     def open_claim(self, query: ClaimQuery) -> ClaimDetailPage:
-        if self.title(ClaimInquiryPage.TITLE).first.is_visible():
-            raise LayoutChanged(self.adapter.portal, ClaimInquiryPage.NAME,
-                                f"the portal refused the search criteria for claim {query.claim_id}")
-        if self.page.locator(self.NO_RECORDS).first.is_visible():
+        if self.no_records():
             raise ClaimNotFound(self.adapter.portal, query.claim_id)
-        table = self.field(self.TABLE, "results table")
-        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.COLUMNS)
+        table = self.required(self.TABLE, "results table")
+        self.require_headers(table.locator("thead th"), self.COLUMNS)
         row = self._row_for(table, query)
-        link = self.adapter.require(self.NAME, row.locator("td").nth(self.TCN_COLUMN).locator("a"), "TCN link")
+        link = self.required(row.locator("td").nth(self.TCN_COLUMN).locator("a"), "TCN link")
         self.adapter.follow(self.NAME, link)
         return ClaimDetailPage(self.adapter)
 
@@ -302,7 +253,7 @@ class ClaimResultsPage(PortalPage):
         for row in table.locator("tbody tr").all():
             cells = [c.strip() for c in row.locator("td").all_inner_texts()]
             if len(cells) < len(self.COLUMNS):
-                raise LayoutChanged(self.adapter.portal, self.NAME, "a result row has fewer cells than columns")
+                raise self.changed("a result row has fewer cells than columns")
             if cells[self.PCN_COLUMN].upper() == query.claim_id.upper():
                 matching.append((cells[self.TCN_COLUMN], row))
         if not matching:
@@ -311,13 +262,10 @@ class ClaimResultsPage(PortalPage):
             if query.payer_claim_number and tcn == query.payer_claim_number:
                 return row
         return matching[0][1]
-
-
-class ClaimDetailPage(PortalPage):
+class ClaimDetailPage(TitledPage):
     NAME = "claim detail"
     TITLE = "CLAIM STATUS DETAIL (277)"
     HEADER = "table#claimHeader"
-    NO_RECORDS = "#noRecords"
     TCN = "#claimTcn"
     PATIENT_CONTROL_NO = "#claimPcn"
     STATUS = "#claimStatus"
@@ -334,15 +282,15 @@ class ClaimDetailPage(PortalPage):
     STATUS_PATTERN = re.compile(r"^([A-Z]\d{1,2})\s*/\s*([A-Z0-9]{1,3})\s+-\s+(.+)$", re.DOTALL)
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
-        if self.page.locator(self.NO_RECORDS).first.is_visible():
+        self.expect()
+        if self.no_records():
             raise ClaimNotFound(self.adapter.portal, claim_id)
-        self.field(self.HEADER, "claim header table")
+        self.required(self.HEADER, "claim header table")
         if self.text(self.PATIENT_CONTROL_NO, "patient control #").upper() != claim_id.upper():
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another claim than {claim_id}")
+            raise self.changed(f"it shows another claim than {claim_id}")
         status = self.STATUS_PATTERN.match(self.text(self.STATUS, "claim status"))
         if status is None:
-            raise LayoutChanged(self.adapter.portal, self.NAME, "claim status is not 'category / code - text'")
+            raise self.changed("claim status is not 'category / code - text'")
         return ClaimStatusResult(
             claim_id=claim_id,
             category_code=status.group(1),
@@ -359,18 +307,18 @@ class ClaimDetailPage(PortalPage):
         )
 
     def _adjustments(self) -> tuple[Adjustment, ...]:
-        table = self.field(self.LINES, "service line table")
-        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.LINE_COLUMNS)
+        table = self.required(self.LINES, "service line table")
+        self.require_headers(table.locator("thead th"), self.LINE_COLUMNS)
         adjustments = []
         for row in table.locator("tbody tr").all():
             cells = [c.strip() for c in row.locator("td").all_inner_texts()]
             if len(cells) < len(self.LINE_COLUMNS):
-                raise LayoutChanged(self.adapter.portal, self.NAME, "a service line row has fewer cells than columns")
+                raise self.changed("a service line row has fewer cells than columns")
             if not cells[self.CARC]:
                 continue  # a line the payer did not adjust (yet)
             amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
             if amount is None or not cells[self.GROUP]:
-                raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment has no group code or amount")
+                raise self.changed("an adjustment has no group code or amount")
             adjustments.append(Adjustment(
                 group_code=cells[self.GROUP],
                 carc=cells[self.CARC],
@@ -381,8 +329,9 @@ class ClaimDetailPage(PortalPage):
         return tuple(adjustments)
 
 
-class PriorAuthInquiryPage(PortalPage):
+class PriorAuthInquiryPage(TitledPage):
     NAME = "prior authorization inquiry"
+    PATH = "pa/inquiry"
     TITLE = "PRIOR AUTHORIZATION INQUIRY"
     FORM = "form#paInquiryForm"
     PA_NUMBER = "#paNumber"
@@ -390,27 +339,25 @@ class PriorAuthInquiryPage(PortalPage):
     SEARCH = "#btnPASearch"
 
     def open(self) -> PriorAuthInquiryPage:
-        self.adapter.goto("pa/inquiry")
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
-        self.field(self.FORM, "prior authorization inquiry form")
+        self.visit().required(self.FORM, "prior authorization inquiry form")
         return self
 
     def search_number(self, auth_number: str) -> PriorAuthDetailPage:
-        self.field(self.PA_NUMBER, "PA number field").fill(auth_number)
-        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        self.required(self.PA_NUMBER, "PA number field").fill(auth_number)
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
         detail = PriorAuthDetailPage(self.adapter)
-        detail.expect_answer(PriorAuthInquiryPage, f"authorization {auth_number}")
+        detail.expect_answer(self, f"authorization {auth_number}")
         return detail
 
     def search_recipient(self, member_id: str) -> PriorAuthListPage:
-        self.field(self.RECIPIENT_ID, "recipient id field").fill(member_id)
-        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        self.required(self.RECIPIENT_ID, "recipient id field").fill(member_id)
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
         listing = PriorAuthListPage(self.adapter)
-        listing.expect_answer(PriorAuthInquiryPage, "the recipient asked about")  # a member id is PHI
+        listing.expect_answer(self, "the recipient asked about")  # a member id is PHI
         return listing
 
 
-class PriorAuthListPage(PortalPage):
+class PriorAuthListPage(TitledPage):
     NAME = "prior authorization list"
     TITLE = "PRIOR AUTHORIZATION LIST"
     TABLE = "table#paList"
@@ -421,18 +368,17 @@ class PriorAuthListPage(PortalPage):
         """(PA number, path of its detail page) for every row, read before leaving the page."""
         if self.no_records():
             return []
-        table = self.field(self.TABLE, "prior authorization table")
-        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.COLUMNS)
+        table = self.required(self.TABLE, "prior authorization table")
+        self.require_headers(table.locator("thead th"), self.COLUMNS)
         listed = []
         for row in table.locator("tbody tr").all():
-            cell = row.locator("td").nth(self.PA_NUMBER_COLUMN)
-            link = self.adapter.require(self.NAME, cell.locator("a"), "PA number link")
+            link = self.required(row.locator("td").nth(self.PA_NUMBER_COLUMN).locator("a"), "PA number link")
             href = link.get_attribute("href") or ""
             listed.append((link.inner_text().strip(), self.adapter.portal_path(self.NAME, href)))
         return listed
 
 
-class PriorAuthDetailPage(PortalPage):
+class PriorAuthDetailPage(TitledPage):
     NAME = "prior authorization detail"
     TITLE = "PRIOR AUTHORIZATION DETAIL"
     HEADER = "table#paHeader"
@@ -450,13 +396,13 @@ class PriorAuthDetailPage(PortalPage):
     PROC_CODE_COLUMN = 1
 
     def read(self, auth_number: str) -> AuthorizationResult:
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        self.expect()
         if self.no_records():
             raise RecordNotFound(self.adapter.portal, "authorization", auth_number)
-        self.field(self.HEADER, "prior authorization header table")
+        self.required(self.HEADER, "prior authorization header table")
         shown = self.text(self.PA_NUMBER, "PA number")
         if shown.upper() != auth_number.strip().upper():
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another authorization than {auth_number}")
+            raise self.changed(f"it shows another authorization than {auth_number}")
         return AuthorizationResult(
             auth_number=shown,
             status=self.word(AUTH_STATUSES, self.text(self.STATUS, "PA status"), "PA status"),
@@ -471,39 +417,38 @@ class PriorAuthDetailPage(PortalPage):
         )
 
     def _procedure_codes(self) -> tuple[str, ...]:
-        table = self.field(self.LINES, "PA service line table")
-        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.LINE_COLUMNS)
+        table = self.required(self.LINES, "PA service line table")
+        self.require_headers(table.locator("thead th"), self.LINE_COLUMNS)
         codes = []
         for row in table.locator("tbody tr").all():
             cells = [c.strip() for c in row.locator("td").all_inner_texts()]
             if len(cells) < len(self.LINE_COLUMNS) or not cells[self.PROC_CODE_COLUMN]:
-                raise LayoutChanged(self.adapter.portal, self.NAME, "a PA service line has no procedure code")
+                raise self.changed("a PA service line has no procedure code")
             codes.append(cells[self.PROC_CODE_COLUMN])
         return tuple(codes)
 
 
-class EnrollmentInquiryPage(PortalPage):
+class EnrollmentInquiryPage(TitledPage):
     NAME = "provider enrollment inquiry"
+    PATH = "enrollment/inquiry"
     TITLE = "PROVIDER ENROLLMENT STATUS INQUIRY"
     FORM = "form#enrollmentForm"
     NPI = "#enrollmentNpi"
     SEARCH = "#btnEnrSearch"
 
     def open(self) -> EnrollmentInquiryPage:
-        self.adapter.goto("enrollment/inquiry")
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
-        self.field(self.FORM, "provider enrollment inquiry form")
+        self.visit().required(self.FORM, "provider enrollment inquiry form")
         return self
 
     def search(self, npi: str) -> EnrollmentStatusPage:
-        self.field(self.NPI, "provider NPI field").fill(npi)
-        self.adapter.follow(self.NAME, self.field(self.SEARCH, "search button"))
+        self.required(self.NPI, "provider NPI field").fill(npi)
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
         status = EnrollmentStatusPage(self.adapter)
-        status.expect_answer(EnrollmentInquiryPage, f"provider {npi}")
+        status.expect_answer(self, f"provider {npi}")
         return status
 
 
-class EnrollmentStatusPage(PortalPage):
+class EnrollmentStatusPage(TitledPage):
     NAME = "provider enrollment status"
     TITLE = "PROVIDER ENROLLMENT STATUS"
     DETAIL = "table#enrollmentDetail"
@@ -515,12 +460,12 @@ class EnrollmentStatusPage(PortalPage):
     REVALIDATION_DUE = "#revalidationDue"
 
     def read(self, npi: str) -> EnrollmentResult:
-        self.adapter.expect_page(self.NAME, self.title(self.TITLE))
+        self.expect()
         if self.no_records():
             raise RecordNotFound(self.adapter.portal, "enrollment for provider", npi)
-        self.field(self.DETAIL, "enrollment detail table")
+        self.required(self.DETAIL, "enrollment detail table")
         if self.text(self.NPI, "NPI") != npi.strip():
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another provider than {npi}")
+            raise self.changed(f"it shows another provider than {npi}")
         return EnrollmentResult(
             npi=npi.strip(),
             payer_id=PAYER_ID,

@@ -14,20 +14,18 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 from enum import Enum
-from typing import ClassVar, TypeVar
 
 import pyotp
 from playwright.sync_api import APIResponse, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from portals.base import FaultPage, PortalAdapter, Timeouts
+from portals.base import BLANK, FaultPage, PortalAdapter, Timeouts
+from portals.capabilities import PayerEnrollments, RemittanceFiles
 from portals.errors import (
     ClaimNotFound,
-    LayoutChanged,
     LoginRejected,
     MfaRejected,
     MfaRequired,
@@ -38,6 +36,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.pages import PageObject
 from portals.types import (
     Adjustment,
     ClaimQuery,
@@ -48,49 +47,31 @@ from portals.types import (
 )
 
 TOTP_STEP_S = 30
-BLANK = {"", "-", "—", "N/A"}
 GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
 CARC = re.compile(r"[A-Z0-9]{1,4}")
 RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
 CATEGORY_CODE = re.compile(r"([A-Z]\d{1,2})\b")
-T = TypeVar("T")
 
 
-class _PageObject:
-    NAME: ClassVar[str]
-
-    def __init__(self, adapter: SummitExchangeAdapter) -> None:
-        self.adapter = adapter
-        self.page: Page = adapter.page
-
-    def _required(self, selector: str, what: str) -> Locator:
-        return self.adapter.require(self.NAME, self.page.locator(selector), what)
-
-
-class LoginPage(_PageObject):
+class LoginPage(PageObject["SummitExchangeAdapter"]):
     NAME = "sign-in"
     PATH = "login"
-    FORM = "#login-form"
+    LANDMARK = "#login-form"
     USERNAME = "#username"
     PASSWORD = "#password"
     SUBMIT = "#sign-in"
     ERROR = "#login-error"
 
-    def landmark(self) -> Locator:
-        return self.page.locator(self.FORM)
-
     def open(self) -> LoginPage:
-        self.adapter.goto(self.PATH)
-        self.adapter.expect_page(self.NAME, self.landmark())
-        return self
+        return self.visit()
 
     def sign_in(self, username: str, password: str) -> bool:
         """Submit the form; True when the portal asks for a verification code next."""
-        self.adapter.fill_secret(self._required(self.USERNAME, "user ID field"), username)
-        self.adapter.fill_secret(self._required(self.PASSWORD, "password field"), password)
-        self.adapter.submit(self._required(self.SUBMIT, "sign-in button"), self.PATH)
+        self.adapter.fill_secret(self.required(self.USERNAME, "user ID field"), username)
+        self.adapter.fill_secret(self.required(self.PASSWORD, "password field"), password)
+        self.adapter.submit(self.required(self.SUBMIT, "sign-in button"), self.PATH)
         code_form = MfaPage(self.adapter).landmark()
-        error = self.page.locator(self.ERROR)
+        error = self.find(self.ERROR)
         expired = PasswordExpiredPage(self.adapter).landmark()
         self.adapter.expect_page(self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error)
                                  .or_(expired))
@@ -104,14 +85,11 @@ class LoginPage(_PageObject):
         return code_form.first.is_visible()
 
 
-class PasswordExpiredPage(_PageObject):
+class PasswordExpiredPage(PageObject["SummitExchangeAdapter"]):
     """'Your password has expired': shown instead of the next step; its form is never filled in."""
 
     NAME = "password expired"
     LANDMARK = "#password-expired"
-
-    def landmark(self) -> Locator:
-        return self.page.locator(self.LANDMARK)
 
 
 class CodeVerdict(Enum):
@@ -120,54 +98,39 @@ class CodeVerdict(Enum):
     REFUSED = "refused"
 
 
-class MfaPage(_PageObject):
+class MfaPage(PageObject["SummitExchangeAdapter"]):
     NAME = "two-step verification"
     PATH = "mfa"
-    FORM = "#mfa-form"
+    LANDMARK = "#mfa-form"
     CODE = "#otp-code"
     SUBMIT = "#verify-code"
     ERROR = "#mfa-error"
     REUSED_TEXT = re.compile(r"already been used", re.IGNORECASE)
 
-    def landmark(self) -> Locator:
-        return self.page.locator(self.FORM)
-
-    def expect(self) -> MfaPage:
-        self.adapter.expect_page(self.NAME, self.landmark())
-        return self
-
     def open(self) -> MfaPage:
-        self.adapter.goto(self.PATH)
-        return self.expect()
+        return self.visit()
 
     def enter_code(self, code: str) -> CodeVerdict:
-        self.adapter.fill_secret(self._required(self.CODE, "verification code field"), code)
-        self.adapter.submit(self._required(self.SUBMIT, "verify button"), self.PATH)
-        error = self.page.locator(self.ERROR)
+        self.adapter.fill_secret(self.required(self.CODE, "verification code field"), code)
+        self.adapter.submit(self.required(self.SUBMIT, "verify button"), self.PATH)
+        error = self.find(self.ERROR)
         self.adapter.expect_page(self.NAME, DashboardPage(self.adapter).landmark().or_(error))
         if not error.first.is_visible():
             return CodeVerdict.ACCEPTED
         return CodeVerdict.REUSED if self.REUSED_TEXT.search(error.first.inner_text()) else CodeVerdict.REFUSED
 
 
-class DashboardPage(_PageObject):
+class DashboardPage(PageObject["SummitExchangeAdapter"]):
     NAME = "home"
     PATH = "dashboard"
     LANDMARK = "#dashboard"
 
-    def landmark(self) -> Locator:
-        return self.page.locator(self.LANDMARK)
 
-    def expect(self) -> DashboardPage:
-        self.adapter.expect_page(self.NAME, self.landmark())
-        return self
-
-
-class ClaimSearchPage(_PageObject):
+class ClaimSearchPage(PageObject["SummitExchangeAdapter"]):
     NAME = "claim status search"
     PATH = "claim-status"
+    LANDMARK = "#claim-search-form"
     API_PATH = "api/claim-status/search"
-    FORM = "#claim-search-form"
     PAYER = "#payer-id"
     MEMBER = "#member-id"
     DOS_FROM = "#service-from"
@@ -176,25 +139,23 @@ class ClaimSearchPage(_PageObject):
     SEARCH = "#search-claims"
 
     def open(self) -> ClaimSearchPage:
-        self.adapter.goto(self.PATH)
-        self.adapter.expect_page(self.NAME, self.page.locator(self.FORM))
-        return self
+        return self.visit()
 
     def search(self, query: ClaimQuery) -> SearchResults:
-        payer = self._required(self.PAYER, "payer list")
+        payer = self.required(self.PAYER, "payer list")
         if payer.locator(f'option[value="{query.payer_id}"]').count() == 0:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"payer {query.payer_id} is not in its payer list")
+            raise self.changed(f"payer {query.payer_id} is not in its payer list")
         payer.select_option(query.payer_id)
-        self._required(self.MEMBER, "member ID field").fill(query.member_id)
-        self._required(self.DOS_FROM, "service date from field").fill(query.dos_from.isoformat())
-        self._required(self.DOS_TO, "service date to field").fill(query.dos_to.isoformat())
-        self._required(self.NPI, "NPI field").fill(query.rendering_npi)
-        button = self._required(self.SEARCH, "search button")
+        self.required(self.MEMBER, "member ID field").fill(query.member_id)
+        self.required(self.DOS_FROM, "service date from field").fill(query.dos_from.isoformat())
+        self.required(self.DOS_TO, "service date to field").fill(query.dos_to.isoformat())
+        self.required(self.NPI, "NPI field").fill(query.rendering_npi)
+        button = self.required(self.SEARCH, "search button")
         self.adapter.call_json_api(self.API_PATH, button.click, page_name=self.NAME)
         return SearchResults(self.adapter)
 
 
-class SearchResults(_PageObject):
+class SearchResults(PageObject["SummitExchangeAdapter"]):
     """The results table the page's JavaScript draws from the JSON answer."""
 
     NAME = "claim status results"
@@ -204,26 +165,28 @@ class SearchResults(_PageObject):
     COLUMNS = ["Patient Control #", "Payer Claim #", "Patient", "Service Dates", "Billed", "Status", "Action"]
     PCN_COLUMN = 0
 
+    def landmark(self) -> Locator:
+        return self.find(self.TABLE).or_(self.find(self.EMPTY))
+
     def detail_link_for(self, claim_id: str) -> str:
-        table, empty = self.page.locator(self.TABLE), self.page.locator(self.EMPTY)
-        self.adapter.expect_page(self.NAME, table.or_(empty))
-        if empty.first.is_visible():
+        self.expect()
+        if self.shows(self.EMPTY):
             raise ClaimNotFound(self.adapter.portal, claim_id)
-        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
-        for row in table.first.locator("tbody tr").all():
+        table = self.find(self.TABLE).first
+        self.require_headers(table.locator("thead th"), self.COLUMNS)
+        for row in table.locator("tbody tr").all():
             cells = row.locator("td")
             if cells.count() != len(self.COLUMNS):
-                raise LayoutChanged(self.adapter.portal, self.NAME, "a result row has an unexpected number of cells")
+                raise self.changed("a result row has an unexpected number of cells")
             if cells.nth(self.PCN_COLUMN).inner_text().strip() == claim_id:
-                link = self.adapter.require(self.NAME, row.locator(self.VIEW_LINK), "'View claim' link")
-                href = link.get_attribute("href")
+                href = self.required(row.locator(self.VIEW_LINK), "'View claim' link").get_attribute("href")
                 if not href:
-                    raise LayoutChanged(self.adapter.portal, self.NAME, "'View claim' link has no address")
+                    raise self.changed("'View claim' link has no address")
                 return href
         raise ClaimNotFound(self.adapter.portal, claim_id)
 
 
-class ClaimDetailPage(_PageObject):
+class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
     NAME = "claim detail"
     LANDMARK = "#claim-detail"
     PCN = "#claim-pcn"
@@ -243,64 +206,54 @@ class ClaimDetailPage(_PageObject):
 
     def open(self, href: str) -> ClaimDetailPage:
         self.adapter.goto(self.adapter.portal_path(self.NAME, href))
-        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
-        return self
+        return self.expect()
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        if self._text(self.PCN, "patient control number") != claim_id:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"it shows another claim than {claim_id}")
-        category = CATEGORY_CODE.match(self._text(self.CATEGORY, "status category"))
+        if self.text(self.PCN, "patient control number") != claim_id:
+            raise self.changed(f"it shows another claim than {claim_id}")
+        category = CATEGORY_CODE.match(self.text(self.CATEGORY, "status category"))
         if category is None:
-            raise LayoutChanged(self.adapter.portal, self.NAME, "status category has no 277 category code")
-        status_text = self._text(self.STATUS_TEXT, "status text")
+            raise self.changed("status category has no 277 category code")
+        status_text = self.text(self.STATUS_TEXT, "status text")
         if not status_text:
-            raise LayoutChanged(self.adapter.portal, self.NAME, "status text is empty")
+            raise self.changed("status text is empty")
         return ClaimStatusResult(
             claim_id=claim_id,
             category_code=category.group(1),
             status_code=self._optional(self.STATUS_CODE, "status code"),
             status_text=status_text,
-            status_date=self._date(self.EFFECTIVE, "effective date"),
+            status_date=self.day(self.text(self.EFFECTIVE, "effective date"), "effective date"),
             payer_claim_number=self._optional(self.PAYER_CLAIM, "payer claim number"),
-            billed_amount=self._money(self._text(self.BILLED, "billed amount"), "billed amount"),
-            allowed_amount=self._money(self._text(self.ALLOWED, "allowed amount"), "allowed amount"),
-            paid_amount=self._money(self._text(self.PAID, "paid amount"), "paid amount"),
+            billed_amount=self.money(self.text(self.BILLED, "billed amount"), "billed amount"),
+            allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
+            paid_amount=self.money(self.text(self.PAID, "paid amount"), "paid amount"),
             check_number=self._optional(self.CHECK, "check/EFT number"),
-            payment_date=self._date(self.PAYMENT_DATE, "payment date"),
+            payment_date=self.day(self.text(self.PAYMENT_DATE, "payment date"), "payment date"),
             adjustments=self._adjustments(),
         )
 
     def _adjustments(self) -> tuple[Adjustment, ...]:
-        table = self._required(self.ADJUSTMENTS, "adjustments table")
-        self.adapter.require_headers(self.NAME, table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
+        table = self.required(self.ADJUSTMENTS, "adjustments table")
+        self.require_headers(table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
         return tuple(self._adjustment([c.strip() for c in row.locator("td").all_inner_texts()])
                      for row in table.locator("tbody tr").all())
 
     def _adjustment(self, cells: list[str]) -> Adjustment:
         if len(cells) != len(self.ADJUSTMENT_COLUMNS):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has an unexpected number of cells")
+            raise self.changed("an adjustment row has an unexpected number of cells")
         line, procedure, group, carc, amount_text, rarc_text = cells
         rarcs = () if rarc_text in BLANK else tuple(re.split(r"[,\s]+", rarc_text))
         if group not in GROUP_CODES or not CARC.fullmatch(carc) or not all(RARC.fullmatch(r) for r in rarcs):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has no valid group/CARC/RARC codes")
-        amount = self._money(amount_text, "adjustment amount")
+            raise self.changed("an adjustment row has no valid group/CARC/RARC codes")
+        amount = self.money(amount_text, "adjustment amount")
         if amount is None:
-            raise LayoutChanged(self.adapter.portal, self.NAME, "an adjustment row has no amount")
+            raise self.changed("an adjustment row has no amount")
         claim_level = line == self.CLAIM_LEVEL_LINE or procedure in BLANK
         return Adjustment(group, carc, amount, rarcs, None if claim_level else procedure)
 
-    def _text(self, selector: str, what: str) -> str:
-        return self._required(selector, what).inner_text().strip()
-
     def _optional(self, selector: str, what: str) -> str | None:
-        text = self._text(selector, what)
+        text = self.text(selector, what)
         return None if text in BLANK else text
-
-    def _money(self, text: str, what: str) -> Decimal | None:
-        return self.adapter.money(self.NAME, text, what)
-
-    def _date(self, selector: str, what: str) -> date | None:
-        return self.adapter.day(self.NAME, self._text(selector, what), what)
 
 
 class RemittanceNotFound(PortalError):
@@ -311,7 +264,7 @@ class RemittanceNotFound(PortalError):
         self.file_id = file_id
 
 
-class RemittancesPage(_PageObject):
+class RemittancesPage(PageObject["SummitExchangeAdapter"]):
     """The ERA (835) files the payers behind the exchange produced, newest first."""
 
     NAME = "remittances"
@@ -327,32 +280,30 @@ class RemittancesPage(_PageObject):
     LEADING_NOISE = b"\xef\xbb\xbf \t\r\n"  # a byte-order mark or blank lines before the first segment
 
     def open(self) -> RemittancesPage:
-        self.adapter.goto(self.PATH)
-        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
-        return self
+        return self.visit()
 
     def files(self) -> list[tuple[RemittanceFile, str]]:
         """Every listed file, with the portal path its download link leads to."""
-        table, empty = self.page.locator(self.TABLE), self.page.locator(self.EMPTY)
+        table, empty = self.find(self.TABLE), self.find(self.EMPTY)
         self.adapter.expect_page(self.NAME, table.or_(empty))
         if empty.first.is_visible():
             return []
-        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
+        self.require_headers(table.first.locator("thead th"), self.COLUMNS)
         return [self._listed(row) for row in table.first.locator("tbody tr").all()]
 
     def _listed(self, row: Locator) -> tuple[RemittanceFile, str]:
         cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
         if len(cells) != len(self.COLUMNS):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "a file row has an unexpected number of cells")
+            raise self.changed("a file row has an unexpected number of cells")
         file_id = cells[self.FILE_ID_COLUMN]
         if not self.FILE_ID.fullmatch(file_id):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "a file row has no file id")
-        issued = self.adapter.day(self.NAME, cells[self.PAYMENT_DATE_COLUMN], "payment date")
+            raise self.changed("a file row has no file id")
+        issued = self.day(cells[self.PAYMENT_DATE_COLUMN], "payment date")
         if issued is None:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"file {file_id} has no payment date")
-        href = self.adapter.require(self.NAME, row.locator(self.DOWNLOAD_LINK), "download link").get_attribute("href")
+            raise self.changed(f"file {file_id} has no payment date")
+        href = self.required(row.locator(self.DOWNLOAD_LINK), "download link").get_attribute("href")
         if not href:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"the download link of file {file_id} has no address")
+            raise self.changed(f"the download link of file {file_id} has no address")
         name = cells[self.DOWNLOAD_COLUMN] or file_id
         return RemittanceFile(file_id, name, issued), self.adapter.portal_path(self.NAME, href)
 
@@ -377,10 +328,10 @@ class RemittancesPage(_PageObject):
         if response.status == 404:
             raise RemittanceNotFound(self.adapter.portal, file_id)
         if response.status != 200:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"the download answered HTTP {response.status}")
+            raise self.changed(f"the download answered HTTP {response.status}")
         body = response.body()
         if not body.lstrip(self.LEADING_NOISE).startswith(self.X12_STARTS):
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"file {file_id} is not an X12 835 file")
+            raise self.changed(f"file {file_id} is not an X12 835 file")
         return body
 
 
@@ -391,7 +342,7 @@ ENROLLMENT_STATUSES = {"in process": "in_process", "enrolled": "active", "denied
 ERA_EFT_ENROLLED = {"enrolled": True, "not enrolled": False}
 
 
-class EnrollmentPage(_PageObject):
+class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
     """Provider enrollment: an NPI in, one row per payer behind the exchange out."""
 
     NAME = "provider enrollment"
@@ -410,52 +361,41 @@ class EnrollmentPage(_PageObject):
     PAYER_ID = re.compile(r"[A-Z0-9]{2,10}")
 
     def open(self) -> EnrollmentPage:
-        self.adapter.goto(self.PATH)
-        self.adapter.expect_page(self.NAME, self.page.locator(self.LANDMARK))
-        return self
+        return self.visit()
 
     def look_up(self, npi: str) -> list[EnrollmentResult]:
-        self._required(self.NPI, "NPI field").fill(npi)
-        self.adapter.submit(self._required(self.SUBMIT, "look-up button"), self.PATH)
-        table, empty, error = (self.page.locator(s) for s in (self.TABLE, self.EMPTY, self.ERROR))
+        self.required(self.NPI, "NPI field").fill(npi)
+        self.adapter.submit(self.required(self.SUBMIT, "look-up button"), self.PATH)
+        table, empty, error = (self.find(s) for s in (self.TABLE, self.EMPTY, self.ERROR))
         self.adapter.expect_page(self.NAME, table.or_(empty).or_(error))
         if empty.first.is_visible() or error.first.is_visible():  # the portal knows no such (or no valid) NPI
             raise RecordNotFound(self.adapter.portal, self.RECORD_KIND, npi)
-        if self._required(self.SHOWN_NPI, "NPI the records belong to").inner_text().strip() != npi:
-            raise LayoutChanged(self.adapter.portal, self.NAME, "it shows the records of another NPI")
-        self.adapter.require_headers(self.NAME, table.first.locator("thead th"), self.COLUMNS)
+        if self.text(self.SHOWN_NPI, "NPI the records belong to") != npi:
+            raise self.changed("it shows the records of another NPI")
+        self.require_headers(table.first.locator("thead th"), self.COLUMNS)
         return [self._record(npi, row) for row in table.first.locator("tbody tr").all()]
 
     def _record(self, npi: str, row: Locator) -> EnrollmentResult:
         cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
         if len(cells) != len(self.COLUMNS):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "an enrollment row has an unexpected number of cells")
+            raise self.changed("an enrollment row has an unexpected number of cells")
         payer_id, _payer, status, effective, termination, revalidation, provider_id, era, eft = cells
         if not self.PAYER_ID.fullmatch(payer_id):
-            raise LayoutChanged(self.adapter.portal, self.NAME, "an enrollment row has no payer id")
+            raise self.changed("an enrollment row has no payer id")
         return EnrollmentResult(
             npi=npi,
             payer_id=payer_id,
-            status=self._mapped(ENROLLMENT_STATUSES, status, "enrollment status"),
-            effective=self._date(effective, "effective date"),
-            termination=self._date(termination, "termination date"),
-            revalidation_due=self._date(revalidation, "revalidation due date"),
+            status=self.word(ENROLLMENT_STATUSES, status, "enrollment status"),
+            effective=self.day(effective, "effective date"),
+            termination=self.day(termination, "termination date"),
+            revalidation_due=self.day(revalidation, "revalidation due date"),
             payer_provider_id=None if provider_id in BLANK else provider_id,
-            era_enrolled=self._mapped(ERA_EFT_ENROLLED, era, "ERA enrollment"),
-            eft_enrolled=self._mapped(ERA_EFT_ENROLLED, eft, "EFT enrollment"),
+            era_enrolled=self.word(ERA_EFT_ENROLLED, era, "ERA enrollment"),
+            eft_enrolled=self.word(ERA_EFT_ENROLLED, eft, "EFT enrollment"),
         )
 
-    def _mapped(self, wording: dict[str, T], text: str, what: str) -> T:
-        try:
-            return wording[" ".join(text.split()).lower()]
-        except KeyError:
-            raise LayoutChanged(self.adapter.portal, self.NAME, f"{what} is not one the adapter knows") from None
 
-    def _date(self, text: str, what: str) -> date | None:
-        return self.adapter.day(self.NAME, text, what)
-
-
-class SummitExchangeAdapter(PortalAdapter):
+class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
     kind = "summit_exchange"
     fault_pages = (
         FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),

@@ -12,17 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import ClassVar
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
 
-from portals.base import FaultPage, PortalAdapter
+from portals.base import BLANK, FaultPage, PortalAdapter
+from portals.capabilities import AuthorizationLookup, ClaimExport, ClaimList, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
     ClaimNotFound,
-    LayoutChanged,
     LoginRejected,
     PasswordChangeRequired,
     PortalUnavailable,
@@ -30,6 +28,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.pages import PageObject, TableRow
 from portals.types import (
     Adjustment,
     AuthorizationResult,
@@ -69,29 +68,17 @@ ENROLLMENT_STATUS_BY_WORDS: dict[str, str] = {
 }
 UNITY_PAYER_ID = "UHP"
 
-# Rows of every table as cell texts plus the link in each cell (one browser round trip per table).
-READ_TABLE_JS = """(table, emptyClass) => Array.from(table.tBodies.length ? table.tBodies[0].rows : [])
-  .filter(row => !row.classList.contains(emptyClass))
-  .map(row => Array.from(row.cells, cell => {
-    const link = cell.querySelector('a[href]');
-    return {text: cell.innerText.trim(), href: link ? link.href : ''};
-  }))"""
+# Every [data-field] inside a box, as field name -> text (one browser round trip per box).
 READ_FIELDS_JS = """(box, attr) => Object.fromEntries(
   Array.from(box.querySelectorAll('[' + attr + ']'), el => [el.getAttribute(attr), el.innerText.trim()]))"""
 EMPTY_ROW_CLASS = "uhp-table__empty"
 US_DATE = "%m/%d/%Y"
-BLANK = {"", "-", "—", "N/A"}
 PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 NPI_PATTERN = re.compile(r"\d{10}")
 
 
-@dataclass(frozen=True)
-class TableRow:
-    cells: dict[str, str]  # header -> text
-    links: dict[str, str]  # header -> absolute href ('' when the cell has no link)
-
-
-class UnityHealthAdapter(PortalAdapter):
+class UnityHealthAdapter(PortalAdapter, ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations,
+                         EnrollmentLookup):
     kind = "unity_health"
     fault_pages = (
         FaultPage("[data-fault=maintenance]", PortalUnavailable, "portal is down for scheduled maintenance"),
@@ -101,8 +88,7 @@ class UnityHealthAdapter(PortalAdapter):
     )
 
     def is_logged_in(self) -> bool:
-        self.goto(HomePage.PATH)
-        return HomePage.reached(self)
+        return HomePage(self).probe()
 
     def login(self) -> None:
         LoginPage.open(self).sign_in(self.credentials).acknowledge()
@@ -137,60 +123,11 @@ class UnityHealthAdapter(PortalAdapter):
         """The provider's enrollment with Unity; RecordNotFound when Unity has none for the NPI."""
         return self.with_one_relogin(lambda: EnrollmentLookupPage.open(self).check(npi).read(npi))
 
-    # --- helpers the page objects share ---------------------------------
 
-    def read_table(self, page_name: str, table: Locator, headers: list[str]) -> list[TableRow]:
-        self.require_headers(page_name, table.locator("thead th"), headers)
-        rows = []
-        for raw in table.evaluate(READ_TABLE_JS, EMPTY_ROW_CLASS):
-            if len(raw) < len(headers):
-                raise LayoutChanged(self.portal, page_name, "a table row has fewer cells than columns")
-            rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw)},
-                                 {h: c["href"] for h, c in zip(headers, raw)}))
-        return rows
-
-    def category(self, page_name: str, words: str, claim_id: str) -> str:
-        normalised = _normalise(words)
-        if normalised not in CATEGORY_BY_STATUS:
-            raise LayoutChanged(self.portal, page_name, f"claim {claim_id}: status wording not recognised")
-        return CATEGORY_BY_STATUS[normalised]
-
-    def status_from(self, page_name: str, words: str, statuses: dict[str, str], what: str) -> str:
-        normalised = _normalise(words)
-        if normalised not in statuses:
-            raise LayoutChanged(self.portal, page_name, f"{what} wording not recognised")
-        return statuses[normalised]
-
-    def count(self, page_name: str, text: str, what: str) -> int | None:
-        """A whole number read off a page; blank is None, anything else is a changed page."""
-        cleaned = text.strip()
-        if cleaned in BLANK:
-            return None
-        if not cleaned.isdigit():
-            raise LayoutChanged(self.portal, page_name, f"{what} is not a number")
-        return int(cleaned)
-
-
-class UnityPage:
-    """A page object: the adapter it belongs to and the browser page it reads."""
-
-    NAME: ClassVar[str]
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        self.adapter = adapter
-        self.page = adapter.page
-
-    def find(self, selector: str) -> Locator:
-        return self.page.locator(selector)
-
-    def required(self, selector: str, what: str) -> Locator:
-        return self.adapter.require(self.NAME, self.find(selector), what)
-
-
-class LoginPage(UnityPage):
+class LoginPage(PageObject[UnityHealthAdapter]):
     NAME = "sign in"
     PATH = "login"
-    FORM = "form#login-form"
+    LANDMARK = "form#login-form"
     USERNAME = "#username"
     PASSWORD = "#password"
     SIGN_IN = "#sign-in"
@@ -199,21 +136,15 @@ class LoginPage(UnityPage):
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter) -> LoginPage:
-        adapter.goto(cls.PATH)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.FORM))
+        return cls(adapter).visit()
 
     def sign_in(self, credentials: Credentials) -> NoticePage:
         self.adapter.fill_secret(self.required(self.USERNAME, "username field"), credentials.username)
         self.adapter.fill_secret(self.required(self.PASSWORD, "password field"), credentials.password)
         self.required(self.SIGN_IN, "sign-in button").click()
         wrong, locked = self.find(self.WRONG_PASSWORD), self.find(self.LOCKED)
-        expired = self.find(PasswordExpiredPage.LANDMARK)
-        self.adapter.expect_page("sign-in result",
-                                 self.find(NoticePage.LANDMARK).or_(wrong).or_(locked).or_(expired))
+        notice, expired = NoticePage(self.adapter), PasswordExpiredPage(self.adapter).landmark()
+        self.adapter.expect_page("sign-in result", notice.landmark().or_(wrong).or_(locked).or_(expired))
         if expired.first.is_visible():
             raise PasswordChangeRequired(self.adapter.portal, "sign-in page")
         if locked.first.is_visible():
@@ -222,56 +153,48 @@ class LoginPage(UnityPage):
         if wrong.first.is_visible():
             raise LoginRejected(self.adapter.portal, "the portal refused the stored username or password; "
                                                      "not retried; update the password in the keyring")
-        return NoticePage(self.adapter)
+        return notice.expect()
 
 
-class PasswordExpiredPage(UnityPage):
+class PasswordExpiredPage(PageObject[UnityHealthAdapter]):
     """'Create a new password' (the stored one expired): shown instead of the terms notice; never filled in."""
 
     NAME = "password expired"
     LANDMARK = "#password-expired"
 
 
-class NoticePage(UnityPage):
+class NoticePage(PageObject[UnityHealthAdapter]):
     """'Important notice / terms of use': acknowledged once per session before any other page."""
 
     NAME = "terms notice"
     LANDMARK = "#terms-notice"
     ACKNOWLEDGE = "#acknowledge"
 
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.LANDMARK))
-
     def acknowledge(self) -> HomePage:
         self.required(self.ACKNOWLEDGE, "'I acknowledge' button").click()
-        return HomePage(self.adapter)
+        return HomePage(self.adapter).expect()
 
 
-class HomePage(UnityPage):
+class HomePage(PageObject[UnityHealthAdapter]):
     NAME = "home"
     PATH = "home"
     LANDMARK = "#provider-home"
 
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.LANDMARK))
-
-    @classmethod
-    def reached(cls, adapter: UnityHealthAdapter) -> bool:
-        """After asking for home: True if it showed, False if the portal wants a sign-in or its notice."""
-        home = adapter.page.locator(cls.LANDMARK)
+    def probe(self) -> bool:
+        """Ask for home: True if it shows, False if the portal wants a sign-in or its notice first."""
+        self.adapter.goto(self.PATH)
+        home = self.landmark()
         try:
-            adapter.expect_page(cls.NAME, home.or_(adapter.page.locator(NoticePage.LANDMARK)))
+            self.adapter.expect_page(self.NAME, home.or_(NoticePage(self.adapter).landmark()))
         except SessionExpired:
             return False
         return home.first.is_visible()
 
 
-class ClaimSearchPage(UnityPage):
+class ClaimSearchPage(PageObject[UnityHealthAdapter]):
     NAME = "claim search"
     PATH = "claims"
-    FORM = "form#claim-search"
+    LANDMARK = "form#claim-search"
     DOS_FROM = "#dos-from"
     DOS_TO = "#dos-to"
     ACCOUNT = "#account-number"
@@ -279,22 +202,17 @@ class ClaimSearchPage(UnityPage):
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter) -> ClaimSearchPage:
-        adapter.goto(cls.PATH)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.FORM))
+        return cls(adapter).visit()
 
     def search(self, dos_from: date, dos_to: date, *, account: str = "") -> ClaimResultsPage:
         self.required(self.DOS_FROM, "date of service from").fill(dos_from.strftime(US_DATE))
         self.required(self.DOS_TO, "date of service to").fill(dos_to.strftime(US_DATE))
         self.required(self.ACCOUNT, "claim/patient account number").fill(account)
         self.required(self.SEARCH, "search button").click()
-        return ClaimResultsPage(self.adapter)
+        return ClaimResultsPage(self.adapter).expect()
 
 
-class ClaimResultsPage(UnityPage):
+class ClaimResultsPage(PageObject[UnityHealthAdapter]):
     NAME = "claim search results"
     TABLE = "table#claim-results"
     NO_RESULTS = "#no-claims"
@@ -303,13 +221,19 @@ class ClaimResultsPage(UnityPage):
     NEXT = "a.uhp-pager__next"
     CSV_LINK = "a#download-csv"
 
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
+    rows: list[TableRow]
+
+    def landmark(self) -> Locator:
+        return self.find(self.TABLE).or_(self.find(self.NO_RESULTS)).or_(self.find(self.SEARCH_ERROR))
+
+    def expect(self) -> ClaimResultsPage:
+        """The results (or the portal's refusal of the form), read at once: the pager leaves this page."""
+        super().expect()
+        if self.shows(self.SEARCH_ERROR):
+            raise self.changed("the portal refused the search form as filled in")
         table = self.find(self.TABLE)
-        adapter.expect_page(self.NAME, table.or_(self.find(self.NO_RESULTS)).or_(self.find(self.SEARCH_ERROR)))
-        if self.find(self.SEARCH_ERROR).first.is_visible():
-            raise LayoutChanged(adapter.portal, self.NAME, "the portal refused the search form as filled in")
-        self.rows = adapter.read_table(self.NAME, table.first, self.HEADERS) if table.count() else []
+        self.rows = self.table_rows(table.first, self.HEADERS, skip_class=EMPTY_ROW_CLASS) if table.count() else []
+        return self
 
     def find_detail(self, claim_id: str, payer_claim_number: str | None) -> str | None:
         """The detail page path of the claim, looking through every result page."""
@@ -333,16 +257,16 @@ class ClaimResultsPage(UnityPage):
         return found
 
     def status_of(self, row: TableRow) -> ClaimStatusResult:
-        a, cells = self.adapter, row.cells
+        cells = row.cells
         claim_id = cells["Patient account #"]
         return ClaimStatusResult(
             claim_id=claim_id,
-            category_code=a.category(self.NAME, cells["Status"], claim_id),
+            category_code=self.word(CATEGORY_BY_STATUS, cells["Status"], f"claim {claim_id}: status"),
             status_code=None,
             status_text=cells["Status"],
             payer_claim_number=cells["Claim #"],
-            billed_amount=a.money(self.NAME, cells["Billed"], "billed amount"),
-            paid_amount=a.money(self.NAME, cells["Paid"], "paid amount"),
+            billed_amount=self.money(cells["Billed"], "billed amount"),
+            paid_amount=self.money(cells["Paid"], "paid amount"),
         )
 
     def next_page(self) -> ClaimResultsPage | None:
@@ -350,7 +274,7 @@ class ClaimResultsPage(UnityPage):
         if link.count() == 0:
             return None
         self.adapter.goto(self.adapter.portal_path(self.NAME, link.first.evaluate("a => a.href")))
-        return ClaimResultsPage(self.adapter)
+        return ClaimResultsPage(self.adapter).expect()
 
     def download_csv(self) -> list[ClaimStatusResult]:
         """Download CSV: fetched with the browser's own cookies, so the session is the same one."""
@@ -366,15 +290,14 @@ class ClaimResultsPage(UnityPage):
             response.dispose()
 
 
-class ClaimsCsv:
-    """The 'Download CSV' file: one row per claim in the search, statuses in words."""
+class ClaimsCsv(PageObject[UnityHealthAdapter]):
+    """The 'Download CSV' file: one row per claim in the search, statuses in words.
+
+    Not shown in the browser, so it has no landmark: its columns say whether it is the file expected."""
 
     NAME = "claims CSV export"
     COLUMNS = ["Claim Number", "Patient Account Number", "Billed Amount", "Allowed Amount", "Paid Amount",
                "Claim Status", "Status Date", "Payment Number", "Payment Date"]
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        self.adapter = adapter
 
     def parse(self, response: APIResponse) -> list[ClaimStatusResult]:
         portal = self.adapter.portal
@@ -385,34 +308,33 @@ class ClaimsCsv:
         if response.url.split("?")[0].endswith("/login"):
             raise SessionExpired(portal, "portal sent the CSV download to its sign-in page")
         if "text/csv" not in response.headers.get("content-type", ""):
-            raise LayoutChanged(portal, self.NAME, "the download is not a CSV file")
+            raise self.changed("the download is not a CSV file")
         reader = csv.DictReader(io.StringIO(response.text()))
         missing = [c for c in self.COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise LayoutChanged(portal, self.NAME, f"columns {missing} are missing")
+            raise self.changed(f"columns {missing} are missing")
         return [self._result(row) for row in reader]
 
     def _result(self, row: dict[str, str]) -> ClaimStatusResult:
-        a, name = self.adapter, self.NAME
         claim_id = row["Patient Account Number"].strip()
         return ClaimStatusResult(
             claim_id=claim_id,
-            category_code=a.category(name, row["Claim Status"], claim_id),
+            category_code=self.word(CATEGORY_BY_STATUS, row["Claim Status"], f"claim {claim_id}: status"),
             status_code=None,
             status_text=row["Claim Status"].strip(),
-            status_date=a.day(name, row["Status Date"], "status date"),
+            status_date=self.day(row["Status Date"], "status date"),
             payer_claim_number=row["Claim Number"].strip(),
-            billed_amount=a.money(name, row["Billed Amount"], "billed amount"),
-            allowed_amount=a.money(name, row["Allowed Amount"], "allowed amount"),
-            paid_amount=a.money(name, row["Paid Amount"], "paid amount"),
+            billed_amount=self.money(row["Billed Amount"], "billed amount"),
+            allowed_amount=self.money(row["Allowed Amount"], "allowed amount"),
+            paid_amount=self.money(row["Paid Amount"], "paid amount"),
             check_number=_blank_to_none(row["Payment Number"]),
-            payment_date=a.day(name, row["Payment Date"], "payment date"),
+            payment_date=self.day(row["Payment Date"], "payment date"),
         )
 
 
-class ClaimDetailPage(UnityPage):
+class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     NAME = "claim detail"
-    SUMMARY = "#claim-summary"
+    LANDMARK = "#claim-summary"
     FIELD_ATTRIBUTE = "data-field"
     FIELDS = ("claim-number", "patient-account", "status", "status-date", "billed", "allowed", "paid",
               "payment-number", "payment-date")
@@ -425,48 +347,43 @@ class ClaimDetailPage(UnityPage):
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str) -> ClaimDetailPage:
         adapter.goto(path)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.SUMMARY))
+        return cls(adapter).expect()
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        a, name = self.adapter, self.NAME
-        fields = self.required(self.SUMMARY, "claim summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
+        fields = self.required(self.LANDMARK, "claim summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
         missing = [f for f in self.FIELDS if f not in fields]
         if missing:
-            raise LayoutChanged(a.portal, name, f"claim {claim_id}: summary fields {missing} are missing")
+            raise self.changed(f"claim {claim_id}: summary fields {missing} are missing")
         if fields["patient-account"] != claim_id:
-            raise LayoutChanged(a.portal, name, f"the page shows another claim than {claim_id}")
+            raise self.changed(f"the page shows another claim than {claim_id}")
         return ClaimStatusResult(
             claim_id=claim_id,
-            category_code=a.category(name, fields["status"], claim_id),
+            category_code=self.word(CATEGORY_BY_STATUS, fields["status"], f"claim {claim_id}: status"),
             status_code=None,
             status_text=fields["status"],
-            status_date=a.day(name, fields["status-date"], "status date"),
+            status_date=self.day(fields["status-date"], "status date"),
             payer_claim_number=fields["claim-number"],
-            billed_amount=a.money(name, fields["billed"], "billed amount"),
-            allowed_amount=a.money(name, fields["allowed"], "allowed amount"),
-            paid_amount=a.money(name, fields["paid"], "paid amount"),
+            billed_amount=self.money(fields["billed"], "billed amount"),
+            allowed_amount=self.money(fields["allowed"], "allowed amount"),
+            paid_amount=self.money(fields["paid"], "paid amount"),
             check_number=_blank_to_none(fields["payment-number"]),
-            payment_date=a.day(name, fields["payment-date"], "payment date"),
+            payment_date=self.day(fields["payment-date"], "payment date"),
             adjustments=self.adjustments(claim_id),
         )
 
     def adjustments(self, claim_id: str) -> tuple[Adjustment, ...]:
-        a, name = self.adapter, self.NAME
-        lines = a.read_table(name, self.required(self.LINES, "service lines table"), self.LINE_HEADERS)
+        lines = self.table_rows(self.required(self.LINES, "service lines table"), self.LINE_HEADERS,
+                                skip_class=EMPTY_ROW_CLASS)
         procedure_by_line = {row.cells["Line"]: row.cells["Procedure"] for row in lines}
         table = self.required(self.ADJUSTMENTS, "adjustments table")
         found = []
-        for row in a.read_table(name, table, self.ADJUSTMENT_HEADERS):
+        for row in self.table_rows(table, self.ADJUSTMENT_HEADERS, skip_class=EMPTY_ROW_CLASS):
             line = row.cells["Line"]
             if line != self.CLAIM_LEVEL and line not in procedure_by_line:
-                raise LayoutChanged(a.portal, name, f"claim {claim_id}: an adjustment names an unknown line")
-            amount = a.money(name, row.cells["Amount"], "adjustment amount")
+                raise self.changed(f"claim {claim_id}: an adjustment names an unknown line")
+            amount = self.money(row.cells["Amount"], "adjustment amount")
             if amount is None:
-                raise LayoutChanged(a.portal, name, f"claim {claim_id}: an adjustment has no amount")
+                raise self.changed(f"claim {claim_id}: an adjustment has no amount")
             found.append(Adjustment(
                 group_code=row.cells["Group code"],
                 carc=row.cells["Reason code"],
@@ -477,12 +394,12 @@ class ClaimDetailPage(UnityPage):
         return tuple(found)
 
 
-class AuthLookupPage(UnityPage):
+class AuthLookupPage(PageObject[UnityHealthAdapter]):
     """'Prior authorizations': look one up by number, or list a member's."""
 
     NAME = "authorization lookup"
     PATH = "authorizations"
-    FORM = "form#auth-lookup"
+    LANDMARK = "form#auth-lookup"
     NUMBER = "#auth-number"
     LOOK_UP = "#find-auth"
     NOT_FOUND = "#auth-not-found"
@@ -492,31 +409,26 @@ class AuthLookupPage(UnityPage):
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter) -> AuthLookupPage:
-        adapter.goto(cls.PATH)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.FORM))
+        return cls(adapter).visit()
 
     def look_up(self, auth_number: str) -> AuthDetailPage:
         self.required(self.NUMBER, "authorization number field").fill(auth_number)
         self.required(self.LOOK_UP, "look-up button").click()
-        not_found = self.find(self.NOT_FOUND)
-        self.adapter.expect_page(AuthDetailPage.NAME, self.find(AuthDetailPage.SUMMARY).or_(not_found))
+        detail, not_found = AuthDetailPage(self.adapter), self.find(self.NOT_FOUND)
+        self.adapter.expect_page(detail.NAME, detail.landmark().or_(not_found))
         if not_found.first.is_visible():
             raise RecordNotFound(self.adapter.portal, "authorization", auth_number)
-        return AuthDetailPage(self.adapter)
+        return detail.expect()
 
     def member_list(self, member_id: str) -> MemberAuthsPage:
         self.required(self.MEMBER_ID, "member ID field").fill(member_id)
         self.required(self.SHOW_MEMBER, "'Show authorizations' button").click()
-        return MemberAuthsPage(self.adapter)
+        return MemberAuthsPage(self.adapter).expect()
 
 
-class AuthDetailPage(UnityPage):
+class AuthDetailPage(PageObject[UnityHealthAdapter]):
     NAME = "authorization detail"
-    SUMMARY = "#auth-summary"
+    LANDMARK = "#auth-summary"
     FIELD_ATTRIBUTE = "data-field"
     FIELDS = ("auth-number", "member-id", "servicing-npi", "status", "start", "end", "units-approved",
               "units-used")
@@ -526,46 +438,42 @@ class AuthDetailPage(UnityPage):
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str) -> AuthDetailPage:
         adapter.goto(path)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.SUMMARY))
+        return cls(adapter).expect()
 
     def read(self, auth_number: str) -> AuthorizationResult:
-        a, name = self.adapter, self.NAME
-        fields = self.required(self.SUMMARY, "authorization summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
+        fields = self.required(self.LANDMARK, "authorization summary").evaluate(READ_FIELDS_JS,
+                                                                                 self.FIELD_ATTRIBUTE)
         missing = [f for f in self.FIELDS if f not in fields]
         if missing:
-            raise LayoutChanged(a.portal, name, f"summary fields {missing} are missing")
+            raise self.changed(f"summary fields {missing} are missing")
         if fields["auth-number"].upper() != auth_number.strip().upper():
-            raise LayoutChanged(a.portal, name, "the page shows another authorization than the one asked for")
+            raise self.changed("the page shows another authorization than the one asked for")
         npi = fields["servicing-npi"]
         if npi not in BLANK and not NPI_PATTERN.fullmatch(npi):
-            raise LayoutChanged(a.portal, name, "servicing provider NPI is not an NPI")
+            raise self.changed("servicing provider NPI is not an NPI")
         return AuthorizationResult(
             auth_number=fields["auth-number"],
-            status=a.status_from(name, fields["status"], AUTH_STATUS_BY_WORDS, "authorization status"),
+            status=self.word(AUTH_STATUS_BY_WORDS, fields["status"], "authorization status"),
             procedure_codes=self.procedure_codes(),
-            units_approved=a.count(name, fields["units-approved"], "units approved"),
-            units_used=a.count(name, fields["units-used"], "units used"),
+            units_approved=self.count(fields["units-approved"], "units approved"),
+            units_used=self.count(fields["units-used"], "units used"),
             servicing_npi=_blank_to_none(npi),
-            start=a.day(name, fields["start"], "start date"),
-            end=a.day(name, fields["end"], "end date"),
+            start=self.day(fields["start"], "start date"),
+            end=self.day(fields["end"], "end date"),
             denial_reason=_blank_to_none(fields.get("denial-reason", "")),
             member_id=_blank_to_none(fields["member-id"]),
         )
 
     def procedure_codes(self) -> tuple[str, ...]:
-        a, name = self.adapter, self.NAME
-        rows = a.read_table(name, self.required(self.SERVICES, "services table"), self.SERVICE_HEADERS)
+        rows = self.table_rows(self.required(self.SERVICES, "services table"), self.SERVICE_HEADERS,
+                               skip_class=EMPTY_ROW_CLASS)
         codes = tuple(row.cells["Procedure code"] for row in rows)
         if not all(PROCEDURE_CODE.fullmatch(code) for code in codes):
-            raise LayoutChanged(a.portal, name, "a procedure code is not a CPT/HCPCS code")
+            raise self.changed("a procedure code is not a CPT/HCPCS code")
         return codes
 
 
-class MemberAuthsPage(UnityPage):
+class MemberAuthsPage(PageObject[UnityHealthAdapter]):
     """The authorizations Unity has on file for one member."""
 
     NAME = "member authorizations"
@@ -573,14 +481,19 @@ class MemberAuthsPage(UnityPage):
     NO_AUTHS = "#no-member-auths"
     HEADERS = ["Authorization #", "Status", "Procedure codes", "Start date", "End date", "Servicing provider NPI"]
 
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
+    rows: list[TableRow]
+
+    def landmark(self) -> Locator:
+        return self.find(self.TABLE).or_(self.find(self.NO_AUTHS)).or_(self.find(AuthLookupPage.MEMBER_ERROR))
+
+    def expect(self) -> MemberAuthsPage:
+        """The member's list (or the portal's refusal of the form), read at once."""
+        super().expect()
+        if self.shows(AuthLookupPage.MEMBER_ERROR):
+            raise self.changed("the portal refused the member ID form as filled in")
         table = self.find(self.TABLE)
-        error = self.find(AuthLookupPage.MEMBER_ERROR)
-        adapter.expect_page(self.NAME, table.or_(self.find(self.NO_AUTHS)).or_(error))
-        if error.first.is_visible():
-            raise LayoutChanged(adapter.portal, self.NAME, "the portal refused the member ID form as filled in")
-        self.rows = adapter.read_table(self.NAME, table.first, self.HEADERS) if table.count() else []
+        self.rows = self.table_rows(table.first, self.HEADERS, skip_class=EMPTY_ROW_CLASS) if table.count() else []
+        return self
 
     def detail_paths(self) -> list[tuple[str, str]]:
         """(authorization number, path of its detail page) for every row."""
@@ -588,71 +501,57 @@ class MemberAuthsPage(UnityPage):
         for row in self.rows:
             href = row.links["Authorization #"]
             if not href:
-                raise LayoutChanged(self.adapter.portal, self.NAME, "an authorization number has no link")
+                raise self.changed("an authorization number has no link")
             found.append((row.cells["Authorization #"], self.adapter.portal_path(self.NAME, href)))
         return found
 
 
-class EnrollmentLookupPage(UnityPage):
+class EnrollmentLookupPage(PageObject[UnityHealthAdapter]):
     NAME = "provider enrollment lookup"
     PATH = "enrollment"
-    FORM = "form#enrollment-lookup"
+    LANDMARK = "form#enrollment-lookup"
     NPI = "#provider-npi"
     CHECK = "#check-enrollment"
     NOT_FOUND = "#enrollment-not-found"
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter) -> EnrollmentLookupPage:
-        adapter.goto(cls.PATH)
-        return cls(adapter)
-
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.FORM))
+        return cls(adapter).visit()
 
     def check(self, npi: str) -> EnrollmentPage:
         self.required(self.NPI, "NPI field").fill(npi)
         self.required(self.CHECK, "'Check status' button").click()
-        not_found = self.find(self.NOT_FOUND)
-        self.adapter.expect_page(EnrollmentPage.NAME, self.find(EnrollmentPage.PROVIDER).or_(not_found))
+        enrollment, not_found = EnrollmentPage(self.adapter), self.find(self.NOT_FOUND)
+        self.adapter.expect_page(enrollment.NAME, enrollment.landmark().or_(not_found))
         if not_found.first.is_visible():
             raise RecordNotFound(self.adapter.portal, "enrollment for NPI", npi)
-        return EnrollmentPage(self.adapter)
+        return enrollment.expect()
 
 
-class EnrollmentPage(UnityPage):
+class EnrollmentPage(PageObject[UnityHealthAdapter]):
     NAME = "provider enrollment"
-    PROVIDER = "#enrollment-provider"
+    LANDMARK = "#enrollment-provider"
     FIELD_ATTRIBUTE = "data-field"
     TABLE = "table#enrollment-status"
     HEADERS = ["Network", "Status", "Effective date", "Termination date", "Revalidation due", "Unity provider ID"]
 
-    def __init__(self, adapter: UnityHealthAdapter) -> None:
-        super().__init__(adapter)
-        adapter.expect_page(self.NAME, self.find(self.PROVIDER))
-
     def read(self, npi: str) -> EnrollmentResult:
-        a, name = self.adapter, self.NAME
-        fields = self.required(self.PROVIDER, "provider summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
+        fields = self.required(self.LANDMARK, "provider summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
         if fields.get("npi") != npi.strip():
-            raise LayoutChanged(a.portal, name, "the page does not show the NPI asked for")
-        rows = a.read_table(name, self.required(self.TABLE, "enrollment table"), self.HEADERS)
+            raise self.changed("the page does not show the NPI asked for")
+        rows = self.table_rows(self.required(self.TABLE, "enrollment table"), self.HEADERS, skip_class=EMPTY_ROW_CLASS)
         if len(rows) != 1:  # Unity lists its one commercial network; more rows would need a rule to pick one
-            raise LayoutChanged(a.portal, name, f"expected one enrollment row, found {len(rows)}")
+            raise self.changed(f"expected one enrollment row, found {len(rows)}")
         cells = rows[0].cells
         return EnrollmentResult(
             npi=fields["npi"],
             payer_id=UNITY_PAYER_ID,
-            status=a.status_from(name, cells["Status"], ENROLLMENT_STATUS_BY_WORDS, "enrollment status"),
-            effective=a.day(name, cells["Effective date"], "effective date"),
-            termination=a.day(name, cells["Termination date"], "termination date"),
-            revalidation_due=a.day(name, cells["Revalidation due"], "revalidation due date"),
+            status=self.word(ENROLLMENT_STATUS_BY_WORDS, cells["Status"], "enrollment status"),
+            effective=self.day(cells["Effective date"], "effective date"),
+            termination=self.day(cells["Termination date"], "termination date"),
+            revalidation_due=self.day(cells["Revalidation due"], "revalidation due date"),
             payer_provider_id=_blank_to_none(cells["Unity provider ID"]),
         )
-
-
-def _normalise(words: str) -> str:
-    return re.sub(r"\s+", " ", words.replace("–", "-").replace("—", "-")).strip().lower()
 
 
 def _blank_to_none(text: str) -> str | None:

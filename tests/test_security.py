@@ -14,7 +14,7 @@ from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.base import PortalAdapter
 from portals.errors import LayoutChanged
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from portals.types import ClaimQuery, Credentials
 from portals.unity_health import UnityHealthAdapter
 from tests.conftest import ADAPTER_OF, PORTAL_NAMES, write_config
@@ -67,8 +67,8 @@ def test_a_login_redirected_to_another_origin_gets_no_credentials(page: Page, fa
     foreign = fake_portal.url.replace("127.0.0.1", "localhost")  # the same pages, another origin
     fake_portal.admin(f"faults/{prefix}", {"login_redirect": foreign})
     name = PORTAL_NAMES[prefix]
-    adapter: PortalAdapter = ADAPTERS[ADAPTER_OF[name]](page, portal=name, base_url=f"{fake_portal.url}/{prefix}",
-                                                        credentials=credentials_of(prefix))
+    adapter: PortalAdapter = adapter_class(ADAPTER_OF[name])(page, portal=name, base_url=f"{fake_portal.url}/{prefix}",
+                                                             credentials=credentials_of(prefix))
 
     with pytest.raises(LayoutChanged, match="refusing to type credentials"):
         adapter.ensure_logged_in()

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from flows.windows import portal_hours
-from worker.settings import KNOWN_ADAPTERS, ConfigError, Settings, cron_fields
+from portals.registry import adapter_names
+from worker.settings import ConfigError, Settings, cron_fields
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "portal-worker.example.toml"
 
@@ -49,7 +50,7 @@ def test_the_example_config_loads() -> None:
     assert settings.config_path == EXAMPLE
     assert {name: p.adapter for name, p in settings.portals.items()} == {
         "clearinghouse": "summit_exchange", "unity": "unity_health", "medicaid": "lakeshore_medicaid"}
-    assert {p.adapter for p in settings.portals.values()} == set(KNOWN_ADAPTERS)
+    assert {p.adapter for p in settings.portals.values()} == set(adapter_names())
     assert settings.portal_for_payer("NWM") == settings.portal_for_payer("BBH") == "clearinghouse"
     assert settings.portal_for_payer("UHP") == "unity"
     assert settings.portal_for_payer("LSM") == "medicaid"
@@ -153,6 +154,14 @@ def test_a_bad_value_is_named_by_its_key(tmp_path: Path, change: str, expected: 
 
     assert f"config.toml: {expected}" in message
     assert "pydantic" not in message and "Input should" not in message
+
+
+def test_an_unknown_adapter_is_named_by_its_key_with_every_adapter_there_is(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, VALID.replace('"unity_health"', '"unity_helth"'))
+
+    assert message == ('config.toml: portals.unity.adapter: "unity_helth" is not an adapter '
+                       "(one of: summit_exchange, unity_health, lakeshore_medicaid)")
+    assert ", ".join(adapter_names()) in message  # the list is the registry's, not a copy
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:

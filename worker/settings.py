@@ -30,10 +30,9 @@ from sqlalchemy.exc import ArgumentError
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
 from flows.denial_codes import OWNERS
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
+from portals.registry import adapter_names
 from store.db import sqlite_url
 
-# The adapter kinds config may name; kept here so settings never import the adapters themselves.
-KNOWN_ADAPTERS = ("summit_exchange", "unity_health", "lakeshore_medicaid")
 PORTAL_NAME = re.compile(r"[a-z0-9_-]+")
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DATABASE_DRIVERS = ("sqlite", "postgresql+psycopg")
@@ -419,8 +418,8 @@ class PortalSettings(BaseModel):
     @field_validator("adapter")
     @classmethod
     def _known_adapter(cls, value: str) -> str:
-        if value not in KNOWN_ADAPTERS:
-            raise ValueError(f"{json.dumps(value)} is not an adapter (one of: {', '.join(KNOWN_ADAPTERS)})")
+        if value not in adapter_names():
+            raise ValueError(f"{json.dumps(value)} is not an adapter (one of: {', '.join(adapter_names())})")
         return value
 
     @field_validator("base_url")

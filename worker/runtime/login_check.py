@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from portals.errors import LoginRejected, MfaRejected, MfaRequired, PortalError
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import accounts
 from store.db import create_schema, make_engine, session_scope
 from worker.runtime.browser import account_context, find_chromium, open_browser
@@ -41,8 +41,8 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
         for portal, stored in to_try.items():
             config = settings.portals[portal]
             with account_context(browser, None) as context:
-                adapter = ADAPTERS[config.adapter](context.new_page(), portal=portal, base_url=config.base_url,
-                                                   credentials=stored.credentials)
+                adapter = adapter_class(config.adapter)(context.new_page(), portal=portal, base_url=config.base_url,
+                                                        credentials=stored.credentials)
                 try:
                     adapter.login()
                 except (LoginRejected, MfaRequired, MfaRejected) as exc:

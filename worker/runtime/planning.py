@@ -19,7 +19,7 @@ from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_aut
     due_enrollments
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind, portal_does
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import tasks
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -59,7 +59,7 @@ class Planner:
     def able(self, kind: TaskKind) -> list[str]:
         """Enabled portals whose adapter can do this kind of work."""
         return [name for name, portal in self.settings.portals.items()
-                if portal.enabled and portal_does(ADAPTERS[portal.adapter], kind)]
+                if portal.enabled and portal_does(adapter_class(portal.adapter), kind)]
 
     def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
         """(portal, target) for every enabled portal that answers for it, most urgent first.

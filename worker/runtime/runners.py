@@ -27,7 +27,7 @@ from flows.findings import FindingChanges
 from flows.task_work import TaskKind, TaskResult, work_task
 from portals.base import PortalAdapter
 from portals.errors import PortalError, PortalUnavailable, RateLimited
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import accounts, health, tasks
 from store.db import session_scope
 from store.observations import mark_checked
@@ -156,9 +156,9 @@ class Runner:
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
-                adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
-                                                     credentials=stored.credentials,
-                                                     timeouts=self.ctx.timeouts(portal))
+                adapter = adapter_class(settings.adapter)(context.new_page(), portal=portal,
+                                                          base_url=settings.base_url, credentials=stored.credentials,
+                                                          timeouts=self.ctx.timeouts(portal))
                 try:
                     self._work_tasks(adapter, batch)
                 finally:

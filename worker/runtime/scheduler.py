@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from flows.cadence import Due
 from flows.task_work import portal_does
-from portals.registry import ADAPTERS
+from portals.registry import adapter_class
 from store import health, tasks
 from store.db import session_scope
 from store.evidence import purge_evidence_before
@@ -65,7 +65,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             continue
         grace = schedule.misfire_grace_minutes * 60
         kind = JOB_KINDS.get(job)
-        able = [p for p in enabled if kind is None or portal_does(ADAPTERS[settings.portals[p].adapter], kind)]
+        able = [p for p in enabled if kind is None or portal_does(adapter_class(settings.portals[p].adapter), kind)]
         own = {p: when for p, when in schedule.portals.items() if p in able}
         shared = tuple(p for p in able if p not in own)
         if shared or job in WORKER_JOBS:

@@ -1,0 +1,140 @@
+"""What a portal adapter can do, declared as Protocols, so flows and the worker ask by type.
+
+Every adapter is a `PortalSession`: one account logged in to one portal that can look a
+claim up. What it can do beyond that is a capability, one small Protocol each. An
+adapter class declares the capabilities it has by listing them as bases
+(`class UnityHealthAdapter(PortalAdapter, ClaimExport, ...)`): mypy then checks its
+methods against them, and leaving one out makes the class abstract.
+
+The capabilities hold methods only, so the worker can ask an adapter *class* before any
+browser starts: `offers(UnityHealthAdapter, AuthorizationLookup)`. Flows take a session
+with the capability they use (`AuthorizationPortal`, ...), so mypy checks every call.
+
+This module imports no browser code: settings and planners read it at start-up.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import date
+from typing import Protocol, runtime_checkable
+
+from portals.types import (
+    AuthorizationResult,
+    ClaimQuery,
+    ClaimStatusResult,
+    EnrollmentResult,
+    PageSnapshot,
+    RemittanceFile,
+)
+
+
+class PortalSession(Protocol):
+    """What every adapter is: one account's session on one portal, able to look a claim up."""
+
+    portal: str  # the portal's name in config
+    logins: int  # how many times this session logged in
+
+    def ensure_logged_in(self) -> None: ...
+    def claim_status(self, query: ClaimQuery) -> ClaimStatusResult: ...
+    def snapshot(self) -> PageSnapshot: ...
+
+
+# --- capabilities beyond claim status -----------------------------------------------------
+
+
+@runtime_checkable
+class ClaimExport(Protocol):
+    """The portal's own bulk file of the claims in a service-date range (status-level fields only)."""
+
+    @abstractmethod
+    def export_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]: ...
+
+
+@runtime_checkable
+class ClaimList(Protocol):
+    """The portal's claim search results for a service-date range, page by page (status-level fields only)."""
+
+    @abstractmethod
+    def list_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]: ...
+
+
+@runtime_checkable
+class AuthorizationLookup(Protocol):
+    """One prior authorization by its number; RecordNotFound when the payer has none."""
+
+    @abstractmethod
+    def authorization(self, auth_number: str) -> AuthorizationResult: ...
+
+
+@runtime_checkable
+class MemberAuthorizations(Protocol):
+    """Every prior authorization the payer has on file for one member ([] for none)."""
+
+    @abstractmethod
+    def member_authorizations(self, member_id: str) -> list[AuthorizationResult]: ...
+
+
+@runtime_checkable
+class EnrollmentLookup(Protocol):
+    """A provider's enrollment with the portal's own payer; RecordNotFound when it has none."""
+
+    @abstractmethod
+    def enrollment(self, npi: str) -> EnrollmentResult: ...
+
+
+@runtime_checkable
+class PayerEnrollments(Protocol):
+    """A provider's enrollment with each payer behind a clearinghouse; RecordNotFound when it has none."""
+
+    @abstractmethod
+    def enrollments(self, npi: str) -> list[EnrollmentResult]: ...
+
+
+@runtime_checkable
+class RemittanceFiles(Protocol):
+    """The ERA (X12 835) files the portal offers, and each file's bytes."""
+
+    @abstractmethod
+    def list_remittances(self) -> list[RemittanceFile]: ...
+
+    @abstractmethod
+    def download_remittance(self, file: RemittanceFile) -> bytes: ...
+
+
+CAPABILITIES: tuple[type, ...] = (
+    ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, PayerEnrollments,
+    RemittanceFiles,
+)
+
+
+def offers(adapter_class: type, capability: type) -> bool:
+    """Whether instances of `adapter_class` have `capability` (asked of the class: no browser needed)."""
+    return issubclass(adapter_class, capability)
+
+
+def capabilities_of(adapter_class: type) -> frozenset[type]:
+    return frozenset(c for c in CAPABILITIES if offers(adapter_class, c))
+
+
+# --- sessions with a capability, as flows take them ------------------------------------------
+
+
+class ClaimExportPortal(PortalSession, ClaimExport, Protocol):
+    """A session whose portal exports its claim list."""
+
+
+class AuthorizationPortal(PortalSession, AuthorizationLookup, Protocol):
+    """A session whose portal looks prior authorizations up by number."""
+
+
+class EnrollmentPortal(PortalSession, EnrollmentLookup, Protocol):
+    """A session whose portal shows a provider's enrollment with its own payer."""
+
+
+class PayerEnrollmentsPortal(PortalSession, PayerEnrollments, Protocol):
+    """A session whose portal shows a provider's enrollment with each payer behind it."""
+
+
+class RemittancePortal(PortalSession, RemittanceFiles, Protocol):
+    """A session whose portal offers ERA files."""

@@ -1,0 +1,164 @@
+"""The page-object base every portal page subclasses: where the page is, how to know it, how to read it.
+
+A page object belongs to one adapter and reads one browser page. Its class names its
+selectors once at the top (`NAME`, `PATH`, `LANDMARK`, then one constant per element) and
+has one method per thing a person does there. Before it reads anything it checks its
+landmark through the adapter's `expect_page`, so a page that is not the one expected (a
+fault page, a redesign) becomes a typed error. Every reader below turns text that does
+not fit into `LayoutChanged` naming the page: a changed page is never a source of wrong values.
+
+`PageObject` is named so it cannot be mistaken for Playwright's `Page` (the browser tab),
+which it holds as `self.page`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar, Generic, Self, TypeVar
+
+from playwright.sync_api import Locator, Page
+
+from portals.base import PortalAdapter, parse_count, parse_date, parse_money
+from portals.errors import LayoutChanged
+
+AdapterT = TypeVar("AdapterT", bound=PortalAdapter)
+T = TypeVar("T")
+
+# Rows of a table as cell texts plus the link in each cell, in one browser round trip.
+_READ_ROWS_JS = """(table, skipClass) => Array.from(table.tBodies.length ? table.tBodies[0].rows : [])
+  .filter(row => !(skipClass && row.classList.contains(skipClass)))
+  .map(row => Array.from(row.cells, cell => {
+    const link = cell.querySelector('a[href]');
+    return {text: cell.innerText.trim(), href: link ? link.href : ''};
+  }))"""
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a table read with `PageObject.table_rows`."""
+
+    cells: dict[str, str]  # header -> text
+    links: dict[str, str]  # header -> absolute href ('' when the cell has no link)
+
+
+class PageObject(Generic[AdapterT]):
+    """One page of a portal, read through the adapter that drives the browser."""
+
+    NAME: ClassVar[str]  # how errors and evidence name the page
+    PATH: ClassVar[str] = ""  # where a person opens it by address, for pages that have one
+    LANDMARK: ClassVar[str] = ""  # the element that says "this is the page"
+
+    def __init__(self, adapter: AdapterT) -> None:
+        self.adapter = adapter
+        self.page: Page = adapter.page
+
+    # --- which page this is ------------------------------------------------
+
+    def landmark(self) -> Locator:
+        """What shows only on this page; pages known some other way (a title bar) override it."""
+        if not self.LANDMARK:
+            raise TypeError(f"{type(self).__name__} names no LANDMARK and does not override landmark()")
+        return self.page.locator(self.LANDMARK)
+
+    def expect(self) -> Self:
+        """Wait for the landmark: a fault page or a page that never shows it is a typed error."""
+        self.adapter.expect_page(self.NAME, self.landmark())
+        return self
+
+    def visit(self) -> Self:
+        """Go to the page's address and make sure it is the page."""
+        self.adapter.goto(self.PATH)
+        return self.expect()
+
+    def expect_answer(self, form: PageObject[AdapterT], what: str) -> None:
+        """After submitting `form`: this page, or the form again because the portal refused what was asked."""
+        refused = form.landmark()
+        self.adapter.expect_page(self.NAME, self.landmark().or_(refused))
+        if refused.first.is_visible():
+            raise LayoutChanged(self.adapter.portal, form.NAME, f"the portal refused the search criteria for {what}")
+
+    def changed(self, detail: str) -> LayoutChanged:
+        """The error for a page that does not read as the adapter expects: `raise self.changed(...)`."""
+        return LayoutChanged(self.adapter.portal, self.NAME, detail)
+
+    # --- elements ------------------------------------------------------------
+
+    def find(self, selector: str) -> Locator:
+        return self.page.locator(selector)
+
+    def shows(self, selector: str) -> bool:
+        """Whether an element is on screen now (no waiting: call it after `expect`)."""
+        return self.find(selector).first.is_visible()
+
+    def required(self, element: str | Locator, what: str) -> Locator:
+        """An element that must be on the page, else LayoutChanged naming it."""
+        locator = self.find(element) if isinstance(element, str) else element
+        if locator.count() == 0:
+            raise self.changed(f"{what} is missing")
+        return locator.first
+
+    def text(self, element: str | Locator, what: str) -> str:
+        """The text of a required element, stripped."""
+        return self.required(element, what).inner_text().strip()
+
+    def require_headers(self, header_cells: Locator, expected: list[str]) -> None:
+        """A table whose columns moved is a changed layout, not a source of wrong values."""
+        found = [_squash(t) for t in header_cells.all_inner_texts()]
+        if found[: len(expected)] != [_squash(e) for e in expected]:
+            raise self.changed(f"table columns are {found}, expected {expected}")
+
+    def table_rows(self, table: Locator, headers: list[str], *, skip_class: str = "") -> list[TableRow]:
+        """Every body row of a table with these columns (rows of class `skip_class` left out)."""
+        self.require_headers(table.locator("thead th"), headers)
+        rows = []
+        for raw in table.evaluate(_READ_ROWS_JS, skip_class):
+            if len(raw) < len(headers):
+                raise self.changed("a table row has fewer cells than columns")
+            rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw)},
+                                 {h: c["href"] for h, c in zip(headers, raw)}))
+        return rows
+
+    # --- values --------------------------------------------------------------
+
+    def money(self, text: str, what: str) -> Decimal | None:
+        """An amount ('$1,234.50', '(12.00)'); blank is None, text that is no amount means the page changed."""
+        try:
+            return parse_money(text)
+        except (InvalidOperation, ValueError):
+            raise self.changed(f"{what} is not an amount") from None
+
+    def day(self, text: str, what: str) -> date | None:
+        """A date as portals print them; blank is None, text that is no date means the page changed."""
+        try:
+            return parse_date(text)
+        except ValueError:
+            raise self.changed(f"{what} is not a date") from None
+
+    def count(self, text: str, what: str) -> int | None:
+        """A whole number; blank is None, anything else means the page changed."""
+        try:
+            return parse_count(text)
+        except ValueError:
+            raise self.changed(f"{what} is not a number") from None
+
+    def word(self, words: Mapping[str, T], text: str, what: str) -> T:
+        """A value the portal shows in words (keys in lower case); a wording the adapter does not know is a change.
+
+        The text itself stays out of the error: a moved column could put anything there."""
+        try:
+            return words[normalise_words(text)]
+        except KeyError:
+            raise self.changed(f"{what} is not one the adapter knows") from None
+
+
+def normalise_words(text: str) -> str:
+    """'Pending  –  Information Requested' -> 'pending - information requested'."""
+    return re.sub(r"\s+", " ", text.replace("\u2013", "-").replace("\u2014", "-")).strip().lower()
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
