@@ -60,6 +60,25 @@ def test_sql_is_built_only_in_store(room: str) -> None:
     assert not wrong
 
 
+PORTAL_TYPES = {"PortalAdapter", "PortalSession", "ClaimExportPortal", "AuthorizationPortal", "EnrollmentPortal",
+                "PayerEnrollmentsPortal", "RemittancePortal", "ClaimExport", "ClaimList", "AuthorizationLookup",
+                "MemberAuthorizations", "EnrollmentLookup", "PayerEnrollments", "RemittanceFiles"}
+
+
+def test_no_flow_holds_a_transaction_across_a_portal_request() -> None:
+    """flows/__init__.py: a flow given a portal takes an Engine and opens its own short transactions."""
+    wrong = []
+    for path in modules("flows"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            annotations = {ast.unparse(a.annotation).strip("'\"") for a in node.args.args + node.args.kwonlyargs
+                           if a.annotation is not None}
+            if annotations & PORTAL_TYPES and "Session" in annotations:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not wrong
+
+
 class _Collect:
     """pyflakes' output, less the lines the code marks `# noqa` on purpose."""
 
