@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
+from playwright.sync_api import BrowserType
 
 from fake_portal import launcher
 from fake_portal.data import Dataset, generate
@@ -21,6 +23,40 @@ from worker.settings import Settings
 
 # The fake portal's data set is pinned so tests see the same claims on any day.
 FAKE_PORTAL_ARGS = ("--seed", "7", "--start-date", "2026-11-02", "--medicaid-latency-ms", "50")
+
+
+# --- markers that stay true ---------------------------------------------------
+
+
+# pytest-playwright's fixtures that launch Chromium: a test using one is a `browser` test.
+BROWSER_FIXTURES = frozenset({"browser", "launch_browser", "context", "new_context", "page"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test not marked `browser` that launches Chromium in this process (a runner, `check`) fails: the
+    marker is what `make test-fast` leaves out."""
+    if request.node.get_closest_marker("browser") is not None:
+        yield
+        return
+    launched: list[str] = []
+
+    def refuse(*_args: object, **_kwargs: object) -> NoReturn:
+        launched.append(request.node.nodeid)
+        raise RuntimeError(f"{request.node.nodeid} launches Chromium but is not marked browser")
+
+    for launch in ("launch", "launch_persistent_context"):
+        monkeypatch.setattr(BrowserType, launch, refuse)
+    yield
+    if launched:
+        pytest.fail(f"{launched[0]} launches Chromium: mark it @pytest.mark.browser", pytrace=False)
 
 
 @pytest.fixture(scope="session")

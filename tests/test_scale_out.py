@@ -31,7 +31,7 @@ from worker.clock import aware, utcnow
 from worker.security.credentials import open_store
 from worker.runtime.heartbeat import ROLE, SCHEDULER
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # three real processes
 
 HOSTS = 3
 
