@@ -114,12 +114,14 @@ class Workspace:
         return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
-def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "") -> None:
+def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "", pace_seconds: float = 0) -> None:
+    """A worker config for the three fake portals. No pacing by default: the fake portal needs no politeness
+    and tests would wait it out (tests/test_run_pacing.py sets a pace and checks it holds)."""
     lines = ["[worker]", f'data_dir = "{data_dir}"', "", "[browser]", "element_timeout_s = 3", ""]
     for prefix, name in PORTAL_NAMES.items():
         payers = ", ".join(f'"{p}"' for p in PAYERS_OF[name])
         lines += [f"[portals.{name}]", f'adapter = "{ADAPTER_OF[name]}"', f'base_url = "{portal_url}/{prefix}"',
-                  f"payers = [{payers}]", ""]
+                  f"payers = [{payers}]", f"pace_seconds = {pace_seconds}", ""]
     path.write_text("\n".join(lines) + extra)
 
 
