@@ -17,6 +17,7 @@ from fake_portal.data import Dataset, generate
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.types import Credentials
+from tests.pg_support import drop_worker_database
 from worker.runtime.browser import find_chromium, launch_options
 from worker.security.credentials import KEY_FILE_ENV, CredentialStore, open_store
 from worker.settings import Settings
@@ -25,7 +26,7 @@ from worker.settings import Settings
 FAKE_PORTAL_ARGS = ("--seed", "7", "--start-date", "2026-11-02", "--medicaid-latency-ms", "50")
 
 
-# --- markers that stay true ---------------------------------------------------
+# --- markers that stay true, and what each test process leaves behind --------
 
 
 # pytest-playwright's fixtures that launch Chromium: a test using one is a `browser` test.
@@ -57,6 +58,10 @@ def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: 
     yield
     if launched:
         pytest.fail(f"{launched[0]} launches Chromium: mark it @pytest.mark.browser", pytrace=False)
+
+
+def pytest_sessionfinish() -> None:
+    drop_worker_database()
 
 
 @pytest.fixture(scope="session")
