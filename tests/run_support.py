@@ -102,9 +102,10 @@ def running(ws: Workspace, clock: Callable[[], datetime] = utcnow) -> Iterator[W
     assert exit_codes == [0], "the worker did not stop cleanly"
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 180,
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 600,
                explain: Callable[[], str] | None = None) -> None:
-    """Wait for the store to show something; the timeout only guards against a hung test.
+    """Wait for the store to show something; the timeout only guards against a hung test, so it is far
+    above what the slowest run needs on a loaded machine with a test process per core.
     `explain` says what the store showed instead, when it times out."""
     done = threading.Event()
     deadline = datetime.now(timezone.utc) + timedelta(seconds=timeout_s)

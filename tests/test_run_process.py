@@ -76,7 +76,7 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
 
     second = start_worker(workspace.config_path, log)
     try:
-        wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished", 300)
+        wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished")
         second_tree = browser_tree(second)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=90) == 0, log.read_text()[-3000:]

@@ -98,7 +98,7 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
 
         successor = wait_for_scheduler(engine, hosts, exclude={holder.name})
         wait_until(lambda: job_started_since(engine, "claims", killed_at), "the new scheduler runs the claims job")
-        wait_until(lambda: all_done(engine), "every claim is checked", timeout_s=300,
+        wait_until(lambda: all_done(engine), "every claim is checked",
                    explain=lambda: queue_report(engine))
         for host in hosts:
             if host is not holder and host.process is not None:
