@@ -3,13 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install browser clean bench soak
+# Test processes side by side (pytest-xdist): one per core; PYTEST_WORKERS=0 runs the tests in this process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
+
+.PHONY: demo test test-fast install browser clean bench soak
 
 demo: browser
 	$(BIN)/portal-worker demo
 
+# Everything: real Chromium, real processes, PostgreSQL.
 test: browser
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+
+# The inner loop: unit and store tests only, no Chromium and no real processes (about a minute).
+test-fast: install
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not browser and not slow"
 
 install: $(VENV)/.installed
 

@@ -6,21 +6,62 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
+from playwright.sync_api import BrowserType
 
 from fake_portal import launcher
 from fake_portal.data import Dataset, generate
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.types import Credentials
+from tests.pg_support import drop_worker_database
 from worker.runtime.browser import find_chromium, launch_options
 from worker.security.credentials import KEY_FILE_ENV, CredentialStore, open_store
 from worker.settings import Settings
 
 # The fake portal's data set is pinned so tests see the same claims on any day.
 FAKE_PORTAL_ARGS = ("--seed", "7", "--start-date", "2026-11-02", "--medicaid-latency-ms", "50")
+
+
+# --- markers that stay true, and what each test process leaves behind --------
+
+
+# pytest-playwright's fixtures that launch Chromium: a test using one is a `browser` test.
+BROWSER_FIXTURES = frozenset({"browser", "launch_browser", "context", "new_context", "page"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test not marked `browser` that launches Chromium in this process (a runner, `check`) fails: the
+    marker is what `make test-fast` leaves out."""
+    if request.node.get_closest_marker("browser") is not None:
+        yield
+        return
+    launched: list[str] = []
+
+    def refuse(*_args: object, **_kwargs: object) -> NoReturn:
+        launched.append(request.node.nodeid)
+        raise RuntimeError(f"{request.node.nodeid} launches Chromium but is not marked browser")
+
+    for launch in ("launch", "launch_persistent_context"):
+        monkeypatch.setattr(BrowserType, launch, refuse)
+    yield
+    if launched:
+        pytest.fail(f"{launched[0]} launches Chromium: mark it @pytest.mark.browser", pytrace=False)
+
+
+def pytest_sessionfinish() -> None:
+    drop_worker_database()
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +119,14 @@ class Workspace:
         return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
-def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "") -> None:
+def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "", pace_seconds: float = 0) -> None:
+    """A worker config for the three fake portals. No pacing by default: the fake portal needs no politeness
+    and tests would wait it out (tests/test_run_pacing.py sets a pace and checks it holds)."""
     lines = ["[worker]", f'data_dir = "{data_dir}"', "", "[browser]", "element_timeout_s = 3", ""]
     for prefix, name in PORTAL_NAMES.items():
         payers = ", ".join(f'"{p}"' for p in PAYERS_OF[name])
         lines += [f"[portals.{name}]", f'adapter = "{ADAPTER_OF[name]}"', f'base_url = "{portal_url}/{prefix}"',
-                  f"payers = [{payers}]", ""]
+                  f"payers = [{payers}]", f"pace_seconds = {pace_seconds}", ""]
     path.write_text("\n".join(lines) + extra)
 
 

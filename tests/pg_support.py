@@ -1,11 +1,16 @@
 """PostgreSQL in tests: the server on 127.0.0.1:5432, one throwaway schema per test.
 
+Each test process (each pytest-xdist worker) works in a database of its own, created on first use
+and dropped when its session ends: a test that looks at the whole database (who waits on a lock)
+sees only its own process's tests, and test runs side by side on one server never meet.
+
 CI has PostgreSQL (`.ci/run` sets CI=true): not reaching it there fails the test. Elsewhere
 a test that needs it is skipped with the reason.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import uuid
@@ -13,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Connection
 
 from store.db import make_engine
 
@@ -44,15 +50,46 @@ def require_postgres(reason: str | None) -> None:
     pytest.skip(reason)
 
 
+WORKER_DATABASE = f"pw_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+@functools.cache
+def worker_database_url() -> str:
+    """This test process's own database on the server, created the first time a test needs it."""
+    with _server() as server:
+        server.execute(text(f'CREATE DATABASE "{WORKER_DATABASE}"'))
+    return make_url(PG_URL).set(database=WORKER_DATABASE).render_as_string(hide_password=False)
+
+
+def drop_worker_database() -> None:
+    """At the end of the session: drop this process's database, if it made one."""
+    if worker_database_url.cache_info().currsize == 0:
+        return
+    with _server() as server:
+        server.execute(text(f'DROP DATABASE IF EXISTS "{WORKER_DATABASE}" WITH (FORCE)'))
+    worker_database_url.cache_clear()
+
+
+@contextmanager
+def _server() -> Iterator[Connection]:
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")  # CREATE/DROP DATABASE refuse a transaction
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def fresh_schema(prefix: str = "pw_test") -> Iterator[str]:
     """A database URL whose every connection works in a new, empty schema, dropped afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
+    database = worker_database_url()
+    admin = make_engine(database)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield f"{database}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

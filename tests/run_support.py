@@ -19,6 +19,7 @@ from fake_portal.launcher import RunningPortal
 from flows.claim_import import import_claims_file
 from store.db import create_schema, make_engine
 from store.models import JobRun, Task
+from tests.cli_support import Ran, portal_worker
 from tests.conftest import Workspace
 from worker.clock import aware, utcnow
 from worker.runtime.service import Worker
@@ -101,9 +102,10 @@ def running(ws: Workspace, clock: Callable[[], datetime] = utcnow) -> Iterator[W
     assert exit_codes == [0], "the worker did not stop cleanly"
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 180,
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 600,
                explain: Callable[[], str] | None = None) -> None:
-    """Wait for the store to show something; the timeout only guards against a hung test.
+    """Wait for the store to show something; the timeout only guards against a hung test, so it is far
+    above what the slowest run needs on a loaded machine with a test process per core.
     `explain` says what the store showed instead, when it times out."""
     done = threading.Event()
     deadline = datetime.now(timezone.utc) + timedelta(seconds=timeout_s)
@@ -156,10 +158,9 @@ def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
                                 stderr=subprocess.STDOUT, cwd=config.parent)
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PORTAL_WORKER_CONFIG": str(config)}
-    return subprocess.run([sys.executable, *ENTRY, *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=config.parent)
+def cli(config: Path, *args: str) -> Ran:
+    """A command beside the worker, in this process (tests/cli_support.py), as a person would run it there."""
+    return portal_worker(*args, env={"PORTAL_WORKER_CONFIG": str(config)}, cwd=config.parent)
 
 
 def browser_tree(worker: subprocess.Popen[bytes]) -> set[int]:

@@ -1,28 +1,27 @@
-"""The `portal-worker` command as a person runs it: a subprocess, its output and exit code."""
+"""The `portal-worker` command as a person runs it: its output and exit code.
+
+Commands run in this process (tests/cli_support.py); the installed script and the demo run as real processes.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import stat
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import Ran, portal_worker, portal_worker_process
 from tests.conftest import Workspace
 from worker.security.credentials import KEY_FILE_ENV
 
 
 def cli(ws: Workspace | None, *args: str, config: Path | None = None, stdin: str | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env: dict[str, str] | None = None) -> Ran:
     config_path = config or (ws.config_path if ws else Path("portal-worker.toml"))
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", "-c", str(config_path),
-                           *args], capture_output=True, text=True, input=stdin, env=full_env, timeout=300)
+    return portal_worker("-c", str(config_path), *args, stdin=stdin, env=env)
 
 
 def test_bad_config_names_the_key_without_a_traceback(tmp_path: Path) -> None:
@@ -33,6 +32,18 @@ def test_bad_config_names_the_key_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "worker.colour" in result.stderr and "portals.x.base_url" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_installed_command_runs_as_a_process_with_its_umask_and_words_for_errors(tmp_path: Path) -> None:
+    """The `portal-worker` script itself: main() sets the umask and a person's error exits 2 in words."""
+    config = tmp_path / "portal-worker.toml"
+    written = portal_worker_process("-c", str(config), "init")
+    assert written.returncode == 0 and "Wrote an example config" in written.stdout, written.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # a plain copy: private by the umask alone
+
+    missing = portal_worker_process("-c", str(tmp_path / "nope.toml"), "claims")
+    assert missing.returncode == 2 and "nope.toml" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
@@ -222,11 +233,11 @@ def test_auth_and_provider_imports_are_all_or_nothing_and_listed(workspace: Work
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_the_demo_checks_the_fake_practice_and_ends_with_the_daily_summary(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
-    result = subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", "demo",
-                             "--claims-per-payer", "4", "--data-dir", str(data_dir)],
-                            capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+    result = portal_worker_process("demo", "--claims-per-payer", "4", "--data-dir", str(data_dir),
+                                   env={"COLUMNS": "200"}, timeout_s=600)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     shown = result.stdout

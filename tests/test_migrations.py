@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +24,8 @@ from sqlmodel import SQLModel
 from store import migrate
 from store.db import create_schema, make_engine, session_scope
 from store.models import Claim, PortalAccount
+from tests import cli_support
+from tests.cli_support import Ran
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 
 DIALECTS = ["sqlite", "postgresql"]
@@ -236,10 +235,8 @@ def test_a_database_from_a_newer_portal_worker_is_refused(new_engine: Callable[[
     assert migrate.current_revision(engine) == "0999"
 
 
-def portal_worker(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from worker.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PORTAL_WORKER_CONFIG": str(config)})
+def portal_worker(config: Path, *args: str) -> Ran:
+    return cli_support.portal_worker(*args, env={"PORTAL_WORKER_CONFIG": str(config)})
 
 
 def test_db_upgrade_and_db_current_on_the_command_line(new_database: Callable[[], str], tmp_path: Path) -> None:

@@ -25,15 +25,16 @@ from sqlmodel import col, select
 from portals.types import Credentials
 from store.db import make_engine
 from store.models import Evidence, FlowPause, PortalAccount
+from tests.cli_support import Ran, portal_worker_process
 from tests.conftest import Workspace
 from tests.run_support import configure, running, session, tasks, wait_until
-from tests.test_cli import cli
 from worker import logs
 from worker.delivery import notify
 from worker.clock import utcnow
 from worker.delivery.notify import Sent
 
-pytestmark = pytest.mark.browser
+# Slow: a long run with faults, and the commands run as real processes, for what a process leaves behind.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CANARY_PASSWORD = "Canary-Pw-5fd3a9e1"
 CANARY_TOTP = "CANARYTOTPSEED7QCANARYTOTPSEED7Q"  # base32, 160 bits
@@ -139,6 +140,10 @@ def places_holding(needle: str, haystacks: dict[str, bytes | str]) -> list[str]:
     raw = needle.encode()
     return [where for where, text in haystacks.items()
             if (raw in text if isinstance(text, bytes) else needle in text)]
+
+
+def cli(ws: Workspace, *args: str) -> Ran:
+    return portal_worker_process("-c", str(ws.config_path), *args)
 
 
 def test_canary_secrets_and_patient_name_leak_nowhere(workspace: Workspace, in_process_logs: Path,

@@ -34,6 +34,7 @@ def run_config(ws: Workspace) -> None:
     ws.portal.admin("faults/medicaid", {"latency_ms": 300})
 
 
+@pytest.mark.slow  # `portal-worker run` as a real process
 def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromium(workspace: Workspace,
                                                                                     tmp_path: Path) -> None:
     run_config(workspace)
@@ -57,6 +58,7 @@ def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromiu
     assert stopped.returncode == 1 and "no worker is running" in stopped.stderr
 
 
+@pytest.mark.slow  # `portal-worker run` as a real process
 def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Workspace, tmp_path: Path) -> None:
     run_config(workspace)
     import_claims(workspace)
@@ -74,7 +76,7 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
 
     second = start_worker(workspace.config_path, log)
     try:
-        wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished", 300)
+        wait_until(lambda: all(t.state == "done" for t in tasks(workspace)), "the restarted worker finished")
         second_tree = browser_tree(second)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=90) == 0, log.read_text()[-3000:]
@@ -93,6 +95,7 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
     assert taken_over, "some task was in hand at the kill and was taken over after the restart"
 
 
+@pytest.mark.slow  # `portal-worker run` as a real process
 def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(workspace: Workspace,
                                                                           tmp_path: Path) -> None:
     """A runner that cannot finish its page: after run.stop_timeout_seconds its browser is killed, its

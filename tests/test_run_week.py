@@ -15,7 +15,7 @@ from tests.run_support import configure, import_claims, portal_clock, running, s
 from tests.test_check_run import expected_state
 from worker.clock import utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a simulated week
 
 DAYS = 7
 # The clearinghouse answers 5% of requests with HTTP 500 on these days. A check takes about four requests,

@@ -31,7 +31,7 @@ from worker.clock import aware, utcnow
 from worker.security.credentials import open_store
 from worker.runtime.heartbeat import ROLE, SCHEDULER
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # three real processes
 
 HOSTS = 3
 
@@ -98,7 +98,7 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
 
         successor = wait_for_scheduler(engine, hosts, exclude={holder.name})
         wait_until(lambda: job_started_since(engine, "claims", killed_at), "the new scheduler runs the claims job")
-        wait_until(lambda: all_done(engine), "every claim is checked", timeout_s=300,
+        wait_until(lambda: all_done(engine), "every claim is checked",
                    explain=lambda: queue_report(engine))
         for host in hosts:
             if host is not holder and host.process is not None:

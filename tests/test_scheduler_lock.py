@@ -35,6 +35,7 @@ def test_sqlite_elects_one_holder_and_the_next_takes_over_after_release(tmp_path
     second.release()
 
 
+@pytest.mark.slow  # a real process holds the lock, then kill -9
 def test_sqlite_holder_killed_releases_the_lock(tmp_path: Path) -> None:
     lock_file = tmp_path / "portal-worker.db.scheduler-lock"
     holder = subprocess.Popen(

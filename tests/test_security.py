@@ -17,8 +17,8 @@ from portals.errors import LayoutChanged
 from portals.registry import adapter_class
 from portals.types import ClaimQuery, Credentials
 from portals.unity_health import UnityHealthAdapter
+from tests.cli_support import portal_worker_process
 from tests.conftest import ADAPTER_OF, PORTAL_NAMES, write_config
-from tests.test_cli import cli
 from worker.security.credentials import KEY_ENV, KEY_FILE_ENV
 from worker.runtime.evidence import FailureTrace, save_snapshot
 
@@ -39,6 +39,7 @@ def failed_logins(portal: RunningPortal) -> dict[str, int]:
 # --- start-up without a safe credential store ----------------------------------------------------------
 
 
+@pytest.mark.slow  # a real process: `run` installs signal handlers and runs until stopped
 def test_run_without_a_usable_keyring_stops_at_start_up_saying_what_to_set(tmp_path: Path) -> None:
     config = tmp_path / "portal-worker.toml"
     write_config(config, "http://127.0.0.1:9", tmp_path / "data")
@@ -46,7 +47,7 @@ def test_run_without_a_usable_keyring_stops_at_start_up_saying_what_to_set(tmp_p
                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",  # what keyring itself would use
                   "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}  # and no Secret Service to find
 
-    result = cli(None, "run", config=config, env=no_backend)
+    result = portal_worker_process("-c", str(config), "run", env=no_backend)
 
     assert result.returncode == 2, result.stdout + result.stderr
     said = " ".join(result.stderr.split())

@@ -8,13 +8,14 @@ APScheduler, the keyring) inside its own body.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -22,9 +23,27 @@ if TYPE_CHECKING:
     from worker.settings import Settings
 
 DEFAULT_CONFIG = "portal-worker.toml"
+UMASK = 0o077  # everything the worker writes is the service user's alone
+
+
+class Commands(TyperGroup):
+    """The command group: a person's error becomes a message on stderr and exit code 2 here, inside the
+    command, so every way of running it (the `portal-worker` script, Typer's CliRunner) says the same."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001  (a person's error is told in words; anything else is a bug, raised)
+            told = user_error(exc)
+            if told is None:
+                raise
+            message, code = told
+            err.print(message, markup=True, highlight=False)
+            raise typer.Exit(code) from None
+
 
 app = typer.Typer(help="Checks claims on payer portals so billing staff don't have to.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False, cls=Commands)
 import_app = typer.Typer(help="Import data exported from the practice management system.", no_args_is_help=True)
 credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (or an encrypted file).",
                               no_args_is_help=True)
@@ -120,13 +139,5 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
 
 
 def main() -> None:
-    os.umask(0o077)  # everything the worker writes is the service user's alone
-    try:
-        app()
-    except Exception as exc:  # noqa: BLE001  (a person's error is told in words; anything else is a bug, raised)
-        told = user_error(exc)
-        if told is None:
-            raise
-        message, code = told
-        err.print(message, markup=True, highlight=False)
-        sys.exit(code)
+    os.umask(UMASK)
+    app()
