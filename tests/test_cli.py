@@ -34,6 +34,14 @@ def test_bad_config_names_the_key_without_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_config_error_naming_a_table_shows_its_brackets(tmp_path: Path) -> None:
+    """Error texts are printed as text: "[portals.NAME]" is the table to add, not console markup."""
+    config = tmp_path / "no-portals.toml"
+    config.write_text('[worker]\ndata_dir = "data"\n')
+    result = cli(None, "claims", config=config)
+    assert result.returncode == 2 and "at least one [portals.NAME] table is required" in result.stderr
+
+
 @pytest.mark.slow
 def test_the_installed_command_runs_as_a_process_with_its_umask_and_words_for_errors(tmp_path: Path) -> None:
     """The `portal-worker` script itself: main() sets the umask and a person's error exits 2 in words."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -128,13 +129,14 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
     from worker.security.credentials import CredentialStoreUnavailable
     from worker.settings import ConfigError
 
+    words = escape(str(exc))  # the text names config keys such as [portals.unity]: not markup
     if isinstance(exc, ImportRejected):
-        return f"[red]import rejected, nothing was written:[/]\n{exc}", 2
+        return f"[red]import rejected, nothing was written:[/]\n{words}", 2
     if isinstance(exc, EraParseError):
-        return f"[red]ERA rejected, nothing was imported:[/] {exc}", 2
+        return f"[red]ERA rejected, nothing was imported:[/] {words}", 2
     if isinstance(exc, (DenialActionRefused, AlertNotFound, ConfigError, CredentialStoreUnavailable,
                         BrowserNotFound, SchemaTooNew)):
-        return f"[red]error:[/] {exc}", 2
+        return f"[red]error:[/] {words}", 2
     return None
 
 
