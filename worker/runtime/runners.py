@@ -30,6 +30,7 @@ from store.tasks import Lease, LeasedTask
 from worker.runtime.browser import account_context
 from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
 from worker.runtime.evidence import FailureTrace
+from worker.runtime.fence import LeaseFence, LeaseLost
 from worker.security.redaction import register_credentials
 from worker.clock import utcnow
 from worker.runtime.check import NEEDS_A_PERSON
@@ -121,11 +122,20 @@ class Runner:
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
+                fence = LeaseFence(self.ctx.engine, batch.lease,
+                                   lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds))
+                fence.guard(context)
                 adapter = ADAPTERS[settings.adapter](context.new_page(), portal=portal, base_url=settings.base_url,
                                                      credentials=stored.credentials,
                                                      timeouts=self.ctx.timeouts(portal))
-                self._work_tasks(adapter, batch)
+                adapter.before_fetch = fence.ensure_held  # downloads outside the page, which routes miss
+                self._work_tasks(adapter, batch, fence)
             log.info("batch_finished", left=len(batch.remaining))
+        except LeaseLost:
+            # Stop at once, record nothing; the new holder's sign-in ended this session, so its saved state goes.
+            batch.lost = True
+            self.ctx.state_file(portal).unlink(missing_ok=True)
+            log.warning("batch_finished", left=len(batch.remaining), lease_lost=True)
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
             log.exception("batch_aborted")
             self.slot.close()
@@ -133,11 +143,12 @@ class Runner:
         finally:
             with session_scope(self.ctx.engine) as session:
                 if batch.remaining and not batch.lost:
-                    tasks.release(session, [task.id for task in batch.remaining], owner=self.owner)
-                tasks.release_account(session, portal, owner=self.owner)
+                    tasks.release(session, [task.id for task in batch.remaining], owner=self.owner,
+                                  generation=batch.lease.generation)
+                tasks.release_account(session, portal, owner=self.owner, generation=batch.lease.generation)
             structlog.contextvars.unbind_contextvars("portal", "run_id")
 
-    def _work_tasks(self, adapter: PortalAdapter, batch: Batch) -> None:
+    def _work_tasks(self, adapter: PortalAdapter, batch: Batch, fence: LeaseFence) -> None:
         payer_ids = set(self.ctx.settings.portals[batch.lease.portal].payers)
         logged_in = False
         # A traced task (evidence.trace) is traced from after the login to its end; kept only if it fails.
@@ -149,7 +160,7 @@ class Runner:
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
             if not self._renew(batch):
-                return
+                raise LeaseLost(batch.lease)
             self._pace(batch.lease.portal)
             self.state = f"{batch.lease.portal}: {task.kind} {task.target}"
             self.task_started = time.monotonic()
@@ -166,6 +177,7 @@ class Runner:
                                         listing=listing)
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
+                fence.ensure_held()  # a request the fence refused is no failure of the task's
                 if not self._failed(adapter, batch, task, exc, trace):
                     return
                 continue
@@ -176,8 +188,10 @@ class Runner:
             batch.remaining.pop(0)
             self.tasks_done += 1
             with session_scope(self.ctx.engine) as session:
-                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=outcome):
+                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=outcome,
+                                      generation=batch.lease.generation):
                     log.warning("lease_lost_before_complete", task=task.id)
+                    raise LeaseLost(batch.lease)
                 accounts.mark_success(session, batch.lease.portal, utcnow())
             log.info("task_done", task=task.id, kind=task.kind, outcome=outcome)
 
