@@ -1,4 +1,4 @@
-"""Admin endpoints for tests and the demo: clock, faults, accounts, sessions, PMS export."""
+"""Admin endpoints for tests and the demo: clock, faults, accounts, sessions (and their requests), PMS export."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def state(request: Request) -> Response:
         "stale_session_requests": w.stale_session_requests,
         "payers": [asdict(p) for p in PAYERS],
     })
+
+
+def sessions(request: Request) -> Response:
+    """Requests by session (each sign-in) and by account, stale ones included."""
+    return JSONResponse(world(request).session_report())
 
 
 def reset(request: Request) -> Response:
@@ -114,6 +119,7 @@ routes = [
     Route("/admin/reset", reset, methods=["POST"]),
     Route("/admin/faults/{portal}", set_faults, methods=["POST"]),
     Route("/admin/clock", advance_clock, methods=["POST"]),
+    Route("/admin/sessions", sessions),
     Route("/admin/sessions/expire", expire_sessions, methods=["POST"]),
     Route("/admin/accounts", add_account, methods=["POST"]),
     Route("/admin/demo-accounts", demo_accounts),

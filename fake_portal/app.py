@@ -10,7 +10,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from fake_portal import admin, clearinghouse, commercial, medicaid
-from fake_portal.web import HERE, FaultInjection
+from fake_portal.web import HERE, FaultInjection, SessionRequests
 from fake_portal.world import World
 
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
@@ -29,7 +29,8 @@ def create_app(world: World) -> Starlette:
         routes.append(Mount(f"/{name}", routes=module.routes))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FaultInjection,
+        middleware=[Middleware(SessionRequests, cookies={n: m.COOKIE for n, m in PORTAL_MODULES.items()}),
+                    Middleware(FaultInjection,
                                fault_pages={n: m.fault_page for n, m in PORTAL_MODULES.items()})],
     )
     app.state.world = world

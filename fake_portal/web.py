@@ -27,6 +27,22 @@ class FaultPageRenderer(Protocol):
         """kind: 'maintenance', 'rate_limited' or 'error'; the portal picks its own look and status."""
 
 
+class SessionRequests(BaseHTTPMiddleware):
+    """Counts every request that carries a portal's session cookie, as it arrives (before any fault or
+    delay), whichever session it names: live, ended or displaced. Tests read the counts at /admin/sessions."""
+
+    def __init__(self, app, cookies: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(app)
+        self.cookies = cookies  # portal -> its session cookie's name
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        cookie = self.cookies.get(request.url.path.strip("/").split("/")[0])
+        sid = request.cookies.get(cookie) if cookie else None
+        if sid:
+            world(request).count_session_request(sid)
+        return await call_next(request)
+
+
 class FaultInjection(BaseHTTPMiddleware):
     """Latency, maintenance, 429, 500 and a foreign sign-in page per portal, decided before the portal sees
     the request."""

@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, time as dtime, timedelta, timezone
 
 from fake_portal.data import Dataset
 from fake_portal.programs import Programs, generate_programs
@@ -65,6 +65,20 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class SessionUse:
+    """Every request that carried one session's cookie, counted from its sign-in on, after it ended too."""
+
+    number: int  # sign-ins in the order they happened, from 1 (the cookie itself stays secret)
+    portal: str
+    username: str
+    requests: int = 0  # requests carrying its cookie, static files and the ones after it ended included
+    after_end: int = 0  # of those, the ones made once it had ended (stale)
+    ended: str | None = None  # "signed out", "displaced by a new sign-in", "expired"
+    first_request_at: str | None = None  # real (not portal) time, UTC, ISO 8601
+    last_request_at: str | None = None
+
+
 # Accounts that exist from the start, so the demo and tests can log in. Synthetic.
 DEFAULT_ACCOUNTS: tuple[Account, ...] = (
     Account("clearinghouse", "demo.biller", "Clear-Demo-Pass-1", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
@@ -94,6 +108,7 @@ class World:
             self.faults = {p: Faults() for p in PORTALS}
             self.accounts = {(a.portal, a.username): Account(**asdict(a)) for a in DEFAULT_ACCOUNTS}
             self.sessions: dict[str, Session] = {}
+            self.session_uses: dict[str, SessionUse] = {}  # by cookie, kept once the session ended
             # Sessions a newer sign-in of the same account ended, and the requests made with them since
             # (each one lands on the sign-in page, as after a timeout).
             self.displaced: set[str] = set()
@@ -176,7 +191,9 @@ class World:
                 if (session.portal, session.username) == (portal, username):
                     del self.sessions[other]
                     self.displaced.add(other)
+                    self._ended(other, "displaced by a new sign-in")
             self.sessions[sid] = Session(portal, username, stage)
+            self.session_uses[sid] = SessionUse(len(self.session_uses) + 1, portal, username)
             self.logins[portal] += 1
         return sid
 
@@ -195,6 +212,7 @@ class World:
             idle = time.monotonic() - session.last_seen
             if (ttl and session.requests >= ttl) or (portal == "medicaid" and idle > self.medicaid_idle_timeout_s):
                 del self.sessions[sid]
+                self._ended(sid, "expired")
                 return None
             session.requests += 1
             session.last_seen = time.monotonic()
@@ -202,12 +220,46 @@ class World:
 
     def end_session(self, sid: str | None) -> None:
         with self.lock:
-            self.sessions.pop(sid or "", None)
+            if self.sessions.pop(sid or "", None) is not None:
+                self._ended(sid or "", "signed out")
 
     def expire_sessions(self, portal: str | None = None) -> None:
         with self.lock:
             for sid in [s for s, v in self.sessions.items() if portal in (None, v.portal)]:
                 del self.sessions[sid]
+                self._ended(sid, "expired")
+
+    def _ended(self, sid: str, why: str) -> None:
+        use = self.session_uses.get(sid)
+        if use is not None and use.ended is None:
+            use.ended = why
+
+    def count_session_request(self, sid: str) -> None:
+        """A request arrived carrying this session cookie (counted whatever the portal then answers)."""
+        with self.lock:
+            use = self.session_uses.get(sid)
+            if use is None:  # a cookie this world never issued (or issued before a reset)
+                return
+            at = datetime.now(timezone.utc).isoformat()
+            use.requests += 1
+            if use.ended is not None:
+                use.after_end += 1
+            use.first_request_at = use.first_request_at or at
+            use.last_request_at = at
+
+    def session_report(self) -> dict[str, object]:
+        """Requests by session, in sign-in order, and by account."""
+        accounts: dict[str, dict[str, int]] = {}
+        with self.lock:
+            uses = sorted(self.session_uses.items(), key=lambda item: item[1].number)
+            sessions = [{**asdict(use), "live": sid in self.sessions} for sid, use in uses]
+            for _, use in uses:
+                totals = accounts.setdefault(f"{use.portal}/{use.username}",
+                                             {"sessions": 0, "requests": 0, "after_end": 0})
+                totals["sessions"] += 1
+                totals["requests"] += use.requests
+                totals["after_end"] += use.after_end
+        return {"sessions": sessions, "accounts": accounts}
 
     # --- faults --------------------------------------------------------
 

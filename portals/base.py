@@ -17,7 +17,7 @@ from typing import ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page, Response
+from playwright.sync_api import APIResponse, Locator, Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.errors import (
@@ -61,6 +61,10 @@ class PortalAdapter(ABC):
     # Called before every login, mid-batch re-logins included: whoever records the page
     # (a Playwright trace) stops here, because a login types the password.
     on_login: Callable[[], None] | None = None
+    # Called before every request made outside the page (`fetch`): the browser context's routes never
+    # see those, so whoever guards the page's requests (the runner's lease fence) guards these here.
+    # It refuses by raising.
+    before_fetch: Callable[[], None] | None = None
 
     def __init__(
         self,
@@ -148,6 +152,12 @@ class PortalAdapter(ABC):
             raise PortalUnavailable(self.portal, f"could not load {path}: {_first_line(exc)}") from exc
         self.raise_for_response(response)
         return response
+
+    def fetch(self, url: str, *, timeout: float, max_redirects: int = 20) -> APIResponse:
+        """GET `url` with the page's cookies but outside the page, as a file's download link would."""
+        if self.before_fetch is not None:
+            self.before_fetch()
+        return self.page.request.get(url, timeout=timeout, max_redirects=max_redirects)
 
     def raise_for_response(self, response: Response | None) -> None:
         if response is None:

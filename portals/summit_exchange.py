@@ -310,8 +310,8 @@ class RemittancesPage(PageObject["SummitExchangeAdapter"]):
     def download(self, path: str, file_id: str) -> bytes:
         """Fetch one file with the browser's cookies, as its download link would."""
         try:
-            response = self.page.request.get(self.adapter.url(path), max_redirects=0,
-                                             timeout=self.adapter.timeouts.navigation_ms)
+            response = self.adapter.fetch(self.adapter.url(path), max_redirects=0,
+                                          timeout=self.adapter.timeouts.navigation_ms)
         except PlaywrightError as exc:
             raise PortalUnavailable(self.adapter.portal, f"{self.NAME}: no answer to the download of "
                                                          f"file {file_id}") from exc

@@ -281,7 +281,7 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
         link = self.required(self.CSV_LINK, "'Download CSV' link")
         url = self.adapter.url(self.adapter.portal_path(self.NAME, link.evaluate("a => a.href")))
         try:
-            response = self.page.request.get(url, timeout=self.adapter.timeouts.navigation_ms)
+            response = self.adapter.fetch(url, timeout=self.adapter.timeouts.navigation_ms)
         except PlaywrightError as exc:
             raise PortalUnavailable(self.adapter.portal, "could not download the claims CSV") from exc
         try:

@@ -370,6 +370,9 @@ class AccountLease(SQLModel, table=True):
     portal: str = Field(primary_key=True)
     owner: str | None = None
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The fencing token: one more at every take of the account, so a holder that was too slow and lost it
+    # can tell, and is told by every write it tries, that a newer holder exists.
+    generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_request_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # per-portal pacing
 
 

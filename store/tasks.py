@@ -6,6 +6,12 @@ database's own locking decides who wins; on SQLite, store.db's BEGIN IMMEDIATE
 serialises the transactions instead. Functions run in the caller's transaction;
 their UPDATEs leave Task objects already loaded in the session stale, so the
 readers here reload them.
+
+An account lease is a fencing token: its generation grows at every take, and a holder is
+its owner *and* generation. A runner that was slow past its lease while another host took
+the account over finds that it no longer holds it (`hold`), and the writes it may still try
+with its generation (`renew`, `complete`, `retry_later`, `park`, `release`, `release_account`)
+change nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, not_, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -39,6 +46,7 @@ class LeasedTask:
 class Lease:
     owner: str
     portal: str
+    generation: int  # of the account lease when this owner took it: with `owner`, the fencing token
     tasks: tuple[LeasedTask, ...]
     expires_at: datetime
 
@@ -118,7 +126,8 @@ def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timed
     for portal in _candidate_portals(session, now, skip_portals, skip_kinds, only_ids):
         skipped = [kind for (skip_portal, kind) in skip_kinds if skip_portal == portal]
         attempt = session.begin_nested()
-        if not _take_account(session, portal, owner, now, expires_at):
+        generation = _take_account(session, portal, owner, now, expires_at)
+        if generation is None:
             attempt.rollback()
             continue
         tasks = _lease_tasks(session, portal, owner, now, expires_at, limit, skipped, only_ids)
@@ -127,7 +136,7 @@ def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timed
             attempt.rollback()
             continue
         attempt.commit()
-        return Lease(owner=owner, portal=portal, tasks=tasks, expires_at=expires_at)
+        return Lease(owner=owner, portal=portal, generation=generation, tasks=tasks, expires_at=expires_at)
     return None
 
 
@@ -154,24 +163,27 @@ def _candidate_portals(session: Session, now: datetime, skip_portals: Collection
     return sorted(best, key=lambda portal: (-best[portal][0], best[portal][1], portal))
 
 
-def _take_account(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime) -> bool:
+def _take_account(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime) -> int | None:
+    """The account's new generation once `owner` took it; None while another owner holds it."""
     taken = session.exec(
         update(AccountLease)
         .where(col(AccountLease.portal) == portal,
                or_(col(AccountLease.owner).is_(None), col(AccountLease.expires_at) < now,
                    col(AccountLease.owner) == owner))
-        .values(owner=owner, expires_at=expires_at)
+        .values(owner=owner, expires_at=expires_at, generation=col(AccountLease.generation) + 1)
         .execution_options(synchronize_session=False))
     if taken.rowcount == 1:
-        return True
+        # Read back in the same transaction, which holds the row (no RETURNING: SQLite before 3.35 lacks it).
+        return session.exec(select(AccountLease.generation).where(col(AccountLease.portal) == portal)).one()
     if session.exec(select(AccountLease.portal).where(col(AccountLease.portal) == portal)).first():
-        return False  # another owner holds it
+        return None  # another owner holds it
     try:
         with session.begin_nested():
-            session.exec(insert(AccountLease).values(portal=portal, owner=owner, expires_at=expires_at))
+            session.exec(insert(AccountLease).values(portal=portal, owner=owner, expires_at=expires_at,
+                                                     generation=1))
     except IntegrityError:  # another process created it first, and holds it
-        return False
-    return True
+        return None
+    return 1
 
 
 def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime,
@@ -198,15 +210,27 @@ def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expir
                  for task_id, kind, target, attempts, reason in rows)
 
 
-def renew(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta) -> bool:
-    """Extend the account lease and its still-leased tasks; False when the account is no longer ours."""
+def hold(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta) -> datetime | None:
+    """The fence: whether `lease` is still its owner's, in its generation; if so it is extended to
+    `now + lease_for` and the new expiry returned, else None (and nothing changes).
+
+    One conditional UPDATE checks and extends, so no take-over can slip in between. A lease that
+    expired while nobody took it is still held: any take would have raised the generation, and
+    once extended nobody can take it before the new expiry.
+    """
     expires_at = now + lease_for
-    renewed = session.exec(
+    held = session.exec(
         update(AccountLease)
-        .where(col(AccountLease.portal) == lease.portal, col(AccountLease.owner) == lease.owner)
+        .where(*_holding(lease.portal, lease.owner, lease.generation))
         .values(expires_at=expires_at)
         .execution_options(synchronize_session=False))
-    if renewed.rowcount != 1:
+    return expires_at if held.rowcount == 1 else None
+
+
+def renew(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta) -> bool:
+    """Extend the account lease and its still-leased tasks; False (and no change) when it is lost (see `hold`)."""
+    expires_at = hold(session, lease, now=now, lease_for=lease_for)
+    if expires_at is None:
         return False
     session.exec(
         update(Task)
@@ -216,66 +240,91 @@ def renew(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta
     return True
 
 
+def _holding(portal: str | Mapped[str], owner: str, generation: int | None) -> tuple[ColumnElement[bool], ...]:
+    """The account lease row of `portal` while `owner` holds it (in `generation`, when given)."""
+    conditions = [col(AccountLease.portal) == portal, col(AccountLease.owner) == owner]
+    if generation is not None:
+        conditions.append(col(AccountLease.generation) == generation)
+    return tuple(conditions)
+
+
 # --- finish ----------------------------------------------------------------------
 
 
-def _held_by(owner: str) -> tuple[ColumnElement[bool], ...]:
-    return (col(Task.state) == LEASED, col(Task.lease_owner) == owner)
+def _held_by(owner: str, generation: int | None = None) -> tuple[ColumnElement[bool], ...]:
+    """Tasks leased by `owner`; with `generation`, only while it still holds their account in it.
+
+    A task is only ever leased with its account, so the account's generation fences the task too.
+    """
+    held = (col(Task.state) == LEASED, col(Task.lease_owner) == owner)
+    if generation is None:
+        return held
+    return (*held, exists().where(*_holding(col(Task.portal), owner, generation)))
 
 
-def _finish(session: Session, task_id: int, owner: str, **values: object) -> bool:
+def _finish(session: Session, task_id: int, owner: str, generation: int | None, **values: object) -> bool:
     result = session.exec(
-        update(Task).where(col(Task.id) == task_id, *_held_by(owner)).values(**values)
+        update(Task).where(col(Task.id) == task_id, *_held_by(owner, generation)).values(**values)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 
-def complete(session: Session, task_id: int, *, owner: str, now: datetime, outcome: str) -> bool:
+# `generation` (the Lease's) fences each of these: with it, a runner whose account was taken over, even
+# one whose task nobody has taken yet, changes nothing. Without it, the task's lease owner alone decides.
+
+
+def complete(session: Session, task_id: int, *, owner: str, now: datetime, outcome: str,
+             generation: int | None = None) -> bool:
     """Mark the task done; False (and no change) when `owner` no longer holds its lease."""
-    return _finish(session, task_id, owner, state=DONE, open_key=None, outcome=outcome,
+    return _finish(session, task_id, owner, generation, state=DONE, open_key=None, outcome=outcome,
                    finished_at=now, lease_expires_at=None)
 
 
 def retry_later(session: Session, task_id: int, *, owner: str, now: datetime, not_before: datetime,
-                error: str, evidence: str | None = None) -> bool:
+                error: str, evidence: str | None = None, generation: int | None = None) -> bool:
     """Back to the queue until `not_before`; the attempt stays counted."""
-    return _finish(session, task_id, owner, state=QUEUED, not_before=not_before, last_error=error,
+    return _finish(session, task_id, owner, generation, state=QUEUED, not_before=not_before, last_error=error,
                    evidence=evidence, lease_owner=None, lease_expires_at=None)
 
 
 def park(session: Session, task_id: int, *, owner: str, now: datetime, error: str,
-         evidence: str | None = None) -> bool:
+         evidence: str | None = None, generation: int | None = None) -> bool:
     """Give up on the task: failed, with its last error and evidence, for a person to look at."""
-    return _finish(session, task_id, owner, state=FAILED, open_key=None, last_error=error,
+    return _finish(session, task_id, owner, generation, state=FAILED, open_key=None, last_error=error,
                    evidence=evidence, finished_at=now, lease_expires_at=None)
 
 
 _UNLEASED = {"state": QUEUED, "lease_owner": None, "lease_expires_at": None, "started_at": None}
 
 
-def release(session: Session, task_ids: Iterable[int], *, owner: str) -> int:
+def release(session: Session, task_ids: Iterable[int], *, owner: str, generation: int | None = None) -> int:
     """Put unstarted tasks back in the queue; their lease does not count as an attempt."""
     ids = list(task_ids)
     if not ids:
         return 0
     result = session.exec(
-        update(Task).where(col(Task.id).in_(ids), *_held_by(owner))
+        update(Task).where(col(Task.id).in_(ids), *_held_by(owner, generation))
         .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
         .execution_options(synchronize_session=False))
     return result.rowcount
 
 
-def release_account(session: Session, portal: str, *, owner: str) -> None:
+def release_account(session: Session, portal: str, *, owner: str, generation: int | None = None) -> None:
     session.exec(
-        update(AccountLease).where(col(AccountLease.portal) == portal, col(AccountLease.owner) == owner)
+        update(AccountLease).where(*_holding(portal, owner, generation))
         .values(owner=None, expires_at=None)
         .execution_options(synchronize_session=False))
 
 
 def release_owner(session: Session, owner: str) -> int:
-    """Graceful stop: every task and account lease of `owner` back; returns the tasks released."""
+    """Graceful stop: every task and account lease of `owner` back; returns the tasks released.
+
+    Tasks of an account another owner has taken over since are no longer `owner`'s to give back.
+    """
+    taken_over = exists().where(col(AccountLease.portal) == col(Task.portal), col(AccountLease.owner).is_not(None),
+                                col(AccountLease.owner) != owner)
     result = session.exec(
-        update(Task).where(*_held_by(owner))
+        update(Task).where(*_held_by(owner), not_(taken_over))
         .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
         .execution_options(synchronize_session=False))
     session.exec(
@@ -336,11 +385,6 @@ def tasks_of(session: Session, kind: str | None = None, state: str | None = None
         statement = statement.where(col(Task.state) == state)
     statement = statement.order_by(col(Task.id)).execution_options(populate_existing=True)
     return list(session.exec(statement))
-
-
-def tasks_by_id(session: Session, task_ids: Collection[int]) -> list[Task]:
-    statement = select(Task).where(col(Task.id).in_(list(task_ids))).order_by(col(Task.id))
-    return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
 def delete_finished_before(session: Session, before: datetime) -> int:

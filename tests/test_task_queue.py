@@ -28,6 +28,7 @@ from store.tasks import (
     complete,
     delete_finished_before,
     enqueue,
+    hold,
     last_request,
     lease_batch,
     note_request,
@@ -392,6 +393,133 @@ def test_skip_portals_and_skip_kinds(db: Db) -> None:
     assert account(db, "summit").owner is None  # type: ignore[union-attr]
 
 
+# --- the fencing token -------------------------------------------------------------------------
+
+
+def generation(db: Db, portal: str = "summit") -> int:
+    held = account(db, portal)
+    assert held is not None
+    return held.generation
+
+
+def test_every_take_of_an_account_raises_its_generation(db: Db) -> None:
+    for target in ("S1", "S2", "S3"):
+        add(db, target)
+    first = lease(db, "a", limit=1)
+    assert first is not None and first.generation == generation(db) == 1
+    with session_scope(db.engine) as session:
+        release_account(session, "summit", owner="a", generation=first.generation)
+    again = lease(db, "a", limit=1)  # the same owner, a new take
+    assert again is not None and again.generation == generation(db) == 2
+    taken_over = lease(db, "b", now=NOW + LEASE_FOR + MINUTES, limit=1)
+    assert taken_over is not None and taken_over.generation == generation(db) == 3
+    with session_scope(db.engine) as session:
+        note_request(session, "summit", NOW)  # pacing leaves the token alone
+    assert generation(db) == 3
+
+
+def test_a_holder_whose_account_was_taken_over_changes_nothing(db: Db) -> None:
+    for target in ("S1", "S2", "S3"):
+        add(db, target)
+    stale = lease(db, "a")
+    assert stale is not None
+    later = NOW + LEASE_FOR + MINUTES
+    current = lease(db, "b", now=later, limit=1)  # b takes the account and only S1; S2, S3 stay a's by name
+    assert current is not None and current.generation == stale.generation + 1
+    s2, s3 = (task.id for task in stale.tasks[1:])
+    before = [task.model_dump() for task in rows(db)]
+    held_before = account(db, "summit")
+
+    with session_scope(db.engine) as session:
+        assert hold(session, stale, now=later, lease_for=LEASE_FOR) is None
+        assert not renew(session, stale, now=later, lease_for=LEASE_FOR)
+        assert not complete(session, s2, owner="a", now=later, outcome="changed", generation=stale.generation)
+        assert not retry_later(session, s2, owner="a", now=later, not_before=later, error="x",
+                               generation=stale.generation)
+        assert not park(session, s3, owner="a", now=later, error="x", generation=stale.generation)
+        assert release(session, [s2, s3], owner="a", generation=stale.generation) == 0
+        release_account(session, "summit", owner="a", generation=stale.generation)
+        assert release_owner(session, "a") == 0  # stopping, a hands back none of b's account
+
+    assert [task.model_dump() for task in rows(db)] == before
+    assert account(db, "summit") == held_before
+    with session_scope(db.engine) as session:  # the holder's own token still works
+        assert hold(session, current, now=later, lease_for=LEASE_FOR) == later + LEASE_FOR
+        assert complete(session, current.tasks[0].id, owner="b", now=later, outcome="changed",
+                        generation=current.generation)
+
+
+def test_an_older_generation_of_the_same_owner_is_stale_too(db: Db) -> None:
+    add(db, "S1")
+    add(db, "S2")
+    old = lease(db, "a", limit=1)
+    assert old is not None
+    with session_scope(db.engine) as session:
+        release_account(session, "summit", owner="a", generation=old.generation)
+    new = lease(db, "a", limit=1)
+    assert new is not None and new.generation == old.generation + 1
+
+    with session_scope(db.engine) as session:
+        assert hold(session, old, now=NOW, lease_for=LEASE_FOR) is None
+        assert not complete(session, old.tasks[0].id, owner="a", now=NOW, outcome="x", generation=old.generation)
+        release_account(session, "summit", owner="a", generation=old.generation)
+    assert account(db, "summit").owner == "a"  # type: ignore[union-attr]
+
+
+def test_hold_extends_the_lease_even_after_it_expired_while_nobody_took_it(db: Db) -> None:
+    add(db, "S1")
+    leased = lease(db, "a")
+    assert leased is not None
+    with session_scope(db.engine) as session:
+        assert hold(session, leased, now=NOW + MINUTES, lease_for=LEASE_FOR) == NOW + MINUTES + LEASE_FOR
+    assert account(db, "summit").expires_at == NOW + MINUTES + LEASE_FOR  # type: ignore[union-attr]
+
+    late = NOW + 3 * LEASE_FOR  # expired, but no take raised the generation: still a's, extended
+    with session_scope(db.engine) as session:
+        assert hold(session, leased, now=late, lease_for=LEASE_FOR) == late + LEASE_FOR
+    assert lease(db, "b", now=late + MINUTES) is None
+    assert account(db, "summit").generation == leased.generation  # type: ignore[union-attr]
+
+
+def test_a_late_holder_and_a_taker_racing_for_an_expired_account_never_both_win(db: Db) -> None:
+    """One thread extends a's expired lease while another takes the account over: exactly one wins."""
+    engines = [make_engine(db.url), make_engine(db.url)]
+    try:
+        for round_ in range(12):
+            start = NOW + round_ * 4 * LEASE_FOR
+            add(db, f"S{round_}", now=start, not_before=start)
+            held = lease(db, "a", now=start)
+            assert held is not None
+            race_at, both_ready = start + 2 * LEASE_FOR, threading.Barrier(2)
+            with ThreadPoolExecutor(2) as pool:
+                holding = pool.submit(_hold_when_ready, engines[0], both_ready, held, race_at)
+                taking = pool.submit(_take_when_ready, engines[1], both_ready, "b", race_at)
+                kept, taken = holding.result(timeout=60), taking.result(timeout=60)
+
+            assert (kept is None) != (taken is None), (round_, kept, taken)
+            winner = held if kept is not None else taken
+            assert winner is not None and account(db, "summit").generation == winner.generation  # type: ignore[union-attr]
+            with session_scope(db.engine) as session:
+                assert complete(session, winner.tasks[0].id, owner=winner.owner, now=race_at, outcome="x",
+                                generation=winner.generation)
+                release_account(session, "summit", owner=winner.owner, generation=winner.generation)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def _hold_when_ready(engine: Engine, ready: threading.Barrier, held: Lease, now: datetime) -> datetime | None:
+    ready.wait()
+    with session_scope(engine) as session:
+        return hold(session, held, now=now, lease_for=LEASE_FOR)
+
+
+def _take_when_ready(engine: Engine, ready: threading.Barrier, owner: str, now: datetime) -> Lease | None:
+    ready.wait()
+    with session_scope(engine) as session:
+        return lease_batch(session, owner=owner, now=now, lease_for=LEASE_FOR, limit=5)
+
+
 # --- finishing and reading --------------------------------------------------------------------
 
 
@@ -530,13 +658,14 @@ def _run_until_empty(url: str, owner: str, journal: Journal) -> None:
             assert 1 <= len(leased.tasks) <= 3
             for task in leased.tasks:
                 with session_scope(engine) as session:
-                    assert complete(session, task.id, owner=owner, now=NOW, outcome="unchanged")
+                    assert complete(session, task.id, owner=owner, now=NOW, outcome="unchanged",
+                                    generation=leased.generation)
                     ended = journal.stamp()
                 with journal.lock:
                     journal.completed[task.id] += 1
                     journal.task_holds.append((task.id, owner, taken, ended))
             with session_scope(engine) as session:
-                release_account(session, leased.portal, owner=owner)
+                release_account(session, leased.portal, owner=owner, generation=leased.generation)
                 freed = journal.stamp()
             with journal.lock:
                 journal.account_holds.append((leased.portal, owner, taken, freed))

@@ -36,6 +36,7 @@ from worker.clock import utcnow
 from worker.runtime import failures
 from worker.runtime.browser import account_context
 from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
+from worker.runtime.fence import LeaseFence, LeaseLost
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import FailureTrace
 from worker.runtime.failures import Failure, Outcome
@@ -156,14 +157,23 @@ class Runner:
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
+                fence = LeaseFence(self.ctx.engine, batch.lease,
+                                   lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds))
+                fence.guard(context)
                 adapter = adapter_class(settings.adapter)(context.new_page(), portal=portal,
                                                           base_url=settings.base_url, credentials=stored.credentials,
                                                           timeouts=self.ctx.timeouts(portal))
+                adapter.before_fetch = fence.ensure_held  # downloads outside the page, which routes miss
                 try:
-                    self._work_tasks(adapter, batch)
+                    self._work_tasks(adapter, batch, fence)
                 finally:
                     logins = adapter.logins
             log.info("batch_finished", left=len(batch.remaining))
+        except LeaseLost:
+            # Stop at once, record nothing; the new holder's sign-in ended this session, so its saved state goes.
+            batch.lost = True
+            self.ctx.state_file(portal).unlink(missing_ok=True)
+            log.warning("batch_finished", left=len(batch.remaining), lease_lost=True)
         except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
             log.exception("batch_aborted")
             self.slot.close()
@@ -171,13 +181,14 @@ class Runner:
         finally:
             with session_scope(self.ctx.engine) as session:
                 if batch.remaining and not batch.lost:
-                    tasks.release(session, [task.id for task in batch.remaining], owner=self.owner)
-                tasks.release_account(session, portal, owner=self.owner)
+                    tasks.release(session, [task.id for task in batch.remaining], owner=self.owner,
+                                  generation=batch.lease.generation)
+                tasks.release_account(session, portal, owner=self.owner, generation=batch.lease.generation)
             findings = self.ctx.sync_program_findings(batch.kinds_done) if batch.kinds_done & PROGRAM_KINDS else None
             self.events.batch_done(portal, logins, time.monotonic() - started, findings)
             structlog.contextvars.unbind_contextvars("portal", "run_id")
 
-    def _work_tasks(self, adapter: PortalAdapter, batch: Batch) -> None:
+    def _work_tasks(self, adapter: PortalAdapter, batch: Batch, fence: LeaseFence) -> None:
         payer_ids = set(self.ctx.settings.portals[batch.lease.portal].payers)
         logged_in = False
         # A traced task (evidence.trace) is traced from after the login to its end; kept only if it fails.
@@ -189,7 +200,7 @@ class Runner:
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
             if not self._renew(batch):
-                return
+                raise LeaseLost(batch.lease)
             self._pace(batch.lease.portal)
             self.state = f"{batch.lease.portal}: {task.kind} {task.target}"
             self.task_started = time.monotonic()
@@ -206,6 +217,7 @@ class Runner:
                                        listing=listing)
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
+                fence.ensure_held()  # a request the fence refused is no failure of the task's
                 if not self._failed(adapter, batch, task, exc, trace):
                     return
                 continue
@@ -217,8 +229,10 @@ class Runner:
             batch.kinds_done.add(task.kind)
             self.tasks_done += 1
             with session_scope(self.ctx.engine) as session:
-                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=result.words):
+                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=result.words,
+                                      generation=batch.lease.generation):
                     log.warning("lease_lost_before_complete", task=task.id)
+                    raise LeaseLost(batch.lease)
                 accounts.mark_success(session, batch.lease.portal, utcnow())
             log.info("task_done", task=task.id, kind=task.kind, outcome=result.words)
             self.events.task_done(task, result)
