@@ -140,6 +140,15 @@ def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timed
     return None
 
 
+def lease_account(session: Session, *, portal: str, owner: str, now: datetime, lease_for: timedelta) -> Lease | None:
+    """The account alone, with no tasks (a login test); None while another owner holds it."""
+    expires_at = now + lease_for
+    generation = _take_account(session, portal, owner, now, expires_at)
+    if generation is None:
+        return None
+    return Lease(owner=owner, portal=portal, tasks=(), expires_at=expires_at, generation=generation)
+
+
 def _leasable(now: datetime) -> ColumnElement[bool]:
     return or_(and_(col(Task.state) == QUEUED, col(Task.not_before) <= now),
                and_(col(Task.state) == LEASED, col(Task.lease_expires_at) < now))

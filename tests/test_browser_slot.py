@@ -8,11 +8,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from worker.runtime.browser import find_chromium, launch_options
+from worker.runtime.browser import find_chromium, in_a_thread_of_its_own, launch_options
 from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
 from worker.runtime.processes import marker_arg, reap_orphans, tagged_browsers, with_descendants
 
 pytestmark = pytest.mark.browser
+
+
+# A slot belongs to its runner's thread, as in `run`: each test drives it from a thread of its own.
 
 
 def slot(data_dir: Path, after_tasks: int = 100, max_rss_mb: float = 10_000) -> BrowserSlot:
@@ -21,6 +24,10 @@ def slot(data_dir: Path, after_tasks: int = 100, max_rss_mb: float = 10_000) -> 
 
 
 def test_the_browser_is_recycled_after_its_tasks_and_closes_every_process(tmp_path: Path) -> None:
+    in_a_thread_of_its_own(lambda: recycled_after_its_tasks(tmp_path))
+
+
+def recycled_after_its_tasks(tmp_path: Path) -> None:
     browsers = slot(tmp_path, after_tasks=2)
     first = browsers.browser()
     [first_process] = tagged_browsers(tmp_path)
@@ -39,6 +46,10 @@ def test_the_browser_is_recycled_after_its_tasks_and_closes_every_process(tmp_pa
 
 
 def test_a_browser_past_its_memory_limit_is_recycled(tmp_path: Path) -> None:
+    in_a_thread_of_its_own(lambda: recycled_past_its_memory_limit(tmp_path))
+
+
+def recycled_past_its_memory_limit(tmp_path: Path) -> None:
     browsers = slot(tmp_path, max_rss_mb=1)
     browsers.browser().new_page().set_content("<p>one page</p>")
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from store import tasks
+from store.db import create_schema, make_engine, session_scope
 from tests.cli_support import Ran, portal_worker, portal_worker_process
 from tests.conftest import Workspace
+from worker.clock import utcnow
 from worker.security.credentials import KEY_FILE_ENV
 
 
@@ -106,6 +109,27 @@ def test_credentials_set_from_stdin_then_test_logs_in(workspace: Workspace) -> N
 
     tested = cli(workspace, "credentials", "test", "unity")
     assert tested.returncode == 0 and "logged in" in tested.stdout
+
+
+@pytest.mark.browser
+def test_credentials_test_never_opens_a_second_session_beside_a_working_runner(workspace: Workspace) -> None:
+    """One live session per account: while a runner holds the account, the test login waits its turn."""
+    engine = make_engine(workspace.settings.database_url())
+    create_schema(engine)
+    with session_scope(engine) as session:
+        held = tasks.lease_account(session, portal="unity", owner="host-9:1:runner-1", now=utcnow(),
+                                   lease_for=timedelta(minutes=5))
+    assert held is not None
+    before = workspace.portal.admin("state")["requests"]["commercial"]
+
+    busy = cli(workspace, "credentials", "test", "unity")
+
+    assert busy.returncode == 1 and "a running worker is signed in" in busy.stdout
+    assert workspace.portal.admin("state")["requests"]["commercial"] == before  # not one request
+    with session_scope(engine) as session:
+        tasks.release_account(session, "unity", owner=held.owner, generation=held.generation)
+    free = cli(workspace, "credentials", "test", "unity")
+    assert free.returncode == 0 and "logged in" in free.stdout
 
 
 @pytest.mark.browser

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # The real binary first: /usr/bin/chromium is a shell wrapper that adds flags of its own.
 SYSTEM_CANDIDATES = (
@@ -121,6 +126,15 @@ def account_context(browser: Browser, state_file: Path | None) -> Iterator[Brows
             context.storage_state(path=str(state_file))
     finally:
         context.close()
+
+
+def in_a_thread_of_its_own(work: Callable[[], T]) -> T:
+    """Run `work`, which drives a browser, in a new thread and return what it returns (or raise what it raised).
+
+    Sync Playwright refuses a thread with a running asyncio loop, and a caller may have one (a command run
+    inside another program, a test session); a thread of its own has none. The log context goes along."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser") as pool:
+        return pool.submit(contextvars.copy_context().run, work).result()
 
 
 def setup_browser() -> tuple[ChromiumChoice, str]:

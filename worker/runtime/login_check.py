@@ -1,18 +1,36 @@
-"""`credentials test`: a real login per portal, reported in words a person can act on."""
+"""`credentials test`: a real login per portal, reported in words a person can act on.
+
+A test login is a portal session like any other, so it keeps the rules runners keep: it takes
+the account's lease (never a second live session beside a running worker's), its requests go
+through the lease fence, and a rejected login is handled by the failure policy: the account
+stops everywhere until new credentials are stored.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
-from portals.errors import LoginRejected, MfaRejected, MfaRequired, PortalError
+from playwright.sync_api import Browser
+from sqlalchemy.engine import Engine
+
+from portals.errors import PortalError
 from portals.registry import adapter_class
-from store import accounts
+from store import accounts, tasks
 from store.db import create_schema, make_engine, session_scope
-from worker.runtime.browser import account_context, find_chromium, open_browser
-from worker.security.redaction import register_credentials
 from worker.clock import utcnow
-from worker.security.credentials import open_store, waiting_for_new_credentials, waiting_reason
+from worker.runtime import failures
+from worker.runtime.browser import account_context, find_chromium, in_a_thread_of_its_own, open_browser
+from worker.runtime.failures import Outcome
+from worker.runtime.fence import LeaseFence, LeaseLost
+from worker.security.credentials import StoredCredentials, open_store, waiting_for_new_credentials, waiting_reason
+from worker.security.redaction import register_credentials
 from worker.settings import Settings
+
+TEST_LEASE = timedelta(minutes=5)  # longer than any login; released as soon as the login is done
 
 
 def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[bool, str]]:
@@ -34,26 +52,52 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
                 continue
         register_credentials(stored.credentials)
         to_try[portal] = stored
-    if not to_try:
-        return results
+    if to_try:
+        results.update(in_a_thread_of_its_own(lambda: _log_in(settings, engine, to_try)))
+    return {portal: results[portal] for portal in portals}
+
+
+def _log_in(settings: Settings, engine: Engine, to_try: dict[str, StoredCredentials]) -> dict[str, tuple[bool, str]]:
+    owner = f"credentials-test:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    results: dict[str, tuple[bool, str]] = {}
     with open_browser(find_chromium(settings.browser.executable_path or None),
                       headless=settings.browser.headless) as browser:
         for portal, stored in to_try.items():
-            config = settings.portals[portal]
-            with account_context(browser, None) as context:
-                adapter = adapter_class(config.adapter)(context.new_page(), portal=portal, base_url=config.base_url,
-                                                        credentials=stored.credentials)
-                try:
-                    adapter.login()
-                except (LoginRejected, MfaRequired, MfaRejected) as exc:
-                    with session_scope(engine) as session:
-                        accounts.mark_needs_attention(session, portal, f"{type(exc).__name__}: {exc.message}",
-                                                      utcnow())
-                    results[portal] = (False, f"{exc.message}; the account is paused until its credentials change")
-                except PortalError as exc:
-                    results[portal] = (False, f"{type(exc).__name__}: {exc.message}")
-                else:
-                    with session_scope(engine) as session:
-                        accounts.clear_attention(session, portal)
-                    results[portal] = (True, "logged in")
-    return {portal: results[portal] for portal in portals}
+            with session_scope(engine) as session:
+                lease = tasks.lease_account(session, portal=portal, owner=owner, now=utcnow(), lease_for=TEST_LEASE)
+            if lease is None:
+                results[portal] = (False, "not tried: a running worker is signed in to this account now (one "
+                                          "session per account); its next batch will show whether the login works")
+                continue
+            try:
+                results[portal] = _log_in_once(settings, engine, browser, portal, stored,
+                                               LeaseFence(engine, lease, lease_for=TEST_LEASE))
+            finally:
+                with session_scope(engine) as session:
+                    tasks.release_account(session, portal, owner=owner, generation=lease.generation)
+    return results
+
+
+def _log_in_once(settings: Settings, engine: Engine, browser: Browser, portal: str, stored: StoredCredentials,
+                 fence: LeaseFence) -> tuple[bool, str]:
+    config = settings.portals[portal]
+    with account_context(browser, None) as context:
+        fence.guard(context)
+        adapter = adapter_class(config.adapter)(context.new_page(), portal=portal, base_url=config.base_url,
+                                                credentials=stored.credentials)
+        adapter.before_fetch = fence.ensure_held
+        try:
+            adapter.login()
+        except PortalError as exc:
+            if fence.lost:
+                return False, "stopped: another worker took the account over during the test"
+            if failures.classify(exc) is Outcome.NEEDS_A_PERSON:
+                with session_scope(engine) as session:
+                    accounts.mark_needs_attention(session, portal, failures.error_text(exc), utcnow())
+                return False, f"{exc.message}; the account is paused until its credentials change"
+            return False, failures.error_text(exc)
+        except LeaseLost:
+            return False, "stopped: another worker took the account over during the test"
+    with session_scope(engine) as session:
+        accounts.clear_attention(session, portal)
+    return True, "logged in"
