@@ -1,4 +1,4 @@
-"""Soak: thousands of checks in one `portal-worker run`, and whether its memory stays flat (LESSONS #1).
+"""Soak: thousands of checks in one `portal-worker run`, and whether its memory stays flat.
 
     python -m bench.soak [--claims 3000] [--runners 1] [--latency-ms 0] [--out bench-results/] [--quick]
 

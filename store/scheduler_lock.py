@@ -1,7 +1,7 @@
 """Which worker process runs the scheduler: exactly one per database at a time.
 
-Every worker leases tasks, but only the holder of this lock enqueues them (PITFALLS #7:
-schedulers must not share work). The database itself elects the holder:
+Every worker leases tasks, but only the holder of this lock enqueues them (schedulers that
+share work duplicate or lose jobs: docs/architecture.md). The database itself elects the holder:
 
 - PostgreSQL: a session-level advisory lock on a connection of its own, held for as long as
   the process lives. When the holder dies, even by `kill -9`, its connection closes and the

@@ -1,4 +1,4 @@
-"""The rooms stay honest (ARCHITECTURE.md): which room may import which, SQL only in store/, no unused code."""
+"""The rooms stay honest (docs/architecture.md): which room may import which, SQL only in store/, no unused code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Urgent alerts go out when they open, not only in the next morning's summary (LESSONS #8).
+"""Urgent alerts go out when they open, not only in the next morning's summary.
 
 An account waiting for a new password, a portal paused for hours, a job that stopped
 succeeding or a layout change: each means nothing is being checked somewhere, and a day

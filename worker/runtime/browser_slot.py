@@ -1,6 +1,6 @@
 """One runner's browser: launched on first use, recycled after N tasks or past a memory limit.
 
-Playwright's sync API belongs to the thread that started it (PITFALLS #1), so a slot is
+Playwright's sync API belongs to the thread that started it (docs/architecture.md), so a slot is
 created, used and closed by its runner thread alone; only `kill()` may be called from
 another thread (the watchdog), and it works on processes, not on Playwright objects.
 """

@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 class FailureTrace:
     """A Playwright trace of the task in hand, kept only if the task fails.
 
-    A trace records what is typed (PITFALLS #4), so it runs only while logged in: `start`
+    A trace records what is typed (a filled-in password, in plain text), so it runs only while logged in: `start`
     after the login, `discard` before any login (the adapter's `on_login`) and after a task
     that went well, `save` into the evidence when one failed.
     """
