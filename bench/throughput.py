@@ -33,7 +33,7 @@ from bench.measure import Measured, run_measured
 from bench.report import HTTP, NAIVE, WORKER, Row, curve_lines, ratio_lines, ratios, table, write_json
 from bench.worker_run import WorkerOutcome, measure_worker
 from fake_portal.launcher import RunningPortal
-from tests.pg_support import postgres_unreachable
+from store.postgres import DEFAULT_URL, unreachable
 from worker.runtime.browser import find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     logs, so_far = args.out / "logs", args.out / "rows-so-far.jsonl"
     logs.mkdir(parents=True, exist_ok=True)
     so_far.unlink(missing_ok=True)
-    skip_pg = "skipped with --skip-postgres" if args.skip_postgres else postgres_unreachable()
+    skip_pg = "skipped with --skip-postgres" if args.skip_postgres else unreachable(DEFAULT_URL)
     if skip_pg and not args.skip_postgres:
         print(f"PostgreSQL skipped: {skip_pg}", flush=True)
     load_before = load_average()

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bench.measure import Measured, run_measured
 from bench.workspace import make_workspace
 from store.models import Task
-from tests.pg_support import fresh_schema
+from store.postgres import DEFAULT_URL, fresh_schema
 from worker.clock import aware
 
 ENTRY = ("-c", "from worker.cli import main; main()", "run")
@@ -65,7 +65,7 @@ def all_checked(engine: Engine, claims: int) -> bool:
 def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *, runners: int, postgres: bool,
                    batch_size: int, pace_seconds: float, log_path: Path, timeout_s: float) -> WorkerOutcome:
     with ExitStack() as stack:
-        database_url = stack.enter_context(fresh_schema("pw_bench")) if postgres else None
+        database_url = stack.enter_context(fresh_schema(DEFAULT_URL, "pw_bench")) if postgres else None
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=root)))
         ws = make_workspace(work, portal_url, claims_csv, database_url, runners=runners, batch_size=batch_size,
                             pace_seconds=pace_seconds)

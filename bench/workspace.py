@@ -1,7 +1,7 @@
 """A fresh portal-worker install for one measurement: config, encrypted credentials, imported claims.
 
 The database is SQLite in the install's data directory, or a throwaway PostgreSQL schema
-(tests.pg_support.fresh_schema: dropped afterwards) on the server the tests use.
+(store.postgres.fresh_schema: dropped afterwards) on the local server.
 """
 
 from __future__ import annotations

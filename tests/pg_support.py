@@ -11,9 +11,7 @@ a test that needs it is skipped with the reason.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,24 +19,14 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Connection
 
-from store.db import make_engine
+from store import postgres
 
-PG_URL = os.environ.get("PORTAL_WORKER_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PG_URL = os.environ.get("PORTAL_WORKER_TEST_PG", postgres.DEFAULT_URL)
 
 
 def postgres_unreachable() -> str | None:
     """Why PostgreSQL cannot be used here, or None when it can."""
-    if importlib.util.find_spec("psycopg") is None:
-        return "psycopg is not installed"
-    probe = make_engine(PG_URL)
-    try:
-        with probe.connect() as connection:
-            connection.execute(text("select 1"))
-    except Exception as error:  # noqa: BLE001 - any failure to connect means "not here"
-        return f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}"
-    finally:
-        probe.dispose()
-    return None
+    return postgres.unreachable(PG_URL)
 
 
 def require_postgres(reason: str | None) -> None:
@@ -82,15 +70,7 @@ def _server() -> Iterator[Connection]:
 
 @contextmanager
 def fresh_schema(prefix: str = "pw_test") -> Iterator[str]:
-    """A database URL whose every connection works in a new, empty schema, dropped afterwards."""
-    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    database = worker_database_url()
-    admin = make_engine(database)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{database}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """A database URL whose every connection works in a new, empty schema of this process's database, dropped
+    afterwards."""
+    with postgres.fresh_schema(worker_database_url(), prefix) as url:
+        yield url
