@@ -10,14 +10,22 @@ from pyflakes.api import checkPath
 from pyflakes.reporter import Reporter
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOMS = ("worker", "portals", "flows", "store", "fake_portal")
-# room -> the project rooms it must never import
+ROOMS = ("worker", "portals", "flows", "store", "fake_portal", "bench")
+# room -> the project rooms it must never import (no room of the product imports the tests)
 FORBIDDEN = {
-    "portals": {"store", "flows", "worker", "fake_portal"},
-    "store": {"portals", "flows", "worker", "fake_portal", "playwright"},
-    "flows": {"worker", "fake_portal"},
-    "worker": {"fake_portal"},
-    "fake_portal": {"worker", "portals", "flows", "store"},
+    "portals": {"store", "flows", "worker", "fake_portal", "tests"},
+    "store": {"portals", "flows", "worker", "fake_portal", "playwright", "tests"},
+    "flows": {"worker", "fake_portal", "tests"},
+    "worker": {"fake_portal", "tests"},
+    "fake_portal": {"worker", "portals", "flows", "store", "tests"},
+    "bench": {"tests"},
+}
+# Inside worker/: the command line reads the runtime, never the other way; security is below them all.
+WORKER_FORBIDDEN = {
+    "worker/runtime": {"worker.cli"},
+    "worker/delivery": {"worker.cli"},
+    "worker/security": {"worker.cli", "worker.runtime", "worker.delivery"},
+    "worker/settings.py": {"worker.cli", "worker.runtime", "worker.delivery", "worker.security"},
 }
 # The worker may start the fake portal as a separate server for `demo` and `fake-portal serve` only.
 ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal")}
@@ -48,6 +56,87 @@ def test_a_room_imports_only_what_is_below_it(room: str) -> None:
             if module in FORBIDDEN[room] and (relative, module) not in ALLOWED:
                 wrong.append(f"{relative} imports {module}")
     assert not wrong
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every project module or package the file imports, by dotted name (`from a.b import c` gives a.b and
+    a.b.c), nested imports included."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return found
+
+
+@pytest.mark.parametrize("part", sorted(WORKER_FORBIDDEN))
+def test_inside_the_worker_arrows_point_down(part: str) -> None:
+    paths = [ROOT / part] if part.endswith(".py") else modules(part)
+    wrong = [f"{path.relative_to(ROOT)} imports {name}" for path in paths for name in imported_modules(path)
+             if any(name == banned or name.startswith(banned + ".") for banned in WORKER_FORBIDDEN[part])]
+    assert not wrong
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports (a package's own __init__ left out)."""
+    names = {}
+    for room in ROOMS:
+        for path in modules(room):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            names[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        for imported_name in imported_modules(path):
+            while imported_name and imported_name not in names:
+                imported_name = imported_name.rpartition(".")[0]
+            if imported_name and imported_name != name and not name.startswith(imported_name + "."):
+                targets.add(imported_name)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_round_a_cycle() -> None:
+    """Lazy imports inside functions count: a cycle hidden in a function is still two modules that need each
+    other."""
+    assert cycles(module_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 @pytest.mark.parametrize("room", ["worker", "portals", "flows"])

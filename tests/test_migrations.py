@@ -272,3 +272,8 @@ def test_db_upgrade_and_db_current_on_the_command_line(new_database: Callable[[]
         assert "Traceback" not in refused.stderr
     finally:
         engine.dispose()
+
+
+def test_the_newest_revision_file_is_alembics_head() -> None:
+    """`upgrade` reads the head from the file names so that a start at head never imports Alembic."""
+    assert migrate.head_revision() == migrate._scripts().get_current_head()

@@ -40,7 +40,8 @@ from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
 from worker.security.credentials import KEY_FILE_ENV
 from worker.delivery.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
-from worker.runtime.scheduler import Enqueuer, job_specs
+from worker.runtime.jobs import job_specs
+from worker.runtime.scheduler import Enqueuer
 from worker.settings import ConfigError, Settings
 from worker.delivery.urgent import send_urgent
 

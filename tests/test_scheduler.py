@@ -16,7 +16,8 @@ from store.models import Evidence, Task
 from tests.conftest import write_config
 from tests.test_import_claims import rows, write_csv
 from worker.runtime.evidence import evidence_dir, sweep_expired
-from worker.runtime.scheduler import Enqueuer, build_scheduler, job_specs, missed_while_down, next_fire
+from worker.runtime.jobs import job_specs, missed_while_down, next_fire
+from worker.runtime.scheduler import Enqueuer, build_scheduler
 from worker.settings import Settings
 
 MONDAY_NOON = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)  # 12:00 in New York

@@ -40,6 +40,7 @@ from store.db import session_scope
 from store.denials import appeals_filed, list_denials
 from store.findings import open_findings
 from store.models import Digest
+from worker.runtime.jobs import expected_intervals
 from worker.settings import ChannelSettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -93,7 +94,6 @@ def refresh_urgent_alerts(settings: Settings, engine: Engine, now: datetime) -> 
 
 
 def _health_drafts(session: Session, settings: Settings, now: datetime, rules: AlertRules) -> list[AlertDraft]:
-    from worker.runtime.scheduler import expected_intervals  # the scheduler runs the digest job, which calls this
 
     live = [beat.started_at for beat in health.heartbeats(session) if beat.stopped_at is None]
     return health_alerts(accounts.all_accounts(session), health.job_runs(session), expected_intervals(settings, now),

@@ -7,86 +7,28 @@ scheduled time passed while the worker was down, not one per missed time.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from flows.cadence import Due
-from flows.task_work import portal_does
-from portals.registry import adapter_class
 from store import health, tasks
 from store.db import session_scope
 from store.evidence import purge_evidence_before
-from worker.clock import aware, utcnow
+from worker.clock import utcnow
+from worker.runtime.jobs import JobSpec, missed_while_down
 from worker.runtime.planning import JOB_KINDS, Planner
-from worker.settings import WORKER_JOBS, Settings, TriggerSettings, cron_fields
+from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-JOBS = (*JOB_KINDS, *WORKER_JOBS)  # WORKER_JOBS: purge, digest (once for the whole worker)
 FINISHED_TASKS_KEPT = timedelta(days=30)
 DELIVERY_RETRY_MINUTES = 15
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    job_id: str  # "claims", or "claims:lakeshore" for a portal with its own schedule
-    job: str
-    portals: tuple[str, ...]
-    trigger: BaseTrigger
-    misfire_grace_s: int
-    schedule: str  # the config's words, for `schedule` and `status`
-
-
-def make_trigger(when: TriggerSettings, jitter_s: int, settings: Settings) -> tuple[BaseTrigger, str]:
-    tz = settings.worker.tzinfo
-    if when.cron:
-        return CronTrigger(**cron_fields(when.cron), timezone=tz, jitter=jitter_s or None), f"cron {when.cron}"
-    assert when.interval_minutes is not None
-    return (IntervalTrigger(minutes=when.interval_minutes, timezone=tz, jitter=jitter_s or None),
-            f"every {when.interval_minutes:g} min")
-
-
-def job_specs(settings: Settings) -> list[JobSpec]:
-    specs = []
-    enabled = [name for name, portal in settings.portals.items() if portal.enabled]
-    for job in JOBS:
-        schedule = getattr(settings.schedule, job)
-        if not schedule.enabled:
-            continue
-        grace = schedule.misfire_grace_minutes * 60
-        kind = JOB_KINDS.get(job)
-        able = [p for p in enabled if kind is None or portal_does(adapter_class(settings.portals[p].adapter), kind)]
-        own = {p: when for p, when in schedule.portals.items() if p in able}
-        shared = tuple(p for p in able if p not in own)
-        if shared or job in WORKER_JOBS:
-            trigger, words = make_trigger(schedule, schedule.jitter_seconds, settings)
-            specs.append(JobSpec(job, job, shared, trigger, grace, words))
-        for portal, when in own.items():
-            trigger, words = make_trigger(when, schedule.jitter_seconds, settings)
-            specs.append(JobSpec(f"{job}:{portal}", job, (portal,), trigger, grace, words))
-    return specs
-
-
-def next_fire(spec: JobSpec, after: datetime) -> datetime | None:
-    return spec.trigger.get_next_fire_time(None, after)
-
-
-def missed_while_down(spec: JobSpec, last_started: datetime | None, now: datetime) -> bool:
-    """A run was due between the last start and now (or the job never ran): catch up once."""
-    if last_started is None:
-        return True
-    due = spec.trigger.get_next_fire_time(None, aware(last_started))
-    return due is not None and due <= now
 
 
 class Enqueuer:
@@ -152,32 +94,6 @@ class Enqueuer:
                 step(self.settings, self.engine, self.clock())
             except Exception:  # noqa: BLE001  (logged; the next interval tries again)
                 log.exception("delivery_step_failed", step=step.__name__)
-
-
-def expected_intervals(settings: Settings, now: datetime) -> dict[str, timedelta]:
-    """How often each enabled job should succeed: the longest gap between its runs over the next two weeks
-    (a weekday job's weekend gap included), by job id."""
-    intervals = {}
-    for spec in job_specs(settings):
-        if isinstance(spec.trigger, IntervalTrigger):
-            intervals[spec.job_id] = spec.trigger.interval
-            continue
-        trigger = copy.copy(spec.trigger)
-        trigger.jitter = None  # the schedule's own rhythm, not this run's random delay
-        fires = _fires_between(trigger, now, now + timedelta(days=15))  # two fires of a weekly job
-        gaps = [later - earlier for earlier, later in zip(fires, fires[1:])]
-        if gaps:
-            intervals[spec.job_id] = max(gaps)
-    return intervals
-
-
-def _fires_between(trigger: BaseTrigger, start: datetime, end: datetime) -> list[datetime]:
-    fires: list[datetime] = []
-    upcoming = trigger.get_next_fire_time(None, start)
-    while upcoming is not None and upcoming <= end:
-        fires.append(upcoming)
-        upcoming = trigger.get_next_fire_time(upcoming, upcoming + timedelta(seconds=1))
-    return fires
 
 
 def build_scheduler(settings: Settings, specs: list[JobSpec], enqueuer: Enqueuer,

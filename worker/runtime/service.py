@@ -32,7 +32,8 @@ from worker.security.credentials import CredentialStore, open_store
 from worker.runtime.evidence import sweep_expired
 from worker.runtime.processes import reap_orphans
 from worker.runtime.runners import Runner, watch_deadlines
-from worker.runtime.scheduler import Enqueuer, JobSpec, build_scheduler, job_specs
+from worker.runtime.jobs import JobSpec, job_specs
+from worker.runtime.scheduler import Enqueuer, build_scheduler
 from worker.settings import Settings
 from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
 from worker.runtime.context import WorkerContext
@@ -73,6 +74,7 @@ class Worker:
         self.ctx = ctx = WorkerContext(settings, self.engine, self.credentials, clock=self.clock,
                                        chromium=find_chromium(settings.browser.executable_path or None),
                                        worker_id=self.worker_id)
+        ctx.record_credentials()
         if self._stop_requested:
             ctx.stop.set()
         specs = job_specs(settings)
