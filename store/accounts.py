@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlmodel import Session, select
 
-from store.models import PortalAccount
+from store.models import HostCredentials, PortalAccount
 
 
 def get_account(session: Session, portal: str, adapter: str) -> PortalAccount:
@@ -90,3 +91,19 @@ def pause(session: Session, portal: str, until: datetime | None) -> None:
     account.unavailable_until = until
     account.pauses += until is not None
     session.add(account)
+
+
+def record_host_credentials(session: Session, holder: str, stored_at: Mapping[str, datetime | None],
+                            now: datetime) -> None:
+    """What one install's keyring holds now, per configured portal (None: nothing), replacing what it held."""
+    for row in session.exec(select(HostCredentials).where(HostCredentials.holder == holder)):
+        session.delete(row)
+    session.flush()
+    for portal, at in stored_at.items():
+        session.add(HostCredentials(holder=holder, portal=portal, stored_at=at, recorded_at=now))
+
+
+def host_credentials(session: Session, holder: str) -> dict[str, datetime | None] | None:
+    """When each portal's credentials were stored in that install's keyring; None if it was never recorded."""
+    rows = session.exec(select(HostCredentials).where(HostCredentials.holder == holder)).all()
+    return {row.portal: row.stored_at for row in rows} if rows else None

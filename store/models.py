@@ -362,6 +362,20 @@ class Task(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class HostCredentials(SQLModel, table=True):
+    """When one install's keyring last had credentials stored, per portal: what `status` shows without the key.
+
+    Each install (a host and its data directory) keeps its own keyring. Rows are written whenever a worker
+    reads that keyring and whenever a person changes it; no row at all means it has not been read since."""
+
+    __tablename__ = "host_credentials"
+
+    holder: str = Field(primary_key=True)  # "host:data directory"
+    portal: str = Field(primary_key=True)
+    stored_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # None: nothing stored for it there
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class AccountLease(SQLModel, table=True):
     """At most one live browser session per portal account, across processes and hosts."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,6 +59,23 @@ def chromium_only_in_browser_tests(request: pytest.FixtureRequest, monkeypatch: 
     yield
     if launched:
         pytest.fail(f"{launched[0]} launches Chromium: mark it @pytest.mark.browser", pytrace=False)
+
+
+CHEAP_KDF = Path(__file__).resolve().parent / "cheap_kdf"
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one place tests lower the credential file's Argon2 cost: in this process, and (through
+    tests/cheap_kdf/sitecustomize.py on PYTHONPATH) in every worker process a test starts. A test marked
+    `production_kdf` keeps the real cost."""
+    if request.node.get_closest_marker("production_kdf") is not None:
+        return
+    from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+
+    monkeypatch.setattr(ArgonAESEncryption, "time_cost", 1)
+    monkeypatch.setattr(ArgonAESEncryption, "memory_cost", 16)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(CHEAP_KDF), os.environ.get("PYTHONPATH")])))
 
 
 def pytest_sessionfinish() -> None:

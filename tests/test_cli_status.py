@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from portals.types import Credentials
 from store import accounts, health, tasks
 from store.db import create_schema, make_engine, session_scope
 from tests.conftest import write_config
+from tests.cli_support import Ran
 from tests.test_cli import cli
-from worker.security.credentials import KEY_FILE_ENV, open_store
+from worker.security.credentials import KEY_FILE_ENV
 from worker.settings import Settings
 
 
@@ -37,15 +37,15 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[\u2500-\u257f]", " ", text).split())
 
 
-def run_cli(settings: Settings, *args: str):  # type: ignore[no-untyped-def]
-    return cli(None, *args, config=settings.config_path)
+def run_cli(settings: Settings, *args: str, stdin: str | None = None) -> Ran:
+    return cli(None, *args, config=settings.config_path, stdin=stdin)
 
 
 def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: Settings) -> None:
-    store = open_store(install.worker.data_dir)
-    for portal in ("summit", "lakeshore"):
-        store.save(portal, Credentials("demo.biller", "synthetic-pass-1", None, {}))
-    store.save("unity", Credentials("demo.biller", "synthetic-pass-2", None, {}))
+    for portal in ("summit", "lakeshore", "unity"):
+        stored = run_cli(install, "credentials", "set", portal, "--stdin",
+                         stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}')
+        assert stored.returncode == 0, stored.stderr
     now = datetime.now(timezone.utc)
     with session_scope(make_engine(install.database_url())) as session:
         for portal, adapter in (("summit", "summit_exchange"), ("unity", "unity_health"),
@@ -114,7 +114,38 @@ def test_status_check_needs_no_credential_store(install: Settings, monkeypatch: 
     alive = run_cli(install, "status", "--check")
 
     assert alive.returncode == 0 and "alive" in alive.stdout, alive.stderr
-    assert run_cli(install, "status").returncode == 2  # the full status reads the credentials: it says what to set
+
+
+def test_status_and_schedule_show_the_credentials_without_the_key(install: Settings,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A billing lead sees which portals have credentials on this install without holding the service's key:
+    `credentials set` recorded it in the database, where `status` reads it."""
+    stored = run_cli(install, "credentials", "set", "summit", "--stdin",
+                     stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}')
+    assert stored.returncode == 0, stored.stderr
+    monkeypatch.delenv(KEY_FILE_ENV)
+
+    shown = run_cli(install, "status")
+
+    assert shown.returncode == 0, shown.stderr
+    out = plain(shown.stdout)
+    assert "summit ok" in out
+    assert "unity no credentials run `portal-worker credentials set unity`" in out
+    assert "lakeshore no credentials" in out
+    assert "synthetic-pass" not in shown.stdout + shown.stderr
+    schedule = run_cli(install, "schedule")
+    assert schedule.returncode == 0 and "unity no credentials" in plain(schedule.stdout), schedule.stderr
+
+
+def test_status_says_when_this_install_has_not_recorded_its_credentials_yet(install: Settings,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database from before the record existed: `status` does not guess, it says what will record it."""
+    monkeypatch.delenv(KEY_FILE_ENV)
+
+    shown = run_cli(install, "status")
+
+    assert shown.returncode == 0, shown.stderr
+    assert "summit not recorded" in plain(shown.stdout) and "credentials set" in plain(shown.stdout)
 
 
 def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings, tmp_path: Path) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from portals.types import Credentials
+from tests.cli_support import portal_worker_process
 from worker.security.credentials import KEY_ENV, KEY_FILE_ENV, CredentialStoreUnavailable, open_store
 
 CANARY = "Canary-Pa55word-7781"
@@ -57,36 +62,112 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, monkeypatch: pyte
 def test_a_wrong_key_cannot_read_the_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "first-key-0123456789")
     open_store(tmp_path).save("unity", Credentials("biller", CANARY))
+    written = (tmp_path / "credentials.cfg").read_bytes()
     monkeypatch.setenv(KEY_ENV, "other-key-0123456789")
-    with pytest.raises(Exception) as error:
+    with pytest.raises(CredentialStoreUnavailable, match="does not open") as error:
         open_store(tmp_path).load("unity")
     assert CANARY not in str(error.value)
+    with pytest.raises(CredentialStoreUnavailable, match="does not open"):
+        open_store(tmp_path).save("lakeshore", Credentials("biller", "another-password"))
+    assert (tmp_path / "credentials.cfg").read_bytes() == written  # nothing written under the wrong key
 
 
+def test_a_wrong_key_on_a_file_with_no_credentials_yet_writes_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "first-key-0123456789")
+    store = open_store(tmp_path)
+    store.save("unity", Credentials("biller", CANARY))
+    store.delete("unity")
+    written = (tmp_path / "credentials.cfg").read_bytes()
+    monkeypatch.setenv(KEY_ENV, "other-key-0123456789")
+    with pytest.raises(CredentialStoreUnavailable, match="does not open"):
+        open_store(tmp_path).save("unity", Credentials("biller", "another-password"))
+    assert (tmp_path / "credentials.cfg").read_bytes() == written
+
+
+def derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the Argon2 key derivations keyrings.cryptfile makes from here on (one per encrypt or decrypt)."""
+    from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+
+    counted: list[int] = []
+    derive = ArgonAESEncryption._create_cipher
+    monkeypatch.setattr(ArgonAESEncryption, "_create_cipher",
+                        lambda self, *args: counted.append(1) or derive(self, *args))
+    return counted
+
+
+PORTALS = ("summit", "unity", "lakeshore")
+
+
+@pytest.mark.slow
+def test_a_process_decrypts_the_credential_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
+    open_store(tmp_path).save_all({portal: Credentials(f"biller-{portal}", CANARY) for portal in PORTALS})
+    program = f"""
+import sys
+from keyrings.cryptfile.cryptfile import ArgonAESEncryption
+from worker.security.credentials import open_store
+counted = []
+derive = ArgonAESEncryption._create_cipher
+ArgonAESEncryption._create_cipher = lambda self, *args: counted.append(1) or derive(self, *args)
+for _ in range(3):
+    for portal in {PORTALS!r}:
+        assert open_store(__import__("pathlib").Path({str(tmp_path)!r})).load(portal).credentials.username == "biller-" + portal
+print(len(counted))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"  # not one per portal, not one to check the key and one to read
+
+
+@pytest.mark.slow
 def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.runtime.browser import ChromiumChoice
-    from worker.settings import Settings
-    from worker.runtime.context import WorkerContext
-
+    """`credentials set` in another process changes the file: the worker decrypts it again, once."""
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     config = tmp_path / "portal-worker.toml"
     config.write_text(f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[portals.unity]\nadapter = "unity_health"\n'
                       'base_url = "http://localhost:1/commercial"\npayers = ["UHP"]\n')
-    settings = Settings.load(config)
-    store = open_store(settings.worker.data_dir)
+    store = open_store(tmp_path / "data")
     first = store.save("unity", Credentials("biller", "first-password"))
-    ctx = WorkerContext(settings, None, open_store(settings.worker.data_dir),  # type: ignore[arg-type]
-                        clock=lambda: None, chromium=ChromiumChoice(None, "not used"), worker_id="t")  # type: ignore
-    decrypted: list[str] = []
-    load = ctx.credentials.load
-    monkeypatch.setattr(ctx.credentials, "load", lambda portal: decrypted.append(portal) or load(portal))
-    assert ctx.credentials_for("unity") == first
-    assert ctx.credentials_for("unity") == first
-    assert decrypted == ["unity"]  # the file did not change: decrypted once
-    second = store.save("unity", Credentials("biller", "second-password"))
-    assert ctx.credentials_for("unity") == second
-    assert decrypted == ["unity", "unity"]
+    counted = derivations(monkeypatch)
+    assert store.load("unity") == first and store.load("unity") == first
+    assert counted == []  # the file did not change since this process wrote it: nothing to decrypt
+    done = portal_worker_process("-c", str(config), "credentials", "set", "unity", "--stdin",
+                                 stdin=json.dumps({"username": "biller", "password": "second-password"}))
+    assert done.returncode == 0, done.stderr
+    second = store.load("unity")
+    assert second is not None and second.credentials.password == "second-password"
+    assert store.load("unity") == second
+    assert len(counted) == 1
+
+
+def test_credentials_stored_one_entry_per_portal_by_an_earlier_version_move_into_the_one_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.security.credentials import SERVICE, VAULT
+
+    monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
+    store = open_store(tmp_path)
+    store.save("summit", Credentials("biller-summit", "summit-password"))
+    earlier = {"username": "biller-unity", "password": CANARY, "totp_secret": None, "security_answers": {"q?": "a"},
+               "updated_at": "2026-11-30T08:00:00+00:00"}
+    store.backend.set_password(SERVICE, "unity", json.dumps(earlier))  # what versions before 0.2 wrote
+
+    loaded = store.load("unity")
+    assert loaded is not None and loaded.credentials == Credentials("biller-unity", CANARY, None, {"q?": "a"})
+    assert loaded.updated_at == earlier["updated_at"]  # a rejection before the move still counts against it
+    assert store.backend.get_password(SERVICE, "unity") is None
+    assert set(json.loads(store.backend.get_password(SERVICE, VAULT))) == {"summit", "unity"}
+    assert store.load("summit") is not None and store.delete("unity") and store.load("unity") is None
+
+
+@pytest.mark.production_kdf
+def test_the_credential_file_keeps_the_production_argon2_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests lower the cost (tests/conftest.py, cheap_argon2); the product never does."""
+    monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
+    backend = open_store(tmp_path).backend
+    assert (backend.time_cost, backend.memory_cost, backend.parallelism) == (15, 2**16, 2)  # 64 MiB, 15 passes
+    assert "cheap_kdf" not in os.environ.get("PYTHONPATH", "")
 
 
 def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password(

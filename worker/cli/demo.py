@@ -66,12 +66,13 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         key_file.chmod(0o600)
         os.environ[KEY_FILE_ENV] = str(key_file)
         store = open_store(data_dir)
+        demo_accounts = {}
         for account in httpx.get(f"{portal.url}/admin/demo-accounts", timeout=10).json():
-            name = DEMO_PORTALS[account["portal"]][0]
             answers = ({account["security_question"]: account["security_answer"]}
                        if account.get("security_question") else {})
-            store.save(name, Credentials(account["username"], account["password"], account.get("totp_secret"),
-                                         answers))
+            demo_accounts[DEMO_PORTALS[account["portal"]][0]] = Credentials(
+                account["username"], account["password"], account.get("totp_secret"), answers)
+        store.save_all(demo_accounts)
         console.print(f"Stored the demo accounts' credentials in {store.description}.")
 
         engine = make_engine(settings.database_url())

@@ -37,6 +37,7 @@ def credentials_set(
 ) -> None:
     """Store a portal's username, password and (if it has one) TOTP secret. Never as arguments."""
     from portals.types import Credentials
+    from worker.runtime.gates import record_credentials
     from worker.security.credentials import open_store
 
     settings = load_settings()
@@ -57,6 +58,7 @@ def credentials_set(
         creds = Credentials(username, password, totp or None, answers)
     store = open_store(settings.worker.data_dir)
     store.save(portal, creds)
+    record_credentials(settings, open_engine(settings), store)
     console.print(f"Stored credentials for [bold]{portal}[/] in {store.description}.")
 
 
@@ -81,10 +83,13 @@ def credentials_test(
 @credentials_app.command("delete")
 def credentials_delete(portal: Annotated[str, typer.Argument()]) -> None:
     """Remove a portal's stored credentials."""
+    from worker.runtime.gates import record_credentials
     from worker.security.credentials import open_store
 
     settings = load_settings()
-    deleted = open_store(settings.worker.data_dir).delete(portal)
+    store = open_store(settings.worker.data_dir)
+    deleted = store.delete(portal)
+    record_credentials(settings, open_engine(settings), store)
     console.print(f"Deleted credentials for {portal}." if deleted else f"No credentials stored for {portal}.")
 
 

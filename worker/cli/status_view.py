@@ -13,13 +13,14 @@ from store import accounts, health, tasks
 from store.alerts import digests_by_state
 from store.db import session_scope
 from worker.clock import aware, utcnow
-from worker.runtime.scheduler import Enqueuer, JobSpec, job_specs, next_fire
+from worker.runtime.jobs import JobSpec, job_specs, next_fire
+from worker.runtime.planning import JOB_KINDS, Planner
 from worker.runtime.heartbeat import ROLE, Liveness, liveness
 from worker.settings import WORKER_JOBS, Settings
-from worker.runtime.context import WorkerContext
+from worker.runtime.gates import PortalGates
 
 
-def print_status(console: Console, ctx: WorkerContext) -> Liveness:
+def print_status(console: Console, ctx: PortalGates) -> Liveness:
     now = utcnow()
     alive = liveness(ctx.engine, ctx.settings, now)
     console.print(f"[{'green' if alive.ok else 'red'}]{alive.message}[/]")
@@ -45,7 +46,7 @@ def print_status(console: Console, ctx: WorkerContext) -> Liveness:
 DELIVERIES_SHOWN_DAYS = 14
 
 
-def _workers_table(ctx: WorkerContext, now: datetime) -> Table | None:
+def _workers_table(ctx: PortalGates, now: datetime) -> Table | None:
     """Every running worker process (several hosts may share one database), and which one schedules."""
     stale_after = timedelta(seconds=ctx.settings.run.stale_after_seconds)
     with session_scope(ctx.engine) as session:
@@ -62,7 +63,7 @@ def _workers_table(ctx: WorkerContext, now: datetime) -> Table | None:
     return table
 
 
-def _deliveries_table(ctx: WorkerContext, now: datetime) -> Table | None:
+def _deliveries_table(ctx: PortalGates, now: datetime) -> Table | None:
     """Daily summaries that did not (surely) arrive: failed ones are retried, unconfirmed ones are not."""
     since = now.astimezone(ctx.settings.worker.tzinfo).date() - timedelta(days=DELIVERIES_SHOWN_DAYS)
     with session_scope(ctx.engine) as session:
@@ -80,7 +81,7 @@ def _deliveries_table(ctx: WorkerContext, now: datetime) -> Table | None:
     return table
 
 
-def _portals_table(ctx: WorkerContext, now: datetime) -> Table:
+def _portals_table(ctx: PortalGates, now: datetime) -> Table:
     table = Table("Portal", "State", "Detail", "Last success", title="Portals")
     with session_scope(ctx.engine) as session:
         pauses = health.active_pauses(session, now)
@@ -100,7 +101,7 @@ def _portals_table(ctx: WorkerContext, now: datetime) -> Table:
     return table
 
 
-def _queue_table(ctx: WorkerContext) -> Table:
+def _queue_table(ctx: PortalGates) -> Table:
     with session_scope(ctx.engine) as session:
         depth = tasks.queue_depth(session)
     states = ("queued", "leased", "done", "failed")
@@ -110,7 +111,7 @@ def _queue_table(ctx: WorkerContext) -> Table:
     return table
 
 
-def _jobs_table(settings: Settings, ctx: WorkerContext, now: datetime) -> Table:
+def _jobs_table(settings: Settings, ctx: PortalGates, now: datetime) -> Table:
     with session_scope(ctx.engine) as session:
         runs = health.job_runs(session)
     table = Table("Job", "Schedule", "Portals", "Last success", "Enqueued", "Next run", "Last error", title="Jobs")
@@ -127,7 +128,7 @@ def _jobs_table(settings: Settings, ctx: WorkerContext, now: datetime) -> Table:
     return table
 
 
-def print_schedule(console: Console, ctx: WorkerContext, *, show: int = 10) -> None:
+def print_schedule(console: Console, ctx: PortalGates, *, show: int = 10) -> None:
     """Each job's next runs, and what it would enqueue now and why."""
     now, local = utcnow(), ctx.settings.worker.tzinfo
     specs = job_specs(ctx.settings)
@@ -141,9 +142,9 @@ def print_schedule(console: Console, ctx: WorkerContext, *, show: int = 10) -> N
         gate = ctx.gate(name, now)
         windows.add_row(name, "open" if gate.open else f"{gate.state}: {gate.detail}")
     console.print(windows)
-    enqueuer = Enqueuer(ctx.settings, ctx.engine, ctx.clock)
+    planner = Planner(ctx.settings, ctx.engine, ctx.clock)
     for job in sorted({spec.job for spec in specs} - set(WORKER_JOBS)):
-        due = enqueuer.due(job)
+        due = planner.due(JOB_KINDS[job])
         per_portal = Counter(portal for portal, _ in due)
         summary = ", ".join(f"{portal} {count}" for portal, count in sorted(per_portal.items())) or "nothing"
         console.print(f"[bold]{job}[/]: due now: {summary}")

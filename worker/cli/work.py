@@ -11,7 +11,7 @@ from worker.cli.app import app, console, err, load_settings, open_engine, requir
 PANEL = "Working the portals"
 
 if TYPE_CHECKING:
-    from worker.runtime.context import WorkerContext
+    from worker.runtime.gates import PortalGates
     from worker.settings import Settings
 
 
@@ -72,9 +72,8 @@ def status(
 
     settings = load_settings()
     if not check_alive:
-        print_status(console, _context(settings))
+        print_status(console, _gates(settings))
         return
-    # Monitoring reads the heartbeat only: no credential store (its key is the service's, not the monitor's).
     alive = liveness(open_engine(settings), settings, utcnow(), host=socket.gethostname() if this_host else None)
     (console if alive.ok else err).print(alive.message, highlight=False)
     if not alive.ok:
@@ -88,7 +87,7 @@ def schedule(
     """What will run next, when, and which claims, auths and providers are due now and why."""
     from worker.cli.status_view import print_schedule
 
-    print_schedule(console, _context(load_settings()), show=show)
+    print_schedule(console, _gates(load_settings()), show=show)
 
 
 @app.command(rich_help_panel=PANEL)
@@ -110,12 +109,11 @@ def resume(
     console.print(f"Resumed {portal}: {lifted} paused flow(s) lifted" + ("" if kind else ", back-off cleared") + ".")
 
 
-def _context(settings: Settings) -> WorkerContext:
-    """The shared view `status` and `schedule` read, without starting any runner."""
-    from worker.runtime.browser import ChromiumChoice
+def _gates(settings: Settings) -> PortalGates:
+    """What `status` and `schedule` read: the store, and the database's record of this install's credentials
+    (never the keyring, so a billing lead needs no key and no Argon2 wait)."""
     from worker.clock import utcnow
-    from worker.security.credentials import open_store
-    from worker.runtime.context import WorkerContext
+    from worker.runtime.gates import PortalGates, RecordedCredentials
 
-    return WorkerContext(settings, open_engine(settings), open_store(settings.worker.data_dir),
-                         clock=utcnow, chromium=ChromiumChoice(None, "not used"), worker_id="cli")
+    engine = open_engine(settings)
+    return PortalGates(settings, engine, RecordedCredentials(engine, settings.worker.data_dir), clock=utcnow)

@@ -151,7 +151,8 @@ class Check:
         worker_id = f"check:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         ctx = WorkerContext(self.settings, self.engine, credentials, clock=self.clock, chromium=chromium,
                             worker_id=worker_id)
-        ctx.ignore_backoff = force  # `--force` also ignores the circuit breaker's pause
+        ctx.gates.ignore_backoff = force  # `--force` also ignores the circuit breaker's pause
+        ctx.record_credentials()
         return ctx
 
     def _plan(self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str],

@@ -1,16 +1,10 @@
-"""What every runner of one worker process shares: settings, store, credentials, clock, and the gates.
-
-The gates say, per portal, whether a login may be attempted now: enabled in config, inside
-its open hours, not paused by the circuit breaker, credentials stored, and not waiting for
-a person to fix a rejected password.
-"""
+"""What every runner of one worker process shares: settings, store, credentials, clock, and the gates
+(worker/runtime/gates.py: whether a login may be attempted on a portal now)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,9 +14,8 @@ from flows.alerts import LAYOUT_CHANGED
 from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings
 from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollment_findings
 from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
-from flows.windows import availability
 from portals.base import PortalAdapter, Timeouts
-from store import accounts, health
+from store import health
 from store.db import session_scope
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -30,27 +23,12 @@ from store.evidence import add_evidence
 from store.observations import all_enrollments
 from store.providers import list_providers
 from worker.runtime.browser import ChromiumChoice
-from worker.clock import aware, utcnow
-from worker.security.credentials import CredentialStore, StoredCredentials, waiting_for_new_credentials, waiting_reason
+from worker.clock import utcnow
+from worker.runtime.gates import PortalGate, PortalGates, record_credentials
+from worker.security.credentials import CredentialStore, StoredCredentials
 from worker.runtime.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
 
-CREDENTIALS_TTL_S = 30.0  # an OS keyring that cannot say it changed: a new password is seen within this
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    at: float  # monotonic
-    version: tuple[int, int] | None  # CredentialStore.version() when loaded
-    stored: StoredCredentials | None
-
-
-@dataclass(frozen=True)
-class PortalGate:
-    portal: str
-    open: bool
-    state: str  # ok | disabled | closed | paused | no credentials | needs a person
-    detail: str | None = None  # what a person reads in `status`
 
 
 class WorkerContext:
@@ -60,63 +38,24 @@ class WorkerContext:
         self.clock, self.chromium, self.worker_id = clock, chromium, worker_id
         self.data_dir: Path = settings.worker.data_dir
         self.stop = threading.Event()
-        self.ignore_backoff = False  # `check --force`: a portal the circuit breaker paused is tried anyway
-        self._lock = threading.Lock()
-        self._loaded: dict[str, _Loaded] = {}
+        self.gates = PortalGates(settings, engine, credentials, clock=clock)
 
-    # --- gates -------------------------------------------------------------
+    # --- gates and credentials --------------------------------------------------
 
     def gate(self, portal: str, now: datetime) -> PortalGate:
-        """Whether a runner may log in to `portal` now, and if not, why (in words for `status`)."""
-        config = self.settings.portals[portal]
-        if not config.enabled:
-            return PortalGate(portal, False, "disabled", "enabled = false in the config")
-        local = self.clock().astimezone(self.settings.worker.tzinfo)
-        window = availability(config.hours, local)
-        if not window.is_open:
-            reopens = f", reopens {window.reopens_at:%a %H:%M}" if window.reopens_at else ""
-            return PortalGate(portal, False, "closed", f"{window.reason}{reopens}")
-        with session_scope(self.engine) as session:
-            account = accounts.get_account(session, portal, config.adapter)
-            if account.unavailable_until and aware(account.unavailable_until) > now and not self.ignore_backoff:
-                return PortalGate(portal, False, "paused",
-                                  f"until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: {account.last_error}")
-        stored = self.credentials_for(portal)
-        if stored is None:
-            return PortalGate(portal, False, "no credentials",
-                              f"run `portal-worker credentials set {portal}`")
-        with session_scope(self.engine) as session:
-            account = accounts.get_account(session, portal, config.adapter)
-            if waiting_for_new_credentials(account, stored):
-                return PortalGate(portal, False, "needs a person", waiting_reason(account, portal))
-            if account.state == "needs_attention":
-                accounts.clear_attention(session, portal)  # someone stored credentials since the rejection
-        return PortalGate(portal, True, "ok")
+        return self.gates.gate(portal, now)
 
     def blocked_portals(self, now: datetime) -> set[str]:
-        return {name for name in self.settings.portals if not self.gate(name, now).open}
+        return self.gates.blocked_portals(now)
 
     def usable_credentials(self, portal: str) -> StoredCredentials | None:
-        return self.credentials_for(portal) if self.gate(portal, utcnow()).open else None
+        return self.credentials.load(portal) if self.gate(portal, utcnow()).open else None
 
-    def credentials_for(self, portal: str) -> StoredCredentials | None:
-        """The stored credentials, decrypted again only when the store changed (or, for an OS keyring that
-        cannot say, every CREDENTIALS_TTL_S): decrypting the file costs an Argon2 derivation each time."""
-        version = self.credentials.version()
-        with self._lock:
-            loaded = self._loaded.get(portal)
-            fresh = loaded is not None and (
-                loaded.version == version if version is not None
-                else time.monotonic() - loaded.at < CREDENTIALS_TTL_S)
-            if not fresh:
-                loaded = _Loaded(time.monotonic(), version, self.credentials.load(portal))
-                self._loaded[portal] = loaded
-            assert loaded is not None
-            return loaded.stored
+    def forget_credentials(self) -> None:
+        self.credentials.forget()
 
-    def forget_credentials(self, portal: str) -> None:
-        with self._lock:
-            self._loaded.pop(portal, None)
+    def record_credentials(self) -> None:
+        record_credentials(self.settings, self.engine, self.credentials)
 
     # --- per portal ---------------------------------------------------------
 

@@ -26,6 +26,7 @@ from worker.runtime import failures
 from worker.runtime.browser import account_context, find_chromium, in_a_thread_of_its_own, open_browser
 from worker.runtime.failures import Outcome
 from worker.runtime.fence import LeaseFence, LeaseLost
+from worker.runtime.gates import record_credentials
 from worker.security.credentials import StoredCredentials, open_store, waiting_for_new_credentials, waiting_reason
 from worker.security.redaction import register_credentials
 from worker.settings import Settings
@@ -38,6 +39,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
     store = open_store(settings.worker.data_dir)
     engine = make_engine(settings.database_url())
     create_schema(engine)
+    record_credentials(settings, engine, store)
     results: dict[str, tuple[bool, str]] = {}
     to_try = {}
     for portal in portals:
@@ -47,7 +49,7 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
             continue
         with session_scope(engine) as session:
             account = accounts.get_account(session, portal, settings.portals[portal].adapter)
-            if waiting_for_new_credentials(account, stored):
+            if waiting_for_new_credentials(account, stored.stored_at):
                 results[portal] = (False, f"not tried: {waiting_reason(account, portal)}")
                 continue
         register_credentials(stored.credentials)

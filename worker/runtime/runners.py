@@ -297,7 +297,7 @@ class Runner:
             accounts.mark_needs_attention(session, portal, failure.error, utcnow())
             tasks.release(session, [task.id], owner=self.owner)
         self.ctx.state_file(portal).unlink(missing_ok=True)
-        self.ctx.forget_credentials(portal)
+        self.ctx.forget_credentials()
         log.error("account_needs_attention", detail=failure.error, evidence=evidence)
         return replace(failure, evidence=evidence)
 
