@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
-.PHONY: demo test test-fast install browser clean bench soak
+.PHONY: demo test test-fast install browser clean bench bench-cli soak
 
 demo: browser
 	$(BIN)/portal-worker demo
@@ -35,6 +35,10 @@ $(VENV)/.installed: pyproject.toml
 bench: browser
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.throughput $(BENCH_ARGS)
+
+# How long the commands people type take to start, against `python -c pass` (needs `make demo` first).
+bench-cli: install
+	$(BIN)/python -m bench.cli_start $(BENCH_CLI_ARGS)
 
 # Memory over thousands of checks (bench/soak.py): SOAK_ARGS="--quick" for a smoke run.
 soak: browser
