@@ -33,7 +33,9 @@ KEY_ENVS = ("PORTAL_WORKER_KEYRING_KEY", "PORTAL_WORKER_KEYRING_KEY_FILE")
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    # run in the checkout that PYTHONPATH names: `python -c` puts the working directory first on sys.path
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300,
+                          cwd=env.get("PYTHONPATH"))
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(argv[3:])} failed (exit {done.returncode}): {done.stderr.decode()[-400:]}")
@@ -67,9 +69,9 @@ def main() -> None:
         sys.exit("--baseline needs --baseline-config: demo data made by that version")
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     keyless = {name: value for name, value in env.items() if name not in KEY_ENVS}
-    trees = {"this checkout": (Path(__file__).resolve().parents[1], args.config, keyless)}
+    trees = {"this checkout": (Path(__file__).resolve().parents[1], args.config.resolve(), keyless)}
     if args.baseline:
-        trees["baseline"] = (args.baseline.resolve(), args.baseline_config, env)
+        trees["baseline"] = (args.baseline.resolve(), args.baseline_config.resolve(), env)
     bare = statistics.median(timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs))
     print(f"python -c pass: {bare * 1000:.0f} ms (median of {args.runs}); wall time, median of {args.runs} runs")
     print(f"{'command':<20}" + "".join(f"{name:>28}" for name in trees))

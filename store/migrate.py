@@ -12,7 +12,6 @@ import sys
 import tempfile
 from functools import cache
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, inspect, text

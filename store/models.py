@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# Money columns: Field(max_digits=12, decimal_places=2), dollars and cents up to ten billion.
 
 
 class PortalAccount(SQLModel, table=True):
@@ -47,7 +47,7 @@ class Claim(SQLModel, table=True):
     patient_name: str  # display only; never logged
     dos_from: date
     dos_to: date
-    billed_amount: Decimal = Field(**MONEY)
+    billed_amount: Decimal = Field(max_digits=12, decimal_places=2)
     submitted_date: date
     rendering_npi: str
     procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -60,7 +60,7 @@ class Claim(SQLModel, table=True):
     category_code: str | None = None
     status_text: str | None = None
     payer_claim_number: str | None = None
-    paid_amount: Decimal | None = Field(default=None, **MONEY)
+    paid_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     last_checked_at: datetime | None = None
     status_changed_at: datetime | None = None
     last_error: str | None = None
@@ -82,9 +82,9 @@ class ClaimStatusObservation(SQLModel, table=True):
     status_text: str | None = None
     status_date: date | None = None
     payer_claim_number: str | None = None
-    billed_amount: Decimal | None = Field(default=None, **MONEY)
-    allowed_amount: Decimal | None = Field(default=None, **MONEY)
-    paid_amount: Decimal | None = Field(default=None, **MONEY)
+    billed_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    allowed_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    paid_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     check_number: str | None = None
     payment_date: date | None = None
     # [{"group_code", "carc", "amount", "rarcs", "line_procedure"}]
@@ -133,7 +133,7 @@ class Denial(SQLModel, table=True):
     group_code: str
     carc: str
     rarcs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    amount: Decimal = Field(**MONEY)
+    amount: Decimal = Field(max_digits=12, decimal_places=2)
     line_procedure: str | None = None
     denial_date: date | None = None  # the payer's determination date
     category: str
@@ -171,7 +171,7 @@ class EraFile(SQLModel, table=True):
     source: str  # the portal's name, or "file"
     file_id: str  # the portal's id for it, or the file name
     trace_number: str | None = None
-    payment_amount: Decimal | None = Field(default=None, **MONEY)
+    payment_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     payment_date: date | None = None
     imported_at: datetime
     claims: int = 0
@@ -188,9 +188,9 @@ class EraClaim(SQLModel, table=True):
     reported_claim_id: str = Field(index=True)
     claim_id: str | None = Field(default=None, foreign_key="claim.claim_id")
     status_code: str
-    billed: Decimal = Field(**MONEY)
-    paid: Decimal = Field(**MONEY)
-    patient_responsibility: Decimal | None = Field(default=None, **MONEY)
+    billed: Decimal = Field(max_digits=12, decimal_places=2)
+    paid: Decimal = Field(max_digits=12, decimal_places=2)
+    patient_responsibility: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     payer_claim_number: str | None = None
 
 
@@ -299,7 +299,7 @@ class Finding(SQLModel, table=True):
     payer_id: str | None = None
     message: str  # what is wrong and what to do, no PHI
     due: date | None = None  # when it bites
-    amount_at_risk: Decimal | None = Field(default=None, **MONEY)
+    amount_at_risk: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     claims_at_risk: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="open", index=True)  # open | resolved
     first_seen_at: datetime
@@ -326,14 +326,14 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("queue and health times must be timezone-aware")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Task(SQLModel, table=True):
@@ -450,7 +450,7 @@ class Alert(SQLModel, table=True):
     owner: str  # department: billing | coding | front_desk | credentialing | it ...
     payer_id: str | None = None
     claim_id: str | None = None
-    amount: Decimal | None = Field(default=None, **MONEY)
+    amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     due: date | None = None
     codes: str | None = None
     severity: str  # info | low | medium | high | critical

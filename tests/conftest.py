@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -99,7 +99,7 @@ def fake_portal(fake_portal_server: RunningPortal) -> RunningPortal:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's browser: the same Chromium and flags the worker uses."""
     return {**browser_type_launch_args, **launch_options(find_chromium())}
 
@@ -133,7 +133,8 @@ class Workspace:
     def default_credentials(self, portal: str) -> Credentials:
         prefix = {v: k for k, v in PORTAL_NAMES.items()}[portal]
         account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
-        answers = {account.security_question: account.security_answer} if account.security_question else {}
+        answers = ({account.security_question: account.security_answer}
+                   if account.security_question and account.security_answer else {})
         return Credentials(account.username, account.password, account.totp_secret, answers)
 
 

@@ -225,7 +225,7 @@ def test_era_import_feeds_the_worklist_and_staff_work_it(workspace: Workspace) -
 
 
 def test_a_malformed_era_is_rejected_with_its_segment_and_nothing_imported(workspace: Workspace) -> None:
-    file_id, text = era_files(workspace)[0]
+    _file_id, text = era_files(workspace)[0]
     broken = workspace.root / "broken.835"
     broken.write_text(text.replace("CLP*PW", "CLP*", 1).replace("\nSE*", "\nSE*9", 1))
     result = cli(workspace, "import", "era", str(broken))

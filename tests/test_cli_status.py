@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from store import accounts, health, tasks
 from store.db import create_schema, make_engine, session_scope
-from tests.conftest import write_config
 from tests.cli_support import Ran
+from tests.conftest import write_config
 from tests.test_cli import cli
 from worker.security.credentials import KEY_FILE_ENV
 from worker.settings import Settings
@@ -46,7 +46,7 @@ def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: S
         stored = run_cli(install, "credentials", "set", portal, "--stdin",
                          stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}')
         assert stored.returncode == 0, stored.stderr
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(make_engine(install.database_url())) as session:
         for portal, adapter in (("summit", "summit_exchange"), ("unity", "unity_health"),
                                 ("lakeshore", "lakeshore_medicaid")):
@@ -75,7 +75,7 @@ def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: S
 
 def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> None:
     engine = make_engine(install.database_url())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:
         health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
                     detail={"runner-1": "idle"})
@@ -90,7 +90,7 @@ def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> 
 
 def test_status_check_this_host_asks_only_about_the_worker_on_this_machine(install: Settings) -> None:
     engine = make_engine(install.database_url())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:  # another host's worker is alive; this host's went quiet
         health.beat(session, worker_id="db-host-2:7:b", host="db-host-2", pid=7, started_at=now, now=now,
                     runners=2, detail={"runner-1": "idle"})
@@ -106,7 +106,7 @@ def test_status_check_needs_no_credential_store(install: Settings, monkeypatch: 
     """A monitoring check runs without the keyring key the service has: it reads the heartbeat only."""
     monkeypatch.delenv(KEY_FILE_ENV)
     engine = make_engine(install.database_url())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:
         health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
                     detail={"runner-1": "idle"})
@@ -149,7 +149,7 @@ def test_status_says_when_this_install_has_not_recorded_its_credentials_yet(inst
 
 
 def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings, tmp_path: Path) -> None:
-    from tests.test_scheduler import rows, write_csv
+    from tests.test_import_claims import rows, write_csv
 
     template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
     csv = write_csv(tmp_path / "claims.csv", [{**template, "claim_id": "PW-A", "payer_id": "UHP",
@@ -166,7 +166,7 @@ def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings,
 
 def test_resume_lifts_a_layout_pause_and_a_back_off(install: Settings) -> None:
     engine = make_engine(install.database_url())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with session_scope(engine) as session:
         accounts.get_account(session, "lakeshore", "lakeshore_medicaid")
         session.flush()
@@ -178,7 +178,7 @@ def test_resume_lifts_a_layout_pause_and_a_back_off(install: Settings) -> None:
 
     assert resumed.returncode == 0 and "1 paused flow(s) lifted" in resumed.stdout
     with session_scope(engine) as session:
-        assert health.active_pauses(session, datetime.now(timezone.utc)) == []
+        assert health.active_pauses(session, datetime.now(UTC)) == []
         account = accounts.get_account(session, "lakeshore", "lakeshore_medicaid")
         assert account.unavailable_until is None
     unknown = run_cli(install, "resume", "nowhere")

@@ -7,12 +7,15 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from portals.types import Credentials
 from tests.cli_support import portal_worker_process
+from worker.runtime.gates import PortalGate
 from worker.security.credentials import KEY_ENV, KEY_FILE_ENV, CredentialStoreUnavailable, open_store
 
 CANARY = "Canary-Pa55word-7781"
@@ -91,8 +94,12 @@ def derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     counted: list[int] = []
     derive = ArgonAESEncryption._create_cipher
-    monkeypatch.setattr(ArgonAESEncryption, "_create_cipher",
-                        lambda self, *args: counted.append(1) or derive(self, *args))
+
+    def counting(self: object, *args: object) -> object:
+        counted.append(1)
+        return derive(self, *args)
+
+    monkeypatch.setattr(ArgonAESEncryption, "_create_cipher", counting)
     return counted
 
 
@@ -157,7 +164,7 @@ def test_credentials_stored_one_entry_per_portal_by_an_earlier_version_move_into
     assert loaded is not None and loaded.credentials == Credentials("biller-unity", CANARY, None, {"q?": "a"})
     assert loaded.updated_at == earlier["updated_at"]  # a rejection before the move still counts against it
     assert store.backend.get_password(SERVICE, "unity") is None
-    assert set(json.loads(store.backend.get_password(SERVICE, VAULT))) == {"summit", "unity"}
+    assert set(json.loads(store.backend.get_password(SERVICE, VAULT) or "{}")) == {"summit", "unity"}
     assert store.load("summit") is not None and store.delete("unity") and store.load("unity") is None
 
 
@@ -165,7 +172,7 @@ def test_credentials_stored_one_entry_per_portal_by_an_earlier_version_move_into
 def test_the_credential_file_keeps_the_production_argon2_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests lower the cost (tests/conftest.py, cheap_argon2); the product never does."""
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
-    backend = open_store(tmp_path).backend
+    backend: Any = open_store(tmp_path).backend  # keyrings.cryptfile's backend, which ships no types
     assert (backend.time_cost, backend.memory_cost, backend.parallelism) == (15, 2**16, 2)  # 64 MiB, 15 passes
     assert "cheap_kdf" not in os.environ.get("PYTHONPATH", "")
 
@@ -174,13 +181,13 @@ def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two hosts share one database, each with its own keyring: a rejection on one pauses both, and
     each host works again only once a person has stored credentials on it after the rejection."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from store import accounts
     from store.db import create_schema, make_engine, session_scope
     from worker.runtime.browser import ChromiumChoice
-    from worker.settings import Settings
     from worker.runtime.context import WorkerContext
+    from worker.settings import Settings
 
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     database = f"sqlite:///{tmp_path / 'shared.db'}"
@@ -195,17 +202,17 @@ def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password
         settings = Settings.load(config)
         open_store(settings.worker.data_dir).save("unity", Credentials("biller", "the-old-password"))
         return WorkerContext(settings, engine, open_store(settings.worker.data_dir),
-                             clock=lambda: datetime.now(timezone.utc), chromium=ChromiumChoice(None, "not used"),
+                             clock=lambda: datetime.now(UTC), chromium=ChromiumChoice(None, "not used"),
                              worker_id=name)
 
-    def gate(ctx: WorkerContext):  # type: ignore[no-untyped-def]
-        return ctx.gate("unity", datetime.now(timezone.utc))
+    def gate(ctx: WorkerContext) -> PortalGate:
+        return ctx.gate("unity", datetime.now(UTC))
 
     host_a, host_b = host("host-a"), host("host-b")
     assert gate(host_a).open and gate(host_b).open
     with session_scope(engine) as session:  # what a runner on host A records when the portal says no
         accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted",
-                                      datetime.now(timezone.utc))
+                                      datetime.now(UTC))
 
     for ctx in (host_a, host_b):
         closed = gate(ctx)

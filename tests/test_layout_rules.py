@@ -38,7 +38,7 @@ def modules(room: str) -> list[Path]:
 
 def imported(path: Path) -> list[tuple[str, set[str]]]:
     """(top-level module, names imported from it) for every import in the file, nested ones included."""
-    found = []
+    found: list[tuple[str, set[str]]] = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [(alias.name.split(".")[0], set()) for alias in node.names]

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
@@ -17,7 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import JSON, Date, DateTime, Integer, Numeric, String, column, inspect, insert, table, text
+from sqlalchemy import JSON, Date, DateTime, Integer, Numeric, String, column, insert, inspect, table, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -29,7 +29,7 @@ from tests.cli_support import Ran
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 
 DIALECTS = ["sqlite", "postgresql"]
-AT = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 # The two tables as the released version (revision 0001) wrote them: no `pauses` column yet.
 RELEASED_ACCOUNT = table("portal_account", column("portal", String), column("adapter", String),

@@ -14,7 +14,7 @@ import pytest
 
 from tests.cli_support import portal_worker
 from tests.conftest import write_config
-from tests.test_scheduler import rows, write_csv
+from tests.test_import_claims import rows, write_csv
 from worker.security.credentials import KEY_FILE_ENV
 
 NEVER = ("keyring", "keyrings", "alembic", "apprise", "apscheduler.schedulers")

@@ -12,6 +12,7 @@ from structlog.tracebacks import ExceptionDictTransformer
 
 from worker.security.redaction import redact
 
+
 def configure(level: str = "info", log_file: Path | None = None, stream: TextIO | None = None) -> None:
     """JSON lines to `log_file` (created 0600) or `stream` (default stderr)."""
     if log_file is not None:

@@ -189,7 +189,7 @@ def notification_url_problem(url: str) -> str | None:
     if scheme is None:
         return "not a notification URL Apprise understands (no scheme like mailtos:// or slack://)"
     name = scheme.group(1).lower()
-    plugins = NotificationManager()
+    plugins = NotificationManager()  # type: ignore[no-untyped-call]  # apprise leaves it unannotated
     if name not in plugins and not name.startswith("http"):  # Apprise reads some web addresses (Slack, Teams...)
         return f"not a notification URL Apprise understands (scheme {json.dumps(name)})"
     if Apprise.instantiate(url) is None:
@@ -558,7 +558,7 @@ def cron_fields(expr: str) -> dict[str, str]:
     if len(fields) != len(CRON_FIELDS):
         raise ValueError(f"{json.dumps(expr)} is not a crontab line (expected 5 fields: minute hour day month "
                          f"day_of_week, got {len(fields)})")
-    values = dict(zip(CRON_FIELDS, fields))
+    values = dict(zip(CRON_FIELDS, fields, strict=True))
     if any(character.isdigit() for character in values["day_of_week"]):
         raise ValueError(f"{json.dumps(expr)} is not a crontab line (day_of_week: use day names like mon-fri or "
                          "sat,sun; numbers mean different days to crontab and to the scheduler)")

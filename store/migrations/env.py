@@ -6,7 +6,7 @@ No alembic.ini: store/migrate.py builds the config and passes the connection in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from store import models  # noqa: F401  (registers the tables)
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Our column types (UtcDateTime, sqlmodel's AutoString) as the plain SQLAlchemy type they store,
     so a revision never imports the models it was generated from."""
     if type_ == "type" and isinstance(obj, TypeDecorator):

@@ -11,13 +11,15 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 
 CRYPTFILE = "keyrings.cryptfile.cryptfile"
 
 
 class _LowerTheCost(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, name: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if name != CRYPTFILE:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)

@@ -7,7 +7,8 @@ display.py, status_view.py and alerts_view.py render what the commands show.
 """
 
 # isort: off  (the order of these imports is the order of the panels in `--help`)
-from worker.cli import data, work, denials, alerts, setup  # noqa: F401  (each registers its commands on `app`)
+from worker.cli import alerts, data, denials, setup, work  # noqa: F401  (each registers its commands on `app`)
+
 # isort: on
 from worker.cli.app import app, main
 

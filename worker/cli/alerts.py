@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,7 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(
     alert_id: Annotated[int, typer.Argument(help="The alert's id, as `portal-worker alerts` shows it.")],
-    snooze: Annotated[Optional[str], typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back "
+    snooze: Annotated[str | None, typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back "
                                                        "if still true.")] = None,
 ) -> None:
     """Acknowledge an alert (out of the daily summary until it escalates), or snooze it."""

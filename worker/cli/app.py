@@ -12,7 +12,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +19,7 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from typer._click import Context as ClickContext  # typer vendors click: its group takes this Context
 
     from worker.settings import Settings
 
@@ -31,10 +31,10 @@ class Commands(TyperGroup):
     """The command group: a person's error becomes a message on stderr and exit code 2 here, inside the
     command, so every way of running it (the `portal-worker` script, Typer's CliRunner) says the same."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
-        except Exception as exc:  # noqa: BLE001  (a person's error is told in words; anything else is a bug, raised)
+        except Exception as exc:
             told = user_error(exc)
             if told is None:
                 raise

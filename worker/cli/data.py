@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -76,13 +76,13 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
 
 @app.command("auths", rich_help_panel=PANEL)
 def list_auths_command(
-    status: Annotated[Optional[str], typer.Option(help="Only this state, e.g. pending.")] = None,
-    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this state, e.g. pending.")] = None,
+    payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
 ) -> None:
     """List authorizations with what the payer last said (no patient names or member ids)."""
-    from worker.cli import display
     from store.authorizations import list_authorizations
     from store.db import session_scope
+    from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
         auths = list_authorizations(session, status=status, payer_id=payer)
@@ -92,10 +92,10 @@ def list_auths_command(
 @app.command("providers", rich_help_panel=PANEL)
 def list_providers_command() -> None:
     """List providers and their enrollment with each payer, as the portals last showed it."""
-    from worker.cli import display
     from store.db import session_scope
     from store.observations import all_enrollments
     from store.providers import list_providers
+    from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
         providers, enrollments = list_providers(session), all_enrollments(session)
@@ -107,9 +107,9 @@ def list_findings_command(
     include_resolved: Annotated[bool, typer.Option("--all", help="Also findings that were resolved.")] = False,
 ) -> None:
     """Authorizations and enrollments about to cause denials, soonest first."""
-    from worker.cli import display
     from store.db import session_scope
     from store.findings import all_findings, open_findings
+    from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
         findings = all_findings(session) if include_resolved else open_findings(session)
@@ -118,13 +118,13 @@ def list_findings_command(
 
 @app.command("claims", rich_help_panel=PANEL)
 def list_claims_command(
-    status: Annotated[Optional[str], typer.Option(help="Only claims in this state, e.g. denied.")] = None,
-    payer: Annotated[Optional[str], typer.Option(help="Only this payer id.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only claims in this state, e.g. denied.")] = None,
+    payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
 ) -> None:
     """List claims with their latest status (no patient names or member ids)."""
-    from worker.cli import display
     from store.claims import list_claims
     from store.db import session_scope
+    from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
         claims = list_claims(session, status=status, payer_id=payer)

@@ -15,16 +15,16 @@ from fake_portal import launcher  # the demo may start the fake portal, as tests
 from flows.auth_import import import_auths_file
 from flows.claim_import import import_claims_file
 from flows.provider_import import import_providers_file
-from portals.types import Credentials
 from flows.worklist import load_worklist
+from portals.types import Credentials
 from store.db import create_schema, make_engine, session_scope
 from store.findings import open_findings
 from worker import logs
 from worker.cli import display as output
 from worker.cli.alerts_view import print_preview
-from worker.security.credentials import KEY_FILE_ENV, open_store
 from worker.clock import utcnow
 from worker.runtime.check import Check
+from worker.security.credentials import KEY_FILE_ENV, open_store
 from worker.settings import Settings
 
 DEMO_WORKLIST_ROWS = 8

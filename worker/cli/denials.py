@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,16 +14,16 @@ PANEL = "Denials"
 
 @app.command(rich_help_panel=PANEL)
 def worklist(
-    owner: Annotated[Optional[str], typer.Option(help="Only this department, e.g. coding.")] = None,
-    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only this department, e.g. coding.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
     include_worked: Annotated[bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")] = False,
     limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 40,
 ) -> None:
     """Open denials, most worth working first: dollars x urgency x recoverability."""
-    from worker.cli import display
     from flows.worklist import load_worklist
     from store.db import session_scope
     from store.denials import OPEN_STATES
+    from worker.cli import display
 
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
@@ -41,15 +41,15 @@ def worklist(
 @app.command("denial", rich_help_panel=PANEL)
 def denial_command(
     denial_id: Annotated[int, typer.Argument(help="The denial's id, as the worklist shows it.")],
-    status: Annotated[Optional[str], typer.Option(help="appealed, resubmitted, written-off, resolved or open.")] = None,
-    note: Annotated[Optional[str], typer.Option(help="What was done (kept in the denial's history).")] = None,
+    status: Annotated[str | None, typer.Option(help="appealed, resubmitted, written-off, resolved or open.")] = None,
+    note: Annotated[str | None, typer.Option(help="What was done (kept in the denial's history).")] = None,
 ) -> None:
     """Show a denial and its history; with --status, record what you did about it."""
-    from worker.cli import display
     from flows.denials import DenialActionRefused, record_staff_action
     from store.db import session_scope
     from store.denials import history
     from store.models import Denial
+    from worker.cli import display
     from worker.clock import utcnow
 
     settings = load_settings()
@@ -66,11 +66,11 @@ def denial_command(
 @report_app.command("denials")
 def report_denials() -> None:
     """Denials and dollars by payer, category, CARC, owner and month; denial rate and preventable share."""
-    from worker.cli import display
     from flows.denial_report import denial_trends
     from store.claims import list_claims
     from store.db import session_scope
     from store.denials import list_denials
+    from worker.cli import display
 
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:

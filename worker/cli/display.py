@@ -194,7 +194,7 @@ def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollm
     for e in enrollments:
         by_npi.setdefault(e.npi, []).append(e)
     for p in providers:
-        rows = by_npi.get(p.npi) or [None]
+        rows: list[Enrollment | None] = list(by_npi.get(p.npi) or [None])
         for i, e in enumerate(rows):
             head = (p.npi, escape(p.name), str(p.caqh_attested_date or "")) if i == 0 else ("", "", "")
             if e is None:

@@ -7,11 +7,22 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from worker.cli.app import app, browser_app, console, credentials_app, db_app, fake_app, load_settings, open_engine, require_portal, state
+from worker.cli.app import (
+    app,
+    browser_app,
+    console,
+    credentials_app,
+    db_app,
+    fake_app,
+    load_settings,
+    open_engine,
+    require_portal,
+    state,
+)
 
 PANEL = "Setting up"
 
@@ -64,7 +75,7 @@ def credentials_set(
 
 @credentials_app.command("test")
 def credentials_test(
-    portal: Annotated[Optional[str], typer.Argument(help="One portal; all configured ones if omitted.")] = None,
+    portal: Annotated[str | None, typer.Argument(help="One portal; all configured ones if omitted.")] = None,
 ) -> None:
     """Log in to each portal with its stored credentials and say what happened."""
     from worker.runtime.login_check import check_logins
@@ -128,7 +139,8 @@ def browser_setup() -> None:
 @fake_app.command("serve", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def fake_portal_serve(ctx: typer.Context) -> None:
     """Run the bundled fake portals (options as `fake-portal serve --help`)."""
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "fake_portal", "serve", *ctx.args]))
+    # the same interpreter, our own module: only the options are the user's, passed as arguments
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "fake_portal", "serve", *ctx.args]))  # noqa: S603
 
 
 @app.command(rich_help_panel=PANEL)

@@ -13,11 +13,11 @@ from store import accounts, health, tasks
 from store.alerts import digests_by_state
 from store.db import session_scope
 from worker.clock import aware, utcnow
+from worker.runtime.gates import PortalGates
+from worker.runtime.heartbeat import ROLE, Liveness, liveness
 from worker.runtime.jobs import JobSpec, job_specs, next_fire
 from worker.runtime.planning import JOB_KINDS, Planner
-from worker.runtime.heartbeat import ROLE, Liveness, liveness
 from worker.settings import WORKER_JOBS, Settings
-from worker.runtime.gates import PortalGates
 
 
 def print_status(console: Console, ctx: PortalGates) -> Liveness:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 @app.command(rich_help_panel=PANEL)
 def check(
-    portal: Annotated[Optional[list[str]], typer.Option(help="Only this portal (repeatable).")] = None,
-    claim: Annotated[Optional[list[str]], typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
+    portal: Annotated[list[str] | None, typer.Option(help="Only this portal (repeatable).")] = None,
+    claim: Annotated[list[str] | None, typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
-    what: Annotated[Optional[list[str]], typer.Option(help="claims, auths or providers (repeatable; default all).")] = None,
+    what: Annotated[list[str] | None, typer.Option(help="claims, auths or providers (repeatable; default all).")] = None,
 ) -> None:
     """Check due claims, authorizations and provider enrollments on every configured portal."""
     from worker.cli import display
@@ -66,8 +66,8 @@ def status(
     """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
     import socket
 
-    from worker.clock import utcnow
     from worker.cli.status_view import print_status
+    from worker.clock import utcnow
     from worker.runtime.heartbeat import liveness
 
     settings = load_settings()
@@ -93,7 +93,7 @@ def schedule(
 @app.command(rich_help_panel=PANEL)
 def resume(
     portal: Annotated[str, typer.Argument(help="The portal's name in the config.")],
-    kind: Annotated[Optional[str], typer.Option(help="Only this kind of work (e.g. claim_status).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind of work (e.g. claim_status).")] = None,
 ) -> None:
     """Lift a pause: work a layout change stopped (after the adapter was fixed) and any back-off."""
     from store import accounts, health

@@ -29,8 +29,20 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS, HEALTH_KINDS, LAYOUT_CHANGED, URGENT_KINDS, AlertChanges, \
-    AlertDraft, AlertRules, deadline_alerts, finding_alerts, health_alerts, sync_alerts
+from flows.alerts import (
+    DEADLINE_KINDS,
+    FINDING_OWNERS,
+    HEALTH_KINDS,
+    LAYOUT_CHANGED,
+    URGENT_KINDS,
+    AlertChanges,
+    AlertDraft,
+    AlertRules,
+    deadline_alerts,
+    finding_alerts,
+    health_alerts,
+    sync_alerts,
+)
 from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
 from store import accounts, health
@@ -201,7 +213,7 @@ def apprise_send(url: str, subject: str, text: str, html: str) -> Sent:
     result = notifier.notify(body=body, title=subject, body_format=body_format)
     if result:
         return Sent(True)
-    masked = service.url(privacy=True)
+    masked = service.url(privacy=True)  # type: ignore[no-untyped-call]  # apprise leaves url() unannotated
     said = "; ".join(dict.fromkeys(entry.message for entry in result.logs()
                                    if entry.level in ("WARNING", "ERROR", "CRITICAL")))
     error = f"{service.service_name} at {masked.split('?', 1)[0]}: {said or 'not delivered'}"

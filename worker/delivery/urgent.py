@@ -25,8 +25,18 @@ from flows.alerts import URGENT_KINDS
 from store import alerts as alert_store
 from store.db import session_scope
 from store.models import Alert, Digest
-from worker.delivery.notify import NOTICE_SEPARATOR, Delivery, Outcome, Sender, apprise_send, claim_new, deliver, \
-    deliveries, practice_today, refresh_urgent_alerts
+from worker.delivery.notify import (
+    NOTICE_SEPARATOR,
+    Delivery,
+    Outcome,
+    Sender,
+    apprise_send,
+    claim_new,
+    deliver,
+    deliveries,
+    practice_today,
+    refresh_urgent_alerts,
+)
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -34,8 +34,9 @@ from store.runs import finish_run, start_run
 from store.tasks import LeasedTask
 from worker.clock import aware, utcnow
 from worker.runtime.browser import ChromiumChoice, find_chromium
-from worker.runtime.context import PortalGate, WorkerContext
+from worker.runtime.context import WorkerContext
 from worker.runtime.failures import Failure, Outcome
+from worker.runtime.gates import PortalGate
 from worker.runtime.planning import Planned, Planner
 from worker.runtime.runners import Runner, watch_deadlines
 from worker.security.credentials import CredentialStore, open_store
@@ -64,6 +65,9 @@ class NoProgress:
 
     def advance(self, portal: str, claims: int = 1) -> None:
         pass
+
+
+NO_PROGRESS = NoProgress()
 
 
 @dataclass
@@ -114,7 +118,7 @@ class Check:
         self._credentials = credentials
 
     def run(self, *, portals: Sequence[str] = (), claim_ids: Sequence[str] = (), force: bool = False,
-            what: Sequence[str] = WORK_KINDS, progress: Progress = NoProgress()) -> RunReport:
+            what: Sequence[str] = WORK_KINDS, progress: Progress = NO_PROGRESS) -> RunReport:
         """Check `what` (claims, auths, providers) on the configured portals, or only `claim_ids`."""
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)

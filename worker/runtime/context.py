@@ -16,19 +16,18 @@ from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollm
 from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
 from portals.base import PortalAdapter, Timeouts
 from store import health
-from store.db import session_scope
 from store.authorizations import list_authorizations
 from store.claims import list_claims
+from store.db import session_scope
 from store.evidence import add_evidence
 from store.observations import all_enrollments
 from store.providers import list_providers
-from worker.runtime.browser import ChromiumChoice
 from worker.clock import utcnow
+from worker.runtime.browser import ChromiumChoice
+from worker.runtime.evidence import FailureTrace, save_snapshot
 from worker.runtime.gates import PortalGate, PortalGates, record_credentials
 from worker.security.credentials import CredentialStore, StoredCredentials
-from worker.runtime.evidence import FailureTrace, save_snapshot
 from worker.settings import Settings
-
 
 
 class WorkerContext:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,7 +62,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
 
 
 def next_fire(spec: JobSpec, after: datetime) -> datetime | None:
-    return spec.trigger.get_next_fire_time(None, after)
+    upcoming: datetime | None = spec.trigger.get_next_fire_time(None, after)
+    return upcoming
 
 
 def missed_while_down(spec: JobSpec, last_started: datetime | None, now: datetime) -> bool:
@@ -83,7 +85,7 @@ def expected_intervals(settings: Settings, now: datetime) -> dict[str, timedelta
         trigger = copy.copy(spec.trigger)
         trigger.jitter = None  # the schedule's own rhythm, not this run's random delay
         fires = _fires_between(trigger, now, now + timedelta(days=15))  # two fires of a weekly job
-        gaps = [later - earlier for earlier, later in zip(fires, fires[1:])]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(fires)]
         if gaps:
             intervals[spec.job_id] = max(gaps)
     return intervals

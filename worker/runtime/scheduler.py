@@ -45,7 +45,7 @@ class Enqueuer:
             try:
                 count = self.purge() if spec.job == "purge" else self.digest() if spec.job == "digest" \
                     else self.enqueue(spec.job, spec.portals)
-            except Exception as exc:  # noqa: BLE001  (recorded for `status`; the next fire tries again)
+            except Exception as exc:
                 with session_scope(self.engine) as session:
                     health.job_failed(session, spec.job_id, utcnow(), f"{type(exc).__name__}: {exc}")
                 log.exception("job_failed")
@@ -92,7 +92,7 @@ class Enqueuer:
         for step in (retry_failed_deliveries, send_urgent):
             try:
                 step(self.settings, self.engine, self.clock())
-            except Exception:  # noqa: BLE001  (logged; the next interval tries again)
+            except Exception:
                 log.exception("delivery_step_failed", step=step.__name__)
 
 

@@ -19,9 +19,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ class StoredCredentials:
         try:
             return aware(datetime.fromisoformat(self.updated_at))
         except ValueError:
-            return datetime.min.replace(tzinfo=timezone.utc)
+            return datetime.min.replace(tzinfo=UTC)
 
 
 def waiting_for_new_credentials(account: PortalAccount, stored_at: datetime) -> bool:
@@ -121,7 +121,7 @@ class CredentialStore:
 
     def save_all(self, credentials: Mapping[str, Credentials]) -> dict[str, StoredCredentials]:
         """Several portals in one write: each write derives a new key, so the demo and tests write once."""
-        stamp = datetime.now(timezone.utc).isoformat()
+        stamp = datetime.now(UTC).isoformat()
         with self._writing() as entry:
             for portal, creds in credentials.items():
                 entry[portal] = {"username": creds.username, "password": creds.password,
@@ -210,7 +210,7 @@ class CredentialStore:
         if raw is None:
             return None
         try:
-            blob = json.loads(raw)
+            blob: dict[str, Any] = json.loads(raw)
             _parse(portal, blob)
         except (ValueError, CredentialStoreUnavailable):
             raise CredentialStoreUnavailable(
@@ -220,10 +220,8 @@ class CredentialStore:
             entry.setdefault(portal, blob)
         import keyring.errors
 
-        try:
+        with suppress(keyring.errors.PasswordDeleteError):
             self.backend.delete_password(SERVICE, portal)
-        except keyring.errors.PasswordDeleteError:
-            pass
         return blob
 
 
