@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
@@ -80,7 +80,7 @@ def new_denials_since(session: Session, since: datetime | None) -> list[Denial]:
     """Denials first seen after `since` (every denial when None), oldest first."""
     statement = select(Denial)
     if since is not None:
-        aware = since if since.tzinfo else since.replace(tzinfo=timezone.utc)  # naive means UTC, as stored
+        aware = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive means UTC, as stored
         statement = statement.where(col(Denial.first_seen_at) > aware)
     return list(session.exec(statement.order_by(col(Denial.first_seen_at), col(Denial.id))))
 

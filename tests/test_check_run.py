@@ -99,7 +99,8 @@ def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspa
     assert sorted(denial_keys(workspace)) == sorted(expected)
 
 
-def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace, browser: Browser) -> None:
+def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace,
+                                                                          browser: Browser) -> None:
     import_claims(workspace)
     run(workspace, browser, portals=["unity"])
     workspace.portal.admin("clock", {"days": 12})
@@ -187,12 +188,13 @@ def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace
     assert stat.S_IMODE(Path(evidence[0].html_path).parent.stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize("fault, words", [
+@pytest.mark.parametrize(("fault", "words"), [
     ({"maintenance": True}, "unavailable"),
     ({"error_rate": 1.0}, "unavailable"),
     ({"rate_limited": True}, "rate limited"),
 ])
-def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict, words: str, browser: Browser) -> None:
+def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict[str, object], words: str,
+                                                           browser: Browser) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/clearinghouse", fault)
 
@@ -212,7 +214,8 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace,
     assert portal_report(again, "summit").checked == 0
 
 
-def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace, browser: Browser) -> None:
+def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace,
+                                                                                       browser: Browser) -> None:
     import_claims(workspace)
     first = run(workspace, browser, portals=["summit"])
     eras_at_start = portal_report(first, "summit").eras

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from store.db import create_schema, make_engine, session_scope
 from store.denials import history, list_denials
 from store.models import Claim, Denial, EraClaim, EraFile
 
-AT = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 DOS = date(2026, 9, 14)
 
 
@@ -119,7 +119,8 @@ def era(*claims: str, trace: str = "EFT0000000001", total: str = "100.00") -> by
         "N1*PE*TEST PRACTICE*XX*1234567893~", *claims,
     ]
     count = len(body) + 1
-    segments = ["ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *261010*1200*^*00501*000000001*0*P*:~",
+    segments = [("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       "
+                 "*261010*1200*^*00501*000000001*0*P*:~"),
                 "GS*HP*PAYER*PRACTICE*20261010*1200*1*X*005010X221A1~", *body, f"SE*{count}*0001~", "GE*1*1~",
                 "IEA*1*000000001~"]
     return "\n".join(segments).encode()

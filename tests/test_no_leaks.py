@@ -29,8 +29,8 @@ from tests.cli_support import Ran, portal_worker_process
 from tests.conftest import Workspace
 from tests.run_support import configure, running, session, tasks, wait_until
 from worker import logs
-from worker.delivery import notify
 from worker.clock import utcnow
+from worker.delivery import notify
 from worker.delivery.notify import Sent
 
 # Slow: a long run with faults, and the commands run as real processes, for what a process leaves behind.
@@ -132,7 +132,7 @@ def table_rows(db: Path) -> dict[str, list[str]]:
     """Every row of every table, as text, by table."""
     with sqlite3.connect(db) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: [" | ".join(map(str, row)) for row in connection.execute(f'SELECT * FROM "{name}"')]
+        return {name: [" | ".join(map(str, row)) for row in connection.execute(f'SELECT * FROM "{name}"')]  # noqa: S608  (names from sqlite_master)
                 for name in names}
 
 

@@ -13,7 +13,7 @@ import socket
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
@@ -26,10 +26,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from flows.alerts import acknowledge
 from flows.claim_import import import_claims_file
 from flows.claim_status import record_status
 from portals.types import Adjustment, ClaimStatusResult
-from flows.alerts import acknowledge
 from store.accounts import clear_attention, get_account, mark_needs_attention
 from store.alerts import get_digest, list_alerts
 from store.claims import get_claim
@@ -38,14 +38,14 @@ from store.models import Alert, Digest
 from tests.conftest import ADAPTER_OF, write_config
 from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
-from worker.security.credentials import KEY_FILE_ENV
 from worker.delivery.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
-from worker.runtime.scheduler import Enqueuer, job_specs
-from worker.settings import ConfigError, Settings
 from worker.delivery.urgent import send_urgent
+from worker.runtime.scheduler import Enqueuer, job_specs
+from worker.security.credentials import KEY_FILE_ENV
+from worker.settings import ConfigError, Settings
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)  # 07:00 in New York, when the digest job fires
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)  # 07:00 in New York, when the digest job fires
 TODAY = NOW.astimezone(NEW_YORK).date()
 PATIENT = "QUILLFEATHER, ZEPHYRINE"  # synthetic; must never reach a summary unless names are turned on
 SECRET = "s3cret-hook-pass"
@@ -91,7 +91,7 @@ class Webhook:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            def do_POST(self) -> None:  # http.server's name
                 received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
                 self.send_response(200)
                 self.end_headers()
@@ -522,7 +522,7 @@ def status(settings: Settings, tmp_path: Path) -> str:
 def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path: Path) -> None:
     settings, engine = install(tmp_path, "")
     today = datetime.now(NEW_YORK).date()  # the CLI runs on the real clock
-    import_claims(tmp_path, engine, today, datetime.now(timezone.utc) - timedelta(hours=1))
+    import_claims(tmp_path, engine, today, datetime.now(UTC) - timedelta(hours=1))
 
     def run(*args: str):  # type: ignore[no-untyped-def]
         return cli(None, *args, config=settings.config_path)
@@ -546,7 +546,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
     with session_scope(engine) as session:
         week = session.get(Alert, ids["PW-WEEK"])
         assert week is not None and week.snoozed_until is not None
-        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(timezone.utc) \
+        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(UTC) \
             <= timedelta(days=3)
     after = run("alerts")
     assert "2 alert(s)" in after.stdout and "PW-SOON" not in after.stdout and "PW-WEEK" not in after.stdout
@@ -566,7 +566,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
 
 def test_digest_send_exits_1_when_a_channel_failed(tmp_path: Path, webhook: Webhook) -> None:
     settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["json://127.0.0.1:{webhook.port}/b"]\n')
-    import_claims(tmp_path, engine, datetime.now(NEW_YORK).date(), datetime.now(timezone.utc) - timedelta(hours=1))
+    import_claims(tmp_path, engine, datetime.now(NEW_YORK).date(), datetime.now(UTC) - timedelta(hours=1))
 
     failed = cli(None, "digest", "--send", config=settings.config_path)
     webhook.start()

@@ -171,7 +171,7 @@ def test_lists_and_downloads_the_files_of_the_data_set(page: Page, fake_portal: 
         claims = sorted(groups[(file.file_id.split("-")[0], file.issued)], key=lambda c: c.claim_id)
         clps = [s for s in segs if s[0] == "CLP"]
         assert [c[1] for c in clps] == [c.claim_id for c in claims]
-        for clp, claim in zip(clps, claims):
+        for clp, claim in zip(clps, claims, strict=True):
             final = claim.final
             assert final is not None
             assert clp[2] == ("1" if final.category == "F1" else "4") and clp[7] == claim.payer_claim_number

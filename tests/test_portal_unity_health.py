@@ -233,7 +233,7 @@ def test_session_expired_mid_batch_costs_exactly_one_login(make_adapter: MakeAda
     fake_portal.admin("sessions/expire", {})
     results += [adapter.claim_status(query(claim)) for claim in batch[1:]]
 
-    for result, claim in zip(results, batch):
+    for result, claim in zip(results, batch, strict=True):
         assert_matches(result, claim)
     assert adapter.logins == 2
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from store.tasks import (
 )
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 
-NOW = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 MINUTES = timedelta(minutes=1)
 LEASE_FOR = 5 * MINUTES
 
@@ -679,5 +679,5 @@ def _assert_no_overlap(holds: list[tuple[Any, str, int, int]]) -> None:
         by_thing.setdefault(thing, []).append((start, end, owner))
     for thing, spans in by_thing.items():
         spans.sort()
-        for (_, earlier_end, earlier), (later_start, _, later) in zip(spans, spans[1:]):
+        for (_, earlier_end, earlier), (later_start, _, later) in itertools.pairwise(spans):
             assert earlier_end < later_start, f"{thing} held by {earlier} and {later} at once"

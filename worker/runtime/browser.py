@@ -145,8 +145,9 @@ def setup_browser() -> tuple[ChromiumChoice, str]:
         pass
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if is_root and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+        # the apt-get that shutil.which just found on PATH
+        subprocess.run(["apt-get", "update", "-qq"], check=True)  # noqa: S607
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,  # noqa: S607
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         return find_chromium(), "installed Debian's chromium package with apt-get"
     subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
