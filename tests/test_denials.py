@@ -174,6 +174,11 @@ def test_a_malformed_era_names_the_segment_and_imports_nothing(engine: Engine) -
         assert not session.exec(select(EraFile)).all() and not list_denials(session)
 
 
+def test_a_file_that_is_not_text_is_refused_as_an_era(engine: Engine) -> None:
+    with pytest.raises(EraParseError, match=r"bin\.835: not a text file"):
+        import_era(engine, b"\xff\xfeISA", source="file", file_id="bin.835", at=AT)
+
+
 # --- worklist and report -----------------------------------------------------------
 
 def make_denial(id_: int, amount: str, kind: str, category: str, denial_date: date, payer: str = "UHP") -> Denial:
