@@ -65,7 +65,7 @@ def test_chromium_orphaned_by_a_dead_worker_is_reaped_at_the_next_start(tmp_path
     gone.wait()
     choice = find_chromium()
     assert choice.executable_path
-    args = [*launch_options(choice)["args"], "--headless=new", "--remote-debugging-port=0",  # type: ignore[misc]
+    args = [*launch_options(choice)["args"], "--headless=new", "--remote-debugging-port=0",
             f"--user-data-dir={tmp_path / 'profile'}", marker_arg(tmp_path, "r1", pid=gone.pid), "about:blank"]
     orphan = subprocess.Popen([choice.executable_path, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
