@@ -86,7 +86,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    exit_code: int = args.func(args)  # argparse's Namespace is untyped
+    return exit_code
 
 
 if __name__ == "__main__":

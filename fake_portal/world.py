@@ -40,7 +40,7 @@ class Faults:
             if key not in known:
                 raise ValueError(f"unknown fault {key!r}; known: {sorted(known)}")
             current = getattr(self, key)
-            setattr(self, key, type(current)(value))  # type: ignore[call-arg]
+            setattr(self, key, type(current)(value))
 
 
 @dataclass

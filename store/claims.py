@@ -99,7 +99,7 @@ def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequ
             known[number] = row
             inserted += 1
         elif _refresh(row, record, [name for name in fields if name not in keep]):
-            row.updated_at = now  # type: ignore[attr-defined]
+            row.updated_at = now
             session.add(row)
             updated += 1
         else:
