@@ -128,7 +128,8 @@ def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today
                 why.append(f"the service dates fall outside {start} to {end}")
             drafts.append(FindingDraft(
                 "claim_outside_auth", claim.claim_id, claim.payer_id,
-                f"claim {claim.claim_id} is billed under authorization {billed_under.auth_number} but {' and '.join(why)}: "
+                f"claim {claim.claim_id} is billed under authorization {billed_under.auth_number} "
+                f"but {' and '.join(why)}: "
                 "expect a CO-197/198 denial; get the authorization amended or correct the claim",
                 amount_at_risk=claim.billed_amount, claims_at_risk=(claim.claim_id,)))
     return drafts

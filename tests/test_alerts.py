@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -47,7 +48,7 @@ def claim(claim_id: str, filing_in_days: int, status: str = "not_on_file", bille
     return Claim(claim_id=claim_id, payer_id="UHP", member_id="M000000001", patient_name="SYNTHETIC, PERSON",
                  dos_from=dos, dos_to=dos, billed_amount=Decimal(billed), submitted_date=dos,
                  rendering_npi="1234567893", procedure_codes=["99213"], imported_at=at(TODAY),
-                 updated_at=at(TODAY), status=status)
+                 updated_at=at(TODAY), status=status, paid_amount=None)
 
 
 def denial(denial_id: int, claim_id: str, denied_days_ago: int, amount: str = "250.00", kind: str = "hard",
@@ -309,7 +310,7 @@ def test_findings_become_alerts() -> None:
 NOW = at(TODAY, 12)
 
 
-def account(portal: str, **values: object) -> PortalAccount:
+def account(portal: str, **values: Any) -> PortalAccount:
     return PortalAccount(portal=portal, adapter="unity_health", **values)
 
 

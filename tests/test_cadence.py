@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from flows.cadence import (
     PRIORITY_OPEN,
     PRIORITY_SETTLED,
     Due,
+    Verdict,
     auth_verdict,
     claim_verdict,
     due_authorizations,
@@ -46,7 +47,7 @@ def claim(status: str = "unchecked", checked_hours_ago: float | None = None, sub
     return Claim(claim_id=claim_id, payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
                  dos_from=service, dos_to=service, billed_amount=Decimal("100.00"),
                  submitted_date=TODAY - timedelta(days=submitted_days_ago), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status,
+                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
                  last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
 
 
@@ -58,7 +59,7 @@ def denial(claim_id: str = "PW1", denied_days_ago: int = 20, kind: str = "soft",
                   first_seen_at=NOW, last_seen_at=NOW)
 
 
-def verdict_of(c: Claim, denials: list[Denial] | None = None, tz=None):  # type: ignore[no-untyped-def]
+def verdict_of(c: Claim, denials: list[Denial] | None = None, tz: tzinfo | None = None) -> Verdict:
     return claim_verdict(c, denials or [], BOOK, NOW, tz=tz)
 
 

@@ -21,7 +21,7 @@ def claim(status: str = "unchecked", checked_hours_ago: float | None = None, sub
     return Claim(claim_id="PW1", payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
                  dos_from=date(2026, 10, 1), dos_to=date(2026, 10, 1), billed_amount=Decimal("100.00"),
                  submitted_date=(NOW - timedelta(days=submitted_days_ago)).date(), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status,
+                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
                  last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
 
 

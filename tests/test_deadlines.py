@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_add_window(anchor: str, window: Window, expected: str) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"days": 1, "months": 1}, {"days": 0}, {"months": -1}, {"days": True}])
-def test_a_window_is_a_positive_number_of_days_or_months(kwargs: dict[str, object]) -> None:
+def test_a_window_is_a_positive_number_of_days_or_months(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="a window"):
         Window(**kwargs)
 
@@ -213,12 +214,14 @@ def test_without_a_corrected_claim_window_only_timely_filing_applies() -> None:
 
 
 def test_an_institutional_span_claim_counts_timely_filing_from_the_through_date() -> None:
-    assert next_deadline(UNITY, "soft", DENIED, DOS, D("2026-10-10"), institutional=True).due == D("2027-01-08")
+    deadline = next_deadline(UNITY, "soft", DENIED, DOS, D("2026-10-10"), institutional=True)
+    assert deadline is not None and deadline.due == D("2027-01-08")
 
 
 def test_a_denial_that_cannot_be_appealed_has_no_appeal_deadline_but_can_still_be_corrected() -> None:
     assert next_deadline(MEDICARE, "hard", DENIED, DOS, DOS, appealable=False) is None
-    assert next_deadline(MEDICARE, "soft", DENIED, DOS, DOS, appealable=False).level == 0
+    correction = next_deadline(MEDICARE, "soft", DENIED, DOS, DOS, appealable=False)
+    assert correction is not None and correction.level == 0
 
 
 def test_a_bad_kind_or_count_is_a_programming_error() -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from flows.claim_states import ClaimState
 from flows.denial_report import denial_trends
-from flows.denials import DenialActionRefused, record_portal_result, record_staff_action
+from flows.denials import DenialActionRefused, DenialChanges, record_portal_result, record_staff_action
 from flows.era import EraParseError
 from flows.remittances import import_era
 from flows.worklist import build_worklist, priority, urgency
@@ -34,7 +34,7 @@ def engine(tmp_path: Path) -> Engine:
             session.add(Claim(claim_id=claim_id, payer_id=payer, member_id="M000000001",
                               patient_name="SYNTHETIC, PERSON", dos_from=DOS, dos_to=DOS,
                               billed_amount=Decimal("300.00"), submitted_date=DOS + timedelta(days=3),
-                              rendering_npi="1234567893", imported_at=AT, updated_at=AT))
+                              rendering_npi="1234567893", imported_at=AT, updated_at=AT, paid_amount=None))
     return engine
 
 
@@ -43,7 +43,7 @@ def denied(claim_id: str = "PW900001", *adjustments: Adjustment, category: str =
                              Decimal("300.00"), Decimal("0"), Decimal("0"), adjustments=adjustments)
 
 
-def portal(engine: Engine, result: ClaimStatusResult, state: ClaimState, at: datetime = AT):  # type: ignore[no-untyped-def]
+def portal(engine: Engine, result: ClaimStatusResult, state: ClaimState, at: datetime = AT) -> DenialChanges:
     with session_scope(engine) as session:
         return record_portal_result(session, claim_id=result.claim_id, payer_id="NWM", result=result, state=state,
                                     portal="summit", at=at)
@@ -230,7 +230,7 @@ def test_denial_trends_group_counts_and_dollars() -> None:
     now = AT
     claims = [Claim(claim_id=f"C{i}", payer_id="UHP", member_id="M", patient_name="SYNTHETIC, PERSON",
                     dos_from=DOS, dos_to=DOS, billed_amount=Decimal("100"), submitted_date=DOS, rendering_npi="1",
-                    imported_at=now, updated_at=now, status=status)
+                    imported_at=now, updated_at=now, status=status, paid_amount=None)
               for i, status in enumerate(("paid", "denied", "partially_paid", "pending"))]
     crafted = [make_denial(1, "100.00", "hard", "authorization", date(2026, 10, 1)),
                make_denial(2, "40.00", "soft", "medical_necessity", date(2026, 9, 3))]

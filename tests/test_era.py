@@ -154,7 +154,7 @@ def test_delimiters_come_from_isa(element: str, component: str, terminator: str,
     expected = parse_835(sample("paid_denied_partial.835"))
     text = sample("paid_denied_partial.835").replace("~\n", "\0")
     text = text.replace("*^*", "*U*")  # ISA11 repetition separator, unused by the 835; frees '^'
-    text = text.translate(str.maketrans({"*": element, ":": component})).replace("\0", terminator + newline)
+    text = text.translate(str.maketrans("*:", element + component)).replace("\0", terminator + newline)
 
     assert parse_835(text) == expected
 

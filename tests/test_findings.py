@@ -39,7 +39,7 @@ def claim(claim_id: str, npi: str = "1234567893", payer: str = "UHP", status: st
     return Claim(claim_id=claim_id, payer_id=payer, member_id="M000000001", patient_name="SYNTHETIC, PERSON",
                  dos_from=dos, dos_to=dos, billed_amount=Decimal(billed), submitted_date=dos,
                  rendering_npi=npi, procedure_codes=list(codes), prior_auth_number=auth_number, imported_at=AT,
-                 updated_at=AT, status=status)
+                 updated_at=AT, status=status, paid_amount=None)
 
 
 def kinds(drafts: list[FindingDraft]) -> list[tuple[str, str]]:

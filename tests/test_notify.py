@@ -35,6 +35,7 @@ from store.alerts import get_digest, list_alerts
 from store.claims import get_claim
 from store.db import create_schema, make_engine, session_scope
 from store.models import Alert, Digest
+from tests.cli_support import Ran
 from tests.conftest import ADAPTER_OF, write_config
 from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
@@ -57,14 +58,15 @@ SECRET = "s3cret-hook-pass"
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # aiosmtpd's hook
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -524,7 +526,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
     today = datetime.now(NEW_YORK).date()  # the CLI runs on the real clock
     import_claims(tmp_path, engine, today, datetime.now(UTC) - timedelta(hours=1))
 
-    def run(*args: str):  # type: ignore[no-untyped-def]
+    def run(*args: str) -> Ran:
         return cli(None, *args, config=settings.config_path)
 
     preview = run("digest", "--preview")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -84,7 +85,7 @@ def make_adapter(page: Page, fake_portal: RunningPortal) -> MakeAdapter:
     return make
 
 
-def commercial_account(fake_portal: RunningPortal, username: str) -> dict:
+def commercial_account(fake_portal: RunningPortal, username: str) -> dict[str, Any]:
     accounts = fake_portal.admin("state")["accounts"]
     return next(a for a in accounts if a["portal"] == "commercial" and a["username"] == username)
 

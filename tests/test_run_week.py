@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from store.models import Claim, ClaimStatusObservation, PortalAccount
 from tests.conftest import Workspace
@@ -48,7 +48,7 @@ def test_a_simulated_week_records_every_claims_final_state_once(workspace: Works
     today = workspace.truth.start + timedelta(days=DAYS)
     with session(workspace) as s:
         claims = {c.claim_id: c for c in s.exec(select(Claim))}
-        observations = list(s.exec(select(ClaimStatusObservation).order_by(ClaimStatusObservation.id)))
+        observations = list(s.exec(select(ClaimStatusObservation).order_by(col(ClaimStatusObservation.id))))
         accounts = list(s.exec(select(PortalAccount)))
     for claim_id, truth in workspace.truth.claims.items():
         assert claims[claim_id].status == expected_state(truth, today), claim_id

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from flows.claim_import import import_claims_file
@@ -39,9 +40,12 @@ def test_jobs_come_from_config_with_per_portal_schedules(tmp_path: Path) -> None
     assert specs["remittances"].portals == ("summit",)  # only the clearinghouse offers ERA files
     assert specs["enrollments"].portals == ("summit", "unity", "lakeshore")
     # Twice on business days at 06:00 and 13:00 New York time; the next after Monday noon is 13:00.
-    assert next_fire(specs["claims"], MONDAY_NOON).astimezone(settings.worker.tzinfo).hour == 13
+    afternoon = next_fire(specs["claims"], MONDAY_NOON)
+    assert afternoon is not None and afternoon.astimezone(settings.worker.tzinfo).hour == 13
     friday_evening = datetime(2026, 11, 27, 23, tzinfo=UTC)
-    monday = next_fire(specs["claims"], friday_evening).astimezone(settings.worker.tzinfo)
+    monday = next_fire(specs["claims"], friday_evening)
+    assert monday is not None
+    monday = monday.astimezone(settings.worker.tzinfo)
     assert (monday.weekday(), monday.hour) == (0, 6)
 
 
@@ -61,7 +65,8 @@ def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed
     engine = make_engine(settings.database_url())
     now = datetime.now(UTC)
     # Every job started just now except the digest, which last ran a week ago.
-    last_started = {spec.job_id: now for spec in specs} | {"digest": now - timedelta(days=7)}
+    last_started: dict[str, datetime | None] = {spec.job_id: now for spec in specs}
+    last_started["digest"] = now - timedelta(days=7)
 
     scheduler = build_scheduler(settings, specs, Enqueuer(settings, engine, lambda: now), last_started)
 
@@ -82,14 +87,14 @@ def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path) -> tuple[Settings, Engine]:
     settings = settings_with(tmp_path)
     engine = make_engine(settings.database_url())
     create_schema(engine)
     return settings, engine
 
 
-def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store: tuple[Settings, Engine], tmp_path: Path) -> None:
     settings, engine = store
     template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
     csv = write_csv(tmp_path / "claims.csv", [
@@ -111,7 +116,8 @@ def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store, tmp_path:
     assert all("never checked" in reason for _, _, reason in queued)
 
 
-def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store: tuple[Settings, Engine],
+                                                                      tmp_path: Path) -> None:
     settings, engine = store
     folder = tmp_path / "data" / "evidence"
     folder.mkdir(parents=True)
@@ -134,7 +140,7 @@ def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp
         assert [e.html_path for e in session.exec(select(Evidence))] == [str(files["recent"])]
 
 
-def test_each_host_sweeps_its_own_expired_evidence_files(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_each_host_sweeps_its_own_expired_evidence_files(store: tuple[Settings, Engine], tmp_path: Path) -> None:
     """Several hosts, one database: the purge job (on one host) deletes every row, but only its own files."""
     settings, engine = store
     other_host = tmp_path / "host-b"

@@ -28,7 +28,8 @@ DATASET = data.generate(seed=7, start=TODAY)
 
 def credentials_of(prefix: str) -> Credentials:
     account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
-    answers = {account.security_question: account.security_answer} if account.security_question else {}
+    answers = ({account.security_question: account.security_answer}
+               if account.security_question and account.security_answer is not None else {})
     return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
