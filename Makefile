@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
-.PHONY: demo test test-fast install browser clean bench bench-cli soak
+.PHONY: demo test test-fast lint install browser clean bench bench-cli soak
 
 demo: browser
 	$(BIN)/portal-worker demo
@@ -20,6 +20,12 @@ test: browser
 test-fast: install
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not browser and not slow"
 
+# ruff and mypy, at zero findings; mypy reads bench/ too, so the bench extra comes along.
+lint: $(VENV)/.lint-installed
+	$(BIN)/ruff check .
+# ruff format --check . joins after the tree is formatted
+	$(BIN)/mypy
+
 install: $(VENV)/.installed
 
 # Re-installs whenever pyproject.toml changes.
@@ -29,6 +35,10 @@ $(VENV)/.installed: pyproject.toml
 	  echo "could not create $(VENV): on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(VENV)/.lint-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,lint]'
 	@touch $@
 
 # Throughput figures (bench/throughput.py): BENCH_ARGS="--quick" for a smoke run.

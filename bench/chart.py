@@ -8,9 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: write files only
 
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt  # after choosing the backend
 
-from bench.report import Row  # noqa: E402
+from bench.report import Row
 
 
 def scaling_chart(path: Path, curve: list[Row], *, naive: Row | None, http: Row | None, accounts: int,

@@ -11,6 +11,7 @@ process tree the two agree within a sample), so the sampled figure is the one re
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import signal
 import subprocess
@@ -101,10 +102,8 @@ def _children_cpu_s() -> float:
 
 def _kill_tree(process: subprocess.Popen[bytes]) -> None:
     """The last resort: SIGKILL the program and everything it started (no Chromium left behind)."""
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         kill_tree([psutil.Process(process.pid)])
-    except psutil.NoSuchProcess:
-        pass
     process.wait()
 
 

@@ -55,7 +55,7 @@ def table(rows: list[Row]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append("  ".join(cell.ljust(width) if i < 3 else cell.rjust(width)
-                               for i, (cell, (_, width)) in enumerate(zip(_cells(row), COLUMNS))))
+                               for i, (cell, (_, width)) in enumerate(zip(_cells(row), COLUMNS, strict=True))))
     return "\n".join(lines)
 
 

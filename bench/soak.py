@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
         chromium_before = chromium_processes()
-        spawned = datetime.now(timezone.utc)
+        spawned = datetime.now(UTC)
         measured = run_measured([sys.executable, *ENTRY], env=ws.env, cwd=root, log_path=args.out / "soak-worker.log",
                                 timeout_s=600 + 4 * claims, done=lambda: all_checked(engine, claims))
         finished = finish_times(engine)

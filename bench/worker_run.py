@@ -13,7 +13,7 @@ import tempfile
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, func
@@ -54,7 +54,7 @@ def _states(engine: Engine) -> Counter[str]:
     with Session(engine) as session:
         rows = session.exec(select(Task.state, func.count()).where(col(Task.kind) == CLAIM_STATUS)
                             .group_by(col(Task.state)))
-        return Counter({state: count for state, count in rows})
+        return Counter(dict(rows))
 
 
 def all_checked(engine: Engine, claims: int) -> bool:
@@ -71,7 +71,7 @@ def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *
                             pace_seconds=pace_seconds)
         engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
-        spawned = datetime.now(timezone.utc)
+        spawned = datetime.now(UTC)
         measured = run_measured([sys.executable, *ENTRY], env=ws.env, cwd=work, log_path=log_path,
                                 timeout_s=timeout_s, done=lambda: all_checked(engine, claims))
         with Session(engine) as session:

@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from fake_portal import admin, clearinghouse, commercial, medicaid
@@ -22,7 +22,7 @@ def index(request: Request) -> HTMLResponse:
 
 
 def create_app(world: World) -> Starlette:
-    routes: list = [Route("/", index), *admin.routes]
+    routes: list[BaseRoute] = [Route("/", index), *admin.routes]
     for name, module in PORTAL_MODULES.items():
         routes.append(Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)),
                             name=f"{name}-static"))

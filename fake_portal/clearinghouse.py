@@ -21,7 +21,7 @@ from datetime import date
 import pyotp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Payer, Status
 from fake_portal.era import EraFile, remittance_files, render_835
@@ -416,7 +416,7 @@ def fault_page(request: Request, kind: str) -> Response:
     return response
 
 
-routes: list = [
+routes: list[BaseRoute] = [
     Route("/", root),
     Route("/login", login, methods=["GET", "POST"]),
     Route("/password/change", change_password, methods=["POST"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import socket
@@ -49,12 +50,10 @@ def export(args: argparse.Namespace) -> int:
     rows = {"claims": lambda: pms_export_rows(dataset, programs.claim_auths),
             "auths": lambda: pms_auth_rows(programs),
             "providers": lambda: pms_provider_rows(dataset, programs)}[args.what]()
-    out = open(args.out, "w", newline="") if args.out != "-" else sys.stdout
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    if out is not sys.stdout:
-        out.close()
+    with open(args.out, "w", newline="") if args.out != "-" else contextlib.nullcontext(sys.stdout) as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     return 0
 
 
@@ -87,7 +86,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    exit_code: int = args.func(args)  # argparse's Namespace is untyped
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Status
 from fake_portal.programs import Authorization, Enrollment
@@ -635,7 +635,7 @@ def fault_page(request: Request, kind: str) -> Response:
                   status_code=status_code, headers=headers)
 
 
-routes: list = [
+routes: list[BaseRoute] = [
     Route("/", root),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),

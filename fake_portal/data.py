@@ -246,9 +246,9 @@ def _final(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, 
     if claim.outcome == "denied":
         group, carc, rarcs = denial
         # Payers deny line by line, each line for its own charge, so every line balances.
-        adjustments = tuple(Adjustment(group, carc, line.charge, rarcs, line.line_no) for line in claim.lines)
+        denied_lines = tuple(Adjustment(group, carc, line.charge, rarcs, line.line_no) for line in claim.lines)
         return Status("F2", "1", "Denied: see remittance advice", day, Decimal("0.00"), Decimal("0.00"),
-                      Decimal("0.00") if group != "PR" else claim.billed, None, None, adjustments)
+                      Decimal("0.00") if group != "PR" else claim.billed, None, None, denied_lines)
     adjustments: list[Adjustment] = []
     allowed_total = paid_total = patient_total = Decimal("0")
     for i, line in enumerate(claim.lines):

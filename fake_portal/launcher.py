@@ -39,7 +39,7 @@ class RunningPortal:
 def start(*args: str, timeout_s: float = 30.0) -> RunningPortal:
     """Run `fake-portal serve --port 0 ARGS...` and wait until it answers."""
     ready = Path(tempfile.mkdtemp(prefix="fake-portal-")) / "ready.json"
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603  (this interpreter running the bundled fake portal)
         [sys.executable, "-m", "fake_portal", "serve", "--port", "0", "--ready-file", str(ready), *args],
         stdout=subprocess.DEVNULL,
     )

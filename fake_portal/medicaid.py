@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fake_portal.data import PAYERS, Claim, Status
+from fake_portal.data import PAYERS, Adjustment, Claim, Status
 from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, money, templates, world
 from fake_portal.world import Session
@@ -356,7 +356,7 @@ def _line_rows(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[l
     rows = []
     for line in claim.lines:
         base = {"LINE": str(line.line_no), "PROC": line.procedure, "CHARGE": money(line.charge)}
-        adjustments = [a for a in status.adjustments if a.line_no == line.line_no] or [None]
+        adjustments: list[Adjustment | None] = [a for a in status.adjustments if a.line_no == line.line_no] or [None]
         for adj in adjustments:
             codes = {"GROUP": "", "CARC": "", "ADJ AMT": "", "RARC": ""} if adj is None else {
                 "GROUP": adj.group_code, "CARC": adj.carc, "ADJ AMT": money(adj.amount),

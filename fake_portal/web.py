@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -19,7 +20,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def world(request: Request) -> World:
-    return request.app.state.world
+    return cast(World, request.app.state.world)
 
 
 class FaultPageRenderer(Protocol):

@@ -10,7 +10,8 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 from fake_portal.data import Dataset
 from fake_portal.programs import Programs, generate_programs
@@ -39,7 +40,7 @@ class Faults:
             if key not in known:
                 raise ValueError(f"unknown fault {key!r}; known: {sorted(known)}")
             current = getattr(self, key)
-            setattr(self, key, type(current)(value))  # type: ignore[call-arg]
+            setattr(self, key, type(current)(value))
 
 
 @dataclass
@@ -112,14 +113,14 @@ class World:
             # Sessions a newer sign-in of the same account ended, and the requests made with them since
             # (each one lands on the sign-in page, as after a timeout).
             self.displaced: set[str] = set()
-            self.stale_session_requests = {p: 0 for p in PORTALS}
-            self.logins = {p: 0 for p in PORTALS}
-            self.sign_in_attempts = {p: 0 for p in PORTALS}  # passwords submitted on a sign-in page
-            self.password_change_attempts = {p: 0 for p in PORTALS}  # "choose a new password" forms submitted
+            self.stale_session_requests = dict.fromkeys(PORTALS, 0)
+            self.logins = dict.fromkeys(PORTALS, 0)
+            self.sign_in_attempts = dict.fromkeys(PORTALS, 0)  # passwords submitted on a sign-in page
+            self.password_change_attempts = dict.fromkeys(PORTALS, 0)  # "choose a new password" forms submitted
             self.rng = random.Random(self.seed)
-            self.requests = {p: 0 for p in PORTALS}
+            self.requests = dict.fromkeys(PORTALS, 0)
             # Requests being answered right now (a slow page keeps one here for its whole delay).
-            self.in_flight = {p: 0 for p in PORTALS}
+            self.in_flight = dict.fromkeys(PORTALS, 0)
 
     # --- clock ---------------------------------------------------------
 
@@ -240,7 +241,7 @@ class World:
             use = self.session_uses.get(sid)
             if use is None:  # a cookie this world never issued (or issued before a reset)
                 return
-            at = datetime.now(timezone.utc).isoformat()
+            at = datetime.now(UTC).isoformat()
             use.requests += 1
             if use.ended is not None:
                 use.after_end += 1

@@ -348,7 +348,7 @@ def sync_alerts(session: Session, kinds: Sequence[str], drafts: Iterable[AlertDr
         if alert is None:
             alert = Alert(key=draft.key, kind=draft.kind, subject=draft.subject, title=draft.title,
                           action=draft.action, owner=draft.owner, severity=draft.severity, opened_at=now,
-                          updated_at=now)
+                          updated_at=now, amount=None)
             changes.opened.append(alert)
         elif alert.status == "resolved":
             _reopen(alert, now)

@@ -114,10 +114,10 @@ def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today
                 f"{auth.scheduled_date}: call the payer or reschedule", due=auth.scheduled_date))
     by_number = {a.auth_number: a for a in auths}
     for claim in claims:
-        auth = by_number.get(claim.prior_auth_number or "")
-        if auth is None:
+        billed_under = by_number.get(claim.prior_auth_number or "")
+        if billed_under is None:
             continue
-        start, end, codes, _ = _window(auth)
+        start, end, codes, _ = _window(billed_under)
         outside_codes = sorted(set(claim.procedure_codes) - codes)
         outside_dates = claim.dos_from < start or claim.dos_to > end
         if outside_codes or outside_dates:
@@ -128,7 +128,8 @@ def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today
                 why.append(f"the service dates fall outside {start} to {end}")
             drafts.append(FindingDraft(
                 "claim_outside_auth", claim.claim_id, claim.payer_id,
-                f"claim {claim.claim_id} is billed under authorization {auth.auth_number} but {' and '.join(why)}: "
+                f"claim {claim.claim_id} is billed under authorization {billed_under.auth_number} "
+                f"but {' and '.join(why)}: "
                 "expect a CO-197/198 denial; get the authorization amended or correct the claim",
                 amount_at_risk=claim.billed_amount, claims_at_risk=(claim.claim_id,)))
     return drafts

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from flows.claim_states import ClaimState
 from flows.claim_status import NEVER_AGAIN, NEW_SUBMISSION_AGE, NEW_SUBMISSION_RECHECK, RECHECK_AFTER
@@ -89,12 +89,12 @@ class Verdict:
 
 def today_in(now: datetime, tz: tzinfo | None = None) -> date:
     """The date at `now` in the practice's zone (UTC when tz is None; a naive `now` is taken as UTC)."""
-    return as_utc(now).astimezone(tz or timezone.utc).date()
+    return as_utc(now).astimezone(tz or UTC).date()
 
 
 def as_utc(moment: datetime) -> datetime:
     """Stored datetimes may come back naive from SQLite: they were written in UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- claims -----------------------------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def _nearness(days_left: int) -> int:
 
 
 def _local_midnight(day: date, tz: tzinfo | None) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz or timezone.utc).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=tz or UTC).astimezone(UTC)
 
 
 def _words(status: str) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import tomllib
 from calendar import monthrange
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
@@ -243,7 +243,7 @@ def _settings(where: str, table: Any, allowed: frozenset[str]) -> dict[str, Any]
         raise ValueError(f"{where}: expected a table")
     if unknown := set(table) - allowed:
         raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    parsers = {
+    parsers: dict[str, Callable[[str, Any], Any]] = {
         "timely_filing": _window, "corrected_claim": _window, "appeal_levels": _levels,
         "receipt_days": lambda w, v: _typed(w, v, int), "roll_weekends": lambda w, v: _typed(w, v, bool),
         "corrected_claim_within_timely_filing": lambda w, v: _typed(w, v, bool),

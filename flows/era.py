@@ -190,7 +190,7 @@ def _delimiters(body: str) -> tuple[str, str, str]:
         position = body.find(element, position + 1)
         if position < 0:
             raise EraParseError(1, "ISA", "ISA has fewer than 16 elements")
-    for number, (value, width) in enumerate(zip(body[4:position].split(element), ISA_WIDTHS), start=1):
+    for number, (value, width) in enumerate(zip(body[4:position].split(element), ISA_WIDTHS, strict=False), start=1):
         if len(value) != width:  # never quoted: ISA02/ISA04 hold passwords
             raise EraParseError(1, "ISA", f"ISA{number:02d} is not {width} characters wide (ISA is fixed-width)")
     component, terminator = body[position + 1:position + 2], body[position + 2:position + 3]

@@ -47,7 +47,7 @@ def sync_findings(session: Session, kinds: Sequence[str], current: Iterable[Find
         finding = find_by_key(session, draft.key)
         if finding is None:
             finding = Finding(key=draft.key, kind=draft.kind, subject=draft.subject, first_seen_at=at,
-                              last_seen_at=at, message=draft.message)
+                              last_seen_at=at, message=draft.message, amount_at_risk=None)
             changes.opened.append(finding)
         elif finding.status != "open":
             finding.status, finding.resolved_at, finding.first_seen_at = "open", None, at

@@ -49,7 +49,7 @@ def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: da
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise EraParseError(f"{file_id}: not a text file, so not an X12 835") from None
+        raise EraParseError(None, None, f"{file_id}: not a text file, so not an X12 835") from None
     remittances = parse_835(text)
     result = EraImport(file_id)
     with session_scope(engine) as session:

@@ -9,15 +9,15 @@ error, never a silently wrong value.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import APIResponse, Locator, Page, Response
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.errors import (
@@ -189,9 +189,8 @@ class PortalAdapter(ABC):
     def fill_secret(self, locator: Locator, value: str) -> None:
         """Type a credential, but only into a page of the configured portal's origin."""
         if _origin(self.page.url) != _origin(self.base_url):
-            raise LayoutChanged(
-                self.portal, "login", "login form is not on the configured portal's origin; refusing to type credentials"
-            )
+            raise LayoutChanged(self.portal, "login",
+                                "login form is not on the configured portal's origin; refusing to type credentials")
         locator.fill(value)
 
     def _login_counted(self) -> None:
@@ -213,7 +212,7 @@ def _first_line(exc: Exception) -> str:
 def _retry_after(response: Response) -> datetime | None:
     value = response.headers.get("retry-after")
     if value and value.isdigit():
-        return datetime.now(timezone.utc) + timedelta(seconds=int(value))
+        return datetime.now(UTC) + timedelta(seconds=int(value))
     return None
 
 

@@ -127,7 +127,7 @@ class LoginPage(PageObject[LakeshoreMedicaidAdapter]):
     PATH = "login"
     LANDMARK = LOGIN_FORM
     USER_ID = "#userId"
-    PASSWORD = "#password"
+    PASSWORD = "#password"  # noqa: S105  (a CSS selector, not a password)
     SUBMIT = "#btnLogin"
     ERROR = "#loginError"
     # the wrong-password message also mentions lockout ("accounts are locked after 3 ...")
@@ -233,7 +233,7 @@ class ClaimResultsPage(TitledPage):
     NAME = "claim inquiry results"
     TITLE = "CLAIM INQUIRY RESULTS"
     TABLE = "table#claimResults"
-    COLUMNS = ["TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"]
+    COLUMNS: ClassVar[list[str]] = ["TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"]
     TCN_COLUMN = 0
     PCN_COLUMN = 1
 
@@ -276,7 +276,7 @@ class ClaimDetailPage(TitledPage):
     REMIT_TRACE = "#remitTrace"
     REMIT_DATE = "#remitDate"
     LINES = "table#serviceLines"
-    LINE_COLUMNS = ["LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"]
+    LINE_COLUMNS: ClassVar[list[str]] = ["LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"]
     PROC, GROUP, CARC, ADJ_AMOUNT, RARC = 1, 3, 4, 5, 6
     # ePACES style "F2 / 1 - Denied: see remittance advice": 277 category / status code - text
     STATUS_PATTERN = re.compile(r"^([A-Z]\d{1,2})\s*/\s*([A-Z0-9]{1,3})\s+-\s+(.+)$", re.DOTALL)
@@ -361,7 +361,8 @@ class PriorAuthListPage(TitledPage):
     NAME = "prior authorization list"
     TITLE = "PRIOR AUTHORIZATION LIST"
     TABLE = "table#paList"
-    COLUMNS = ["PA NUMBER", "STATUS", "FROM DATE", "TO DATE", "SERVICING NPI", "UNITS AUTH", "UNITS USED"]
+    COLUMNS: ClassVar[list[str]] = ["PA NUMBER", "STATUS", "FROM DATE", "TO DATE", "SERVICING NPI", "UNITS AUTH",
+                                    "UNITS USED"]
     PA_NUMBER_COLUMN = 0
 
     def authorizations(self) -> list[tuple[str, str]]:
@@ -392,7 +393,7 @@ class PriorAuthDetailPage(TitledPage):
     UNITS_USED = "#unitsUsed"
     DENIAL_REASON = "#denialReason"
     LINES = "table#paProcedures"
-    LINE_COLUMNS = ["LINE", "PROC CODE", "DESCRIPTION"]
+    LINE_COLUMNS: ClassVar[list[str]] = ["LINE", "PROC CODE", "DESCRIPTION"]
     PROC_CODE_COLUMN = 1
 
     def read(self, auth_number: str) -> AuthorizationResult:

@@ -118,8 +118,8 @@ class PageObject(Generic[AdapterT]):
         for raw in table.evaluate(_READ_ROWS_JS, skip_class):
             if len(raw) < len(headers):
                 raise self.changed("a table row has fewer cells than columns")
-            rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw)},
-                                 {h: c["href"] for h, c in zip(headers, raw)}))
+            rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw, strict=False)},
+                                 {h: c["href"] for h, c in zip(headers, raw, strict=False)}))
         return rows
 
     # --- values --------------------------------------------------------------
@@ -156,7 +156,7 @@ class PageObject(Generic[AdapterT]):
 
 
 def normalise_words(text: str) -> str:
-    """'Pending  –  Information Requested' -> 'pending - information requested'."""
+    """'Pending  –  Information Requested' -> 'pending - information requested'."""  # noqa: RUF002  (the dash it replaces)
     return re.sub(r"\s+", " ", text.replace("\u2013", "-").replace("\u2014", "-")).strip().lower()
 
 

@@ -14,8 +14,9 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
+from typing import ClassVar
 
 import pyotp
 from playwright.sync_api import APIResponse, Locator, Page
@@ -58,7 +59,7 @@ class LoginPage(PageObject["SummitExchangeAdapter"]):
     PATH = "login"
     LANDMARK = "#login-form"
     USERNAME = "#username"
-    PASSWORD = "#password"
+    PASSWORD = "#password"  # noqa: S105  (a CSS selector, not a password)
     SUBMIT = "#sign-in"
     ERROR = "#login-error"
 
@@ -162,7 +163,8 @@ class SearchResults(PageObject["SummitExchangeAdapter"]):
     TABLE = "#search-results table.results-table"
     EMPTY = "#search-results .no-results"
     VIEW_LINK = "a.view-claim"
-    COLUMNS = ["Patient Control #", "Payer Claim #", "Patient", "Service Dates", "Billed", "Status", "Action"]
+    COLUMNS: ClassVar[list[str]] = ["Patient Control #", "Payer Claim #", "Patient", "Service Dates", "Billed",
+                                    "Status", "Action"]
     PCN_COLUMN = 0
 
     def landmark(self) -> Locator:
@@ -201,7 +203,8 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
     CHECK = "#claim-check"
     PAYMENT_DATE = "#claim-payment-date"
     ADJUSTMENTS = "#claim-adjustments"
-    ADJUSTMENT_COLUMNS = ["Line", "Procedure", "Group", "Reason (CARC)", "Amount", "Remarks (RARC)"]
+    ADJUSTMENT_COLUMNS: ClassVar[list[str]] = ["Line", "Procedure", "Group", "Reason (CARC)", "Amount",
+                                               "Remarks (RARC)"]
     CLAIM_LEVEL_LINE = "Claim"
 
     def open(self, href: str) -> ClaimDetailPage:
@@ -273,7 +276,7 @@ class RemittancesPage(PageObject["SummitExchangeAdapter"]):
     TABLE = "#remittance-files"
     EMPTY = "#remittances .no-remittances"
     DOWNLOAD_LINK = "a.download-era"
-    COLUMNS = ["File ID", "Payer", "Payment Date", "Trace Number", "Claims", "Amount", "Download"]
+    COLUMNS: ClassVar[list[str]] = ["File ID", "Payer", "Payment Date", "Trace Number", "Claims", "Amount", "Download"]
     FILE_ID_COLUMN, PAYMENT_DATE_COLUMN, DOWNLOAD_COLUMN = 0, 2, 6
     FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
     X12_STARTS = (b"ISA", b"ST")
@@ -355,8 +358,8 @@ class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
     SHOWN_NPI = "#enrollment-for-npi"
     TABLE = "#enrollment-records"
     EMPTY = "#provider-enrollment .no-enrollments"
-    COLUMNS = ["Payer ID", "Payer", "Enrollment Status", "Effective Date", "Termination Date", "Revalidation Due",
-               "Payer Provider ID", "ERA (835)", "EFT"]
+    COLUMNS: ClassVar[list[str]] = ["Payer ID", "Payer", "Enrollment Status", "Effective Date", "Termination Date",
+                                    "Revalidation Due", "Payer Provider ID", "ERA (835)", "EFT"]
     RECORD_KIND = "enrollment records for NPI"
     PAYER_ID = re.compile(r"[A-Z0-9]{2,10}")
 
@@ -514,5 +517,5 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
         if not fresh:  # a third login inside one window: only the next window brings an unspent code
             next_window = (int(now) // TOTP_STEP_S + 1) * TOTP_STEP_S
             raise PortalUnavailable(self.portal, "both usable authenticator codes were already spent; retry in the "
-                                                 "next 30 s window", datetime.fromtimestamp(next_window, timezone.utc))
+                                                 "next 30 s window", datetime.fromtimestamp(next_window, UTC))
         return fresh

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
@@ -129,9 +130,9 @@ class LoginPage(PageObject[UnityHealthAdapter]):
     PATH = "login"
     LANDMARK = "form#login-form"
     USERNAME = "#username"
-    PASSWORD = "#password"
+    PASSWORD = "#password"  # noqa: S105  (a CSS selector, not a password)
     SIGN_IN = "#sign-in"
-    WRONG_PASSWORD = "#login-error"
+    WRONG_PASSWORD = "#login-error"  # noqa: S105  (a CSS selector, not a password)
     LOCKED = "#login-locked"
 
     @classmethod
@@ -217,7 +218,8 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
     TABLE = "table#claim-results"
     NO_RESULTS = "#no-claims"
     SEARCH_ERROR = "#search-error"
-    HEADERS = ["Claim #", "Patient account #", "Member", "Date of service", "Billed", "Paid", "Status"]
+    HEADERS: ClassVar[list[str]] = ["Claim #", "Patient account #", "Member", "Date of service", "Billed", "Paid",
+                                    "Status"]
     NEXT = "a.uhp-pager__next"
     CSV_LINK = "a#download-csv"
 
@@ -296,8 +298,8 @@ class ClaimsCsv(PageObject[UnityHealthAdapter]):
     Not shown in the browser, so it has no landmark: its columns say whether it is the file expected."""
 
     NAME = "claims CSV export"
-    COLUMNS = ["Claim Number", "Patient Account Number", "Billed Amount", "Allowed Amount", "Paid Amount",
-               "Claim Status", "Status Date", "Payment Number", "Payment Date"]
+    COLUMNS: ClassVar[list[str]] = ["Claim Number", "Patient Account Number", "Billed Amount", "Allowed Amount",
+                                    "Paid Amount", "Claim Status", "Status Date", "Payment Number", "Payment Date"]
 
     def parse(self, response: APIResponse) -> list[ClaimStatusResult]:
         portal = self.adapter.portal
@@ -339,9 +341,9 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     FIELDS = ("claim-number", "patient-account", "status", "status-date", "billed", "allowed", "paid",
               "payment-number", "payment-date")
     LINES = "table#service-lines"
-    LINE_HEADERS = ["Line", "Date of service", "Procedure", "Units", "Billed", "Allowed", "Paid"]
+    LINE_HEADERS: ClassVar[list[str]] = ["Line", "Date of service", "Procedure", "Units", "Billed", "Allowed", "Paid"]
     ADJUSTMENTS = "table#line-adjustments"
-    ADJUSTMENT_HEADERS = ["Line", "Group code", "Reason code", "Amount", "Remark codes"]
+    ADJUSTMENT_HEADERS: ClassVar[list[str]] = ["Line", "Group code", "Reason code", "Amount", "Remark codes"]
     CLAIM_LEVEL = "Claim"  # what the Line column says for a claim-level adjustment
 
     @classmethod
@@ -433,7 +435,7 @@ class AuthDetailPage(PageObject[UnityHealthAdapter]):
     FIELDS = ("auth-number", "member-id", "servicing-npi", "status", "start", "end", "units-approved",
               "units-used")
     SERVICES = "table#auth-services"
-    SERVICE_HEADERS = ["Procedure code", "Description"]
+    SERVICE_HEADERS: ClassVar[list[str]] = ["Procedure code", "Description"]
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str) -> AuthDetailPage:
@@ -479,7 +481,8 @@ class MemberAuthsPage(PageObject[UnityHealthAdapter]):
     NAME = "member authorizations"
     TABLE = "table#member-auth-list"
     NO_AUTHS = "#no-member-auths"
-    HEADERS = ["Authorization #", "Status", "Procedure codes", "Start date", "End date", "Servicing provider NPI"]
+    HEADERS: ClassVar[list[str]] = ["Authorization #", "Status", "Procedure codes", "Start date", "End date",
+                                    "Servicing provider NPI"]
 
     rows: list[TableRow]
 
@@ -533,7 +536,8 @@ class EnrollmentPage(PageObject[UnityHealthAdapter]):
     LANDMARK = "#enrollment-provider"
     FIELD_ATTRIBUTE = "data-field"
     TABLE = "table#enrollment-status"
-    HEADERS = ["Network", "Status", "Effective date", "Termination date", "Revalidation due", "Unity provider ID"]
+    HEADERS: ClassVar[list[str]] = ["Network", "Status", "Effective date", "Termination date", "Revalidation due",
+                                    "Unity provider ID"]
 
     def read(self, npi: str) -> EnrollmentResult:
         fields = self.required(self.LANDMARK, "provider summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
@@ -560,4 +564,4 @@ def _blank_to_none(text: str) -> str | None:
 
 def _retry_after(response: APIResponse) -> datetime | None:
     value = response.headers.get("retry-after", "")
-    return datetime.now(timezone.utc) + timedelta(seconds=int(value)) if value.isdigit() else None
+    return datetime.now(UTC) + timedelta(seconds=int(value)) if value.isdigit() else None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.models import Alert, Denial, Digest
 
@@ -34,7 +35,7 @@ def save(session: Session, alert: Alert) -> None:
     session.add(alert)
 
 
-def _ordered(statement):  # type: ignore[no-untyped-def]
+def _ordered(statement: SelectOfScalar[Alert]) -> SelectOfScalar[Alert]:
     return statement.order_by(col(Alert.due).is_(None), col(Alert.due), col(Alert.id))
 
 
@@ -80,7 +81,7 @@ def new_denials_since(session: Session, since: datetime | None) -> list[Denial]:
     """Denials first seen after `since` (every denial when None), oldest first."""
     statement = select(Denial)
     if since is not None:
-        aware = since if since.tzinfo else since.replace(tzinfo=timezone.utc)  # naive means UTC, as stored
+        aware = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive means UTC, as stored
         statement = statement.where(col(Denial.first_seen_at) > aware)
     return list(session.exec(statement.order_by(col(Denial.first_seen_at), col(Denial.id))))
 
@@ -120,7 +121,7 @@ def move_digest(session: Session, digest: Digest, expected: Sequence[str], **val
     `digest` gets the new values when it did."""
     statement = (update(Digest).where(col(Digest.id) == digest.id, col(Digest.state).in_(expected))
                  .values(**values).execution_options(synchronize_session=False))
-    moved = session.exec(statement).rowcount  # type: ignore[call-overload]
+    moved = session.exec(statement).rowcount
     if moved:
         for name, value in values.items():
             setattr(digest, name, value)

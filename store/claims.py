@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -86,7 +86,7 @@ def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequ
     """
     if now.tzinfo is None:
         raise ValueError("an import needs a timezone-aware `now`")
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     known = _rows_by_key(session, model, key, [getattr(record, key) for record in records])
     inserted = updated = unchanged = 0
     for record in records:
@@ -99,7 +99,7 @@ def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequ
             known[number] = row
             inserted += 1
         elif _refresh(row, record, [name for name in fields if name not in keep]):
-            row.updated_at = now  # type: ignore[attr-defined]
+            row.updated_at = now
             session.add(row)
             updated += 1
         else:

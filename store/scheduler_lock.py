@@ -15,6 +15,7 @@ The lock is namespaced by database and schema, so installs sharing one server ne
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -97,10 +98,8 @@ class PostgresSchedulerLock:
     def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
+            with contextlib.suppress(DBAPIError):
                 connection.close()
-            except DBAPIError:
-                pass
 
 
 class FileSchedulerLock:

@@ -197,7 +197,8 @@ def _take_account(session: Session, portal: str, owner: str, now: datetime, expi
 
 def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime,
                  limit: int, skipped_kinds: list[str], only_ids: Collection[int] | None) -> tuple[LeasedTask, ...]:
-    statement = (select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)
+    # sqlmodel types select() for four columns at most
+    statement = (select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)  # type: ignore[call-overload]
                  .where(col(Task.portal) == portal, _leasable(now))
                  .order_by(col(Task.priority).desc(), col(Task.not_before), col(Task.id))
                  .limit(limit)

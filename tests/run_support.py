@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import psutil
@@ -65,7 +65,7 @@ class PortalClock:
     offset: timedelta = field(default=timedelta())
 
     def __call__(self) -> datetime:
-        return (self.start + self.offset).replace(tzinfo=self.tz).astimezone(timezone.utc)  # type: ignore[arg-type]
+        return (self.start + self.offset).replace(tzinfo=self.tz).astimezone(UTC)  # type: ignore[arg-type]
 
     def advance(self, *, days: float = 0, hours: float = 0) -> None:
         self.portal.admin("clock", {"days": days, "hours": hours})
@@ -108,9 +108,9 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 600,
     above what the slowest run needs on a loaded machine with a test process per core.
     `explain` says what the store showed instead, when it times out."""
     done = threading.Event()
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=timeout_s)
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
     while not condition():
-        if datetime.now(timezone.utc) > deadline:
+        if datetime.now(UTC) > deadline:
             raise AssertionError(f"timed out waiting until {what}" + (f": {explain()}" if explain else ""))
         done.wait(0.2)
 

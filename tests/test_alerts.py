@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from flows.alerts import (DEADLINE_KINDS, DEFAULT_LADDER, AlertDraft, AlertNotFound, AlertRules, acknowledge,
-                          deadline_alerts, finding_alerts, health_alerts, rung_for, severity_for, sync_alerts)
+from flows.alerts import (
+    DEADLINE_KINDS,
+    DEFAULT_LADDER,
+    AlertDraft,
+    AlertNotFound,
+    AlertRules,
+    acknowledge,
+    deadline_alerts,
+    finding_alerts,
+    health_alerts,
+    rung_for,
+    severity_for,
+    sync_alerts,
+)
 from flows.deadlines import RuleBook, rule_book
 from flows.digest import build_digest, mark_reported, render_text
 from store import alerts as store
@@ -26,7 +39,7 @@ ALERT_RULES = AlertRules({})
 
 
 def at(day: date, hour: int = 7) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 def claim(claim_id: str, filing_in_days: int, status: str = "not_on_file", billed: str = "100.00") -> Claim:
@@ -35,7 +48,7 @@ def claim(claim_id: str, filing_in_days: int, status: str = "not_on_file", bille
     return Claim(claim_id=claim_id, payer_id="UHP", member_id="M000000001", patient_name="SYNTHETIC, PERSON",
                  dos_from=dos, dos_to=dos, billed_amount=Decimal(billed), submitted_date=dos,
                  rendering_npi="1234567893", procedure_codes=["99213"], imported_at=at(TODAY),
-                 updated_at=at(TODAY), status=status)
+                 updated_at=at(TODAY), status=status, paid_amount=None)
 
 
 def denial(denial_id: int, claim_id: str, denied_days_ago: int, amount: str = "250.00", kind: str = "hard",
@@ -61,7 +74,7 @@ def all_alerts(session: Session) -> list[Alert]:
 # --- the ladder ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("days_left, rung", [
+@pytest.mark.parametrize(("days_left", "rung"), [
     (31, None), (30, "30d"), (15, "30d"), (14, "14d"), (8, "14d"), (7, "7d"), (3, "3d"), (2, "3d"), (1, "1d"),
     (0, "1d"), (-1, "overdue"), (-400, "overdue"),
 ])
@@ -297,7 +310,7 @@ def test_findings_become_alerts() -> None:
 NOW = at(TODAY, 12)
 
 
-def account(portal: str, **values: object) -> PortalAccount:
+def account(portal: str, **values: Any) -> PortalAccount:
     return PortalAccount(portal=portal, adapter="unity_health", **values)
 
 

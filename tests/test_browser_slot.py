@@ -61,11 +61,11 @@ def recycled_past_its_memory_limit(tmp_path: Path) -> None:
 def test_chromium_orphaned_by_a_dead_worker_is_reaped_at_the_next_start(tmp_path: Path) -> None:
     # Playwright's driver takes its browsers down when Python dies; when the driver is killed too
     # (kill -9 of the whole tree but one), Chromium is left running with the dead worker's tag.
-    gone = subprocess.Popen(["true"])  # noqa: S607  (a worker pid that no longer exists)
+    gone = subprocess.Popen(["true"])  # a worker pid that no longer exists
     gone.wait()
     choice = find_chromium()
     assert choice.executable_path
-    args = [*launch_options(choice)["args"], "--headless=new", "--remote-debugging-port=0",  # type: ignore[misc]
+    args = [*launch_options(choice)["args"], "--headless=new", "--remote-debugging-port=0",
             f"--user-data-dir={tmp_path / 'profile'}", marker_arg(tmp_path, "r1", pid=gone.pid), "about:blank"]
     orphan = subprocess.Popen([choice.executable_path, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

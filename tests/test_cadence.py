@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from flows.cadence import (
     PRIORITY_OPEN,
     PRIORITY_SETTLED,
     Due,
+    Verdict,
     auth_verdict,
     claim_verdict,
     due_authorizations,
@@ -32,7 +33,7 @@ from flows.deadlines import load_payer_rules, rule_book
 from flows.worklist import work_item
 from store.models import Authorization, Claim, Denial, Enrollment, Provider
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)  # a Friday
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a Friday
 TODAY = NOW.date()
 # Simple rules so the dates are easy to follow: file within 90 days of service, correct within 30 days of a denial.
 BOOK = rule_book({"classes": {"commercial": {
@@ -46,7 +47,7 @@ def claim(status: str = "unchecked", checked_hours_ago: float | None = None, sub
     return Claim(claim_id=claim_id, payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
                  dos_from=service, dos_to=service, billed_amount=Decimal("100.00"),
                  submitted_date=TODAY - timedelta(days=submitted_days_ago), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status,
+                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
                  last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
 
 
@@ -58,7 +59,7 @@ def denial(claim_id: str = "PW1", denied_days_ago: int = 20, kind: str = "soft",
                   first_seen_at=NOW, last_seen_at=NOW)
 
 
-def verdict_of(c: Claim, denials: list[Denial] | None = None, tz=None):  # type: ignore[no-untyped-def]
+def verdict_of(c: Claim, denials: list[Denial] | None = None, tz: tzinfo | None = None) -> Verdict:
     return claim_verdict(c, denials or [], BOOK, NOW, tz=tz)
 
 
@@ -79,7 +80,7 @@ def test_a_claim_submitted_yesterday_is_not_asked_about_yet() -> None:
 
     assert not verdict.is_due
     assert verdict.reason == "submitted 1 day ago: payers list a claim only after 2 days"
-    assert verdict.next_check_at == datetime(2026, 11, 21, tzinfo=timezone.utc)
+    assert verdict.next_check_at == datetime(2026, 11, 21, tzinfo=UTC)
     assert not_due_reason(young, [], BOOK, NOW) == verdict.reason
     assert due_claims([young], [], BOOK, NOW) == []
 
@@ -202,7 +203,7 @@ def test_due_claims_most_urgent_first() -> None:
 
 
 def test_dates_are_the_practices() -> None:
-    evening = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)  # still Thursday evening in New York
+    evening = datetime(2026, 11, 20, 3, tzinfo=UTC)  # still Thursday evening in New York
     new_york = ZoneInfo("America/New_York")
     c = claim(submitted_days_ago=2)  # submitted Wednesday the 18th
 
@@ -217,7 +218,7 @@ def test_naive_stored_times_are_taken_as_utc() -> None:
     c.last_checked_at = c.last_checked_at.replace(tzinfo=None) if c.last_checked_at else None
 
     assert verdict_of(c).is_due
-    assert cadence.as_utc(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert cadence.as_utc(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 # --- authorizations ---------------------------------------------------------------------------------------------
@@ -229,7 +230,8 @@ def auth(status: str = "approved", checked_hours_ago: float | None = 21, ends_in
                          start_date=TODAY - timedelta(days=30), end_date=TODAY + timedelta(days=ends_in_days),
                          scheduled_date=None if service_in_days is None else TODAY + timedelta(days=service_in_days),
                          imported_at=NOW, updated_at=NOW, status=status,
-                         last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
+                         last_checked_at=(None if checked_hours_ago is None
+                                          else NOW - timedelta(hours=checked_hours_ago)))
 
 
 @pytest.mark.parametrize("status", ["denied", "cancelled", "expired"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from store.models import Claim, ClaimStatusObservation, Denial, EraFile, Evidenc
 from tests.conftest import Workspace
 from tests.run_support import import_claims
 from worker.clock import utcnow
-from worker.runtime.check import Check, RunReport
+from worker.runtime.check import Check, PortalReport, RunReport
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def stored(ws: Workspace) -> tuple[dict[str, Claim], list[ClaimStatusObservation
     return claims, observations
 
 
-def expected_state(claim: TruthClaim, today) -> str:  # type: ignore[no-untyped-def]
+def expected_state(claim: TruthClaim, today: date) -> str:
     if claim.on_file and claim.adjudicated > today and claim.outcome in {"paid", "denied"} \
             and claim.final is not None:
         return "pending"
@@ -48,7 +48,7 @@ def expected_state(claim: TruthClaim, today) -> str:  # type: ignore[no-untyped-
 NOT_DENIALS = {"45", "1", "2", "3", "23"}
 
 
-def expected_denials(ws: Workspace, today) -> list[tuple[str, str, str, str, str]]:  # type: ignore[no-untyped-def]
+def expected_denials(ws: Workspace, today: date) -> list[tuple[str, str, str, str, str]]:
     """(payer, claim, group, CARC, amount) of every denying adjustment the portals show today."""
     rows = []
     for claim in ws.truth.claims.values():
@@ -66,7 +66,7 @@ def denial_keys(ws: Workspace) -> list[tuple[str, str, str, str, str]]:
                 for d in session.exec(select(Denial))]
 
 
-def portal_report(report: RunReport, portal: str):  # type: ignore[no-untyped-def]
+def portal_report(report: RunReport, portal: str) -> PortalReport:
     return next(r for r in report.portals if r.portal == portal)
 
 
@@ -99,7 +99,8 @@ def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspa
     assert sorted(denial_keys(workspace)) == sorted(expected)
 
 
-def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace, browser: Browser) -> None:
+def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace,
+                                                                          browser: Browser) -> None:
     import_claims(workspace)
     run(workspace, browser, portals=["unity"])
     workspace.portal.admin("clock", {"days": 12})
@@ -182,17 +183,19 @@ def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace
     with Session(make_engine(workspace.settings.database_url())) as session:
         evidence = session.exec(select(Evidence).where(Evidence.portal == "lakeshore")).all()
     assert evidence and "LayoutChanged" in evidence[0].reason
-    for path in (evidence[0].screenshot_path, evidence[0].html_path):
+    html_path = evidence[0].html_path
+    for path in (evidence[0].screenshot_path, html_path):
         assert path and stat.S_IMODE(Path(path).stat().st_mode) == 0o600
-    assert stat.S_IMODE(Path(evidence[0].html_path).parent.stat().st_mode) == 0o700
+    assert html_path and stat.S_IMODE(Path(html_path).parent.stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize("fault, words", [
+@pytest.mark.parametrize(("fault", "words"), [
     ({"maintenance": True}, "unavailable"),
     ({"error_rate": 1.0}, "unavailable"),
     ({"rate_limited": True}, "rate limited"),
 ])
-def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict, words: str, browser: Browser) -> None:
+def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict[str, object], words: str,
+                                                           browser: Browser) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/clearinghouse", fault)
 
@@ -212,7 +215,8 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace,
     assert portal_report(again, "summit").checked == 0
 
 
-def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace, browser: Browser) -> None:
+def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace,
+                                                                                       browser: Browser) -> None:
     import_claims(workspace)
     first = run(workspace, browser, portals=["summit"])
     eras_at_start = portal_report(first, "summit").eras

@@ -16,6 +16,7 @@ from tests.run_support import configure, import_claims, portal_clock, running, s
 from tests.test_check_run import expected_state
 from worker.clock import utcnow
 
+
 def unity_requests(ws: Workspace) -> int:
     return int(ws.portal.admin("state")["requests"]["commercial"])
 
@@ -61,26 +62,27 @@ def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_p
 
 
 def result(**changes: object) -> ClaimStatusResult:
-    fields: dict[str, object] = dict(claim_id="PW1", category_code="A2", status_code=None, status_text="Pending",
-                                     status_date=date(2026, 11, 1), payer_claim_number="UHP1",
-                                     billed_amount=Decimal("100.00"), allowed_amount=None,
-                                     paid_amount=Decimal("0.00"), check_number=None, payment_date=None)
+    fields: dict[str, object] = {"claim_id": "PW1", "category_code": "A2", "status_code": None,
+                                 "status_text": "Pending", "status_date": date(2026, 11, 1),
+                                 "payer_claim_number": "UHP1", "billed_amount": Decimal("100.00"),
+                                 "allowed_amount": None, "paid_amount": Decimal("0.00"), "check_number": None,
+                                 "payment_date": None}
     fields.update(changes)
     return ClaimStatusResult(**fields)  # type: ignore[arg-type]
 
 
 def observation(**changes: object) -> ClaimStatusObservation:
-    fields: dict[str, object] = dict(claim_id="PW1", observed_at=utcnow(), portal="unity", run_id="r",
-                                     changes="", status="received", category_code="A2", status_code="20",
-                                     status_text="Accepted", status_date=date(2026, 11, 1),
-                                     payer_claim_number="UHP1", billed_amount=Decimal("100.00"),
-                                     allowed_amount=None, paid_amount=Decimal("0"), check_number=None,
-                                     payment_date=None, adjustments=[])
+    fields: dict[str, object] = {"claim_id": "PW1", "observed_at": utcnow(), "portal": "unity", "run_id": "r",
+                                 "changes": "", "status": "received", "category_code": "A2", "status_code": "20",
+                                 "status_text": "Accepted", "status_date": date(2026, 11, 1),
+                                 "payer_claim_number": "UHP1", "billed_amount": Decimal("100.00"),
+                                 "allowed_amount": None, "paid_amount": Decimal("0"), "check_number": None,
+                                 "payment_date": None, "adjustments": []}
     fields.update(changes)
     return ClaimStatusObservation(**fields)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("listed, latest, same", [
+@pytest.mark.parametrize(("listed", "latest", "same"), [
     (result(), observation(), True),
     (result(status_date=date(2026, 11, 5)), observation(), False),  # the payer touched it
     (result(paid_amount=Decimal("80.00")), observation(), False),

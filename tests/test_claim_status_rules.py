@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from flows.claim_states import ClaimState, category_states, state_of
 from flows.changes import describe_changes
+from flows.claim_states import ClaimState, category_states, state_of
 from flows.claim_status import COMPARED, observation_from, plan_batches
 from portals.types import Adjustment, ClaimStatusResult
 from store.models import Claim, ClaimStatusObservation
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def claim(status: str = "unchecked", checked_hours_ago: float | None = None, submitted_days_ago: int = 30,
@@ -21,11 +21,11 @@ def claim(status: str = "unchecked", checked_hours_ago: float | None = None, sub
     return Claim(claim_id="PW1", payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
                  dos_from=date(2026, 10, 1), dos_to=date(2026, 10, 1), billed_amount=Decimal("100.00"),
                  submitted_date=(NOW - timedelta(days=submitted_days_ago)).date(), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status,
+                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
                  last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
 
 
-@pytest.mark.parametrize("code, state", [
+@pytest.mark.parametrize(("code", "state"), [
     ("A2", ClaimState.RECEIVED), ("A7", ClaimState.REJECTED), ("P1", ClaimState.PENDING),
     ("P3", ClaimState.INFO_REQUESTED), ("R4", ClaimState.INFO_REQUESTED), ("F1", ClaimState.PAID),
     ("F2", ClaimState.DENIED), ("F4", ClaimState.DENIED), ("A4", ClaimState.NOT_ON_FILE),
@@ -46,7 +46,7 @@ def test_unknown_category_is_an_error_not_a_crash() -> None:
 def test_paid_with_a_denied_line_is_partially_paid_but_contractual_adjustments_are_not() -> None:
     contractual = (Adjustment("CO", "45", Decimal("10")), Adjustment("PR", "2", Decimal("5")))
     assert state_of(ClaimStatusResult("PW1", "F1", "65", "", adjustments=contractual)) is ClaimState.PAID
-    denied_line = contractual + (Adjustment("CO", "97", Decimal("40"), ("N20",)),)
+    denied_line = (*contractual, Adjustment("CO", "97", Decimal("40"), ("N20",)))
     assert state_of(ClaimStatusResult("PW1", "F1", "65", "", adjustments=denied_line)) is ClaimState.PARTIALLY_PAID
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +35,7 @@ DOS = date(2026, 10, 1)
 D = date.fromisoformat
 
 
-@pytest.mark.parametrize("anchor, window, expected", [
+@pytest.mark.parametrize(("anchor", "window", "expected"), [
     ("2024-02-29", Window(months=12), "2025-02-28"),  # leap day + a year: Feb 28
     ("2023-01-31", Window(months=1), "2023-02-28"),
     ("2024-01-31", Window(months=1), "2024-02-29"),
@@ -51,8 +53,8 @@ def test_add_window(anchor: str, window: Window, expected: str) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"days": 1, "months": 1}, {"days": 0}, {"months": -1}, {"days": True}])
-def test_a_window_is_a_positive_number_of_days_or_months(kwargs: dict) -> None:
-    with pytest.raises(ValueError):
+def test_a_window_is_a_positive_number_of_days_or_months(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="a window"):
         Window(**kwargs)
 
 
@@ -66,7 +68,7 @@ def test_us_federal_holidays_on_their_observed_dates() -> None:
     assert D("2020-06-19") not in us_federal_holidays(2020)  # Juneteenth is a federal holiday from 2021
 
 
-@pytest.mark.parametrize("day, expected", [
+@pytest.mark.parametrize(("day", "expected"), [
     ("2026-11-06", "2026-11-06"),  # a Friday stays
     ("2026-11-07", "2026-11-09"),  # Saturday -> Monday
     ("2026-11-08", "2026-11-09"),  # Sunday -> Monday
@@ -84,7 +86,7 @@ def test_roll_to_workday_with_given_holidays() -> None:
     assert roll_to_workday(D("2026-11-10"), frozenset({D("2026-11-10")})) == D("2026-11-11")  # Veterans Day not given
 
 
-@pytest.mark.parametrize("rules, anchor, window, expected", [
+@pytest.mark.parametrize(("rules", "anchor", "window", "expected"), [
     (UNITY, "2026-10-05", Window(days=180), "2027-04-03"),  # a Saturday: commercial payers do not move it
     (NORTHWIND, "2026-11-02", Window(days=180), "2027-05-01"),  # Saturday, stays
     (MEDICARE, "2026-11-02", Window(days=120), "2027-03-08"),  # +5 receipt days = Sunday Mar 7 -> Monday
@@ -97,7 +99,7 @@ def test_due_adds_receipt_days_then_the_window_then_rolls_only_where_the_payer_d
     assert due(D(anchor), window, rules) == D(expected)
 
 
-@pytest.mark.parametrize("rules, dos_from, dos_to, institutional, expected", [
+@pytest.mark.parametrize(("rules", "dos_from", "dos_to", "institutional", "expected"), [
     (MEDICARE, "2028-02-29", "2028-02-29", False, "2029-02-28"),  # leap-day service: Feb 28 next year
     (MEDICARE, "2026-03-02", "2026-03-07", False, "2027-03-02"),  # professional: from date
     (MEDICARE, "2026-03-02", "2026-03-07", True, "2027-03-08"),  # span claim: through date, Sunday -> Monday
@@ -137,7 +139,7 @@ def test_every_payer_resolves(payer_id: str) -> None:
     assert rules.name and not rules.assumed
 
 
-@pytest.mark.parametrize("payer_id, key", [(p, k) for p in sorted(RAW["payers"]) for k in sorted(CLASS_KEYS)])
+@pytest.mark.parametrize(("payer_id", "key"), [(p, k) for p in sorted(RAW["payers"]) for k in sorted(CLASS_KEYS)])
 def test_a_payers_own_values_win_over_its_class(payer_id: str, key: str) -> None:
     raw = RAW["payers"][payer_id]
     rules, defaults = BOOK.for_payer(payer_id), BOOK.classes[raw["class"]]
@@ -165,7 +167,7 @@ def test_an_unknown_payer_gets_the_commercial_defaults_flagged_as_assumed() -> N
 
 # --- the next deadline of a denial ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rules, kind, appeals, decided, expected", [
+@pytest.mark.parametrize(("rules", "kind", "appeals", "decided", "expected"), [
     # soft: corrected claim. Commercial: within timely filing (DOS + 90 days), earlier than denial + 180 days
     (UNITY, "soft", 0, None, Deadline("resubmit corrected claim", D("2026-12-30"), 0)),
     (NORTHWIND, DenialKind.SOFT, 0, None, Deadline("resubmit corrected claim", D("2027-01-29"), 0)),
@@ -212,18 +214,20 @@ def test_without_a_corrected_claim_window_only_timely_filing_applies() -> None:
 
 
 def test_an_institutional_span_claim_counts_timely_filing_from_the_through_date() -> None:
-    assert next_deadline(UNITY, "soft", DENIED, DOS, D("2026-10-10"), institutional=True).due == D("2027-01-08")
+    deadline = next_deadline(UNITY, "soft", DENIED, DOS, D("2026-10-10"), institutional=True)
+    assert deadline is not None and deadline.due == D("2027-01-08")
 
 
 def test_a_denial_that_cannot_be_appealed_has_no_appeal_deadline_but_can_still_be_corrected() -> None:
     assert next_deadline(MEDICARE, "hard", DENIED, DOS, DOS, appealable=False) is None
-    assert next_deadline(MEDICARE, "soft", DENIED, DOS, DOS, appealable=False).level == 0
+    correction = next_deadline(MEDICARE, "soft", DENIED, DOS, DOS, appealable=False)
+    assert correction is not None and correction.level == 0
 
 
 def test_a_bad_kind_or_count_is_a_programming_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'medium' is not a valid DenialKind"):
         next_deadline(UNITY, "medium", DENIED, DOS, DOS)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="appeals_filed cannot be negative"):
         next_deadline(UNITY, "hard", DENIED, DOS, DOS, appeals_filed=-1)
 
 
@@ -254,7 +258,7 @@ def test_a_small_rule_file_loads_with_defaults_and_overrides(tmp_path: Path) -> 
     assert book.for_payer("BBB").timely_filing == Window(days=30) and book.for_payer("BBB").receipt_days == 5
 
 
-@pytest.mark.parametrize("change, message", [
+@pytest.mark.parametrize(("change", "message"), [
     ('[limits]\nx = 1\n', "unknown key 'limits'"),
     ('[payers.CCC]\nclass = "commercial"\ntimely_filling = { days = 9 }\n', "payers.CCC: unknown key 'timely_filling'"),
     ('[payers.CCC]\nclass = "comercial"\n', "payers.CCC.class: unknown class 'comercial'"),
@@ -279,7 +283,7 @@ def test_a_small_rule_file_loads_with_defaults_and_overrides(tmp_path: Path) -> 
 def test_a_bad_rule_file_is_refused_naming_the_key(tmp_path: Path, change: str, message: str) -> None:
     path = tmp_path / "payer_rules.toml"
     path.write_text(GOOD + change)
-    with pytest.raises(ValueError, match="payer_rules.toml") as raised:
+    with pytest.raises(ValueError, match=re.escape("payer_rules.toml")) as raised:
         load_payer_rules(path)
     assert message in str(raised.value)
 
@@ -287,8 +291,8 @@ def test_a_bad_rule_file_is_refused_naming_the_key(tmp_path: Path, change: str, 
 def test_the_commercial_class_is_required_and_toml_must_parse(tmp_path: Path) -> None:
     path = tmp_path / "payer_rules.toml"
     path.write_text(GOOD.replace("[classes.commercial]", "[classes.private]").replace('"commercial"', '"private"'))
-    with pytest.raises(ValueError, match="classes.commercial is required"):
+    with pytest.raises(ValueError, match=re.escape("classes.commercial is required")):
         load_payer_rules(path)
     path.write_text("[classes.commercial\n")
-    with pytest.raises(ValueError, match="payer_rules.toml: not valid TOML"):
+    with pytest.raises(ValueError, match=re.escape("payer_rules.toml: not valid TOML")):
         load_payer_rules(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,11 @@ CARCS = sorted(reason_codes().values(), key=lambda r: r.code)
 RARCS = sorted(remark_codes().values(), key=lambda r: r.code)
 GENERIC = reason_codes()["16"]  # "lacks information, see the remarks": the CARC remarks usually come with
 
-# Every code the domain reference (section 2) names must be in the tables.
-REFERENCE_CARCS = ("4 5 6 7 11 13 14 16 18 22 26 27 29 31 32 35 119 39 49 50 55 58 96 97 107 109 140 146 150 151 "
+# Every code the domain reference (section 2) names must be in the tables; kept as the reference lists them.
+REFERENCE_CARCS = ("4 5 6 7 11 13 14 16 18 22 26 27 29 31 32 35 119 39 49 50 55 58 96 97 107 109 140 146 150 151 "  # noqa: SIM905
                    "167 170 185 181 182 183 184 189 197 198 199 204 206 207 208 226 227 234 236 242 243 252 284 "
                    "296 287 288 B7 B9 B11 B13 B15 B16 1 2 3 45 23").split()
-REFERENCE_RARCS = "MA130 N517 N380 M127 N290 N265 N286 N30 N54 N351 N115 N386 N130 N179 N20 N479 N522 N1 N211".split()
+REFERENCE_RARCS = "MA130 N517 N380 M127 N290 N265 N286 N30 N54 N351 N115 N386 N130 N179 N20 N479 N522 N1 N211".split()  # noqa: SIM905
 
 
 def test_the_tables_hold_every_code_the_reference_names() -> None:
@@ -60,7 +61,7 @@ def test_every_rarc_row_refines_a_generic_denial_as_its_refines_column_says(row)
     assert result.known and row.description in result.description
 
 
-@pytest.mark.parametrize("group, carc, category, kind, bill_patient", [
+@pytest.mark.parametrize(("group", "carc", "category", "kind", "bill_patient"), [
     ("PR", "1", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
     ("PR", "2", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
     ("PR", "3", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
@@ -82,7 +83,7 @@ def test_group_codes(group: str, carc: str, category: str, kind: DenialKind, bil
         assert result.owner == "none"
 
 
-@pytest.mark.parametrize("carc, rarcs, category, owner, kind, appealable", [
+@pytest.mark.parametrize(("carc", "rarcs", "category", "owner", "kind", "appealable"), [
     # what the fake portals send
     ("16", ["M127"], "documentation", "providers", DenialKind.SOFT, True),
     ("50", ["N115"], "medical_necessity", "providers", DenialKind.HARD, True),
@@ -124,7 +125,7 @@ def test_codes_are_case_insensitive_and_stripped() -> None:
     assert describe_rarc(" m127 ") == describe_rarc("M127") is not None
 
 
-@pytest.mark.parametrize("group, carc, rarcs, missing", [
+@pytest.mark.parametrize(("group", "carc", "rarcs", "missing"), [
     ("CO", "999", [], "999"),
     ("CO", "Z9", ["M127"], "Z9"),
     ("CO", "50", ["N9999"], "N9999"),
@@ -160,7 +161,7 @@ CARC_HEADER = "carc,description,category,owner,kind\n"
 RARC_HEADER = "rarc,description,category,owner,kind,refines,appealable\n"
 
 
-@pytest.mark.parametrize("body, message", [
+@pytest.mark.parametrize(("body", "message"), [
     ("50,Not necessary,medical_necesity,providers,hard\n", "line 2: unknown category 'medical_necesity'"),
     ("50,Not necessary,medical_necessity,doctors,hard\n", "line 2: unknown owner 'doctors'"),
     ("50,Not necessary,medical_necessity,providers,firm\n", "line 2: unknown kind 'firm'"),
@@ -178,12 +179,12 @@ RARC_HEADER = "rarc,description,category,owner,kind,refines,appealable\n"
 def test_a_malformed_carc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "reason_codes.csv"
     path.write_text(CARC_HEADER + body)
-    with pytest.raises(RuleTableError, match="reason_codes.csv") as raised:
+    with pytest.raises(RuleTableError, match=re.escape("reason_codes.csv")) as raised:
         reason_codes(path)
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize("body, message", [
+@pytest.mark.parametrize(("body", "message"), [
     ("N290,Missing id,credentialing,credentialing,soft,topic,\n", "line 2: unknown refines 'topic'"),
     ("N290,Missing id,,credentialing,soft,cause,\n", "line 2: a 'cause' remark needs a category"),
     ("N517,Resubmit,,,,action,\n", "line 2: a 'action' remark needs a kind"),
@@ -196,7 +197,7 @@ def test_a_malformed_carc_row_names_the_file_and_line(tmp_path: Path, body: str,
 def test_a_malformed_rarc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "remark_codes.csv"
     path.write_text(RARC_HEADER + body)
-    with pytest.raises(RuleTableError, match="remark_codes.csv") as raised:
+    with pytest.raises(RuleTableError, match=re.escape("remark_codes.csv")) as raised:
         remark_codes(path)
     assert message in str(raised.value)
 
@@ -204,7 +205,7 @@ def test_a_malformed_rarc_row_names_the_file_and_line(tmp_path: Path, body: str,
 def test_a_table_with_the_wrong_header_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "reason_codes.csv"
     path.write_text("code,description,category,owner,kind\n50,A,coding,coding,soft\n")
-    with pytest.raises(RuleTableError, match="reason_codes.csv: header must be carc,description"):
+    with pytest.raises(RuleTableError, match=re.escape("reason_codes.csv: header must be carc,description")):
         reason_codes(path)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from flows.claim_states import ClaimState
 from flows.denial_report import denial_trends
-from flows.denials import DenialActionRefused, record_portal_result, record_staff_action
+from flows.denials import DenialActionRefused, DenialChanges, record_portal_result, record_staff_action
 from flows.era import EraParseError
 from flows.remittances import import_era
 from flows.worklist import build_worklist, priority, urgency
@@ -21,7 +21,7 @@ from store.db import create_schema, make_engine, session_scope
 from store.denials import history, list_denials
 from store.models import Claim, Denial, EraClaim, EraFile
 
-AT = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 DOS = date(2026, 9, 14)
 
 
@@ -34,7 +34,7 @@ def engine(tmp_path: Path) -> Engine:
             session.add(Claim(claim_id=claim_id, payer_id=payer, member_id="M000000001",
                               patient_name="SYNTHETIC, PERSON", dos_from=DOS, dos_to=DOS,
                               billed_amount=Decimal("300.00"), submitted_date=DOS + timedelta(days=3),
-                              rendering_npi="1234567893", imported_at=AT, updated_at=AT))
+                              rendering_npi="1234567893", imported_at=AT, updated_at=AT, paid_amount=None))
     return engine
 
 
@@ -43,7 +43,7 @@ def denied(claim_id: str = "PW900001", *adjustments: Adjustment, category: str =
                              Decimal("300.00"), Decimal("0"), Decimal("0"), adjustments=adjustments)
 
 
-def portal(engine: Engine, result: ClaimStatusResult, state: ClaimState, at: datetime = AT):  # type: ignore[no-untyped-def]
+def portal(engine: Engine, result: ClaimStatusResult, state: ClaimState, at: datetime = AT) -> DenialChanges:
     with session_scope(engine) as session:
         return record_portal_result(session, claim_id=result.claim_id, payer_id="NWM", result=result, state=state,
                                     portal="summit", at=at)
@@ -119,7 +119,8 @@ def era(*claims: str, trace: str = "EFT0000000001", total: str = "100.00") -> by
         "N1*PE*TEST PRACTICE*XX*1234567893~", *claims,
     ]
     count = len(body) + 1
-    segments = ["ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *261010*1200*^*00501*000000001*0*P*:~",
+    segments = [("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       "
+                 "*261010*1200*^*00501*000000001*0*P*:~"),
                 "GS*HP*PAYER*PRACTICE*20261010*1200*1*X*005010X221A1~", *body, f"SE*{count}*0001~", "GE*1*1~",
                 "IEA*1*000000001~"]
     return "\n".join(segments).encode()
@@ -173,6 +174,11 @@ def test_a_malformed_era_names_the_segment_and_imports_nothing(engine: Engine) -
         assert not session.exec(select(EraFile)).all() and not list_denials(session)
 
 
+def test_a_file_that_is_not_text_is_refused_as_an_era(engine: Engine) -> None:
+    with pytest.raises(EraParseError, match=r"bin\.835: not a text file"):
+        import_era(engine, b"\xff\xfeISA", source="file", file_id="bin.835", at=AT)
+
+
 # --- worklist and report -----------------------------------------------------------
 
 def make_denial(id_: int, amount: str, kind: str, category: str, denial_date: date, payer: str = "UHP") -> Denial:
@@ -224,7 +230,7 @@ def test_denial_trends_group_counts_and_dollars() -> None:
     now = AT
     claims = [Claim(claim_id=f"C{i}", payer_id="UHP", member_id="M", patient_name="SYNTHETIC, PERSON",
                     dos_from=DOS, dos_to=DOS, billed_amount=Decimal("100"), submitted_date=DOS, rendering_npi="1",
-                    imported_at=now, updated_at=now, status=status)
+                    imported_at=now, updated_at=now, status=status, paid_amount=None)
               for i, status in enumerate(("paid", "denied", "partially_paid", "pending"))]
     crafted = [make_denial(1, "100.00", "hard", "authorization", date(2026, 10, 1)),
                make_denial(2, "40.00", "soft", "medical_necessity", date(2026, 9, 3))]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from flows.digest import build_digest, mark_reported, render_html, render_text, subject_line
 from store import alerts as store
@@ -16,7 +16,7 @@ from store.db import create_schema, make_engine, session_scope
 from store.models import Alert, Denial, Digest
 
 DAY = date(2026, 11, 24)
-NOW = datetime(2026, 11, 24, 7, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 7, tzinfo=UTC)
 NAME = "ZZTESTPATIENT, SYNTHETIC"
 
 _ids = iter(range(1, 10_000))
@@ -79,7 +79,7 @@ def test_groups_by_urgency_then_owner_with_counts_and_dollars() -> None:
 
 def test_top_items_then_counts_for_the_rest() -> None:
     digest = build_digest(ALERTS, [], [], DAY, top_n=3)
-    assert [line.key for line in (l for g in digest.groups for l in g.lines)] == [
+    assert [line.key for group in digest.groups for line in group.lines] == [
         "timely_filing|OD1", "timely_filing|OD2", "timely_filing|S1"]
     assert digest.hidden_counts == {"Due within 3 days": 2, "This week": 1, "Coming up": 2, "For information": 1}
     assert digest.alert_keys == ["timely_filing|OD1", "timely_filing|OD2", "timely_filing|S1"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from store.findings import all_findings
 from store.models import Authorization, Claim, Enrollment, Provider
 
 TODAY = date(2026, 11, 20)
-AT = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def auth(number: str = "UA1", status: str = "approved", used: int | None = 2, approved: int = 12,
@@ -39,14 +39,14 @@ def claim(claim_id: str, npi: str = "1234567893", payer: str = "UHP", status: st
     return Claim(claim_id=claim_id, payer_id=payer, member_id="M000000001", patient_name="SYNTHETIC, PERSON",
                  dos_from=dos, dos_to=dos, billed_amount=Decimal(billed), submitted_date=dos,
                  rendering_npi=npi, procedure_codes=list(codes), prior_auth_number=auth_number, imported_at=AT,
-                 updated_at=AT, status=status)
+                 updated_at=AT, status=status, paid_amount=None)
 
 
 def kinds(drafts: list[FindingDraft]) -> list[tuple[str, str]]:
     return sorted((d.kind, d.subject) for d in drafts)
 
 
-@pytest.mark.parametrize("crafted, expected", [
+@pytest.mark.parametrize(("crafted", "expected"), [
     (auth(), []),
     (auth(end_in_days=14), [("auth_expiring", "UA1")]),  # the edge: exactly N days
     (auth(end_in_days=15), []),
@@ -88,7 +88,8 @@ def test_a_claim_billed_outside_its_authorization_is_found_with_the_money_at_ris
 def enrollment(npi: str, payer: str, status: str, revalidate_in_days: int | None = 900,
                terminated_days_ago: int | None = None) -> Enrollment:
     return Enrollment(npi=npi, payer_id=payer, portal="p", status=status, last_checked_at=AT, status_changed_at=AT,
-                      revalidation_due=None if revalidate_in_days is None else TODAY + timedelta(days=revalidate_in_days),
+                      revalidation_due=(None if revalidate_in_days is None
+                                        else TODAY + timedelta(days=revalidate_in_days)),
                       termination=None if terminated_days_ago is None else TODAY - timedelta(days=terminated_days_ago))
 
 
@@ -107,13 +108,13 @@ def test_an_inactive_enrollment_with_unpaid_claims_lists_the_claims_and_their_to
     assert finding.due == TODAY - timedelta(days=15)
 
 
-@pytest.mark.parametrize("days, found", [(90, True), (91, False), (-3, True)])
+@pytest.mark.parametrize(("days", "found"), [(90, True), (91, False), (-3, True)])
 def test_revalidation_within_90_days_or_past(days: int, found: bool) -> None:
     drafts = enrollment_findings([enrollment("1111111111", "NWM", "active", revalidate_in_days=days)], [], [], TODAY)
     assert kinds(drafts) == ([("revalidation_due", "1111111111/NWM")] if found else [])
 
 
-@pytest.mark.parametrize("attested_days_ago, found", [(90, True), (89, False), (130, True)])
+@pytest.mark.parametrize(("attested_days_ago", "found"), [(90, True), (89, False), (130, True)])
 def test_caqh_reattestation_every_120_days_with_30_days_notice(attested_days_ago: int, found: bool) -> None:
     provider = Provider(npi="1111111111", name="Dr. Synthetic", imported_at=AT, updated_at=AT,
                         caqh_attested_date=TODAY - timedelta(days=attested_days_ago))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ from flows.claim_import import ImportProblem, ImportRejected, import_claims_file
 from store.claims import get_claim, list_claims, upsert_claims
 from store.db import create_schema, make_engine, session_scope
 
-FIRST_IMPORT = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc)
+FIRST_IMPORT = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 DATASET = generate(seed=7, start=date(2026, 11, 2))
 EXPORT = pms_export_rows(DATASET)
 COLUMNS = list(EXPORT[0])
@@ -72,7 +72,7 @@ def test_the_fake_portals_export_imports_cleanly(engine: Engine, tmp_path: Path)
         assert claim.dos_from == date.fromisoformat(first["dos_from"])
         assert claim.submitted_date == date.fromisoformat(first["submitted_date"])
         assert claim.status == "unchecked"
-        assert claim.imported_at.replace(tzinfo=timezone.utc) == FIRST_IMPORT
+        assert claim.imported_at.replace(tzinfo=UTC) == FIRST_IMPORT
         nwm = list_claims(session, payer_id="NWM")
         assert [c.claim_id for c in nwm] == sorted(r["claim_id"] for r in EXPORT if r["payer_id"] == "NWM")
         picked = list_claims(session, claim_ids=[EXPORT[5]["claim_id"], EXPORT[1]["claim_id"], "PW999999"])
@@ -110,8 +110,8 @@ def test_a_changed_row_updates_pm_fields_but_never_the_status(imported: Engine, 
         assert claim.billed_amount == Decimal("999.99")
         assert claim.rendering_npi == npi_with_check_digit("123456789")
         assert (claim.status, claim.paid_amount) == ("paid", Decimal("80.00"))
-        assert claim.imported_at.replace(tzinfo=timezone.utc) == FIRST_IMPORT
-        assert claim.updated_at.replace(tzinfo=timezone.utc) == LATER
+        assert claim.imported_at.replace(tzinfo=UTC) == FIRST_IMPORT
+        assert claim.updated_at.replace(tzinfo=UTC) == LATER
 
 
 def test_new_rows_are_added_alongside_known_ones(imported: Engine, tmp_path: Path) -> None:
@@ -371,7 +371,7 @@ def test_an_export_without_the_new_columns_keeps_what_is_stored(imported: Engine
 def test_upsert_is_all_or_nothing_in_the_callers_transaction(engine: Engine, tmp_path: Path) -> None:
     records = read_claims_csv(write_csv(tmp_path / "claims.csv", rows()))
 
-    with pytest.raises(RuntimeError), session_scope(engine) as session:
+    with pytest.raises(RuntimeError), session_scope(engine) as session:  # noqa: PT012  (the failure after the upsert is the test)
         upsert_claims(session, records, FIRST_IMPORT)
         raise RuntimeError("something failed after the upsert")
 
@@ -380,5 +380,5 @@ def test_upsert_is_all_or_nothing_in_the_callers_transaction(engine: Engine, tmp
 
 def test_upsert_wants_an_aware_utc_time(engine: Engine, tmp_path: Path) -> None:
     records = read_claims_csv(write_csv(tmp_path / "claims.csv", rows()[:1]))
-    with pytest.raises(ValueError), session_scope(engine) as session:
+    with pytest.raises(ValueError, match="timezone-aware"), session_scope(engine) as session:
         upsert_claims(session, records, datetime(2026, 11, 2, 6, 0))

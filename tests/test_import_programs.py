@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,8 @@ from store.claims import get_claim
 from store.db import create_schema, make_engine, session_scope
 from store.providers import get_provider, list_providers
 
-FIRST_IMPORT = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 3, 12, 0, tzinfo=timezone.utc)
+FIRST_IMPORT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 DATASET = generate(seed=7, start=date(2026, 11, 2))
 PROGRAMS = generate_programs(DATASET, 7)
 AUTHS = pms_auth_rows(PROGRAMS)
@@ -105,7 +105,7 @@ def test_the_fake_practices_exports_import_cleanly(engine: Engine, tmp_path: Pat
                 date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]),
                 date.fromisoformat(row["scheduled_date"]))
             assert (auth.status, auth.units_used, auth.portal_codes) == ("unchecked", None, [])
-            assert auth.imported_at.replace(tzinfo=timezone.utc) == FIRST_IMPORT
+            assert auth.imported_at.replace(tzinfo=UTC) == FIRST_IMPORT
         for row in PROVIDERS:
             provider = get_provider(session, row["npi"])
             assert provider is not None
@@ -155,8 +155,8 @@ def test_a_changed_auth_is_updated_but_what_the_portal_said_is_kept(imported: En
         assert (auth.units_approved, auth.procedure_codes) == (20, ["97112", "97140", "97530"])
         assert (auth.end_date, auth.scheduled_date) == (date(2027, 2, 1), None)
         assert (auth.status, auth.units_used, auth.portal_codes) == ("approved", 5, ["97112"])
-        assert auth.imported_at.replace(tzinfo=timezone.utc) == FIRST_IMPORT
-        assert auth.updated_at.replace(tzinfo=timezone.utc) == LATER
+        assert auth.imported_at.replace(tzinfo=UTC) == FIRST_IMPORT
+        assert auth.updated_at.replace(tzinfo=UTC) == LATER
 
 
 def test_a_changed_provider_is_updated(imported: Engine, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import socket
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
@@ -26,27 +26,28 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from flows.alerts import acknowledge
 from flows.claim_import import import_claims_file
 from flows.claim_status import record_status
 from portals.types import Adjustment, ClaimStatusResult
-from flows.alerts import acknowledge
 from store.accounts import clear_attention, get_account, mark_needs_attention
 from store.alerts import get_digest, list_alerts
 from store.claims import get_claim
 from store.db import create_schema, make_engine, session_scope
 from store.models import Alert, Digest
+from tests.cli_support import Ran
 from tests.conftest import ADAPTER_OF, write_config
 from tests.test_cli import cli
 from tests.test_import_claims import rows, write_csv
-from worker.security.credentials import KEY_FILE_ENV
 from worker.delivery.notify import Sent, apprise_send, refresh_urgent_alerts, retry_failed_deliveries, send_digests
+from worker.delivery.urgent import send_urgent
 from worker.runtime.jobs import job_specs
 from worker.runtime.scheduler import Enqueuer
+from worker.security.credentials import KEY_FILE_ENV
 from worker.settings import ConfigError, Settings
-from worker.delivery.urgent import send_urgent
 
 NEW_YORK = ZoneInfo("America/New_York")
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)  # 07:00 in New York, when the digest job fires
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)  # 07:00 in New York, when the digest job fires
 TODAY = NOW.astimezone(NEW_YORK).date()
 PATIENT = "QUILLFEATHER, ZEPHYRINE"  # synthetic; must never reach a summary unless names are turned on
 SECRET = "s3cret-hook-pass"
@@ -58,14 +59,15 @@ SECRET = "s3cret-hook-pass"
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # aiosmtpd's hook
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -92,7 +94,7 @@ class Webhook:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            def do_POST(self) -> None:  # http.server's name
                 received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
                 self.send_response(200)
                 self.end_headers()
@@ -523,9 +525,9 @@ def status(settings: Settings, tmp_path: Path) -> str:
 def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path: Path) -> None:
     settings, engine = install(tmp_path, "")
     today = datetime.now(NEW_YORK).date()  # the CLI runs on the real clock
-    import_claims(tmp_path, engine, today, datetime.now(timezone.utc) - timedelta(hours=1))
+    import_claims(tmp_path, engine, today, datetime.now(UTC) - timedelta(hours=1))
 
-    def run(*args: str):  # type: ignore[no-untyped-def]
+    def run(*args: str) -> Ran:
         return cli(None, *args, config=settings.config_path)
 
     preview = run("digest", "--preview")
@@ -547,7 +549,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
     with session_scope(engine) as session:
         week = session.get(Alert, ids["PW-WEEK"])
         assert week is not None and week.snoozed_until is not None
-        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(timezone.utc) \
+        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(UTC) \
             <= timedelta(days=3)
     after = run("alerts")
     assert "2 alert(s)" in after.stdout and "PW-SOON" not in after.stdout and "PW-WEEK" not in after.stdout
@@ -567,7 +569,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
 
 def test_digest_send_exits_1_when_a_channel_failed(tmp_path: Path, webhook: Webhook) -> None:
     settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["json://127.0.0.1:{webhook.port}/b"]\n')
-    import_claims(tmp_path, engine, datetime.now(NEW_YORK).date(), datetime.now(timezone.utc) - timedelta(hours=1))
+    import_claims(tmp_path, engine, datetime.now(NEW_YORK).date(), datetime.now(UTC) - timedelta(hours=1))
 
     failed = cli(None, "digest", "--send", config=settings.config_path)
     webhook.start()

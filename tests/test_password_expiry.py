@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,8 @@ from worker.delivery.notify import refresh_alerts
 
 pytestmark = pytest.mark.browser
 
-ADAPTERS = {"clearinghouse": SummitExchangeAdapter, "commercial": UnityHealthAdapter,
+ADAPTERS: dict[str, type[SummitExchangeAdapter | UnityHealthAdapter | LakeshoreMedicaidAdapter]] = {
+    "clearinghouse": SummitExchangeAdapter, "commercial": UnityHealthAdapter,
             "medicaid": LakeshoreMedicaidAdapter}
 WORKER_NAMES = {"clearinghouse": "summit", "commercial": "unity", "medicaid": "lakeshore"}
 # Each portal's sign-in and change-password forms, as a person's browser posts them.
@@ -50,7 +52,7 @@ def expire_password(portal: RunningPortal, prefix: str) -> Account:
     return account
 
 
-def account_state(portal: RunningPortal, prefix: str) -> dict:
+def account_state(portal: RunningPortal, prefix: str) -> dict[str, Any]:
     return next(a for a in portal.admin("state")["accounts"]
                 if a["portal"] == prefix and a["username"] == default_account(prefix).username)
 

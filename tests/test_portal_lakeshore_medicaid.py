@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -84,7 +85,7 @@ def expected(claim: Claim, today: date = START) -> ClaimStatusResult:
     )
 
 
-def account_state(portal: RunningPortal, username: str = ACCOUNT.username) -> dict:
+def account_state(portal: RunningPortal, username: str = ACCOUNT.username) -> dict[str, Any]:
     return next(a for a in portal.admin("state")["accounts"]
                 if a["portal"] == "medicaid" and a["username"] == username)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -173,7 +175,8 @@ def test_layout_2_is_noticed_on_every_new_page(page: Page, fake_portal: RunningP
     assert on_enrollment_form.value.page == "provider enrollment inquiry"
 
     # the release lands between the form and the answer: each answer page is checked too
-    cases = [
+    # each case's form is a page type of its own
+    cases: list[tuple[Callable[[], Any], Callable[[Any], object], str, str]] = [
         (lambda: PriorAuthInquiryPage(lsm).open(), lambda f: f.search_number(a.auth_number).read(a.auth_number),
          "prior authorization detail", "missing"),
         (lambda: PriorAuthInquiryPage(lsm).open(), lambda f: f.search_recipient(a.member_id).authorizations(),

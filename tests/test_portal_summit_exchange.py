@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -56,7 +57,7 @@ def expected_result(claim: Claim, today: date = START) -> ClaimStatusResult:
     """What the adapter must read, built from the data set the portal serves."""
     status = claim.status_on(today)
     assert status is not None
-    procedures = {line.line_no: line.procedure for line in claim.lines}
+    procedures: dict[int | None, str] = {line.line_no: line.procedure for line in claim.lines}
     return ClaimStatusResult(
         claim_id=claim.claim_id, category_code=status.category, status_code=status.status_code,
         status_text=status.text, status_date=status.effective, payer_claim_number=claim.payer_claim_number,
@@ -72,7 +73,7 @@ def make_adapter(page: Page, portal: RunningPortal, credentials: Credentials = D
                                  credentials=credentials, timeouts=Timeouts(element_ms=3000))
 
 
-def account_state(portal: RunningPortal, username: str) -> dict:
+def account_state(portal: RunningPortal, username: str) -> dict[str, Any]:
     return next(a for a in portal.admin("state")["accounts"]
                 if a["portal"] == "clearinghouse" and a["username"] == username)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -84,7 +85,7 @@ def make_adapter(page: Page, fake_portal: RunningPortal) -> MakeAdapter:
     return make
 
 
-def commercial_account(fake_portal: RunningPortal, username: str) -> dict:
+def commercial_account(fake_portal: RunningPortal, username: str) -> dict[str, Any]:
     accounts = fake_portal.admin("state")["accounts"]
     return next(a for a in accounts if a["portal"] == "commercial" and a["username"] == username)
 
@@ -233,7 +234,7 @@ def test_session_expired_mid_batch_costs_exactly_one_login(make_adapter: MakeAda
     fake_portal.admin("sessions/expire", {})
     results += [adapter.claim_status(query(claim)) for claim in batch[1:]]
 
-    for result, claim in zip(results, batch):
+    for result, claim in zip(results, batch, strict=True):
         assert_matches(result, claim)
     assert adapter.logins == 2
 

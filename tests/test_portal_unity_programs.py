@@ -113,10 +113,11 @@ def test_authorizations_change_with_the_clock(make_adapter: MakeAdapter, fake_po
 
     # Every visit of the data set is before the start date: step the clock back to watch units being used.
     fake_portal.admin("clock", {"days": -9})
-    used = []
+    used: list[int] = []
     for day in range(-4, 1):
-        used.append(adapter.authorization(nearly_used.auth_number).units_used)
-        assert used[-1] == nearly_used.units_used_on(TODAY + timedelta(days=day))
+        units_used = adapter.authorization(nearly_used.auth_number).units_used
+        assert units_used == nearly_used.units_used_on(TODAY + timedelta(days=day))
+        used.append(units_used)
         fake_portal.admin("clock", {"days": 1})
     assert used == sorted(used) and used[0] < used[-1]
     assert adapter.logins == 1

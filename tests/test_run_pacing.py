@@ -6,6 +6,7 @@ portal and reads when each task started from the worker's own log.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -77,9 +78,9 @@ def test_the_pace_holds_between_tasks_whichever_runner_does_them(workspace: Work
     starts = task_starts(log)
     assert set(starts) == {"summit", "unity", "lakeshore"}
     handed_over = [portal for portal, started in starts.items()
-                   if any(a[1] != b[1] for a, b in zip(started, started[1:]))]
+                   if any(a[1] != b[1] for a, b in itertools.pairwise(started))]
     assert handed_over, f"no portal went from one runner to the other: {starts}"
     for portal, started in starts.items():
         assert len(started) >= TASKS_PER_PORTAL, (portal, started)
-        gaps = [(b[0] - a[0]).total_seconds() for a, b in zip(started, started[1:])]
+        gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(started)]
         assert min(gaps) >= PACE_S - LOG_LAG_S, f"{portal}: tasks started {gaps} s apart; the pace is {PACE_S} s"

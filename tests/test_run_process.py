@@ -13,8 +13,18 @@ from sqlmodel import select
 
 from store.models import AccountLease, Claim, ClaimStatusObservation, WorkerHeartbeat
 from tests.conftest import Workspace
-from tests.run_support import alive, browser_tree, cli, configure, import_claims, running, session, start_worker, \
-    tasks, wait_until
+from tests.run_support import (
+    alive,
+    browser_tree,
+    cli,
+    configure,
+    import_claims,
+    running,
+    session,
+    start_worker,
+    tasks,
+    wait_until,
+)
 from worker.clock import utcnow
 from worker.runtime.evidence import evidence_dir
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from store.models import Claim, ClaimStatusObservation, PortalAccount
 from tests.conftest import Workspace
@@ -41,12 +43,12 @@ def test_a_simulated_week_records_every_claims_final_state_once(workspace: Works
             if day == RATE_LIMITED_DAY:  # the commercial portal says 429 until the worker backs off
                 wait_until(lambda: pauses(workspace, "unity") > 0, "the rate-limited portal is paused")
                 workspace.portal.admin("faults/commercial", {"rate_limited": False})
-            wait_until(lambda: settled(workspace, mark), f"day {day}'s checks are done")
+            wait_until(functools.partial(settled, workspace, mark), f"day {day}'s checks are done")
 
     today = workspace.truth.start + timedelta(days=DAYS)
     with session(workspace) as s:
         claims = {c.claim_id: c for c in s.exec(select(Claim))}
-        observations = list(s.exec(select(ClaimStatusObservation).order_by(ClaimStatusObservation.id)))
+        observations = list(s.exec(select(ClaimStatusObservation).order_by(col(ClaimStatusObservation.id))))
         accounts = list(s.exec(select(PortalAccount)))
     for claim_id, truth in workspace.truth.claims.items():
         assert claims[claim_id].status == expected_state(truth, today), claim_id
@@ -54,13 +56,13 @@ def test_a_simulated_week_records_every_claims_final_state_once(workspace: Works
     for observation in observations:
         history.setdefault(observation.claim_id, []).append(observation.status)
     for claim_id, states in history.items():
-        assert all(a != b for a, b in zip(states, states[1:])), f"{claim_id} recorded twice: {states}"
+        assert all(a != b for a, b in itertools.pairwise(states)), f"{claim_id} recorded twice: {states}"
         assert states.count(claims[claim_id].status) == 1, claim_id
     # Paid claims were never asked about again; every task ended done.
     all_tasks = tasks(workspace)
     assert {t.state for t in all_tasks} == {"done"}
     per_claim = Counter(t.target for t in all_tasks)
-    for claim_id, claim in claims.items():
+    for claim_id in claims:
         if history.get(claim_id, [None])[0] == "paid":
             assert per_claim[claim_id] == 1, claim_id
     assert all(a.state == "active" and a.consecutive_failures == 0 for a in accounts)

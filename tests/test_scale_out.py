@@ -7,6 +7,7 @@ sessions open at once; and the scheduler role moves to a live worker.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -28,8 +29,8 @@ from tests.conftest import Workspace, write_config
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 from tests.run_support import COMPRESSED, alive, browser_tree, start_worker, wait_until
 from worker.clock import aware, utcnow
-from worker.security.credentials import open_store
 from worker.runtime.heartbeat import ROLE, SCHEDULER
+from worker.security.credentials import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # three real processes
 
@@ -145,7 +146,7 @@ def no_task_worked_twice_at_once(events: dict[str, list[dict[str, object]]], kil
                 starts[e["task"]].append((stamp(e), host))
     for task, attempts in starts.items():
         attempts.sort()
-        for (_, first_host), (second_start, _) in zip(attempts, attempts[1:]):
+        for (_, first_host), (second_start, _) in itertools.pairwise(attempts):
             assert first_host == killed and second_start > killed_at, (task, attempts)
 
 
@@ -167,7 +168,7 @@ def never_two_sessions_for_one_account(events: dict[str, list[dict[str, object]]
     assert set(spans) == {"summit", "unity", "lakeshore"}
     for portal, batches in spans.items():
         batches.sort()
-        for (_, first_end, first_host), (second_start, _, second_host) in zip(batches, batches[1:]):
+        for (_, first_end, first_host), (second_start, _, second_host) in itertools.pairwise(batches):
             assert second_start >= first_end, f"{portal}: {first_host} and {second_host} overlapped"
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from flows.claim_import import import_claims_file
@@ -20,7 +21,7 @@ from worker.runtime.jobs import job_specs, missed_while_down, next_fire
 from worker.runtime.scheduler import Enqueuer, build_scheduler
 from worker.settings import Settings
 
-MONDAY_NOON = datetime(2026, 11, 23, 17, tzinfo=timezone.utc)  # 12:00 in New York
+MONDAY_NOON = datetime(2026, 11, 23, 17, tzinfo=UTC)  # 12:00 in New York
 
 
 def settings_with(tmp_path: Path, extra: str = "") -> Settings:
@@ -40,15 +41,18 @@ def test_jobs_come_from_config_with_per_portal_schedules(tmp_path: Path) -> None
     assert specs["remittances"].portals == ("summit",)  # only the clearinghouse offers ERA files
     assert specs["enrollments"].portals == ("summit", "unity", "lakeshore")
     # Twice on business days at 06:00 and 13:00 New York time; the next after Monday noon is 13:00.
-    assert next_fire(specs["claims"], MONDAY_NOON).astimezone(settings.worker.tzinfo).hour == 13
-    friday_evening = datetime(2026, 11, 27, 23, tzinfo=timezone.utc)
-    monday = next_fire(specs["claims"], friday_evening).astimezone(settings.worker.tzinfo)
+    afternoon = next_fire(specs["claims"], MONDAY_NOON)
+    assert afternoon is not None and afternoon.astimezone(settings.worker.tzinfo).hour == 13
+    friday_evening = datetime(2026, 11, 27, 23, tzinfo=UTC)
+    monday = next_fire(specs["claims"], friday_evening)
+    assert monday is not None
+    monday = monday.astimezone(settings.worker.tzinfo)
     assert (monday.weekday(), monday.hour) == (0, 6)
 
 
 def test_a_worker_down_overnight_catches_up_once_not_per_missed_run(tmp_path: Path) -> None:
     [claims] = [s for s in job_specs(settings_with(tmp_path)) if s.job_id == "claims"]
-    friday_13h = datetime(2026, 11, 20, 18, tzinfo=timezone.utc)
+    friday_13h = datetime(2026, 11, 20, 18, tzinfo=UTC)
 
     assert missed_while_down(claims, None, MONDAY_NOON)  # never ran
     assert missed_while_down(claims, friday_13h, MONDAY_NOON)  # Monday 06:00 passed while it was down
@@ -60,9 +64,10 @@ def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed
                                        '[alerts.channels.it]\nurls = ["json://127.0.0.1:9/it"]\nowners = ["it"]\n')
     specs = job_specs(settings)
     engine = make_engine(settings.database_url())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # Every job started just now except the digest, which last ran a week ago.
-    last_started = {spec.job_id: now for spec in specs} | {"digest": now - timedelta(days=7)}
+    last_started: dict[str, datetime | None] = {spec.job_id: now for spec in specs}
+    last_started["digest"] = now - timedelta(days=7)
 
     scheduler = build_scheduler(settings, specs, Enqueuer(settings, engine, lambda: now), last_started)
 
@@ -83,14 +88,14 @@ def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path) -> tuple[Settings, Engine]:
     settings = settings_with(tmp_path)
     engine = make_engine(settings.database_url())
     create_schema(engine)
     return settings, engine
 
 
-def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store: tuple[Settings, Engine], tmp_path: Path) -> None:
     settings, engine = store
     template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
     csv = write_csv(tmp_path / "claims.csv", [
@@ -112,11 +117,12 @@ def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store, tmp_path:
     assert all("never checked" in reason for _, _, reason in queued)
 
 
-def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store: tuple[Settings, Engine],
+                                                                      tmp_path: Path) -> None:
     settings, engine = store
     folder = tmp_path / "data" / "evidence"
     folder.mkdir(parents=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     files, traces = {}, {}
     with session_scope(engine) as session:
         for name, age in (("old", 31), ("recent", 29)):
@@ -135,13 +141,13 @@ def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store, tmp
         assert [e.html_path for e in session.exec(select(Evidence))] == [str(files["recent"])]
 
 
-def test_each_host_sweeps_its_own_expired_evidence_files(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_each_host_sweeps_its_own_expired_evidence_files(store: tuple[Settings, Engine], tmp_path: Path) -> None:
     """Several hosts, one database: the purge job (on one host) deletes every row, but only its own files."""
     settings, engine = store
     other_host = tmp_path / "host-b"
     folder = evidence_dir(other_host) / "unity"
     folder.mkdir(parents=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old, recent = folder / "PW-1-old.png", folder / "PW-2-recent.png"
     for path, age in ((old, 31), (recent, 29)):
         path.write_bytes(b"\x89PNG")

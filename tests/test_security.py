@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,8 @@ from portals.types import ClaimQuery, Credentials
 from portals.unity_health import UnityHealthAdapter
 from tests.cli_support import portal_worker_process
 from tests.conftest import ADAPTER_OF, PORTAL_NAMES, write_config
-from worker.security.credentials import KEY_ENV, KEY_FILE_ENV
 from worker.runtime.evidence import FailureTrace, save_snapshot
+from worker.security.credentials import KEY_ENV, KEY_FILE_ENV
 
 TODAY = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py)
 DATASET = data.generate(seed=7, start=TODAY)
@@ -28,7 +28,8 @@ DATASET = data.generate(seed=7, start=TODAY)
 
 def credentials_of(prefix: str) -> Credentials:
     account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
-    answers = {account.security_question: account.security_answer} if account.security_question else {}
+    answers = ({account.security_question: account.security_answer}
+               if account.security_question and account.security_answer is not None else {})
     return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
@@ -139,7 +140,7 @@ def test_evidence_of_a_page_with_a_typed_password_holds_no_password(page: Page, 
 
     snapshot = adapter.snapshot()
     evidence = save_snapshot(tmp_path, snapshot, portal="unity", claim_id=None, reason="test",
-                             at=datetime.now(timezone.utc))
+                             at=datetime.now(UTC))
 
     assert typed not in snapshot.html and evidence.html_path is not None
     assert typed.encode() not in Path(evidence.html_path).read_bytes()

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from store.tasks import (
 )
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 
-NOW = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 MINUTES = timedelta(minutes=1)
 LEASE_FOR = 5 * MINUTES
 
@@ -256,7 +256,8 @@ def test_the_portal_with_the_best_task_goes_first(db: Db) -> None:
     add(db, "U1", portal="unity", priority=3, not_before=NOW)
     add(db, "L1", portal="lakeshore", priority=3, not_before=NOW - MINUTES)
 
-    assert [lease(db, owner).portal for owner in ("a", "b", "c")] == ["lakeshore", "unity", "summit"]
+    leases = [lease(db, owner) for owner in ("a", "b", "c")]
+    assert [None if leased is None else leased.portal for leased in leases] == ["lakeshore", "unity", "summit"]
 
 
 def test_nothing_due_means_no_lease(db: Db) -> None:
@@ -679,5 +680,5 @@ def _assert_no_overlap(holds: list[tuple[Any, str, int, int]]) -> None:
         by_thing.setdefault(thing, []).append((start, end, owner))
     for thing, spans in by_thing.items():
         spans.sort()
-        for (_, earlier_end, earlier), (later_start, _, later) in zip(spans, spans[1:]):
+        for (_, earlier_end, earlier), (later_start, _, later) in itertools.pairwise(spans):
             assert earlier_end < later_start, f"{thing} held by {earlier} and {later} at once"

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NotRequired, TypedDict, TypeVar
 
 import structlog
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -87,12 +87,20 @@ def _playwright_chromium() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+class LaunchOptions(TypedDict):
+    """The keyword arguments of Playwright's `chromium.launch` the worker sets."""
+
+    headless: bool
+    args: list[str]
+    executable_path: NotRequired[str]
+
+
 def launch_options(choice: ChromiumChoice, *, headless: bool = True,
-                   extra_args: tuple[str, ...] = ()) -> dict[str, object]:
+                   extra_args: tuple[str, ...] = ()) -> LaunchOptions:
     args = list(BASE_ARGS) + list(extra_args)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to sandbox as root
-    options: dict[str, object] = {"headless": headless, "args": args}
+    options: LaunchOptions = {"headless": headless, "args": args}
     if choice.executable_path:
         options["executable_path"] = choice.executable_path
     return options
@@ -145,8 +153,9 @@ def setup_browser() -> tuple[ChromiumChoice, str]:
         pass
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if is_root and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+        # the apt-get that shutil.which just found on PATH
+        subprocess.run(["apt-get", "update", "-qq"], check=True)  # noqa: S607
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,  # noqa: S607
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         return find_chromium(), "installed Debian's chromium package with apt-get"
     subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)

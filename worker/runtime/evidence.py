@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import datetime
@@ -38,10 +39,8 @@ class FailureTrace:
     def discard(self) -> None:
         if self.recording:
             self.recording = False
-            try:
+            with contextlib.suppress(PlaywrightError):  # the browser is gone, and the trace with it
                 self.context.tracing.stop()
-            except PlaywrightError:  # the browser is gone, and the trace with it
-                pass
 
     def save(self, path: Path) -> Path | None:
         """Stop into `path` (made 0600); None when nothing was being recorded or the browser is gone."""

@@ -23,8 +23,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from portals.errors import LayoutChanged, LoginRejected, MfaRejected, MfaRequired, PortalError, PortalUnavailable, \
-    RateLimited
+from portals.errors import (
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    MfaRequired,
+    PortalError,
+    PortalUnavailable,
+    RateLimited,
+)
 from worker.settings import CheckSettings, RunSettings
 
 NEEDS_A_PERSON_ERRORS = (LoginRejected, MfaRequired, MfaRejected)

@@ -15,8 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, \
-    due_enrollments
+from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, due_enrollments
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind, portal_does
 from portals.registry import adapter_class

@@ -36,10 +36,10 @@ from worker.clock import utcnow
 from worker.runtime import failures
 from worker.runtime.browser import account_context
 from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
-from worker.runtime.fence import LeaseFence, LeaseLost
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import FailureTrace
 from worker.runtime.failures import Failure, Outcome
+from worker.runtime.fence import LeaseFence, LeaseLost
 from worker.security.redaction import register_credentials
 
 log = structlog.get_logger(__name__)
@@ -119,7 +119,7 @@ class Runner:
                     continue
                 self._work(Batch(lease, list(lease.tasks), self.run_id or uuid.uuid4().hex[:12]))
                 self.slot.recycle_if_due()
-        except Exception:  # noqa: BLE001  (the pool restarts a dead runner; its leases go back first)
+        except Exception:  # the pool restarts a dead runner; its leases go back first
             log.exception("runner_crashed")
         finally:
             self.state = "stopped"
@@ -174,7 +174,7 @@ class Runner:
             batch.lost = True
             self.ctx.state_file(portal).unlink(missing_ok=True)
             log.warning("batch_finished", left=len(batch.remaining), lease_lost=True)
-        except Exception:  # noqa: BLE001  (a browser that died under us: tasks go back, the slot relaunches)
+        except Exception:  # a browser that died under us: tasks go back, the slot relaunches
             log.exception("batch_aborted")
             self.slot.close()
             self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)  # a browser that cannot start: no tight loop

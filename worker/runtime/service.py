@@ -26,17 +26,17 @@ from sqlalchemy.engine import Engine
 from store import health, tasks
 from store.db import create_schema, make_engine, session_scope
 from store.scheduler_lock import SchedulerLock, scheduler_lock
-from worker.runtime.browser import find_chromium
 from worker.clock import utcnow
-from worker.security.credentials import CredentialStore, open_store
+from worker.runtime.browser import find_chromium
+from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import sweep_expired
+from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
 from worker.runtime.processes import reap_orphans
 from worker.runtime.runners import Runner, watch_deadlines
 from worker.runtime.jobs import JobSpec, job_specs
 from worker.runtime.scheduler import Enqueuer, build_scheduler
+from worker.security.credentials import CredentialStore, open_store
 from worker.settings import Settings
-from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
-from worker.runtime.context import WorkerContext
 
 log = structlog.get_logger(__name__)
 
