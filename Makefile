@@ -23,7 +23,7 @@ test-fast: install
 # ruff and mypy, at zero findings; mypy reads bench/ too, so the bench extra comes along.
 lint: $(VENV)/.lint-installed
 	$(BIN)/ruff check .
-# ruff format --check . joins after the tree is formatted
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 install: $(VENV)/.installed

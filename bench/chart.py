@@ -13,20 +13,35 @@ import matplotlib.pyplot as plt  # after choosing the backend
 from bench.report import Row
 
 
-def scaling_chart(path: Path, curve: list[Row], *, naive: Row | None, http: Row | None, accounts: int,
-                  title: str) -> Path:
+def scaling_chart(
+    path: Path, curve: list[Row], *, naive: Row | None, http: Row | None, accounts: int, title: str
+) -> Path:
     runners = [row.runners or 0 for row in curve]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     ax.plot(runners, [row.claims_per_min for row in curve], marker="o", label=f"portal-worker ({curve[0].db})")
     for row in curve:
-        ax.annotate(f"{row.claims_per_min:.0f}", (row.runners or 0, row.claims_per_min),
-                    textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        ax.annotate(
+            f"{row.claims_per_min:.0f}",
+            (row.runners or 0, row.claims_per_min),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize=8,
+        )
     if http is not None:
-        ax.axhline(http.claims_per_min, color="tab:green", linestyle="--",
-                   label=f"HTTP lower bound, 1 session ({http.claims_per_min:.0f})")
+        ax.axhline(
+            http.claims_per_min,
+            color="tab:green",
+            linestyle="--",
+            label=f"HTTP lower bound, 1 session ({http.claims_per_min:.0f})",
+        )
     if naive is not None:
-        ax.axhline(naive.claims_per_min, color="tab:red", linestyle="--",
-                   label=f"naive script, browser+login per claim ({naive.claims_per_min:.0f})")
+        ax.axhline(
+            naive.claims_per_min,
+            color="tab:red",
+            linestyle="--",
+            label=f"naive script, browser+login per claim ({naive.claims_per_min:.0f})",
+        )
     ax.axvline(accounts, color="grey", linestyle=":", label=f"{accounts} portal accounts (1 session each)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(runners, [str(n) for n in runners])

@@ -34,8 +34,9 @@ KEY_ENVS = ("PORTAL_WORKER_KEYRING_KEY", "PORTAL_WORKER_KEYRING_KEY_FILE")
 def timed(argv: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     # run in the checkout that PYTHONPATH names: `python -c` puts the working directory first on sys.path
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300,
-                          cwd=env.get("PYTHONPATH"))
+    done = subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300, cwd=env.get("PYTHONPATH")
+    )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(argv[3:])} failed (exit {done.returncode}): {done.stderr.decode()[-400:]}")

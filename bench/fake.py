@@ -48,8 +48,16 @@ def claims_per_payer(claims: int) -> int:
 
 def start(claims: int) -> RunningPortal:
     """The fake portal with `claims` (rounded up to a multiple of 4) and no latency of its own."""
-    return launcher.start("--seed", str(SEED), "--start-date", date.today().isoformat(),
-                          "--claims-per-payer", str(claims_per_payer(claims)), "--medicaid-latency-ms", "0")
+    return launcher.start(
+        "--seed",
+        str(SEED),
+        "--start-date",
+        date.today().isoformat(),
+        "--claims-per-payer",
+        str(claims_per_payer(claims)),
+        "--medicaid-latency-ms",
+        "0",
+    )
 
 
 def prepare(portal: RunningPortal, latency_ms: int) -> None:
@@ -96,8 +104,9 @@ def export_claims(portal: RunningPortal, path: Path) -> Path:
 def credentials(account: PortalAccount) -> Credentials:
     """The fake portal's synthetic account for this portal."""
     found = next(a for a in DEFAULT_ACCOUNTS if a.portal == account.prefix)
-    answers = {found.security_question: found.security_answer} if found.security_question and found.security_answer \
-        else {}
+    answers = (
+        {found.security_question: found.security_answer} if found.security_question and found.security_answer else {}
+    )
     return Credentials(found.username, found.password, found.totp_secret, answers)
 
 

@@ -52,8 +52,13 @@ class Session:
 
     def login(self) -> None:
         login, creds = LOGINS[self.account.name], credentials(self.account)
-        login(self, creds.username, creds.password, creds.totp_secret or "",
-              next(iter(creds.security_answers.values()), ""))
+        login(
+            self,
+            creds.username,
+            creds.password,
+            creds.totp_secret or "",
+            next(iter(creds.security_answers.values()), ""),
+        )
 
     def check(self, record: ClaimRecord) -> str | None:
         detail = SEARCHES[self.account.name](self, record)
@@ -66,6 +71,7 @@ class Session:
 
 
 # --- per portal: the login and the search, as the adapters' pages do them -----------------------
+
 
 def _summit_login(s: Session, username: str, password: str, totp_secret: str, _answer: str) -> None:
     s.get("login")
@@ -87,24 +93,44 @@ def _lakeshore_login(s: Session, username: str, password: str, _totp: str, answe
 
 def _summit_search(s: Session, r: ClaimRecord) -> str | None:
     s.get("claim-status")
-    found = s.get("api/claim-status/search", payerId=r.payer_id, memberId=r.member_id,
-                  serviceFrom=r.dos_from.isoformat(), serviceTo=r.dos_to.isoformat(),
-                  providerNpi=r.rendering_npi, patientControlNumber="").json()
+    found = s.get(
+        "api/claim-status/search",
+        payerId=r.payer_id,
+        memberId=r.member_id,
+        serviceFrom=r.dos_from.isoformat(),
+        serviceTo=r.dos_to.isoformat(),
+        providerNpi=r.rendering_npi,
+        patientControlNumber="",
+    ).json()
     return next((c["detailUrl"] for c in found["claims"] if c["patientControlNumber"] == r.claim_id), None)
 
 
 def _unity_search(s: Session, r: ClaimRecord) -> str | None:
     s.get("claims")
-    results = s.get("claims/results", dos_from=r.dos_from.strftime(US_DATE), dos_to=r.dos_to.strftime(US_DATE),
-                    status="", account=r.claim_id, member_id="")
+    results = s.get(
+        "claims/results",
+        dos_from=r.dos_from.strftime(US_DATE),
+        dos_to=r.dos_to.strftime(US_DATE),
+        status="",
+        account=r.claim_id,
+        member_id="",
+    )
     return _detail_link(results.text, r.claim_id)
 
 
 def _lakeshore_search(s: Session, r: ClaimRecord) -> str | None:
     s.get("claims/inquiry")
-    results = s.post("claims/inquiry", {"providerNpi": r.rendering_npi, "recipientId": r.member_id,
-                                        "dosFrom": r.dos_from.strftime(US_DATE), "dosTo": r.dos_to.strftime(US_DATE),
-                                        "patientControlNo": r.claim_id, "tcn": ""})
+    results = s.post(
+        "claims/inquiry",
+        {
+            "providerNpi": r.rendering_npi,
+            "recipientId": r.member_id,
+            "dosFrom": r.dos_from.strftime(US_DATE),
+            "dosTo": r.dos_to.strftime(US_DATE),
+            "patientControlNo": r.claim_id,
+            "tcn": "",
+        },
+    )
     return _detail_link(results.text, r.claim_id)
 
 
@@ -124,6 +150,7 @@ SEARCHES = {"summit": _summit_search, "unity": _unity_search, "lakeshore": _lake
 
 # --- the run --------------------------------------------------------------------------------------
 
+
 def run(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]:
     """Every claim, portal by portal; the requests of each portal's login and first claim are kept."""
     first_claim: dict[str, list[RequestLine]] = {}
@@ -137,8 +164,13 @@ def run(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]:
                 outcomes["found" if session.check(record) else "not on file"] += 1
                 if session.recorded is not None:
                     first_claim[account.name], session.recorded = session.recorded, None
-    return {"claims": len(records), "seconds": time.monotonic() - started, "outcomes": dict(outcomes),
-            "errors": 0, "requests": first_claim}
+    return {
+        "claims": len(records),
+        "seconds": time.monotonic() - started,
+        "outcomes": dict(outcomes),
+        "errors": 0,
+        "requests": first_claim,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,8 +107,15 @@ def _kill_tree(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def run_measured(command: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, timeout_s: float,
-                 done: Callable[[], bool] | None = None) -> Measured:
+def run_measured(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    log_path: Path,
+    timeout_s: float,
+    done: Callable[[], bool] | None = None,
+) -> Measured:
     """Start `command`, sample its tree, and wait until it exits (or `done()`, then SIGTERM it)."""
     cpu_before = _children_cpu_s()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +139,11 @@ def run_measured(command: list[str], *, env: dict[str, str], cwd: Path, log_path
             _kill_tree(process)
         sampler.stop()
     wall_s = time.monotonic() - started
-    usage = Usage(peak_rss_mb=sampler.peak_rss / 2**20, cpu_s=sum(sampler.cpu.values()),
-                  cpu_s_rusage=_children_cpu_s() - cpu_before, processes_seen=len(sampler.cpu),
-                  samples=sampler.samples)
+    usage = Usage(
+        peak_rss_mb=sampler.peak_rss / 2**20,
+        cpu_s=sum(sampler.cpu.values()),
+        cpu_s_rusage=_children_cpu_s() - cpu_before,
+        processes_seen=len(sampler.cpu),
+        samples=sampler.samples,
+    )
     return Measured(exit_code, usage, sampler.series, wall_s, stopped_by_us, timed_out)

@@ -38,13 +38,25 @@ def sample_claims(records: list[ClaimRecord], size: int) -> list[ClaimRecord]:
 
 def query_of(record: ClaimRecord) -> ClaimQuery:
     """What flows.claim_status.query_for asks for a claim never checked (no payer claim number yet)."""
-    return ClaimQuery(claim_id=record.claim_id, payer_id=record.payer_id, member_id=record.member_id,
-                      dos_from=record.dos_from, dos_to=record.dos_to, billed_amount=record.billed_amount,
-                      rendering_npi=record.rendering_npi, payer_claim_number=None)
+    return ClaimQuery(
+        claim_id=record.claim_id,
+        payer_id=record.payer_id,
+        member_id=record.member_id,
+        dos_from=record.dos_from,
+        dos_to=record.dos_to,
+        billed_amount=record.billed_amount,
+        rendering_npi=record.rendering_npi,
+        payer_claim_number=None,
+    )
 
 
-def check_one(playwright: Playwright, chromium: ChromiumChoice, portal_url: str, record: ClaimRecord,
-              on_request: Callable[[Request], None] | None = None) -> str:
+def check_one(
+    playwright: Playwright,
+    chromium: ChromiumChoice,
+    portal_url: str,
+    record: ClaimRecord,
+    on_request: Callable[[Request], None] | None = None,
+) -> str:
     """A fresh browser, a login, one claim, the browser closed; returns the 277 category found."""
     account = PORTAL_OF_PAYER[record.payer_id]
     browser = playwright.chromium.launch(**launch_options(chromium))
@@ -52,8 +64,9 @@ def check_one(playwright: Playwright, chromium: ChromiumChoice, portal_url: str,
         page = browser.new_context().new_page()
         if on_request is not None:
             page.on("request", on_request)
-        adapter = adapter_class(account.adapter)(page, portal=account.name, base_url=base_url(portal_url, account),
-                                                 credentials=credentials(account))
+        adapter = adapter_class(account.adapter)(
+            page, portal=account.name, base_url=base_url(portal_url, account), credentials=credentials(account)
+        )
         adapter.login()  # a fresh browser has no session: probing for one first could only fail
         try:
             return adapter.claim_status(query_of(record)).category_code
@@ -82,8 +95,12 @@ def run_sample(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]
             except PortalError as error:
                 outcomes[f"error: {type(error).__name__}"] += 1
     seconds = time.monotonic() - started
-    return {"claims": len(records), "seconds": seconds, "outcomes": dict(outcomes),
-            "errors": sum(n for outcome, n in outcomes.items() if outcome.startswith("error"))}
+    return {
+        "claims": len(records),
+        "seconds": seconds,
+        "outcomes": dict(outcomes),
+        "errors": sum(n for outcome, n in outcomes.items() if outcome.startswith("error")),
+    }
 
 
 def record_requests(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]:
@@ -114,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     records = read_claims_csv(args.claims_csv)
-    result = record_requests(args.portal_url, records) if args.record \
+    result = (
+        record_requests(args.portal_url, records)
+        if args.record
         else run_sample(args.portal_url, sample_claims(records, args.sample))
+    )
     args.out.write_text(json.dumps(result, indent=2))
     return 0
 

@@ -35,27 +35,51 @@ class Row:
         return self.cpu_s / self.claims if self.claims else 0.0
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "claims_per_min": round(self.claims_per_min, 1),
-                "pages_per_claim": round(self.pages_per_claim, 2), "cpu_s_per_claim": round(self.cpu_s_per_claim, 4)}
+        return {
+            **asdict(self),
+            "claims_per_min": round(self.claims_per_min, 1),
+            "pages_per_claim": round(self.pages_per_claim, 2),
+            "cpu_s_per_claim": round(self.cpu_s_per_claim, 4),
+        }
 
 
-COLUMNS = (("measurement", 17), ("runners", 7), ("db", 10), ("claims", 6), ("seconds", 8), ("claims/min", 10),
-           ("pages/claim", 11), ("peak RSS MB", 11), ("CPU s/claim", 11))
+COLUMNS = (
+    ("measurement", 17),
+    ("runners", 7),
+    ("db", 10),
+    ("claims", 6),
+    ("seconds", 8),
+    ("claims/min", 10),
+    ("pages/claim", 11),
+    ("peak RSS MB", 11),
+    ("CPU s/claim", 11),
+)
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    return (row.name, "-" if row.runners is None else str(row.runners), row.db, str(row.claims),
-            f"{row.seconds:.1f}", f"{row.claims_per_min:.1f}", f"{row.pages_per_claim:.2f}", f"{row.peak_rss_mb:.0f}",
-            f"{row.cpu_s_per_claim:.3f}")
+    return (
+        row.name,
+        "-" if row.runners is None else str(row.runners),
+        row.db,
+        str(row.claims),
+        f"{row.seconds:.1f}",
+        f"{row.claims_per_min:.1f}",
+        f"{row.pages_per_claim:.2f}",
+        f"{row.peak_rss_mb:.0f}",
+        f"{row.cpu_s_per_claim:.3f}",
+    )
 
 
 def table(rows: list[Row]) -> str:
-    header = "  ".join(name.ljust(width) if i < 3 else name.rjust(width)
-                       for i, (name, width) in enumerate(COLUMNS))
+    header = "  ".join(name.ljust(width) if i < 3 else name.rjust(width) for i, (name, width) in enumerate(COLUMNS))
     lines = [header, "-" * len(header)]
     for row in rows:
-        lines.append("  ".join(cell.ljust(width) if i < 3 else cell.rjust(width)
-                               for i, (cell, (_, width)) in enumerate(zip(_cells(row), COLUMNS, strict=True))))
+        lines.append(
+            "  ".join(
+                cell.ljust(width) if i < 3 else cell.rjust(width)
+                for i, (cell, (_, width)) in enumerate(zip(_cells(row), COLUMNS, strict=True))
+            )
+        )
     return "\n".join(lines)
 
 
@@ -78,14 +102,19 @@ def ratio_lines(found: list[Ratio]) -> str:
     def shown(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.2f}x"
 
-    return "\n".join(f"  {r.runners} runner(s), {r.db:<10}  1/2 (vs naive): {shown(r.vs_naive):>7}   "
-                     f"1/3 (vs HTTP lower bound): {shown(r.vs_http):>7}" for r in found)
+    return "\n".join(
+        f"  {r.runners} runner(s), {r.db:<10}  1/2 (vs naive): {shown(r.vs_naive):>7}   "
+        f"1/3 (vs HTTP lower bound): {shown(r.vs_http):>7}"
+        for r in found
+    )
 
 
 def curve_lines(curve: list[Row], accounts: int) -> str:
-    lines = [f"  {row.runners:>2} runner(s): {row.claims_per_min:7.1f} claims/min"
-             + (f"   (only {accounts} can work at once: one session per account)"
-                if (row.runners or 0) > accounts else "") for row in curve]
+    lines = [
+        f"  {row.runners:>2} runner(s): {row.claims_per_min:7.1f} claims/min"
+        + (f"   (only {accounts} can work at once: one session per account)" if (row.runners or 0) > accounts else "")
+        for row in curve
+    ]
     return "\n".join(lines)
 
 

@@ -65,8 +65,9 @@ def chromium_processes() -> dict[str, int]:
 
 def finish_times(engine: Engine) -> list[datetime]:
     with Session(engine) as session:
-        finished = session.exec(select(Task.finished_at).where(col(Task.state) == "done",
-                                                               col(Task.kind) == "claim_status"))
+        finished = session.exec(
+            select(Task.finished_at).where(col(Task.state) == "done", col(Task.kind) == "claim_status")
+        )
         return sorted(aware(moment) for moment in finished if moment is not None)
 
 
@@ -80,15 +81,17 @@ def tenths(measured: Measured, spawned: datetime, finished: list[datetime]) -> l
         window = [sample for sample in measured.series if start <= sample[0] <= end]
         if not window:
             continue
-        rows.append({
-            "tenth": tenth + 1,
-            "claims_done": len(finished) * (tenth + 1) // TENTHS,
-            "worker_rss_mb": round(statistics.median(s[2] for s in window) / MB, 1),
-            "tree_rss_mb": round(statistics.median(s[1] for s in window) / MB, 1),
-            "tree_rss_max_mb": round(max(s[1] for s in window) / MB, 1),
-            "processes_max": max(s[3] for s in window),
-            "samples": len(window),
-        })
+        rows.append(
+            {
+                "tenth": tenth + 1,
+                "claims_done": len(finished) * (tenth + 1) // TENTHS,
+                "worker_rss_mb": round(statistics.median(s[2] for s in window) / MB, 1),
+                "tree_rss_mb": round(statistics.median(s[1] for s in window) / MB, 1),
+                "tree_rss_max_mb": round(max(s[1] for s in window) / MB, 1),
+                "processes_max": max(s[3] for s in window),
+                "samples": len(window),
+            }
+        )
     return rows
 
 
@@ -99,8 +102,11 @@ def growth(rows: list[dict[str, Any]], key: str) -> dict[str, float] | None:
     early, late = rows[1], rows[-1]
     mb = late[key] - early[key]
     span = late["claims_done"] - early["claims_done"]
-    return {"mb": round(mb, 1), "mb_per_1000_claims": round(mb * 1000 / span, 2) if span else 0.0,
-            "percent": round(100 * mb / early[key], 1) if early[key] else 0.0}
+    return {
+        "mb": round(mb, 1),
+        "mb_per_1000_claims": round(mb * 1000 / span, 2) if span else 0.0,
+        "percent": round(100 * mb / early[key], 1) if early[key] else 0.0,
+    }
 
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,21 +117,32 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pw-soak-")))
         claims_csv = fake.export_claims(portal, root / "claims.csv")
         claims = sum(1 for _ in claims_csv.open()) - 1
-        ws = make_workspace(root / "install", portal.url, claims_csv, None, runners=args.runners,
-                            batch_size=25, pace_seconds=0)
+        ws = make_workspace(
+            root / "install", portal.url, claims_csv, None, runners=args.runners, batch_size=25, pace_seconds=0
+        )
         engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
         chromium_before = chromium_processes()
         spawned = datetime.now(UTC)
-        measured = run_measured([sys.executable, *ENTRY], env=ws.env, cwd=root, log_path=args.out / "soak-worker.log",
-                                timeout_s=600 + 4 * claims, done=lambda: all_checked(engine, claims))
+        measured = run_measured(
+            [sys.executable, *ENTRY],
+            env=ws.env,
+            cwd=root,
+            log_path=args.out / "soak-worker.log",
+            timeout_s=600 + 4 * claims,
+            done=lambda: all_checked(engine, claims),
+        )
         finished = finish_times(engine)
         chromium_after = chromium_processes()
         served = fake.served(portal)
     rows = tenths(measured, spawned, finished) if finished else []
     return {
-        "settings": {"claims": claims, "runners": args.runners, "latency_ms": args.latency_ms,
-                     "browser_recycle_tasks": "the shipped default"},
+        "settings": {
+            "claims": claims,
+            "runners": args.runners,
+            "latency_ms": args.latency_ms,
+            "browser_recycle_tasks": "the shipped default",
+        },
         "claims_checked": len(finished),
         "exit_code": measured.exit_code,
         "timed_out": measured.timed_out,
@@ -144,12 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     found = soak(args)
     (args.out / "soak.json").write_text(json.dumps(found, indent=2) + "\n")
-    print(f"{found['claims_checked']} of {found['settings']['claims']} claims checked in {found['wall_s']} s, "
-          f"{found['pages_loaded']} pages, exit {found['exit_code']}")
+    print(
+        f"{found['claims_checked']} of {found['settings']['claims']} claims checked in {found['wall_s']} s, "
+        f"{found['pages_loaded']} pages, exit {found['exit_code']}"
+    )
     print(f"{'tenth':>5} {'claims':>7} {'worker MB':>10} {'tree MB':>8} {'tree max':>9} {'procs':>6}")
     for row in found["tenths"]:
-        print(f"{row['tenth']:>5} {row['claims_done']:>7} {row['worker_rss_mb']:>10} {row['tree_rss_mb']:>8} "
-              f"{row['tree_rss_max_mb']:>9} {row['processes_max']:>6}")
+        print(
+            f"{row['tenth']:>5} {row['claims_done']:>7} {row['worker_rss_mb']:>10} {row['tree_rss_mb']:>8} "
+            f"{row['tree_rss_max_mb']:>9} {row['processes_max']:>6}"
+        )
     print(f"worker RSS, second tenth to last: {found['worker_rss_growth']}")
     print(f"tree RSS, second tenth to last: {found['tree_rss_growth']}")
     print(f"Chromium processes on the machine before/after: {found['chromium_processes']}")

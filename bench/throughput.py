@@ -53,8 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-postgres", action="store_true", help="measure on SQLite only")
     p.add_argument("--quick", action="store_true", help="a smoke run: 40 claims, curve 1,2, naive sample 6")
     p.add_argument("--batch-size", type=int, default=25, help="[run] batch_size (default: the shipped 25)")
-    p.add_argument("--pace-seconds", type=float, default=0.0,
-                   help="[portals.*] pace_seconds (default 0: no pacing; the shipped default is 0.5)")
+    p.add_argument(
+        "--pace-seconds",
+        type=float,
+        default=0.0,
+        help="[portals.*] pace_seconds (default 0: no pacing; the shipped default is 0.5)",
+    )
     args = p.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
@@ -65,19 +69,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 # --- the machine ----------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
         else platform.processor()
+    )
     chromium = find_chromium()
     try:
-        version = subprocess.run([chromium.executable_path or "chromium", "--version"], capture_output=True,
-                                 text=True, timeout=30).stdout.strip()
+        version = subprocess.run(
+            [chromium.executable_path or "chromium", "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         version = "unknown"
-    return {"cpu_model": model, "logical_cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "platform": platform.platform(),
-            "python": platform.python_version(), "chromium": version, "chromium_source": chromium.source}
+    return {
+        "cpu_model": model,
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "chromium": version,
+        "chromium_source": chromium.source,
+    }
 
 
 def load_average() -> list[float]:
@@ -86,42 +108,94 @@ def load_average() -> list[float]:
 
 # --- the measurements -----------------------------------------------------------------------------
 
+
 def _details(measured: Measured, served: fake.Served) -> dict[str, Any]:
-    return {"wall_s": round(measured.wall_s, 2), "exit_code": measured.exit_code, "timed_out": measured.timed_out,
-            "cpu_s_rusage": round(measured.usage.cpu_s_rusage, 2), "processes_seen": measured.usage.processes_seen,
-            "samples": measured.usage.samples, "requests_by_portal": served.requests, "logins": served.logins,
-            "stale_session_requests": served.stale_session_requests}
+    return {
+        "wall_s": round(measured.wall_s, 2),
+        "exit_code": measured.exit_code,
+        "timed_out": measured.timed_out,
+        "cpu_s_rusage": round(measured.usage.cpu_s_rusage, 2),
+        "processes_seen": measured.usage.processes_seen,
+        "samples": measured.usage.samples,
+        "requests_by_portal": served.requests,
+        "logins": served.logins,
+        "stale_session_requests": served.stale_session_requests,
+    }
 
 
-def _script(portal: RunningPortal, module: str, claims_csv: Path, out: Path, extra: list[str], log: Path,
-            timeout_s: float) -> tuple[dict[str, Any], Measured]:
-    command = [sys.executable, "-m", module, "--portal-url", portal.url, "--claims-csv", str(claims_csv),
-               "--out", str(out), *extra]
+def _script(
+    portal: RunningPortal, module: str, claims_csv: Path, out: Path, extra: list[str], log: Path, timeout_s: float
+) -> tuple[dict[str, Any], Measured]:
+    command = [
+        sys.executable,
+        "-m",
+        module,
+        "--portal-url",
+        portal.url,
+        "--claims-csv",
+        str(claims_csv),
+        "--out",
+        str(out),
+        *extra,
+    ]
     measured = run_measured(command, env=dict(os.environ), cwd=REPO, log_path=log, timeout_s=timeout_s)
     if measured.exit_code != 0 or not out.exists():
         raise RuntimeError(f"{module} failed (exit {measured.exit_code}); see {log}")
     return json.loads(out.read_text()), measured
 
 
-def measure_script(name: str, portal: RunningPortal, module: str, claims_csv: Path, work: Path, logs: Path,
-                   latency_ms: int, extra: list[str], timeout_s: float) -> tuple[Row, dict[str, Any]]:
+def measure_script(
+    name: str,
+    portal: RunningPortal,
+    module: str,
+    claims_csv: Path,
+    work: Path,
+    logs: Path,
+    latency_ms: int,
+    extra: list[str],
+    timeout_s: float,
+) -> tuple[Row, dict[str, Any]]:
     fake.prepare(portal, latency_ms)
     slug = module.rsplit(".", 1)[-1]
-    result, measured = _script(portal, module, claims_csv, work / f"{slug}.json", extra, logs / f"{slug}.log",
-                               timeout_s)
+    result, measured = _script(
+        portal, module, claims_csv, work / f"{slug}.json", extra, logs / f"{slug}.log", timeout_s
+    )
     served = fake.served(portal)
     details = {**_details(measured, served), "outcomes": result["outcomes"], "errors": result["errors"]}
-    row = Row(name, None, "-", result["claims"], result["seconds"], served.total_requests,
-              measured.usage.peak_rss_mb, measured.usage.cpu_s, details)
+    row = Row(
+        name,
+        None,
+        "-",
+        result["claims"],
+        result["seconds"],
+        served.total_requests,
+        measured.usage.peak_rss_mb,
+        measured.usage.cpu_s,
+        details,
+    )
     return row, result
 
 
 def worker_row(outcome: WorkerOutcome, served: fake.Served) -> Row:
     m = outcome.measured
-    details = {**_details(m, served), "startup_s": round(outcome.startup_s, 2), "failed": outcome.claims_failed,
-               "retries": outcome.retries, "claims_per_portal": outcome.claims_per_portal}
-    return Row(WORKER, outcome.runners, outcome.db, outcome.claims_done, outcome.seconds, served.total_requests,
-               m.usage.peak_rss_mb, m.usage.cpu_s, details)
+    details = {
+        **_details(m, served),
+        "startup_s": round(outcome.startup_s, 2),
+        "failed": outcome.claims_failed,
+        "retries": outcome.retries,
+        "claims_per_portal": outcome.claims_per_portal,
+    }
+    return Row(
+        WORKER,
+        outcome.runners,
+        outcome.db,
+        outcome.claims_done,
+        outcome.seconds,
+        served.total_requests,
+        m.usage.peak_rss_mb,
+        m.usage.cpu_s,
+        details,
+    )
 
 
 def request_check(browser: dict[str, list[list[str]]], http: dict[str, list[list[str]]]) -> list[str]:
@@ -130,22 +204,28 @@ def request_check(browser: dict[str, list[list[str]]], http: dict[str, list[list
     for name, lines in browser.items():
         theirs = http.get(name, [])
         if [tuple(x) for x in lines] != [tuple(x) for x in theirs]:
-            differ.append(f"{name}: the browser requested {[' '.join(x) for x in lines]}, the HTTP lower bound "
-                          f"{[' '.join(x) for x in theirs]}")
+            differ.append(
+                f"{name}: the browser requested {[' '.join(x) for x in lines]}, the HTTP lower bound "
+                f"{[' '.join(x) for x in theirs]}"
+            )
     return differ
 
 
 def progress(row: Row, so_far: Path) -> None:
     """Say what was just measured, and keep it (rows-so-far.jsonl) in case the run is cut short."""
     runners = f" {row.runners} runner(s), {row.db}" if row.runners else ""
-    print(f"  measured {row.name}{runners}: {row.claims} claims in {row.seconds:.1f} s ({row.claims_per_min:.1f}/min, "
-          f"{row.pages_per_claim:.2f} pages/claim, peak RSS {row.peak_rss_mb:.0f} MB, "
-          f"{row.cpu_s_per_claim:.3f} CPU s/claim)", flush=True)
+    print(
+        f"  measured {row.name}{runners}: {row.claims} claims in {row.seconds:.1f} s ({row.claims_per_min:.1f}/min, "
+        f"{row.pages_per_claim:.2f} pages/claim, peak RSS {row.peak_rss_mb:.0f} MB, "
+        f"{row.cpu_s_per_claim:.3f} CPU s/claim)",
+        flush=True,
+    )
     with so_far.open("a") as out:
         out.write(json.dumps(row.as_json(), default=str) + "\n")
 
 
 # --- the run --------------------------------------------------------------------------------------
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     logs, so_far = args.out / "logs", args.out / "rows-so-far.jsonl"
@@ -164,19 +244,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"fake portal: {claims} claims, {args.latency_ms} ms per request, {ACCOUNTS} accounts", flush=True)
 
             fake.prepare(portal, args.latency_ms)
-            recorded, _ = _script(portal, "bench.naive", claims_csv, work / "recorded.json", ["--record"],
-                                  logs / "record.log", 600)
-            http, http_result = measure_script(HTTP, portal, "bench.http_baseline", claims_csv, work, logs,
-                                               args.latency_ms, [], 120 + 2 * claims)
+            recorded, _ = _script(
+                portal, "bench.naive", claims_csv, work / "recorded.json", ["--record"], logs / "record.log", 600
+            )
+            http, http_result = measure_script(
+                HTTP, portal, "bench.http_baseline", claims_csv, work, logs, args.latency_ms, [], 120 + 2 * claims
+            )
             progress(http, so_far)
             differ = request_check(recorded["requests"], http_result["requests"])
             for line in differ:
                 print(f"REQUEST LISTS DIFFER: {line}", flush=True)
             if not differ:
-                print("request lists (login + one claim per portal): the browser and the HTTP lower bound agree",
-                      flush=True)
-            naive, _ = measure_script(NAIVE, portal, "bench.naive", claims_csv, work, logs, args.latency_ms,
-                                      ["--sample", str(args.naive_sample)], 300 + 120 * args.naive_sample)
+                print(
+                    "request lists (login + one claim per portal): the browser and the HTTP lower bound agree",
+                    flush=True,
+                )
+            naive, _ = measure_script(
+                NAIVE,
+                portal,
+                "bench.naive",
+                claims_csv,
+                work,
+                logs,
+                args.latency_ms,
+                ["--sample", str(args.naive_sample)],
+                300 + 120 * args.naive_sample,
+            )
             progress(naive, so_far)
 
             configs: list[str] = []
@@ -184,9 +277,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             def worker(runners: int, postgres: bool) -> Row:
                 fake.prepare(portal, args.latency_ms)
                 db = "pg" if postgres else "sqlite"
-                outcome = measure_worker(work, portal.url, claims_csv, claims, runners=runners, postgres=postgres,
-                                         batch_size=args.batch_size, pace_seconds=args.pace_seconds,
-                                         log_path=logs / f"worker-{runners}-{db}.log", timeout_s=600 + 4 * claims)
+                outcome = measure_worker(
+                    work,
+                    portal.url,
+                    claims_csv,
+                    claims,
+                    runners=runners,
+                    postgres=postgres,
+                    batch_size=args.batch_size,
+                    pace_seconds=args.pace_seconds,
+                    log_path=logs / f"worker-{runners}-{db}.log",
+                    timeout_s=600 + 4 * claims,
+                )
                 row = worker_row(outcome, fake.served(portal))
                 configs.append(outcome.config)
                 progress(row, so_far)
@@ -199,9 +301,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         portal.stop()
     worker_rows = [*sqlite_rows.values(), *pg_rows.values()]
     rows = [*worker_rows, *[r for r in curve if r not in worker_rows], naive, http]
-    return {"rows": rows, "worker_rows": worker_rows, "curve": curve, "naive": naive, "http": http,
-            "claims": claims, "request_differences": differ, "postgres_skipped": skip_pg or None,
-            "load_before": load_before, "load_after": load_average(), "worker_config": configs[0]}
+    return {
+        "rows": rows,
+        "worker_rows": worker_rows,
+        "curve": curve,
+        "naive": naive,
+        "http": http,
+        "claims": claims,
+        "request_differences": differ,
+        "postgres_skipped": skip_pg or None,
+        "load_before": load_before,
+        "load_after": load_average(),
+        "worker_config": configs[0],
+    }
 
 
 def document(args: argparse.Namespace, found: dict[str, Any], chart: Path | None) -> dict[str, Any]:
@@ -210,40 +322,56 @@ def document(args: argparse.Namespace, found: dict[str, Any], chart: Path | None
     return {
         "machine": machine(),
         "load_average_1_5_15min": {"before": found["load_before"], "after": found["load_after"]},
-        "settings": {"claims": found["claims"], "latency_ms": args.latency_ms, "naive_sample": args.naive_sample,
-                     "runners_curve": args.curve, "batch_size": args.batch_size, "pace_seconds": args.pace_seconds,
-                     "postgres_skipped": found["postgres_skipped"]},
-        "accounts": {"count": ACCOUNTS,
-                     "portals": {p.name: {"payers": list(p.payers), "claims": (per_portal or {}).get(p.name)}
-                                 for p in fake.PORTALS},
-                     "rule": "at most one live session per portal account, so at most "
-                             f"{ACCOUNTS} runners work at once; the clearinghouse account serves 2 of the 4 payers, "
-                             "so half the claims wait for one session whatever the number of runners"},
+        "settings": {
+            "claims": found["claims"],
+            "latency_ms": args.latency_ms,
+            "naive_sample": args.naive_sample,
+            "runners_curve": args.curve,
+            "batch_size": args.batch_size,
+            "pace_seconds": args.pace_seconds,
+            "postgres_skipped": found["postgres_skipped"],
+        },
+        "accounts": {
+            "count": ACCOUNTS,
+            "portals": {
+                p.name: {"payers": list(p.payers), "claims": (per_portal or {}).get(p.name)} for p in fake.PORTALS
+            },
+            "rule": "at most one live session per portal account, so at most "
+            f"{ACCOUNTS} runners work at once; the clearinghouse account serves 2 of the 4 payers, "
+            "so half the claims wait for one session whatever the number of runners",
+        },
         "notes": {
             "latency": f"the fake portal delays every portal request by {args.latency_ms} ms, on all three portals "
-                       "alike (the Medicaid portal's own extra latency is set to 0); static CSS/JS is not delayed",
+            "alike (the Medicaid portal's own extra latency is set to 0); static CSS/JS is not delayed",
             "pages": "every HTTP request a portal served: documents, form posts, redirect hops, JSON API calls "
-                     "(login, probes and re-logins included); static CSS/JS not counted; images/fonts blocked",
+            "(login, probes and re-logins included); static CSS/JS not counted; images/fonts blocked",
             "seconds": "portal-worker: first claim task leased to last one finished (browser launch and first "
-                       "login inside); naive and HTTP: the script's own timer around its work",
+            "login inside); naive and HTTP: the script's own timer around its work",
             "naive": f"claims/min from a sample of {naive.claims} claims spread evenly over the payers, a fresh "
-                     "Chromium and a login each (adapter.login(): a fresh browser has no session to probe)",
+            "Chromium and a login each (adapter.login(): a fresh browser has no session to probe)",
             "http": "one httpx session per portal account, logged in once, claims one after the other",
             "peak_rss": "largest sum of RSS over the measured process tree (Python, Playwright driver, Chromium) "
-                        "in one 0.2 s sample; shared pages count once per process, so it overstates",
+            "in one 0.2 s sample; shared pages count once per process, so it overstates",
             "cpu": "sum over every process of the tree of its last-seen user+system time (0.2 s samples; what a "
-                   "process used after its last sample is missed); details.cpu_s_rusage is the kernel's count "
-                   "for reaped descendants only (Chromium does not wait for all its helpers, so it is lower)",
+            "process used after its last sample is missed); details.cpu_s_rusage is the kernel's count "
+            "for reaped descendants only (Chromium does not wait for all its helpers, so it is lower)",
             "pacing": f"pace_seconds = {args.pace_seconds} per portal (the shipped default is 0.5 s, which caps "
-                      "one account at 120 checks/min)",
+            "one account at 120 checks/min)",
             "noise": f"the fake portal runs on the same {os.cpu_count()}-core machine and takes its share of the "
-                     "CPU; other load shows in the load averages: compare ratios within one run",
+            "CPU; other load shows in the load averages: compare ratios within one run",
         },
         "rows": [r.as_json() for r in found["rows"]],
         "ratios": [asdict(r) for r in ratios(found["worker_rows"], naive, http)],
-        "curve": [{"runners": r.runners, "db": r.db, "claims_per_min": round(r.claims_per_min, 1),
-                   "peak_rss_mb": round(r.peak_rss_mb), "cpu_s_per_claim": round(r.cpu_s_per_claim, 4)}
-                  for r in found["curve"]],
+        "curve": [
+            {
+                "runners": r.runners,
+                "db": r.db,
+                "claims_per_min": round(r.claims_per_min, 1),
+                "peak_rss_mb": round(r.peak_rss_mb),
+                "cpu_s_per_claim": round(r.cpu_s_per_claim, 4),
+            }
+            for r in found["curve"]
+        ],
         "request_differences": found["request_differences"],
         "worker_config": found["worker_config"],
         "chart": str(chart) if chart else None,
@@ -255,9 +383,14 @@ def main(argv: list[str] | None = None) -> int:
     found = run(args)
     from bench.chart import scaling_chart  # matplotlib only once there is something to draw
 
-    chart = scaling_chart(args.out / "throughput.png", found["curve"], naive=found["naive"], http=found["http"],
-                          accounts=ACCOUNTS, title=f"{found['claims']} claims, {args.latency_ms} ms per request, "
-                                                   f"{ACCOUNTS} portal accounts")
+    chart = scaling_chart(
+        args.out / "throughput.png",
+        found["curve"],
+        naive=found["naive"],
+        http=found["http"],
+        accounts=ACCOUNTS,
+        title=f"{found['claims']} claims, {args.latency_ms} ms per request, {ACCOUNTS} portal accounts",
+    )
     doc = document(args, found, chart)
     write_json(args.out / "throughput.json", doc)
     print()

@@ -52,8 +52,9 @@ def reader_engine(url: str) -> Engine:
 
 def _states(engine: Engine) -> Counter[str]:
     with Session(engine) as session:
-        rows = session.exec(select(Task.state, func.count()).where(col(Task.kind) == CLAIM_STATUS)
-                            .group_by(col(Task.state)))
+        rows = session.exec(
+            select(Task.state, func.count()).where(col(Task.kind) == CLAIM_STATUS).group_by(col(Task.state))
+        )
         return Counter(dict(rows))
 
 
@@ -62,18 +63,42 @@ def all_checked(engine: Engine, claims: int) -> bool:
     return sum(states[s] for s in FINISHED) >= claims and not states["queued"] + states["leased"]
 
 
-def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *, runners: int, postgres: bool,
-                   batch_size: int, pace_seconds: float, log_path: Path, timeout_s: float) -> WorkerOutcome:
+def measure_worker(
+    root: Path,
+    portal_url: str,
+    claims_csv: Path,
+    claims: int,
+    *,
+    runners: int,
+    postgres: bool,
+    batch_size: int,
+    pace_seconds: float,
+    log_path: Path,
+    timeout_s: float,
+) -> WorkerOutcome:
     with ExitStack() as stack:
         database_url = stack.enter_context(fresh_schema(DEFAULT_URL, "pw_bench")) if postgres else None
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=root)))
-        ws = make_workspace(work, portal_url, claims_csv, database_url, runners=runners, batch_size=batch_size,
-                            pace_seconds=pace_seconds)
+        ws = make_workspace(
+            work,
+            portal_url,
+            claims_csv,
+            database_url,
+            runners=runners,
+            batch_size=batch_size,
+            pace_seconds=pace_seconds,
+        )
         engine = reader_engine(ws.database_url)
         stack.callback(engine.dispose)
         spawned = datetime.now(UTC)
-        measured = run_measured([sys.executable, *ENTRY], env=ws.env, cwd=work, log_path=log_path,
-                                timeout_s=timeout_s, done=lambda: all_checked(engine, claims))
+        measured = run_measured(
+            [sys.executable, *ENTRY],
+            env=ws.env,
+            cwd=work,
+            log_path=log_path,
+            timeout_s=timeout_s,
+            done=lambda: all_checked(engine, claims),
+        )
         with Session(engine) as session:
             tasks = list(session.exec(select(Task).where(col(Task.kind) == CLAIM_STATUS)))
         done = [t for t in tasks if t.state == "done"]
@@ -84,8 +109,14 @@ def measure_worker(root: Path, portal_url: str, claims_csv: Path, claims: int, *
         finished = [aware(t.finished_at) for t in done if t.finished_at]
         first, last = (min(started), max(finished)) if started and finished else (spawned, spawned)
         return WorkerOutcome(
-            runners=runners, db="PostgreSQL" if postgres else "SQLite", claims_done=len(done),
-            claims_failed=sum(t.state == "failed" for t in tasks), seconds=(last - first).total_seconds(),
-            startup_s=(first - spawned).total_seconds(), retries=sum(max(t.attempts - 1, 0) for t in tasks),
-            claims_per_portal=dict(Counter(t.portal for t in tasks)), measured=measured,
-            config=ws.config_path.read_text())
+            runners=runners,
+            db="PostgreSQL" if postgres else "SQLite",
+            claims_done=len(done),
+            claims_failed=sum(t.state == "failed" for t in tasks),
+            seconds=(last - first).total_seconds(),
+            startup_s=(first - spawned).total_seconds(),
+            retries=sum(max(t.attempts - 1, 0) for t in tasks),
+            claims_per_portal=dict(Counter(t.portal for t in tasks)),
+            measured=measured,
+            config=ws.config_path.read_text(),
+        )

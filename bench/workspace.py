@@ -60,28 +60,43 @@ def key_file(root: Path) -> Path:
     return path
 
 
-def config_text(portal_url: str, data_dir: Path, database_url: str, *, runners: int, batch_size: int,
-                pace_seconds: float) -> str:
+def config_text(
+    portal_url: str, data_dir: Path, database_url: str, *, runners: int, batch_size: int, pace_seconds: float
+) -> str:
     lines = ["[worker]", f'data_dir = "{data_dir}"', ""]
     if not database_url.startswith("sqlite"):
         lines += ["[database]", f'url = "{database_url}"', ""]
     for account in PORTALS:
         payers = ", ".join(f'"{p}"' for p in account.payers)
-        lines += [f"[portals.{account.name}]", f'adapter = "{account.adapter}"',
-                  f'base_url = "{base_url(portal_url, account)}"', f"payers = [{payers}]",
-                  f"pace_seconds = {pace_seconds}", ""]
+        lines += [
+            f"[portals.{account.name}]",
+            f'adapter = "{account.adapter}"',
+            f'base_url = "{base_url(portal_url, account)}"',
+            f"payers = [{payers}]",
+            f"pace_seconds = {pace_seconds}",
+            "",
+        ]
     return "\n".join(lines) + RUN_CONFIG.format(runners=runners, batch_size=batch_size)
 
 
-def make_workspace(root: Path, portal_url: str, claims_csv: Path, database_url: str | None, *, runners: int,
-                   batch_size: int, pace_seconds: float) -> Workspace:
+def make_workspace(
+    root: Path,
+    portal_url: str,
+    claims_csv: Path,
+    database_url: str | None,
+    *,
+    runners: int,
+    batch_size: int,
+    pace_seconds: float,
+) -> Workspace:
     """Write the install under `root`, store the accounts' credentials and import the claims."""
     data_dir = root / "data"
     data_dir.mkdir(parents=True, mode=0o700)
     url = database_url or sqlite_url(data_dir)
     config_path = root / "portal-worker.toml"
-    config_path.write_text(config_text(portal_url, data_dir, url, runners=runners, batch_size=batch_size,
-                                       pace_seconds=pace_seconds))
+    config_path.write_text(
+        config_text(portal_url, data_dir, url, runners=runners, batch_size=batch_size, pace_seconds=pace_seconds)
+    )
     env = {**os.environ, "PORTAL_WORKER_CONFIG": str(config_path), KEY_FILE_ENV: str(key_file(root.parent))}
     os.environ[KEY_FILE_ENV] = env[KEY_FILE_ENV]  # open_store reads the key from the environment
     store = open_store(data_dir)

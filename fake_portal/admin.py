@@ -18,24 +18,31 @@ from fake_portal.world import DEFAULT_ACCOUNTS, PORTALS, Account
 
 def state(request: Request) -> Response:
     w = world(request)
-    return JSONResponse({
-        "now": w.now().isoformat(),
-        "today": w.today().isoformat(),
-        "faults": {p: asdict(f) for p, f in w.faults.items()},
-        "requests": w.requests,
-        "in_flight": w.in_flight,
-        "accounts": [
-            {"portal": a.portal, "username": a.username, "locked": a.locked, "failed_logins": a.failed_logins,
-             "password_expired": a.password_expired}
-            for a in w.accounts.values()
-        ],
-        "sessions": len(w.sessions),
-        "sign_in_attempts": w.sign_in_attempts,
-        "password_change_attempts": w.password_change_attempts,
-        "logins": w.logins,
-        "stale_session_requests": w.stale_session_requests,
-        "payers": [asdict(p) for p in PAYERS],
-    })
+    return JSONResponse(
+        {
+            "now": w.now().isoformat(),
+            "today": w.today().isoformat(),
+            "faults": {p: asdict(f) for p, f in w.faults.items()},
+            "requests": w.requests,
+            "in_flight": w.in_flight,
+            "accounts": [
+                {
+                    "portal": a.portal,
+                    "username": a.username,
+                    "locked": a.locked,
+                    "failed_logins": a.failed_logins,
+                    "password_expired": a.password_expired,
+                }
+                for a in w.accounts.values()
+            ],
+            "sessions": len(w.sessions),
+            "sign_in_attempts": w.sign_in_attempts,
+            "password_change_attempts": w.password_change_attempts,
+            "logins": w.logins,
+            "stale_session_requests": w.stale_session_requests,
+            "payers": [asdict(p) for p in PAYERS],
+        }
+    )
 
 
 def sessions(request: Request) -> Response:
@@ -96,8 +103,9 @@ def _csv_response(rows: list[dict[str, str]], filename: str) -> Response:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    return PlainTextResponse(out.getvalue(), media_type="text/csv",
-                             headers={"content-disposition": f"attachment; filename={filename}"})
+    return PlainTextResponse(
+        out.getvalue(), media_type="text/csv", headers={"content-disposition": f"attachment; filename={filename}"}
+    )
 
 
 def pms_claims_csv(request: Request) -> Response:

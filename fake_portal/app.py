@@ -24,14 +24,16 @@ def index(request: Request) -> HTMLResponse:
 def create_app(world: World) -> Starlette:
     routes: list[BaseRoute] = [Route("/", index), *admin.routes]
     for name, module in PORTAL_MODULES.items():
-        routes.append(Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)),
-                            name=f"{name}-static"))
+        routes.append(
+            Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")
+        )
         routes.append(Mount(f"/{name}", routes=module.routes))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SessionRequests, cookies={n: m.COOKIE for n, m in PORTAL_MODULES.items()}),
-                    Middleware(FaultInjection,
-                               fault_pages={n: m.fault_page for n, m in PORTAL_MODULES.items()})],
+        middleware=[
+            Middleware(SessionRequests, cookies={n: m.COOKIE for n, m in PORTAL_MODULES.items()}),
+            Middleware(FaultInjection, fault_pages={n: m.fault_page for n, m in PORTAL_MODULES.items()}),
+        ],
     )
     app.state.world = world
     return app

@@ -36,34 +36,76 @@ SERVED_PAYERS: dict[str, Payer] = {p.id: p for p in PAYERS if p.portal == PORTAL
 
 # Element ids in layout 1; layout 2 (the "redesign") renames every one of them.
 _IDS_V1 = {
-    "login_form": "login-form", "username": "username", "password": "password", "sign_in": "sign-in",
-    "login_error": "login-error", "notice": "login-notice",
-    "mfa_form": "mfa-form", "otp": "otp-code", "verify": "verify-code", "mfa_error": "mfa-error",
+    "login_form": "login-form",
+    "username": "username",
+    "password": "password",
+    "sign_in": "sign-in",
+    "login_error": "login-error",
+    "notice": "login-notice",
+    "mfa_form": "mfa-form",
+    "otp": "otp-code",
+    "verify": "verify-code",
+    "mfa_error": "mfa-error",
     "dashboard": "dashboard",
-    "search_form": "claim-search-form", "payer": "payer-id", "member": "member-id",
-    "dos_from": "service-from", "dos_to": "service-to", "npi": "provider-npi",
-    "pcn": "patient-control-number", "search": "search-claims", "results": "search-results",
+    "search_form": "claim-search-form",
+    "payer": "payer-id",
+    "member": "member-id",
+    "dos_from": "service-from",
+    "dos_to": "service-to",
+    "npi": "provider-npi",
+    "pcn": "patient-control-number",
+    "search": "search-claims",
+    "results": "search-results",
     "alert": "search-alert",
-    "detail": "claim-detail", "lines": "service-lines", "adjustments": "claim-adjustments",
-    "f_pcn": "claim-pcn", "f_payer_claim": "claim-payer-number", "f_category": "claim-category",
-    "f_status_code": "claim-status-code", "f_status_text": "claim-status-text",
-    "f_effective": "claim-effective-date", "f_billed": "claim-billed", "f_allowed": "claim-allowed",
-    "f_paid": "claim-paid", "f_patient_resp": "claim-patient-resp", "f_check": "claim-check",
+    "detail": "claim-detail",
+    "lines": "service-lines",
+    "adjustments": "claim-adjustments",
+    "f_pcn": "claim-pcn",
+    "f_payer_claim": "claim-payer-number",
+    "f_category": "claim-category",
+    "f_status_code": "claim-status-code",
+    "f_status_text": "claim-status-text",
+    "f_effective": "claim-effective-date",
+    "f_billed": "claim-billed",
+    "f_allowed": "claim-allowed",
+    "f_paid": "claim-paid",
+    "f_patient_resp": "claim-patient-resp",
+    "f_check": "claim-check",
     "f_paid_on": "claim-payment-date",
-    "remittances": "remittances", "remit_filter": "remittance-filter", "remit_payer": "remittance-payer",
+    "remittances": "remittances",
+    "remit_filter": "remittance-filter",
+    "remit_payer": "remittance-payer",
     "remit_table": "remittance-files",
-    "enrollment": "provider-enrollment", "enroll_form": "enrollment-form", "enroll_npi": "enrollment-npi",
-    "enroll_search": "find-enrollments", "enroll_error": "enrollment-error", "enroll_for": "enrollment-for-npi",
+    "enrollment": "provider-enrollment",
+    "enroll_form": "enrollment-form",
+    "enroll_npi": "enrollment-npi",
+    "enroll_search": "find-enrollments",
+    "enroll_error": "enrollment-error",
+    "enroll_for": "enrollment-for-npi",
     "enroll_table": "enrollment-records",
 }
 IDS = {1: _IDS_V1, 2: {key: f"sx-{value}" for key, value in _IDS_V1.items()}}
 CLASSES = {
-    1: {"results_table": "results-table", "no_results": "no-results", "view": "view-claim",
-        "remit_table": "era-table", "no_remits": "no-remittances", "download": "download-era",
-        "enroll_table": "enrollment-table", "no_enrollments": "no-enrollments"},
-    2: {"results_table": "sx-grid", "no_results": "sx-empty", "view": "sx-open-claim",
-        "remit_table": "sx-era-grid", "no_remits": "sx-era-empty", "download": "sx-era-file",
-        "enroll_table": "sx-enrollment-grid", "no_enrollments": "sx-enrollment-empty"},
+    1: {
+        "results_table": "results-table",
+        "no_results": "no-results",
+        "view": "view-claim",
+        "remit_table": "era-table",
+        "no_remits": "no-remittances",
+        "download": "download-era",
+        "enroll_table": "enrollment-table",
+        "no_enrollments": "no-enrollments",
+    },
+    2: {
+        "results_table": "sx-grid",
+        "no_results": "sx-empty",
+        "view": "sx-open-claim",
+        "remit_table": "sx-era-grid",
+        "no_remits": "sx-era-empty",
+        "download": "sx-era-file",
+        "enroll_table": "sx-enrollment-grid",
+        "no_enrollments": "sx-enrollment-empty",
+    },
 }
 RESULT_COLUMNS = {
     1: ("pcn", "payer_claim", "patient", "dos", "billed", "status", "action"),
@@ -77,21 +119,41 @@ REMITTANCE_COLUMNS = {
     1: ("file_id", "payer", "paid_on", "trace", "claims", "amount", "download"),
     2: ("paid_on", "amount", "payer", "trace", "file_id", "claims", "download"),
 }
-REMITTANCE_LABELS = {"file_id": "File ID", "payer": "Payer", "paid_on": "Payment Date", "trace": "Trace Number",
-                     "claims": "Claims", "amount": "Amount", "download": "Download"}
+REMITTANCE_LABELS = {
+    "file_id": "File ID",
+    "payer": "Payer",
+    "paid_on": "Payment Date",
+    "trace": "Trace Number",
+    "claims": "Claims",
+    "amount": "Amount",
+    "download": "Download",
+}
 ENROLLMENT_COLUMNS = {
     1: ("payer_id", "payer", "status", "effective", "termination", "revalidation", "provider_id", "era", "eft"),
     2: ("payer", "status", "era", "eft", "provider_id", "payer_id", "revalidation", "effective", "termination"),
 }
-ENROLLMENT_LABELS = {"payer_id": "Payer ID", "payer": "Payer", "status": "Enrollment Status",
-                     "effective": "Effective Date", "termination": "Termination Date",
-                     "revalidation": "Revalidation Due", "provider_id": "Payer Provider ID", "era": "ERA (835)",
-                     "eft": "EFT"}
+ENROLLMENT_LABELS = {
+    "payer_id": "Payer ID",
+    "payer": "Payer",
+    "status": "Enrollment Status",
+    "effective": "Effective Date",
+    "termination": "Termination Date",
+    "revalidation": "Revalidation Due",
+    "provider_id": "Payer Provider ID",
+    "era": "ERA (835)",
+    "eft": "EFT",
+}
 # Summit's own words for an enrollment's status (fake_portal.programs uses the normalised ones).
 ENROLLMENT_WORDING = {"in_process": "In process", "active": "Enrolled", "denied": "Denied", "terminated": "Terminated"}
 REVALIDATION_WARNING_DAYS = 90
-ADJUSTMENT_LABELS = {"line": "Line", "procedure": "Procedure", "group": "Group", "carc": "Reason (CARC)",
-                     "amount": "Amount", "rarcs": "Remarks (RARC)"}
+ADJUSTMENT_LABELS = {
+    "line": "Line",
+    "procedure": "Procedure",
+    "group": "Group",
+    "carc": "Reason (CARC)",
+    "amount": "Amount",
+    "rarcs": "Remarks (RARC)",
+}
 CATEGORY_NAMES = {
     "A2": "Acknowledgement/Acceptance into adjudication system",
     "A7": "Acknowledgement/Rejected for invalid information",
@@ -115,10 +177,18 @@ PASSWORD_CHANGE_ERRORS = {
     "locked": "Your account is locked. Contact your administrator to unlock it.",
 }
 FAULTS = {  # kind -> (HTTP status, Retry-After seconds, heading, message)
-    "maintenance": (503, "1800", "Scheduled maintenance",
-                    "Summit Exchange is undergoing scheduled maintenance. Please try again in about 30 minutes."),
-    "rate_limited": (429, "60", "Too many requests",
-                     "You have made too many requests in a short time. Please wait a minute and try again."),
+    "maintenance": (
+        503,
+        "1800",
+        "Scheduled maintenance",
+        "Summit Exchange is undergoing scheduled maintenance. Please try again in about 30 minutes.",
+    ),
+    "rate_limited": (
+        429,
+        "60",
+        "Too many requests",
+        "You have made too many requests in a short time. Please wait a minute and try again.",
+    ),
     "error": (500, None, "Something went wrong", "We could not complete your request. Please try again later."),
 }
 
@@ -165,8 +235,11 @@ async def login(request: Request) -> Response:
     if verdict == "expired":  # no session until a new password is chosen
         return _render(request, "password_expired.html", {"username": username, "error": None})
     if verdict != "ok":
-        error = ("Your account is locked. Contact your administrator to unlock it." if verdict == "locked"
-                 else "The user ID or password you entered is incorrect.")
+        error = (
+            "Your account is locked. Contact your administrator to unlock it."
+            if verdict == "locked"
+            else "The user ID or password you entered is incorrect."
+        )
         return _render(request, "login.html", {"notice": None, "error": error, "username": username})
     w.end_session(request.cookies.get(COOKIE))
     account = w.account(PORTAL, username)
@@ -184,8 +257,7 @@ async def change_password(request: Request) -> Response:
     verdict = world(request).change_password(PORTAL, username, current, new, confirm)
     if verdict == "changed":
         return _to_login("password_changed")
-    return _render(request, "password_expired.html",
-                   {"username": username, "error": PASSWORD_CHANGE_ERRORS[verdict]})
+    return _render(request, "password_expired.html", {"username": username, "error": PASSWORD_CHANGE_ERRORS[verdict]})
 
 
 async def mfa(request: Request) -> Response:
@@ -230,18 +302,26 @@ def dashboard(request: Request) -> Response:
     session = _signed_in(request)
     if session is None:
         return _to_login(_why_not_signed_in(request))
-    return _render(request, "dashboard.html", {"user": session.username, "payers": SERVED_PAYERS.values(),
-                                               "today": world(request).today()})
+    return _render(
+        request,
+        "dashboard.html",
+        {"user": session.username, "payers": SERVED_PAYERS.values(), "today": world(request).today()},
+    )
 
 
 def claim_status(request: Request) -> Response:
     session = _signed_in(request)
     if session is None:
         return _to_login(_why_not_signed_in(request))
-    return _render(request, "claim_status.html", {
-        "user": session.username, "payers": SERVED_PAYERS.values(),
-        "columns": RESULT_COLUMNS[layout(request, PORTAL)],
-    })
+    return _render(
+        request,
+        "claim_status.html",
+        {
+            "user": session.username,
+            "payers": SERVED_PAYERS.values(),
+            "columns": RESULT_COLUMNS[layout(request, PORTAL)],
+        },
+    )
 
 
 def claim_detail(request: Request) -> Response:
@@ -254,12 +334,20 @@ def claim_detail(request: Request) -> Response:
     if claim is None or status is None:
         return _render(request, "not_found.html", {"user": session.username}, status_code=404)
     version = layout(request, PORTAL)
-    return _render(request, "claim_detail.html", {
-        "user": session.username, "claim": claim, "status": status, "payer": SERVED_PAYERS[claim.payer_id],
-        "category_name": CATEGORY_NAMES.get(status.category, ""),
-        "adjustment_columns": ADJUSTMENT_COLUMNS[version], "adjustment_labels": ADJUSTMENT_LABELS,
-        "adjustments": _adjustment_rows(claim, status),
-    })
+    return _render(
+        request,
+        "claim_detail.html",
+        {
+            "user": session.username,
+            "claim": claim,
+            "status": status,
+            "payer": SERVED_PAYERS[claim.payer_id],
+            "category_name": CATEGORY_NAMES.get(status.category, ""),
+            "adjustment_columns": ADJUSTMENT_COLUMNS[version],
+            "adjustment_labels": ADJUSTMENT_LABELS,
+            "adjustments": _adjustment_rows(claim, status),
+        },
+    )
 
 
 def _claim_by_payer_number(request: Request, payer_claim_number: str) -> Claim | None:
@@ -294,10 +382,18 @@ def remittances(request: Request) -> Response:
     payer_id = request.query_params.get("payer", "")
     shown = {payer_id} if payer_id in SERVED_PAYERS else set(SERVED_PAYERS)
     files = sorted(_files(request, shown), key=lambda f: (f.payment_date, f.file_id), reverse=True)
-    return _render(request, "remittances.html", {
-        "user": session.username, "payers": SERVED_PAYERS.values(), "payer_id": payer_id, "files": files,
-        "columns": REMITTANCE_COLUMNS[layout(request, PORTAL)], "labels": REMITTANCE_LABELS,
-    })
+    return _render(
+        request,
+        "remittances.html",
+        {
+            "user": session.username,
+            "payers": SERVED_PAYERS.values(),
+            "payer_id": payer_id,
+            "files": files,
+            "columns": REMITTANCE_COLUMNS[layout(request, PORTAL)],
+            "labels": REMITTANCE_LABELS,
+        },
+    )
 
 
 def remittance_download(request: Request) -> Response:
@@ -308,8 +404,11 @@ def remittance_download(request: Request) -> Response:
     file = next((f for f in _files(request, set(SERVED_PAYERS)) if f.file_id == file_id), None)
     if file is None:
         return _render(request, "remittance_missing.html", {"user": session.username}, status_code=404)
-    return Response(render_835(file), media_type="application/edi-x12",
-                    headers={"content-disposition": f'attachment; filename="{file.filename}"'})
+    return Response(
+        render_835(file),
+        media_type="application/edi-x12",
+        headers={"content-disposition": f'attachment; filename="{file.filename}"'},
+    )
 
 
 def _files(request: Request, payer_ids: set[str]) -> list[EraFile]:
@@ -324,8 +423,14 @@ async def enrollment(request: Request) -> Response:
     session = _signed_in(request)
     if session is None:
         return _to_login(_why_not_signed_in(request))
-    context: dict[str, object] = {"user": session.username, "npi": "", "error": None, "searched": False,
-                                  "rows": [], "provider": None}
+    context: dict[str, object] = {
+        "user": session.username,
+        "npi": "",
+        "error": None,
+        "searched": False,
+        "rows": [],
+        "provider": None,
+    }
     if request.method == "POST":
         npi = str((await request.form()).get("npi", "")).strip()
         context["npi"] = npi
@@ -333,9 +438,15 @@ async def enrollment(request: Request) -> Response:
             context["error"] = "Enter the provider's 10-digit NPI."
         else:
             context.update(searched=True, **_enrollment_records(request, npi))
-    return _render(request, "enrollment.html", {
-        **context, "columns": ENROLLMENT_COLUMNS[layout(request, PORTAL)], "labels": ENROLLMENT_LABELS,
-    })
+    return _render(
+        request,
+        "enrollment.html",
+        {
+            **context,
+            "columns": ENROLLMENT_COLUMNS[layout(request, PORTAL)],
+            "labels": ENROLLMENT_LABELS,
+        },
+    )
 
 
 def _enrollment_records(request: Request, npi: str) -> dict[str, object]:
@@ -348,10 +459,14 @@ def _enrollment_records(request: Request, npi: str) -> dict[str, object]:
         if record is None:
             continue
         due = record.revalidation_due
-        rows.append({
-            "payer": payer, "record": record, "status": ENROLLMENT_WORDING[record.status_on(today)],
-            "due_soon": due is not None and 0 <= (due - today).days <= REVALIDATION_WARNING_DAYS,
-        })
+        rows.append(
+            {
+                "payer": payer,
+                "record": record,
+                "status": ENROLLMENT_WORDING[record.status_on(today)],
+                "due_soon": due is not None and 0 <= (due - today).days <= REVALIDATION_WARNING_DAYS,
+            }
+        )
     return {"provider": provider if rows else None, "rows": rows}
 
 
@@ -370,18 +485,27 @@ def api_search(request: Request) -> Response:
         dos_from = date.fromisoformat(params["serviceFrom"])
         dos_to = date.fromisoformat(params["serviceTo"])
     except (KeyError, ValueError):
-        return JSONResponse({"error": "invalid_request",
-                             "message": "Payer, member ID, service dates and NPI are required."}, status_code=400)
+        return JSONResponse(
+            {"error": "invalid_request", "message": "Payer, member ID, service dates and NPI are required."},
+            status_code=400,
+        )
     if payer_id not in SERVED_PAYERS or not member_id or dos_to < dos_from:
-        return JSONResponse({"error": "invalid_request", "message": "Check the payer and service dates."},
-                            status_code=400)
+        return JSONResponse(
+            {"error": "invalid_request", "message": "Check the payer and service dates."}, status_code=400
+        )
     pcn = params.get("patientControlNumber", "").strip()
     today = world(request).today()
     rows = []
     for claim in world(request).dataset.claims_for({payer_id}):
         status = claim.status_on(today)
-        if (status is None or claim.member_id.upper() != member_id or claim.rendering_npi != npi
-                or claim.dos_to < dos_from or claim.dos_from > dos_to or (pcn and claim.claim_id != pcn)):
+        if (
+            status is None
+            or claim.member_id.upper() != member_id
+            or claim.rendering_npi != npi
+            or claim.dos_to < dos_from
+            or claim.dos_from > dos_to
+            or (pcn and claim.claim_id != pcn)
+        ):
             continue
         rows.append(_search_row(claim, status))
     return JSONResponse({"count": len(rows), "claims": rows})
@@ -409,9 +533,16 @@ def fault_page(request: Request, kind: str) -> Response:
     headers = {"Retry-After": retry_after} if retry_after else {}
     if request.url.path.startswith(f"{BASE}/api/"):
         return JSONResponse({"error": kind, "message": message}, status_code=status_code, headers=headers)
-    response = _render(request, "fault.html", {
-        "heading": heading, "message": message, "reference": secrets.token_hex(4).upper(),
-    }, status_code=status_code)
+    response = _render(
+        request,
+        "fault.html",
+        {
+            "heading": heading,
+            "message": message,
+            "reference": secrets.token_hex(4).upper(),
+        },
+        status_code=status_code,
+    )
     response.headers.update(headers)
     return response
 

@@ -25,11 +25,16 @@ def serve(args: argparse.Namespace) -> int:
 
     from fake_portal.app import create_app
 
-    world = World(_dataset(args), seed=args.seed, medicaid_idle_timeout_s=args.medicaid_idle_timeout,
-                  medicaid_latency_ms=args.medicaid_latency_ms)
+    world = World(
+        _dataset(args),
+        seed=args.seed,
+        medicaid_idle_timeout_s=args.medicaid_idle_timeout,
+        medicaid_latency_ms=args.medicaid_latency_ms,
+    )
     for portal in PORTALS:
-        world.faults[portal].update({"latency_ms": args.latency_ms, "error_rate": args.error_rate,
-                                     "layout": args.layout})
+        world.faults[portal].update(
+            {"latency_ms": args.latency_ms, "error_rate": args.error_rate, "layout": args.layout}
+        )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -47,9 +52,11 @@ def serve(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     programs = generate_programs(dataset, args.seed)
-    rows = {"claims": lambda: pms_export_rows(dataset, programs.claim_auths),
-            "auths": lambda: pms_auth_rows(programs),
-            "providers": lambda: pms_provider_rows(dataset, programs)}[args.what]()
+    rows = {
+        "claims": lambda: pms_export_rows(dataset, programs.claim_auths),
+        "auths": lambda: pms_auth_rows(programs),
+        "providers": lambda: pms_provider_rows(dataset, programs),
+    }[args.what]()
     with open(args.out, "w", newline="") if args.out != "-" else contextlib.nullcontext(sys.stdout) as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -60,18 +67,21 @@ def export(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fake-portal", description="Bundled fake payer portals.")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, func, help_text in (("serve", serve, "serve the portals over HTTP"),
-                                  ("export", export, "write a practice-management export (CSV)")):
+    for name, func, help_text in (
+        ("serve", serve, "serve the portals over HTTP"),
+        ("export", export, "write a practice-management export (CSV)"),
+    ):
         sp = sub.add_parser(name, help=help_text)
         sp.set_defaults(func=func)
         sp.add_argument("--seed", type=int, default=7)
-        sp.add_argument("--start-date", type=date.fromisoformat, default=None,
-                        help="the portals' 'today' at start (default: today)")
+        sp.add_argument(
+            "--start-date", type=date.fromisoformat, default=None, help="the portals' 'today' at start (default: today)"
+        )
         sp.add_argument("--claims-per-payer", type=int, default=12)
     serve_p = sub.choices["serve"]
     serve_p.add_argument("--host", default="127.0.0.1")
     serve_p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    serve_p.add_argument("--ready-file", help="write {\"url\": ...} here once listening")
+    serve_p.add_argument("--ready-file", help='write {"url": ...} here once listening')
     serve_p.add_argument("--latency-ms", type=int, default=0)
     serve_p.add_argument("--error-rate", type=float, default=0.0)
     serve_p.add_argument("--layout", type=int, default=1, choices=(1, 2))
@@ -79,8 +89,12 @@ def parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--medicaid-idle-timeout", type=float, default=300.0)
     serve_p.add_argument("--log-level", default="warning")
     sub.choices["export"].add_argument("--out", default="-")
-    sub.choices["export"].add_argument("--what", choices=("claims", "auths", "providers"), default="claims",
-                                       help="which practice-management export to write")
+    sub.choices["export"].add_argument(
+        "--what",
+        choices=("claims", "auths", "providers"),
+        default="claims",
+        help="which practice-management export to write",
+    )
     return p
 
 

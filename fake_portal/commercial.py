@@ -41,47 +41,115 @@ WORDS_BY_CATEGORY = {
     "P3": "Pending - information requested",
     "F2": "Denied",
 }
-STATUS_CHOICES = ("Paid", "Partially paid", "Denied", "In process", "Pending - information requested",
-                  "Received", "Rejected")
+STATUS_CHOICES = (
+    "Paid",
+    "Partially paid",
+    "Denied",
+    "In process",
+    "Pending - information requested",
+    "Received",
+    "Rejected",
+)
 DESCRIPTIONS = {
     "Paid": "This claim has been processed and payment has been issued.",
     "Partially paid": "This claim has been processed; some service lines were reduced or denied.",
     "Denied": "This claim has been processed and denied. See the adjustment codes below.",
     "In process": "This claim is being reviewed. No action is needed at this time.",
     "Pending - information requested": "We have asked the provider for more information. "
-                                       "Respond to the request letter to continue processing.",
+    "Respond to the request letter to continue processing.",
     "Received": "We have received this claim and it is waiting to be processed.",
     "Rejected": "This claim could not be entered into our system because of invalid information. "
-                "Correct and resubmit it.",
+    "Correct and resubmit it.",
 }
 RESULT_COLUMNS = {
-    1: (("claim_number", "Claim #"), ("patient_account", "Patient account #"), ("member", "Member"),
-        ("dos", "Date of service"), ("billed", "Billed"), ("paid", "Paid"), ("status", "Status")),
-    2: (("status", "Status"), ("claim_number", "Claim #"), ("dos", "Date of service"), ("member", "Member"),
-        ("patient_account", "Patient account #"), ("paid", "Paid"), ("billed", "Billed")),
+    1: (
+        ("claim_number", "Claim #"),
+        ("patient_account", "Patient account #"),
+        ("member", "Member"),
+        ("dos", "Date of service"),
+        ("billed", "Billed"),
+        ("paid", "Paid"),
+        ("status", "Status"),
+    ),
+    2: (
+        ("status", "Status"),
+        ("claim_number", "Claim #"),
+        ("dos", "Date of service"),
+        ("member", "Member"),
+        ("patient_account", "Patient account #"),
+        ("paid", "Paid"),
+        ("billed", "Billed"),
+    ),
 }
 LINE_COLUMNS = {
-    1: (("line", "Line"), ("dos", "Date of service"), ("procedure", "Procedure"), ("units", "Units"),
-        ("billed", "Billed"), ("allowed", "Allowed"), ("paid", "Paid")),
-    2: (("line", "Line"), ("procedure", "Procedure"), ("dos", "Date of service"), ("units", "Units"),
-        ("allowed", "Allowed"), ("billed", "Billed"), ("paid", "Paid")),
+    1: (
+        ("line", "Line"),
+        ("dos", "Date of service"),
+        ("procedure", "Procedure"),
+        ("units", "Units"),
+        ("billed", "Billed"),
+        ("allowed", "Allowed"),
+        ("paid", "Paid"),
+    ),
+    2: (
+        ("line", "Line"),
+        ("procedure", "Procedure"),
+        ("dos", "Date of service"),
+        ("units", "Units"),
+        ("allowed", "Allowed"),
+        ("billed", "Billed"),
+        ("paid", "Paid"),
+    ),
 }
 ADJUSTMENT_COLUMNS = {
-    1: (("line", "Line"), ("group", "Group code"), ("carc", "Reason code"), ("amount", "Amount"),
-        ("rarcs", "Remark codes")),
-    2: (("line", "Line"), ("carc", "Reason code"), ("group", "Group code"), ("rarcs", "Remark codes"),
-        ("amount", "Amount")),
+    1: (
+        ("line", "Line"),
+        ("group", "Group code"),
+        ("carc", "Reason code"),
+        ("amount", "Amount"),
+        ("rarcs", "Remark codes"),
+    ),
+    2: (
+        ("line", "Line"),
+        ("carc", "Reason code"),
+        ("group", "Group code"),
+        ("rarcs", "Remark codes"),
+        ("amount", "Amount"),
+    ),
 }
 CSV_COLUMNS = {
-    1: (("claim_number", "Claim Number"), ("patient_account", "Patient Account Number"),
-        ("member_id", "Member ID"), ("patient", "Patient Name"), ("dos_from", "Service Date From"),
-        ("dos_to", "Service Date To"), ("billed", "Billed Amount"), ("allowed", "Allowed Amount"),
-        ("paid", "Paid Amount"), ("patient_resp", "Patient Responsibility"), ("status", "Claim Status"),
-        ("status_date", "Status Date"), ("payment_number", "Payment Number"), ("payment_date", "Payment Date")),
-    2: (("status", "Status"), ("claim_number", "Claim No"), ("patient_account", "Patient Acct No"),
-        ("member_id", "Member ID"), ("patient", "Patient Name"), ("dos_from", "DOS From"), ("dos_to", "DOS To"),
-        ("billed", "Charged"), ("allowed", "Allowed"), ("paid", "Paid"), ("patient_resp", "Member Owes"),
-        ("status_date", "Last Updated"), ("payment_number", "Check/EFT #"), ("payment_date", "Paid Date")),
+    1: (
+        ("claim_number", "Claim Number"),
+        ("patient_account", "Patient Account Number"),
+        ("member_id", "Member ID"),
+        ("patient", "Patient Name"),
+        ("dos_from", "Service Date From"),
+        ("dos_to", "Service Date To"),
+        ("billed", "Billed Amount"),
+        ("allowed", "Allowed Amount"),
+        ("paid", "Paid Amount"),
+        ("patient_resp", "Patient Responsibility"),
+        ("status", "Claim Status"),
+        ("status_date", "Status Date"),
+        ("payment_number", "Payment Number"),
+        ("payment_date", "Payment Date"),
+    ),
+    2: (
+        ("status", "Status"),
+        ("claim_number", "Claim No"),
+        ("patient_account", "Patient Acct No"),
+        ("member_id", "Member ID"),
+        ("patient", "Patient Name"),
+        ("dos_from", "DOS From"),
+        ("dos_to", "DOS To"),
+        ("billed", "Charged"),
+        ("allowed", "Allowed"),
+        ("paid", "Paid"),
+        ("patient_resp", "Member Owes"),
+        ("status_date", "Last Updated"),
+        ("payment_number", "Check/EFT #"),
+        ("payment_date", "Paid Date"),
+    ),
 }
 
 
@@ -105,11 +173,36 @@ class Ui:
 
 
 UI = {
-    1: Ui("claim-results", "no-claims", "uhp-pager__next", "download-csv", "claim-summary", "data-field",
-          "service-lines", "line-adjustments", "auth-summary", "auth-services", "member-auth-list",
-          "enrollment-provider", "enrollment-status"),
-    2: Ui("claimsGrid", "emptyResults", "pagerNext", "exportCsv", "claimHeader", "data-key",
-          "svcLineGrid", "adjGrid", "authHeader", "authSvcGrid", "memberAuthGrid", "provHeader", "enrollGrid"),
+    1: Ui(
+        "claim-results",
+        "no-claims",
+        "uhp-pager__next",
+        "download-csv",
+        "claim-summary",
+        "data-field",
+        "service-lines",
+        "line-adjustments",
+        "auth-summary",
+        "auth-services",
+        "member-auth-list",
+        "enrollment-provider",
+        "enrollment-status",
+    ),
+    2: Ui(
+        "claimsGrid",
+        "emptyResults",
+        "pagerNext",
+        "exportCsv",
+        "claimHeader",
+        "data-key",
+        "svcLineGrid",
+        "adjGrid",
+        "authHeader",
+        "authSvcGrid",
+        "memberAuthGrid",
+        "provHeader",
+        "enrollGrid",
+    ),
 }
 
 
@@ -172,15 +265,17 @@ def line_views(view: ClaimView) -> list[LineView]:
             paid = allowed - sum((a.amount for a in adjustments if a.group_code == "PR"), Decimal("0"))
         elif category == "F2":
             allowed = paid = Decimal("0.00")
-        rows.append(LineView(str(line.line_no), view.claim.dos_from, line.procedure, line.units, line.charge,
-                             allowed, paid))
+        rows.append(
+            LineView(str(line.line_no), view.claim.dos_from, line.procedure, line.units, line.charge, allowed, paid)
+        )
     return rows
 
 
 def adjustment_views(view: ClaimView) -> list[AdjustmentView]:
     return [
-        AdjustmentView("Claim" if a.line_no is None else str(a.line_no), a.group_code, a.carc, a.amount,
-                       ", ".join(a.rarcs) or "—")
+        AdjustmentView(
+            "Claim" if a.line_no is None else str(a.line_no), a.group_code, a.carc, a.amount, ", ".join(a.rarcs) or "—"
+        )
         for a in view.status.adjustments
     ]
 
@@ -230,8 +325,13 @@ def parse_filter(request: Request) -> tuple[ClaimFilter, list[str]]:
     status = params.get("status", "")
     if status and status not in STATUS_CHOICES:
         errors.append("Choose a claim status from the list.")
-    found = ClaimFilter(dates["dos_from"], dates["dos_to"], status, params.get("account", "").strip(),
-                        params.get("member_id", "").strip())
+    found = ClaimFilter(
+        dates["dos_from"],
+        dates["dos_to"],
+        status,
+        params.get("account", "").strip(),
+        params.get("member_id", "").strip(),
+    )
     if found.dos_from and found.dos_to and found.dos_from > found.dos_to:
         errors.append("Date of service from must be on or before date of service to.")
     return found, errors
@@ -249,14 +349,22 @@ def _parse_us_date(text: str) -> date | None:
 # --- pages -------------------------------------------------------------------
 
 
-def render(request: Request, name: str, context: dict[str, object] | None = None, *,
-           session: Session | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, object] | None = None,
+    *,
+    session: Session | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     version = layout(request, PORTAL)
     return templates.TemplateResponse(
-        request, f"commercial/{name}",
+        request,
+        f"commercial/{name}",
         {"base": BASE, "ui": UI[version], "layout": version, "session": session, **(context or {})},
-        status_code=status_code, headers=headers,
+        status_code=status_code,
+        headers=headers,
     )
 
 
@@ -297,9 +405,15 @@ def root(request: Request) -> Response:
 
 def login_page(request: Request) -> Response:
     reason = request.query_params.get("reason", "")
-    return render(request, "login.html", {"notice": LOGIN_NOTICES.get(reason),
-                                          "signed_out": reason == "signedout",
-                                          "password_changed": reason == "passwordchanged"})
+    return render(
+        request,
+        "login.html",
+        {
+            "notice": LOGIN_NOTICES.get(reason),
+            "signed_out": reason == "signedout",
+            "password_changed": reason == "passwordchanged",
+        },
+    )
 
 
 async def login_submit(request: Request) -> Response:
@@ -325,8 +439,7 @@ async def change_password(request: Request) -> Response:
     outcome = world(request).change_password(PORTAL, username, current, new, confirm)
     if outcome == "changed":
         return redirect("/login?reason=passwordchanged")
-    return render(request, "password_expired.html", {"username": username,
-                                                     "error": PASSWORD_CHANGE_ERRORS[outcome]})
+    return render(request, "password_expired.html", {"username": username, "error": PASSWORD_CHANGE_ERRORS[outcome]})
 
 
 def logout(request: Request) -> Response:
@@ -365,8 +478,12 @@ def claim_search(request: Request) -> Response:
     session = signed_in(request)
     if not isinstance(session, Session):
         return session
-    return render(request, "claim_search.html", {"filter": ClaimFilter(), "errors": [],
-                                                 "choices": STATUS_CHOICES}, session=session)
+    return render(
+        request,
+        "claim_search.html",
+        {"filter": ClaimFilter(), "errors": [], "choices": STATUS_CHOICES},
+        session=session,
+    )
 
 
 def claim_results(request: Request) -> Response:
@@ -375,20 +492,34 @@ def claim_results(request: Request) -> Response:
         return session
     found, errors = parse_filter(request)
     if errors:
-        return render(request, "claim_search.html", {"filter": found, "errors": errors,
-                                                     "choices": STATUS_CHOICES}, session=session)
+        return render(
+            request,
+            "claim_search.html",
+            {"filter": found, "errors": errors, "choices": STATUS_CHOICES},
+            session=session,
+        )
     matches = [v for v in claims_on_file(request) if found.matches(v)]
     pages = max(1, math.ceil(len(matches) / PAGE_SIZE))
     page = min(max(_int(request.query_params.get("page"), 1), 1), pages)
-    shown = matches[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     version = layout(request, PORTAL)
-    return render(request, "claim_results.html", {
-        "rows": shown, "total": len(matches), "page": page, "pages": pages,
-        "first": (page - 1) * PAGE_SIZE + 1, "last": (page - 1) * PAGE_SIZE + len(shown),
-        "columns": RESULT_COLUMNS[version], "filter": found,
-        "page_url": lambda n: f"{BASE}/claims/results?{found.query(page=n)}",
-        "csv_url": f"{BASE}/claims/export.csv?{found.query()}",
-    }, session=session)
+    return render(
+        request,
+        "claim_results.html",
+        {
+            "rows": shown,
+            "total": len(matches),
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * PAGE_SIZE + 1,
+            "last": (page - 1) * PAGE_SIZE + len(shown),
+            "columns": RESULT_COLUMNS[version],
+            "filter": found,
+            "page_url": lambda n: f"{BASE}/claims/results?{found.query(page=n)}",
+            "csv_url": f"{BASE}/claims/export.csv?{found.query()}",
+        },
+        session=session,
+    )
 
 
 def claims_export(request: Request) -> Response:
@@ -397,8 +528,12 @@ def claims_export(request: Request) -> Response:
         return session
     found, errors = parse_filter(request)
     if errors:
-        return render(request, "claim_search.html", {"filter": found, "errors": errors,
-                                                     "choices": STATUS_CHOICES}, session=session)
+        return render(
+            request,
+            "claim_search.html",
+            {"filter": found, "errors": errors, "choices": STATUS_CHOICES},
+            session=session,
+        )
     columns = CSV_COLUMNS[layout(request, PORTAL)]
     out = io.StringIO()
     writer = csv.writer(out)
@@ -407,8 +542,11 @@ def claims_export(request: Request) -> Response:
         if found.matches(view):
             values = _csv_values(view)
             writer.writerow([values[key] for key, _ in columns])
-    return Response(out.getvalue(), media_type="text/csv", headers={
-        "content-disposition": 'attachment; filename="unity-claims.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"content-disposition": 'attachment; filename="unity-claims.csv"'},
+    )
 
 
 def _csv_values(view: ClaimView) -> dict[str, str]:
@@ -421,12 +559,20 @@ def _csv_values(view: ClaimView) -> dict[str, str]:
         return "" if value is None else value.strftime("%m/%d/%Y")
 
     return {
-        "claim_number": claim.payer_claim_number, "patient_account": claim.claim_id,
-        "member_id": claim.member_id, "patient": claim.patient_name, "dos_from": day(claim.dos_from),
-        "dos_to": day(claim.dos_to), "billed": amount(claim.billed), "allowed": amount(status.allowed),
-        "paid": amount(status.paid), "patient_resp": amount(status.patient_responsibility),
-        "status": view.words, "status_date": day(status.effective),
-        "payment_number": status.check_number or "", "payment_date": day(status.payment_date),
+        "claim_number": claim.payer_claim_number,
+        "patient_account": claim.claim_id,
+        "member_id": claim.member_id,
+        "patient": claim.patient_name,
+        "dos_from": day(claim.dos_from),
+        "dos_to": day(claim.dos_to),
+        "billed": amount(claim.billed),
+        "allowed": amount(status.allowed),
+        "paid": amount(status.paid),
+        "patient_resp": amount(status.patient_responsibility),
+        "status": view.words,
+        "status_date": day(status.effective),
+        "payment_number": status.check_number or "",
+        "payment_date": day(status.payment_date),
     }
 
 
@@ -439,17 +585,30 @@ def claim_detail(request: Request) -> Response:
     if view is None:
         return render(request, "not_found.html", session=session, status_code=404)
     version = layout(request, PORTAL)
-    return render(request, "claim_detail.html", {
-        "view": view, "description": DESCRIPTIONS[view.words],
-        "lines": line_views(view), "line_columns": LINE_COLUMNS[version],
-        "adjustments": adjustment_views(view), "adjustment_columns": ADJUSTMENT_COLUMNS[version],
-    }, session=session)
+    return render(
+        request,
+        "claim_detail.html",
+        {
+            "view": view,
+            "description": DESCRIPTIONS[view.words],
+            "lines": line_views(view),
+            "line_columns": LINE_COLUMNS[version],
+            "adjustments": adjustment_views(view),
+            "adjustment_columns": ADJUSTMENT_COLUMNS[version],
+        },
+        session=session,
+    )
 
 
 # --- prior authorizations ----------------------------------------------------
 
-AUTH_WORDS = {"approved": "Approved", "pending": "Pending review", "denied": "Denied", "expired": "Expired",
-              "cancelled": "Cancelled"}
+AUTH_WORDS = {
+    "approved": "Approved",
+    "pending": "Pending review",
+    "denied": "Denied",
+    "expired": "Expired",
+    "cancelled": "Cancelled",
+}
 AUTH_NOTES = {
     "approved": "The services below are approved for the dates shown. Each visit uses one unit.",
     "pending": "A clinical reviewer is looking at this request. We will send a decision letter.",
@@ -457,19 +616,33 @@ AUTH_NOTES = {
     "expired": "This authorization has ended. Submit a new request to continue care.",
     "cancelled": "This request was cancelled and cannot be used for claims.",
 }
-CODE_DESCRIPTIONS = {"97110": "Therapeutic exercise, each 15 minutes",
-                     "97112": "Neuromuscular reeducation, each 15 minutes",
-                     "97140": "Manual therapy techniques, each 15 minutes",
-                     "97530": "Therapeutic activities, each 15 minutes"}
+CODE_DESCRIPTIONS = {
+    "97110": "Therapeutic exercise, each 15 minutes",
+    "97112": "Neuromuscular reeducation, each 15 minutes",
+    "97140": "Manual therapy techniques, each 15 minutes",
+    "97530": "Therapeutic activities, each 15 minutes",
+}
 SERVICE_COLUMNS = {
     1: (("code", "Procedure code"), ("description", "Description")),
     2: (("description", "Description"), ("code", "Procedure code")),
 }
 MEMBER_AUTH_COLUMNS = {
-    1: (("number", "Authorization #"), ("status", "Status"), ("codes", "Procedure codes"), ("start", "Start date"),
-        ("end", "End date"), ("npi", "Servicing provider NPI")),
-    2: (("status", "Status"), ("number", "Authorization #"), ("start", "Start date"), ("end", "End date"),
-        ("npi", "Servicing provider NPI"), ("codes", "Procedure codes")),
+    1: (
+        ("number", "Authorization #"),
+        ("status", "Status"),
+        ("codes", "Procedure codes"),
+        ("start", "Start date"),
+        ("end", "End date"),
+        ("npi", "Servicing provider NPI"),
+    ),
+    2: (
+        ("status", "Status"),
+        ("number", "Authorization #"),
+        ("start", "Start date"),
+        ("end", "End date"),
+        ("npi", "Servicing provider NPI"),
+        ("codes", "Procedure codes"),
+    ),
 }
 
 
@@ -522,10 +695,17 @@ def auth_detail(request: Request) -> Response:
         return render(request, "auth_lookup.html", {"missing_number": number}, session=session, status_code=404)
     version = layout(request, PORTAL)
     services = [(code, CODE_DESCRIPTIONS.get(code, "")) for code in view.auth.procedure_codes]
-    return render(request, "auth_detail.html", {
-        "view": view, "note": AUTH_NOTES[view.status], "services": services,
-        "service_columns": SERVICE_COLUMNS[version],
-    }, session=session)
+    return render(
+        request,
+        "auth_detail.html",
+        {
+            "view": view,
+            "note": AUTH_NOTES[view.status],
+            "services": services,
+            "service_columns": SERVICE_COLUMNS[version],
+        },
+        session=session,
+    )
 
 
 async def member_auths(request: Request) -> Response:
@@ -537,23 +717,39 @@ async def member_auths(request: Request) -> Response:
     if not member_id:
         return render(request, "auth_lookup.html", {"member_error": True}, session=session)
     rows = [v for v in auths_on_file(request) if v.auth.member_id.upper() == member_id]
-    return render(request, "auth_member.html", {
-        "rows": rows, "member_id": member_id, "columns": MEMBER_AUTH_COLUMNS[layout(request, PORTAL)],
-    }, session=session)
+    return render(
+        request,
+        "auth_member.html",
+        {
+            "rows": rows,
+            "member_id": member_id,
+            "columns": MEMBER_AUTH_COLUMNS[layout(request, PORTAL)],
+        },
+        session=session,
+    )
 
 
 # --- provider enrollment -----------------------------------------------------
 
-ENROLLMENT_WORDS = {"in_process": "In process", "active": "Active", "denied": "Denied",
-                    "terminated": "Terminated"}
+ENROLLMENT_WORDS = {"in_process": "In process", "active": "Active", "denied": "Denied", "terminated": "Terminated"}
 NETWORK = "Unity Commercial PPO"
 ENROLLMENT_COLUMNS = {
-    1: (("network", "Network"), ("status", "Status"), ("effective", "Effective date"),
-        ("termination", "Termination date"), ("revalidation", "Revalidation due"),
-        ("provider_id", "Unity provider ID")),
-    2: (("network", "Network"), ("provider_id", "Unity provider ID"), ("status", "Status"),
-        ("revalidation", "Revalidation due"), ("effective", "Effective date"),
-        ("termination", "Termination date")),
+    1: (
+        ("network", "Network"),
+        ("status", "Status"),
+        ("effective", "Effective date"),
+        ("termination", "Termination date"),
+        ("revalidation", "Revalidation due"),
+        ("provider_id", "Unity provider ID"),
+    ),
+    2: (
+        ("network", "Network"),
+        ("provider_id", "Unity provider ID"),
+        ("status", "Status"),
+        ("revalidation", "Revalidation due"),
+        ("effective", "Effective date"),
+        ("termination", "Termination date"),
+    ),
 }
 
 
@@ -604,11 +800,17 @@ def enrollment_status(request: Request) -> Response:
     npi = request.query_params.get("npi", "").strip()
     view = enrollment_for(request, npi) if npi else None
     if view is None:
-        return render(request, "enrollment_lookup.html", {"missing_npi": npi or None, "npi": npi},
-                      session=session)
-    return render(request, "enrollment.html", {
-        "view": view, "network": NETWORK, "columns": ENROLLMENT_COLUMNS[layout(request, PORTAL)],
-    }, session=session)
+        return render(request, "enrollment_lookup.html", {"missing_npi": npi or None, "npi": npi}, session=session)
+    return render(
+        request,
+        "enrollment.html",
+        {
+            "view": view,
+            "network": NETWORK,
+            "columns": ENROLLMENT_COLUMNS[layout(request, PORTAL)],
+        },
+        session=session,
+    )
 
 
 def _int(text: str | None, default: int) -> int:
@@ -619,11 +821,16 @@ def _int(text: str | None, default: int) -> int:
 
 
 FAULTS = {
-    "maintenance": (503, "Scheduled maintenance",
-                    "The provider portal is down for scheduled maintenance. Please try again later."),
-    "rate_limited": (429, "Too many requests",
-                     "We received too many requests from your organization. Please wait a few minutes "
-                     "and try again."),
+    "maintenance": (
+        503,
+        "Scheduled maintenance",
+        "The provider portal is down for scheduled maintenance. Please try again later.",
+    ),
+    "rate_limited": (
+        429,
+        "Too many requests",
+        "We received too many requests from your organization. Please wait a few minutes and try again.",
+    ),
     "error": (500, "Something went wrong", "Something went wrong on our side. Please try again."),
 }
 
@@ -631,8 +838,13 @@ FAULTS = {
 def fault_page(request: Request, kind: str) -> Response:
     status_code, title, message = FAULTS[kind]
     headers = {"retry-after": "120"} if kind in {"maintenance", "rate_limited"} else None
-    return render(request, "fault.html", {"kind": kind, "title": title, "message": message},
-                  status_code=status_code, headers=headers)
+    return render(
+        request,
+        "fault.html",
+        {"kind": kind, "title": title, "message": message},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 routes: list[BaseRoute] = [

@@ -136,8 +136,18 @@ FIRST_NAMES = ("Avery", "Jordan", "Casey", "Riley", "Morgan", "Quinn", "Rowan", 
 LAST_NAMES = ("Testerly", "Samplewood", "Mockford", "Fakeham", "Demoray", "Synthetica", "Placeholt", "Dummond")
 
 # Outcomes every payer gets first, so each portal shows each state whatever the seed.
-COVERAGE = ("paid", "partial", "denied", "pending", "pending_then_paid", "pending_then_denied",
-            "info_requested", "rejected", "not_on_file", "denied")
+COVERAGE = (
+    "paid",
+    "partial",
+    "denied",
+    "pending",
+    "pending_then_paid",
+    "pending_then_denied",
+    "info_requested",
+    "rejected",
+    "not_on_file",
+    "denied",
+)
 
 
 def npi_with_check_digit(base9: str) -> str:
@@ -176,8 +186,10 @@ def generate(seed: int = 7, start: date | None = None, claims_per_payer: int = 1
     for payer in PAYERS:
         denial_cycle = rng.randrange(len(DENIALS))
         for n in range(claims_per_payer):
-            outcome = COVERAGE[n] if n < len(COVERAGE) else rng.choice(
-                ("paid", "paid", "paid", "partial", "denied", "pending", "pending_then_paid")
+            outcome = (
+                COVERAGE[n]
+                if n < len(COVERAGE)
+                else rng.choice(("paid", "paid", "paid", "partial", "denied", "pending", "pending_then_paid"))
             )
             denial = DENIALS[denial_cycle % len(DENIALS)]
             if outcome in {"denied", "pending_then_denied"}:
@@ -188,14 +200,23 @@ def generate(seed: int = 7, start: date | None = None, claims_per_payer: int = 1
     return Dataset(start=start, providers=providers, claims=claims)
 
 
-def _claim(rng: random.Random, start: date, payer: Payer, claim_id: str, outcome: str,
-           denial: tuple[str, str, tuple[str, ...]], providers: tuple[Provider, ...]) -> Claim:
+def _claim(
+    rng: random.Random,
+    start: date,
+    payer: Payer,
+    claim_id: str,
+    outcome: str,
+    denial: tuple[str, str, tuple[str, ...]],
+    providers: tuple[Provider, ...],
+) -> Claim:
     dos = start - timedelta(days=rng.randrange(20, 80))
     submitted = dos + timedelta(days=rng.randrange(2, 9))
     received = submitted + timedelta(days=1)
     later = outcome.startswith("pending_then_")
-    adjudicated = start + timedelta(days=rng.randrange(3, 10)) if later else min(
-        received + timedelta(days=rng.randrange(7, 18)), start - timedelta(days=1)
+    adjudicated = (
+        start + timedelta(days=rng.randrange(3, 10))
+        if later
+        else min(received + timedelta(days=rng.randrange(7, 18)), start - timedelta(days=1))
     )
     n_lines = 1 if outcome == "denied" else rng.randrange(1, 4)
     picks = rng.sample(PROCEDURES, n_lines)
@@ -220,21 +241,25 @@ def _claim(rng: random.Random, start: date, payer: Payer, claim_id: str, outcome
     return claim
 
 
-def _history(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, ...]],
-             pending_forever: bool) -> list[Status]:
+def _history(
+    rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, ...]], pending_forever: bool
+) -> list[Status]:
     if claim.outcome == "not_on_file":
         return []
     acknowledged = Status("A2", "20", "Accepted for processing", claim.received)
     if claim.outcome == "rejected":
-        return [Status("A7", "21", "Rejected: invalid information; claim not entered into adjudication",
-                       claim.received)]
+        return [
+            Status("A7", "21", "Rejected: invalid information; claim not entered into adjudication", claim.received)
+        ]
     in_process = Status("P1", "20", "In process", claim.received + timedelta(days=1))
     if pending_forever:
         return [acknowledged, in_process]
     if claim.outcome == "info_requested":
-        return [acknowledged, in_process,
-                Status("P3", "21", "Pending: waiting for information requested from the provider",
-                       claim.adjudicated)]
+        return [
+            acknowledged,
+            in_process,
+            Status("P3", "21", "Pending: waiting for information requested from the provider", claim.adjudicated),
+        ]
     final = _final(rng, claim, denial)
     claim.final = final
     return [acknowledged, in_process, final]
@@ -247,8 +272,18 @@ def _final(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, 
         group, carc, rarcs = denial
         # Payers deny line by line, each line for its own charge, so every line balances.
         denied_lines = tuple(Adjustment(group, carc, line.charge, rarcs, line.line_no) for line in claim.lines)
-        return Status("F2", "1", "Denied: see remittance advice", day, Decimal("0.00"), Decimal("0.00"),
-                      Decimal("0.00") if group != "PR" else claim.billed, None, None, denied_lines)
+        return Status(
+            "F2",
+            "1",
+            "Denied: see remittance advice",
+            day,
+            Decimal("0.00"),
+            Decimal("0.00"),
+            Decimal("0.00") if group != "PR" else claim.billed,
+            None,
+            None,
+            denied_lines,
+        )
     adjustments: list[Adjustment] = []
     allowed_total = paid_total = patient_total = Decimal("0")
     for i, line in enumerate(claim.lines):
@@ -273,8 +308,18 @@ def _final(rng: random.Random, claim: Claim, denial: tuple[str, str, tuple[str, 
         patient_total += copay
         paid_total += allowed - copay
     text = "Paid" if claim.outcome == "paid" else "Paid in part: some lines adjusted or denied"
-    return Status("F1", "65", text, day, allowed_total, paid_total, patient_total, check,
-                  day + timedelta(days=2), tuple(adjustments))
+    return Status(
+        "F1",
+        "65",
+        text,
+        day,
+        allowed_total,
+        paid_total,
+        patient_total,
+        check,
+        day + timedelta(days=2),
+        tuple(adjustments),
+    )
 
 
 def pms_export_rows(dataset: Dataset, claim_auths: dict[str, str] | None = None) -> list[dict[str, str]]:

@@ -116,10 +116,13 @@ def remittance_files(dataset: Dataset, today: date, payer_ids: Iterable[str]) ->
     target = reversal_target(dataset)
     if REVERSAL_PAYER in wanted and today >= reversal_day and target is not None:
         groups.setdefault((REVERSAL_PAYER, reversal_day), []).extend(
-            [_reversed(_remitted(target)), _denied_as_duplicate(target)])
+            [_reversed(_remitted(target)), _denied_as_duplicate(target)]
+        )
     payers = {p.id: p for p in PAYERS}
-    return [_file(payers[payer_id], day, tuple(claims))
-            for (payer_id, day), claims in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0]))]
+    return [
+        _file(payers[payer_id], day, tuple(claims))
+        for (payer_id, day), claims in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0]))
+    ]
 
 
 def remitted_on(claim: Claim) -> date | None:
@@ -135,8 +138,13 @@ def reversal_target(dataset: Dataset) -> Claim | None:
     reversal_day = dataset.start + REVERSAL_AFTER
     for claim in sorted(dataset.claims_for({REVERSAL_PAYER}), key=lambda c: c.claim_id):
         final = claim.final
-        if (claim.outcome == "paid" and final is not None and final.paid and final.payment_date
-                and final.payment_date < reversal_day):
+        if (
+            claim.outcome == "paid"
+            and final is not None
+            and final.paid
+            and final.payment_date
+            and final.payment_date < reversal_day
+        ):
             return claim
     return None
 
@@ -157,42 +165,75 @@ def _remitted(claim: Claim) -> RemittedClaim:
             by_line[adj.line_no].append(adj)
     paid = final.category == "F1"
     lines = tuple(_line(claim, line, tuple(by_line[line.line_no]), with_allowed=paid) for line in claim.lines)
-    return RemittedClaim(claim, "1" if paid else "4", claim.billed, final.paid or Decimal("0"),
-                         final.patient_responsibility or Decimal("0"), lines, tuple(claim_level))
+    return RemittedClaim(
+        claim,
+        "1" if paid else "4",
+        claim.billed,
+        final.paid or Decimal("0"),
+        final.patient_responsibility or Decimal("0"),
+        lines,
+        tuple(claim_level),
+    )
 
 
 def _line(claim: Claim, line: ServiceLine, adjustments: tuple[Adjustment, ...], *, with_allowed: bool) -> RemittedLine:
     adjusted = sum((a.amount for a in adjustments), Decimal("0"))
     not_patient = sum((a.amount for a in adjustments if a.group_code != "PR"), Decimal("0"))
-    return RemittedLine(line.procedure, line.units, line.charge, line.charge - adjusted, claim.dos_from,
-                        f"{claim.claim_id}-{line.line_no}", adjustments,
-                        line.charge - not_patient if with_allowed else None)
+    return RemittedLine(
+        line.procedure,
+        line.units,
+        line.charge,
+        line.charge - adjusted,
+        claim.dos_from,
+        f"{claim.claim_id}-{line.line_no}",
+        adjustments,
+        line.charge - not_patient if with_allowed else None,
+    )
 
 
 def _reversed(original: RemittedClaim) -> RemittedClaim:
     """The payer takes the original back: the same claim with every amount (and unit count) negated."""
+
     def negated(adjustments: tuple[Adjustment, ...]) -> tuple[Adjustment, ...]:
         return tuple(replace(a, amount=-a.amount) for a in adjustments)
 
-    lines = tuple(replace(line, units=-line.units, charge=-line.charge, paid=-line.paid,
-                          allowed=None if line.allowed is None else -line.allowed,
-                          adjustments=negated(line.adjustments))
-                  for line in original.lines)
-    return replace(original, status_code="22", billed=-original.billed, paid=-original.paid,
-                   patient_responsibility=-original.patient_responsibility, lines=lines,
-                   claim_adjustments=negated(original.claim_adjustments))
+    lines = tuple(
+        replace(
+            line,
+            units=-line.units,
+            charge=-line.charge,
+            paid=-line.paid,
+            allowed=None if line.allowed is None else -line.allowed,
+            adjustments=negated(line.adjustments),
+        )
+        for line in original.lines
+    )
+    return replace(
+        original,
+        status_code="22",
+        billed=-original.billed,
+        paid=-original.paid,
+        patient_responsibility=-original.patient_responsibility,
+        lines=lines,
+        claim_adjustments=negated(original.claim_adjustments),
+    )
 
 
 def _denied_as_duplicate(claim: Claim) -> RemittedClaim:
     group, carc, rarcs = DUPLICATE_DENIAL
-    lines = tuple(_line(claim, line, (Adjustment(group, carc, line.charge, rarcs, line.line_no),), with_allowed=False)
-                  for line in claim.lines)
+    lines = tuple(
+        _line(claim, line, (Adjustment(group, carc, line.charge, rarcs, line.line_no),), with_allowed=False)
+        for line in claim.lines
+    )
     return RemittedClaim(claim, "4", claim.billed, Decimal("0"), Decimal("0"), lines)
 
 
 def _file(payer: Payer, day: date, claims: tuple[RemittedClaim, ...]) -> EraFile:
-    checks = [c.claim.final.check_number for c in claims
-              if c.status_code == "1" and c.claim.final is not None and c.claim.final.check_number]
+    checks = [
+        c.claim.final.check_number
+        for c in claims
+        if c.status_code == "1" and c.claim.final is not None and c.claim.final.check_number
+    ]
     trace = checks[0] if checks else f"NP{day:%Y%m%d}{payer.id}"
     payer_no = next(i for i, p in enumerate(PAYERS, start=1) if p.id == payer.id)
     control = int(f"{payer_no}{day:%y%m%d}01")  # 9 digits, stable for the same payer and day
@@ -216,26 +257,81 @@ def render_835(file: EraFile) -> str:
         body.extend(_claim_segments(remitted))
     if file.forward_balance:
         reference = next(c.claim.payer_claim_number for c in file.claims if c.status_code == "22")
-        body.append(["PLB", PRACTICE_NPI, f"{file.payment_date.year}1231", f"FB{COMPONENT}{reference}",
-                     _amount(file.forward_balance)])
+        body.append(
+            [
+                "PLB",
+                PRACTICE_NPI,
+                f"{file.payment_date.year}1231",
+                f"FB{COMPONENT}{reference}",
+                _amount(file.forward_balance),
+            ]
+        )
     body.append(["SE", str(len(body) + 1), "0001"])
-    segments = [_isa(file), ["GS", "HP", SENDER_ID, RECEIVER_ID, _d8(file.payment_date), "0800",
-                             str(file.control_number), "X", "005010X221A1"],
-                *body, ["GE", "1", str(file.control_number)], ["IEA", "1", f"{file.control_number:09d}"]]
+    segments = [
+        _isa(file),
+        [
+            "GS",
+            "HP",
+            SENDER_ID,
+            RECEIVER_ID,
+            _d8(file.payment_date),
+            "0800",
+            str(file.control_number),
+            "X",
+            "005010X221A1",
+        ],
+        *body,
+        ["GE", "1", str(file.control_number)],
+        ["IEA", "1", f"{file.control_number:09d}"],
+    ]
     return "".join(_segment(s) for s in segments)
 
 
 def _isa(file: EraFile) -> list[str]:
-    return ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", f"{SENDER_ID:<15}", "ZZ", f"{RECEIVER_ID:<15}",
-            f"{file.payment_date:%y%m%d}", "0800", "^", "00501", f"{file.control_number:09d}", "0", "P", COMPONENT]
+    return [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        "ZZ",
+        f"{SENDER_ID:<15}",
+        "ZZ",
+        f"{RECEIVER_ID:<15}",
+        f"{file.payment_date:%y%m%d}",
+        "0800",
+        "^",
+        "00501",
+        f"{file.control_number:09d}",
+        "0",
+        "P",
+        COMPONENT,
+    ]
 
 
 def _bpr(file: EraFile) -> list[str]:
     if not file.amount:
         return ["BPR", "H", "0", "C", "NON", *[""] * 11, _d8(file.payment_date)]
     *_, tin, routing, account = PAYER_DETAILS[file.payer.id]
-    return ["BPR", "I", _amount(file.amount), "C", "ACH", "CCP", "01", routing, "DA", account, f"1{tin}", "",
-            "01", PRACTICE_BANK[0], "DA", PRACTICE_BANK[1], _d8(file.payment_date)]
+    return [
+        "BPR",
+        "I",
+        _amount(file.amount),
+        "C",
+        "ACH",
+        "CCP",
+        "01",
+        routing,
+        "DA",
+        account,
+        f"1{tin}",
+        "",
+        "01",
+        PRACTICE_BANK[0],
+        "DA",
+        PRACTICE_BANK[1],
+        _d8(file.payment_date),
+    ]
 
 
 def _payer_and_payee(payer: Payer) -> list[list[str]]:
@@ -255,8 +351,16 @@ def _payer_and_payee(payer: Payer) -> list[list[str]]:
 
 def _claim_segments(remitted: RemittedClaim) -> Iterator[list[str]]:
     claim = remitted.claim
-    yield ["CLP", claim.claim_id, remitted.status_code, _amount(remitted.billed), _amount(remitted.paid),
-           _amount(remitted.patient_responsibility), "12", claim.payer_claim_number]
+    yield [
+        "CLP",
+        claim.claim_id,
+        remitted.status_code,
+        _amount(remitted.billed),
+        _amount(remitted.paid),
+        _amount(remitted.patient_responsibility),
+        "12",
+        claim.payer_claim_number,
+    ]
     yield from _cas(remitted.claim_adjustments)
     last, _, first = claim.patient_name.partition(", ")
     yield ["NM1", "QC", "1", last, first, "", "", "", "MI", claim.member_id]
@@ -285,7 +389,7 @@ def _cas(adjustments: tuple[Adjustment, ...]) -> Iterator[list[str]]:
     for group, items in by_group.items():
         for start in range(0, len(items), MAX_CAS_TRIPLETS):
             segment = ["CAS", group]
-            for adj in items[start:start + MAX_CAS_TRIPLETS]:
+            for adj in items[start : start + MAX_CAS_TRIPLETS]:
                 segment += [adj.carc, _amount(adj.amount), ""]
             yield segment
 

@@ -105,14 +105,33 @@ PA_LINE_COLUMNS = {
     1: ("LINE", "PROC CODE", "DESCRIPTION"),
     2: ("PROC CODE", "DESCRIPTION", "LINE"),
 }
-PA_STATUS_WORDS = {"approved": "APPROVED", "pending": "PENDED", "denied": "DENIED", "expired": "EXPIRED",
-                   "cancelled": "CANCELLED"}
-ENROLLMENT_STATUS_WORDS = {"in_process": "ENROLLMENT IN PROCESS", "active": "ACTIVE", "denied": "DENIED",
-                           "terminated": "TERMINATED"}
-PROCEDURE_NAMES = {"97110": "THERAPEUTIC EXERCISES", "97112": "NEUROMUSCULAR REEDUCATION",
-                   "97140": "MANUAL THERAPY TECHNIQUES", "97530": "THERAPEUTIC ACTIVITIES"}
-SHORT_STATUS = {"A2": "RECEIVED", "A7": "REJECTED", "P1": "PENDED", "P3": "PENDED - INFO REQ",
-                "F1": "PAID", "F2": "DENIED"}
+PA_STATUS_WORDS = {
+    "approved": "APPROVED",
+    "pending": "PENDED",
+    "denied": "DENIED",
+    "expired": "EXPIRED",
+    "cancelled": "CANCELLED",
+}
+ENROLLMENT_STATUS_WORDS = {
+    "in_process": "ENROLLMENT IN PROCESS",
+    "active": "ACTIVE",
+    "denied": "DENIED",
+    "terminated": "TERMINATED",
+}
+PROCEDURE_NAMES = {
+    "97110": "THERAPEUTIC EXERCISES",
+    "97112": "NEUROMUSCULAR REEDUCATION",
+    "97140": "MANUAL THERAPY TECHNIQUES",
+    "97530": "THERAPEUTIC ACTIVITIES",
+}
+SHORT_STATUS = {
+    "A2": "RECEIVED",
+    "A7": "REJECTED",
+    "P1": "PENDED",
+    "P3": "PENDED - INFO REQ",
+    "F1": "PAID",
+    "F2": "DENIED",
+}
 
 Handler = Callable[[Request, Session], Awaitable[Response]]
 
@@ -120,8 +139,9 @@ Handler = Callable[[Request, Session], Awaitable[Response]]
 # --- helpers ------------------------------------------------------------------
 
 
-def _page(request: Request, template: str, context: dict[str, object] | None = None,
-          status_code: int = 200) -> Response:
+def _page(
+    request: Request, template: str, context: dict[str, object] | None = None, status_code: int = 200
+) -> Response:
     version = layout(request, PORTAL)
     base = {
         "prefix": PREFIX,
@@ -129,8 +149,9 @@ def _page(request: Request, template: str, context: dict[str, object] | None = N
         "ids": {k: v[version - 1] for k, v in {**ELEMENT_IDS, **PROGRAM_ELEMENT_IDS}.items()},
         "names": {k: v[version - 1] for k, v in {**FIELD_NAMES, **PROGRAM_FIELD_NAMES}.items()},
     }
-    return templates.TemplateResponse(request, f"medicaid/{template}", {**base, **(context or {})},
-                                      status_code=status_code)
+    return templates.TemplateResponse(
+        request, f"medicaid/{template}", {**base, **(context or {})}, status_code=status_code
+    )
 
 
 def _redirect(path: str) -> RedirectResponse:
@@ -150,6 +171,7 @@ def _no_session(request: Request) -> Response:
 
 def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Pages behind the login: a dead session gets the timeout page, a half-done login its question."""
+
     async def wrapper(request: Request) -> Response:
         session = world(request).session(PORTAL, request.cookies.get(COOKIE))
         if session is None:
@@ -157,6 +179,7 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if session.stage != "in":
             return _redirect("security")
         return await handler(request, session)
+
     return wrapper
 
 
@@ -171,8 +194,7 @@ def _medicaid_claims(request: Request) -> list[tuple[Claim, Status]]:
     return found
 
 
-def _form_value(form: dict[str, str], field: str,
-                names: dict[str, tuple[str, str]] = FIELD_NAMES) -> str:
+def _form_value(form: dict[str, str], field: str, names: dict[str, tuple[str, str]] = FIELD_NAMES) -> str:
     """Either layout's field name is accepted: a form rendered before a release still posts."""
     for name in names[field]:
         if form.get(name):
@@ -221,12 +243,15 @@ async def login_submit(request: Request) -> Response:
     if outcome == "expired":  # no session until a new password is chosen
         return _page(request, "password_expired.html", {"user_id": user_id})
     if outcome == "locked":
-        error = ("YOUR ACCOUNT HAS BEEN LOCKED DUE TO INVALID LOGIN ATTEMPTS. "
-                 f"CONTACT PROVIDER SERVICES AT {HELP_DESK} TO RESET IT.")
+        error = (
+            "YOUR ACCOUNT HAS BEEN LOCKED DUE TO INVALID LOGIN ATTEMPTS. "
+            f"CONTACT PROVIDER SERVICES AT {HELP_DESK} TO RESET IT."
+        )
         return _page(request, "login.html", {"error": error, "user_id": user_id})
     if outcome != "ok":
-        error = (f"INVALID USER ID OR PASSWORD. ACCOUNTS ARE LOCKED AFTER "
-                 f"{w.faults[PORTAL].lockout_after} INVALID ATTEMPTS.")
+        error = (
+            f"INVALID USER ID OR PASSWORD. ACCOUNTS ARE LOCKED AFTER {w.faults[PORTAL].lockout_after} INVALID ATTEMPTS."
+        )
         return _page(request, "login.html", {"error": error, "user_id": user_id})
     w.end_session(request.cookies.get(COOKIE))
     account = w.account(PORTAL, user_id)
@@ -317,10 +342,12 @@ def _validate(values: dict[str, str]) -> list[str]:
 
 def _matches(claim: Claim, values: dict[str, str], dos_from: date | None, dos_to: date | None) -> bool:
     return (
-        dos_from is not None and dos_to is not None
+        dos_from is not None
+        and dos_to is not None
         and claim.rendering_npi == values["npi"]
         and claim.member_id.upper() == values["recipient"].upper()
-        and claim.dos_from <= dos_to and claim.dos_to >= dos_from
+        and claim.dos_from <= dos_to
+        and claim.dos_to >= dos_from
         and values["pcn"].upper() in ("", claim.claim_id.upper())
         and values["tcn"].upper() in ("", claim.payer_claim_number.upper())
     )
@@ -347,8 +374,11 @@ async def claim_detail(request: Request, session: Session) -> Response:
         return _page(request, "detail_missing.html", status_code=200)
     claim, status = found[0]
     columns = LINE_COLUMNS[layout(request, PORTAL)]
-    return _page(request, "detail.html", {"claim": claim, "status": status, "columns": columns,
-                                          "lines": _line_rows(claim, status, columns)})
+    return _page(
+        request,
+        "detail.html",
+        {"claim": claim, "status": status, "columns": columns, "lines": _line_rows(claim, status, columns)},
+    )
 
 
 def _line_rows(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[list[str]]:
@@ -358,13 +388,29 @@ def _line_rows(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[l
         base = {"LINE": str(line.line_no), "PROC": line.procedure, "CHARGE": money(line.charge)}
         adjustments: list[Adjustment | None] = [a for a in status.adjustments if a.line_no == line.line_no] or [None]
         for adj in adjustments:
-            codes = {"GROUP": "", "CARC": "", "ADJ AMT": "", "RARC": ""} if adj is None else {
-                "GROUP": adj.group_code, "CARC": adj.carc, "ADJ AMT": money(adj.amount),
-                "RARC": ", ".join(adj.rarcs)}
+            codes = (
+                {"GROUP": "", "CARC": "", "ADJ AMT": "", "RARC": ""}
+                if adj is None
+                else {
+                    "GROUP": adj.group_code,
+                    "CARC": adj.carc,
+                    "ADJ AMT": money(adj.amount),
+                    "RARC": ", ".join(adj.rarcs),
+                }
+            )
             rows.append({**base, **codes})
     for adj in (a for a in status.adjustments if a.line_no is None):
-        rows.append({"LINE": "", "PROC": "", "CHARGE": "", "GROUP": adj.group_code, "CARC": adj.carc,
-                     "ADJ AMT": money(adj.amount), "RARC": ", ".join(adj.rarcs)})
+        rows.append(
+            {
+                "LINE": "",
+                "PROC": "",
+                "CHARGE": "",
+                "GROUP": adj.group_code,
+                "CARC": adj.carc,
+                "ADJ AMT": money(adj.amount),
+                "RARC": ", ".join(adj.rarcs),
+            }
+        )
     return [[row[c] for c in columns] for row in rows]
 
 
@@ -406,8 +452,9 @@ async def pa_inquiry(request: Request, session: Session) -> Response:
     return _page(request, "pa_list.html", {"columns": columns, "rows": rows, "recipient": found[0][0]})
 
 
-def _pa_list_row(request: Request, auth: Authorization, status: str,
-                 columns: tuple[str, ...]) -> list[dict[str, str | None]]:
+def _pa_list_row(
+    request: Request, auth: Authorization, status: str, columns: tuple[str, ...]
+) -> list[dict[str, str | None]]:
     authorized, used = _units(request, auth, status)
     cells: dict[str, dict[str, str | None]] = {
         "PA NUMBER": {"text": auth.auth_number, "href": f"{PREFIX}/pa/detail?pa={auth.auth_number}"},
@@ -439,13 +486,23 @@ def _pa_detail(request: Request, pa_number: str) -> Response:
     auth, status = found[0]
     authorized, used = _units(request, auth, status)
     columns = PA_LINE_COLUMNS[layout(request, PORTAL)]
-    lines = [{"LINE": str(n), "PROC CODE": code, "DESCRIPTION": PROCEDURE_NAMES.get(code, "")}
-             for n, code in enumerate(auth.procedure_codes, start=1)]
-    return _page(request, "pa_detail.html", {
-        "auth": auth, "status_word": PA_STATUS_WORDS[status], "units_authorized": authorized,
-        "units_used": used, "columns": columns, "lines": [[line[c] for c in columns] for line in lines],
-        "denial_reason": (auth.denial_reason or "").upper() if status == "denied" else "",
-    })
+    lines = [
+        {"LINE": str(n), "PROC CODE": code, "DESCRIPTION": PROCEDURE_NAMES.get(code, "")}
+        for n, code in enumerate(auth.procedure_codes, start=1)
+    ]
+    return _page(
+        request,
+        "pa_detail.html",
+        {
+            "auth": auth,
+            "status_word": PA_STATUS_WORDS[status],
+            "units_authorized": authorized,
+            "units_used": used,
+            "columns": columns,
+            "lines": [[line[c] for c in columns] for line in lines],
+            "denial_reason": (auth.denial_reason or "").upper() if status == "denied" else "",
+        },
+    )
 
 
 # --- provider enrollment ----------------------------------------------------------
@@ -465,8 +522,11 @@ async def enrollment_inquiry(request: Request, session: Session) -> Response:
         return _no_records(request, "PROVIDER ENROLLMENT STATUS", "enrollment/inquiry")
     provider = next(p for p in world(request).dataset.providers if p.npi == npi)
     status = enrollment.status_on(world(request).today())
-    return _page(request, "enrollment_detail.html", {
-        "enrollment": enrollment, "provider": provider, "status_word": _enrollment_word(enrollment, status)})
+    return _page(
+        request,
+        "enrollment_detail.html",
+        {"enrollment": enrollment, "provider": provider, "status_word": _enrollment_word(enrollment, status)},
+    )
 
 
 def _enrollment(request: Request, npi: str) -> Enrollment | None:

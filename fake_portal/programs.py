@@ -21,8 +21,17 @@ from fake_portal.data import PAYERS, Claim, Dataset
 
 AUTH_PAYERS = ("UHP", "LSM")  # the payers whose portals offer an authorization lookup
 
-AUTH_SCENARIOS = ("healthy", "expiring", "nearly_used", "pending_overdue", "pending_then_approved", "denied",
-                  "expires_soon", "cancelled", "claim_outside")
+AUTH_SCENARIOS = (
+    "healthy",
+    "expiring",
+    "nearly_used",
+    "pending_overdue",
+    "pending_then_approved",
+    "denied",
+    "expires_soon",
+    "cancelled",
+    "claim_outside",
+)
 
 THERAPY_CODES = ("97110", "97112", "97140", "97530")
 
@@ -100,8 +109,9 @@ def generate_programs(dataset: Dataset, seed: int = 7) -> Programs:
     claim_auths: dict[str, str] = {}
     serial = 700001
     for payer_id in AUTH_PAYERS:
-        claims = sorted((c for c in dataset.claims.values() if c.payer_id == payer_id and c.on_file),
-                        key=lambda c: c.claim_id)
+        claims = sorted(
+            (c for c in dataset.claims.values() if c.payer_id == payer_id and c.on_file), key=lambda c: c.claim_id
+        )
         for n, scenario in enumerate(AUTH_SCENARIOS):
             claim = claims[n % len(claims)]
             auth = _authorization(rng, start, f"{payer_id[0]}A{serial}", payer_id, claim, scenario)
@@ -119,15 +129,26 @@ def generate_programs(dataset: Dataset, seed: int = 7) -> Programs:
     return Programs(authorizations, enrollments, claim_auths, caqh)
 
 
-def _authorization(rng: random.Random, start: date, number: str, payer_id: str, claim: Claim,
-                   scenario: str) -> Authorization:
+def _authorization(
+    rng: random.Random, start: date, number: str, payer_id: str, claim: Claim, scenario: str
+) -> Authorization:
     codes = tuple(sorted(rng.sample(THERAPY_CODES, 2)))
     auth = Authorization(
-        auth_number=number, payer_id=payer_id, member_id=claim.member_id, patient_name=claim.patient_name,
-        servicing_npi=claim.rendering_npi, procedure_codes=codes, units_approved=12,
-        start=start - timedelta(days=30), end=start + timedelta(days=60), requested=start - timedelta(days=40),
-        decided=start - timedelta(days=33), outcome="approved", scheduled_service=start + timedelta(days=7),
-        scenario=scenario)
+        auth_number=number,
+        payer_id=payer_id,
+        member_id=claim.member_id,
+        patient_name=claim.patient_name,
+        servicing_npi=claim.rendering_npi,
+        procedure_codes=codes,
+        units_approved=12,
+        start=start - timedelta(days=30),
+        end=start + timedelta(days=60),
+        requested=start - timedelta(days=40),
+        decided=start - timedelta(days=33),
+        outcome="approved",
+        scheduled_service=start + timedelta(days=7),
+        scenario=scenario,
+    )
     weekly = tuple(auth.start + timedelta(days=7 * i) for i in range(12))
     if scenario == "healthy":
         auth.visits = weekly[:6]  # the last one falls after the start: units are used as the clock moves
@@ -159,8 +180,12 @@ def _authorization(rng: random.Random, start: date, number: str, payer_id: str, 
 
 
 def _enrollment_scenario(provider_index: int, payer_id: str) -> str:
-    special = {(1, "UHP"): "in_process_then_active", (2, "LSM"): "lapsed", (0, "BBH"): "denied",
-               (3, "NWM"): "revalidation_due"}
+    special = {
+        (1, "UHP"): "in_process_then_active",
+        (2, "LSM"): "lapsed",
+        (0, "BBH"): "denied",
+        (3, "NWM"): "revalidation_due",
+    }
     return special.get((provider_index, payer_id), "active")
 
 

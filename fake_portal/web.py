@@ -64,15 +64,20 @@ class FaultInjection(BaseHTTPMiddleware):
         finally:
             w.end_request(portal)
 
-    async def _answer(self, request: Request, call_next: RequestResponseEndpoint, w: World, portal: str,
-                      parts: list[str]) -> Response:
+    async def _answer(
+        self, request: Request, call_next: RequestResponseEndpoint, w: World, portal: str, parts: list[str]
+    ) -> Response:
         delay_ms = w.base_latency_ms.get(portal, 0) + w.faults[portal].latency_ms
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)  # the fake portal is slow on purpose
         render = self.fault_pages[portal]
         faults = w.faults[portal]
-        if faults.login_redirect and parts[1:] == ["login"] and request.method == "GET" \
-                and urlsplit(faults.login_redirect).netloc != request.url.netloc:
+        if (
+            faults.login_redirect
+            and parts[1:] == ["login"]
+            and request.method == "GET"
+            and urlsplit(faults.login_redirect).netloc != request.url.netloc
+        ):
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"{faults.login_redirect.rstrip('/')}{request.url.path}{query}", status_code=302)
         if faults.maintenance or w.in_nightly_maintenance(portal):

@@ -84,16 +84,22 @@ class SessionUse:
 DEFAULT_ACCOUNTS: tuple[Account, ...] = (
     Account("clearinghouse", "demo.biller", "Clear-Demo-Pass-1", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
     Account("commercial", "demo.biller", "Unity-Demo-Pass-1"),
-    Account("medicaid", "DEMOBILL01", "Lake-Demo-Pass-1",
-            security_question="What was the name of your first practice?", security_answer="Maple Clinic"),
+    Account(
+        "medicaid",
+        "DEMOBILL01",
+        "Lake-Demo-Pass-1",
+        security_question="What was the name of your first practice?",
+        security_answer="Maple Clinic",
+    ),
 )
 
 
 class World:
     """Everything the portals share, guarded by one lock (uvicorn serves from threads too)."""
 
-    def __init__(self, dataset: Dataset, *, seed: int = 7, medicaid_idle_timeout_s: float = 300.0,
-                 medicaid_latency_ms: int = 150) -> None:
+    def __init__(
+        self, dataset: Dataset, *, seed: int = 7, medicaid_idle_timeout_s: float = 300.0, medicaid_latency_ms: int = 150
+    ) -> None:
         self.lock = threading.RLock()
         self.dataset = dataset
         self.programs: Programs = generate_programs(dataset, seed)
@@ -255,8 +261,9 @@ class World:
             uses = sorted(self.session_uses.items(), key=lambda item: item[1].number)
             sessions = [{**asdict(use), "live": sid in self.sessions} for sid, use in uses]
             for _, use in uses:
-                totals = accounts.setdefault(f"{use.portal}/{use.username}",
-                                             {"sessions": 0, "requests": 0, "after_end": 0})
+                totals = accounts.setdefault(
+                    f"{use.portal}/{use.username}", {"sessions": 0, "requests": 0, "after_end": 0}
+                )
                 totals["sessions"] += 1
                 totals["requests"] += use.requests
                 totals["after_end"] += use.after_end

@@ -126,8 +126,15 @@ def _by(due: date, today: date) -> str:
 # --- deadlines: timely filing and denials --------------------------------------------------
 
 
-def deadline_alerts(claims: Sequence[Claim], open_denials: Sequence[Denial], rules: RuleBook, today: date,
-                    alert_rules: AlertRules, *, appeals: Mapping[int, int] | None = None) -> list[AlertDraft]:
+def deadline_alerts(
+    claims: Sequence[Claim],
+    open_denials: Sequence[Denial],
+    rules: RuleBook,
+    today: date,
+    alert_rules: AlertRules,
+    *,
+    appeals: Mapping[int, int] | None = None,
+) -> list[AlertDraft]:
     """Timely-filing alerts for claims the payer does not have, and deadline alerts for open denials.
 
     `appeals`: denial id -> appeals already filed (0 when missing), as flows.worklist takes it.
@@ -136,8 +143,9 @@ def deadline_alerts(claims: Sequence[Claim], open_denials: Sequence[Denial], rul
     by_id = {c.claim_id: c for c in claims}
     appeals = appeals or {}
     for denial in open_denials:
-        draft = _denial_deadline(denial, by_id.get(denial.claim_id or ""), rules, today, alert_rules,
-                                 appeals.get(denial.id or 0, 0))
+        draft = _denial_deadline(
+            denial, by_id.get(denial.claim_id or ""), rules, today, alert_rules, appeals.get(denial.id or 0, 0)
+        )
         if draft is not None:
             drafts.append(draft)
     return drafts
@@ -150,25 +158,40 @@ def _timely_filing(claim: Claim, rules: RuleBook, today: date, alert_rules: Aler
     rung = rung_for((deadline - today).days, alert_rules.ladder("timely_filing"))
     if rung is None:
         return None
-    state = {"not_on_file": "not on file", "rejected": "rejected", "unchecked": "not yet checked",
-             "error": "payer could not answer"}[claim.status]
+    state = {
+        "not_on_file": "not on file",
+        "rejected": "rejected",
+        "unchecked": "not yet checked",
+        "error": "payer could not answer",
+    }[claim.status]
     if rung == OVERDUE:
-        action = (f"Timely filing passed on {deadline}: appeal with proof of timely filing "
-                  "(e.g. the clearinghouse acceptance report), or write off")
+        action = (
+            f"Timely filing passed on {deadline}: appeal with proof of timely filing "
+            "(e.g. the clearinghouse acceptance report), or write off"
+        )
     elif claim.status == "rejected":
         action = f"Correct and resubmit the claim by {deadline}"
     else:
         action = f"Confirm the payer has the claim, or submit it, by {deadline}"
     return AlertDraft(
-        "timely_filing", claim.claim_id,
+        "timely_filing",
+        claim.claim_id,
         f"Claim {claim.claim_id} ({claim.payer_id}, {money(claim.billed_amount)}, DOS {claim.dos_from}) "
         f"{state}: timely filing ends {deadline}",
-        action, "billing", payer_id=claim.payer_id, claim_id=claim.claim_id, amount=claim.billed_amount,
-        due=deadline, severity=severity_for(rung), rung=rung)
+        action,
+        "billing",
+        payer_id=claim.payer_id,
+        claim_id=claim.claim_id,
+        amount=claim.billed_amount,
+        due=deadline,
+        severity=severity_for(rung),
+        rung=rung,
+    )
 
 
-def _denial_deadline(denial: Denial, claim: Claim | None, rules: RuleBook, today: date, alert_rules: AlertRules,
-                     appeals_filed: int) -> AlertDraft | None:
+def _denial_deadline(
+    denial: Denial, claim: Claim | None, rules: RuleBook, today: date, alert_rules: AlertRules, appeals_filed: int
+) -> AlertDraft | None:
     item = work_item(denial, claim, rules, today, appeals_filed)
     if item.deadline is None or item.days_left is None:
         return None
@@ -180,40 +203,68 @@ def _denial_deadline(denial: Denial, claim: Claim | None, rules: RuleBook, today
     action = item.action[:1].upper() + item.action[1:]
     on = f" on {denial.denial_date}" if denial.denial_date else ""
     return AlertDraft(
-        "denial_deadline", str(denial.id),
+        "denial_deadline",
+        str(denial.id),
         f"Claim {claim_id} ({denial.payer_id or 'payer unknown'}, {money(denial.amount)}) denied {codes}{on}",
-        f"{action} ({_by(item.deadline.due, today)})", denial.owner, payer_id=denial.payer_id, claim_id=denial.claim_id,
-        amount=denial.amount, due=item.deadline.due, codes=item.codes, severity=severity_for(rung), rung=rung)
+        f"{action} ({_by(item.deadline.due, today)})",
+        denial.owner,
+        payer_id=denial.payer_id,
+        claim_id=denial.claim_id,
+        amount=denial.amount,
+        due=item.deadline.due,
+        codes=item.codes,
+        severity=severity_for(rung),
+        rung=rung,
+    )
 
 
 # --- findings (authorizations, credentialing, layout changes) -----------------------------------
 
 
 FINDING_OWNERS = {
-    "auth_expiring": "front_desk", "auth_units_high": "front_desk", "auth_denied": "front_desk",
-    "auth_pending_overdue": "front_desk", "claim_outside_auth": "front_desk",
-    "enrollment_inactive": "credentialing", "revalidation_due": "credentialing", "caqh_due": "credentialing",
+    "auth_expiring": "front_desk",
+    "auth_units_high": "front_desk",
+    "auth_denied": "front_desk",
+    "auth_pending_overdue": "front_desk",
+    "claim_outside_auth": "front_desk",
+    "enrollment_inactive": "credentialing",
+    "revalidation_due": "credentialing",
+    "caqh_due": "credentialing",
     LAYOUT_CHANGED: "it",
 }
 HIGH_FINDINGS = frozenset({"auth_denied", "enrollment_inactive"})  # never below high, whatever the date
 # kind -> (title, action); {subject} {payer} {due} {amount} filled in. The finding's message has the detail.
 FINDING_TEXT = {
-    "auth_expiring": ("Authorization {subject} ({payer}) ends {due} with units unused",
-                      "Request an extension or schedule the remaining visits"),
-    "auth_units_high": ("Authorization {subject} ({payer}) is nearly used up",
-                        "Request more units before the next visit"),
-    "auth_denied": ("Authorization {subject} ({payer}) was denied",
-                    "Do not provide the service without an approval; appeal or request again with records"),
-    "auth_pending_overdue": ("Authorization {subject} ({payer}) still pending, service scheduled {due}",
-                             "Call the payer or reschedule"),
-    "claim_outside_auth": ("Claim {subject} ({payer}, {amount}) is billed outside its authorization",
-                           "Get the authorization amended or correct the claim (expect CO-197/198)"),
-    "enrollment_inactive": ("Provider {subject}: enrollment not active, {amount} of unpaid claims",
-                            "Fix the enrollment (retroactive effective date) before more claims go out"),
+    "auth_expiring": (
+        "Authorization {subject} ({payer}) ends {due} with units unused",
+        "Request an extension or schedule the remaining visits",
+    ),
+    "auth_units_high": (
+        "Authorization {subject} ({payer}) is nearly used up",
+        "Request more units before the next visit",
+    ),
+    "auth_denied": (
+        "Authorization {subject} ({payer}) was denied",
+        "Do not provide the service without an approval; appeal or request again with records",
+    ),
+    "auth_pending_overdue": (
+        "Authorization {subject} ({payer}) still pending, service scheduled {due}",
+        "Call the payer or reschedule",
+    ),
+    "claim_outside_auth": (
+        "Claim {subject} ({payer}, {amount}) is billed outside its authorization",
+        "Get the authorization amended or correct the claim (expect CO-197/198)",
+    ),
+    "enrollment_inactive": (
+        "Provider {subject}: enrollment not active, {amount} of unpaid claims",
+        "Fix the enrollment (retroactive effective date) before more claims go out",
+    ),
     "revalidation_due": ("Provider {subject}: revalidation due {due}", "Revalidate with the payer"),
     "caqh_due": ("Provider {subject}: CAQH re-attestation due {due}", "Re-attest in CAQH ProView"),
-    LAYOUT_CHANGED: ("Portal {subject}: pages changed, that work is paused",
-                       "Update the portal adapter, then `portal-worker resume PORTAL`"),
+    LAYOUT_CHANGED: (
+        "Portal {subject}: pages changed, that work is paused",
+        "Update the portal adapter, then `portal-worker resume PORTAL`",
+    ),
 }
 
 
@@ -229,8 +280,13 @@ def _from_finding(finding: Finding, today: date, alert_rules: AlertRules) -> Ale
     if kind in HIGH_FINDINGS and SEVERITIES.index(severity) < SEVERITIES.index("high"):
         severity = "high"
     title, action = FINDING_TEXT.get(kind, ("{message}", "See `portal-worker findings`"))
-    values = {"subject": finding.subject, "payer": finding.payer_id or "payer unknown", "due": finding.due,
-              "amount": money(finding.amount_at_risk), "message": finding.message}
+    values = {
+        "subject": finding.subject,
+        "payer": finding.payer_id or "payer unknown",
+        "due": finding.due,
+        "amount": money(finding.amount_at_risk),
+        "message": finding.message,
+    }
     action = action.format(**values)
     if kind == LAYOUT_CHANGED:
         action = action.replace("PORTAL", finding.subject.split(":", 1)[0])
@@ -238,17 +294,32 @@ def _from_finding(finding: Finding, today: date, alert_rules: AlertRules) -> Ale
         action += f" ({_by(finding.due, today)})"
     claims = finding.claims_at_risk or []
     return AlertDraft(
-        kind, finding.subject, title.format(**values), action, FINDING_OWNERS.get(kind, "billing"),
-        payer_id=finding.payer_id, claim_id=claims[0] if len(claims) == 1 else None,
-        amount=finding.amount_at_risk, due=finding.due, severity=severity, rung=rung)
+        kind,
+        finding.subject,
+        title.format(**values),
+        action,
+        FINDING_OWNERS.get(kind, "billing"),
+        payer_id=finding.payer_id,
+        claim_id=claims[0] if len(claims) == 1 else None,
+        amount=finding.amount_at_risk,
+        due=finding.due,
+        severity=severity,
+        rung=rung,
+    )
 
 
 # --- worker health ------------------------------------------------------------------------
 
 
-def health_alerts(accounts: Sequence[PortalAccount], job_runs: Mapping[str, JobRun],
-                  expected_intervals: Mapping[str, timedelta], now: datetime, alert_rules: AlertRules, *,
-                  up_since: datetime | None = None) -> list[AlertDraft]:
+def health_alerts(
+    accounts: Sequence[PortalAccount],
+    job_runs: Mapping[str, JobRun],
+    expected_intervals: Mapping[str, timedelta],
+    now: datetime,
+    alert_rules: AlertRules,
+    *,
+    up_since: datetime | None = None,
+) -> list[AlertDraft]:
     """Accounts needing a person, portals paused for long, scheduler jobs that stopped succeeding.
 
     `up_since`: when this worker started; a job that never succeeded is stale once the worker has been
@@ -258,11 +329,16 @@ def health_alerts(accounts: Sequence[PortalAccount], job_runs: Mapping[str, JobR
     drafts: list[AlertDraft] = []
     for account in accounts:
         if account.state == "needs_attention":
-            drafts.append(AlertDraft(
-                "account_needs_attention", account.portal,
-                f"Portal account {account.portal} needs attention: {_short(account.attention_reason)}",
-                f"Fix the password/MFA on the portal, then `portal-worker credentials set {account.portal}`",
-                "it", severity="high"))
+            drafts.append(
+                AlertDraft(
+                    "account_needs_attention",
+                    account.portal,
+                    f"Portal account {account.portal} needs attention: {_short(account.attention_reason)}",
+                    f"Fix the password/MFA on the portal, then `portal-worker credentials set {account.portal}`",
+                    "it",
+                    severity="high",
+                )
+            )
         if (paused := _long_pause(account, now, alert_rules)) is not None:
             drafts.append(paused)
     for job, interval in expected_intervals.items():
@@ -273,7 +349,7 @@ def health_alerts(accounts: Sequence[PortalAccount], job_runs: Mapping[str, JobR
 
 def _short(text: str | None, limit: int = 120) -> str:
     text = " ".join((text or "no reason recorded").split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _long_pause(account: PortalAccount, now: datetime, alert_rules: AlertRules) -> AlertDraft | None:
@@ -291,15 +367,20 @@ def _long_pause(account: PortalAccount, now: datetime, alert_rules: AlertRules) 
         return None
     last_ok = f"{since:%Y-%m-%d %H:%M} UTC" if since else "never"
     return AlertDraft(
-        "portal_paused", account.portal,
+        "portal_paused",
+        account.portal,
         f"Portal {account.portal} paused until {until:%Y-%m-%d %H:%M} UTC after {account.consecutive_failures} "
         f"failure(s) in a row (last success {last_ok}): {_short(account.last_error)}",
         "Nothing is checked on this portal meanwhile: check the payer's status page; "
-        f"`portal-worker resume {account.portal}` once it is back", "it", severity="medium")
+        f"`portal-worker resume {account.portal}` once it is back",
+        "it",
+        severity="medium",
+    )
 
 
-def _stale_job(job: str, run: JobRun | None, interval: timedelta, now: datetime, alert_rules: AlertRules,
-               up_since: datetime | None) -> AlertDraft | None:
+def _stale_job(
+    job: str, run: JobRun | None, interval: timedelta, now: datetime, alert_rules: AlertRules, up_since: datetime | None
+) -> AlertDraft | None:
     limit = interval * alert_rules.job_grace
     last_success = as_utc(run.last_success_at) if run and run.last_success_at else None
     if last_success is not None:
@@ -313,8 +394,13 @@ def _stale_job(job: str, run: JobRun | None, interval: timedelta, now: datetime,
         when = "yet"
     error = f": {_short(run.last_error)}" if run and run.last_error else ""
     return AlertDraft(
-        "job_stale", job, f"Job {job} has not succeeded {when} (expected every {_duration(interval)}){error}",
-        "Check `portal-worker status` and the worker log", "it", severity="high")
+        "job_stale",
+        job,
+        f"Job {job} has not succeeded {when} (expected every {_duration(interval)}){error}",
+        "Check `portal-worker status` and the worker log",
+        "it",
+        severity="high",
+    )
 
 
 def _duration(interval: timedelta) -> str:
@@ -346,9 +432,18 @@ def sync_alerts(session: Session, kinds: Sequence[str], drafts: Iterable[AlertDr
         keys.add(draft.key)
         alert = store.find_by_key(session, draft.key)
         if alert is None:
-            alert = Alert(key=draft.key, kind=draft.kind, subject=draft.subject, title=draft.title,
-                          action=draft.action, owner=draft.owner, severity=draft.severity, opened_at=now,
-                          updated_at=now, amount=None)
+            alert = Alert(
+                key=draft.key,
+                kind=draft.kind,
+                subject=draft.subject,
+                title=draft.title,
+                action=draft.action,
+                owner=draft.owner,
+                severity=draft.severity,
+                opened_at=now,
+                updated_at=now,
+                amount=None,
+            )
             changes.opened.append(alert)
         elif alert.status == "resolved":
             _reopen(alert, now)

@@ -39,28 +39,52 @@ class AuthRules:
 def observation_fields(result: AuthorizationResult | None) -> dict[str, Any]:
     """None: the payer has no such authorization on file."""
     if result is None:
-        return {"status": "not_on_file", "units_approved": None, "units_used": None, "start": None, "end": None,
-                "procedure_codes": [], "denial_reason": None}
-    return {"status": result.status, "units_approved": result.units_approved, "units_used": result.units_used,
-            "start": result.start, "end": result.end, "procedure_codes": list(result.procedure_codes),
-            "denial_reason": result.denial_reason}
+        return {
+            "status": "not_on_file",
+            "units_approved": None,
+            "units_used": None,
+            "start": None,
+            "end": None,
+            "procedure_codes": [],
+            "denial_reason": None,
+        }
+    return {
+        "status": result.status,
+        "units_approved": result.units_approved,
+        "units_used": result.units_used,
+        "start": result.start,
+        "end": result.end,
+        "procedure_codes": list(result.procedure_codes),
+        "denial_reason": result.denial_reason,
+    }
 
 
-def record_authorization(engine: Engine, auth_number: str, result: AuthorizationResult | None, *, portal: str,
-                         run_id: str, at: datetime) -> str:
+def record_authorization(
+    engine: Engine, auth_number: str, result: AuthorizationResult | None, *, portal: str, run_id: str, at: datetime
+) -> str:
     """Record an observation only when something changed; returns what changed ('' for nothing)."""
     fields = observation_fields(result)
     with session_scope(engine) as session:
         changes = describe_changes(latest_auth_observation(session, auth_number), fields, COMPARED)
         if changes:
-            record_auth_observation(session, AuthorizationObservation(
-                auth_number=auth_number, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))
+            record_auth_observation(
+                session,
+                AuthorizationObservation(
+                    auth_number=auth_number, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields
+                ),
+            )
         mark_auth_checked(session, auth_number, at)
     return changes
 
 
-def check_authorizations(source: AuthorizationPortal, auth_numbers: Sequence[str], engine: Engine, *,
-                         run_id: str, now: Callable[[], datetime]) -> tuple[int, int]:
+def check_authorizations(
+    source: AuthorizationPortal,
+    auth_numbers: Sequence[str],
+    engine: Engine,
+    *,
+    run_id: str,
+    now: Callable[[], datetime],
+) -> tuple[int, int]:
     """Look each authorization up; returns (checked, changed). A portal error stops the batch (raised)."""
     checked = changed = 0
     for number in auth_numbers:
@@ -68,22 +92,27 @@ def check_authorizations(source: AuthorizationPortal, auth_numbers: Sequence[str
             result: AuthorizationResult | None = source.authorization(number)
         except RecordNotFound:
             result = None
-        changed += bool(record_authorization(engine, number, result, portal=source.portal, run_id=run_id,
-                                             at=now()))
+        changed += bool(record_authorization(engine, number, result, portal=source.portal, run_id=run_id, at=now()))
         checked += 1
     return checked, changed
 
 
 # --- findings ------------------------------------------------------------------------
 
+
 def _window(auth: Authorization) -> tuple[date, date, set[str], int]:
     """What the payer approved, falling back to the practice's record before the first check."""
-    return (auth.portal_start or auth.start_date, auth.portal_end or auth.end_date,
-            set(auth.portal_codes or auth.procedure_codes), auth.portal_units_approved or auth.units_approved)
+    return (
+        auth.portal_start or auth.start_date,
+        auth.portal_end or auth.end_date,
+        set(auth.portal_codes or auth.procedure_codes),
+        auth.portal_units_approved or auth.units_approved,
+    )
 
 
-def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today: date,
-                  rules: AuthRules = AuthRules()) -> list[FindingDraft]:
+def auth_findings(
+    auths: Sequence[Authorization], claims: Sequence[Claim], today: date, rules: AuthRules = AuthRules()
+) -> list[FindingDraft]:
     drafts: list[FindingDraft] = []
     for auth in auths:
         start, end, codes, approved = _window(auth)
@@ -92,26 +121,49 @@ def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today
         if auth.status == "approved":
             days_left = (end - today).days
             if 0 <= days_left <= rules.expiry_days and used < approved:
-                drafts.append(FindingDraft(
-                    "auth_expiring", number, payer,
-                    f"authorization {number} ends {end} with {approved - used} of {approved} units unused: "
-                    "request an extension or schedule the remaining visits", due=end))
+                drafts.append(
+                    FindingDraft(
+                        "auth_expiring",
+                        number,
+                        payer,
+                        f"authorization {number} ends {end} with {approved - used} of {approved} units unused: "
+                        "request an extension or schedule the remaining visits",
+                        due=end,
+                    )
+                )
             if approved and used / approved >= rules.units_threshold:
-                drafts.append(FindingDraft(
-                    "auth_units_high", number, payer,
-                    f"authorization {number} has used {used} of {approved} units ({used / approved:.0%}): "
-                    "request more units before the next visit", due=end))
+                drafts.append(
+                    FindingDraft(
+                        "auth_units_high",
+                        number,
+                        payer,
+                        f"authorization {number} has used {used} of {approved} units ({used / approved:.0%}): "
+                        "request more units before the next visit",
+                        due=end,
+                    )
+                )
         if auth.status == "denied":
-            drafts.append(FindingDraft(
-                "auth_denied", number, payer,
-                f"authorization {number} was denied ({auth.denial_reason or 'no reason given'}): do not provide "
-                "the service without an approval; appeal or request again with records",
-                due=auth.scheduled_date))
+            drafts.append(
+                FindingDraft(
+                    "auth_denied",
+                    number,
+                    payer,
+                    f"authorization {number} was denied ({auth.denial_reason or 'no reason given'}): do not provide "
+                    "the service without an approval; appeal or request again with records",
+                    due=auth.scheduled_date,
+                )
+            )
         if auth.status == "pending" and auth.scheduled_date and auth.scheduled_date <= today:
-            drafts.append(FindingDraft(
-                "auth_pending_overdue", number, payer,
-                f"authorization {number} is still pending and the service was scheduled for "
-                f"{auth.scheduled_date}: call the payer or reschedule", due=auth.scheduled_date))
+            drafts.append(
+                FindingDraft(
+                    "auth_pending_overdue",
+                    number,
+                    payer,
+                    f"authorization {number} is still pending and the service was scheduled for "
+                    f"{auth.scheduled_date}: call the payer or reschedule",
+                    due=auth.scheduled_date,
+                )
+            )
     by_number = {a.auth_number: a for a in auths}
     for claim in claims:
         billed_under = by_number.get(claim.prior_auth_number or "")
@@ -126,10 +178,16 @@ def auth_findings(auths: Sequence[Authorization], claims: Sequence[Claim], today
                 why.append(f"codes {', '.join(outside_codes)} are not on it")
             if outside_dates:
                 why.append(f"the service dates fall outside {start} to {end}")
-            drafts.append(FindingDraft(
-                "claim_outside_auth", claim.claim_id, claim.payer_id,
-                f"claim {claim.claim_id} is billed under authorization {billed_under.auth_number} "
-                f"but {' and '.join(why)}: "
-                "expect a CO-197/198 denial; get the authorization amended or correct the claim",
-                amount_at_risk=claim.billed_amount, claims_at_risk=(claim.claim_id,)))
+            drafts.append(
+                FindingDraft(
+                    "claim_outside_auth",
+                    claim.claim_id,
+                    claim.payer_id,
+                    f"claim {claim.claim_id} is billed under authorization {billed_under.auth_number} "
+                    f"but {' and '.join(why)}: "
+                    "expect a CO-197/198 denial; get the authorization amended or correct the claim",
+                    amount_at_risk=claim.billed_amount,
+                    claims_at_risk=(claim.claim_id,),
+                )
+            )
     return drafts

@@ -99,14 +99,17 @@ def as_utc(moment: datetime) -> datetime:
 
 # --- claims -----------------------------------------------------------------------------------------------------
 
-def due_claims(claims: Sequence[Claim], open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *,
-               tz: tzinfo | None = None) -> list[Due]:
+
+def due_claims(
+    claims: Sequence[Claim], open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *, tz: tzinfo | None = None
+) -> list[Due]:
     """The claims to check now, most urgent first."""
     return _due(claim_verdicts(claims, open_denials, rules, now, tz=tz))
 
 
-def claim_verdicts(claims: Sequence[Claim], open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *,
-                   tz: tzinfo | None = None) -> list[Verdict]:
+def claim_verdicts(
+    claims: Sequence[Claim], open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *, tz: tzinfo | None = None
+) -> list[Verdict]:
     """A verdict for every claim, due or not, in the order given."""
     denials_by_claim: dict[str, list[Denial]] = defaultdict(list)
     for denial in open_denials:
@@ -115,15 +118,17 @@ def claim_verdicts(claims: Sequence[Claim], open_denials: Sequence[Denial], rule
     return [claim_verdict(claim, denials_by_claim.get(claim.claim_id, []), rules, now, tz=tz) for claim in claims]
 
 
-def not_due_reason(claim: Claim, open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *,
-                   tz: tzinfo | None = None) -> str | None:
+def not_due_reason(
+    claim: Claim, open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *, tz: tzinfo | None = None
+) -> str | None:
     """Why `claim` is not checked now (e.g. "submitted 1 day ago: ..."), or None when it is due."""
     verdict = claim_verdicts([claim], open_denials, rules, now, tz=tz)[0]
     return None if verdict.is_due else verdict.reason
 
 
-def claim_verdict(claim: Claim, open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *,
-                  tz: tzinfo | None = None) -> Verdict:
+def claim_verdict(
+    claim: Claim, open_denials: Sequence[Denial], rules: RuleBook, now: datetime, *, tz: tzinfo | None = None
+) -> Verdict:
     """The cadence rules of the module docstring for one claim (denials of other claims, or not open, are ignored)."""
     open_denials = [d for d in open_denials if d.claim_id == claim.claim_id and d.status == "open"]
     now = as_utc(now)
@@ -136,20 +141,29 @@ def claim_verdict(claim: Claim, open_denials: Sequence[Denial], rules: RuleBook,
     last = as_utc(claim.last_checked_at) if claim.last_checked_at else None
     if last is None and age < FIRST_LISTING_DAYS:
         listed = _local_midnight(claim.submitted_date + timedelta(days=FIRST_LISTING_DAYS), tz)
-        return verdict.later(f"submitted {_days(age)} ago: payers list a claim only after "
-                             f"{FIRST_LISTING_DAYS} days", PRIORITY_FIRST_CHECK, listed)
+        return verdict.later(
+            f"submitted {_days(age)} ago: payers list a claim only after {FIRST_LISTING_DAYS} days",
+            PRIORITY_FIRST_CHECK,
+            listed,
+        )
     checked = f"last checked {_ago(now - last)} ago" if last else "never checked"
 
     filing_due = timely_filing_deadline(rules.for_payer(claim.payer_id), claim.dos_from, claim.dos_to)
     filing_left = (filing_due - today).days
     if state in FILING_AT_RISK_STATES and 0 <= filing_left <= DEADLINE_WATCH_DAYS:
-        return verdict.every_run(last, f"{_words(state)}, timely filing ends {filing_due} ({_left(filing_left)}), "
-                                 f"{checked}", PRIORITY_FILING_AT_RISK + _nearness(filing_left))
+        return verdict.every_run(
+            last,
+            f"{_words(state)}, timely filing ends {filing_due} ({_left(filing_left)}), {checked}",
+            PRIORITY_FILING_AT_RISK + _nearness(filing_left),
+        )
     nearest = _nearest_denial_deadline(claim, open_denials, rules, today)
     if nearest is not None:
         action, due_on, days_left = nearest
-        return verdict.every_run(last, f"{action} due {due_on} ({_left(days_left)}), {checked}",
-                                 PRIORITY_DENIAL_DEADLINE + _nearness(days_left))
+        return verdict.every_run(
+            last,
+            f"{action} due {due_on} ({_left(days_left)}), {checked}",
+            PRIORITY_DENIAL_DEADLINE + _nearness(days_left),
+        )
     if last is None:
         return verdict.due_now(f"never checked, submitted {_days(age)} ago", PRIORITY_FIRST_CHECK)
 
@@ -167,8 +181,9 @@ def claim_verdict(claim: Claim, open_denials: Sequence[Denial], rules: RuleBook,
     return verdict.after(last, interval, described, priority)
 
 
-def _nearest_denial_deadline(claim: Claim, denials: Sequence[Denial], rules: RuleBook,
-                             today: date) -> tuple[str, date, int] | None:
+def _nearest_denial_deadline(
+    claim: Claim, denials: Sequence[Denial], rules: RuleBook, today: date
+) -> tuple[str, date, int] | None:
     """The nearest corrected-claim/appeal deadline within the watch window (computed as the worklist does)."""
     upcoming = []
     for denial in denials:
@@ -189,6 +204,7 @@ def _state(status: str) -> ClaimState | str:
 
 
 # --- authorizations ---------------------------------------------------------------------------------------------
+
 
 def due_authorizations(auths: Sequence[Authorization], now: datetime, *, tz: tzinfo | None = None) -> list[Due]:
     """The authorizations to check now, most urgent first."""
@@ -226,8 +242,9 @@ def auth_verdict(auth: Authorization, now: datetime, *, tz: tzinfo | None = None
         ends_in = (end - today).days
         if ends_in <= AUTH_WATCH_DAYS or service:
             ending = f", ends {end} ({_left(ends_in)})" if ends_in <= AUTH_WATCH_DAYS else ""
-            return verdict.after(last, DAILY, f"approved{ending}{service}, {checked}",
-                                 PRIORITY_OPEN + max(bonus, _nearness(ends_in)))
+            return verdict.after(
+                last, DAILY, f"approved{ending}{service}, {checked}", PRIORITY_OPEN + max(bonus, _nearness(ends_in))
+            )
         return verdict.after(last, EVERY_3_DAYS, f"approved, ends {end}, {checked}", PRIORITY_SETTLED)
     # pending, not on file, or a status this worker does not know: daily
     return verdict.after(last, DAILY, f"{_words(status)}{service}, {checked}", PRIORITY_OPEN + bonus)
@@ -235,13 +252,15 @@ def auth_verdict(auth: Authorization, now: datetime, *, tz: tzinfo | None = None
 
 # --- enrollments ------------------------------------------------------------------------------------------------
 
+
 def due_enrollments(providers: Sequence[Provider], enrollments: Sequence[Enrollment], now: datetime) -> list[Due]:
     """Providers to check now, one per payer whose enrollment is due (ANY_PAYER: never checked anywhere)."""
     return _due(enrollment_verdicts(providers, enrollments, now))
 
 
-def enrollment_verdicts(providers: Sequence[Provider], enrollments: Sequence[Enrollment],
-                        now: datetime) -> list[Verdict]:
+def enrollment_verdicts(
+    providers: Sequence[Provider], enrollments: Sequence[Enrollment], now: datetime
+) -> list[Verdict]:
     """Enrollments of the given providers only (a provider no longer listed is not checked)."""
     now = as_utc(now)
     by_npi: dict[str, list[Enrollment]] = defaultdict(list)
@@ -267,6 +286,7 @@ def enrollment_verdict(enrollment: Enrollment, now: datetime) -> Verdict:
 
 
 # --- shared -----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _VerdictFor:

@@ -46,8 +46,11 @@ class ClaimListing:
 
     def unchanged(self, claim: Claim) -> bool:
         """Whether the list shows `claim` exactly as last observed (and it is still open)."""
-        if ClaimState(claim.status) not in SKIPPABLE_STATES or self.export is None \
-                or len(self.claim_ids) < BULK_MIN_CLAIMS:
+        if (
+            ClaimState(claim.status) not in SKIPPABLE_STATES
+            or self.export is None
+            or len(self.claim_ids) < BULK_MIN_CLAIMS
+        ):
             return False
         listed = self._listed(self.export).get(claim.claim_id)
         if listed is None:

@@ -78,17 +78,39 @@ def query_for(claim: Claim) -> ClaimQuery:
 
 # --- recording -------------------------------------------------------------
 
-COMPARED = ("status", "category_code", "status_code", "status_text", "status_date", "payer_claim_number",
-            "billed_amount", "allowed_amount", "paid_amount", "check_number", "payment_date", "adjustments")
+COMPARED = (
+    "status",
+    "category_code",
+    "status_code",
+    "status_text",
+    "status_date",
+    "payer_claim_number",
+    "billed_amount",
+    "allowed_amount",
+    "paid_amount",
+    "check_number",
+    "payment_date",
+    "adjustments",
+)
 
 
 def observation_from(result: ClaimStatusResult | None, claim_id: str) -> dict[str, Any]:
     """The comparable fields of what the portal said; None means 'not on file'."""
     if result is None:
-        return {"status": ClaimState.NOT_ON_FILE.value, "category_code": "A4", "status_code": None,
-                "status_text": "Not on file", "status_date": None, "payer_claim_number": None,
-                "billed_amount": None, "allowed_amount": None, "paid_amount": None,
-                "check_number": None, "payment_date": None, "adjustments": []}
+        return {
+            "status": ClaimState.NOT_ON_FILE.value,
+            "category_code": "A4",
+            "status_code": None,
+            "status_text": "Not on file",
+            "status_date": None,
+            "payer_claim_number": None,
+            "billed_amount": None,
+            "allowed_amount": None,
+            "paid_amount": None,
+            "check_number": None,
+            "payment_date": None,
+            "adjustments": [],
+        }
     return {
         "status": state_of(result).value,
         "category_code": result.category_code,
@@ -102,8 +124,13 @@ def observation_from(result: ClaimStatusResult | None, claim_id: str) -> dict[st
         "check_number": result.check_number,
         "payment_date": result.payment_date,
         "adjustments": [
-            {"group_code": a.group_code, "carc": a.carc, "amount": f"{a.amount:.2f}",
-             "rarcs": list(a.rarcs), "line_procedure": a.line_procedure}
+            {
+                "group_code": a.group_code,
+                "carc": a.carc,
+                "amount": f"{a.amount:.2f}",
+                "rarcs": list(a.rarcs),
+                "line_procedure": a.line_procedure,
+            }
             for a in result.adjustments
         ],
     }
@@ -118,25 +145,41 @@ class Recorded:
     resolved_denials: int = 0
 
 
-def record_status(engine: Engine, claim: Claim, result: ClaimStatusResult | None, *,
-                  portal: str, run_id: str, at: datetime) -> Recorded:
+def record_status(
+    engine: Engine, claim: Claim, result: ClaimStatusResult | None, *, portal: str, run_id: str, at: datetime
+) -> Recorded:
     """Record an observation only when something changed, and the denials it shows. One transaction."""
     fields = observation_from(result, claim.claim_id)
     state = ClaimState(fields["status"])
     with session_scope(engine) as session:
         changes = describe_changes(latest_observation(session, claim.claim_id), fields, COMPARED)
         if changes:
-            record_observation(session, ClaimStatusObservation(
-                claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields))
-        denials = DenialChanges() if result is None else record_portal_result(
-            session, claim_id=claim.claim_id, payer_id=claim.payer_id, result=result, state=state, portal=portal,
-            at=at)
+            record_observation(
+                session,
+                ClaimStatusObservation(
+                    claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields
+                ),
+            )
+        denials = (
+            DenialChanges()
+            if result is None
+            else record_portal_result(
+                session,
+                claim_id=claim.claim_id,
+                payer_id=claim.payer_id,
+                result=result,
+                state=state,
+                portal=portal,
+                at=at,
+            )
+        )
         mark_checked(session, claim.claim_id, at)
     return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
 
 
-def check_claim(adapter: PortalSession, claim: Claim, engine: Engine, *, run_id: str,
-                now: Callable[[], datetime]) -> Recorded:
+def check_claim(
+    adapter: PortalSession, claim: Claim, engine: Engine, *, run_id: str, now: Callable[[], datetime]
+) -> Recorded:
     """Ask the portal about one claim and record what changed; portal errors are raised."""
     try:
         result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))

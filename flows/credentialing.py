@@ -64,19 +64,34 @@ def offers_enrollment(adapter_class: type) -> bool:
 def record_enrollment(engine: Engine, result: EnrollmentResult, *, portal: str, run_id: str, at: datetime) -> str:
     fields = {name: getattr(result, name) for name in ENROLLMENT_FIELDS}
     with session_scope(engine) as session:
-        changes = describe_changes(current_enrollment(session, result.npi, result.payer_id), fields,
-                                   ENROLLMENT_FIELDS)
+        changes = describe_changes(current_enrollment(session, result.npi, result.payer_id), fields, ENROLLMENT_FIELDS)
         if changes:
-            record_enrollment_observation(session, EnrollmentObservation(
-                npi=result.npi, payer_id=result.payer_id, observed_at=at, portal=portal, run_id=run_id,
-                changes=changes, **fields))
+            record_enrollment_observation(
+                session,
+                EnrollmentObservation(
+                    npi=result.npi,
+                    payer_id=result.payer_id,
+                    observed_at=at,
+                    portal=portal,
+                    run_id=run_id,
+                    changes=changes,
+                    **fields,
+                ),
+            )
         else:
             mark_enrollment_checked(session, result.npi, result.payer_id, at)
     return changes
 
 
-def check_enrollments(source: EnrollmentSource, npis: Sequence[str], payer_ids: set[str], engine: Engine, *,
-                      run_id: str, now: Callable[[], datetime]) -> tuple[int, int]:
+def check_enrollments(
+    source: EnrollmentSource,
+    npis: Sequence[str],
+    payer_ids: set[str],
+    engine: Engine,
+    *,
+    run_id: str,
+    now: Callable[[], datetime],
+) -> tuple[int, int]:
     """Each provider's enrollment with the payers this portal answers for; returns (checked, changed)."""
     checked = changed = 0
     for npi in npis:
@@ -90,8 +105,14 @@ def check_enrollments(source: EnrollmentSource, npis: Sequence[str], payer_ids: 
 
 # --- findings ------------------------------------------------------------------------
 
-def enrollment_findings(enrollments: Sequence[Enrollment], providers: Sequence[Provider], claims: Sequence[Claim],
-                        today: date, rules: CredentialingRules = CredentialingRules()) -> list[FindingDraft]:
+
+def enrollment_findings(
+    enrollments: Sequence[Enrollment],
+    providers: Sequence[Provider],
+    claims: Sequence[Claim],
+    today: date,
+    rules: CredentialingRules = CredentialingRules(),
+) -> list[FindingDraft]:
     at_risk: dict[tuple[str, str], list[Claim]] = defaultdict(list)
     for claim in claims:
         if claim.status not in SETTLED_CLAIM_STATES:
@@ -102,24 +123,43 @@ def enrollment_findings(enrollments: Sequence[Enrollment], providers: Sequence[P
         claims_here = at_risk.get((e.npi, e.payer_id), [])
         if e.status != "active" and claims_here:
             total = sum((c.billed_amount for c in claims_here), Decimal("0"))
-            drafts.append(FindingDraft(
-                "enrollment_inactive", subject, e.payer_id,
-                f"provider {e.npi} is {e.status.replace('_', ' ')} with payer {e.payer_id} but has "
-                f"{len(claims_here)} unpaid claim(s) totalling {total:,.2f} with it: expect CO-B7/170/185 denials; "
-                "fix the enrollment (retroactive effective date) before more claims go out",
-                due=e.termination, amount_at_risk=total, claims_at_risk=tuple(sorted(c.claim_id for c in claims_here))))
+            drafts.append(
+                FindingDraft(
+                    "enrollment_inactive",
+                    subject,
+                    e.payer_id,
+                    f"provider {e.npi} is {e.status.replace('_', ' ')} with payer {e.payer_id} but has "
+                    f"{len(claims_here)} unpaid claim(s) totalling {total:,.2f} with it: expect CO-B7/170/185 denials; "
+                    "fix the enrollment (retroactive effective date) before more claims go out",
+                    due=e.termination,
+                    amount_at_risk=total,
+                    claims_at_risk=tuple(sorted(c.claim_id for c in claims_here)),
+                )
+            )
         if e.status == "active" and e.revalidation_due and (e.revalidation_due - today).days <= rules.revalidation_days:
-            drafts.append(FindingDraft(
-                "revalidation_due", subject, e.payer_id,
-                f"provider {e.npi} must revalidate with payer {e.payer_id} by {e.revalidation_due}: "
-                "a missed revalidation deactivates billing", due=e.revalidation_due))
+            drafts.append(
+                FindingDraft(
+                    "revalidation_due",
+                    subject,
+                    e.payer_id,
+                    f"provider {e.npi} must revalidate with payer {e.payer_id} by {e.revalidation_due}: "
+                    "a missed revalidation deactivates billing",
+                    due=e.revalidation_due,
+                )
+            )
     for provider in providers:
         if provider.caqh_attested_date is None:
             continue
         due = provider.caqh_attested_date + timedelta(days=rules.caqh_interval_days)
         if (due - today).days <= rules.caqh_notice_days:
-            drafts.append(FindingDraft(
-                "caqh_due", provider.npi, None,
-                f"provider {provider.npi} must re-attest in CAQH ProView by {due} (every "
-                f"{rules.caqh_interval_days} days): payers stop credentialing on an expired attestation", due=due))
+            drafts.append(
+                FindingDraft(
+                    "caqh_due",
+                    provider.npi,
+                    None,
+                    f"provider {provider.npi} must re-attest in CAQH ProView by {due} (every "
+                    f"{rules.caqh_interval_days} days): payers stop credentialing on an expired attestation",
+                    due=due,
+                )
+            )
     return drafts

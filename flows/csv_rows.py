@@ -120,8 +120,9 @@ def read_table(path: Path, table: CsvTable[R]) -> TableRows[R]:
     except csv.Error as exc:
         raise ImportRejected([ImportProblem(path.name, 0, None, f"is not a readable CSV file ({exc})")]) from None
     if not any(_has_values(row) for row in rows):
-        raise ImportRejected([ImportProblem(path.name, 1, None,
-                                            f"the file is empty (expected a header row and {table.noun})")])
+        raise ImportRejected(
+            [ImportProblem(path.name, 1, None, f"the file is empty (expected a header row and {table.noun})")]
+        )
     return _TableReader(path.name, table).read(rows)
 
 
@@ -175,8 +176,7 @@ def parse_procedure_codes(value: str) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in value.split(";") if code.strip())
     for code in codes:
         if not PROCEDURE_CODE.fullmatch(code):
-            raise BadValue("is not a procedure code (expected a CPT or HCPCS code like 99213 or J1100)",
-                           part=code)
+            raise BadValue("is not a procedure code (expected a CPT or HCPCS code like 99213 or J1100)", part=code)
     return codes
 
 
@@ -216,8 +216,9 @@ def _read_text(path: Path) -> tuple[str, ImportProblem | None]:
         return raw.decode("utf-8-sig"), None  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError as exc:
         row = raw[: exc.start].count(b"\n") + 1
-        return "", ImportProblem(path.name, row, None,
-                                 "is not UTF-8 text (save the export as \"CSV UTF-8\"); nothing was read")
+        return "", ImportProblem(
+            path.name, row, None, 'is not UTF-8 text (save the export as "CSV UTF-8"); nothing was read'
+        )
 
 
 def _has_values(row: list[str]) -> bool:
@@ -245,8 +246,7 @@ class _TableReader(Generic[R]):
             if not _has_values(values):
                 continue  # blank lines at the end of spreadsheet exports
             if len(values) > len(header):
-                self._problem(row_number, None,
-                              f"has {len(values)} values but the header has {len(header)} columns")
+                self._problem(row_number, None, f"has {len(values)} values but the header has {len(header)} columns")
                 continue
             cells = {name: values[i].strip() if i < len(values) else "" for name, i in positions.items()}
             record = self._record(row_number, cells)

@@ -39,8 +39,16 @@ from flows.denial_codes import DenialKind
 from flows.rules import rules_dir
 
 FALLBACK_CLASS = "commercial"
-CLASS_KEYS = frozenset({"timely_filing", "corrected_claim", "corrected_claim_within_timely_filing", "receipt_days",
-                        "roll_weekends", "appeal_levels"})
+CLASS_KEYS = frozenset(
+    {
+        "timely_filing",
+        "corrected_claim",
+        "corrected_claim_within_timely_filing",
+        "receipt_days",
+        "roll_weekends",
+        "appeal_levels",
+    }
+)
 REQUIRED_CLASS_KEYS = ("timely_filing", "appeal_levels")
 PAYER_KEYS = CLASS_KEYS | {"class", "name", "state"}
 LEVEL_KEYS = frozenset({"name", "days", "months", "anchor"})
@@ -103,6 +111,7 @@ class RuleBook:
 
 # --- calendar ---------------------------------------------------------------------------------------------------
 
+
 def add_window(anchor: date, window: Window) -> date:
     """anchor + window; months are calendar months clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
     if window.days is not None:
@@ -161,6 +170,7 @@ def _settle(day: date, rules: PayerRules) -> date:
 
 # --- deadlines --------------------------------------------------------------------------------------------------
 
+
 def due(anchor: date, window: Window, rules: PayerRules) -> date:
     """A window counted from a notice dated `anchor`: receipt days first, then the window, then the payer's roll."""
     return _settle(add_window(anchor + timedelta(days=rules.receipt_days), window), rules)
@@ -171,8 +181,9 @@ def timely_filing_deadline(rules: PayerRules, dos_from: date, dos_to: date, inst
     return _settle(add_window(dos_to if institutional else dos_from, rules.timely_filing), rules)
 
 
-def corrected_claim_deadline(rules: PayerRules, denial_date: date, dos_from: date, dos_to: date,
-                             institutional: bool = False) -> date:
+def corrected_claim_deadline(
+    rules: PayerRules, denial_date: date, dos_from: date, dos_to: date, institutional: bool = False
+) -> date:
     filing = timely_filing_deadline(rules, dos_from, dos_to, institutional)
     if rules.corrected_claim is None:
         return filing
@@ -180,9 +191,18 @@ def corrected_claim_deadline(rules: PayerRules, denial_date: date, dos_from: dat
     return min(corrected, filing) if rules.corrected_claim_within_timely_filing else corrected
 
 
-def next_deadline(rules: PayerRules, kind: str, denial_date: date, dos_from: date, dos_to: date,
-                  appeals_filed: int = 0, decision_date: date | None = None, *, institutional: bool = False,
-                  appealable: bool = True) -> Deadline | None:
+def next_deadline(
+    rules: PayerRules,
+    kind: str,
+    denial_date: date,
+    dos_from: date,
+    dos_to: date,
+    appeals_filed: int = 0,
+    decision_date: date | None = None,
+    *,
+    institutional: bool = False,
+    appealable: bool = True,
+) -> Deadline | None:
     """The next thing to file for a denial of this kind, and by when (rules in the module docstring)."""
     denial_kind = DenialKind(kind)
     if appeals_filed < 0:
@@ -190,8 +210,9 @@ def next_deadline(rules: PayerRules, kind: str, denial_date: date, dos_from: dat
     if denial_kind is DenialKind.NOT_A_DENIAL:
         return None
     if denial_kind is DenialKind.SOFT and appeals_filed == 0:
-        return Deadline(CORRECTED_CLAIM, corrected_claim_deadline(rules, denial_date, dos_from, dos_to,
-                                                                  institutional), 0)
+        return Deadline(
+            CORRECTED_CLAIM, corrected_claim_deadline(rules, denial_date, dos_from, dos_to, institutional), 0
+        )
     number = appeals_filed + 1
     if not appealable or number > len(rules.appeal_levels):
         return None
@@ -203,6 +224,7 @@ def next_deadline(rules: PayerRules, kind: str, denial_date: date, dos_from: dat
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
+
 
 def _window(where: str, value: Any) -> Window:
     if not isinstance(value, dict) or set(value) - {"days", "months"}:
@@ -244,10 +266,14 @@ def _settings(where: str, table: Any, allowed: frozenset[str]) -> dict[str, Any]
     if unknown := set(table) - allowed:
         raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     parsers: dict[str, Callable[[str, Any], Any]] = {
-        "timely_filing": _window, "corrected_claim": _window, "appeal_levels": _levels,
-        "receipt_days": lambda w, v: _typed(w, v, int), "roll_weekends": lambda w, v: _typed(w, v, bool),
+        "timely_filing": _window,
+        "corrected_claim": _window,
+        "appeal_levels": _levels,
+        "receipt_days": lambda w, v: _typed(w, v, int),
+        "roll_weekends": lambda w, v: _typed(w, v, bool),
         "corrected_claim_within_timely_filing": lambda w, v: _typed(w, v, bool),
-        "class": lambda w, v: _typed(w, v, str), "name": lambda w, v: _typed(w, v, str),
+        "class": lambda w, v: _typed(w, v, str),
+        "name": lambda w, v: _typed(w, v, str),
         "state": lambda w, v: _typed(w, v, str),
     }
     settings = {key: parsers[key](f"{where}.{key}", value) for key, value in table.items()}
@@ -258,11 +284,17 @@ def _settings(where: str, table: Any, allowed: frozenset[str]) -> dict[str, Any]
 
 def _rules(payer_id: str, payer_class: str, settings: dict[str, Any]) -> PayerRules:
     return PayerRules(
-        payer_id=payer_id, payer_class=payer_class, timely_filing=settings["timely_filing"],
-        corrected_claim=settings.get("corrected_claim"), appeal_levels=settings["appeal_levels"],
-        receipt_days=settings.get("receipt_days", 0), roll_weekends=settings.get("roll_weekends", False),
+        payer_id=payer_id,
+        payer_class=payer_class,
+        timely_filing=settings["timely_filing"],
+        corrected_claim=settings.get("corrected_claim"),
+        appeal_levels=settings["appeal_levels"],
+        receipt_days=settings.get("receipt_days", 0),
+        roll_weekends=settings.get("roll_weekends", False),
         corrected_claim_within_timely_filing=settings.get("corrected_claim_within_timely_filing", False),
-        name=settings.get("name", ""), state=settings.get("state"))
+        name=settings.get("name", ""),
+        state=settings.get("state"),
+    )
 
 
 def rule_book(document: Mapping[str, Any], source: str = "payer_rules.toml") -> RuleBook:
@@ -284,8 +316,9 @@ def rule_book(document: Mapping[str, Any], source: str = "payer_rules.toml") -> 
         settings = _settings(where, table, PAYER_KEYS)
         payer_class = settings.pop("class", None)
         if payer_class not in class_settings:
-            raise ValueError(f"{where}.class: unknown class {payer_class!r} "
-                             f"(defined: {', '.join(sorted(class_settings))})")
+            raise ValueError(
+                f"{where}.class: unknown class {payer_class!r} (defined: {', '.join(sorted(class_settings))})"
+            )
         key = payer_id.strip().upper()
         if key in payers:
             raise ValueError(f"{where}: payer {key} is defined twice")

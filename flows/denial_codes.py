@@ -42,11 +42,24 @@ from types import MappingProxyType
 
 from flows.rules import rules_dir
 
-CATEGORIES = frozenset({
-    "eligibility", "authorization", "coding", "medical_necessity", "duplicate", "timely_filing", "documentation",
-    "coordination_of_benefits", "non_covered", "demographic", "credentialing", "bundling", "contractual",
-    "patient_responsibility",
-})
+CATEGORIES = frozenset(
+    {
+        "eligibility",
+        "authorization",
+        "coding",
+        "medical_necessity",
+        "duplicate",
+        "timely_filing",
+        "documentation",
+        "coordination_of_benefits",
+        "non_covered",
+        "demographic",
+        "credentialing",
+        "bundling",
+        "contractual",
+        "patient_responsibility",
+    }
+)
 OWNERS = frozenset({"front_desk", "scheduling_auth", "coding", "providers", "credentialing", "billing", "none"})
 GROUP_CODES = frozenset({"CO", "PR", "OA", "PI", "CR"})
 UNKNOWN_CATEGORY, UNKNOWN_OWNER = "unknown", "billing"
@@ -122,8 +135,10 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
 
 def _choice(path: Path, line: int, column: str, value: str, allowed: Iterable[str]) -> str:
     if value not in allowed:
-        raise RuleTableError(f"{path.name}, line {line}: unknown {column} {value!r} "
-                             f"(expected one of {', '.join(map(repr, sorted(allowed)))})")
+        raise RuleTableError(
+            f"{path.name}, line {line}: unknown {column} {value!r} "
+            f"(expected one of {', '.join(map(repr, sorted(allowed)))})"
+        )
     return value
 
 
@@ -156,8 +171,9 @@ def reason_codes(path: Path | None = None) -> Mapping[str, ReasonCode]:
         kind = DenialKind(_choice(path, line, "kind", row["kind"], kinds))
         owner = _choice(path, line, "owner", row["owner"], OWNERS)
         _check_owner(path, line, owner, kind)
-        table[code] = ReasonCode(code, row["description"], _choice(path, line, "category", row["category"], CATEGORIES),
-                                 owner, kind)
+        table[code] = ReasonCode(
+            code, row["description"], _choice(path, line, "category", row["category"], CATEGORIES), owner, kind
+        )
     return MappingProxyType(table)
 
 
@@ -178,10 +194,14 @@ def remark_codes(path: Path | None = None) -> Mapping[str, RemarkCode]:
                 raise RuleTableError(f"{path.name}, line {line}: a {refines.value!r} remark needs a {column}")
         category = _choice(path, line, "category", row["category"], CATEGORIES) if row["category"] else None
         owner = _choice(path, line, "owner", row["owner"], OWNERS - {"none"}) if row["owner"] else None
-        kind = DenialKind(_choice(path, line, "kind", row["kind"], (DenialKind.SOFT, DenialKind.HARD))) \
-            if row["kind"] else None
+        kind = (
+            DenialKind(_choice(path, line, "kind", row["kind"], (DenialKind.SOFT, DenialKind.HARD)))
+            if row["kind"]
+            else None
+        )
         appealable = {"yes": True, "no": False, "": None}[
-            _choice(path, line, "appealable", row["appealable"], ("yes", "no", ""))]
+            _choice(path, line, "appealable", row["appealable"], ("yes", "no", ""))
+        ]
         table[code] = RemarkCode(code, row["description"], category, owner, kind, refines, appealable)
     return MappingProxyType(table)
 
@@ -217,11 +237,13 @@ def categorise(group_code: str, carc: str, rarcs: Sequence[str] = ()) -> CodeCat
     description, bill_patient = "; ".join(parts), group == "PR"
 
     if reason is not None and group in GROUP_CODES and reason.kind is DenialKind.NOT_A_DENIAL:
-        return CodeCategory(reason.category, reason.owner, reason.kind, description, not missing,
-                            bill_patient=bill_patient)
+        return CodeCategory(
+            reason.category, reason.owner, reason.kind, description, not missing, bill_patient=bill_patient
+        )
     if reason is None or missing:
-        return CodeCategory(UNKNOWN_CATEGORY, UNKNOWN_OWNER, DenialKind.UNKNOWN, description, False,
-                            bill_patient=bill_patient)
+        return CodeCategory(
+            UNKNOWN_CATEGORY, UNKNOWN_OWNER, DenialKind.UNKNOWN, description, False, bill_patient=bill_patient
+        )
     return _refined(reason, [remark_table[r] for r in remarks], description, bill_patient)
 
 

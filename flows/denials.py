@@ -46,8 +46,14 @@ class DenialChanges:
 
 
 def fingerprint(report: DenialReport, adjustment: Adjustment, ordinal: int) -> str:
-    parts = (report.reported_claim_id, report.payer_claim_number or "", adjustment.group_code, adjustment.carc,
-             adjustment.line_procedure or "", str(ordinal))
+    parts = (
+        report.reported_claim_id,
+        report.payer_claim_number or "",
+        adjustment.group_code,
+        adjustment.carc,
+        adjustment.line_procedure or "",
+        str(ordinal),
+    )
     return "|".join(parts)
 
 
@@ -64,15 +70,34 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
         present.add(denial_key)
         existing = find_by_fingerprint(session, denial_key)
         if existing is None:
-            changes.new.append(add_denial(session, Denial(
-                fingerprint=denial_key, claim_id=report.claim_id, reported_claim_id=report.reported_claim_id,
-                source=report.source, source_ref=report.source_ref, payer_id=report.payer_id,
-                payer_claim_number=report.payer_claim_number, group_code=adjustment.group_code,
-                carc=adjustment.carc, rarcs=list(adjustment.rarcs), amount=adjustment.amount,
-                line_procedure=adjustment.line_procedure, denial_date=report.denial_date,
-                category=code.category, owner=code.owner, kind=code.kind.value, bill_patient=code.bill_patient,
-                appealable=code.appealable,
-                first_seen_at=at, last_seen_at=at), note=f"reported by {report.source} {report.source_ref}"))
+            changes.new.append(
+                add_denial(
+                    session,
+                    Denial(
+                        fingerprint=denial_key,
+                        claim_id=report.claim_id,
+                        reported_claim_id=report.reported_claim_id,
+                        source=report.source,
+                        source_ref=report.source_ref,
+                        payer_id=report.payer_id,
+                        payer_claim_number=report.payer_claim_number,
+                        group_code=adjustment.group_code,
+                        carc=adjustment.carc,
+                        rarcs=list(adjustment.rarcs),
+                        amount=adjustment.amount,
+                        line_procedure=adjustment.line_procedure,
+                        denial_date=report.denial_date,
+                        category=code.category,
+                        owner=code.owner,
+                        kind=code.kind.value,
+                        bill_patient=code.bill_patient,
+                        appealable=code.appealable,
+                        first_seen_at=at,
+                        last_seen_at=at,
+                    ),
+                    note=f"reported by {report.source} {report.source_ref}",
+                )
+            )
             continue
         existing.last_seen_at = at
         existing.amount, existing.rarcs = adjustment.amount, list(adjustment.rarcs)
@@ -82,8 +107,9 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
     return changes, present
 
 
-def resolve_absent(session: Session, report: DenialReport, present: set[str], reason: str,
-                   at: datetime) -> list[Denial]:
+def resolve_absent(
+    session: Session, report: DenialReport, present: set[str], reason: str, at: datetime
+) -> list[Denial]:
     """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
     resolved = []
     for denial in unresolved_for_claim(session, report.reported_claim_id, report.payer_claim_number):
@@ -93,13 +119,29 @@ def resolve_absent(session: Session, report: DenialReport, present: set[str], re
     return resolved
 
 
-def record_portal_result(session: Session, *, claim_id: str, payer_id: str, result: ClaimStatusResult,
-                         state: ClaimState, portal: str, at: datetime) -> DenialChanges:
+def record_portal_result(
+    session: Session,
+    *,
+    claim_id: str,
+    payer_id: str,
+    result: ClaimStatusResult,
+    state: ClaimState,
+    portal: str,
+    at: datetime,
+) -> DenialChanges:
     """A claim-status answer: its denying adjustments become denials; a payment closes the rest."""
     if state not in ADJUDICATED:
         return DenialChanges()  # pending again (e.g. reprocessing an appeal): leave denials as they are
-    report = DenialReport(claim_id, claim_id, payer_id, result.payer_claim_number, result.status_date,
-                          result.adjustments, "portal", portal)
+    report = DenialReport(
+        claim_id,
+        claim_id,
+        payer_id,
+        result.payer_claim_number,
+        result.status_date,
+        result.adjustments,
+        "portal",
+        portal,
+    )
     changes, present = record_denials(session, report, at)
     reason = "paid" if state is ClaimState.PAID else f"no longer reported by portal {portal}"
     changes.resolved = resolve_absent(session, report, present, reason, at)
@@ -110,8 +152,13 @@ def open_amount(denials: Sequence[Denial]) -> Decimal:
     return sum((d.amount for d in denials if d.status == "open"), Decimal("0"))
 
 
-STAFF_STATUSES = {"open": "open", "appealed": "appealed", "resubmitted": "resubmitted",
-                  "written-off": "written_off", "resolved": "resolved"}
+STAFF_STATUSES = {
+    "open": "open",
+    "appealed": "appealed",
+    "resubmitted": "resubmitted",
+    "written-off": "written_off",
+    "resolved": "resolved",
+}
 
 
 class DenialActionRefused(Exception):

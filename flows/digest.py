@@ -26,8 +26,13 @@ from store.models import Alert, Denial
 
 URGENCIES = ("Overdue", "Due within 3 days", "This week", "Coming up", "For information")
 # Alerts without a date (worker health, a denied authorization...) are placed by severity.
-UNDATED_URGENCY = {"critical": "Due within 3 days", "high": "Due within 3 days", "medium": "This week",
-                   "low": "Coming up", "info": "For information"}
+UNDATED_URGENCY = {
+    "critical": "Due within 3 days",
+    "high": "Due within 3 days",
+    "medium": "This week",
+    "low": "Coming up",
+    "info": "For information",
+}
 OWNER_LABELS = {"it": "IT", "front_desk": "Front desk", "scheduling_auth": "Scheduling / authorizations"}
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -97,16 +102,22 @@ class DailyDigest:
 
     @property
     def shown_resolved(self) -> list[DigestLine]:
-        return self.resolved[:self.top_n]
+        return self.resolved[: self.top_n]
 
     def urgencies(self) -> list[UrgencySummary]:
         summaries = []
         for urgency in URGENCIES:
             groups = [g for g in self.groups if g.urgency == urgency]
             if groups:
-                summaries.append(UrgencySummary(urgency, sum(g.total for g in groups),
-                                                sum((g.dollars for g in groups), Decimal("0")), groups,
-                                                self.hidden_counts.get(urgency, 0)))
+                summaries.append(
+                    UrgencySummary(
+                        urgency,
+                        sum(g.total for g in groups),
+                        sum((g.dollars for g in groups), Decimal("0")),
+                        groups,
+                        self.hidden_counts.get(urgency, 0),
+                    )
+                )
         return summaries
 
     def count(self, *urgencies: str) -> int:
@@ -150,18 +161,41 @@ def dollars_at_risk(alerts: Iterable[Alert]) -> Decimal:
 
 def _line(alert: Alert, patient_names: Mapping[str, str] | None, news: str | None) -> DigestLine:
     patient = patient_names.get(alert.claim_id) if patient_names and alert.claim_id else None
-    return DigestLine(alert.key, alert.title, alert.action, alert.due, alert.amount, alert.owner, alert.severity,
-                      news, alert.claim_id, patient)
+    return DigestLine(
+        alert.key,
+        alert.title,
+        alert.action,
+        alert.due,
+        alert.amount,
+        alert.owner,
+        alert.severity,
+        news,
+        alert.claim_id,
+        patient,
+    )
 
 
 def _most_urgent_first(alert: Alert, day: date) -> tuple:  # type: ignore[type-arg]
-    return (URGENCIES.index(urgency_of(alert, day)), alert.due or date.max, -SEVERITIES.index(alert.severity)
-            if alert.severity in SEVERITIES else 0, -(alert.amount or 0), alert.id or 0)
+    return (
+        URGENCIES.index(urgency_of(alert, day)),
+        alert.due or date.max,
+        -SEVERITIES.index(alert.severity) if alert.severity in SEVERITIES else 0,
+        -(alert.amount or 0),
+        alert.id or 0,
+    )
 
 
-def build_digest(open_alerts: Sequence[Alert], resolved_unreported: Sequence[Alert], new_denials: Sequence[Denial],
-                 day: date, *, owners: Collection[str] | None = None, top_n: int = 10,
-                 patient_names: Mapping[str, str] | None = None, practice: str = "") -> DailyDigest:
+def build_digest(
+    open_alerts: Sequence[Alert],
+    resolved_unreported: Sequence[Alert],
+    new_denials: Sequence[Denial],
+    day: date,
+    *,
+    owners: Collection[str] | None = None,
+    top_n: int = 10,
+    patient_names: Mapping[str, str] | None = None,
+    practice: str = "",
+) -> DailyDigest:
     """The summary of `day` for an audience (`owners`: its departments; None: all)."""
     if top_n < 0:
         raise ValueError("top_n cannot be negative")
@@ -175,7 +209,7 @@ def build_digest(open_alerts: Sequence[Alert], resolved_unreported: Sequence[Ale
     for alert in alerts:
         by_group[(urgency_of(alert, day), alert.owner)].append(alert)
     groups, hidden = [], dict.fromkeys(URGENCIES, 0)
-    for (urgency, owner) in sorted(by_group, key=lambda g: (URGENCIES.index(g[0]), g[1])):
+    for urgency, owner in sorted(by_group, key=lambda g: (URGENCIES.index(g[0]), g[1])):
         members = by_group[(urgency, owner)]
         lines = [_line(a, patient_names, news_of(a)) for a in members if a.key in shown]
         hidden[urgency] += len(members) - len(lines)
@@ -183,10 +217,18 @@ def build_digest(open_alerts: Sequence[Alert], resolved_unreported: Sequence[Ale
     resolved = [_line(a, patient_names, "resolved") for a in resolved_unreported if wanted(a.owner)]
     denials = [d for d in new_denials if wanted(d.owner)]
     return DailyDigest(
-        day=day, practice=practice, groups=groups, hidden_counts={u: n for u, n in hidden.items() if n},
-        new_denials_count=len(denials), new_denials_dollars=sum((d.amount for d in denials), Decimal("0")),
-        resolved=resolved, open_count=len(alerts), dollars_at_risk=dollars_at_risk(alerts), top_n=top_n,
-        owners=tuple(sorted(owners)) if owners is not None else None)
+        day=day,
+        practice=practice,
+        groups=groups,
+        hidden_counts={u: n for u, n in hidden.items() if n},
+        new_denials_count=len(denials),
+        new_denials_dollars=sum((d.amount for d in denials), Decimal("0")),
+        resolved=resolved,
+        open_count=len(alerts),
+        dollars_at_risk=dollars_at_risk(alerts),
+        top_n=top_n,
+        owners=tuple(sorted(owners)) if owners is not None else None,
+    )
 
 
 def mark_reported(session: Session, digest: DailyDigest, now: datetime) -> None:
@@ -194,8 +236,9 @@ def mark_reported(session: Session, digest: DailyDigest, now: datetime) -> None:
     mark_keys_reported(session, digest.alert_keys, digest.resolved_keys, now)
 
 
-def mark_keys_reported(session: Session, alert_keys: Sequence[str], resolved_keys: Sequence[str],
-                       now: datetime) -> None:
+def mark_keys_reported(
+    session: Session, alert_keys: Sequence[str], resolved_keys: Sequence[str], now: datetime
+) -> None:
     """mark_reported from the keys a Digest row recorded (e.g. a send confirmed after a restart)."""
     for alert in store.find_by_keys(session, list(alert_keys)):
         alert.reported_rung, alert.reported_at = alert.rung, now
@@ -210,7 +253,7 @@ def mark_keys_reported(session: Session, alert_keys: Sequence[str], resolved_key
 
 
 def tally(count: int, dollars: Decimal) -> str:
-    """"3, $550.00"; just "3" when none of them carries an amount (worker health, credentialing)."""
+    """ "3, $550.00"; just "3" when none of them carries an amount (worker health, credentialing)."""
     return f"{count}, {money(dollars)}" if dollars else str(count)
 
 
@@ -228,8 +271,9 @@ def overview(digest: DailyDigest) -> list[str]:
         return ["Nothing needs attention today."]
     lines = [f"{digest.open_count} open, {money(digest.dollars_at_risk)} at risk"]
     if digest.new_denials_count:
-        lines.append(f"New denials since the last summary: {digest.new_denials_count}, "
-                     f"{money(digest.new_denials_dollars)}")
+        lines.append(
+            f"New denials since the last summary: {digest.new_denials_count}, {money(digest.new_denials_dollars)}"
+        )
     return lines
 
 
@@ -270,8 +314,9 @@ def render_text(digest: DailyDigest) -> str:
             out.append(f"and {summary.hidden} more {summary.urgency.lower()}")
     if digest.resolved:
         out += ["", "RESOLVED since the last summary"]
-        out += [f"- {line.title}" + (f" - patient {line.patient}" if line.patient else "")
-                for line in digest.shown_resolved]
+        out += [
+            f"- {line.title}" + (f" - patient {line.patient}" if line.patient else "") for line in digest.shown_resolved
+        ]
         if digest.resolved_hidden:
             out.append(f"and {digest.resolved_hidden} more resolved")
     return "\n".join(out) + "\n"
@@ -279,8 +324,13 @@ def render_text(digest: DailyDigest) -> str:
 
 @cache
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["money"] = money
     env.filters["owner"] = owner_label
     env.globals["tally"] = tally
@@ -289,5 +339,8 @@ def _environment() -> Environment:
 
 def render_html(digest: DailyDigest) -> str:
     """Email HTML (escaped), the same content as render_text."""
-    return _environment().get_template("digest.html.j2").render(
-        digest=digest, heading=heading(digest), overview=overview(digest), subject=subject_line(digest))
+    return (
+        _environment()
+        .get_template("digest.html.j2")
+        .render(digest=digest, heading=heading(digest), overview=overview(digest), subject=subject_line(digest))
+    )

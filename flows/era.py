@@ -169,8 +169,11 @@ def _tokenize(text: str) -> list[_Segment]:
         segments.append(_Segment(number, elements, component))
     if tail:
         tail_id = tail.split(element)[0]
-        raise EraParseError(len(segments) + 1, tail_id if _SEGMENT_ID.fullmatch(tail_id) else None,
-                            f"is not terminated by {terminator!r}: the file is cut short")
+        raise EraParseError(
+            len(segments) + 1,
+            tail_id if _SEGMENT_ID.fullmatch(tail_id) else None,
+            f"is not terminated by {terminator!r}: the file is cut short",
+        )
     if not segments:
         raise EraParseError(None, None, "the file holds no segments")
     return segments
@@ -193,7 +196,7 @@ def _delimiters(body: str) -> tuple[str, str, str]:
     for number, (value, width) in enumerate(zip(body[4:position].split(element), ISA_WIDTHS, strict=False), start=1):
         if len(value) != width:  # never quoted: ISA02/ISA04 hold passwords
             raise EraParseError(1, "ISA", f"ISA{number:02d} is not {width} characters wide (ISA is fixed-width)")
-    component, terminator = body[position + 1:position + 2], body[position + 2:position + 3]
+    component, terminator = body[position + 1 : position + 2], body[position + 2 : position + 3]
     if len(terminator) < 1 or len({element, component, terminator}) < 3 or terminator.isalnum():
         raise EraParseError(1, "ISA", "ISA16 and the segment terminator are missing or clash")
     return element, component, terminator
@@ -226,9 +229,17 @@ class _LineDraft:
     line_control_number: str | None = None
 
     def build(self) -> EraServiceLine:
-        return EraServiceLine(self.procedure, self.modifiers, self.charge, self.paid, self.units,
-                              self.service_date or self.period_start, tuple(self.adjustments),
-                              tuple(self.remark_codes), self.line_control_number)
+        return EraServiceLine(
+            self.procedure,
+            self.modifiers,
+            self.charge,
+            self.paid,
+            self.units,
+            self.service_date or self.period_start,
+            tuple(self.adjustments),
+            tuple(self.remark_codes),
+            self.line_control_number,
+        )
 
 
 @dataclass
@@ -247,10 +258,20 @@ class _ClaimDraft:
 
     def build(self) -> EraClaim:
         return EraClaim(
-            self.claim_id, self.status_code, self.billed, self.paid, self.patient_responsibility,
-            self.payer_claim_number, tuple(self.adjustments), tuple(line.build() for line in self.lines),
-            tuple(self.remark_codes), self.dates.get("232"), self.dates.get("233"),
-            self.dates.get("050"), patient_name=self.patient_name)
+            self.claim_id,
+            self.status_code,
+            self.billed,
+            self.paid,
+            self.patient_responsibility,
+            self.payer_claim_number,
+            tuple(self.adjustments),
+            tuple(line.build() for line in self.lines),
+            tuple(self.remark_codes),
+            self.dates.get("232"),
+            self.dates.get("233"),
+            self.dates.get("050"),
+            patient_name=self.patient_name,
+        )
 
 
 class _Reader:
@@ -367,15 +388,17 @@ class _Reader:
                 raise self.fail(segment, "expected ST or GE")
         raise self.fail(self.segments[-1], "the file ends without GE: it is cut short")
 
-    def check_trailer(self, trailer: _Segment, count: int, what: str, header: _Segment,
-                      control_position: int) -> None:
+    def check_trailer(self, trailer: _Segment, count: int, what: str, header: _Segment, control_position: int) -> None:
         counted = self.required(trailer, 1, f"number of {what}")
         if not (counted.isascii() and counted.isdigit() and int(counted) == count):
             raise self.fail(trailer, f"{trailer.id}01 {self.quote(counted)} does not match the {count} {what} found")
         control = self.required(trailer, 2, "control number")
         if control != header.get(control_position).strip():
-            raise self.fail(trailer, f"{trailer.id}02 {self.quote(control)} does not match "
-                                     f"{header.id}{control_position:02d} at segment {header.number}")
+            raise self.fail(
+                trailer,
+                f"{trailer.id}02 {self.quote(control)} does not match "
+                f"{header.id}{control_position:02d} at segment {header.number}",
+            )
 
     def transaction(self, index: int) -> tuple[Remittance, int]:
         st = self.segments[index]
@@ -388,14 +411,18 @@ class _Reader:
             end += 1
         if end >= len(self.segments) or self.segments[end].id != "SE":
             at = self.segments[min(end, len(self.segments) - 1)]
-            raise self.fail(at, f"transaction {self.quote(control)} (ST at segment {st.number}) "
-                                "has no SE: it is cut short")
-        remittance = _TransactionReader(self, self.segments[index + 1:end], st).read()
+            raise self.fail(
+                at, f"transaction {self.quote(control)} (ST at segment {st.number}) has no SE: it is cut short"
+            )
+        remittance = _TransactionReader(self, self.segments[index + 1 : end], st).read()
         se = self.segments[end]
         counted = self.required(se, 1, "number of segments")
         if not (counted.isascii() and counted.isdigit() and int(counted) == end - index + 1):
-            raise self.fail(se, f"SE01 {self.quote(counted)} does not match the {end - index + 1} "
-                                f"segments from ST at segment {st.number}")
+            raise self.fail(
+                se,
+                f"SE01 {self.quote(counted)} does not match the {end - index + 1} "
+                f"segments from ST at segment {st.number}",
+            )
         if self.required(se, 2, "control number") != control:
             raise self.fail(se, f"SE02 {self.quote(se.get(2))} does not match ST02 {self.quote(control)}")
         return remittance, end + 1
@@ -427,10 +454,17 @@ class _TransactionReader:
             self.read_segment(segment, header)
         self.end_claim()
         return Remittance(
-            payer_name=header.payer_name, payer_id=header.payer_ref_id or header.payer_n1_id,
-            payee_name=header.payee_name, payee_npi=header.payee_npi, payment_amount=amount,
-            payment_method=method, payment_date=paid_on, trace_number=trace,
-            production_date=header.production_date, claims=tuple(c.build() for c in self.claims))
+            payer_name=header.payer_name,
+            payer_id=header.payer_ref_id or header.payer_n1_id,
+            payee_name=header.payee_name,
+            payee_npi=header.payee_npi,
+            payment_amount=amount,
+            payment_method=method,
+            payment_date=paid_on,
+            trace_number=trace,
+            production_date=header.production_date,
+            claims=tuple(c.build() for c in self.claims),
+        )
 
     def read_segment(self, segment: _Segment, header: _Header) -> None:
         r, kind = self.r, segment.id
@@ -470,7 +504,8 @@ class _TransactionReader:
             billed=r.amount(segment, 3, "total charge"),
             paid=r.amount(segment, 4, "payment amount"),
             patient_responsibility=r.optional_amount(segment, 5),
-            payer_claim_number=r.optional(segment, 7))
+            payer_claim_number=r.optional(segment, 7),
+        )
 
     def read_svc(self, segment: _Segment) -> None:
         r = self.r
@@ -482,8 +517,10 @@ class _TransactionReader:
         self.line = _LineDraft(
             procedure=composite[1].strip(),
             modifiers=tuple(m.strip() for m in composite[2:6] if m.strip()),
-            charge=r.amount(segment, 2, "line charge"), paid=r.amount(segment, 3, "line payment"),
-            units=r.optional_amount(segment, 5))
+            charge=r.amount(segment, 2, "line charge"),
+            paid=r.amount(segment, 3, "line payment"),
+            units=r.optional_amount(segment, 5),
+        )
         self.claim.lines.append(self.line)
 
     def read_cas(self, segment: _Segment) -> None:
@@ -503,9 +540,14 @@ class _TransactionReader:
                 continue
             if not reason:
                 raise r.fail(segment, f"CAS{first:02d} (reason code) is missing for CAS{first + 1:02d}")
-            target.adjustments.append(EraAdjustment(
-                group, reason, r.amount(segment, first + 1, f"amount for reason {reason}"),
-                r.optional_amount(segment, first + 2)))
+            target.adjustments.append(
+                EraAdjustment(
+                    group,
+                    reason,
+                    r.amount(segment, first + 1, f"amount for reason {reason}"),
+                    r.optional_amount(segment, first + 2),
+                )
+            )
 
     def read_date(self, segment: _Segment, header: _Header) -> None:
         qualifier, value = segment.get(1), self.r.date_at(segment, 2)

@@ -38,16 +38,24 @@ class FindingChanges:
     resolved: list[Finding] = field(default_factory=list)
 
 
-def sync_findings(session: Session, kinds: Sequence[str], current: Iterable[FindingDraft],
-                  at: datetime) -> FindingChanges:
+def sync_findings(
+    session: Session, kinds: Sequence[str], current: Iterable[FindingDraft], at: datetime
+) -> FindingChanges:
     """Make the open findings of `kinds` exactly `current`: one row per (kind, subject), never repeated."""
     changes, keys = FindingChanges(), set()
     for draft in current:
         keys.add(draft.key)
         finding = find_by_key(session, draft.key)
         if finding is None:
-            finding = Finding(key=draft.key, kind=draft.kind, subject=draft.subject, first_seen_at=at,
-                              last_seen_at=at, message=draft.message, amount_at_risk=None)
+            finding = Finding(
+                key=draft.key,
+                kind=draft.kind,
+                subject=draft.subject,
+                first_seen_at=at,
+                last_seen_at=at,
+                message=draft.message,
+                amount_at_risk=None,
+            )
             changes.opened.append(finding)
         elif finding.status != "open":
             finding.status, finding.resolved_at, finding.first_seen_at = "open", None, at

@@ -57,11 +57,18 @@ def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: da
             result.already_imported = True
             return result
         first = remittances[0] if remittances else None
-        era_file_id = add_era_file(session, EraFile(
-            sha256=digest, source=source, file_id=file_id, imported_at=at,
-            trace_number=first.trace_number if first else None,
-            payment_amount=sum((r.payment_amount for r in remittances), Decimal("0")),
-            payment_date=first.payment_date if first else None))
+        era_file_id = add_era_file(
+            session,
+            EraFile(
+                sha256=digest,
+                source=source,
+                file_id=file_id,
+                imported_at=at,
+                trace_number=first.trace_number if first else None,
+                payment_amount=sum((r.payment_amount for r in remittances), Decimal("0")),
+                payment_date=first.payment_date if first else None,
+            ),
+        )
         for remittance in remittances:
             result.payments += remittance.payment_amount
             for claim in remittance.claims:
@@ -69,45 +76,78 @@ def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: da
         era_file = session.get(EraFile, era_file_id)
         assert era_file is not None
         era_file.claims, era_file.unmatched_claims = result.claims, len(result.unmatched)
-    log.info("era_imported", file_id=file_id, source=source, claims=result.claims,
-             unmatched=len(result.unmatched), new_denials=result.new_denials)
+    log.info(
+        "era_imported",
+        file_id=file_id,
+        source=source,
+        claims=result.claims,
+        unmatched=len(result.unmatched),
+        new_denials=result.new_denials,
+    )
     return result
 
 
-def _import_claim(session: Session, era_file_id: int, remittance: Remittance, claim: ParsedClaim, file_id: str,
-                  at: datetime, result: EraImport) -> None:
+def _import_claim(
+    session: Session,
+    era_file_id: int,
+    remittance: Remittance,
+    claim: ParsedClaim,
+    file_id: str,
+    at: datetime,
+    result: EraImport,
+) -> None:
     ours = get_claim(session, claim.claim_id)
     result.claims += 1
     if ours is None:
         result.unmatched.append(claim.claim_id)
-    add_era_claim(session, EraClaim(
-        era_file_id=era_file_id, reported_claim_id=claim.claim_id, claim_id=ours.claim_id if ours else None,
-        status_code=claim.status_code, billed=claim.billed, paid=claim.paid,
-        patient_responsibility=claim.patient_responsibility, payer_claim_number=claim.payer_claim_number))
+    add_era_claim(
+        session,
+        EraClaim(
+            era_file_id=era_file_id,
+            reported_claim_id=claim.claim_id,
+            claim_id=ours.claim_id if ours else None,
+            status_code=claim.status_code,
+            billed=claim.billed,
+            paid=claim.paid,
+            patient_responsibility=claim.patient_responsibility,
+            payer_claim_number=claim.payer_claim_number,
+        ),
+    )
     report = DenialReport(
-        reported_claim_id=claim.claim_id, claim_id=ours.claim_id if ours else None,
-        payer_id=ours.payer_id if ours else remittance.payer_id, payer_claim_number=claim.payer_claim_number,
-        denial_date=remittance.production_date or remittance.payment_date, adjustments=adjustments_of(claim),
-        source="era", source_ref=file_id)
+        reported_claim_id=claim.claim_id,
+        claim_id=ours.claim_id if ours else None,
+        payer_id=ours.payer_id if ours else remittance.payer_id,
+        payer_claim_number=claim.payer_claim_number,
+        denial_date=remittance.production_date or remittance.payment_date,
+        adjustments=adjustments_of(claim),
+        source="era",
+        source_ref=file_id,
+    )
     trace = remittance.trace_number
     if claim.is_reversal:
         # The payer takes back this adjudication: what it denied is no longer the payer's word.
         result.resolved_denials += len(resolve_absent(session, report, set(), f"reversed on ERA {trace}", at))
         return
     changes, present = record_denials(session, report, at)
-    reason = f"paid on ERA {trace}" if claim.status_code in PAID_STATUSES and claim.paid > 0 \
+    reason = (
+        f"paid on ERA {trace}"
+        if claim.status_code in PAID_STATUSES and claim.paid > 0
         else f"superseded by ERA {trace}"
+    )
     result.new_denials += len(changes.new)
     result.resolved_denials += len(resolve_absent(session, report, present, reason, at))
 
 
 def adjustments_of(claim: ParsedClaim) -> list[Adjustment]:
     """Claim-level CAS carry the claim's remark codes; line-level CAS their line's LQ codes."""
-    adjustments = [Adjustment(a.group_code, a.carc, a.amount, tuple(claim.remark_codes), None)
-                   for a in claim.adjustments]
+    adjustments = [
+        Adjustment(a.group_code, a.carc, a.amount, tuple(claim.remark_codes), None) for a in claim.adjustments
+    ]
     for line in claim.lines:
-        adjustments += [Adjustment(a.group_code, a.carc, a.amount, tuple(line.remark_codes), line.procedure)
-                        for a in line.adjustments]
+        adjustments += [
+            Adjustment(a.group_code, a.carc, a.amount, tuple(line.remark_codes), line.procedure)
+            for a in line.adjustments
+        ]
     return adjustments
 
 
@@ -127,8 +167,9 @@ def fetch_new_remittances(source: RemittancePortal, engine: Engine, now: Callabl
             continue
         data = source.download_remittance(remittance_file)
         try:
-            outcome.imported.append(import_era(engine, data, source=source.portal,
-                                               file_id=remittance_file.file_id, at=now()))
+            outcome.imported.append(
+                import_era(engine, data, source=source.portal, file_id=remittance_file.file_id, at=now())
+            )
         except EraParseError as exc:
             outcome.rejected.append((remittance_file.file_id, str(exc)))
             log.error("era_rejected", file_id=remittance_file.file_id, detail=str(exc))

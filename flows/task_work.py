@@ -70,8 +70,17 @@ class TaskResult:
     rejected_eras: tuple[tuple[str, str], ...] = ()  # (file id, why) of ERA files that did not parse
 
 
-def work_task(adapter: PortalSession, kind: TaskKind, target: str, engine: Engine, *, run_id: str,
-              now: Callable[[], datetime], payer_ids: set[str], listing: ClaimListing | None = None) -> TaskResult:
+def work_task(
+    adapter: PortalSession,
+    kind: TaskKind,
+    target: str,
+    engine: Engine,
+    *,
+    run_id: str,
+    now: Callable[[], datetime],
+    payer_ids: set[str],
+    listing: ClaimListing | None = None,
+) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
     `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move."""
@@ -86,8 +95,7 @@ def work_task(adapter: PortalSession, kind: TaskKind, target: str, engine: Engin
         recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
         words += f", {recorded.new_denials} new denials" if recorded.new_denials else ""
-        return TaskResult(words, recorded.status, changed=int(bool(recorded.changes)),
-                          new_denials=recorded.new_denials)
+        return TaskResult(words, recorded.status, changed=int(bool(recorded.changes)), new_denials=recorded.new_denials)
     if kind is TaskKind.AUTHORIZATION:
         if not isinstance(adapter, AuthorizationLookup):
             raise TaskNotOffered(adapter, kind)
@@ -103,5 +111,9 @@ def work_task(adapter: PortalSession, kind: TaskKind, target: str, engine: Engin
     fetched = fetch_new_remittances(adapter, engine, now)
     words = f"{len(fetched.imported)} ERA files imported"
     words += f", {len(fetched.rejected)} rejected" if fetched.rejected else ""
-    return TaskResult(words, eras=len(fetched.imported), new_denials=sum(era.new_denials for era in fetched.imported),
-                      rejected_eras=tuple(fetched.rejected))
+    return TaskResult(
+        words,
+        eras=len(fetched.imported),
+        new_denials=sum(era.new_denials for era in fetched.imported),
+        rejected_eras=tuple(fetched.rejected),
+    )

@@ -60,6 +60,7 @@ class Availability:
 
 # --- parsing ----------------------------------------------------------------------------------------------------
 
+
 def parse_span(text: str) -> tuple[time, time]:
     """ "23:00-01:00" -> (23:00, 01:00); "24:00" is allowed as an end (midnight)."""
     start, end = _span(text)
@@ -94,8 +95,12 @@ def portal_hours(closed_hours: Sequence[str], open_hours: str | None) -> PortalH
     else:
         days, start, end = parse_open_hours(open_hours)
         whole_day = start == end
-        hours = PortalHours(closed=closed, open_days=None if days == EVERY_DAY else days,
-                            open_from=None if whole_day else start, open_until=None if whole_day else end)
+        hours = PortalHours(
+            closed=closed,
+            open_days=None if days == EVERY_DAY else days,
+            open_from=None if whole_day else start,
+            open_until=None if whole_day else end,
+        )
     if not _open_intervals(hours, datetime(2024, 1, 1)):  # any week will do: the pattern repeats weekly
         raise ValueError("the closed hours cover all of the open hours: the portal would never be open")
     return hours
@@ -105,8 +110,10 @@ def _span(text: str) -> tuple[time, time]:
     match = SPAN.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f'"{text}" is not a time span like "23:00-01:00"')
-    return (_clock(text, int(match[1]), int(match[2]), may_be_24=False),
-            _clock(text, int(match[3]), int(match[4]), may_be_24=True))
+    return (
+        _clock(text, int(match[1]), int(match[2]), may_be_24=False),
+        _clock(text, int(match[3]), int(match[4]), may_be_24=True),
+    )
 
 
 def _clock(text: str, hour: int, minute: int, *, may_be_24: bool) -> time:
@@ -133,6 +140,7 @@ def _parse_days(text: str, days: str) -> frozenset[int]:
 
 
 # --- describing -------------------------------------------------------------------------------------------------
+
 
 def format_span(span: tuple[time, time]) -> str:
     start, end = span
@@ -179,6 +187,7 @@ def describe_hours(hours: PortalHours) -> str:
 
 
 # --- availability -----------------------------------------------------------------------------------------------
+
 
 def availability(hours: PortalHours, local_now: datetime) -> Availability:
     """Is the portal open at `local_now` (naive or aware, in the practice's zone), and if not, until when."""
@@ -238,8 +247,12 @@ def _subtract(opened: list[Interval], closed: list[Interval]) -> list[Interval]:
     for start, end in opened:
         pieces = [(start, end)]
         for closed_start, closed_end in closed:
-            pieces = [piece for s, e in pieces for piece in
-                      ((s, min(e, closed_start)), (max(s, closed_end), e)) if piece[0] < piece[1]]
+            pieces = [
+                piece
+                for s, e in pieces
+                for piece in ((s, min(e, closed_start)), (max(s, closed_end), e))
+                if piece[0] < piece[1]
+            ]
         result.extend(pieces)
     return result
 

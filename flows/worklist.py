@@ -39,8 +39,10 @@ class CategoryOutlook:
 @cache
 def category_outlook() -> dict[str, CategoryOutlook]:
     with (rules_dir() / "recoverability.csv").open(newline="") as f:
-        return {row["category"]: CategoryOutlook(float(row["recoverability"]), row["preventable"] == "yes", row["why"])
-                for row in csv.DictReader(f)}
+        return {
+            row["category"]: CategoryOutlook(float(row["recoverability"]), row["preventable"] == "yes", row["why"])
+            for row in csv.DictReader(f)
+        }
 
 
 def outlook(category: str) -> CategoryOutlook:
@@ -94,24 +96,44 @@ def work_item(denial: Denial, claim: Claim | None, rules: RuleBook, today: date,
     anchor = denial.denial_date or denial.first_seen_at.date()
     dos_from = claim.dos_from if claim else anchor
     dos_to = claim.dos_to if claim else anchor
-    deadline = next_deadline(rules.for_payer(denial.payer_id or ""), denial.kind, anchor, dos_from, dos_to,
-                             appeals_filed=appeals_filed, appealable=denial.appealable)
+    deadline = next_deadline(
+        rules.for_payer(denial.payer_id or ""),
+        denial.kind,
+        anchor,
+        dos_from,
+        dos_to,
+        appeals_filed=appeals_filed,
+        appealable=denial.appealable,
+    )
     days_left = (deadline.due - today).days if deadline else None
-    return WorkItem(denial, claim, describe_codes(denial), deadline, days_left,
-                    priority(denial.amount, days_left, denial.kind, denial.category))
+    return WorkItem(
+        denial,
+        claim,
+        describe_codes(denial),
+        deadline,
+        days_left,
+        priority(denial.amount, days_left, denial.kind, denial.category),
+    )
 
 
-def build_worklist(denials: Sequence[Denial], claims: dict[str, Claim], rules: RuleBook, today: date,
-                   appeals_filed: dict[int, int] | None = None) -> list[WorkItem]:
+def build_worklist(
+    denials: Sequence[Denial],
+    claims: dict[str, Claim],
+    rules: RuleBook,
+    today: date,
+    appeals_filed: dict[int, int] | None = None,
+) -> list[WorkItem]:
     """Work items sorted most valuable first; ties broken by the nearest deadline, then denial id."""
     appeals = appeals_filed or {}
     items = [work_item(d, claims.get(d.claim_id or ""), rules, today, appeals.get(d.id or 0, 0)) for d in denials]
-    return sorted(items, key=lambda i: (-i.priority, i.days_left if i.days_left is not None else 10**6,
-                                        i.denial.id or 0))
+    return sorted(
+        items, key=lambda i: (-i.priority, i.days_left if i.days_left is not None else 10**6, i.denial.id or 0)
+    )
 
 
-def load_worklist(session: Session, today: date, *, owner: str | None = None,
-                  statuses: Sequence[str] = ("open",)) -> list[WorkItem]:
+def load_worklist(
+    session: Session, today: date, *, owner: str | None = None, statuses: Sequence[str] = ("open",)
+) -> list[WorkItem]:
     """The worklist from the store: denials in `statuses` (default: not yet worked)."""
     denials = list_denials(session, statuses=statuses, owner=owner)
     claim_ids = [d.claim_id for d in denials if d.claim_id]

@@ -140,7 +140,7 @@ class PortalAdapter(ABC):
         target, prefix = urljoin(self.page.url, href), self.base_url + "/"
         if not target.startswith(prefix):
             raise LayoutChanged(self.portal, page_name, "a link leads outside the configured portal")
-        return target[len(prefix):]
+        return target[len(prefix) :]
 
     def goto(self, path: str) -> Response | None:
         """Navigate and turn an HTTP-level fault into a typed error."""
@@ -165,9 +165,7 @@ class PortalAdapter(ABC):
         if response.status == 429:
             raise RateLimited(self.portal, "portal is rate limiting (HTTP 429)", _retry_after(response))
         if response.status >= 500:
-            raise PortalUnavailable(
-                self.portal, f"portal answered HTTP {response.status}", _retry_after(response)
-            )
+            raise PortalUnavailable(self.portal, f"portal answered HTTP {response.status}", _retry_after(response))
 
     def expect_page(self, name: str, fingerprint: Locator) -> None:
         """Wait until `fingerprint` shows; a fault page or a timeout becomes a typed error."""
@@ -189,8 +187,11 @@ class PortalAdapter(ABC):
     def fill_secret(self, locator: Locator, value: str) -> None:
         """Type a credential, but only into a page of the configured portal's origin."""
         if _origin(self.page.url) != _origin(self.base_url):
-            raise LayoutChanged(self.portal, "login",
-                                "login form is not on the configured portal's origin; refusing to type credentials")
+            raise LayoutChanged(
+                self.portal,
+                "login",
+                "login form is not on the configured portal's origin; refusing to type credentials",
+            )
         locator.fill(value)
 
     def _login_counted(self) -> None:

@@ -103,7 +103,12 @@ class RemittanceFiles(Protocol):
 
 
 CAPABILITIES: tuple[type, ...] = (
-    ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, PayerEnrollments,
+    ClaimExport,
+    ClaimList,
+    AuthorizationLookup,
+    MemberAuthorizations,
+    EnrollmentLookup,
+    PayerEnrollments,
     RemittanceFiles,
 )
 

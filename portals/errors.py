@@ -29,9 +29,12 @@ class PasswordChangeRequired(LoginRejected):
     """
 
     def __init__(self, portal: str, page: str) -> None:
-        super().__init__(portal, f"{page}: the portal demands a new password (the stored one has expired); the "
-                                 "worker never chooses one. Choose it on the portal, then run "
-                                 f"`portal-worker credentials set {portal}`")
+        super().__init__(
+            portal,
+            f"{page}: the portal demands a new password (the stored one has expired); the "
+            "worker never chooses one. Choose it on the portal, then run "
+            f"`portal-worker credentials set {portal}`",
+        )
         self.page = page
 
 

@@ -40,17 +40,30 @@ NO_RECORDS = "#noRecords"
 PAYER_ID = "LSM"
 
 # The portal's own words (it shows them in capitals), mapped once to the statuses flows understand.
-AUTH_STATUSES = {"approved": "approved", "pended": "pending", "denied": "denied", "expired": "expired",
-                 "cancelled": "cancelled"}
-ENROLLMENT_STATUSES = {"enrollment in process": "in_process", "active": "active", "denied": "denied",
-                       "terminated": "terminated", "lapsed": "terminated"}
+AUTH_STATUSES = {
+    "approved": "approved",
+    "pended": "pending",
+    "denied": "denied",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
+ENROLLMENT_STATUSES = {
+    "enrollment in process": "in_process",
+    "active": "active",
+    "denied": "denied",
+    "terminated": "terminated",
+    "lapsed": "terminated",
+}
 
 
 class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup):
     kind = "lakeshore_medicaid"
     fault_pages = (
-        FaultPage("text=/system is unavailable for scheduled maintenance/i", PortalUnavailable,
-                  "portal is down for scheduled maintenance (nightly 23:00-01:00 portal time, or announced)"),
+        FaultPage(
+            "text=/system is unavailable for scheduled maintenance/i",
+            PortalUnavailable,
+            "portal is down for scheduled maintenance (nightly 23:00-01:00 portal time, or announced)",
+        ),
         FaultPage("text=/too many requests/i", RateLimited, "portal says too many requests"),
         FaultPage(r"text=/\bSYSTEM ERROR\b/", PortalUnavailable, "portal showed its SYSTEM ERROR page"),
         FaultPage(SESSION_TIMED_OUT, SessionExpired, "session timed out"),
@@ -72,7 +85,8 @@ class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthori
     def authorization(self, auth_number: str) -> AuthorizationResult:
         """One prior authorization by its PA number; RecordNotFound if the payer has none."""
         return self.with_one_relogin(
-            lambda: PriorAuthInquiryPage(self).open().search_number(auth_number).read(auth_number))
+            lambda: PriorAuthInquiryPage(self).open().search_number(auth_number).read(auth_number)
+        )
 
     def member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
         """Every prior authorization of one recipient, each read from its detail page; [] if none is on file.
@@ -173,8 +187,10 @@ class SecurityQuestionPage(PageObject[LakeshoreMedicaidAdapter]):
         question = _normalise(self.text(self.QUESTION, "security question"))
         known = {_normalise(q): a for q, a in answers.items()}
         if question not in known:
-            raise MfaRequired(self.adapter.portal, "the security question shown has no stored answer; "
-                                                   "a person must add it to this account's credentials")
+            raise MfaRequired(
+                self.adapter.portal,
+                "the security question shown has no stored answer; a person must add it to this account's credentials",
+            )
         self.adapter.fill_secret(self.required(self.ANSWER, "answer field"), known[question])
         self.adapter.follow(self.NAME, self.required(self.SUBMIT, "continue button"))
         menu = MainMenuPage(self.adapter)
@@ -262,6 +278,8 @@ class ClaimResultsPage(TitledPage):
             if query.payer_claim_number and tcn == query.payer_claim_number:
                 return row
         return matching[0][1]
+
+
 class ClaimDetailPage(TitledPage):
     NAME = "claim detail"
     TITLE = "CLAIM STATUS DETAIL (277)"
@@ -319,13 +337,15 @@ class ClaimDetailPage(TitledPage):
             amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
             if amount is None or not cells[self.GROUP]:
                 raise self.changed("an adjustment has no group code or amount")
-            adjustments.append(Adjustment(
-                group_code=cells[self.GROUP],
-                carc=cells[self.CARC],
-                amount=amount,
-                rarcs=tuple(r.strip() for r in cells[self.RARC].split(",") if r.strip()),
-                line_procedure=cells[self.PROC] or None,
-            ))
+            adjustments.append(
+                Adjustment(
+                    group_code=cells[self.GROUP],
+                    carc=cells[self.CARC],
+                    amount=amount,
+                    rarcs=tuple(r.strip() for r in cells[self.RARC].split(",") if r.strip()),
+                    line_procedure=cells[self.PROC] or None,
+                )
+            )
         return tuple(adjustments)
 
 
@@ -361,8 +381,15 @@ class PriorAuthListPage(TitledPage):
     NAME = "prior authorization list"
     TITLE = "PRIOR AUTHORIZATION LIST"
     TABLE = "table#paList"
-    COLUMNS: ClassVar[list[str]] = ["PA NUMBER", "STATUS", "FROM DATE", "TO DATE", "SERVICING NPI", "UNITS AUTH",
-                                    "UNITS USED"]
+    COLUMNS: ClassVar[list[str]] = [
+        "PA NUMBER",
+        "STATUS",
+        "FROM DATE",
+        "TO DATE",
+        "SERVICING NPI",
+        "UNITS AUTH",
+        "UNITS USED",
+    ]
     PA_NUMBER_COLUMN = 0
 
     def authorizations(self) -> list[tuple[str, str]]:
@@ -473,8 +500,9 @@ class EnrollmentStatusPage(TitledPage):
             status=self.word(ENROLLMENT_STATUSES, self.text(self.STATUS, "enrollment status"), "enrollment status"),
             effective=self.day(self.text(self.EFFECTIVE, "effective date"), "effective date"),
             termination=self.day(self.text(self.TERMINATION, "termination date"), "termination date"),
-            revalidation_due=self.day(self.text(self.REVALIDATION_DUE, "revalidation due date"),
-                                      "revalidation due date"),
+            revalidation_due=self.day(
+                self.text(self.REVALIDATION_DUE, "revalidation due date"), "revalidation due date"
+            ),
             payer_provider_id=self.text(self.PROVIDER_ID, "Medicaid provider id") or None,
         )
 

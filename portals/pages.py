@@ -118,8 +118,12 @@ class PageObject(Generic[AdapterT]):
         for raw in table.evaluate(_READ_ROWS_JS, skip_class):
             if len(raw) < len(headers):
                 raise self.changed("a table row has fewer cells than columns")
-            rows.append(TableRow({h: c["text"] for h, c in zip(headers, raw, strict=False)},
-                                 {h: c["href"] for h, c in zip(headers, raw, strict=False)}))
+            rows.append(
+                TableRow(
+                    {h: c["text"] for h, c in zip(headers, raw, strict=False)},
+                    {h: c["href"] for h, c in zip(headers, raw, strict=False)},
+                )
+            )
         return rows
 
     # --- values --------------------------------------------------------------

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from portals.base import PortalAdapter
 
-ADAPTER_PATHS: Mapping[str, str] = MappingProxyType({
-    "summit_exchange": "portals.summit_exchange:SummitExchangeAdapter",
-    "unity_health": "portals.unity_health:UnityHealthAdapter",
-    "lakeshore_medicaid": "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
-})
+ADAPTER_PATHS: Mapping[str, str] = MappingProxyType(
+    {
+        "summit_exchange": "portals.summit_exchange:SummitExchangeAdapter",
+        "unity_health": "portals.unity_health:UnityHealthAdapter",
+        "lakeshore_medicaid": "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
+    }
+)
 
 
 def adapter_names() -> tuple[str, ...]:

@@ -74,14 +74,16 @@ class LoginPage(PageObject["SummitExchangeAdapter"]):
         code_form = MfaPage(self.adapter).landmark()
         error = self.find(self.ERROR)
         expired = PasswordExpiredPage(self.adapter).landmark()
-        self.adapter.expect_page(self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error)
-                                 .or_(expired))
+        self.adapter.expect_page(
+            self.NAME, code_form.or_(DashboardPage(self.adapter).landmark()).or_(error).or_(expired)
+        )
         if expired.first.is_visible():
             raise PasswordChangeRequired(self.adapter.portal, "sign-in page")
         if error.first.is_visible():
             if "locked" in error.first.inner_text().lower():
-                raise LoginRejected(self.adapter.portal,
-                                    "sign-in page: the account is locked; an administrator must unlock it")
+                raise LoginRejected(
+                    self.adapter.portal, "sign-in page: the account is locked; an administrator must unlock it"
+                )
             raise LoginRejected(self.adapter.portal, "sign-in page: the portal refused the user ID or password")
         return code_form.first.is_visible()
 
@@ -163,8 +165,15 @@ class SearchResults(PageObject["SummitExchangeAdapter"]):
     TABLE = "#search-results table.results-table"
     EMPTY = "#search-results .no-results"
     VIEW_LINK = "a.view-claim"
-    COLUMNS: ClassVar[list[str]] = ["Patient Control #", "Payer Claim #", "Patient", "Service Dates", "Billed",
-                                    "Status", "Action"]
+    COLUMNS: ClassVar[list[str]] = [
+        "Patient Control #",
+        "Payer Claim #",
+        "Patient",
+        "Service Dates",
+        "Billed",
+        "Status",
+        "Action",
+    ]
     PCN_COLUMN = 0
 
     def landmark(self) -> Locator:
@@ -203,8 +212,14 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
     CHECK = "#claim-check"
     PAYMENT_DATE = "#claim-payment-date"
     ADJUSTMENTS = "#claim-adjustments"
-    ADJUSTMENT_COLUMNS: ClassVar[list[str]] = ["Line", "Procedure", "Group", "Reason (CARC)", "Amount",
-                                               "Remarks (RARC)"]
+    ADJUSTMENT_COLUMNS: ClassVar[list[str]] = [
+        "Line",
+        "Procedure",
+        "Group",
+        "Reason (CARC)",
+        "Amount",
+        "Remarks (RARC)",
+    ]
     CLAIM_LEVEL_LINE = "Claim"
 
     def open(self, href: str) -> ClaimDetailPage:
@@ -238,8 +253,10 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
     def _adjustments(self) -> tuple[Adjustment, ...]:
         table = self.required(self.ADJUSTMENTS, "adjustments table")
         self.require_headers(table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
-        return tuple(self._adjustment([c.strip() for c in row.locator("td").all_inner_texts()])
-                     for row in table.locator("tbody tr").all())
+        return tuple(
+            self._adjustment([c.strip() for c in row.locator("td").all_inner_texts()])
+            for row in table.locator("tbody tr").all()
+        )
 
     def _adjustment(self, cells: list[str]) -> Adjustment:
         if len(cells) != len(self.ADJUSTMENT_COLUMNS):
@@ -313,11 +330,13 @@ class RemittancesPage(PageObject["SummitExchangeAdapter"]):
     def download(self, path: str, file_id: str) -> bytes:
         """Fetch one file with the browser's cookies, as its download link would."""
         try:
-            response = self.adapter.fetch(self.adapter.url(path), max_redirects=0,
-                                          timeout=self.adapter.timeouts.navigation_ms)
+            response = self.adapter.fetch(
+                self.adapter.url(path), max_redirects=0, timeout=self.adapter.timeouts.navigation_ms
+            )
         except PlaywrightError as exc:
-            raise PortalUnavailable(self.adapter.portal, f"{self.NAME}: no answer to the download of "
-                                                         f"file {file_id}") from exc
+            raise PortalUnavailable(
+                self.adapter.portal, f"{self.NAME}: no answer to the download of file {file_id}"
+            ) from exc
         try:
             return self._x12_body(response, file_id)
         finally:
@@ -339,8 +358,7 @@ class RemittancesPage(PageObject["SummitExchangeAdapter"]):
 
 
 # Summit's wording of an enrollment status -> EnrollmentResult.status
-ENROLLMENT_STATUSES = {"in process": "in_process", "enrolled": "active", "denied": "denied",
-                       "terminated": "terminated"}
+ENROLLMENT_STATUSES = {"in process": "in_process", "enrolled": "active", "denied": "denied", "terminated": "terminated"}
 # Summit's wording of ERA/EFT enrollment -> EnrollmentResult.era_enrolled / eft_enrolled
 ERA_EFT_ENROLLED = {"enrolled": True, "not enrolled": False}
 
@@ -358,8 +376,17 @@ class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
     SHOWN_NPI = "#enrollment-for-npi"
     TABLE = "#enrollment-records"
     EMPTY = "#provider-enrollment .no-enrollments"
-    COLUMNS: ClassVar[list[str]] = ["Payer ID", "Payer", "Enrollment Status", "Effective Date", "Termination Date",
-                                    "Revalidation Due", "Payer Provider ID", "ERA (835)", "EFT"]
+    COLUMNS: ClassVar[list[str]] = [
+        "Payer ID",
+        "Payer",
+        "Enrollment Status",
+        "Effective Date",
+        "Termination Date",
+        "Revalidation Due",
+        "Payer Provider ID",
+        "ERA (835)",
+        "EFT",
+    ]
     RECORD_KIND = "enrollment records for NPI"
     PAYER_ID = re.compile(r"[A-Z0-9]{2,10}")
 
@@ -404,12 +431,14 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
         FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),
         FaultPage("text=/too many requests/i", RateLimited, "portal is rate limiting (too many requests)"),
         FaultPage("text=/something went wrong/i", PortalUnavailable, "portal showed its error page"),
-        FaultPage("text=/your session has expired|please sign in to continue/i", SessionExpired,
-                  "portal ended the session"),
+        FaultPage(
+            "text=/your session has expired|please sign in to continue/i", SessionExpired, "portal ended the session"
+        ),
     )
 
-    def __init__(self, page: Page, *, portal: str, base_url: str, credentials: Credentials,
-                 timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(
+        self, page: Page, *, portal: str, base_url: str, credentials: Credentials, timeouts: Timeouts = Timeouts()
+    ) -> None:
         super().__init__(page, portal=portal, base_url=base_url, credentials=credentials, timeouts=timeouts)
         # The portal accepts a code once: a re-login inside the same 30 s window needs the next one.
         self._spent_codes: deque[str] = deque(maxlen=4)
@@ -478,8 +507,9 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
         """Do what makes the page's JavaScript call `path`; its 401/429/5xx become typed errors."""
         target = self.url(path)
         try:
-            with self.page.expect_response(lambda r: r.url.split("?")[0] == target,
-                                           timeout=self.timeouts.navigation_ms) as answered:
+            with self.page.expect_response(
+                lambda r: r.url.split("?")[0] == target, timeout=self.timeouts.navigation_ms
+            ) as answered:
                 trigger()
         except PlaywrightTimeout:
             raise PortalUnavailable(self.portal, f"{page_name}: no answer from the search service in time") from None
@@ -491,8 +521,11 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
         page = MfaPage(self).expect()
         secret = self.credentials.totp_secret
         if not secret:
-            raise MfaRequired(self.portal, "two-step verification page: it asks for an authenticator code "
-                                           "but no TOTP secret is stored for this account")
+            raise MfaRequired(
+                self.portal,
+                "two-step verification page: it asks for an authenticator code "
+                "but no TOTP secret is stored for this account",
+            )
         for attempt, code in enumerate(self._unspent_codes(secret)):
             if attempt:
                 page.open()  # a fresh form, so the last attempt's error is not read again
@@ -511,11 +544,15 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
             totp = pyotp.TOTP(secret)
             codes = [totp.at(now), totp.at(now + TOTP_STEP_S)]
         except ValueError:  # binascii.Error is a ValueError: the stored seed is not base32
-            raise MfaRequired(self.portal, "the stored TOTP secret is not valid base32; enrol the authenticator "
-                                           "again") from None
+            raise MfaRequired(
+                self.portal, "the stored TOTP secret is not valid base32; enrol the authenticator again"
+            ) from None
         fresh = [code for code in dict.fromkeys(codes) if code not in self._spent_codes]
         if not fresh:  # a third login inside one window: only the next window brings an unspent code
             next_window = (int(now) // TOTP_STEP_S + 1) * TOTP_STEP_S
-            raise PortalUnavailable(self.portal, "both usable authenticator codes were already spent; retry in the "
-                                                 "next 30 s window", datetime.fromtimestamp(next_window, UTC))
+            raise PortalUnavailable(
+                self.portal,
+                "both usable authenticator codes were already spent; retry in the next 30 s window",
+                datetime.fromtimestamp(next_window, UTC),
+            )
         return fresh

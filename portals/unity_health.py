@@ -78,8 +78,9 @@ PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 NPI_PATTERN = re.compile(r"\d{10}")
 
 
-class UnityHealthAdapter(PortalAdapter, ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations,
-                         EnrollmentLookup):
+class UnityHealthAdapter(
+    PortalAdapter, ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup
+):
     kind = "unity_health"
     fault_pages = (
         FaultPage("[data-fault=maintenance]", PortalUnavailable, "portal is down for scheduled maintenance"),
@@ -115,9 +116,11 @@ class UnityHealthAdapter(PortalAdapter, ClaimExport, ClaimList, AuthorizationLoo
 
     def member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
         """Every authorization Unity has on file for one member, each read from its detail page."""
+
         def fetch() -> list[AuthorizationResult]:
             listed = AuthLookupPage.open(self).member_list(member_id).detail_paths()
             return [AuthDetailPage.open(self, path).read(number) for number, path in listed]
+
         return self.with_one_relogin(fetch)
 
     def enrollment(self, npi: str) -> EnrollmentResult:
@@ -149,11 +152,15 @@ class LoginPage(PageObject[UnityHealthAdapter]):
         if expired.first.is_visible():
             raise PasswordChangeRequired(self.adapter.portal, "sign-in page")
         if locked.first.is_visible():
-            raise LoginRejected(self.adapter.portal, "the account is locked; a person must unlock it on the "
-                                                     "portal before the worker signs in again")
+            raise LoginRejected(
+                self.adapter.portal,
+                "the account is locked; a person must unlock it on the portal before the worker signs in again",
+            )
         if wrong.first.is_visible():
-            raise LoginRejected(self.adapter.portal, "the portal refused the stored username or password; "
-                                                     "not retried; update the password in the keyring")
+            raise LoginRejected(
+                self.adapter.portal,
+                "the portal refused the stored username or password; not retried; update the password in the keyring",
+            )
         return notice.expect()
 
 
@@ -218,8 +225,15 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
     TABLE = "table#claim-results"
     NO_RESULTS = "#no-claims"
     SEARCH_ERROR = "#search-error"
-    HEADERS: ClassVar[list[str]] = ["Claim #", "Patient account #", "Member", "Date of service", "Billed", "Paid",
-                                    "Status"]
+    HEADERS: ClassVar[list[str]] = [
+        "Claim #",
+        "Patient account #",
+        "Member",
+        "Date of service",
+        "Billed",
+        "Paid",
+        "Status",
+    ]
     NEXT = "a.uhp-pager__next"
     CSV_LINK = "a#download-csv"
 
@@ -298,8 +312,17 @@ class ClaimsCsv(PageObject[UnityHealthAdapter]):
     Not shown in the browser, so it has no landmark: its columns say whether it is the file expected."""
 
     NAME = "claims CSV export"
-    COLUMNS: ClassVar[list[str]] = ["Claim Number", "Patient Account Number", "Billed Amount", "Allowed Amount",
-                                    "Paid Amount", "Claim Status", "Status Date", "Payment Number", "Payment Date"]
+    COLUMNS: ClassVar[list[str]] = [
+        "Claim Number",
+        "Patient Account Number",
+        "Billed Amount",
+        "Allowed Amount",
+        "Paid Amount",
+        "Claim Status",
+        "Status Date",
+        "Payment Number",
+        "Payment Date",
+    ]
 
     def parse(self, response: APIResponse) -> list[ClaimStatusResult]:
         portal = self.adapter.portal
@@ -338,8 +361,17 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     NAME = "claim detail"
     LANDMARK = "#claim-summary"
     FIELD_ATTRIBUTE = "data-field"
-    FIELDS = ("claim-number", "patient-account", "status", "status-date", "billed", "allowed", "paid",
-              "payment-number", "payment-date")
+    FIELDS = (
+        "claim-number",
+        "patient-account",
+        "status",
+        "status-date",
+        "billed",
+        "allowed",
+        "paid",
+        "payment-number",
+        "payment-date",
+    )
     LINES = "table#service-lines"
     LINE_HEADERS: ClassVar[list[str]] = ["Line", "Date of service", "Procedure", "Units", "Billed", "Allowed", "Paid"]
     ADJUSTMENTS = "table#line-adjustments"
@@ -374,8 +406,9 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
         )
 
     def adjustments(self, claim_id: str) -> tuple[Adjustment, ...]:
-        lines = self.table_rows(self.required(self.LINES, "service lines table"), self.LINE_HEADERS,
-                                skip_class=EMPTY_ROW_CLASS)
+        lines = self.table_rows(
+            self.required(self.LINES, "service lines table"), self.LINE_HEADERS, skip_class=EMPTY_ROW_CLASS
+        )
         procedure_by_line = {row.cells["Line"]: row.cells["Procedure"] for row in lines}
         table = self.required(self.ADJUSTMENTS, "adjustments table")
         found = []
@@ -386,13 +419,15 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
             amount = self.money(row.cells["Amount"], "adjustment amount")
             if amount is None:
                 raise self.changed(f"claim {claim_id}: an adjustment has no amount")
-            found.append(Adjustment(
-                group_code=row.cells["Group code"],
-                carc=row.cells["Reason code"],
-                amount=amount,
-                rarcs=tuple(r.strip() for r in row.cells["Remark codes"].split(",") if r.strip() not in BLANK),
-                line_procedure=procedure_by_line.get(line),
-            ))
+            found.append(
+                Adjustment(
+                    group_code=row.cells["Group code"],
+                    carc=row.cells["Reason code"],
+                    amount=amount,
+                    rarcs=tuple(r.strip() for r in row.cells["Remark codes"].split(",") if r.strip() not in BLANK),
+                    line_procedure=procedure_by_line.get(line),
+                )
+            )
         return tuple(found)
 
 
@@ -432,8 +467,7 @@ class AuthDetailPage(PageObject[UnityHealthAdapter]):
     NAME = "authorization detail"
     LANDMARK = "#auth-summary"
     FIELD_ATTRIBUTE = "data-field"
-    FIELDS = ("auth-number", "member-id", "servicing-npi", "status", "start", "end", "units-approved",
-              "units-used")
+    FIELDS = ("auth-number", "member-id", "servicing-npi", "status", "start", "end", "units-approved", "units-used")
     SERVICES = "table#auth-services"
     SERVICE_HEADERS: ClassVar[list[str]] = ["Procedure code", "Description"]
 
@@ -443,8 +477,7 @@ class AuthDetailPage(PageObject[UnityHealthAdapter]):
         return cls(adapter).expect()
 
     def read(self, auth_number: str) -> AuthorizationResult:
-        fields = self.required(self.LANDMARK, "authorization summary").evaluate(READ_FIELDS_JS,
-                                                                                 self.FIELD_ATTRIBUTE)
+        fields = self.required(self.LANDMARK, "authorization summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
         missing = [f for f in self.FIELDS if f not in fields]
         if missing:
             raise self.changed(f"summary fields {missing} are missing")
@@ -467,8 +500,9 @@ class AuthDetailPage(PageObject[UnityHealthAdapter]):
         )
 
     def procedure_codes(self) -> tuple[str, ...]:
-        rows = self.table_rows(self.required(self.SERVICES, "services table"), self.SERVICE_HEADERS,
-                               skip_class=EMPTY_ROW_CLASS)
+        rows = self.table_rows(
+            self.required(self.SERVICES, "services table"), self.SERVICE_HEADERS, skip_class=EMPTY_ROW_CLASS
+        )
         codes = tuple(row.cells["Procedure code"] for row in rows)
         if not all(PROCEDURE_CODE.fullmatch(code) for code in codes):
             raise self.changed("a procedure code is not a CPT/HCPCS code")
@@ -481,8 +515,14 @@ class MemberAuthsPage(PageObject[UnityHealthAdapter]):
     NAME = "member authorizations"
     TABLE = "table#member-auth-list"
     NO_AUTHS = "#no-member-auths"
-    HEADERS: ClassVar[list[str]] = ["Authorization #", "Status", "Procedure codes", "Start date", "End date",
-                                    "Servicing provider NPI"]
+    HEADERS: ClassVar[list[str]] = [
+        "Authorization #",
+        "Status",
+        "Procedure codes",
+        "Start date",
+        "End date",
+        "Servicing provider NPI",
+    ]
 
     rows: list[TableRow]
 
@@ -536,8 +576,14 @@ class EnrollmentPage(PageObject[UnityHealthAdapter]):
     LANDMARK = "#enrollment-provider"
     FIELD_ATTRIBUTE = "data-field"
     TABLE = "table#enrollment-status"
-    HEADERS: ClassVar[list[str]] = ["Network", "Status", "Effective date", "Termination date", "Revalidation due",
-                                    "Unity provider ID"]
+    HEADERS: ClassVar[list[str]] = [
+        "Network",
+        "Status",
+        "Effective date",
+        "Termination date",
+        "Revalidation due",
+        "Unity provider ID",
+    ]
 
     def read(self, npi: str) -> EnrollmentResult:
         fields = self.required(self.LANDMARK, "provider summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)

@@ -93,8 +93,9 @@ def pause(session: Session, portal: str, until: datetime | None) -> None:
     session.add(account)
 
 
-def record_host_credentials(session: Session, holder: str, stored_at: Mapping[str, datetime | None],
-                            now: datetime) -> None:
+def record_host_credentials(
+    session: Session, holder: str, stored_at: Mapping[str, datetime | None], now: datetime
+) -> None:
     """What one install's keyring holds now, per configured portal (None: nothing), replacing what it held."""
     for row in session.exec(select(HostCredentials).where(HostCredentials.holder == holder)):
         session.delete(row)

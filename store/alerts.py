@@ -65,8 +65,9 @@ def snoozes_ended(session: Session, now: datetime) -> list[Alert]:
 
 def resolved_unreported(session: Session) -> list[Alert]:
     """Resolved alerts a sent summary once showed but has not yet said are resolved."""
-    statement = select(Alert).where(col(Alert.status) == "resolved", col(Alert.resolution_reported).is_(False),
-                                    col(Alert.reported_at).is_not(None))
+    statement = select(Alert).where(
+        col(Alert.status) == "resolved", col(Alert.resolution_reported).is_(False), col(Alert.reported_at).is_not(None)
+    )
     return list(session.exec(statement.order_by(col(Alert.resolved_at), col(Alert.id))))
 
 
@@ -111,16 +112,21 @@ def digest_channel_used(session: Session, channel: str) -> bool:
 
 def last_sent_digest(session: Session, channel: str) -> Digest | None:
     """The newest summary that reached `channel`: its sent_at is where "newly denied" counts from."""
-    statement = (select(Digest).where(Digest.channel == channel, Digest.state == "sent")
-                 .order_by(col(Digest.digest_date).desc()))
+    statement = (
+        select(Digest).where(Digest.channel == channel, Digest.state == "sent").order_by(col(Digest.digest_date).desc())
+    )
     return session.exec(statement).first()
 
 
 def move_digest(session: Session, digest: Digest, expected: Sequence[str], **values: object) -> bool:
     """Move the row on only if it is still in an `expected` state (another worker may have moved it);
     `digest` gets the new values when it did."""
-    statement = (update(Digest).where(col(Digest.id) == digest.id, col(Digest.state).in_(expected))
-                 .values(**values).execution_options(synchronize_session=False))
+    statement = (
+        update(Digest)
+        .where(col(Digest.id) == digest.id, col(Digest.state).in_(expected))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     moved = session.exec(statement).rowcount
     if moved:
         for name, value in values.items():

@@ -53,8 +53,9 @@ class AuthRecordLike(Protocol):
     def scheduled_date(self) -> date | None: ...
 
 
-def upsert_authorizations(session: Session, records: Sequence[AuthRecordLike], now: datetime,
-                          keep: Collection[str] = ()) -> ImportCounts:
+def upsert_authorizations(
+    session: Session, records: Sequence[AuthRecordLike], now: datetime, keep: Collection[str] = ()
+) -> ImportCounts:
     """Insert new authorizations and refresh changed PM fields, in the caller's transaction.
 
     `keep`: PM fields the file did not carry; a known authorization keeps what is stored for them.
@@ -62,8 +63,9 @@ def upsert_authorizations(session: Session, records: Sequence[AuthRecordLike], n
     return upsert_pm_records(session, Authorization, "auth_number", PM_FIELDS, records, now, keep)
 
 
-def list_authorizations(session: Session, status: str | None = None,
-                        payer_id: str | None = None) -> list[Authorization]:
+def list_authorizations(
+    session: Session, status: str | None = None, payer_id: str | None = None
+) -> list[Authorization]:
     """Authorizations matching every filter given, ordered by number."""
     query = select(Authorization)
     if status is not None:

@@ -68,8 +68,9 @@ class ImportCounts:
     unchanged: int
 
 
-def upsert_claims(session: Session, records: Sequence[ClaimRecordLike], now: datetime,
-                  keep: Collection[str] = ()) -> ImportCounts:
+def upsert_claims(
+    session: Session, records: Sequence[ClaimRecordLike], now: datetime, keep: Collection[str] = ()
+) -> ImportCounts:
     """Insert new claims and refresh changed PM fields, in the caller's transaction.
 
     `keep`: PM fields the file did not carry; a known claim keeps what is stored for them.
@@ -77,8 +78,15 @@ def upsert_claims(session: Session, records: Sequence[ClaimRecordLike], now: dat
     return upsert_pm_records(session, Claim, "claim_id", PM_FIELDS, records, now, keep)
 
 
-def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequence[str],
-                      records: Sequence[Any], now: datetime, keep: Collection[str] = ()) -> ImportCounts:
+def upsert_pm_records(
+    session: Session,
+    model: type[Row],
+    key: str,
+    fields: Sequence[str],
+    records: Sequence[Any],
+    now: datetime,
+    keep: Collection[str] = (),
+) -> ImportCounts:
     """Insert rows of `model` for new keys and copy changed `fields` onto known ones.
 
     `imported_at`/`updated_at` are stamped; other columns (what the worker saw on a
@@ -93,8 +101,12 @@ def upsert_pm_records(session: Session, model: type[Row], key: str, fields: Sequ
         number = getattr(record, key)
         row = known.get(number)
         if row is None:
-            row = model(**{key: number}, imported_at=now, updated_at=now,
-                        **{name: _stored(getattr(record, name)) for name in fields})
+            row = model(
+                **{key: number},
+                imported_at=now,
+                updated_at=now,
+                **{name: _stored(getattr(record, name)) for name in fields},
+            )
             session.add(row)
             known[number] = row
             inserted += 1
@@ -160,4 +172,4 @@ def _rows_by_key(session: Session, model: type[Row], key: str, numbers: Iterable
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), LOOKUP_CHUNK):
-        yield unique[start:start + LOOKUP_CHUNK]
+        yield unique[start : start + LOOKUP_CHUNK]

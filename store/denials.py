@@ -20,23 +20,25 @@ def add_denial(session: Session, denial: Denial, note: str) -> Denial:
     session.add(denial)
     session.flush()
     assert denial.id is not None
-    session.add(DenialEvent(denial_id=denial.id, at=denial.first_seen_at, actor="worker", status=denial.status,
-                            note=note))
+    session.add(
+        DenialEvent(denial_id=denial.id, at=denial.first_seen_at, actor="worker", status=denial.status, note=note)
+    )
     return denial
 
 
-def unresolved_for_claim(session: Session, reported_claim_id: str,
-                         payer_claim_number: str | None = None) -> list[Denial]:
+def unresolved_for_claim(
+    session: Session, reported_claim_id: str, payer_claim_number: str | None = None
+) -> list[Denial]:
     """Denials of a claim (as the payer names it) that nobody has closed yet."""
-    statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id,
-                                     col(Denial.status).in_(OPEN_STATES))
+    statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id, col(Denial.status).in_(OPEN_STATES))
     if payer_claim_number is not None:
         statement = statement.where(Denial.payer_claim_number == payer_claim_number)
     return list(session.exec(statement.order_by(col(Denial.id))))
 
 
-def set_status(session: Session, denial: Denial, status: str, at: datetime, actor: str,
-               note: str | None = None) -> None:
+def set_status(
+    session: Session, denial: Denial, status: str, at: datetime, actor: str, note: str | None = None
+) -> None:
     """Change a denial's status and keep the change in its history."""
     denial.status = status
     if status in {"resolved", "written_off"}:
@@ -95,15 +97,15 @@ def attach_reported_claims(session: Session, claims: dict[str, str]) -> int:
     if not claims:
         return 0
     linked = 0
-    unmatched = select(Denial).where(col(Denial.claim_id).is_(None),
-                                     col(Denial.reported_claim_id).in_(list(claims)))
+    unmatched = select(Denial).where(col(Denial.claim_id).is_(None), col(Denial.reported_claim_id).in_(list(claims)))
     for denial in session.exec(unmatched):
         denial.claim_id = denial.reported_claim_id
         denial.payer_id = denial.payer_id or claims[denial.reported_claim_id]
         session.add(denial)
         linked += 1
-    era_claims = select(EraClaim).where(col(EraClaim.claim_id).is_(None),
-                                        col(EraClaim.reported_claim_id).in_(list(claims)))
+    era_claims = select(EraClaim).where(
+        col(EraClaim.claim_id).is_(None), col(EraClaim.reported_claim_id).in_(list(claims))
+    )
     for era_claim in session.exec(era_claims):
         era_claim.claim_id = era_claim.reported_claim_id
         session.add(era_claim)

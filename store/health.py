@@ -17,8 +17,14 @@ from sqlmodel import Session, SQLModel, col, select
 from store.models import FlowPause, JobRun, UtcDateTime, WorkerHeartbeat
 
 
-def _upsert(session: Session, model: type[SQLModel], where: list[ColumnElement[bool]],
-            key: dict[str, Any], on_update: dict[str, Any], on_insert: dict[str, Any]) -> None:
+def _upsert(
+    session: Session,
+    model: type[SQLModel],
+    where: list[ColumnElement[bool]],
+    key: dict[str, Any],
+    on_update: dict[str, Any],
+    on_insert: dict[str, Any],
+) -> None:
     statement = update(model).where(*where).values(**on_update).execution_options(synchronize_session="fetch")
     if session.exec(statement).rowcount:
         return
@@ -32,23 +38,48 @@ def _upsert(session: Session, model: type[SQLModel], where: list[ColumnElement[b
 # --- heartbeats ------------------------------------------------------------------
 
 
-def beat(session: Session, *, worker_id: str, host: str, pid: int, started_at: datetime, now: datetime,
-         runners: int, detail: dict[str, str]) -> None:
-    values = {"host": host, "pid": pid, "started_at": started_at, "beat_at": now, "stopped_at": None,
-              "runners": runners, "detail": dict(detail)}
-    _upsert(session, WorkerHeartbeat, [col(WorkerHeartbeat.worker_id) == worker_id],
-            {"worker_id": worker_id}, values, values)
+def beat(
+    session: Session,
+    *,
+    worker_id: str,
+    host: str,
+    pid: int,
+    started_at: datetime,
+    now: datetime,
+    runners: int,
+    detail: dict[str, str],
+) -> None:
+    values = {
+        "host": host,
+        "pid": pid,
+        "started_at": started_at,
+        "beat_at": now,
+        "stopped_at": None,
+        "runners": runners,
+        "detail": dict(detail),
+    }
+    _upsert(
+        session,
+        WorkerHeartbeat,
+        [col(WorkerHeartbeat.worker_id) == worker_id],
+        {"worker_id": worker_id},
+        values,
+        values,
+    )
 
 
 def mark_stopped(session: Session, worker_id: str, now: datetime) -> None:
-    session.exec(update(WorkerHeartbeat).where(col(WorkerHeartbeat.worker_id) == worker_id)
-                 .values(stopped_at=now).execution_options(synchronize_session="fetch"))
+    session.exec(
+        update(WorkerHeartbeat)
+        .where(col(WorkerHeartbeat.worker_id) == worker_id)
+        .values(stopped_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def heartbeats(session: Session) -> list[WorkerHeartbeat]:
     """Every worker that ever beat, newest beat first."""
-    statement = select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc(),
-                                                 col(WorkerHeartbeat.worker_id))
+    statement = select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.beat_at).desc(), col(WorkerHeartbeat.worker_id))
     return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
@@ -80,15 +111,20 @@ def job_runs(session: Session) -> dict[str, JobRun]:
 # --- paused flows -----------------------------------------------------------------------
 
 
-def pause_flow(session: Session, *, portal: str, kind: str, reason: str, evidence: str | None,
-               now: datetime, until: datetime) -> None:
+def pause_flow(
+    session: Session, *, portal: str, kind: str, reason: str, evidence: str | None, now: datetime, until: datetime
+) -> None:
     """Pause `kind` work on `portal` until `until`; a pause still running keeps its `since`."""
     now_value = literal(now, UtcDateTime())
     since = case((col(FlowPause.until) > now_value, col(FlowPause.since)), else_=now_value)
-    _upsert(session, FlowPause, [col(FlowPause.portal) == portal, col(FlowPause.kind) == kind],
-            {"portal": portal, "kind": kind},
-            {"reason": reason, "evidence": evidence, "since": since, "until": until},
-            {"reason": reason, "evidence": evidence, "since": now, "until": until})
+    _upsert(
+        session,
+        FlowPause,
+        [col(FlowPause.portal) == portal, col(FlowPause.kind) == kind],
+        {"portal": portal, "kind": kind},
+        {"reason": reason, "evidence": evidence, "since": since, "until": until},
+        {"reason": reason, "evidence": evidence, "since": now, "until": until},
+    )
 
 
 def resume_flows(session: Session, portal: str, kind: str | None = None) -> int:
@@ -101,7 +137,10 @@ def resume_flows(session: Session, portal: str, kind: str | None = None) -> int:
 
 def active_pauses(session: Session, now: datetime) -> list[FlowPause]:
     """Pauses whose `until` is still ahead of `now`."""
-    statement = (select(FlowPause).where(col(FlowPause.until) > now)
-                 .order_by(col(FlowPause.portal), col(FlowPause.kind))
-                 .execution_options(populate_existing=True))
+    statement = (
+        select(FlowPause)
+        .where(col(FlowPause.until) > now)
+        .order_by(col(FlowPause.portal), col(FlowPause.kind))
+        .execution_options(populate_existing=True)
+    )
     return list(session.exec(statement))

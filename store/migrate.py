@@ -71,7 +71,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             raise SchemaTooNew(
                 f"The database's schema is at revision {before}, which this portal-worker does not know "
                 f"(its newest is {head}): a newer portal-worker has migrated it. Upgrade portal-worker "
-                "on this host; do not downgrade the database.")
+                "on this host; do not downgrade the database."
+            )
         if before is None:
             if not set(inspect(connection).get_table_names()) & set(SQLModel.metadata.tables):
                 # Empty: creating the tables directly is much faster than replaying every revision.
@@ -97,8 +98,9 @@ def _recorded_revision(engine: Engine) -> str | None:
 def _lock(connection: Connection) -> None:
     """PostgreSQL: one migrating host at a time, held until commit. SQLite's BEGIN IMMEDIATE already is."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:namespace, hashtext(current_schema()))"),
-                           {"namespace": LOCK_NAMESPACE})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(current_schema()))"), {"namespace": LOCK_NAMESPACE}
+        )
 
 
 @cache
@@ -130,8 +132,9 @@ def write_revision(message: str) -> Path:
         try:
             with engine.begin() as connection:
                 command.upgrade(_config(connection), "head")
-                script = command.revision(_config(connection), message, autogenerate=True,
-                                          rev_id=f"{len(_known_revisions()) + 1:04d}")
+                script = command.revision(
+                    _config(connection), message, autogenerate=True, rev_id=f"{len(_known_revisions()) + 1:04d}"
+                )
         finally:
             engine.dispose()
     assert script is not None and not isinstance(script, list)

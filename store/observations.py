@@ -62,8 +62,12 @@ def mark_checked(session: Session, claim_id: str, at: datetime, error: str | Non
 
 
 def latest_auth_observation(session: Session, auth_number: str) -> AuthorizationObservation | None:
-    statement = (select(AuthorizationObservation).where(AuthorizationObservation.auth_number == auth_number)
-                 .order_by(col(AuthorizationObservation.id).desc()).limit(1))
+    statement = (
+        select(AuthorizationObservation)
+        .where(AuthorizationObservation.auth_number == auth_number)
+        .order_by(col(AuthorizationObservation.id).desc())
+        .limit(1)
+    )
     return session.exec(statement).first()
 
 
@@ -98,9 +102,14 @@ def record_enrollment_observation(session: Session, observation: EnrollmentObser
     session.add(observation)
     current = current_enrollment(session, observation.npi, observation.payer_id)
     if current is None:
-        current = Enrollment(npi=observation.npi, payer_id=observation.payer_id, portal=observation.portal,
-                             status=observation.status, last_checked_at=observation.observed_at,
-                             status_changed_at=observation.observed_at)
+        current = Enrollment(
+            npi=observation.npi,
+            payer_id=observation.payer_id,
+            portal=observation.portal,
+            status=observation.status,
+            last_checked_at=observation.observed_at,
+            status_changed_at=observation.observed_at,
+        )
     for name in ENROLLMENT_FIELDS:
         setattr(current, name, getattr(observation, name))
     current.portal, current.status_changed_at = observation.portal, observation.observed_at
@@ -119,5 +128,12 @@ def all_enrollments(session: Session) -> list[Enrollment]:
     return list(session.exec(select(Enrollment).order_by(Enrollment.npi, Enrollment.payer_id)))
 
 
-ENROLLMENT_FIELDS = ("status", "effective", "termination", "revalidation_due", "payer_provider_id", "era_enrolled",
-                     "eft_enrolled")
+ENROLLMENT_FIELDS = (
+    "status",
+    "effective",
+    "termination",
+    "revalidation_due",
+    "payer_provider_id",
+    "era_enrolled",
+    "eft_enrolled",
+)

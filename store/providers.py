@@ -25,8 +25,9 @@ class ProviderRecordLike(Protocol):
     def caqh_attested_date(self) -> date | None: ...
 
 
-def upsert_providers(session: Session, records: Sequence[ProviderRecordLike], now: datetime,
-                     keep: Collection[str] = ()) -> ImportCounts:
+def upsert_providers(
+    session: Session, records: Sequence[ProviderRecordLike], now: datetime, keep: Collection[str] = ()
+) -> ImportCounts:
     """Insert new providers and refresh changed fields, in the caller's transaction.
 
     `keep`: fields the file did not carry; a known provider keeps what is stored for them.

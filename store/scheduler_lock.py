@@ -68,8 +68,11 @@ class PostgresSchedulerLock:
             return False
         try:
             taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:namespace, hashtext(current_database() || '.' || "
-                     "current_schema()))"), {"namespace": LOCK_NAMESPACE}).scalar()
+                text(
+                    "SELECT pg_try_advisory_lock(:namespace, hashtext(current_database() || '.' || current_schema()))"
+                ),
+                {"namespace": LOCK_NAMESPACE},
+            ).scalar()
             connection.commit()  # the lock is the session's, not the transaction's
         except DBAPIError:
             connection.close()

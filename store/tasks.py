@@ -58,8 +58,18 @@ def open_key(kind: str, portal: str, target: str) -> str:
 # --- enqueue -------------------------------------------------------------------
 
 
-def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: str, now: datetime,
-            priority: int = 0, not_before: datetime | None = None, decided_at: datetime | None = None) -> bool:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    portal: str,
+    target: str,
+    reason: str,
+    now: datetime,
+    priority: int = 0,
+    not_before: datetime | None = None,
+    decided_at: datetime | None = None,
+) -> bool:
     """Queue a task; False when one is already open for (kind, portal, target).
 
     An open task is raised to the higher priority. Its `not_before` is pulled earlier
@@ -76,9 +86,20 @@ def enqueue(session: Session, *, kind: str, portal: str, target: str, reason: st
         return False
     try:
         with session.begin_nested():
-            session.exec(insert(Task).values(
-                kind=kind, portal=portal, target=target, reason=reason, priority=priority,
-                state=QUEUED, open_key=key, attempts=0, not_before=not_before, enqueued_at=now))
+            session.exec(
+                insert(Task).values(
+                    kind=kind,
+                    portal=portal,
+                    target=target,
+                    reason=reason,
+                    priority=priority,
+                    state=QUEUED,
+                    open_key=key,
+                    attempts=0,
+                    not_before=not_before,
+                    enqueued_at=now,
+                )
+            )
     except IntegrityError:  # another process queued it between our UPDATE and INSERT
         _merge_into_open(session, key, priority, not_before)
         return False
@@ -91,30 +112,51 @@ def open_task_id(session: Session, *, kind: str, portal: str, target: str) -> in
 
 
 def _finished_since(session: Session, kind: str, portal: str, target: str, since: datetime) -> bool:
-    statement = select(Task.id).where(
-        col(Task.target) == target, col(Task.kind) == kind, col(Task.portal) == portal,
-        col(Task.state).in_((DONE, FAILED)), col(Task.finished_at) >= literal(since, UtcDateTime())).limit(1)
+    statement = (
+        select(Task.id)
+        .where(
+            col(Task.target) == target,
+            col(Task.kind) == kind,
+            col(Task.portal) == portal,
+            col(Task.state).in_((DONE, FAILED)),
+            col(Task.finished_at) >= literal(since, UtcDateTime()),
+        )
+        .limit(1)
+    )
     return session.exec(statement).first() is not None
 
 
 def _merge_into_open(session: Session, key: str, priority: int, not_before: datetime) -> bool:
     new_not_before = literal(not_before, UtcDateTime())
     result = session.exec(
-        update(Task).where(col(Task.open_key) == key).values(
+        update(Task)
+        .where(col(Task.open_key) == key)
+        .values(
             priority=case((col(Task.priority) < priority, priority), else_=col(Task.priority)),
             not_before=case(
                 (and_(col(Task.attempts) == 0, col(Task.not_before) > new_not_before), new_not_before),
-                else_=col(Task.not_before)),
-        ).execution_options(synchronize_session=False))
+                else_=col(Task.not_before),
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount > 0
 
 
 # --- lease -----------------------------------------------------------------------
 
 
-def lease_batch(session: Session, *, owner: str, now: datetime, lease_for: timedelta, limit: int,
-                skip_portals: Collection[str] = (), skip_kinds: Collection[tuple[str, str]] = (),
-                only_ids: Collection[int] | None = None) -> Lease | None:
+def lease_batch(
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    lease_for: timedelta,
+    limit: int,
+    skip_portals: Collection[str] = (),
+    skip_kinds: Collection[tuple[str, str]] = (),
+    only_ids: Collection[int] | None = None,
+) -> Lease | None:
     """Take one portal account and up to `limit` of its leasable tasks; None when nothing is leasable.
 
     Leasable: queued and due, or leased under a lease that has expired (taken over).
@@ -150,15 +192,24 @@ def lease_account(session: Session, *, portal: str, owner: str, now: datetime, l
 
 
 def _leasable(now: datetime) -> ColumnElement[bool]:
-    return or_(and_(col(Task.state) == QUEUED, col(Task.not_before) <= now),
-               and_(col(Task.state) == LEASED, col(Task.lease_expires_at) < now))
+    return or_(
+        and_(col(Task.state) == QUEUED, col(Task.not_before) <= now),
+        and_(col(Task.state) == LEASED, col(Task.lease_expires_at) < now),
+    )
 
 
-def _candidate_portals(session: Session, now: datetime, skip_portals: Collection[str],
-                       skip_kinds: Collection[tuple[str, str]], only_ids: Collection[int] | None) -> list[str]:
-    statement = (select(Task.portal, Task.priority, func.min(Task.not_before))
-                 .where(_leasable(now))
-                 .group_by(col(Task.portal), col(Task.priority)))
+def _candidate_portals(
+    session: Session,
+    now: datetime,
+    skip_portals: Collection[str],
+    skip_kinds: Collection[tuple[str, str]],
+    only_ids: Collection[int] | None,
+) -> list[str]:
+    statement = (
+        select(Task.portal, Task.priority, func.min(Task.not_before))
+        .where(_leasable(now))
+        .group_by(col(Task.portal), col(Task.priority))
+    )
     if only_ids is not None:
         statement = statement.where(col(Task.id).in_(list(only_ids)))
     if skip_portals:
@@ -176,11 +227,15 @@ def _take_account(session: Session, portal: str, owner: str, now: datetime, expi
     """The account's new generation once `owner` took it; None while another owner holds it."""
     taken = session.exec(
         update(AccountLease)
-        .where(col(AccountLease.portal) == portal,
-               or_(col(AccountLease.owner).is_(None), col(AccountLease.expires_at) < now,
-                   col(AccountLease.owner) == owner))
+        .where(
+            col(AccountLease.portal) == portal,
+            or_(
+                col(AccountLease.owner).is_(None), col(AccountLease.expires_at) < now, col(AccountLease.owner) == owner
+            ),
+        )
         .values(owner=owner, expires_at=expires_at, generation=col(AccountLease.generation) + 1)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if taken.rowcount == 1:
         # Read back in the same transaction, which holds the row (no RETURNING: SQLite before 3.35 lacks it).
         return session.exec(select(AccountLease.generation).where(col(AccountLease.portal) == portal)).one()
@@ -188,21 +243,30 @@ def _take_account(session: Session, portal: str, owner: str, now: datetime, expi
         return None  # another owner holds it
     try:
         with session.begin_nested():
-            session.exec(insert(AccountLease).values(portal=portal, owner=owner, expires_at=expires_at,
-                                                     generation=1))
+            session.exec(insert(AccountLease).values(portal=portal, owner=owner, expires_at=expires_at, generation=1))
     except IntegrityError:  # another process created it first, and holds it
         return None
     return 1
 
 
-def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expires_at: datetime,
-                 limit: int, skipped_kinds: list[str], only_ids: Collection[int] | None) -> tuple[LeasedTask, ...]:
+def _lease_tasks(
+    session: Session,
+    portal: str,
+    owner: str,
+    now: datetime,
+    expires_at: datetime,
+    limit: int,
+    skipped_kinds: list[str],
+    only_ids: Collection[int] | None,
+) -> tuple[LeasedTask, ...]:
     # sqlmodel types select() for four columns at most
-    statement = (select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)  # type: ignore[call-overload]
-                 .where(col(Task.portal) == portal, _leasable(now))
-                 .order_by(col(Task.priority).desc(), col(Task.not_before), col(Task.id))
-                 .limit(limit)
-                 .with_for_update(skip_locked=True))
+    statement = (
+        select(Task.id, Task.kind, Task.target, Task.attempts, Task.reason)  # type: ignore[call-overload]
+        .where(col(Task.portal) == portal, _leasable(now))
+        .order_by(col(Task.priority).desc(), col(Task.not_before), col(Task.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     if skipped_kinds:
         statement = statement.where(col(Task.kind).not_in(skipped_kinds))
     if only_ids is not None:
@@ -211,13 +275,21 @@ def _lease_tasks(session: Session, portal: str, owner: str, now: datetime, expir
     if not rows:
         return ()
     session.exec(
-        update(Task).where(col(Task.id).in_([row[0] for row in rows]))
-        .values(state=LEASED, lease_owner=owner, lease_expires_at=expires_at,
-                attempts=col(Task.attempts) + 1, started_at=now)
-        .execution_options(synchronize_session=False))
-    return tuple(LeasedTask(id=task_id, kind=kind, portal=portal, target=target, attempts=attempts + 1,
-                            reason=reason)
-                 for task_id, kind, target, attempts, reason in rows)
+        update(Task)
+        .where(col(Task.id).in_([row[0] for row in rows]))
+        .values(
+            state=LEASED,
+            lease_owner=owner,
+            lease_expires_at=expires_at,
+            attempts=col(Task.attempts) + 1,
+            started_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return tuple(
+        LeasedTask(id=task_id, kind=kind, portal=portal, target=target, attempts=attempts + 1, reason=reason)
+        for task_id, kind, target, attempts, reason in rows
+    )
 
 
 def hold(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta) -> datetime | None:
@@ -233,7 +305,8 @@ def hold(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta)
         update(AccountLease)
         .where(*_holding(lease.portal, lease.owner, lease.generation))
         .values(expires_at=expires_at)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return expires_at if held.rowcount == 1 else None
 
 
@@ -246,7 +319,8 @@ def renew(session: Session, lease: Lease, *, now: datetime, lease_for: timedelta
         update(Task)
         .where(col(Task.id).in_([task.id for task in lease.tasks]), *_held_by(lease.owner))
         .values(lease_expires_at=expires_at)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return True
 
 
@@ -274,8 +348,11 @@ def _held_by(owner: str, generation: int | None = None) -> tuple[ColumnElement[b
 
 def _finish(session: Session, task_id: int, owner: str, generation: int | None, **values: object) -> bool:
     result = session.exec(
-        update(Task).where(col(Task.id) == task_id, *_held_by(owner, generation)).values(**values)
-        .execution_options(synchronize_session=False))
+        update(Task)
+        .where(col(Task.id) == task_id, *_held_by(owner, generation))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
@@ -283,25 +360,72 @@ def _finish(session: Session, task_id: int, owner: str, generation: int | None, 
 # one whose task nobody has taken yet, changes nothing. Without it, the task's lease owner alone decides.
 
 
-def complete(session: Session, task_id: int, *, owner: str, now: datetime, outcome: str,
-             generation: int | None = None) -> bool:
+def complete(
+    session: Session, task_id: int, *, owner: str, now: datetime, outcome: str, generation: int | None = None
+) -> bool:
     """Mark the task done; False (and no change) when `owner` no longer holds its lease."""
-    return _finish(session, task_id, owner, generation, state=DONE, open_key=None, outcome=outcome,
-                   finished_at=now, lease_expires_at=None)
+    return _finish(
+        session,
+        task_id,
+        owner,
+        generation,
+        state=DONE,
+        open_key=None,
+        outcome=outcome,
+        finished_at=now,
+        lease_expires_at=None,
+    )
 
 
-def retry_later(session: Session, task_id: int, *, owner: str, now: datetime, not_before: datetime,
-                error: str, evidence: str | None = None, generation: int | None = None) -> bool:
+def retry_later(
+    session: Session,
+    task_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    not_before: datetime,
+    error: str,
+    evidence: str | None = None,
+    generation: int | None = None,
+) -> bool:
     """Back to the queue until `not_before`; the attempt stays counted."""
-    return _finish(session, task_id, owner, generation, state=QUEUED, not_before=not_before, last_error=error,
-                   evidence=evidence, lease_owner=None, lease_expires_at=None)
+    return _finish(
+        session,
+        task_id,
+        owner,
+        generation,
+        state=QUEUED,
+        not_before=not_before,
+        last_error=error,
+        evidence=evidence,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
 
 
-def park(session: Session, task_id: int, *, owner: str, now: datetime, error: str,
-         evidence: str | None = None, generation: int | None = None) -> bool:
+def park(
+    session: Session,
+    task_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    error: str,
+    evidence: str | None = None,
+    generation: int | None = None,
+) -> bool:
     """Give up on the task: failed, with its last error and evidence, for a person to look at."""
-    return _finish(session, task_id, owner, generation, state=FAILED, open_key=None, last_error=error,
-                   evidence=evidence, finished_at=now, lease_expires_at=None)
+    return _finish(
+        session,
+        task_id,
+        owner,
+        generation,
+        state=FAILED,
+        open_key=None,
+        last_error=error,
+        evidence=evidence,
+        finished_at=now,
+        lease_expires_at=None,
+    )
 
 
 _UNLEASED = {"state": QUEUED, "lease_owner": None, "lease_expires_at": None, "started_at": None}
@@ -313,17 +437,21 @@ def release(session: Session, task_ids: Iterable[int], *, owner: str, generation
     if not ids:
         return 0
     result = session.exec(
-        update(Task).where(col(Task.id).in_(ids), *_held_by(owner, generation))
+        update(Task)
+        .where(col(Task.id).in_(ids), *_held_by(owner, generation))
         .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
 def release_account(session: Session, portal: str, *, owner: str, generation: int | None = None) -> None:
     session.exec(
-        update(AccountLease).where(*_holding(portal, owner, generation))
+        update(AccountLease)
+        .where(*_holding(portal, owner, generation))
         .values(owner=None, expires_at=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release_owner(session: Session, owner: str) -> int:
@@ -331,16 +459,23 @@ def release_owner(session: Session, owner: str) -> int:
 
     Tasks of an account another owner has taken over since are no longer `owner`'s to give back.
     """
-    taken_over = exists().where(col(AccountLease.portal) == col(Task.portal), col(AccountLease.owner).is_not(None),
-                                col(AccountLease.owner) != owner)
+    taken_over = exists().where(
+        col(AccountLease.portal) == col(Task.portal),
+        col(AccountLease.owner).is_not(None),
+        col(AccountLease.owner) != owner,
+    )
     result = session.exec(
-        update(Task).where(*_held_by(owner), not_(taken_over))
+        update(Task)
+        .where(*_held_by(owner), not_(taken_over))
         .values(attempts=col(Task.attempts) - 1, **_UNLEASED)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.exec(
-        update(AccountLease).where(col(AccountLease.owner) == owner)
+        update(AccountLease)
+        .where(col(AccountLease.owner) == owner)
         .values(owner=None, expires_at=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
@@ -349,8 +484,12 @@ def release_owner(session: Session, owner: str) -> int:
 
 def note_request(session: Session, portal: str, at: datetime) -> None:
     """Remember when the portal was last asked something, for pacing across processes."""
-    statement = (update(AccountLease).where(col(AccountLease.portal) == portal)
-                 .values(last_request_at=at).execution_options(synchronize_session=False))
+    statement = (
+        update(AccountLease)
+        .where(col(AccountLease.portal) == portal)
+        .values(last_request_at=at)
+        .execution_options(synchronize_session=False)
+    )
     if session.exec(statement).rowcount == 1:
         return
     try:
@@ -375,8 +514,12 @@ def queue_depth(session: Session) -> dict[tuple[str, str], int]:
 
 def recent_failures(session: Session, limit: int = 20) -> list[Task]:
     """Parked tasks, newest first."""
-    statement = (select(Task).where(col(Task.state) == FAILED)
-                 .order_by(col(Task.finished_at).desc(), col(Task.id).desc()).limit(limit))
+    statement = (
+        select(Task)
+        .where(col(Task.state) == FAILED)
+        .order_by(col(Task.finished_at).desc(), col(Task.id).desc())
+        .limit(limit)
+    )
     return list(session.exec(statement.execution_options(populate_existing=True)))
 
 
@@ -400,6 +543,8 @@ def tasks_of(session: Session, kind: str | None = None, state: str | None = None
 def delete_finished_before(session: Session, before: datetime) -> int:
     """Delete done and failed tasks finished before `before`, so the table stays small over months."""
     result = session.exec(
-        delete(Task).where(col(Task.state).in_((DONE, FAILED)), col(Task.finished_at) < before)
-        .execution_options(synchronize_session=False))
+        delete(Task)
+        .where(col(Task.state).in_((DONE, FAILED)), col(Task.finished_at) < before)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount

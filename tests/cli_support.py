@@ -38,8 +38,9 @@ class Ran:
     stderr: str
 
 
-def portal_worker(*args: str, env: Mapping[str, str] | None = None, stdin: str | None = None,
-                  cwd: Path | None = None) -> Ran:
+def portal_worker(
+    *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+) -> Ran:
     """`portal-worker ARGS` in this process, with `env` on top of this process's environment."""
     with chdir(cwd or Path.cwd()), _umask(UMASK), _logging_restored():
         result = CliRunner().invoke(app, list(args), input=stdin, env=dict(env or {}))
@@ -48,11 +49,23 @@ def portal_worker(*args: str, env: Mapping[str, str] | None = None, stdin: str |
     return Ran(result.exit_code, result.stdout, result.stderr)
 
 
-def portal_worker_process(*args: str, env: Mapping[str, str] | None = None, stdin: str | None = None,
-                          cwd: Path | None = None, timeout_s: float = 300) -> Ran:
+def portal_worker_process(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout_s: float = 300,
+) -> Ran:
     """`portal-worker ARGS` as a separate process of the installed entry point."""
-    done = subprocess.run([str(ENTRY_POINT), *args], env={**os.environ, **(env or {})}, input=stdin,
-                          capture_output=True, text=True, timeout=timeout_s, cwd=cwd)
+    done = subprocess.run(
+        [str(ENTRY_POINT), *args],
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=cwd,
+    )
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
@@ -82,6 +95,9 @@ def _logging_restored() -> Iterator[None]:
         else:
             structlog.configure(**before)
         kept = getattr(before["logger_factory"], "_file", None) if before else None
-        if opened is not None and opened is not kept and opened not in (sys.stdout, sys.stderr, sys.__stdout__,
-                                                                        sys.__stderr__):
+        if (
+            opened is not None
+            and opened is not kept
+            and opened not in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+        ):
             opened.close()

@@ -133,8 +133,11 @@ class Workspace:
     def default_credentials(self, portal: str) -> Credentials:
         prefix = {v: k for k, v in PORTAL_NAMES.items()}[portal]
         account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
-        answers = ({account.security_question: account.security_answer}
-                   if account.security_question and account.security_answer else {})
+        answers = (
+            {account.security_question: account.security_answer}
+            if account.security_question and account.security_answer
+            else {}
+        )
         return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
@@ -144,8 +147,14 @@ def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "", p
     lines = ["[worker]", f'data_dir = "{data_dir}"', "", "[browser]", "element_timeout_s = 3", ""]
     for prefix, name in PORTAL_NAMES.items():
         payers = ", ".join(f'"{p}"' for p in PAYERS_OF[name])
-        lines += [f"[portals.{name}]", f'adapter = "{ADAPTER_OF[name]}"', f'base_url = "{portal_url}/{prefix}"',
-                  f"payers = [{payers}]", f"pace_seconds = {pace_seconds}", ""]
+        lines += [
+            f"[portals.{name}]",
+            f'adapter = "{ADAPTER_OF[name]}"',
+            f'base_url = "{portal_url}/{prefix}"',
+            f"payers = [{payers}]",
+            f"pace_seconds = {pace_seconds}",
+            "",
+        ]
     path.write_text("\n".join(lines) + extra)
 
 

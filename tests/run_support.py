@@ -102,8 +102,9 @@ def running(ws: Workspace, clock: Callable[[], datetime] = utcnow) -> Iterator[W
     assert exit_codes == [0], "the worker did not stop cleanly"
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 600,
-               explain: Callable[[], str] | None = None) -> None:
+def wait_until(
+    condition: Callable[[], bool], what: str, timeout_s: float = 600, explain: Callable[[], str] | None = None
+) -> None:
     """Wait for the store to show something; the timeout only guards against a hung test, so it is far
     above what the slowest run needs on a loaded machine with a test process per core.
     `explain` says what the store showed instead, when it times out."""
@@ -154,8 +155,9 @@ def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
     """`portal-worker run` with this config, its output appended to `log`."""
     env = {**os.environ, "PORTAL_WORKER_CONFIG": str(config)}
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *ENTRY, "run"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=config.parent)
+        return subprocess.Popen(
+            [sys.executable, *ENTRY, "run"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=config.parent
+        )
 
 
 def cli(config: Path, *args: str) -> Ran:

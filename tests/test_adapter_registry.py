@@ -116,8 +116,11 @@ def test_a_class_without_the_methods_offers_nothing() -> None:
 def test_every_page_of_an_adapter_is_a_page_object(name: str) -> None:
     """A class in an adapter module that names a page (NAME) reads it through the one base."""
     module = import_module(ADAPTER_PATHS[name].partition(":")[0])
-    pages = [cls for _, cls in inspect.getmembers(module, inspect.isclass)
-             if cls.__module__ == module.__name__ and hasattr(cls, "NAME")]
+    pages = [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if cls.__module__ == module.__name__ and hasattr(cls, "NAME")
+    ]
     assert pages
     assert [cls.__name__ for cls in pages if not issubclass(cls, PageObject)] == []
     assert [cls.__name__ for cls in pages if not cls.NAME] == []

@@ -32,9 +32,20 @@ from store.db import create_schema, make_engine, session_scope
 from store.models import Alert, Claim, Denial, Finding, JobRun, PortalAccount
 
 TODAY = date(2026, 11, 2)
-RULES: RuleBook = rule_book({"classes": {"commercial": {
-    "timely_filing": {"days": 90}, "receipt_days": 0,
-    "appeal_levels": [{"name": "first-level appeal", "days": 60}, {"name": "second-level appeal", "days": 60}]}}})
+RULES: RuleBook = rule_book(
+    {
+        "classes": {
+            "commercial": {
+                "timely_filing": {"days": 90},
+                "receipt_days": 0,
+                "appeal_levels": [
+                    {"name": "first-level appeal", "days": 60},
+                    {"name": "second-level appeal", "days": 60},
+                ],
+            }
+        }
+    }
+)
 ALERT_RULES = AlertRules({})
 
 
@@ -45,19 +56,54 @@ def at(day: date, hour: int = 7) -> datetime:
 def claim(claim_id: str, filing_in_days: int, status: str = "not_on_file", billed: str = "100.00") -> Claim:
     """A claim whose 90-day timely-filing deadline is `filing_in_days` after TODAY."""
     dos = TODAY + timedelta(days=filing_in_days - 90)
-    return Claim(claim_id=claim_id, payer_id="UHP", member_id="M000000001", patient_name="SYNTHETIC, PERSON",
-                 dos_from=dos, dos_to=dos, billed_amount=Decimal(billed), submitted_date=dos,
-                 rendering_npi="1234567893", procedure_codes=["99213"], imported_at=at(TODAY),
-                 updated_at=at(TODAY), status=status, paid_amount=None)
+    return Claim(
+        claim_id=claim_id,
+        payer_id="UHP",
+        member_id="M000000001",
+        patient_name="SYNTHETIC, PERSON",
+        dos_from=dos,
+        dos_to=dos,
+        billed_amount=Decimal(billed),
+        submitted_date=dos,
+        rendering_npi="1234567893",
+        procedure_codes=["99213"],
+        imported_at=at(TODAY),
+        updated_at=at(TODAY),
+        status=status,
+        paid_amount=None,
+    )
 
 
-def denial(denial_id: int, claim_id: str, denied_days_ago: int, amount: str = "250.00", kind: str = "hard",
-           owner: str = "scheduling_auth", status: str = "open") -> Denial:
+def denial(
+    denial_id: int,
+    claim_id: str,
+    denied_days_ago: int,
+    amount: str = "250.00",
+    kind: str = "hard",
+    owner: str = "scheduling_auth",
+    status: str = "open",
+) -> Denial:
     denied = TODAY - timedelta(days=denied_days_ago)
-    return Denial(id=denial_id, fingerprint=f"fp-{denial_id}", claim_id=claim_id, reported_claim_id=claim_id,
-                  source="portal", source_ref="unity", payer_id="UHP", group_code="CO", carc="197", rarcs=["N54"],
-                  amount=Decimal(amount), denial_date=denied, category="authorization", owner=owner, kind=kind,
-                  status=status, first_seen_at=at(denied), last_seen_at=at(denied))
+    return Denial(
+        id=denial_id,
+        fingerprint=f"fp-{denial_id}",
+        claim_id=claim_id,
+        reported_claim_id=claim_id,
+        source="portal",
+        source_ref="unity",
+        payer_id="UHP",
+        group_code="CO",
+        carc="197",
+        rarcs=["N54"],
+        amount=Decimal(amount),
+        denial_date=denied,
+        category="authorization",
+        owner=owner,
+        kind=kind,
+        status=status,
+        first_seen_at=at(denied),
+        last_seen_at=at(denied),
+    )
 
 
 @pytest.fixture
@@ -74,17 +120,37 @@ def all_alerts(session: Session) -> list[Alert]:
 # --- the ladder ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("days_left", "rung"), [
-    (31, None), (30, "30d"), (15, "30d"), (14, "14d"), (8, "14d"), (7, "7d"), (3, "3d"), (2, "3d"), (1, "1d"),
-    (0, "1d"), (-1, "overdue"), (-400, "overdue"),
-])
+@pytest.mark.parametrize(
+    ("days_left", "rung"),
+    [
+        (31, None),
+        (30, "30d"),
+        (15, "30d"),
+        (14, "14d"),
+        (8, "14d"),
+        (7, "7d"),
+        (3, "3d"),
+        (2, "3d"),
+        (1, "1d"),
+        (0, "1d"),
+        (-1, "overdue"),
+        (-400, "overdue"),
+    ],
+)
 def test_rung_for_default_ladder(days_left: int, rung: str | None) -> None:
     assert rung_for(days_left, DEFAULT_LADDER) == rung
 
 
 def test_severity_rises_along_the_ladder() -> None:
     assert [severity_for(rung_for(d, DEFAULT_LADDER)) for d in (40, 30, 14, 7, 3, 1, -1)] == [
-        "info", "info", "low", "medium", "high", "critical", "critical"]
+        "info",
+        "info",
+        "low",
+        "medium",
+        "high",
+        "critical",
+        "critical",
+    ]
     assert severity_for("60d") == "info" and severity_for("10d") == "low" and severity_for("2d") == "high"
 
 
@@ -100,26 +166,47 @@ def test_custom_ladder_per_kind() -> None:
 
 
 def test_timely_filing_only_for_claims_the_payer_does_not_have() -> None:
-    claims = [claim("NOF", 20), claim("REJ", 20, "rejected"), claim("UNCH", 20, "unchecked"),
-              claim("ERR", 20, "error"), claim("PAID", 20, "paid"), claim("DEN", 20, "denied"),
-              claim("PEND", 20, "pending"), claim("FAR", 31)]
+    claims = [
+        claim("NOF", 20),
+        claim("REJ", 20, "rejected"),
+        claim("UNCH", 20, "unchecked"),
+        claim("ERR", 20, "error"),
+        claim("PAID", 20, "paid"),
+        claim("DEN", 20, "denied"),
+        claim("PEND", 20, "pending"),
+        claim("FAR", 31),
+    ]
     drafts = deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES)
     assert sorted(d.subject for d in drafts) == ["ERR", "NOF", "REJ", "UNCH"]
     nof = next(d for d in drafts if d.subject == "NOF")
     assert (nof.kind, nof.owner, nof.rung, nof.severity, nof.due, nof.amount, nof.claim_id) == (
-        "timely_filing", "billing", "30d", "info", TODAY + timedelta(days=20), Decimal("100.00"), "NOF")
+        "timely_filing",
+        "billing",
+        "30d",
+        "info",
+        TODAY + timedelta(days=20),
+        Decimal("100.00"),
+        "NOF",
+    )
     assert "NOF" in nof.title and "UHP" in nof.title and "$100.00" in nof.title
     assert "SYNTHETIC" not in nof.title + nof.action
 
 
 def test_denial_deadline_from_the_worklist() -> None:
     # hard denial 40 days ago: first-level appeal due 60 days after it, so 20 days left
-    drafts = deadline_alerts([claim("C1", 200, "denied")], [denial(7, "C1", 40), denial(8, "C1", 10)], RULES,
-                             TODAY, ALERT_RULES)
+    drafts = deadline_alerts(
+        [claim("C1", 200, "denied")], [denial(7, "C1", 40), denial(8, "C1", 10)], RULES, TODAY, ALERT_RULES
+    )
     assert [d.subject for d in drafts] == ["7"]  # denial 8 is 50 days out: not on the ladder yet
     draft = drafts[0]
     assert (draft.kind, draft.owner, draft.rung, draft.due, draft.amount, draft.claim_id) == (
-        "denial_deadline", "scheduling_auth", "30d", TODAY + timedelta(days=20), Decimal("250.00"), "C1")
+        "denial_deadline",
+        "scheduling_auth",
+        "30d",
+        TODAY + timedelta(days=20),
+        Decimal("250.00"),
+        "C1",
+    )
     assert draft.codes is not None and draft.codes.startswith("CO-197") and "N54" in draft.codes
     assert "CO-197/N54" in draft.title and "first-level appeal" in draft.action.lower()
     assert f"by {TODAY + timedelta(days=20)}" in draft.action
@@ -134,8 +221,9 @@ def test_claims_along_the_ladder_escalate_without_duplicates(engine: Engine) -> 
     for offset in range(0, 45):
         day = TODAY + timedelta(days=offset)
         with session_scope(engine) as session:
-            changes = sync_alerts(session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, day, ALERT_RULES),
-                                  at(day))
+            changes = sync_alerts(
+                session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, day, ALERT_RULES), at(day)
+            )
             for alert in changes.escalated:
                 escalations[alert.subject] = escalations.get(alert.subject, 0) + 1
             for alert in all_alerts(session):
@@ -143,15 +231,23 @@ def test_claims_along_the_ladder_escalate_without_duplicates(engine: Engine) -> 
                     rungs[alert.subject].append(alert.rung)
     with session_scope(engine) as session:
         rows = all_alerts(session)
-    assert sorted(a.key for a in rows) == ["timely_filing|C16", "timely_filing|C30", "timely_filing|C4",
-                                           "timely_filing|C40"]
+    assert sorted(a.key for a in rows) == [
+        "timely_filing|C16",
+        "timely_filing|C30",
+        "timely_filing|C4",
+        "timely_filing|C40",
+    ]
     assert rungs["C30"] == ["30d", "14d", "7d", "3d", "1d", "overdue"]
     assert rungs["C40"] == ["30d", "14d", "7d", "3d", "1d", "overdue"]  # enters at 30 days out, on day 10
     assert rungs["C4"] == ["7d", "3d", "1d", "overdue"]
     assert escalations == {"C30": 5, "C16": 5, "C4": 3, "C40": 5}
     assert rungs["C9"] == []  # paid: on file, never an alert
-    assert {a.subject: a.severity for a in rows} == {"C30": "critical", "C16": "critical", "C4": "critical",
-                                                      "C40": "critical"}
+    assert {a.subject: a.severity for a in rows} == {
+        "C30": "critical",
+        "C16": "critical",
+        "C4": "critical",
+        "C40": "critical",
+    }
     assert all(a.opened_at < a.updated_at for a in rows)
 
 
@@ -162,8 +258,7 @@ def test_a_claim_paid_between_two_summaries_resolves_and_is_said_once(engine: En
         with session_scope(engine) as session:
             sync_alerts(session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, day, ALERT_RULES), at(day))
         with session_scope(engine) as session:
-            digest = build_digest(store.open_alerts(session, now=at(day)), store.resolved_unreported(session), [],
-                                  day)
+            digest = build_digest(store.open_alerts(session, now=at(day)), store.resolved_unreported(session), [], day)
             text = render_text(digest)
             mark_reported(session, digest, at(day, 8))  # "sent"
         return text
@@ -186,8 +281,9 @@ def test_a_claim_paid_between_two_summaries_resolves_and_is_said_once(engine: En
 
 def test_a_resolved_alert_never_shown_is_not_reported(engine: Engine) -> None:
     with session_scope(engine) as session:
-        sync_alerts(session, DEADLINE_KINDS, deadline_alerts([claim("C5", 5)], [], RULES, TODAY, ALERT_RULES),
-                    at(TODAY))
+        sync_alerts(
+            session, DEADLINE_KINDS, deadline_alerts([claim("C5", 5)], [], RULES, TODAY, ALERT_RULES), at(TODAY)
+        )
     with session_scope(engine) as session:
         assert len(sync_alerts(session, DEADLINE_KINDS, [], at(TODAY, 9)).resolved) == 1
         assert store.resolved_unreported(session) == []
@@ -220,8 +316,9 @@ def test_sync_rejects_a_draft_of_a_kind_it_does_not_own(engine: Engine) -> None:
 def test_acknowledged_stays_acknowledged_until_it_escalates(engine: Engine) -> None:
     claims = [claim("C10", 10)]
     with session_scope(engine) as session:
-        alert = sync_alerts(session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES),
-                            at(TODAY)).opened[0]
+        alert = sync_alerts(
+            session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES), at(TODAY)
+        ).opened[0]
         assert alert.rung == "14d"
     with session_scope(engine) as session:
         acked = acknowledge(session, alert.id or 0, at(TODAY, 9))
@@ -229,20 +326,23 @@ def test_acknowledged_stays_acknowledged_until_it_escalates(engine: Engine) -> N
     for offset, status in ((1, "acknowledged"), (2, "acknowledged"), (3, "open")):  # 7 days left on day 3
         day = TODAY + timedelta(days=offset)
         with session_scope(engine) as session:
-            changes = sync_alerts(session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, day, ALERT_RULES),
-                                  at(day))
+            changes = sync_alerts(
+                session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, day, ALERT_RULES), at(day)
+            )
             row = store.find_by_key(session, "timely_filing|C10")
             assert row is not None and row.status == status
             assert [a.key for a in changes.escalated] == (["timely_filing|C10"] if offset == 3 else [])
             assert [a.key for a in store.open_alerts(session, now=at(day))] == (
-                ["timely_filing|C10"] if status == "open" else [])
+                ["timely_filing|C10"] if status == "open" else []
+            )
 
 
 def test_snoozed_comes_back_after_the_snooze(engine: Engine) -> None:
     claims = [claim("C20", 20)]
     with session_scope(engine) as session:
-        alert = sync_alerts(session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES),
-                            at(TODAY)).opened[0]
+        alert = sync_alerts(
+            session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES), at(TODAY)
+        ).opened[0]
     with session_scope(engine) as session:
         snoozed = acknowledge(session, alert.id or 0, at(TODAY), snooze=timedelta(days=3))
         assert snoozed.status == "snoozed" and snoozed.snoozed_until == at(TODAY) + timedelta(days=3)
@@ -264,9 +364,12 @@ def test_acknowledge_unknown_alert(engine: Engine) -> None:
 
 def test_list_alerts_by_status(engine: Engine) -> None:
     with session_scope(engine) as session:
-        opened = sync_alerts(session, DEADLINE_KINDS,
-                             deadline_alerts([claim("A", 5), claim("B", 6)], [], RULES, TODAY, ALERT_RULES),
-                             at(TODAY)).opened
+        opened = sync_alerts(
+            session,
+            DEADLINE_KINDS,
+            deadline_alerts([claim("A", 5), claim("B", 6)], [], RULES, TODAY, ALERT_RULES),
+            at(TODAY),
+        ).opened
     with session_scope(engine) as session:
         acknowledge(session, opened[0].id or 0, at(TODAY))
     with session_scope(engine) as session:
@@ -278,27 +381,59 @@ def test_list_alerts_by_status(engine: Engine) -> None:
 # --- findings and worker health ---------------------------------------------------------------
 
 
-def finding(kind: str, subject: str, due: date | None = None, status: str = "open", claims: tuple[str, ...] = (),
-            amount: str | None = None) -> Finding:
-    return Finding(key=f"{kind}|{subject}", kind=kind, subject=subject, payer_id="UHP", message="detail",
-                   due=due, amount_at_risk=Decimal(amount) if amount else None, claims_at_risk=list(claims),
-                   status=status, first_seen_at=at(TODAY), last_seen_at=at(TODAY))
+def finding(
+    kind: str,
+    subject: str,
+    due: date | None = None,
+    status: str = "open",
+    claims: tuple[str, ...] = (),
+    amount: str | None = None,
+) -> Finding:
+    return Finding(
+        key=f"{kind}|{subject}",
+        kind=kind,
+        subject=subject,
+        payer_id="UHP",
+        message="detail",
+        due=due,
+        amount_at_risk=Decimal(amount) if amount else None,
+        claims_at_risk=list(claims),
+        status=status,
+        first_seen_at=at(TODAY),
+        last_seen_at=at(TODAY),
+    )
 
 
 def test_findings_become_alerts() -> None:
-    drafts = {d.kind: d for d in finding_alerts([
-        finding("auth_expiring", "UA1", TODAY + timedelta(days=10)),
-        finding("auth_denied", "UA2", TODAY + timedelta(days=20)),
-        finding("claim_outside_auth", "C7", claims=("C7",), amount="150.00"),
-        finding("enrollment_inactive", "1234567893/UHP", amount="900.00", claims=("C1", "C2")),
-        finding("revalidation_due", "1234567893/UHP", TODAY + timedelta(days=80)),
-        finding("layout_changed", "unity:claim_status"),
-        finding("caqh_due", "1234567893", TODAY + timedelta(days=5), status="resolved"),
-    ], TODAY, ALERT_RULES)}
-    assert set(drafts) == {"auth_expiring", "auth_denied", "claim_outside_auth", "enrollment_inactive",
-                           "revalidation_due", "layout_changed"}
+    drafts = {
+        d.kind: d
+        for d in finding_alerts(
+            [
+                finding("auth_expiring", "UA1", TODAY + timedelta(days=10)),
+                finding("auth_denied", "UA2", TODAY + timedelta(days=20)),
+                finding("claim_outside_auth", "C7", claims=("C7",), amount="150.00"),
+                finding("enrollment_inactive", "1234567893/UHP", amount="900.00", claims=("C1", "C2")),
+                finding("revalidation_due", "1234567893/UHP", TODAY + timedelta(days=80)),
+                finding("layout_changed", "unity:claim_status"),
+                finding("caqh_due", "1234567893", TODAY + timedelta(days=5), status="resolved"),
+            ],
+            TODAY,
+            ALERT_RULES,
+        )
+    }
+    assert set(drafts) == {
+        "auth_expiring",
+        "auth_denied",
+        "claim_outside_auth",
+        "enrollment_inactive",
+        "revalidation_due",
+        "layout_changed",
+    }
     assert (drafts["auth_expiring"].owner, drafts["auth_expiring"].rung, drafts["auth_expiring"].severity) == (
-        "front_desk", "14d", "low")
+        "front_desk",
+        "14d",
+        "low",
+    )
     assert drafts["auth_denied"].severity == "high"  # 30d rung alone would be info
     assert (drafts["claim_outside_auth"].severity, drafts["claim_outside_auth"].claim_id) == ("medium", "C7")
     assert (drafts["enrollment_inactive"].owner, drafts["enrollment_inactive"].severity) == ("credentialing", "high")
@@ -317,22 +452,46 @@ def account(portal: str, **values: Any) -> PortalAccount:
 def test_health_alerts() -> None:
     accounts = [
         account("locked", state="needs_attention", attention_reason="LoginRejected: password expired"),
-        account("down", unavailable_until=NOW + timedelta(minutes=30), consecutive_failures=7,
-                last_error="PortalUnavailable: 503", last_success_at=(NOW - timedelta(hours=6)).replace(tzinfo=None)),
-        account("between", unavailable_until=NOW - timedelta(minutes=1), consecutive_failures=8,
-                last_success_at=NOW - timedelta(hours=9)),
-        account("blip", unavailable_until=NOW + timedelta(minutes=15), consecutive_failures=3,
-                last_success_at=NOW - timedelta(hours=1)),
+        account(
+            "down",
+            unavailable_until=NOW + timedelta(minutes=30),
+            consecutive_failures=7,
+            last_error="PortalUnavailable: 503",
+            last_success_at=(NOW - timedelta(hours=6)).replace(tzinfo=None),
+        ),
+        account(
+            "between",
+            unavailable_until=NOW - timedelta(minutes=1),
+            consecutive_failures=8,
+            last_success_at=NOW - timedelta(hours=9),
+        ),
+        account(
+            "blip",
+            unavailable_until=NOW + timedelta(minutes=15),
+            consecutive_failures=3,
+            last_success_at=NOW - timedelta(hours=1),
+        ),
         account("fine", last_success_at=NOW - timedelta(hours=30)),
     ]
-    runs = {"claims": JobRun(job="claims", last_success_at=NOW - timedelta(hours=3), last_error="boom"),
-            "auths": JobRun(job="auths", last_success_at=NOW - timedelta(minutes=90)),
-            "never": JobRun(job="never", last_started_at=NOW - timedelta(hours=5))}
-    intervals = {"claims": timedelta(hours=1), "auths": timedelta(hours=1), "never": timedelta(hours=1),
-                 "unrun": timedelta(hours=1)}
+    runs = {
+        "claims": JobRun(job="claims", last_success_at=NOW - timedelta(hours=3), last_error="boom"),
+        "auths": JobRun(job="auths", last_success_at=NOW - timedelta(minutes=90)),
+        "never": JobRun(job="never", last_started_at=NOW - timedelta(hours=5)),
+    }
+    intervals = {
+        "claims": timedelta(hours=1),
+        "auths": timedelta(hours=1),
+        "never": timedelta(hours=1),
+        "unrun": timedelta(hours=1),
+    }
     drafts = health_alerts(accounts, runs, intervals, NOW, ALERT_RULES)
-    assert sorted(d.key for d in drafts) == ["account_needs_attention|locked", "job_stale|claims", "job_stale|never",
-                                             "portal_paused|between", "portal_paused|down"]
+    assert sorted(d.key for d in drafts) == [
+        "account_needs_attention|locked",
+        "job_stale|claims",
+        "job_stale|never",
+        "portal_paused|between",
+        "portal_paused|down",
+    ]
     assert all(d.owner == "it" for d in drafts)
     locked = next(d for d in drafts if d.subject == "locked")
     assert locked.severity == "high" and "credentials set locked" in locked.action
@@ -342,5 +501,6 @@ def test_health_alerts() -> None:
     # a job that never ran is stale once the worker has been up long enough
     late = health_alerts([], {}, {"unrun": timedelta(hours=1)}, NOW, ALERT_RULES, up_since=NOW - timedelta(hours=3))
     assert [d.key for d in late] == ["job_stale|unrun"]
-    assert health_alerts([], {}, {"unrun": timedelta(hours=1)}, NOW, ALERT_RULES,
-                         up_since=NOW - timedelta(hours=1)) == []
+    assert (
+        health_alerts([], {}, {"unrun": timedelta(hours=1)}, NOW, ALERT_RULES, up_since=NOW - timedelta(hours=1)) == []
+    )

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 def slot(data_dir: Path, after_tasks: int = 100, max_rss_mb: float = 10_000) -> BrowserSlot:
-    return BrowserSlot(find_chromium(), data_dir=data_dir, runner="runner-t",
-                       policy=RecyclePolicy(after_tasks, max_rss_mb))
+    return BrowserSlot(
+        find_chromium(), data_dir=data_dir, runner="runner-t", policy=RecyclePolicy(after_tasks, max_rss_mb)
+    )
 
 
 def test_the_browser_is_recycled_after_its_tasks_and_closes_every_process(tmp_path: Path) -> None:
@@ -65,8 +66,14 @@ def test_chromium_orphaned_by_a_dead_worker_is_reaped_at_the_next_start(tmp_path
     gone.wait()
     choice = find_chromium()
     assert choice.executable_path
-    args = [*launch_options(choice)["args"], "--headless=new", "--remote-debugging-port=0",
-            f"--user-data-dir={tmp_path / 'profile'}", marker_arg(tmp_path, "r1", pid=gone.pid), "about:blank"]
+    args = [
+        *launch_options(choice)["args"],
+        "--headless=new",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        marker_arg(tmp_path, "r1", pid=gone.pid),
+        "about:blank",
+    ]
     orphan = subprocess.Popen([choice.executable_path, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert [p.pid for p in tagged_browsers(tmp_path)] == [orphan.pid]

@@ -36,27 +36,65 @@ from store.models import Authorization, Claim, Denial, Enrollment, Provider
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a Friday
 TODAY = NOW.date()
 # Simple rules so the dates are easy to follow: file within 90 days of service, correct within 30 days of a denial.
-BOOK = rule_book({"classes": {"commercial": {
-    "timely_filing": {"days": 90}, "corrected_claim": {"days": 30},
-    "appeal_levels": [{"name": "first-level appeal", "days": 60}]}}})
+BOOK = rule_book(
+    {
+        "classes": {
+            "commercial": {
+                "timely_filing": {"days": 90},
+                "corrected_claim": {"days": 30},
+                "appeal_levels": [{"name": "first-level appeal", "days": 60}],
+            }
+        }
+    }
+)
 
 
-def claim(status: str = "unchecked", checked_hours_ago: float | None = None, submitted_days_ago: int = 20,
-          service_days_ago: int = 30, claim_id: str = "PW1", payer: str = "UHP") -> Claim:
+def claim(
+    status: str = "unchecked",
+    checked_hours_ago: float | None = None,
+    submitted_days_ago: int = 20,
+    service_days_ago: int = 30,
+    claim_id: str = "PW1",
+    payer: str = "UHP",
+) -> Claim:
     service = TODAY - timedelta(days=service_days_ago)
-    return Claim(claim_id=claim_id, payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
-                 dos_from=service, dos_to=service, billed_amount=Decimal("100.00"),
-                 submitted_date=TODAY - timedelta(days=submitted_days_ago), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
-                 last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
+    return Claim(
+        claim_id=claim_id,
+        payer_id=payer,
+        member_id="M1",
+        patient_name="SYNTHETIC, PERSON",
+        dos_from=service,
+        dos_to=service,
+        billed_amount=Decimal("100.00"),
+        submitted_date=TODAY - timedelta(days=submitted_days_ago),
+        rendering_npi="1234567893",
+        imported_at=NOW,
+        updated_at=NOW,
+        status=status,
+        paid_amount=None,
+        last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago),
+    )
 
 
 def denial(claim_id: str = "PW1", denied_days_ago: int = 20, kind: str = "soft", status: str = "open") -> Denial:
-    return Denial(fingerprint=f"{claim_id}|CO|16|{denied_days_ago}", claim_id=claim_id, reported_claim_id=claim_id,
-                  source="portal", source_ref="unity", payer_id="UHP", group_code="CO", carc="16",
-                  amount=Decimal("100.00"), denial_date=TODAY - timedelta(days=denied_days_ago),
-                  category="documentation", owner="billing", kind=kind, status=status,
-                  first_seen_at=NOW, last_seen_at=NOW)
+    return Denial(
+        fingerprint=f"{claim_id}|CO|16|{denied_days_ago}",
+        claim_id=claim_id,
+        reported_claim_id=claim_id,
+        source="portal",
+        source_ref="unity",
+        payer_id="UHP",
+        group_code="CO",
+        carc="16",
+        amount=Decimal("100.00"),
+        denial_date=TODAY - timedelta(days=denied_days_ago),
+        category="documentation",
+        owner="billing",
+        kind=kind,
+        status=status,
+        first_seen_at=NOW,
+        last_seen_at=NOW,
+    )
 
 
 def verdict_of(c: Claim, denials: list[Denial] | None = None, tz: tzinfo | None = None) -> Verdict:
@@ -64,6 +102,7 @@ def verdict_of(c: Claim, denials: list[Denial] | None = None, tz: tzinfo | None 
 
 
 # --- claims -----------------------------------------------------------------------------------------------------
+
 
 def test_paid_claims_stop() -> None:
     verdict = verdict_of(claim("paid", checked_hours_ago=24 * 365))
@@ -87,29 +126,32 @@ def test_a_claim_submitted_yesterday_is_not_asked_about_yet() -> None:
 
 def test_a_claim_never_checked_is_due_after_its_first_days() -> None:
     assert due_claims([claim(submitted_days_ago=2)], [], BOOK, NOW) == [
-        Due("PW1", "UHP", "never checked, submitted 2 days ago", PRIORITY_FIRST_CHECK)]
+        Due("PW1", "UHP", "never checked, submitted 2 days ago", PRIORITY_FIRST_CHECK)
+    ]
     assert not_due_reason(claim(submitted_days_ago=2), [], BOOK, NOW) is None
 
 
-@pytest.mark.parametrize(("status", "checked_hours_ago", "submitted_days_ago", "due", "priority"), [
-    # submitted less than a week ago: every 3 days
-    ("pending", 30, 4, False, PRIORITY_NEW_SUBMISSION),
-    ("pending", 73, 4, True, PRIORITY_NEW_SUBMISSION),
-    ("received", 73, 6, True, PRIORITY_NEW_SUBMISSION),
-    # older: daily (20 h), and first in line once pending more than 30 days
-    ("pending", 19, 12, False, PRIORITY_OPEN),
-    ("pending", 21, 12, True, PRIORITY_OPEN),
-    ("info_requested", 21, 12, True, PRIORITY_OPEN),
-    ("pending", 48, 34, True, PRIORITY_LONG_PENDING),
-    # adjudicated: weekly
-    ("denied", 72, 40, False, PRIORITY_SETTLED),
-    ("denied", 24 * 8, 40, True, PRIORITY_SETTLED),
-    ("finalized", 24 * 8, 40, True, PRIORITY_SETTLED),
-    # the first check failed: again daily
-    ("unchecked", 21, 12, True, PRIORITY_FIRST_CHECK),
-])
-def test_base_cadence(status: str, checked_hours_ago: float, submitted_days_ago: int, due: bool,
-                      priority: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "checked_hours_ago", "submitted_days_ago", "due", "priority"),
+    [
+        # submitted less than a week ago: every 3 days
+        ("pending", 30, 4, False, PRIORITY_NEW_SUBMISSION),
+        ("pending", 73, 4, True, PRIORITY_NEW_SUBMISSION),
+        ("received", 73, 6, True, PRIORITY_NEW_SUBMISSION),
+        # older: daily (20 h), and first in line once pending more than 30 days
+        ("pending", 19, 12, False, PRIORITY_OPEN),
+        ("pending", 21, 12, True, PRIORITY_OPEN),
+        ("info_requested", 21, 12, True, PRIORITY_OPEN),
+        ("pending", 48, 34, True, PRIORITY_LONG_PENDING),
+        # adjudicated: weekly
+        ("denied", 72, 40, False, PRIORITY_SETTLED),
+        ("denied", 24 * 8, 40, True, PRIORITY_SETTLED),
+        ("finalized", 24 * 8, 40, True, PRIORITY_SETTLED),
+        # the first check failed: again daily
+        ("unchecked", 21, 12, True, PRIORITY_FIRST_CHECK),
+    ],
+)
+def test_base_cadence(status: str, checked_hours_ago: float, submitted_days_ago: int, due: bool, priority: int) -> None:
     verdict = verdict_of(claim(status, checked_hours_ago, submitted_days_ago))
 
     assert (verdict.is_due, verdict.priority) == (due, priority)
@@ -159,12 +201,15 @@ def test_every_run_is_not_twice_within_one_run() -> None:
     assert not verdict_of(denied, [denial(denied_days_ago=20)]).is_due
 
 
-@pytest.mark.parametrize("denials", [
-    [denial(denied_days_ago=5)],  # 25 days left
-    [denial(denied_days_ago=40)],  # window closed: nothing the portal can change
-    [denial(denied_days_ago=20, status="appealed")],  # not open
-    [denial(claim_id="PW2", denied_days_ago=20)],  # another claim's
-])
+@pytest.mark.parametrize(
+    "denials",
+    [
+        [denial(denied_days_ago=5)],  # 25 days left
+        [denial(denied_days_ago=40)],  # window closed: nothing the portal can change
+        [denial(denied_days_ago=20, status="appealed")],  # not open
+        [denial(claim_id="PW2", denied_days_ago=20)],  # another claim's
+    ],
+)
 def test_other_denials_leave_a_denied_claim_weekly(denials: list[Denial]) -> None:
     assert not verdict_of(claim("denied", checked_hours_ago=1, submitted_days_ago=40), denials).is_due
 
@@ -178,8 +223,9 @@ def test_the_denial_deadline_is_the_worklists() -> None:
 
     verdict = claim_verdict(denied, [hard], rules, NOW)
 
-    assert verdict.reason.startswith(f"{expected.deadline.action} due {expected.deadline.due} "
-                                     f"({expected.days_left} days left)")
+    assert verdict.reason.startswith(
+        f"{expected.deadline.action} due {expected.deadline.due} ({expected.days_left} days left)"
+    )
     assert verdict.priority == PRIORITY_DENIAL_DEADLINE + 14 - expected.days_left
 
 
@@ -223,15 +269,30 @@ def test_naive_stored_times_are_taken_as_utc() -> None:
 
 # --- authorizations ---------------------------------------------------------------------------------------------
 
-def auth(status: str = "approved", checked_hours_ago: float | None = 21, ends_in_days: int = 60,
-         service_in_days: int | None = None, number: str = "A1") -> Authorization:
-    return Authorization(auth_number=number, payer_id="UHP", member_id="M1", patient_name="SYNTHETIC, PERSON",
-                         servicing_npi="1234567893", procedure_codes=["97110"], units_approved=12,
-                         start_date=TODAY - timedelta(days=30), end_date=TODAY + timedelta(days=ends_in_days),
-                         scheduled_date=None if service_in_days is None else TODAY + timedelta(days=service_in_days),
-                         imported_at=NOW, updated_at=NOW, status=status,
-                         last_checked_at=(None if checked_hours_ago is None
-                                          else NOW - timedelta(hours=checked_hours_ago)))
+
+def auth(
+    status: str = "approved",
+    checked_hours_ago: float | None = 21,
+    ends_in_days: int = 60,
+    service_in_days: int | None = None,
+    number: str = "A1",
+) -> Authorization:
+    return Authorization(
+        auth_number=number,
+        payer_id="UHP",
+        member_id="M1",
+        patient_name="SYNTHETIC, PERSON",
+        servicing_npi="1234567893",
+        procedure_codes=["97110"],
+        units_approved=12,
+        start_date=TODAY - timedelta(days=30),
+        end_date=TODAY + timedelta(days=ends_in_days),
+        scheduled_date=None if service_in_days is None else TODAY + timedelta(days=service_in_days),
+        imported_at=NOW,
+        updated_at=NOW,
+        status=status,
+        last_checked_at=(None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago)),
+    )
 
 
 @pytest.mark.parametrize("status", ["denied", "cancelled", "expired"])
@@ -240,17 +301,20 @@ def test_final_authorizations_stop(status: str) -> None:
     assert not verdict.is_due and verdict.next_check_at is None
 
 
-@pytest.mark.parametrize(("a", "due"), [
-    (auth("approved", 21, ends_in_days=60), False),  # every 3 days
-    (auth("approved", 73, ends_in_days=60), True),
-    (auth("approved", 19, ends_in_days=10), False),  # daily near its end
-    (auth("approved", 21, ends_in_days=10), True),
-    (auth("approved", 21, ends_in_days=60, service_in_days=5), True),  # daily before the service
-    (auth("approved", 21, ends_in_days=60, service_in_days=-5), False),  # a past service changes nothing
-    (auth("pending", 19), False),
-    (auth("pending", 21), True),
-    (auth("unchecked", None), True),
-])
+@pytest.mark.parametrize(
+    ("a", "due"),
+    [
+        (auth("approved", 21, ends_in_days=60), False),  # every 3 days
+        (auth("approved", 73, ends_in_days=60), True),
+        (auth("approved", 19, ends_in_days=10), False),  # daily near its end
+        (auth("approved", 21, ends_in_days=10), True),
+        (auth("approved", 21, ends_in_days=60, service_in_days=5), True),  # daily before the service
+        (auth("approved", 21, ends_in_days=60, service_in_days=-5), False),  # a past service changes nothing
+        (auth("pending", 19), False),
+        (auth("pending", 21), True),
+        (auth("unchecked", None), True),
+    ],
+)
 def test_authorization_cadence(a: Authorization, due: bool) -> None:
     assert auth_verdict(a, NOW).is_due is due
 
@@ -265,9 +329,12 @@ def test_an_ended_approval_gets_one_last_look_then_stops() -> None:
 
 
 def test_authorizations_most_urgent_first_with_reasons() -> None:
-    auths = [auth("approved", 73, number="routine"), auth("pending", 21, number="pending"),
-             auth("pending", 21, service_in_days=-2, number="overdue"),
-             auth("approved", 21, ends_in_days=3, number="ending")]
+    auths = [
+        auth("approved", 73, number="routine"),
+        auth("pending", 21, number="pending"),
+        auth("pending", 21, service_in_days=-2, number="overdue"),
+        auth("approved", 21, ends_in_days=3, number="ending"),
+    ]
 
     due = due_authorizations(auths, NOW)
 
@@ -278,14 +345,16 @@ def test_authorizations_most_urgent_first_with_reasons() -> None:
 
 # --- enrollments ------------------------------------------------------------------------------------------------
 
+
 def provider(npi: str) -> Provider:
     return Provider(npi=npi, name="SYNTHETIC PROVIDER", imported_at=NOW, updated_at=NOW)
 
 
 def enrollment(npi: str, payer: str, status: str, checked_hours_ago: float) -> Enrollment:
     checked = NOW - timedelta(hours=checked_hours_ago)
-    return Enrollment(npi=npi, payer_id=payer, portal="unity", status=status, last_checked_at=checked,
-                      status_changed_at=checked)
+    return Enrollment(
+        npi=npi, payer_id=payer, portal="unity", status=status, last_checked_at=checked, status_changed_at=checked
+    )
 
 
 def test_enrollment_cadence() -> None:
@@ -301,8 +370,7 @@ def test_enrollment_cadence() -> None:
 
     due = due_enrollments(providers, enrollments, NOW)
 
-    assert [(d.target, d.payer_id) for d in due] == [
-        ("333", ANY_PAYER), ("111", "UHP"), ("222", "NWM"), ("222", "UHP")]
+    assert [(d.target, d.payer_id) for d in due] == [("333", ANY_PAYER), ("111", "UHP"), ("222", "NWM"), ("222", "UHP")]
     assert due[0].reason == "never checked"
     assert due[1].reason == "in process with UHP, last checked 21 h ago"
     assert len(enrollment_verdicts(providers, enrollments, NOW)) == 6

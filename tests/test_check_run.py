@@ -21,8 +21,13 @@ from worker.runtime.check import Check, PortalReport, RunReport
 pytestmark = pytest.mark.browser
 
 TODAY_STATE = {  # the fake portal's outcome -> the state the worker should record on its first day
-    "paid": "paid", "partial": "partially_paid", "denied": "denied", "pending": "pending",
-    "info_requested": "info_requested", "rejected": "rejected", "not_on_file": "not_on_file",
+    "paid": "paid",
+    "partial": "partially_paid",
+    "denied": "denied",
+    "pending": "pending",
+    "info_requested": "info_requested",
+    "rejected": "rejected",
+    "not_on_file": "not_on_file",
 }
 
 
@@ -39,8 +44,7 @@ def stored(ws: Workspace) -> tuple[dict[str, Claim], list[ClaimStatusObservation
 
 
 def expected_state(claim: TruthClaim, today: date) -> str:
-    if claim.on_file and claim.adjudicated > today and claim.outcome in {"paid", "denied"} \
-            and claim.final is not None:
+    if claim.on_file and claim.adjudicated > today and claim.outcome in {"paid", "denied"} and claim.final is not None:
         return "pending"
     return TODAY_STATE[claim.outcome]
 
@@ -55,15 +59,20 @@ def expected_denials(ws: Workspace, today: date) -> list[tuple[str, str, str, st
         status = claim.status_on(today)
         if status is None or status.category not in {"F1", "F2"}:
             continue
-        rows += [(claim.payer_id, claim.claim_id, a.group_code, a.carc, f"{a.amount:.2f}")
-                 for a in status.adjustments if a.carc not in NOT_DENIALS]
+        rows += [
+            (claim.payer_id, claim.claim_id, a.group_code, a.carc, f"{a.amount:.2f}")
+            for a in status.adjustments
+            if a.carc not in NOT_DENIALS
+        ]
     return rows
 
 
 def denial_keys(ws: Workspace) -> list[tuple[str, str, str, str, str]]:
     with Session(make_engine(ws.settings.database_url())) as session:
-        return [(d.payer_id or "", d.claim_id or "", d.group_code, d.carc, f"{d.amount:.2f}")
-                for d in session.exec(select(Denial))]
+        return [
+            (d.payer_id or "", d.claim_id or "", d.group_code, d.carc, f"{d.amount:.2f}")
+            for d in session.exec(select(Denial))
+        ]
 
 
 def portal_report(report: RunReport, portal: str) -> PortalReport:
@@ -99,8 +108,9 @@ def test_check_records_every_claim_state_on_every_portal_once(workspace: Workspa
     assert sorted(denial_keys(workspace)) == sorted(expected)
 
 
-def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(workspace: Workspace,
-                                                                          browser: Browser) -> None:
+def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(
+    workspace: Workspace, browser: Browser
+) -> None:
     import_claims(workspace)
     run(workspace, browser, portals=["unity"])
     workspace.portal.admin("clock", {"days": 12})
@@ -109,8 +119,11 @@ def test_pending_claims_adjudicate_over_simulated_days_and_paid_ones_stop(worksp
     run(workspace, browser, portals=["unity"], force=True)
 
     claims, observations = stored(workspace)
-    adjudicated = [c for c in workspace.truth.claims_for({"UHP"})
-                   if c.final is not None and workspace.truth.start < c.adjudicated <= later]
+    adjudicated = [
+        c
+        for c in workspace.truth.claims_for({"UHP"})
+        if c.final is not None and workspace.truth.start < c.adjudicated <= later
+    ]
     assert adjudicated, "the data set should have claims that adjudicate after the start"
     for truth in adjudicated:
         assert claims[truth.claim_id].status in {"paid", "partially_paid", "denied"}
@@ -189,13 +202,17 @@ def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace
     assert html_path and stat.S_IMODE(Path(html_path).parent.stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize(("fault", "words"), [
-    ({"maintenance": True}, "unavailable"),
-    ({"error_rate": 1.0}, "unavailable"),
-    ({"rate_limited": True}, "rate limited"),
-])
-def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace, fault: dict[str, object], words: str,
-                                                           browser: Browser) -> None:
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ({"maintenance": True}, "unavailable"),
+        ({"error_rate": 1.0}, "unavailable"),
+        ({"rate_limited": True}, "rate limited"),
+    ],
+)
+def test_unavailable_portal_is_backed_off_and_others_go_on(
+    workspace: Workspace, fault: dict[str, object], words: str, browser: Browser
+) -> None:
     import_claims(workspace)
     workspace.portal.admin("faults/clearinghouse", fault)
 
@@ -215,8 +232,9 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(workspace: Workspace,
     assert portal_report(again, "summit").checked == 0
 
 
-def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(workspace: Workspace,
-                                                                                       browser: Browser) -> None:
+def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_denial(
+    workspace: Workspace, browser: Browser
+) -> None:
     import_claims(workspace)
     first = run(workspace, browser, portals=["summit"])
     eras_at_start = portal_report(first, "summit").eras

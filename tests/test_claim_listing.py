@@ -48,8 +48,9 @@ def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_p
     today = workspace.truth.start + timedelta(days=days)
     with session(workspace) as s:
         claims = {c.claim_id: c for c in s.exec(select(Claim).where(Claim.payer_id == "UHP"))}
-        observed = {o.claim_id for o in s.exec(select(ClaimStatusObservation))
-                    if o.observed_at.date() > workspace.truth.start}
+        observed = {
+            o.claim_id for o in s.exec(select(ClaimStatusObservation)) if o.observed_at.date() > workspace.truth.start
+        }
     for claim_id, truth in unity.items():
         assert claims[claim_id].status == expected_state(truth, today), claim_id
     second_round = [t for t in tasks(workspace) if t.portal == "unity" and t.enqueued_at > mark]
@@ -62,33 +63,58 @@ def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_p
 
 
 def result(**changes: object) -> ClaimStatusResult:
-    fields: dict[str, object] = {"claim_id": "PW1", "category_code": "A2", "status_code": None,
-                                 "status_text": "Pending", "status_date": date(2026, 11, 1),
-                                 "payer_claim_number": "UHP1", "billed_amount": Decimal("100.00"),
-                                 "allowed_amount": None, "paid_amount": Decimal("0.00"), "check_number": None,
-                                 "payment_date": None}
+    fields: dict[str, object] = {
+        "claim_id": "PW1",
+        "category_code": "A2",
+        "status_code": None,
+        "status_text": "Pending",
+        "status_date": date(2026, 11, 1),
+        "payer_claim_number": "UHP1",
+        "billed_amount": Decimal("100.00"),
+        "allowed_amount": None,
+        "paid_amount": Decimal("0.00"),
+        "check_number": None,
+        "payment_date": None,
+    }
     fields.update(changes)
     return ClaimStatusResult(**fields)  # type: ignore[arg-type]
 
 
 def observation(**changes: object) -> ClaimStatusObservation:
-    fields: dict[str, object] = {"claim_id": "PW1", "observed_at": utcnow(), "portal": "unity", "run_id": "r",
-                                 "changes": "", "status": "received", "category_code": "A2", "status_code": "20",
-                                 "status_text": "Accepted", "status_date": date(2026, 11, 1),
-                                 "payer_claim_number": "UHP1", "billed_amount": Decimal("100.00"),
-                                 "allowed_amount": None, "paid_amount": Decimal("0"), "check_number": None,
-                                 "payment_date": None, "adjustments": []}
+    fields: dict[str, object] = {
+        "claim_id": "PW1",
+        "observed_at": utcnow(),
+        "portal": "unity",
+        "run_id": "r",
+        "changes": "",
+        "status": "received",
+        "category_code": "A2",
+        "status_code": "20",
+        "status_text": "Accepted",
+        "status_date": date(2026, 11, 1),
+        "payer_claim_number": "UHP1",
+        "billed_amount": Decimal("100.00"),
+        "allowed_amount": None,
+        "paid_amount": Decimal("0"),
+        "check_number": None,
+        "payment_date": None,
+        "adjustments": [],
+    }
     fields.update(changes)
     return ClaimStatusObservation(**fields)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("listed", "latest", "same"), [
-    (result(), observation(), True),
-    (result(status_date=date(2026, 11, 5)), observation(), False),  # the payer touched it
-    (result(paid_amount=Decimal("80.00")), observation(), False),
-    (result(category_code="F1"), observation(), False),  # decided
-    (result(check_number="EFT1"), observation(), False),
-])
+@pytest.mark.parametrize(
+    ("listed", "latest", "same"),
+    [
+        (result(), observation(), True),
+        (result(status_date=date(2026, 11, 5)), observation(), False),  # the payer touched it
+        (result(paid_amount=Decimal("80.00")), observation(), False),
+        (result(category_code="F1"), observation(), False),  # decided
+        (result(check_number="EFT1"), observation(), False),
+    ],
+)
 def test_only_a_listing_identical_on_every_listed_field_counts_as_unchanged(
-        listed: ClaimStatusResult, latest: ClaimStatusObservation, same: bool) -> None:
+    listed: ClaimStatusResult, latest: ClaimStatusObservation, same: bool
+) -> None:
     assert same_as_listed(latest, listed) is same

@@ -16,21 +16,43 @@ from store.models import Claim, ClaimStatusObservation
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def claim(status: str = "unchecked", checked_hours_ago: float | None = None, submitted_days_ago: int = 30,
-          payer: str = "UHP") -> Claim:
-    return Claim(claim_id="PW1", payer_id=payer, member_id="M1", patient_name="SYNTHETIC, PERSON",
-                 dos_from=date(2026, 10, 1), dos_to=date(2026, 10, 1), billed_amount=Decimal("100.00"),
-                 submitted_date=(NOW - timedelta(days=submitted_days_ago)).date(), rendering_npi="1234567893",
-                 imported_at=NOW, updated_at=NOW, status=status, paid_amount=None,
-                 last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago))
+def claim(
+    status: str = "unchecked", checked_hours_ago: float | None = None, submitted_days_ago: int = 30, payer: str = "UHP"
+) -> Claim:
+    return Claim(
+        claim_id="PW1",
+        payer_id=payer,
+        member_id="M1",
+        patient_name="SYNTHETIC, PERSON",
+        dos_from=date(2026, 10, 1),
+        dos_to=date(2026, 10, 1),
+        billed_amount=Decimal("100.00"),
+        submitted_date=(NOW - timedelta(days=submitted_days_ago)).date(),
+        rendering_npi="1234567893",
+        imported_at=NOW,
+        updated_at=NOW,
+        status=status,
+        paid_amount=None,
+        last_checked_at=None if checked_hours_ago is None else NOW - timedelta(hours=checked_hours_ago),
+    )
 
 
-@pytest.mark.parametrize(("code", "state"), [
-    ("A2", ClaimState.RECEIVED), ("A7", ClaimState.REJECTED), ("P1", ClaimState.PENDING),
-    ("P3", ClaimState.INFO_REQUESTED), ("R4", ClaimState.INFO_REQUESTED), ("F1", ClaimState.PAID),
-    ("F2", ClaimState.DENIED), ("F4", ClaimState.DENIED), ("A4", ClaimState.NOT_ON_FILE),
-    ("E1", ClaimState.ERROR), ("f1", ClaimState.PAID),
-])
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [
+        ("A2", ClaimState.RECEIVED),
+        ("A7", ClaimState.REJECTED),
+        ("P1", ClaimState.PENDING),
+        ("P3", ClaimState.INFO_REQUESTED),
+        ("R4", ClaimState.INFO_REQUESTED),
+        ("F1", ClaimState.PAID),
+        ("F2", ClaimState.DENIED),
+        ("F4", ClaimState.DENIED),
+        ("A4", ClaimState.NOT_ON_FILE),
+        ("E1", ClaimState.ERROR),
+        ("f1", ClaimState.PAID),
+    ],
+)
 def test_277_categories_map_to_states(code: str, state: ClaimState) -> None:
     assert state_of(ClaimStatusResult("PW1", code, None, "")) is state
 
@@ -51,19 +73,27 @@ def test_paid_with_a_denied_line_is_partially_paid_but_contractual_adjustments_a
 
 
 def test_batches_group_claims_by_the_portal_answering_for_their_payer() -> None:
-    plan = plan_batches([claim(payer="UHP"), claim(payer="NWM"), claim(payer="XXX")],
-                        {"UHP": "unity", "NWM": "summit"}.get)
+    plan = plan_batches(
+        [claim(payer="UHP"), claim(payer="NWM"), claim(payer="XXX")], {"UHP": "unity", "NWM": "summit"}.get
+    )
     assert {p: len(c) for p, c in plan.batches.items()} == {"unity": 1, "summit": 1}
     assert [c.payer_id for c in plan.unrouted] == ["XXX"]
 
 
 def test_changes_are_detected_field_by_field_and_amount_formatting_is_not_a_change() -> None:
-    result = ClaimStatusResult("PW1", "F1", "65", "Paid", paid_amount=Decimal("80.0"),
-                               adjustments=(Adjustment("CO", "45", Decimal("20")),))
+    result = ClaimStatusResult(
+        "PW1", "F1", "65", "Paid", paid_amount=Decimal("80.0"), adjustments=(Adjustment("CO", "45", Decimal("20")),)
+    )
     fields = observation_from(result, "PW1")
     assert describe_changes(None, fields, COMPARED) == "first seen: paid"
-    before = ClaimStatusObservation(claim_id="PW1", observed_at=NOW, portal="p", run_id="r", changes="x",
-                                    **{**fields, "paid_amount": Decimal("80.00")})
+    before = ClaimStatusObservation(
+        claim_id="PW1",
+        observed_at=NOW,
+        portal="p",
+        run_id="r",
+        changes="x",
+        **{**fields, "paid_amount": Decimal("80.00")},
+    )
     assert describe_changes(before, fields, COMPARED) == ""
     after = observation_from(ClaimStatusResult("PW1", "F2", "1", "Denied"), "PW1")
     assert "status: paid -> denied" in describe_changes(before, after, COMPARED)

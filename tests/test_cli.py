@@ -21,16 +21,23 @@ from worker.clock import utcnow
 from worker.security.credentials import KEY_FILE_ENV
 
 
-def cli(ws: Workspace | None, *args: str, config: Path | None = None, stdin: str | None = None,
-        env: dict[str, str] | None = None) -> Ran:
+def cli(
+    ws: Workspace | None,
+    *args: str,
+    config: Path | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Ran:
     config_path = config or (ws.config_path if ws else Path("portal-worker.toml"))
     return portal_worker("-c", str(config_path), *args, stdin=stdin, env=env)
 
 
 def test_bad_config_names_the_key_without_a_traceback(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[worker]\ncolour = "blue"\n[portals.x]\nadapter = "unity_health"\n'
-                      'base_url = "http://portal.example.com"\npayers = ["UHP"]\n')
+    config.write_text(
+        '[worker]\ncolour = "blue"\n[portals.x]\nadapter = "unity_health"\n'
+        'base_url = "http://portal.example.com"\npayers = ["UHP"]\n'
+    )
     result = cli(None, "claims", config=config)
     assert result.returncode == 2
     assert "worker.colour" in result.stderr and "portals.x.base_url" in result.stderr
@@ -117,8 +124,9 @@ def test_credentials_test_never_opens_a_second_session_beside_a_working_runner(w
     engine = make_engine(workspace.settings.database_url())
     create_schema(engine)
     with session_scope(engine) as session:
-        held = tasks.lease_account(session, portal="unity", owner="host-9:1:runner-1", now=utcnow(),
-                                   lease_for=timedelta(minutes=5))
+        held = tasks.lease_account(
+            session, portal="unity", owner="host-9:1:runner-1", now=utcnow(), lease_for=timedelta(minutes=5)
+        )
     assert held is not None
     before = workspace.portal.admin("state")["requests"]["commercial"]
 
@@ -135,8 +143,11 @@ def test_credentials_test_never_opens_a_second_session_beside_a_working_runner(w
 @pytest.mark.browser
 def test_check_one_claim_and_list_it_without_patient_details(workspace: Workspace) -> None:
     assert cli(workspace, "import", "claims", str(workspace.claims_csv)).returncode == 0
-    denied = next(c for c in workspace.truth.claims_for({"UHP"}) if c.outcome == "denied"
-                  and c.adjudicated <= workspace.truth.start)
+    denied = next(
+        c
+        for c in workspace.truth.claims_for({"UHP"})
+        if c.outcome == "denied" and c.adjudicated <= workspace.truth.start
+    )
 
     checked = cli(workspace, "check", "--claim", denied.claim_id)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -219,8 +230,15 @@ def test_era_import_feeds_the_worklist_and_staff_work_it(workspace: Workspace) -
 
     report = cli(workspace, "report", "denials")
     assert report.returncode == 0
-    for title in ("By payer", "By category", "By CARC", "By owner", "By month", "Initial denial rate",
-                  "Preventable share"):
+    for title in (
+        "By payer",
+        "By category",
+        "By CARC",
+        "By owner",
+        "By month",
+        "Initial denial rate",
+        "Preventable share",
+    ):
         assert title in report.stdout
 
 
@@ -268,8 +286,9 @@ def test_auth_and_provider_imports_are_all_or_nothing_and_listed(workspace: Work
 @pytest.mark.slow
 def test_the_demo_checks_the_fake_practice_and_ends_with_the_daily_summary(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
-    result = portal_worker_process("demo", "--claims-per-payer", "4", "--data-dir", str(data_dir),
-                                   env={"COLUMNS": "200"}, timeout_s=600)
+    result = portal_worker_process(
+        "demo", "--claims-per-payer", "4", "--data-dir", str(data_dir), env={"COLUMNS": "200"}, timeout_s=600
+    )
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     shown = result.stdout

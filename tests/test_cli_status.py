@@ -25,8 +25,9 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     key_file.chmod(0o600)
     monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
     config = tmp_path / "portal-worker.toml"
-    write_config(config, "http://127.0.0.1:9", tmp_path / "data",
-                 '\n[run]\nheartbeat_seconds = 5\nstale_after_seconds = 60\n')
+    write_config(
+        config, "http://127.0.0.1:9", tmp_path / "data", "\n[run]\nheartbeat_seconds = 5\nstale_after_seconds = 60\n"
+    )
     settings = Settings.load(config)
     create_schema(make_engine(settings.database_url()))
     return settings
@@ -43,23 +44,40 @@ def run_cli(settings: Settings, *args: str, stdin: str | None = None) -> Ran:
 
 def test_status_says_what_each_portal_needs_and_how_deep_the_queue_is(install: Settings) -> None:
     for portal in ("summit", "lakeshore", "unity"):
-        stored = run_cli(install, "credentials", "set", portal, "--stdin",
-                         stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}')
+        stored = run_cli(
+            install,
+            "credentials",
+            "set",
+            portal,
+            "--stdin",
+            stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}',
+        )
         assert stored.returncode == 0, stored.stderr
     now = datetime.now(UTC)
     with session_scope(make_engine(install.database_url())) as session:
-        for portal, adapter in (("summit", "summit_exchange"), ("unity", "unity_health"),
-                                ("lakeshore", "lakeshore_medicaid")):
+        for portal, adapter in (
+            ("summit", "summit_exchange"),
+            ("unity", "unity_health"),
+            ("lakeshore", "lakeshore_medicaid"),
+        ):
             accounts.get_account(session, portal, adapter)
         session.flush()
         accounts.note_failure(session, "summit", "RateLimited: portal is rate limiting (HTTP 429)")
         accounts.pause(session, "summit", now + timedelta(hours=2))
         accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted", now)
-        health.pause_flow(session, portal="lakeshore", kind="claim_status", reason="LayoutChanged: no claims table",
-                          evidence=None, now=now, until=now + timedelta(hours=24))
+        health.pause_flow(
+            session,
+            portal="lakeshore",
+            kind="claim_status",
+            reason="LayoutChanged: no claims table",
+            evidence=None,
+            now=now,
+            until=now + timedelta(hours=24),
+        )
         for n in range(3):
-            tasks.enqueue(session, kind="claim_status", portal="summit", target=f"PW-{n}", reason="never checked",
-                          now=now)
+            tasks.enqueue(
+                session, kind="claim_status", portal="summit", target=f"PW-{n}", reason="never checked", now=now
+            )
 
     shown = run_cli(install, "status")
 
@@ -77,13 +95,29 @@ def test_status_check_tells_a_live_worker_from_a_dead_one(install: Settings) -> 
     engine = make_engine(install.database_url())
     now = datetime.now(UTC)
     with session_scope(engine) as session:
-        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
-                    detail={"runner-1": "idle"})
+        health.beat(
+            session,
+            worker_id="host:1:a",
+            host="host",
+            pid=1,
+            started_at=now,
+            now=now,
+            runners=2,
+            detail={"runner-1": "idle"},
+        )
     assert run_cli(install, "status", "--check").returncode == 0
 
     with session_scope(engine) as session:
-        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now,
-                    now=now - timedelta(minutes=5), runners=2, detail={"runner-1": "idle"})
+        health.beat(
+            session,
+            worker_id="host:1:a",
+            host="host",
+            pid=1,
+            started_at=now,
+            now=now - timedelta(minutes=5),
+            runners=2,
+            detail={"runner-1": "idle"},
+        )
     stale = run_cli(install, "status", "--check")
     assert stale.returncode == 1 and "hung or dead" in stale.stderr
 
@@ -92,10 +126,26 @@ def test_status_check_this_host_asks_only_about_the_worker_on_this_machine(insta
     engine = make_engine(install.database_url())
     now = datetime.now(UTC)
     with session_scope(engine) as session:  # another host's worker is alive; this host's went quiet
-        health.beat(session, worker_id="db-host-2:7:b", host="db-host-2", pid=7, started_at=now, now=now,
-                    runners=2, detail={"runner-1": "idle"})
-        health.beat(session, worker_id=f"{socket.gethostname()}:8:c", host=socket.gethostname(), pid=8,
-                    started_at=now, now=now - timedelta(minutes=5), runners=2, detail={"runner-1": "idle"})
+        health.beat(
+            session,
+            worker_id="db-host-2:7:b",
+            host="db-host-2",
+            pid=7,
+            started_at=now,
+            now=now,
+            runners=2,
+            detail={"runner-1": "idle"},
+        )
+        health.beat(
+            session,
+            worker_id=f"{socket.gethostname()}:8:c",
+            host=socket.gethostname(),
+            pid=8,
+            started_at=now,
+            now=now - timedelta(minutes=5),
+            runners=2,
+            detail={"runner-1": "idle"},
+        )
 
     assert run_cli(install, "status", "--check").returncode == 0  # some worker on the database is alive
     here = run_cli(install, "status", "--check", "--this-host")
@@ -108,20 +158,35 @@ def test_status_check_needs_no_credential_store(install: Settings, monkeypatch: 
     engine = make_engine(install.database_url())
     now = datetime.now(UTC)
     with session_scope(engine) as session:
-        health.beat(session, worker_id="host:1:a", host="host", pid=1, started_at=now, now=now, runners=2,
-                    detail={"runner-1": "idle"})
+        health.beat(
+            session,
+            worker_id="host:1:a",
+            host="host",
+            pid=1,
+            started_at=now,
+            now=now,
+            runners=2,
+            detail={"runner-1": "idle"},
+        )
 
     alive = run_cli(install, "status", "--check")
 
     assert alive.returncode == 0 and "alive" in alive.stdout, alive.stderr
 
 
-def test_status_and_schedule_show_the_credentials_without_the_key(install: Settings,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_and_schedule_show_the_credentials_without_the_key(
+    install: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A billing lead sees which portals have credentials on this install without holding the service's key:
     `credentials set` recorded it in the database, where `status` reads it."""
-    stored = run_cli(install, "credentials", "set", "summit", "--stdin",
-                     stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}')
+    stored = run_cli(
+        install,
+        "credentials",
+        "set",
+        "summit",
+        "--stdin",
+        stdin='{"username": "demo.biller", "password": "synthetic-pass-1"}',
+    )
     assert stored.returncode == 0, stored.stderr
     monkeypatch.delenv(KEY_FILE_ENV)
 
@@ -137,8 +202,9 @@ def test_status_and_schedule_show_the_credentials_without_the_key(install: Setti
     assert schedule.returncode == 0 and "unity no credentials" in plain(schedule.stdout), schedule.stderr
 
 
-def test_status_says_when_this_install_has_not_recorded_its_credentials_yet(install: Settings,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_says_when_this_install_has_not_recorded_its_credentials_yet(
+    install: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A database from before the record existed: `status` does not guess, it says what will record it."""
     monkeypatch.delenv(KEY_FILE_ENV)
 
@@ -152,8 +218,9 @@ def test_schedule_shows_the_next_runs_and_what_is_due_and_why(install: Settings,
     from tests.test_import_claims import rows, write_csv
 
     template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
-    csv = write_csv(tmp_path / "claims.csv", [{**template, "claim_id": "PW-A", "payer_id": "UHP",
-                                               "submitted_date": "2026-11-01"}])
+    csv = write_csv(
+        tmp_path / "claims.csv", [{**template, "claim_id": "PW-A", "payer_id": "UHP", "submitted_date": "2026-11-01"}]
+    )
     assert run_cli(install, "import", "claims", str(csv)).returncode == 0
 
     shown = run_cli(install, "schedule")
@@ -171,8 +238,15 @@ def test_resume_lifts_a_layout_pause_and_a_back_off(install: Settings) -> None:
         accounts.get_account(session, "lakeshore", "lakeshore_medicaid")
         session.flush()
         accounts.pause(session, "lakeshore", now + timedelta(hours=1))
-        health.pause_flow(session, portal="lakeshore", kind="claim_status", reason="LayoutChanged", evidence=None,
-                          now=now, until=now + timedelta(hours=24))
+        health.pause_flow(
+            session,
+            portal="lakeshore",
+            kind="claim_status",
+            reason="LayoutChanged",
+            evidence=None,
+            now=now,
+            until=now + timedelta(hours=24),
+        )
 
     resumed = run_cli(install, "resume", "lakeshore")
 

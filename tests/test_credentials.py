@@ -33,8 +33,9 @@ def test_headless_without_a_key_refuses_with_what_to_do(tmp_path: Path) -> None:
     assert KEY_FILE_ENV in str(error.value) and "Plaintext storage is refused" in str(error.value)
 
 
-def test_encrypted_file_round_trip_is_private_and_holds_no_plaintext(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encrypted_file_round_trip_is_private_and_holds_no_plaintext(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("a-long-random-test-key-123456")
     key_file.chmod(0o600)
@@ -75,8 +76,9 @@ def test_a_wrong_key_cannot_read_the_credentials(tmp_path: Path, monkeypatch: py
     assert (tmp_path / "credentials.cfg").read_bytes() == written  # nothing written under the wrong key
 
 
-def test_a_wrong_key_on_a_file_with_no_credentials_yet_writes_nothing(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_key_on_a_file_with_no_credentials_yet_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(KEY_ENV, "first-key-0123456789")
     store = open_store(tmp_path)
     store.save("unity", Credentials("biller", CANARY))
@@ -119,7 +121,8 @@ derive = ArgonAESEncryption._create_cipher
 ArgonAESEncryption._create_cipher = lambda self, *args: counted.append(1) or derive(self, *args)
 for _ in range(3):
     for portal in {PORTALS!r}:
-        assert open_store(__import__("pathlib").Path({str(tmp_path)!r})).load(portal).credentials.username == "biller-" + portal
+        stored = open_store(__import__("pathlib").Path({str(tmp_path)!r})).load(portal)
+        assert stored.credentials.username == "biller-" + portal
 print(len(counted))
 """
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
@@ -128,20 +131,30 @@ print(len(counted))
 
 
 @pytest.mark.slow
-def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`credentials set` in another process changes the file: the worker decrypts it again, once."""
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     config = tmp_path / "portal-worker.toml"
-    config.write_text(f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[portals.unity]\nadapter = "unity_health"\n'
-                      'base_url = "http://localhost:1/commercial"\npayers = ["UHP"]\n')
+    config.write_text(
+        f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[portals.unity]\nadapter = "unity_health"\n'
+        'base_url = "http://localhost:1/commercial"\npayers = ["UHP"]\n'
+    )
     store = open_store(tmp_path / "data")
     first = store.save("unity", Credentials("biller", "first-password"))
     counted = derivations(monkeypatch)
     assert store.load("unity") == first and store.load("unity") == first
     assert counted == []  # the file did not change since this process wrote it: nothing to decrypt
-    done = portal_worker_process("-c", str(config), "credentials", "set", "unity", "--stdin",
-                                 stdin=json.dumps({"username": "biller", "password": "second-password"}))
+    done = portal_worker_process(
+        "-c",
+        str(config),
+        "credentials",
+        "set",
+        "unity",
+        "--stdin",
+        stdin=json.dumps({"username": "biller", "password": "second-password"}),
+    )
     assert done.returncode == 0, done.stderr
     second = store.load("unity")
     assert second is not None and second.credentials.password == "second-password"
@@ -150,14 +163,20 @@ def test_a_running_worker_sees_new_credentials_as_soon_as_they_are_stored(tmp_pa
 
 
 def test_credentials_stored_one_entry_per_portal_by_an_earlier_version_move_into_the_one_entry(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from worker.security.credentials import SERVICE, VAULT
 
     monkeypatch.setenv(KEY_ENV, "a-long-random-test-key-123456")
     store = open_store(tmp_path)
     store.save("summit", Credentials("biller-summit", "summit-password"))
-    earlier = {"username": "biller-unity", "password": CANARY, "totp_secret": None, "security_answers": {"q?": "a"},
-               "updated_at": "2026-11-30T08:00:00+00:00"}
+    earlier = {
+        "username": "biller-unity",
+        "password": CANARY,
+        "totp_secret": None,
+        "security_answers": {"q?": "a"},
+        "updated_at": "2026-11-30T08:00:00+00:00",
+    }
     store.backend.set_password(SERVICE, "unity", json.dumps(earlier))  # what versions before 0.2 wrote
 
     loaded = store.load("unity")
@@ -178,7 +197,8 @@ def test_the_credential_file_keeps_the_production_argon2_cost(tmp_path: Path, mo
 
 
 def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two hosts share one database, each with its own keyring: a rejection on one pauses both, and
     each host works again only once a person has stored credentials on it after the rejection."""
     from datetime import datetime
@@ -196,14 +216,21 @@ def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password
 
     def host(name: str) -> WorkerContext:
         config = tmp_path / f"{name}.toml"
-        config.write_text(f'[worker]\ndata_dir = "{tmp_path / name}"\n\n[database]\nurl = "{database}"\n\n'
-                          '[portals.unity]\nadapter = "unity_health"\nbase_url = "http://localhost:1/commercial"\n'
-                          'payers = ["UHP"]\n')
+        config.write_text(
+            f'[worker]\ndata_dir = "{tmp_path / name}"\n\n[database]\nurl = "{database}"\n\n'
+            '[portals.unity]\nadapter = "unity_health"\nbase_url = "http://localhost:1/commercial"\n'
+            'payers = ["UHP"]\n'
+        )
         settings = Settings.load(config)
         open_store(settings.worker.data_dir).save("unity", Credentials("biller", "the-old-password"))
-        return WorkerContext(settings, engine, open_store(settings.worker.data_dir),
-                             clock=lambda: datetime.now(UTC), chromium=ChromiumChoice(None, "not used"),
-                             worker_id=name)
+        return WorkerContext(
+            settings,
+            engine,
+            open_store(settings.worker.data_dir),
+            clock=lambda: datetime.now(UTC),
+            chromium=ChromiumChoice(None, "not used"),
+            worker_id=name,
+        )
 
     def gate(ctx: WorkerContext) -> PortalGate:
         return ctx.gate("unity", datetime.now(UTC))
@@ -211,8 +238,9 @@ def test_a_rejected_login_is_not_retried_from_another_host_with_the_old_password
     host_a, host_b = host("host-a"), host("host-b")
     assert gate(host_a).open and gate(host_b).open
     with session_scope(engine) as session:  # what a runner on host A records when the portal says no
-        accounts.mark_needs_attention(session, "unity", "LoginRejected: the password was not accepted",
-                                      datetime.now(UTC))
+        accounts.mark_needs_attention(
+            session, "unity", "LoginRejected: the password was not accepted", datetime.now(UTC)
+        )
 
     for ctx in (host_a, host_b):
         closed = gate(ctx)

@@ -26,9 +26,75 @@ RARCS = sorted(remark_codes().values(), key=lambda r: r.code)
 GENERIC = reason_codes()["16"]  # "lacks information, see the remarks": the CARC remarks usually come with
 
 # Every code the domain reference (section 2) names must be in the tables; kept as the reference lists them.
-REFERENCE_CARCS = ("4 5 6 7 11 13 14 16 18 22 26 27 29 31 32 35 119 39 49 50 55 58 96 97 107 109 140 146 150 151 "  # noqa: SIM905
-                   "167 170 185 181 182 183 184 189 197 198 199 204 206 207 208 226 227 234 236 242 243 252 284 "
-                   "296 287 288 B7 B9 B11 B13 B15 B16 1 2 3 45 23").split()
+REFERENCE_CARCS = [
+    "4",
+    "5",
+    "6",
+    "7",
+    "11",
+    "13",
+    "14",
+    "16",
+    "18",
+    "22",
+    "26",
+    "27",
+    "29",
+    "31",
+    "32",
+    "35",
+    "119",
+    "39",
+    "49",
+    "50",
+    "55",
+    "58",
+    "96",
+    "97",
+    "107",
+    "109",
+    "140",
+    "146",
+    "150",
+    "151",
+    "167",
+    "170",
+    "185",
+    "181",
+    "182",
+    "183",
+    "184",
+    "189",
+    "197",
+    "198",
+    "199",
+    "204",
+    "206",
+    "207",
+    "208",
+    "226",
+    "227",
+    "234",
+    "236",
+    "242",
+    "243",
+    "252",
+    "284",
+    "296",
+    "287",
+    "288",
+    "B7",
+    "B9",
+    "B11",
+    "B13",
+    "B15",
+    "B16",
+    "1",
+    "2",
+    "3",
+    "45",
+    "23",
+]
 REFERENCE_RARCS = "MA130 N517 N380 M127 N290 N265 N286 N30 N54 N351 N115 N386 N130 N179 N20 N479 N522 N1 N211".split()  # noqa: SIM905
 
 
@@ -61,21 +127,24 @@ def test_every_rarc_row_refines_a_generic_denial_as_its_refines_column_says(row)
     assert result.known and row.description in result.description
 
 
-@pytest.mark.parametrize(("group", "carc", "category", "kind", "bill_patient"), [
-    ("PR", "1", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
-    ("PR", "2", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
-    ("PR", "3", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
-    ("CO", "45", "contractual", DenialKind.NOT_A_DENIAL, False),
-    ("CO", "253", "contractual", DenialKind.NOT_A_DENIAL, False),
-    ("OA", "23", "coordination_of_benefits", DenialKind.NOT_A_DENIAL, False),
-    # a real denial stays a denial under PR, but the payer says the patient may be billed
-    ("PR", "204", "non_covered", DenialKind.HARD, True),
-    ("CO", "204", "non_covered", DenialKind.HARD, False),
-    ("PR", "96", "non_covered", DenialKind.HARD, True),
-    ("OA", "18", "duplicate", DenialKind.HARD, False),
-    ("PI", "151", "medical_necessity", DenialKind.HARD, False),
-    ("CR", "16", "documentation", DenialKind.SOFT, False),
-])
+@pytest.mark.parametrize(
+    ("group", "carc", "category", "kind", "bill_patient"),
+    [
+        ("PR", "1", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+        ("PR", "2", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+        ("PR", "3", "patient_responsibility", DenialKind.NOT_A_DENIAL, True),
+        ("CO", "45", "contractual", DenialKind.NOT_A_DENIAL, False),
+        ("CO", "253", "contractual", DenialKind.NOT_A_DENIAL, False),
+        ("OA", "23", "coordination_of_benefits", DenialKind.NOT_A_DENIAL, False),
+        # a real denial stays a denial under PR, but the payer says the patient may be billed
+        ("PR", "204", "non_covered", DenialKind.HARD, True),
+        ("CO", "204", "non_covered", DenialKind.HARD, False),
+        ("PR", "96", "non_covered", DenialKind.HARD, True),
+        ("OA", "18", "duplicate", DenialKind.HARD, False),
+        ("PI", "151", "medical_necessity", DenialKind.HARD, False),
+        ("CR", "16", "documentation", DenialKind.SOFT, False),
+    ],
+)
 def test_group_codes(group: str, carc: str, category: str, kind: DenialKind, bill_patient: bool) -> None:
     result = categorise(group, carc)
     assert (result.category, result.kind, result.bill_patient, result.known) == (category, kind, bill_patient, True)
@@ -83,37 +152,41 @@ def test_group_codes(group: str, carc: str, category: str, kind: DenialKind, bil
         assert result.owner == "none"
 
 
-@pytest.mark.parametrize(("carc", "rarcs", "category", "owner", "kind", "appealable"), [
-    # what the fake portals send
-    ("16", ["M127"], "documentation", "providers", DenialKind.SOFT, True),
-    ("50", ["N115"], "medical_necessity", "providers", DenialKind.HARD, True),
-    ("B7", ["N290"], "credentialing", "credentialing", DenialKind.SOFT, True),
-    ("18", ["N522"], "duplicate", "billing", DenialKind.HARD, True),
-    ("97", ["N20"], "bundling", "coding", DenialKind.HARD, True),
-    # a remark naming the cause replaces the CARC's
-    ("197", ["N54"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
-    ("16", ["N351"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
-    ("16", ["N30"], "eligibility", "front_desk", DenialKind.HARD, True),
-    ("16", ["N479"], "coordination_of_benefits", "billing", DenialKind.SOFT, True),
-    # a remark naming the fix changes only the kind
-    ("16", ["MA130"], "documentation", "billing", DenialKind.SOFT, False),
-    ("4", ["N380"], "coding", "coding", DenialKind.SOFT, True),
-    ("50", ["N517"], "medical_necessity", "providers", DenialKind.SOFT, True),
-    # appeal rights
-    ("50", ["N211"], "medical_necessity", "providers", DenialKind.HARD, False),
-    ("50", ["N1"], "medical_necessity", "providers", DenialKind.HARD, True),
-    # precedence: the first cause remark wins, then the first action remark sets the kind
-    ("16", ["N290", "M127"], "credentialing", "credentialing", DenialKind.SOFT, True),
-    ("16", ["M127", "N290"], "documentation", "providers", DenialKind.SOFT, True),
-    ("16", ["N20", "N30"], "eligibility", "front_desk", DenialKind.HARD, True),
-    ("16", ["N30", "N517"], "eligibility", "front_desk", DenialKind.SOFT, True),
-    ("16", ["N517", "N30"], "eligibility", "front_desk", DenialKind.SOFT, True),
-    ("50", ["N211", "N1"], "medical_necessity", "providers", DenialKind.HARD, False),
-    # remarks never turn a non-denial into a denial
-    ("45", ["N290"], "contractual", "none", DenialKind.NOT_A_DENIAL, True),
-])
-def test_remarks_refine_the_carc(carc: str, rarcs: list[str], category: str, owner: str, kind: DenialKind,
-                                 appealable: bool) -> None:
+@pytest.mark.parametrize(
+    ("carc", "rarcs", "category", "owner", "kind", "appealable"),
+    [
+        # what the fake portals send
+        ("16", ["M127"], "documentation", "providers", DenialKind.SOFT, True),
+        ("50", ["N115"], "medical_necessity", "providers", DenialKind.HARD, True),
+        ("B7", ["N290"], "credentialing", "credentialing", DenialKind.SOFT, True),
+        ("18", ["N522"], "duplicate", "billing", DenialKind.HARD, True),
+        ("97", ["N20"], "bundling", "coding", DenialKind.HARD, True),
+        # a remark naming the cause replaces the CARC's
+        ("197", ["N54"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
+        ("16", ["N351"], "authorization", "scheduling_auth", DenialKind.SOFT, True),
+        ("16", ["N30"], "eligibility", "front_desk", DenialKind.HARD, True),
+        ("16", ["N479"], "coordination_of_benefits", "billing", DenialKind.SOFT, True),
+        # a remark naming the fix changes only the kind
+        ("16", ["MA130"], "documentation", "billing", DenialKind.SOFT, False),
+        ("4", ["N380"], "coding", "coding", DenialKind.SOFT, True),
+        ("50", ["N517"], "medical_necessity", "providers", DenialKind.SOFT, True),
+        # appeal rights
+        ("50", ["N211"], "medical_necessity", "providers", DenialKind.HARD, False),
+        ("50", ["N1"], "medical_necessity", "providers", DenialKind.HARD, True),
+        # precedence: the first cause remark wins, then the first action remark sets the kind
+        ("16", ["N290", "M127"], "credentialing", "credentialing", DenialKind.SOFT, True),
+        ("16", ["M127", "N290"], "documentation", "providers", DenialKind.SOFT, True),
+        ("16", ["N20", "N30"], "eligibility", "front_desk", DenialKind.HARD, True),
+        ("16", ["N30", "N517"], "eligibility", "front_desk", DenialKind.SOFT, True),
+        ("16", ["N517", "N30"], "eligibility", "front_desk", DenialKind.SOFT, True),
+        ("50", ["N211", "N1"], "medical_necessity", "providers", DenialKind.HARD, False),
+        # remarks never turn a non-denial into a denial
+        ("45", ["N290"], "contractual", "none", DenialKind.NOT_A_DENIAL, True),
+    ],
+)
+def test_remarks_refine_the_carc(
+    carc: str, rarcs: list[str], category: str, owner: str, kind: DenialKind, appealable: bool
+) -> None:
     result = categorise("CO", carc, rarcs)
     assert (result.category, result.owner, result.kind, result.appealable) == (category, owner, kind, appealable)
     assert result.known
@@ -125,20 +198,27 @@ def test_codes_are_case_insensitive_and_stripped() -> None:
     assert describe_rarc(" m127 ") == describe_rarc("M127") is not None
 
 
-@pytest.mark.parametrize(("group", "carc", "rarcs", "missing"), [
-    ("CO", "999", [], "999"),
-    ("CO", "Z9", ["M127"], "Z9"),
-    ("CO", "50", ["N9999"], "N9999"),
-    ("CO", "16", ["M127", "XYZ"], "XYZ"),
-    ("XX", "50", [], "group XX"),
-    ("", "50", [], "group (blank)"),
-    ("CO", "", [], "(blank CARC)"),
-    ("PR", "999", [], "999"),
-])
+@pytest.mark.parametrize(
+    ("group", "carc", "rarcs", "missing"),
+    [
+        ("CO", "999", [], "999"),
+        ("CO", "Z9", ["M127"], "Z9"),
+        ("CO", "50", ["N9999"], "N9999"),
+        ("CO", "16", ["M127", "XYZ"], "XYZ"),
+        ("XX", "50", [], "group XX"),
+        ("", "50", [], "group (blank)"),
+        ("CO", "", [], "(blank CARC)"),
+        ("PR", "999", [], "999"),
+    ],
+)
 def test_unknown_codes_go_to_a_person_and_never_raise(group: str, carc: str, rarcs: list[str], missing: str) -> None:
     result = categorise(group, carc, rarcs)
-    assert (result.category, result.owner, result.kind, result.known) == ("unknown", "billing", DenialKind.UNKNOWN,
-                                                                          False)
+    assert (result.category, result.owner, result.kind, result.known) == (
+        "unknown",
+        "billing",
+        DenialKind.UNKNOWN,
+        False,
+    )
     assert missing in result.description
 
 
@@ -161,21 +241,26 @@ CARC_HEADER = "carc,description,category,owner,kind\n"
 RARC_HEADER = "rarc,description,category,owner,kind,refines,appealable\n"
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("50,Not necessary,medical_necesity,providers,hard\n", "line 2: unknown category 'medical_necesity'"),
-    ("50,Not necessary,medical_necessity,doctors,hard\n", "line 2: unknown owner 'doctors'"),
-    ("50,Not necessary,medical_necessity,providers,firm\n", "line 2: unknown kind 'firm'"),
-    ("50,Not necessary,medical_necessity,providers,unknown\n", "line 2: unknown kind 'unknown'"),
-    ("50,A,coding,coding,soft\n4,B,coding,coding,soft\n50,C,coding,coding,hard\n",
-     "line 4: duplicate code 50 (first on line 2)"),
-    ("50,A,coding,coding,soft\n b7 ,B,coding,coding,soft\nB7,C,coding,coding,hard\n", "line 4: duplicate code B7"),
-    ("50,A,coding,coding,soft,extra\n", "line 2: expected 5 cells"),
-    ("50,A,coding,coding\n", "line 2: expected 5 cells"),
-    ("N290,A,coding,coding,soft\n", "line 2: 'N290' is not a valid code"),
-    ("50,,coding,coding,soft\n", "line 2: 50 has no description"),
-    ("45,Contractual,contractual,billing,not_a_denial\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
-    ("50,Not necessary,medical_necessity,none,hard\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("50,Not necessary,medical_necesity,providers,hard\n", "line 2: unknown category 'medical_necesity'"),
+        ("50,Not necessary,medical_necessity,doctors,hard\n", "line 2: unknown owner 'doctors'"),
+        ("50,Not necessary,medical_necessity,providers,firm\n", "line 2: unknown kind 'firm'"),
+        ("50,Not necessary,medical_necessity,providers,unknown\n", "line 2: unknown kind 'unknown'"),
+        (
+            "50,A,coding,coding,soft\n4,B,coding,coding,soft\n50,C,coding,coding,hard\n",
+            "line 4: duplicate code 50 (first on line 2)",
+        ),
+        ("50,A,coding,coding,soft\n b7 ,B,coding,coding,soft\nB7,C,coding,coding,hard\n", "line 4: duplicate code B7"),
+        ("50,A,coding,coding,soft,extra\n", "line 2: expected 5 cells"),
+        ("50,A,coding,coding\n", "line 2: expected 5 cells"),
+        ("N290,A,coding,coding,soft\n", "line 2: 'N290' is not a valid code"),
+        ("50,,coding,coding,soft\n", "line 2: 50 has no description"),
+        ("45,Contractual,contractual,billing,not_a_denial\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
+        ("50,Not necessary,medical_necessity,none,hard\n", "line 2: owner 'none' goes with kind 'not_a_denial'"),
+    ],
+)
 def test_a_malformed_carc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "reason_codes.csv"
     path.write_text(CARC_HEADER + body)
@@ -184,16 +269,19 @@ def test_a_malformed_carc_row_names_the_file_and_line(tmp_path: Path, body: str,
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("N290,Missing id,credentialing,credentialing,soft,topic,\n", "line 2: unknown refines 'topic'"),
-    ("N290,Missing id,,credentialing,soft,cause,\n", "line 2: a 'cause' remark needs a category"),
-    ("N517,Resubmit,,,,action,\n", "line 2: a 'action' remark needs a kind"),
-    ("N211,No appeal,,,,,maybe\n", "line 2: unknown appealable 'maybe'"),
-    ("N290,Missing id,credentialing,none,soft,cause,\n", "line 2: unknown owner 'none'"),
-    ("N290,Missing id,credentialing,credentialing,not_a_denial,cause,\n", "line 2: unknown kind 'not_a_denial'"),
-    ("197,Not a remark,authorization,scheduling_auth,hard,,\n", "line 2: '197' is not a valid code"),
-    ("N1,A,,,,,yes\nn1,B,,,,,no\n", "line 3: duplicate code N1"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("N290,Missing id,credentialing,credentialing,soft,topic,\n", "line 2: unknown refines 'topic'"),
+        ("N290,Missing id,,credentialing,soft,cause,\n", "line 2: a 'cause' remark needs a category"),
+        ("N517,Resubmit,,,,action,\n", "line 2: a 'action' remark needs a kind"),
+        ("N211,No appeal,,,,,maybe\n", "line 2: unknown appealable 'maybe'"),
+        ("N290,Missing id,credentialing,none,soft,cause,\n", "line 2: unknown owner 'none'"),
+        ("N290,Missing id,credentialing,credentialing,not_a_denial,cause,\n", "line 2: unknown kind 'not_a_denial'"),
+        ("197,Not a remark,authorization,scheduling_auth,hard,,\n", "line 2: '197' is not a valid code"),
+        ("N1,A,,,,,yes\nn1,B,,,,,no\n", "line 3: duplicate code N1"),
+    ],
+)
 def test_a_malformed_rarc_row_names_the_file_and_line(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "remark_codes.csv"
     path.write_text(RARC_HEADER + body)

@@ -31,22 +31,45 @@ def engine(tmp_path: Path) -> Engine:
     create_schema(engine)
     with session_scope(engine) as session:
         for claim_id, payer in (("PW900001", "NWM"), ("PW900002", "NWM"), ("PW900003", "UHP")):
-            session.add(Claim(claim_id=claim_id, payer_id=payer, member_id="M000000001",
-                              patient_name="SYNTHETIC, PERSON", dos_from=DOS, dos_to=DOS,
-                              billed_amount=Decimal("300.00"), submitted_date=DOS + timedelta(days=3),
-                              rendering_npi="1234567893", imported_at=AT, updated_at=AT, paid_amount=None))
+            session.add(
+                Claim(
+                    claim_id=claim_id,
+                    payer_id=payer,
+                    member_id="M000000001",
+                    patient_name="SYNTHETIC, PERSON",
+                    dos_from=DOS,
+                    dos_to=DOS,
+                    billed_amount=Decimal("300.00"),
+                    submitted_date=DOS + timedelta(days=3),
+                    rendering_npi="1234567893",
+                    imported_at=AT,
+                    updated_at=AT,
+                    paid_amount=None,
+                )
+            )
     return engine
 
 
 def denied(claim_id: str = "PW900001", *adjustments: Adjustment, category: str = "F2") -> ClaimStatusResult:
-    return ClaimStatusResult(claim_id, category, "1", "Denied", date(2026, 10, 1), "NWM0001",
-                             Decimal("300.00"), Decimal("0"), Decimal("0"), adjustments=adjustments)
+    return ClaimStatusResult(
+        claim_id,
+        category,
+        "1",
+        "Denied",
+        date(2026, 10, 1),
+        "NWM0001",
+        Decimal("300.00"),
+        Decimal("0"),
+        Decimal("0"),
+        adjustments=adjustments,
+    )
 
 
 def portal(engine: Engine, result: ClaimStatusResult, state: ClaimState, at: datetime = AT) -> DenialChanges:
     with session_scope(engine) as session:
-        return record_portal_result(session, claim_id=result.claim_id, payer_id="NWM", result=result, state=state,
-                                    portal="summit", at=at)
+        return record_portal_result(
+            session, claim_id=result.claim_id, payer_id="NWM", result=result, state=state, portal="summit", at=at
+        )
 
 
 def denials(engine: Engine) -> list[Denial]:
@@ -66,8 +89,15 @@ def test_a_denial_is_recorded_once_and_closed_when_the_claim_is_paid(engine: Eng
     assert (denial.category, denial.owner, denial.kind) == ("authorization", "scheduling_auth", "hard")
     assert denial.denial_date == date(2026, 10, 1) and denial.line_procedure == "99213"
 
-    paid = ClaimStatusResult("PW900001", "F1", "65", "Paid", date(2026, 11, 1), "NWM0001",
-                             adjustments=(Adjustment("CO", "45", Decimal("50")),))
+    paid = ClaimStatusResult(
+        "PW900001",
+        "F1",
+        "65",
+        "Paid",
+        date(2026, 11, 1),
+        "NWM0001",
+        adjustments=(Adjustment("CO", "45", Decimal("50")),),
+    )
     closed = portal(engine, paid, ClaimState.PAID, AT + timedelta(days=30))
     assert [d.id for d in closed.resolved] == [denial.id]
     [denial] = denials(engine)
@@ -77,9 +107,13 @@ def test_a_denial_is_recorded_once_and_closed_when_the_claim_is_paid(engine: Eng
 
 
 def test_contractual_and_patient_share_are_not_denials_but_a_denied_line_is(engine: Engine) -> None:
-    partial = denied("PW900001", Adjustment("CO", "45", Decimal("40.00"), (), "99214"),
-                     Adjustment("PR", "3", Decimal("20.00"), (), "99214"),
-                     Adjustment("CO", "97", Decimal("65.00"), ("N20",), "93000"), category="F1")
+    partial = denied(
+        "PW900001",
+        Adjustment("CO", "45", Decimal("40.00"), (), "99214"),
+        Adjustment("PR", "3", Decimal("20.00"), (), "99214"),
+        Adjustment("CO", "97", Decimal("65.00"), ("N20",), "93000"),
+        category="F1",
+    )
     portal(engine, partial, ClaimState.PARTIALLY_PAID)
     [denial] = denials(engine)
     assert (denial.carc, denial.rarcs, denial.category) == ("97", ["N20"], "bundling")
@@ -111,27 +145,53 @@ def test_staff_actions_are_kept_in_the_history_and_bad_ones_refused(engine: Engi
 
 # --- ERAs --------------------------------------------------------------------------
 
+
 def era(*claims: str, trace: str = "EFT0000000001", total: str = "100.00") -> bytes:
     body = [
-        "ST*835*0001~", f"BPR*I*{total}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20261010~",
-        f"TRN*1*{trace}*1512345678~", "DTM*405*20261009~",
-        "N1*PR*NORTHWIND MUTUAL~", "N3*1 PAYER WAY~", "N4*ANYTOWN*CA*90000~", "REF*2U*NWM~",
-        "N1*PE*TEST PRACTICE*XX*1234567893~", *claims,
+        "ST*835*0001~",
+        f"BPR*I*{total}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20261010~",
+        f"TRN*1*{trace}*1512345678~",
+        "DTM*405*20261009~",
+        "N1*PR*NORTHWIND MUTUAL~",
+        "N3*1 PAYER WAY~",
+        "N4*ANYTOWN*CA*90000~",
+        "REF*2U*NWM~",
+        "N1*PE*TEST PRACTICE*XX*1234567893~",
+        *claims,
     ]
     count = len(body) + 1
-    segments = [("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       "
-                 "*261010*1200*^*00501*000000001*0*P*:~"),
-                "GS*HP*PAYER*PRACTICE*20261010*1200*1*X*005010X221A1~", *body, f"SE*{count}*0001~", "GE*1*1~",
-                "IEA*1*000000001~"]
+    segments = [
+        ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *261010*1200*^*00501*000000001*0*P*:~"),
+        "GS*HP*PAYER*PRACTICE*20261010*1200*1*X*005010X221A1~",
+        *body,
+        f"SE*{count}*0001~",
+        "GE*1*1~",
+        "IEA*1*000000001~",
+    ]
     return "\n".join(segments).encode()
 
 
-DENIED_CLP = ["CLP*PW900001*4*300*0**12*NWM0001~", "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
-              "SVC*HC:99213*300*0**1~", "DTM*472*20260914~", "CAS*CO*197*300~"]
-PAID_CLP = ["CLP*PW900002*1*300*100*20*12*NWM0002~", "NM1*QC*1*SYNTHETIC*OTHER****MI*M000000002~",
-            "SVC*HC:99214*300*100**1~", "DTM*472*20260914~", "CAS*CO*45*180~", "CAS*PR*3*20~"]
-UNKNOWN_CLP = ["CLP*PW999999*4*120*0**12*NWM0009~", "NM1*QC*1*SYNTHETIC*STRANGER****MI*M000000009~",
-               "CAS*CO*16*120~", "MOA***M127~"]
+DENIED_CLP = [
+    "CLP*PW900001*4*300*0**12*NWM0001~",
+    "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
+    "SVC*HC:99213*300*0**1~",
+    "DTM*472*20260914~",
+    "CAS*CO*197*300~",
+]
+PAID_CLP = [
+    "CLP*PW900002*1*300*100*20*12*NWM0002~",
+    "NM1*QC*1*SYNTHETIC*OTHER****MI*M000000002~",
+    "SVC*HC:99214*300*100**1~",
+    "DTM*472*20260914~",
+    "CAS*CO*45*180~",
+    "CAS*PR*3*20~",
+]
+UNKNOWN_CLP = [
+    "CLP*PW999999*4*120*0**12*NWM0009~",
+    "NM1*QC*1*SYNTHETIC*STRANGER****MI*M000000009~",
+    "CAS*CO*16*120~",
+    "MOA***M127~",
+]
 
 
 def test_era_denials_join_the_same_table_and_portal_reports_do_not_duplicate_them(engine: Engine) -> None:
@@ -148,18 +208,32 @@ def test_era_denials_join_the_same_table_and_portal_reports_do_not_duplicate_the
     assert len(denials(engine)) == 2
 
     # the same file again imports nothing
-    assert import_era(engine, era(*DENIED_CLP, *PAID_CLP, *UNKNOWN_CLP), source="file", file_id="a-copy.835",
-                      at=AT).already_imported
+    assert import_era(
+        engine, era(*DENIED_CLP, *PAID_CLP, *UNKNOWN_CLP), source="file", file_id="a-copy.835", at=AT
+    ).already_imported
 
 
 def test_a_reversal_closes_the_denial_and_the_reprocessed_claim_pays(engine: Engine) -> None:
     import_era(engine, era(*DENIED_CLP), source="file", file_id="1.835", at=AT)
-    reversal = ["CLP*PW900001*22*-300*0**12*NWM0001~", "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
-                "SVC*HC:99213*-300*0**1~", "CAS*CO*197*-300~"]
-    repaid = ["CLP*PW900001*1*300*240*0*12*NWM0001B~", "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
-              "SVC*HC:99213*300*240**1~", "CAS*CO*45*60~"]
-    result = import_era(engine, era(*reversal, *repaid, trace="EFT0000000002", total="240.00"), source="file",
-                        file_id="2.835", at=AT + timedelta(days=20))
+    reversal = [
+        "CLP*PW900001*22*-300*0**12*NWM0001~",
+        "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
+        "SVC*HC:99213*-300*0**1~",
+        "CAS*CO*197*-300~",
+    ]
+    repaid = [
+        "CLP*PW900001*1*300*240*0*12*NWM0001B~",
+        "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
+        "SVC*HC:99213*300*240**1~",
+        "CAS*CO*45*60~",
+    ]
+    result = import_era(
+        engine,
+        era(*reversal, *repaid, trace="EFT0000000002", total="240.00"),
+        source="file",
+        file_id="2.835",
+        at=AT + timedelta(days=20),
+    )
     assert result.resolved_denials == 1 and result.new_denials == 0
     [denial] = denials(engine)
     assert denial.status == "resolved" and "reversed" in (denial.resolution or "")
@@ -181,24 +255,51 @@ def test_a_file_that_is_not_text_is_refused_as_an_era(engine: Engine) -> None:
 
 # --- worklist and report -----------------------------------------------------------
 
+
 def make_denial(id_: int, amount: str, kind: str, category: str, denial_date: date, payer: str = "UHP") -> Denial:
-    return Denial(id=id_, fingerprint=str(id_), claim_id="PW900003", reported_claim_id="PW900003", source="portal",
-                  source_ref="unity", payer_id=payer, payer_claim_number="X", group_code="CO", carc="197",
-                  rarcs=[], amount=Decimal(amount), category=category, owner="billing", kind=kind,
-                  denial_date=denial_date, first_seen_at=AT, last_seen_at=AT)
+    return Denial(
+        id=id_,
+        fingerprint=str(id_),
+        claim_id="PW900003",
+        reported_claim_id="PW900003",
+        source="portal",
+        source_ref="unity",
+        payer_id=payer,
+        payer_claim_number="X",
+        group_code="CO",
+        carc="197",
+        rarcs=[],
+        amount=Decimal(amount),
+        category=category,
+        owner="billing",
+        kind=kind,
+        denial_date=denial_date,
+        first_seen_at=AT,
+        last_seen_at=AT,
+    )
 
 
 def test_urgency_and_priority_follow_the_rule() -> None:
     assert urgency(0) == 1.0 and urgency(14) == 0.5 and urgency(None) == 0.5 and urgency(-1) == 0.2
     # soft beats hard, and a usually-overturned category beats a rarely-overturned one, all else equal
     assert priority(Decimal("100"), 10, "soft", "coding") > priority(Decimal("100"), 10, "hard", "coding")
-    assert priority(Decimal("100"), 10, "hard", "medical_necessity") > priority(Decimal("100"), 10, "hard",
-                                                                                 "timely_filing")
+    assert priority(Decimal("100"), 10, "hard", "medical_necessity") > priority(
+        Decimal("100"), 10, "hard", "timely_filing"
+    )
 
 
-CRAFTED_RULES = {"classes": {"commercial": {
-    "timely_filing": {"days": 90}, "corrected_claim": {"days": 60}, "corrected_claim_within_timely_filing": False,
-    "receipt_days": 0, "roll_weekends": False, "appeal_levels": [{"name": "appeal", "days": 60}]}}}
+CRAFTED_RULES = {
+    "classes": {
+        "commercial": {
+            "timely_filing": {"days": 90},
+            "corrected_claim": {"days": 60},
+            "corrected_claim_within_timely_filing": False,
+            "receipt_days": 0,
+            "roll_weekends": False,
+            "appeal_levels": [{"name": "appeal", "days": 60}],
+        }
+    }
+}
 
 
 def test_worklist_order_on_a_crafted_set() -> None:
@@ -228,12 +329,28 @@ def test_worklist_order_on_a_crafted_set() -> None:
 
 def test_denial_trends_group_counts_and_dollars() -> None:
     now = AT
-    claims = [Claim(claim_id=f"C{i}", payer_id="UHP", member_id="M", patient_name="SYNTHETIC, PERSON",
-                    dos_from=DOS, dos_to=DOS, billed_amount=Decimal("100"), submitted_date=DOS, rendering_npi="1",
-                    imported_at=now, updated_at=now, status=status, paid_amount=None)
-              for i, status in enumerate(("paid", "denied", "partially_paid", "pending"))]
-    crafted = [make_denial(1, "100.00", "hard", "authorization", date(2026, 10, 1)),
-               make_denial(2, "40.00", "soft", "medical_necessity", date(2026, 9, 3))]
+    claims = [
+        Claim(
+            claim_id=f"C{i}",
+            payer_id="UHP",
+            member_id="M",
+            patient_name="SYNTHETIC, PERSON",
+            dos_from=DOS,
+            dos_to=DOS,
+            billed_amount=Decimal("100"),
+            submitted_date=DOS,
+            rendering_npi="1",
+            imported_at=now,
+            updated_at=now,
+            status=status,
+            paid_amount=None,
+        )
+        for i, status in enumerate(("paid", "denied", "partially_paid", "pending"))
+    ]
+    crafted = [
+        make_denial(1, "100.00", "hard", "authorization", date(2026, 10, 1)),
+        make_denial(2, "40.00", "soft", "medical_necessity", date(2026, 9, 3)),
+    ]
     crafted[0].claim_id, crafted[1].claim_id = "C1", "C2"
     trends = denial_trends(crafted, claims)
     assert trends.adjudicated_claims == 3 and trends.denied_claims == 2
@@ -242,20 +359,22 @@ def test_denial_trends_group_counts_and_dollars() -> None:
     assert trends.preventable_dollars == Decimal("100.00") and trends.total_dollars == Decimal("140.00")
 
 
-def test_an_unmatched_era_claim_attaches_when_the_practice_imports_that_claim(engine: Engine,
-                                                                             tmp_path: Path) -> None:
+def test_an_unmatched_era_claim_attaches_when_the_practice_imports_that_claim(engine: Engine, tmp_path: Path) -> None:
     from flows.claim_import import import_claims_file
 
     import_era(engine, era(*UNKNOWN_CLP), source="file", file_id="u.835", at=AT)
     export = tmp_path / "claims.csv"
-    export.write_text("claim_id,payer_id,member_id,patient_name,dos_from,dos_to,billed_amount,submitted_date,"
-                      "rendering_npi\nPW999999,NWM,M000000009,\"SYNTHETIC, STRANGER\",2026-09-14,2026-09-14,"
-                      "120.00,2026-09-16,1234567893\n")
+    export.write_text(
+        "claim_id,payer_id,member_id,patient_name,dos_from,dos_to,billed_amount,submitted_date,"
+        'rendering_npi\nPW999999,NWM,M000000009,"SYNTHETIC, STRANGER",2026-09-14,2026-09-14,'
+        "120.00,2026-09-16,1234567893\n"
+    )
 
     import_claims_file(engine, export, AT)
 
     [denial] = [d for d in denials(engine) if d.reported_claim_id == "PW999999"]
     assert denial.claim_id == "PW999999" and denial.payer_id == "NWM"
     with Session(engine) as session:
-        assert session.exec(select(EraClaim).where(EraClaim.reported_claim_id == "PW999999")).one().claim_id \
-            == "PW999999"
+        assert (
+            session.exec(select(EraClaim).where(EraClaim.reported_claim_id == "PW999999")).one().claim_id == "PW999999"
+        )

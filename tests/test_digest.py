@@ -22,22 +22,57 @@ NAME = "ZZTESTPATIENT, SYNTHETIC"
 _ids = iter(range(1, 10_000))
 
 
-def alert(subject: str, due_in: int | None, owner: str = "billing", amount: str | None = "100.00",
-          severity: str = "medium", kind: str = "timely_filing", rung: str | None = None,
-          claim_id: str | None = "same", reported_rung: str | None = None, reported: bool = False,
-          title: str | None = None) -> Alert:
-    return Alert(id=next(_ids), key=f"{kind}|{subject}", kind=kind, subject=subject,
-                 title=title or f"Claim {subject} (UHP)", action=f"Do something about {subject}", owner=owner,
-                 payer_id="UHP", claim_id=subject if claim_id == "same" else claim_id,
-                 amount=Decimal(amount) if amount else None,
-                 due=DAY + timedelta(days=due_in) if due_in is not None else None, severity=severity, rung=rung,
-                 opened_at=NOW, updated_at=NOW, reported_rung=reported_rung, reported_at=NOW if reported else None)
+def alert(
+    subject: str,
+    due_in: int | None,
+    owner: str = "billing",
+    amount: str | None = "100.00",
+    severity: str = "medium",
+    kind: str = "timely_filing",
+    rung: str | None = None,
+    claim_id: str | None = "same",
+    reported_rung: str | None = None,
+    reported: bool = False,
+    title: str | None = None,
+) -> Alert:
+    return Alert(
+        id=next(_ids),
+        key=f"{kind}|{subject}",
+        kind=kind,
+        subject=subject,
+        title=title or f"Claim {subject} (UHP)",
+        action=f"Do something about {subject}",
+        owner=owner,
+        payer_id="UHP",
+        claim_id=subject if claim_id == "same" else claim_id,
+        amount=Decimal(amount) if amount else None,
+        due=DAY + timedelta(days=due_in) if due_in is not None else None,
+        severity=severity,
+        rung=rung,
+        opened_at=NOW,
+        updated_at=NOW,
+        reported_rung=reported_rung,
+        reported_at=NOW if reported else None,
+    )
 
 
 def new_denial(claim_id: str, amount: str, owner: str = "billing") -> Denial:
-    return Denial(fingerprint=f"fp-{claim_id}-{amount}", claim_id=claim_id, reported_claim_id=claim_id,
-                  source="era", source_ref="era-1", payer_id="UHP", group_code="CO", carc="16", amount=Decimal(amount),
-                  category="documentation", owner=owner, kind="soft", first_seen_at=NOW, last_seen_at=NOW)
+    return Denial(
+        fingerprint=f"fp-{claim_id}-{amount}",
+        claim_id=claim_id,
+        reported_claim_id=claim_id,
+        source="era",
+        source_ref="era-1",
+        payer_id="UHP",
+        group_code="CO",
+        carc="16",
+        amount=Decimal(amount),
+        category="documentation",
+        owner=owner,
+        kind="soft",
+        first_seen_at=NOW,
+        last_seen_at=NOW,
+    )
 
 
 ALERTS = [
@@ -72,15 +107,23 @@ def test_groups_by_urgency_then_owner_with_counts_and_dollars() -> None:
     assert "OVERDUE: 2, $550.00" in text and "DUE WITHIN 3 DAYS: 3, $225.50" in text
     assert "Front desk: 1, $25.50" in text and "\nIT: 1\n" in text and "FOR INFORMATION: 1\n" in text
     assert "> Do something about OD1" in text
-    assert text.index("OVERDUE") < text.index("DUE WITHIN") < text.index("THIS WEEK") < text.index("COMING UP") \
+    assert (
+        text.index("OVERDUE")
+        < text.index("DUE WITHIN")
+        < text.index("THIS WEEK")
+        < text.index("COMING UP")
         < text.index("FOR INFORMATION")
+    )
     assert subject_line(digest) == "portal-worker 2026-11-24: 2 overdue, 4 due this week, $1,786.50 at risk"
 
 
 def test_top_items_then_counts_for_the_rest() -> None:
     digest = build_digest(ALERTS, [], [], DAY, top_n=3)
     assert [line.key for group in digest.groups for line in group.lines] == [
-        "timely_filing|OD1", "timely_filing|OD2", "timely_filing|S1"]
+        "timely_filing|OD1",
+        "timely_filing|OD2",
+        "timely_filing|S1",
+    ]
     assert digest.hidden_counts == {"Due within 3 days": 2, "This week": 1, "Coming up": 2, "For information": 1}
     assert digest.alert_keys == ["timely_filing|OD1", "timely_filing|OD2", "timely_filing|S1"]
     text = render_text(digest)
@@ -102,8 +145,16 @@ def test_an_audience_sees_only_its_departments() -> None:
 
 
 def test_news_new_escalated_and_already_shown() -> None:
-    digest = build_digest([alert("N", 5, rung="7d"), alert("E", 2, rung="3d", reported=True, reported_rung="7d"),
-                           alert("S", 2, rung="3d", reported=True, reported_rung="3d")], [], [], DAY)
+    digest = build_digest(
+        [
+            alert("N", 5, rung="7d"),
+            alert("E", 2, rung="3d", reported=True, reported_rung="7d"),
+            alert("S", 2, rung="3d", reported=True, reported_rung="3d"),
+        ],
+        [],
+        [],
+        DAY,
+    )
     news = {line.key: line.news for g in digest.groups for line in g.lines}
     assert news == {"timely_filing|N": "new", "timely_filing|E": "escalated to 3 days", "timely_filing|S": None}
     text = render_text(digest)
@@ -119,8 +170,15 @@ def test_new_denials_and_dollars() -> None:
 
 
 def test_a_claim_in_two_alerts_counts_its_dollars_once() -> None:
-    digest = build_digest([alert("X", 5, kind="timely_filing", amount="300.00"),
-                           alert("X", None, kind="claim_outside_auth", amount="300.00")], [], [], DAY)
+    digest = build_digest(
+        [
+            alert("X", 5, kind="timely_filing", amount="300.00"),
+            alert("X", None, kind="claim_outside_auth", amount="300.00"),
+        ],
+        [],
+        [],
+        DAY,
+    )
     assert digest.open_count == 2 and digest.dollars_at_risk == Decimal("300.00")
 
 
@@ -180,8 +238,7 @@ def test_mark_reported_records_the_rung_and_says_resolved_once(engine: Engine) -
             row.id = None
             session.add(row)
     with session_scope(engine) as session:
-        digest = build_digest(store.open_alerts(session, now=NOW), store.resolved_unreported(session), [], DAY,
-                              top_n=1)
+        digest = build_digest(store.open_alerts(session, now=NOW), store.resolved_unreported(session), [], DAY, top_n=1)
         assert digest.alert_keys == ["timely_filing|A"] and digest.resolved_keys == ["timely_filing|Z"]
         mark_reported(session, digest, NOW)
     with session_scope(engine) as session:
@@ -194,8 +251,17 @@ def test_mark_reported_records_the_rung_and_says_resolved_once(engine: Engine) -
 
 def test_digest_rows(engine: Engine) -> None:
     def row(day: date, channel: str, state: str = "pending") -> Digest:
-        return Digest(digest_date=day, channel=channel, state=state, created_at=NOW, subject="s", body_text="t",
-                      body_html="<p>h</p>", alert_keys=["timely_filing|A"], resolved_keys=[])
+        return Digest(
+            digest_date=day,
+            channel=channel,
+            state=state,
+            created_at=NOW,
+            subject="s",
+            body_text="t",
+            body_html="<p>h</p>",
+            alert_keys=["timely_filing|A"],
+            resolved_keys=[],
+        )
 
     with session_scope(engine) as session:
         store.save_digest(session, row(DAY, "email"))
@@ -206,7 +272,8 @@ def test_digest_rows(engine: Engine) -> None:
         assert found is not None and found.alert_keys == ["timely_filing|A"] and found.created_at == NOW
         assert store.get_digest(session, DAY, "teams") is None
         assert [(d.digest_date, d.channel) for d in store.digests_by_state(session, ["pending", "failed"])] == [
-            (DAY, "email")]
+            (DAY, "email")
+        ]
         last = store.last_sent_digest(session, "email")
         assert last is not None and last.digest_date == DAY - timedelta(days=1)
     with pytest.raises(IntegrityError), session_scope(engine) as session:

@@ -50,7 +50,9 @@ def test_every_request_with_a_session_cookie_is_counted_by_session_and_account()
     sessions = report["sessions"]
     assert isinstance(sessions, list)
     assert [(s["number"], s["requests"], s["after_end"], s["ended"], s["live"]) for s in sessions] == [
-        (1, 3, 1, "displaced by a new sign-in", False), (2, 1, 0, None, True)]
+        (1, 3, 1, "displaced by a new sign-in", False),
+        (2, 1, 0, None, True),
+    ]
     assert first not in str(report) and second not in str(report)  # the cookies themselves stay secret
     assert report["accounts"] == {"medicaid/DEMOBILL01": {"sessions": 2, "requests": 4, "after_end": 1}}
 
@@ -69,5 +71,7 @@ def test_the_admin_api_counts_requests_by_session_through_the_real_server(fake_p
 
     report = fake_portal.admin("sessions")
     assert [(s["number"], s["requests"], s["after_end"], s["ended"]) for s in report["sessions"]] == [
-        (1, 3, 1, "displaced by a new sign-in"), (2, 1, 0, None)]
+        (1, 3, 1, "displaced by a new sign-in"),
+        (2, 1, 0, None),
+    ]
     assert report["accounts"][f"commercial/{account.username}"]["requests"] == 4

@@ -30,8 +30,9 @@ def rows() -> list[dict[str, str]]:
     return [dict(row) for row in EXPORT]
 
 
-def write_csv(path: Path, data: list[dict[str, str]], columns: list[str] | None = None,
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, data: list[dict[str, str]], columns: list[str] | None = None, encoding: str = "utf-8"
+) -> Path:
     with path.open("w", newline="", encoding=encoding) as file:
         writer = csv.DictWriter(file, fieldnames=columns or COLUMNS, extrasaction="ignore")
         writer.writeheader()
@@ -125,8 +126,14 @@ def test_new_rows_are_added_alongside_known_ones(imported: Engine, tmp_path: Pat
 
 def test_excel_style_values_and_extra_columns_are_accepted(tmp_path: Path) -> None:
     data = rows()[:2]
-    data[0].update(dos_from="9/3/2026", dos_to="09/03/2026", submitted_date="09/10/2026",
-                   billed_amount="$1,234.50", notes="call back", claim_id="  PW1  ")
+    data[0].update(
+        dos_from="9/3/2026",
+        dos_to="09/03/2026",
+        submitted_date="09/10/2026",
+        billed_amount="$1,234.50",
+        notes="call back",
+        claim_id="  PW1  ",
+    )
     path = write_csv(tmp_path / "excel.csv", data, columns=["notes", *COLUMNS], encoding="utf-8-sig")
 
     records = read_claims_csv(path)
@@ -154,6 +161,7 @@ def changed(index: int, **values: str) -> Callable[[Path], Path]:
         data = rows()
         data[index].update(values)
         return write_csv(folder / "claims.csv", data)
+
     return make
 
 
@@ -162,6 +170,7 @@ def raw(content: bytes) -> Callable[[Path], Path]:
         path = folder / "claims.csv"
         path.write_bytes(content)
         return path
+
     return make
 
 
@@ -182,23 +191,44 @@ BAD_INPUTS = [
     BadInput("impossible date", changed(4, dos_from="2026-02-30"), 6, "dos_from", "is not a date"),
     BadInput("not a date", changed(4, submitted_date="last Tuesday"), 6, "submitted_date", "is not a date"),
     BadInput("dos_to before dos_from", changed(4, dos_to="2020-01-01"), 6, "dos_to", "is before dos_from"),
-    BadInput("submitted before service", changed(4, submitted_date="2020-01-01"), 6, "submitted_date",
-             "is before dos_from"),
-    BadInput("amount not a number", changed(2, billed_amount="12,50"), 4, "billed_amount",
-             "12,50 is not an amount"),
+    BadInput(
+        "submitted before service", changed(4, submitted_date="2020-01-01"), 6, "submitted_date", "is before dos_from"
+    ),
+    BadInput("amount not a number", changed(2, billed_amount="12,50"), 4, "billed_amount", "12,50 is not an amount"),
     BadInput("negative amount", changed(3, billed_amount="-12.00"), 5, "billed_amount", "-12.00 is negative"),
     BadInput("zero amount", changed(3, billed_amount="0.00"), 5, "billed_amount", "0.00 is zero"),
-    BadInput("three decimals", changed(3, billed_amount="12.345"), 5, "billed_amount",
-             "12.345 has more than 2 decimal places"),
+    BadInput(
+        "three decimals",
+        changed(3, billed_amount="12.345"),
+        5,
+        "billed_amount",
+        "12.345 has more than 2 decimal places",
+    ),
     BadInput("short npi", changed(6, rendering_npi="12345"), 8, "rendering_npi", "12345 is not an NPI"),
-    BadInput("npi check digit", changed(6, rendering_npi=bad_check_digit()), 8, "rendering_npi",
-             f"{bad_check_digit()} is not a valid NPI"),
-    BadInput("bad procedure code", changed(5, procedure_codes="99213;9300X"), 7, "procedure_codes",
-             "9300X is not a procedure code"),
-    BadInput("short procedure code", changed(5, procedure_codes="9921"), 7, "procedure_codes",
-             "9921 is not a procedure code"),
-    BadInput("duplicate claim id", changed(9, claim_id=EXPORT[2]["claim_id"]), 11, "claim_id",
-             f"{EXPORT[2]['claim_id']} appears more than once (rows 4 and 11)"),
+    BadInput(
+        "npi check digit",
+        changed(6, rendering_npi=bad_check_digit()),
+        8,
+        "rendering_npi",
+        f"{bad_check_digit()} is not a valid NPI",
+    ),
+    BadInput(
+        "bad procedure code",
+        changed(5, procedure_codes="99213;9300X"),
+        7,
+        "procedure_codes",
+        "9300X is not a procedure code",
+    ),
+    BadInput(
+        "short procedure code", changed(5, procedure_codes="9921"), 7, "procedure_codes", "9921 is not a procedure code"
+    ),
+    BadInput(
+        "duplicate claim id",
+        changed(9, claim_id=EXPORT[2]["claim_id"]),
+        11,
+        "claim_id",
+        f"{EXPORT[2]['claim_id']} appears more than once (rows 4 and 11)",
+    ),
     BadInput("not utf-8", raw(b"claim_id,patient_name\nPW1,M\xfcller\n"), 2, None, "is not UTF-8"),
     BadInput("empty file", raw(b""), 1, None, "the file is empty"),
     BadInput("blank lines only", raw(b"\n \n"), 1, None, "the file is empty"),
@@ -245,8 +275,14 @@ def test_every_problem_in_the_file_is_reported_at_once(engine: Engine, tmp_path:
         import_claims_file(engine, path, FIRST_IMPORT)
 
     where = {(p.row, p.column) for p in rejected.value.problems}
-    assert where == {(1, "payer_id"), (2, "billed_amount"), (3, "dos_to"), (4, "rendering_npi"),
-                     (5, "patient_name"), (6, "claim_id")}
+    assert where == {
+        (1, "payer_id"),
+        (2, "billed_amount"),
+        (3, "dos_to"),
+        (4, "rendering_npi"),
+        (5, "patient_name"),
+        (6, "claim_id"),
+    }
     assert snapshot(engine) == []
 
 
@@ -272,8 +308,15 @@ def test_problems_never_show_member_ids_patient_names_or_dates(tmp_path: Path) -
 
     text = str(rejected.value) + repr(rejected.value.problems)
     assert len(rejected.value.problems) == 5
-    for secret in (victim["member_id"], victim["patient_name"], "13/45/2026", "2026-02-31", "1999-01-01",
-                   "tomorrow-ish", data[9]["patient_name"]):
+    for secret in (
+        victim["member_id"],
+        victim["patient_name"],
+        "13/45/2026",
+        "2026-02-31",
+        "1999-01-01",
+        "tomorrow-ish",
+        data[9]["patient_name"],
+    ):
         assert secret not in text
     assert "claims.csv, row 9, column billed_amount: -1 is negative" in text  # still easy to act on
 

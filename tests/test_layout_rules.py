@@ -73,8 +73,12 @@ def imported_modules(path: Path) -> list[str]:
 @pytest.mark.parametrize("part", sorted(WORKER_FORBIDDEN))
 def test_inside_the_worker_arrows_point_down(part: str) -> None:
     paths = [ROOT / part] if part.endswith(".py") else modules(part)
-    wrong = [f"{path.relative_to(ROOT)} imports {name}" for path in paths for name in imported_modules(path)
-             if any(name == banned or name.startswith(banned + ".") for banned in WORKER_FORBIDDEN[part])]
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in paths
+        for name in imported_modules(path)
+        if any(name == banned or name.startswith(banned + ".") for banned in WORKER_FORBIDDEN[part])
+    ]
     assert not wrong
 
 
@@ -149,9 +153,22 @@ def test_sql_is_built_only_in_store(room: str) -> None:
     assert not wrong
 
 
-PORTAL_TYPES = {"PortalAdapter", "PortalSession", "ClaimExportPortal", "AuthorizationPortal", "EnrollmentPortal",
-                "PayerEnrollmentsPortal", "RemittancePortal", "ClaimExport", "ClaimList", "AuthorizationLookup",
-                "MemberAuthorizations", "EnrollmentLookup", "PayerEnrollments", "RemittanceFiles"}
+PORTAL_TYPES = {
+    "PortalAdapter",
+    "PortalSession",
+    "ClaimExportPortal",
+    "AuthorizationPortal",
+    "EnrollmentPortal",
+    "PayerEnrollmentsPortal",
+    "RemittancePortal",
+    "ClaimExport",
+    "ClaimList",
+    "AuthorizationLookup",
+    "MemberAuthorizations",
+    "EnrollmentLookup",
+    "PayerEnrollments",
+    "RemittanceFiles",
+}
 
 
 def test_no_flow_holds_a_transaction_across_a_portal_request() -> None:
@@ -161,8 +178,11 @@ def test_no_flow_holds_a_transaction_across_a_portal_request() -> None:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.FunctionDef):
                 continue
-            annotations = {ast.unparse(a.annotation).strip("'\"") for a in node.args.args + node.args.kwonlyargs
-                           if a.annotation is not None}
+            annotations = {
+                ast.unparse(a.annotation).strip("'\"")
+                for a in node.args.args + node.args.kwonlyargs
+                if a.annotation is not None
+            }
             if annotations & PORTAL_TYPES and "Session" in annotations:
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not wrong

@@ -66,7 +66,8 @@ def portal_requests(portal: RunningPortal) -> int:
 
 @pytest.mark.browser
 def test_the_fence_asks_the_database_only_near_expiry_and_refuses_every_request_once_taken_over(
-        browser: Browser, fake_portal: RunningPortal, tmp_path: Path) -> None:
+    browser: Browser, fake_portal: RunningPortal, tmp_path: Path
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'fence.db'}")
     create_schema(engine)
     claim = next(iter(generate(seed=7, start=date(2026, 11, 2)).claims_for({"LSM"})))
@@ -77,16 +78,28 @@ def test_the_fence_asks_the_database_only_near_expiry_and_refuses_every_request_
     assert lease is not None
     clock = Clock(start)
     fence = LeaseFence(engine, lease, lease_for=LEASE_FOR, recheck_s=3600, clock=clock)
-    query = ClaimQuery(claim_id=claim.claim_id, payer_id=claim.payer_id, member_id=claim.member_id,
-                       dos_from=claim.dos_from, dos_to=claim.dos_to, billed_amount=claim.billed,
-                       rendering_npi=claim.rendering_npi)
-    credentials = Credentials(MEDICAID.username, MEDICAID.password, None,
-                              {str(MEDICAID.security_question): str(MEDICAID.security_answer)})
+    query = ClaimQuery(
+        claim_id=claim.claim_id,
+        payer_id=claim.payer_id,
+        member_id=claim.member_id,
+        dos_from=claim.dos_from,
+        dos_to=claim.dos_to,
+        billed_amount=claim.billed,
+        rendering_npi=claim.rendering_npi,
+    )
+    credentials = Credentials(
+        MEDICAID.username, MEDICAID.password, None, {str(MEDICAID.security_question): str(MEDICAID.security_answer)}
+    )
 
     with account_context(browser, None) as context:
         fence.guard(context)
-        adapter = LakeshoreMedicaidAdapter(context.new_page(), portal="lakeshore", credentials=credentials,
-                                           base_url=f"{fake_portal.url}/medicaid", timeouts=Timeouts(element_ms=3000))
+        adapter = LakeshoreMedicaidAdapter(
+            context.new_page(),
+            portal="lakeshore",
+            credentials=credentials,
+            base_url=f"{fake_portal.url}/medicaid",
+            timeouts=Timeouts(element_ms=3000),
+        )
         adapter.before_fetch = fence.ensure_held
         adapter.ensure_logged_in()
         assert adapter.claim_status(query).claim_id == claim.claim_id
@@ -148,8 +161,13 @@ class Host:
         return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
     def logged(self, event: str, since: datetime | None = None, **fields: object) -> list[dict[str, Any]]:
-        return [e for e in self.events() if e["event"] == event and all(e.get(k) == v for k, v in fields.items())
-                and (since is None or stamp(e) > since)]
+        return [
+            e
+            for e in self.events()
+            if e["event"] == event
+            and all(e.get(k) == v for k, v in fields.items())
+            and (since is None or stamp(e) > since)
+        ]
 
 
 def stamp(event: dict[str, Any]) -> datetime:
@@ -165,11 +183,13 @@ def make_host(ws: Workspace, name: str, database: Path) -> Host:
     config = root / "portal-worker.toml"
     # Long timeouts: a frozen worker picks up where it stopped, as a starved one does; with short ones the
     # step in hand would time out on resume (Playwright's own timers ran on) and the task would fail by itself.
-    config.write_text(f'[worker]\ndata_dir = "{data_dir}"\n\n'
-                      '[browser]\nnavigation_timeout_s = 600\nelement_timeout_s = 600\n\n'
-                      f'[database]\nurl = "sqlite:///{database}"\n\n'
-                      f'[portals.lakeshore]\nadapter = "lakeshore_medicaid"\nbase_url = "{ws.portal.url}/medicaid"\n'
-                      f'payers = ["LSM"]\n' + run)
+    config.write_text(
+        f'[worker]\ndata_dir = "{data_dir}"\n\n'
+        "[browser]\nnavigation_timeout_s = 600\nelement_timeout_s = 600\n\n"
+        f'[database]\nurl = "sqlite:///{database}"\n\n'
+        f'[portals.lakeshore]\nadapter = "lakeshore_medicaid"\nbase_url = "{ws.portal.url}/medicaid"\n'
+        f'payers = ["LSM"]\n' + run
+    )
     open_store(data_dir).save("lakeshore", ws.default_credentials("lakeshore"))
     return Host(name, config, data_dir, root / "worker.log")
 
@@ -248,7 +268,8 @@ def freeze_between_transactions(process: subprocess.Popen[bytes], database: Path
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_worker_frozen_past_its_lease_makes_no_portal_request_after_another_host_took_the_account(
-        workspace: Workspace, tmp_path: Path) -> None:
+    workspace: Workspace, tmp_path: Path
+) -> None:
     database = tmp_path / "shared.db"
     engine = make_engine(f"sqlite:///{database}")
     create_schema(engine)
@@ -259,8 +280,14 @@ def test_a_worker_frozen_past_its_lease_makes_no_portal_request_after_another_ho
     trees: set[int] = set()
     try:
         first.process = start_worker(first.config, first.log)
-        wait_until(lambda: any(s["requests"] >= 5 and s["live"] for s in medicaid_sessions(workspace.portal))
-                   and len(first.logged("task_done")) >= 1, "host-1 is working a batch", timeout_s=240)
+        wait_until(
+            lambda: (
+                any(s["requests"] >= 5 and s["live"] for s in medicaid_sessions(workspace.portal))
+                and len(first.logged("task_done")) >= 1
+            ),
+            "host-1 is working a batch",
+            timeout_s=240,
+        )
         trees |= browser_tree(first.process)
 
         freeze_between_transactions(first.process, database, workspace.portal)
@@ -271,8 +298,9 @@ def test_a_worker_frozen_past_its_lease_makes_no_portal_request_after_another_ho
         wait_until(lambda: utcnow() > frozen.expires_at, "host-1's lease expired")  # type: ignore[operator]
 
         second.process = start_worker(second.config, second.log)
-        wait_until(lambda: len(second.logged("task_done")) >= 1, "host-2 took the account over and works it",
-                   timeout_s=240)
+        wait_until(
+            lambda: len(second.logged("task_done")) >= 1, "host-2 took the account over and works it", timeout_s=240
+        )
         taken = lakeshore_lease(database)
         assert taken is not None and taken.owner != frozen.owner and taken.generation > frozen.generation
         assert not any(s["live"] for s in medicaid_sessions(workspace.portal) if s["number"] in first_sessions)
@@ -281,12 +309,19 @@ def test_a_worker_frozen_past_its_lease_makes_no_portal_request_after_another_ho
 
         resumed_at = utcnow()
         first.process.send_signal(signal.SIGCONT)
-        wait_until(lambda: bool(first.logged("batch_finished", since=resumed_at, lease_lost=True)),
-                   "host-1 saw that it lost the lease", explain=lambda: str(first.events()[-5:]))
+        wait_until(
+            lambda: bool(first.logged("batch_finished", since=resumed_at, lease_lost=True)),
+            "host-1 saw that it lost the lease",
+            explain=lambda: str(first.events()[-5:]),
+        )
         # The point: host-1's session asked the portal nothing more once it was resumed.
         assert requests_by_session(workspace.portal, first_sessions) == before_resume
-        wait_until(lambda: {t.state for t in lakeshore_tasks(database)} == {"done"}, "every claim is checked",
-                   timeout_s=240, explain=lambda: queue_report(database))
+        wait_until(
+            lambda: {t.state for t in lakeshore_tasks(database)} == {"done"},
+            "every claim is checked",
+            timeout_s=240,
+            explain=lambda: queue_report(database),
+        )
 
         for host in (first, second):
             assert host.process is not None

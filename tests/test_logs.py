@@ -21,8 +21,13 @@ def test_secret_fields_and_registered_secret_values_are_redacted() -> None:
         password = "Hunter2-Canary-Secret"  # noqa: F841  (a local that must not be shown)
         raise RuntimeError("fill failed typing 'Hunter2-Canary-Secret' into #pw")
     except RuntimeError:
-        log.exception("login_failed", password="Hunter2-Canary-Secret", patient_name="DOE, JANE",
-                      member_id="M123456789", portal="unity")
+        log.exception(
+            "login_failed",
+            password="Hunter2-Canary-Secret",
+            patient_name="DOE, JANE",
+            member_id="M123456789",
+            portal="unity",
+        )
     finally:
         structlog.contextvars.clear_contextvars()
     line = stream.getvalue()
@@ -36,7 +41,8 @@ def test_secret_fields_and_registered_secret_values_are_redacted() -> None:
 def test_every_secret_of_an_account_is_scrubbed_security_answers_included() -> None:
     from portals.types import Credentials
 
-    redaction.register_credentials(Credentials("biller", "Pw-Canary-0001", "TOTPCANARYSECRET0001",
-                                          {"First practice?": "Answer-Canary-0001"}))
+    redaction.register_credentials(
+        Credentials("biller", "Pw-Canary-0001", "TOTPCANARYSECRET0001", {"First practice?": "Answer-Canary-0001"})
+    )
     text = "typed Pw-Canary-0001 then TOTPCANARYSECRET0001 then Answer-Canary-0001"
     assert redaction.scrub(text) == "typed [redacted] then [redacted] then [redacted]"

@@ -32,16 +32,30 @@ DIALECTS = ["sqlite", "postgresql"]
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 # The two tables as the released version (revision 0001) wrote them: no `pauses` column yet.
-RELEASED_ACCOUNT = table("portal_account", column("portal", String), column("adapter", String),
-                         column("state", String), column("consecutive_failures", Integer),
-                         column("last_success_at", DateTime(timezone=True)),
-                         column("attention_since", DateTime(timezone=True)),
-                         column("rejected_credentials_stamp", String))
-RELEASED_CLAIM = table("claim", *(column(name, String) for name in (
-    "claim_id", "payer_id", "member_id", "patient_name", "rendering_npi", "status")),
-    column("dos_from", Date), column("dos_to", Date), column("submitted_date", Date),
-    column("billed_amount", Numeric(12, 2)), column("procedure_codes", JSON),
-    column("imported_at", DateTime(timezone=True)), column("updated_at", DateTime(timezone=True)))
+RELEASED_ACCOUNT = table(
+    "portal_account",
+    column("portal", String),
+    column("adapter", String),
+    column("state", String),
+    column("consecutive_failures", Integer),
+    column("last_success_at", DateTime(timezone=True)),
+    column("attention_since", DateTime(timezone=True)),
+    column("rejected_credentials_stamp", String),
+)
+RELEASED_CLAIM = table(
+    "claim",
+    *(
+        column(name, String)
+        for name in ("claim_id", "payer_id", "member_id", "patient_name", "rendering_npi", "status")
+    ),
+    column("dos_from", Date),
+    column("dos_to", Date),
+    column("submitted_date", Date),
+    column("billed_amount", Numeric(12, 2)),
+    column("procedure_codes", JSON),
+    column("imported_at", DateTime(timezone=True)),
+    column("updated_at", DateTime(timezone=True)),
+)
 
 
 @pytest.fixture(params=DIALECTS)
@@ -51,10 +65,12 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         require_postgres(postgres_unreachable())
     numbers = count(1)
     with ExitStack() as cleanup:
+
         def make() -> str:
             if request.param == "postgresql":
                 return cleanup.enter_context(fresh_schema("pw_migrations"))
             return f"sqlite:///{tmp_path / f'database-{next(numbers)}.db'}"
+
         yield make
 
 
@@ -82,7 +98,8 @@ def migrate_with_alembic(engine: Engine, revision: str) -> None:
 
 def differences_from_models(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
-        return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        differences: list[Any] = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        return differences
 
 
 def schema_of(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -90,17 +107,28 @@ def schema_of(engine: Engine) -> dict[str, dict[str, Any]]:
     database reports them."""
     with engine.connect() as connection:
         found = inspect(connection)
-        return {name: {
-            "columns": {c["name"]: (c["type"].compile(dialect=connection.dialect), c["nullable"],
-                                    _default(c.get("default")))
-                        for c in found.get_columns(name)},
-            "primary_key": found.get_pk_constraint(name)["constrained_columns"],
-            "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
-                                    tuple(fk["referred_columns"])) for fk in found.get_foreign_keys(name)),
-            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                              for i in found.get_indexes(name)),
-            "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(name)),
-        } for name in sorted(found.get_table_names())}
+        return {
+            name: {
+                "columns": {
+                    c["name"]: (
+                        c["type"].compile(dialect=connection.dialect),
+                        c["nullable"],
+                        _default(c.get("default")),
+                    )
+                    for c in found.get_columns(name)
+                },
+                "primary_key": found.get_pk_constraint(name)["constrained_columns"],
+                "foreign_keys": sorted(
+                    (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+                    for fk in found.get_foreign_keys(name)
+                ),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(name)
+                ),
+                "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(name)),
+            }
+            for name in sorted(found.get_table_names())
+        }
 
 
 def _default(value: object) -> str | None:
@@ -111,16 +139,38 @@ def _default(value: object) -> str | None:
 def write_released_rows(engine: Engine) -> None:
     """What a user of the released version has: an account and a claim."""
     with engine.begin() as connection:
-        connection.execute(insert(RELEASED_ACCOUNT).values(
-            portal="unity", adapter="unity_health", state="active", consecutive_failures=2, last_success_at=AT))
-        connection.execute(insert(RELEASED_ACCOUNT).values(  # its password was rejected: it waits for a person
-            portal="lakeshore", adapter="lakeshore_medicaid", state="needs_attention", consecutive_failures=0,
-            attention_since=AT, rejected_credentials_stamp="2026-11-01T08:00:00+00:00"))
-        connection.execute(insert(RELEASED_CLAIM).values(
-            claim_id="CLM-1001", payer_id="UHP", member_id="M123", patient_name="Pat Example",
-            rendering_npi="1234567893", status="pending", dos_from=date(2026, 10, 1), dos_to=date(2026, 10, 1),
-            submitted_date=date(2026, 10, 3), billed_amount=Decimal("125.50"), procedure_codes=["99213"],
-            imported_at=AT, updated_at=AT))
+        connection.execute(
+            insert(RELEASED_ACCOUNT).values(
+                portal="unity", adapter="unity_health", state="active", consecutive_failures=2, last_success_at=AT
+            )
+        )
+        connection.execute(
+            insert(RELEASED_ACCOUNT).values(  # its password was rejected: it waits for a person
+                portal="lakeshore",
+                adapter="lakeshore_medicaid",
+                state="needs_attention",
+                consecutive_failures=0,
+                attention_since=AT,
+                rejected_credentials_stamp="2026-11-01T08:00:00+00:00",
+            )
+        )
+        connection.execute(
+            insert(RELEASED_CLAIM).values(
+                claim_id="CLM-1001",
+                payer_id="UHP",
+                member_id="M123",
+                patient_name="Pat Example",
+                rendering_npi="1234567893",
+                status="pending",
+                dos_from=date(2026, 10, 1),
+                dos_to=date(2026, 10, 1),
+                submitted_date=date(2026, 10, 3),
+                billed_amount=Decimal("125.50"),
+                procedure_codes=["99213"],
+                imported_at=AT,
+                updated_at=AT,
+            )
+        )
 
 
 def assert_released_rows_kept(engine: Engine) -> None:
@@ -168,8 +218,11 @@ def test_a_released_database_is_upgraded_and_keeps_its_rows(new_engine: Callable
     assert_released_rows_kept(engine)
     # A worker still on the released version inserts an account without knowing `pauses`.
     with engine.begin() as connection:
-        connection.execute(insert(RELEASED_ACCOUNT).values(
-            portal="summit", adapter="summit_exchange", state="active", consecutive_failures=0))
+        connection.execute(
+            insert(RELEASED_ACCOUNT).values(
+                portal="summit", adapter="summit_exchange", state="active", consecutive_failures=0
+            )
+        )
     with session_scope(engine) as session:
         summit = session.get(PortalAccount, "summit")
         assert summit is not None and summit.pauses == 0
@@ -199,8 +252,7 @@ def test_workers_starting_at_once_upgrade_it_once(new_database: Callable[[], str
             engine.dispose()
 
 
-def test_a_database_from_before_migrations_is_recognised_stamped_and_upgraded(
-        new_engine: Callable[[], Engine]) -> None:
+def test_a_database_from_before_migrations_is_recognised_stamped_and_upgraded(new_engine: Callable[[], Engine]) -> None:
     engine = new_engine()
     migrate_with_alembic(engine, migrate.BASELINE)
     write_released_rows(engine)
@@ -216,7 +268,8 @@ def test_a_database_from_before_migrations_is_recognised_stamped_and_upgraded(
 
 
 def test_a_database_created_by_this_version_before_it_recorded_revisions_is_only_stamped(
-        new_engine: Callable[[], Engine]) -> None:
+    new_engine: Callable[[], Engine],
+) -> None:
     engine = new_engine()
     SQLModel.metadata.create_all(engine)
 
@@ -246,9 +299,11 @@ def test_db_upgrade_and_db_current_on_the_command_line(new_database: Callable[[]
         migrate_with_alembic(engine, migrate.BASELINE)
         write_released_rows(engine)
         config = tmp_path / "portal-worker.toml"
-        config.write_text(f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[database]\nurl = "{url}"\n\n'
-                          '[portals.unity]\nadapter = "unity_health"\nbase_url = "https://unity.example"\n'
-                          'payers = ["UHP"]\n')
+        config.write_text(
+            f'[worker]\ndata_dir = "{tmp_path / "data"}"\n\n[database]\nurl = "{url}"\n\n'
+            '[portals.unity]\nadapter = "unity_health"\nbase_url = "https://unity.example"\n'
+            'payers = ["UHP"]\n'
+        )
 
         before = portal_worker(config, "db", "current")
         assert before.returncode == 0, before.stderr

@@ -59,12 +59,28 @@ urls = ["json://127.0.0.1:9/digest"]
 def set_up_canaries(ws: Workspace) -> None:
     """Canary accounts on the portals and in the keyring, canary patients in the practice's export."""
     portal = ws.portal
-    portal.admin("accounts", {"portal": "clearinghouse", "username": "canary.biller", "password": CANARY_PASSWORD,
-                              "totp_secret": CANARY_TOTP})
-    portal.admin("accounts", {"portal": "commercial", "username": "canary.biller",
-                              "password": "Rotated-By-The-Payer-1"})  # the stored one is now wrong
-    portal.admin("accounts", {"portal": "medicaid", "username": "CANARY0001", "password": CANARY_PASSWORD,
-                              "security_question": QUESTION, "security_answer": CANARY_ANSWER})
+    portal.admin(
+        "accounts",
+        {
+            "portal": "clearinghouse",
+            "username": "canary.biller",
+            "password": CANARY_PASSWORD,
+            "totp_secret": CANARY_TOTP,
+        },
+    )
+    portal.admin(
+        "accounts", {"portal": "commercial", "username": "canary.biller", "password": "Rotated-By-The-Payer-1"}
+    )  # the stored one is now wrong
+    portal.admin(
+        "accounts",
+        {
+            "portal": "medicaid",
+            "username": "CANARY0001",
+            "password": CANARY_PASSWORD,
+            "security_question": QUESTION,
+            "security_answer": CANARY_ANSWER,
+        },
+    )
     store = ws.credentials
     store.save("summit", Credentials("canary.biller", CANARY_PASSWORD, CANARY_TOTP))
     store.save("unity", Credentials("canary.biller", CANARY_PASSWORD))
@@ -109,8 +125,14 @@ def the_run_met_every_fault(ws: Workspace) -> bool:
     with session(ws) as s:
         paused = s.exec(select(FlowPause).where(FlowPause.portal == "lakeshore")).first() is not None
         unity = s.get(PortalAccount, "unity")
-    return (unity is not None and unity.state == "needs_attention" and paused and bool(traced_evidence(ws))
-            and bool(summit) and all(t.state == "done" for t in summit))
+    return (
+        unity is not None
+        and unity.state == "needs_attention"
+        and paused
+        and bool(traced_evidence(ws))
+        and bool(summit)
+        and all(t.state == "done" for t in summit)
+    )
 
 
 # --- where to look ---------------------------------------------------------------------------------------------
@@ -132,22 +154,24 @@ def table_rows(db: Path) -> dict[str, list[str]]:
     """Every row of every table, as text, by table."""
     with sqlite3.connect(db) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: [" | ".join(map(str, row)) for row in connection.execute(f'SELECT * FROM "{name}"')]  # noqa: S608  (names from sqlite_master)
-                for name in names}
+        return {
+            name: [" | ".join(map(str, row)) for row in connection.execute(f'SELECT * FROM "{name}"')]  # noqa: S608  (names from sqlite_master)
+            for name in names
+        }
 
 
 def places_holding(needle: str, haystacks: Mapping[str, bytes | str]) -> list[str]:
     raw = needle.encode()
-    return [where for where, text in haystacks.items()
-            if (raw in text if isinstance(text, bytes) else needle in text)]
+    return [where for where, text in haystacks.items() if (raw in text if isinstance(text, bytes) else needle in text)]
 
 
 def cli(ws: Workspace, *args: str) -> Ran:
     return portal_worker_process("-c", str(ws.config_path), *args)
 
 
-def test_canary_secrets_and_patient_name_leak_nowhere(workspace: Workspace, in_process_logs: Path,
-                                                      capfd: pytest.CaptureFixture[str]) -> None:
+def test_canary_secrets_and_patient_name_leak_nowhere(
+    workspace: Workspace, in_process_logs: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     configure(workspace, EXTRA_CONFIG)
     set_up_canaries(workspace)
     printed: dict[str, bytes | str] = {}
@@ -156,8 +180,10 @@ def test_canary_secrets_and_patient_name_leak_nowhere(workspace: Workspace, in_p
     printed.update({"import stdout": imported.stdout, "import stderr": imported.stderr})
 
     with running(workspace):
-        wait_until(lambda: the_run_met_every_fault(workspace),
-                   "unity needs a person, lakeshore is paused with a trace, summit is done")
+        wait_until(
+            lambda: the_run_met_every_fault(workspace),
+            "unity needs a person, lakeshore is paused with a trace, summit is done",
+        )
     run_output = capfd.readouterr()
     assert workspace.portal.admin("state")["requests"]["clearinghouse"] > 2 * SUMMIT_SESSION_PAGES  # re-logins
     printed.update({"run stdout": run_output.out, "run stderr": run_output.err})
@@ -192,8 +218,14 @@ def test_canary_secrets_and_patient_name_leak_nowhere(workspace: Workspace, in_p
     assert any(".trace.zip!" in name for name in files) and any(name.endswith(".html") for name in files)
     assert any("/digests/" in name for name in files) and tables["digest"] and tables["alert"]
     assert "LoginRejected" in (account(workspace, "unity").attention_reason or "")
-    assert next(int(a["failed_logins"]) for a in workspace.portal.admin("state")["accounts"]
-                if a["portal"] == "commercial" and a["username"] == "canary.biller") == 1
+    assert (
+        next(
+            int(a["failed_logins"])
+            for a in workspace.portal.admin("state")["accounts"]
+            if a["portal"] == "commercial" and a["username"] == "canary.biller"
+        )
+        == 1
+    )
 
     for secret in SECRETS:
         assert places_holding(secret, files) == []
@@ -208,10 +240,16 @@ def test_canary_secrets_and_patient_name_leak_nowhere(workspace: Workspace, in_p
     # Everything under the data directory is the service user's alone, whichever process wrote it.
     modes = {str(p.relative_to(data_dir)): stat.S_IMODE(p.stat().st_mode) for p in data_dir.rglob("*")}
     modes["."] = stat.S_IMODE(data_dir.stat().st_mode)
-    kinds = {"sessions/summit.json", "portal-worker.db", "credentials.cfg", "logs/portal-worker.jsonl",
-             "logs/in-process.jsonl"}
+    kinds = {
+        "sessions/summit.json",
+        "portal-worker.db",
+        "credentials.cfg",
+        "logs/portal-worker.jsonl",
+        "logs/in-process.jsonl",
+    }
     assert kinds <= set(modes) and any(name.startswith("evidence/lakeshore/") for name in modes)
     assert any(name.startswith("digests/") for name in modes)
-    wrong = {name: oct(mode) for name, mode in modes.items()
-             if mode != (0o700 if (data_dir / name).is_dir() else 0o600)}
+    wrong = {
+        name: oct(mode) for name, mode in modes.items() if mode != (0o700 if (data_dir / name).is_dir() else 0o600)
+    }
     assert wrong == {}

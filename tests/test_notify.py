@@ -137,18 +137,43 @@ def install(tmp_path: Path, alerts: str) -> tuple[Settings, Engine]:
 def import_claims(tmp_path: Path, engine: Engine, today: date, at: datetime) -> None:
     """UHP files within 90 days of service: one claim past it, one due tomorrow, one this week, one far off;
     and a BBH claim denied (CO-97, coding's) whose 180-day appeal window ends in 4 days."""
-    template = {**rows()[0], "payer_id": "UHP", "prior_auth_number": "", "patient_name": PATIENT,
-                "billed_amount": "240.00"}
+    template = {
+        **rows()[0],
+        "payer_id": "UHP",
+        "prior_auth_number": "",
+        "patient_name": PATIENT,
+        "billed_amount": "240.00",
+    }
     claims = []
-    for claim_id, days_ago, payer in (("PW-OVER", 96, "UHP"), ("PW-SOON", 89, "UHP"), ("PW-WEEK", 85, "UHP"),
-                                      ("PW-FAR", 10, "UHP"), ("PW-DENY", 200, "BBH")):
+    for claim_id, days_ago, payer in (
+        ("PW-OVER", 96, "UHP"),
+        ("PW-SOON", 89, "UHP"),
+        ("PW-WEEK", 85, "UHP"),
+        ("PW-FAR", 10, "UHP"),
+        ("PW-DENY", 200, "BBH"),
+    ):
         dos = (today - timedelta(days=days_ago)).isoformat()
-        claims.append({**template, "claim_id": claim_id, "payer_id": payer, "dos_from": dos, "dos_to": dos,
-                       "submitted_date": dos})
+        claims.append(
+            {**template, "claim_id": claim_id, "payer_id": payer, "dos_from": dos, "dos_to": dos, "submitted_date": dos}
+        )
     import_claims_file(engine, write_csv(tmp_path / "claims.csv", claims), at)
-    portal_says(engine, "PW-DENY", ClaimStatusResult(
-        "PW-DENY", "F2", "1", "Denied", today - timedelta(days=176), "BBH0001", Decimal("240.00"), Decimal("0"),
-        Decimal("0"), adjustments=(Adjustment("CO", "97", Decimal("240.00"), ("N20",), "99213"),)), at)
+    portal_says(
+        engine,
+        "PW-DENY",
+        ClaimStatusResult(
+            "PW-DENY",
+            "F2",
+            "1",
+            "Denied",
+            today - timedelta(days=176),
+            "BBH0001",
+            Decimal("240.00"),
+            Decimal("0"),
+            Decimal("0"),
+            adjustments=(Adjustment("CO", "97", Decimal("240.00"), ("N20",), "99213"),),
+        ),
+        at,
+    )
 
 
 def portal_says(engine: Engine, claim_id: str, result: ClaimStatusResult, at: datetime) -> None:
@@ -159,8 +184,18 @@ def portal_says(engine: Engine, claim_id: str, result: ClaimStatusResult, at: da
 
 
 def paid(claim_id: str, on: date) -> ClaimStatusResult:
-    return ClaimStatusResult(claim_id, "F1", "65", "Paid", on, "UHP0001", Decimal("240.00"), Decimal("200.00"),
-                             Decimal("200.00"), adjustments=(Adjustment("CO", "45", Decimal("40.00")),))
+    return ClaimStatusResult(
+        claim_id,
+        "F1",
+        "65",
+        "Paid",
+        on,
+        "UHP0001",
+        Decimal("240.00"),
+        Decimal("200.00"),
+        Decimal("200.00"),
+        adjustments=(Adjustment("CO", "45", Decimal("40.00")),),
+    )
 
 
 def digest_row(engine: Engine, channel: str, day: date = TODAY) -> Digest | None:
@@ -180,10 +215,12 @@ def parts(message: EmailMessage) -> dict[str, str]:
 
 
 def test_the_email_summary_has_html_and_text_parts_and_no_patient_name(
-        tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> None:
+    tmp_path: Path, smtp_server: tuple[int, Mailbox]
+) -> None:
     port, mailbox = smtp_server
-    settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["{mailto(port)}"]\n'
-                                         'owners = ["billing"]\n')
+    settings, engine = install(
+        tmp_path, f'[alerts.channels.billing]\nurls = ["{mailto(port)}"]\nowners = ["billing"]\n'
+    )
     import_claims(tmp_path, engine, TODAY, NOW - timedelta(days=1))
 
     [outcome] = send_digests(settings, engine, NOW)
@@ -213,8 +250,11 @@ def test_the_email_summary_has_html_and_text_parts_and_no_patient_name(
 def test_each_audience_gets_its_departments_through_a_json_webhook(tmp_path: Path, webhook: Webhook) -> None:
     webhook.start()
     hook = f"json://127.0.0.1:{webhook.port}"
-    settings, engine = install(tmp_path, f'[alerts.channels.coding]\nurls = ["{hook}/coding"]\nowners = ["coding"]\n'
-                                         f'[alerts.channels.it]\nurls = ["{hook}/it"]\nowners = ["it"]\n')
+    settings, engine = install(
+        tmp_path,
+        f'[alerts.channels.coding]\nurls = ["{hook}/coding"]\nowners = ["coding"]\n'
+        f'[alerts.channels.it]\nurls = ["{hook}/it"]\nowners = ["it"]\n',
+    )
     import_claims(tmp_path, engine, TODAY, NOW - timedelta(hours=1))
     [digest_job] = [spec for spec in job_specs(settings) if spec.job == "digest"]
 
@@ -233,8 +273,11 @@ def test_each_audience_gets_its_departments_through_a_json_webhook(tmp_path: Pat
 
 def test_patient_names_appear_only_when_the_config_turns_them_on(tmp_path: Path, webhook: Webhook) -> None:
     webhook.start()
-    settings, engine = install(tmp_path, f'[alerts]\ninclude_patient_names = true\n'
-                                         f'[alerts.channels.billing]\nurls = ["json://127.0.0.1:{webhook.port}/b"]\n')
+    settings, engine = install(
+        tmp_path,
+        f"[alerts]\ninclude_patient_names = true\n"
+        f'[alerts.channels.billing]\nurls = ["json://127.0.0.1:{webhook.port}/b"]\n',
+    )
     import_claims(tmp_path, engine, TODAY, NOW - timedelta(hours=1))
 
     send_digests(settings, engine, NOW)
@@ -279,7 +322,8 @@ def test_a_summary_is_never_sent_twice_even_when_the_worker_dies_mid_send(tmp_pa
 
 
 def test_a_failed_delivery_is_recorded_without_secrets_retried_and_then_sent_once(
-        tmp_path: Path, webhook: Webhook) -> None:
+    tmp_path: Path, webhook: Webhook
+) -> None:
     url = f"json://hook-user:{SECRET}@127.0.0.1:{webhook.port}/digest"  # nothing listens there yet
     settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["{url}"]\n')
     import_claims(tmp_path, engine, TODAY, NOW - timedelta(hours=1))
@@ -342,11 +386,15 @@ def password_fixed(engine: Engine, portal: str) -> None:
 
 
 def test_an_account_needing_a_password_is_told_to_it_at_once_once_and_again_only_if_it_comes_back(
-        tmp_path: Path, webhook: Webhook) -> None:
+    tmp_path: Path, webhook: Webhook
+) -> None:
     webhook.start()
     hook = f"json://127.0.0.1:{webhook.port}"
-    settings, engine = install(tmp_path, f'[alerts.channels.billing]\nurls = ["{hook}/billing"]\nowners = ["billing"]\n'
-                                         f'[alerts.channels.it]\nurls = ["{hook}/it"]\nowners = ["it"]\n')
+    settings, engine = install(
+        tmp_path,
+        f'[alerts.channels.billing]\nurls = ["{hook}/billing"]\nowners = ["billing"]\n'
+        f'[alerts.channels.it]\nurls = ["{hook}/it"]\nowners = ["it"]\n',
+    )
     import_claims(tmp_path, engine, TODAY, NOW - timedelta(hours=1))
     password_rejected(engine, "unity", NOW)
 
@@ -391,15 +439,18 @@ def test_an_acknowledged_alert_is_not_sent_and_the_setting_turns_notices_off(tmp
     assert send_urgent(settings, engine, NOW + timedelta(minutes=15)) == []
 
     (tmp_path / "off").mkdir()
-    off, off_engine = install(tmp_path / "off", f'[alerts]\nurgent_at_once = false\n'
-                                                f'[alerts.channels.it]\nurls = ["json://127.0.0.1:{webhook.port}/it"]\n')
+    off, off_engine = install(
+        tmp_path / "off",
+        f'[alerts]\nurgent_at_once = false\n[alerts.channels.it]\nurls = ["json://127.0.0.1:{webhook.port}/it"]\n',
+    )
     password_rejected(off_engine, "summit", NOW)
     assert send_urgent(off, off_engine, NOW) == []
     assert webhook.received == []
 
 
 def test_a_notice_that_failed_is_retried_and_one_cut_off_by_a_restart_is_not_sent_again(
-        tmp_path: Path, webhook: Webhook) -> None:
+    tmp_path: Path, webhook: Webhook
+) -> None:
     url = f"json://hook-user:{SECRET}@127.0.0.1:{webhook.port}/it"  # nothing listens there yet
     settings, engine = install(tmp_path, f'[alerts.channels.it]\nurls = ["{url}"]\n')
     password_rejected(engine, "summit", NOW)
@@ -435,9 +486,11 @@ def test_a_notice_that_failed_is_retried_and_one_cut_off_by_a_restart_is_not_sen
 
 
 def test_a_misconfigured_apprise_url_is_named_by_its_key_without_the_secret(tmp_path: Path) -> None:
-    alerts = (f'[alerts.channels.billing]\nurls = ["mailtos://user:{SECRET}@smtp.example.org?to=b@example.org", '
-              f'"xyz://user:{SECRET}@host/x", "slack://", "{SECRET}"]\n'
-              f'[alerts.channels.coding]\nurls = "json://u:{SECRET}@host/p"\nowners = ["codign"]\n')
+    alerts = (
+        f'[alerts.channels.billing]\nurls = ["mailtos://user:{SECRET}@smtp.example.org?to=b@example.org", '
+        f'"xyz://user:{SECRET}@host/x", "slack://", "{SECRET}"]\n'
+        f'[alerts.channels.coding]\nurls = "json://u:{SECRET}@host/p"\nowners = ["codign"]\n'
+    )
     config = tmp_path / "portal-worker.toml"
     write_config(config, "http://127.0.0.1:9", tmp_path / "data", "\n" + alerts)
 
@@ -458,20 +511,25 @@ def test_a_misconfigured_apprise_url_is_named_by_its_key_without_the_secret(tmp_
     assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("alerts", "expected"), [
-    ("[alerts]\ntop_items = 0\n", "alerts.top_items: must be at least 1, got 0"),
-    ("[alerts]\njob_grace = 0.5\n", "alerts.job_grace: must be at least 1, got 0.5"),
-    ("[alerts]\nportal_paused_hours = 0\n", "alerts.portal_paused_hours: must be greater than 0, got 0"),
-    ('[alerts]\ninclude_patient_names = "yes"\n', 'alerts.include_patient_names: expected true/false, got "yes"'),
-    ("[alerts.ladders]\ntimely_filing = [30, 0]\n", "alerts.ladders.timely_filing[1]: must be greater than 0"),
-    ("[alerts.ladders]\nportal_paused = [3]\n", '"portal_paused" is not an alert kind with a deadline'),
-    ("[alerts.ladders]\ntimely_filing = []\n", "timely_filing: give at least one number of days"),
-    ("[alerts.channels.billing]\nowners = []\n", "alerts.channels.billing.urls: required key is missing"),
-    ('[alerts.channels."Front Desk"]\nurls = ["json://localhost/x"]\n',
-     "alerts.channels.Front Desk: a channel name may only use a-z, 0-9, _ and -"),
-    ("[alerts]\ncolour = 1\n", "alerts.colour: unknown key"),
-    ('[schedule.digest.portals.unity]\ncron = "0 6 * * *"\n', "schedule.digest: the daily summary runs once for"),
-])
+@pytest.mark.parametrize(
+    ("alerts", "expected"),
+    [
+        ("[alerts]\ntop_items = 0\n", "alerts.top_items: must be at least 1, got 0"),
+        ("[alerts]\njob_grace = 0.5\n", "alerts.job_grace: must be at least 1, got 0.5"),
+        ("[alerts]\nportal_paused_hours = 0\n", "alerts.portal_paused_hours: must be greater than 0, got 0"),
+        ('[alerts]\ninclude_patient_names = "yes"\n', 'alerts.include_patient_names: expected true/false, got "yes"'),
+        ("[alerts.ladders]\ntimely_filing = [30, 0]\n", "alerts.ladders.timely_filing[1]: must be greater than 0"),
+        ("[alerts.ladders]\nportal_paused = [3]\n", '"portal_paused" is not an alert kind with a deadline'),
+        ("[alerts.ladders]\ntimely_filing = []\n", "timely_filing: give at least one number of days"),
+        ("[alerts.channels.billing]\nowners = []\n", "alerts.channels.billing.urls: required key is missing"),
+        (
+            '[alerts.channels."Front Desk"]\nurls = ["json://localhost/x"]\n',
+            "alerts.channels.Front Desk: a channel name may only use a-z, 0-9, _ and -",
+        ),
+        ("[alerts]\ncolour = 1\n", "alerts.colour: unknown key"),
+        ('[schedule.digest.portals.unity]\ncron = "0 6 * * *"\n', "schedule.digest: the daily summary runs once for"),
+    ],
+)
 def test_bad_alert_settings_are_named_by_their_key(tmp_path: Path, alerts: str, expected: str) -> None:
     config = tmp_path / "portal-worker.toml"
     write_config(config, "http://127.0.0.1:9", tmp_path / "data", "\n" + alerts)
@@ -483,12 +541,24 @@ def test_bad_alert_settings_are_named_by_their_key(tmp_path: Path, alerts: str, 
 def test_the_example_config_documents_channels_apprise_understands(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "config" / "portal-worker.example.toml"
     text = example.read_text()
-    for key in ("[schedule.digest]", "[alerts]", "include_patient_names", "top_items", "portal_paused_hours",
-                "job_grace", "delivery_attempts", "[alerts.ladders]", "owners"):
+    for key in (
+        "[schedule.digest]",
+        "[alerts]",
+        "include_patient_names",
+        "top_items",
+        "portal_paused_hours",
+        "job_grace",
+        "delivery_attempts",
+        "[alerts.ladders]",
+        "owners",
+    ):
         assert key in text, key
     # The commented-out channels, uncommented, must load: the examples are URLs Apprise accepts.
-    channels = [line.removeprefix("# ").split("  #")[0] for line in text.splitlines()
-                if re.match(r"# (\[alerts\.channels\.[a-z_-]+\]$|urls = |owners = )", line)]
+    channels = [
+        line.removeprefix("# ").split("  #")[0]
+        for line in text.splitlines()
+        if re.match(r"# (\[alerts\.channels\.[a-z_-]+\]$|urls = |owners = )", line)
+    ]
     config = tmp_path / "example.toml"
     config.write_text(text + "\n" + "\n".join(channels) + "\n")
 
@@ -502,8 +572,15 @@ def test_alert_settings_defaults_and_the_digest_job(tmp_path: Path) -> None:
     settings, _ = install(tmp_path, "[alerts.ladders]\ntimely_filing = [7, 60, 21]\n")
 
     alerts = settings.alerts
-    assert (alerts.include_patient_names, alerts.top_items, alerts.portal_paused_hours, alerts.job_grace,
-            alerts.delivery_attempts, alerts.urgent_at_once, alerts.channels) == (False, 10, 4, 2.0, 3, True, {})
+    assert (
+        alerts.include_patient_names,
+        alerts.top_items,
+        alerts.portal_paused_hours,
+        alerts.job_grace,
+        alerts.delivery_attempts,
+        alerts.urgent_at_once,
+        alerts.channels,
+    ) == (False, 10, 4, 2.0, 3, True, {})
     assert alerts.ladders == {"timely_filing": [60, 21, 7]}
     assert settings.schedule.digest.cron == "0 7 * * *"
     [digest] = [spec for spec in job_specs(settings) if spec.job == "digest"]
@@ -549,8 +626,7 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
     with session_scope(engine) as session:
         week = session.get(Alert, ids["PW-WEEK"])
         assert week is not None and week.snoozed_until is not None
-        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(UTC) \
-            <= timedelta(days=3)
+        assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(UTC) <= timedelta(days=3)
     after = run("alerts")
     assert "2 alert(s)" in after.stdout and "PW-SOON" not in after.stdout and "PW-WEEK" not in after.stdout
     assert "2 acknowledged or snoozed alert(s) not shown" in after.stdout

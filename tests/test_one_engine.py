@@ -60,14 +60,19 @@ def outcome(settings: Settings, ws: Workspace, portal: str) -> Outcome:
         assert account is not None
         payers = PAYERS_OF[portal]
         return Outcome(
-            account=(account.state, account.unavailable_until is not None, account.pauses > 0,
-                     (account.last_error or "").split(":")[0]),
+            account=(
+                account.state,
+                account.unavailable_until is not None,
+                account.pauses > 0,
+                (account.last_error or "").split(":")[0],
+            ),
             flow_pauses={(p.portal, p.kind) for p in s.exec(select(FlowPause))},
             findings={(f.kind, f.subject) for f in s.exec(select(Finding).where(Finding.status == "open"))},
             alerts={a.key for a in s.exec(select(Alert).where(Alert.status == "open")) if portal in a.subject},
             claim_states={c.claim_id: c.status for c in s.exec(select(Claim)) if c.payer_id in payers},
-            observations=len(s.exec(select(ClaimStatusObservation).where(
-                ClaimStatusObservation.portal == portal)).all()),
+            observations=len(
+                s.exec(select(ClaimStatusObservation).where(ClaimStatusObservation.portal == portal)).all()
+            ),
             evidence=s.exec(select(Evidence).where(Evidence.portal == portal)).first() is not None,
             task_states=task_states,
         )
@@ -100,12 +105,14 @@ def effect_seen(ws: Workspace, fault: Fault) -> Callable[[], bool]:
             account = s.get(PortalAccount, fault.portal)
             pauses = s.exec(select(FlowPause).where(FlowPause.portal == fault.portal)).all()
         return bool(pauses) or (account is not None and (account.state == "needs_attention" or account.pauses > 0))
+
     return seen
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
-def test_check_and_run_store_the_same_result_and_raise_the_same_alerts(workspace: Workspace, browser: Browser,
-                                                                        tmp_path: Path, name: str) -> None:
+def test_check_and_run_store_the_same_result_and_raise_the_same_alerts(
+    workspace: Workspace, browser: Browser, tmp_path: Path, name: str
+) -> None:
     fault = FAULTS[name]
     configure(workspace)
     other = twin(workspace, tmp_path / "unattended")
@@ -114,7 +121,8 @@ def test_check_and_run_store_the_same_result_and_raise_the_same_alerts(workspace
 
     break_portal(workspace, fault)
     report = Check(workspace.settings, credentials=workspace.credentials, browser=browser).run(
-        portals=[fault.portal], what=("claims",))
+        portals=[fault.portal], what=("claims",)
+    )
     by_check = outcome(workspace.settings, workspace, fault.portal)
 
     break_portal(other, fault)

@@ -28,17 +28,31 @@ from worker.delivery.notify import refresh_alerts
 pytestmark = pytest.mark.browser
 
 ADAPTERS: dict[str, type[SummitExchangeAdapter | UnityHealthAdapter | LakeshoreMedicaidAdapter]] = {
-    "clearinghouse": SummitExchangeAdapter, "commercial": UnityHealthAdapter,
-            "medicaid": LakeshoreMedicaidAdapter}
+    "clearinghouse": SummitExchangeAdapter,
+    "commercial": UnityHealthAdapter,
+    "medicaid": LakeshoreMedicaidAdapter,
+}
 WORKER_NAMES = {"clearinghouse": "summit", "commercial": "unity", "medicaid": "lakeshore"}
 # Each portal's sign-in and change-password forms, as a person's browser posts them.
 FORMS = {
-    "clearinghouse": ("login", ("username", "password"),
-                      "password/change", ("username", "current_password", "new_password", "confirm_password")),
-    "commercial": ("login", ("username", "password"),
-                   "password", ("username", "current_password", "new_password", "confirm_password")),
-    "medicaid": ("login", ("userId", "password"),
-                 "password/change", ("userId", "currentPassword", "newPassword", "confirmPassword")),
+    "clearinghouse": (
+        "login",
+        ("username", "password"),
+        "password/change",
+        ("username", "current_password", "new_password", "confirm_password"),
+    ),
+    "commercial": (
+        "login",
+        ("username", "password"),
+        "password",
+        ("username", "current_password", "new_password", "confirm_password"),
+    ),
+    "medicaid": (
+        "login",
+        ("userId", "password"),
+        "password/change",
+        ("userId", "currentPassword", "newPassword", "confirmPassword"),
+    ),
 }
 
 
@@ -53,16 +67,24 @@ def expire_password(portal: RunningPortal, prefix: str) -> Account:
 
 
 def account_state(portal: RunningPortal, prefix: str) -> dict[str, Any]:
-    return next(a for a in portal.admin("state")["accounts"]
-                if a["portal"] == prefix and a["username"] == default_account(prefix).username)
+    return next(
+        a
+        for a in portal.admin("state")["accounts"]
+        if a["portal"] == prefix and a["username"] == default_account(prefix).username
+    )
 
 
 def make_adapter(page: Page, portal: RunningPortal, prefix: str) -> PortalAdapter:
     account = default_account(prefix)
     answers = {str(account.security_question): str(account.security_answer)} if account.security_question else {}
     credentials = Credentials(account.username, account.password, account.totp_secret, answers)
-    return ADAPTERS[prefix](page, portal=WORKER_NAMES[prefix], base_url=f"{portal.url}/{prefix}",
-                            credentials=credentials, timeouts=Timeouts(element_ms=3000))
+    return ADAPTERS[prefix](
+        page,
+        portal=WORKER_NAMES[prefix],
+        base_url=f"{portal.url}/{prefix}",
+        credentials=credentials,
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 # --- each adapter --------------------------------------------------------------------
@@ -70,7 +92,8 @@ def make_adapter(page: Page, portal: RunningPortal, prefix: str) -> PortalAdapte
 
 @pytest.mark.parametrize("prefix", ["clearinghouse", "commercial", "medicaid"])
 def test_an_expired_password_stops_the_login_without_touching_the_change_form(
-        page: Page, fake_portal: RunningPortal, prefix: str) -> None:
+    page: Page, fake_portal: RunningPortal, prefix: str
+) -> None:
     account = expire_password(fake_portal, prefix)
     adapter = make_adapter(page, fake_portal, prefix)
 
@@ -83,8 +106,13 @@ def test_an_expired_password_stops_the_login_without_touching_the_change_form(
     assert all(field.input_value() == "" for field in page.locator("input[type=password]").all())
     state = fake_portal.admin("state")
     assert state["password_change_attempts"][prefix] == 0 and state["sign_in_attempts"][prefix] == 1
-    assert account_state(fake_portal, prefix) == {"portal": prefix, "username": account.username, "locked": False,
-                                                  "failed_logins": 0, "password_expired": True}
+    assert account_state(fake_portal, prefix) == {
+        "portal": prefix,
+        "username": account.username,
+        "locked": False,
+        "failed_logins": 0,
+        "password_expired": True,
+    }
     assert adapter.logins == 0
 
 

@@ -43,13 +43,20 @@ def first(outcome: str, *, final_by: date = START) -> Claim:
 
 
 def query(claim: Claim) -> ClaimQuery:
-    return ClaimQuery(claim_id=claim.claim_id, payer_id=claim.payer_id, member_id=claim.member_id,
-                      dos_from=claim.dos_from, dos_to=claim.dos_to, billed_amount=claim.billed,
-                      rendering_npi=claim.rendering_npi)
+    return ClaimQuery(
+        claim_id=claim.claim_id,
+        payer_id=claim.payer_id,
+        member_id=claim.member_id,
+        dos_from=claim.dos_from,
+        dos_to=claim.dos_to,
+        billed_amount=claim.billed,
+        rendering_npi=claim.rendering_npi,
+    )
 
 
-def credentials(*, password: str = ACCOUNT.password, answers: dict[str, str] | None = None,
-                username: str = ACCOUNT.username) -> Credentials:
+def credentials(
+    *, password: str = ACCOUNT.password, answers: dict[str, str] | None = None, username: str = ACCOUNT.username
+) -> Credentials:
     if answers is None:
         # worded differently in case and spacing from the portal: matched case-insensitively
         answers = {"  what was the NAME of your first practice? ": str(ACCOUNT.security_answer).upper()}
@@ -57,8 +64,13 @@ def credentials(*, password: str = ACCOUNT.password, answers: dict[str, str] | N
 
 
 def adapter(page: Page, portal: RunningPortal, creds: Credentials | None = None) -> LakeshoreMedicaidAdapter:
-    return LakeshoreMedicaidAdapter(page, portal="lakeshore_medicaid", base_url=f"{portal.url}/medicaid",
-                                    credentials=creds or credentials(), timeouts=Timeouts(element_ms=3000))
+    return LakeshoreMedicaidAdapter(
+        page,
+        portal="lakeshore_medicaid",
+        base_url=f"{portal.url}/medicaid",
+        credentials=creds or credentials(),
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 def expected(claim: Claim, today: date = START) -> ClaimStatusResult:
@@ -86,8 +98,7 @@ def expected(claim: Claim, today: date = START) -> ClaimStatusResult:
 
 
 def account_state(portal: RunningPortal, username: str = ACCOUNT.username) -> dict[str, Any]:
-    return next(a for a in portal.admin("state")["accounts"]
-                if a["portal"] == "medicaid" and a["username"] == username)
+    return next(a for a in portal.admin("state")["accounts"] if a["portal"] == "medicaid" and a["username"] == username)
 
 
 def assert_no_secrets(exc: BaseException, claim: Claim | None = None) -> None:
@@ -124,9 +135,17 @@ def test_wrong_password_is_rejected_once_and_does_not_lock(page: Page, fake_port
 
 
 def test_locked_account_is_rejected(page: Page, fake_portal: RunningPortal) -> None:
-    fake_portal.admin("accounts", {"portal": "medicaid", "username": "LOCKED0001", "password": "Locked-Pass-1",
-                                   "security_question": ACCOUNT.security_question,
-                                   "security_answer": ACCOUNT.security_answer, "locked": True})
+    fake_portal.admin(
+        "accounts",
+        {
+            "portal": "medicaid",
+            "username": "LOCKED0001",
+            "password": "Locked-Pass-1",
+            "security_question": ACCOUNT.security_question,
+            "security_answer": ACCOUNT.security_answer,
+            "locked": True,
+        },
+    )
     lsm = adapter(page, fake_portal, credentials(username="LOCKED0001", password="Locked-Pass-1"))
     with pytest.raises(LoginRejected, match="locked"):
         lsm.ensure_logged_in()

@@ -35,8 +35,13 @@ def auth(scenario: str) -> Authorization:
 def adapter(page: Page, portal: RunningPortal) -> LakeshoreMedicaidAdapter:
     answers = {str(ACCOUNT.security_question): str(ACCOUNT.security_answer)}
     creds = Credentials(ACCOUNT.username, ACCOUNT.password, security_answers=answers)
-    return LakeshoreMedicaidAdapter(page, portal="lakeshore_medicaid", base_url=f"{portal.url}/medicaid",
-                                    credentials=creds, timeouts=Timeouts(element_ms=3000))
+    return LakeshoreMedicaidAdapter(
+        page,
+        portal="lakeshore_medicaid",
+        base_url=f"{portal.url}/medicaid",
+        credentials=creds,
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 def expected_auth(a: Authorization, today: date = START) -> AuthorizationResult:
@@ -59,9 +64,15 @@ def expected_auth(a: Authorization, today: date = START) -> AuthorizationResult:
 
 def expected_enrollment(npi: str, today: date = START) -> EnrollmentResult:
     e = PROGRAMS.enrollments[(npi, "LSM")]
-    return EnrollmentResult(npi=npi, payer_id="LSM", status=e.status_on(today), effective=e.effective,
-                            termination=e.termination, revalidation_due=e.revalidation_due,
-                            payer_provider_id=e.payer_provider_id)
+    return EnrollmentResult(
+        npi=npi,
+        payer_id="LSM",
+        status=e.status_on(today),
+        effective=e.effective,
+        termination=e.termination,
+        revalidation_due=e.revalidation_due,
+        payer_provider_id=e.payer_provider_id,
+    )
 
 
 def assert_no_phi(exc: BaseException, *auths: Authorization) -> None:
@@ -78,8 +89,16 @@ def test_every_authorization_scenario_matches_the_truth(page: Page, fake_portal:
     lsm = adapter(page, fake_portal)
     lsm.ensure_logged_in()
     assert {a.scenario for a in LSM_AUTHS} == {
-        "healthy", "expiring", "nearly_used", "pending_overdue", "pending_then_approved", "denied",
-        "expires_soon", "cancelled", "claim_outside"}
+        "healthy",
+        "expiring",
+        "nearly_used",
+        "pending_overdue",
+        "pending_then_approved",
+        "denied",
+        "expires_soon",
+        "cancelled",
+        "claim_outside",
+    }
     results = {a.auth_number: lsm.authorization(a.auth_number) for a in LSM_AUTHS}
     for a in LSM_AUTHS:
         assert results[a.auth_number] == expected_auth(a), a.scenario
@@ -120,8 +139,10 @@ def test_a_recipients_authorization_list(page: Page, fake_portal: RunningPortal)
 def test_menu_links_to_the_new_pages(page: Page, fake_portal: RunningPortal) -> None:
     lsm = adapter(page, fake_portal)
     lsm.ensure_logged_in()
-    for link, form in (("PRIOR AUTHORIZATION INQUIRY", PriorAuthInquiryPage),
-                       ("PROVIDER ENROLLMENT STATUS", EnrollmentInquiryPage)):
+    for link, form in (
+        ("PRIOR AUTHORIZATION INQUIRY", PriorAuthInquiryPage),
+        ("PROVIDER ENROLLMENT STATUS", EnrollmentInquiryPage),
+    ):
         lsm.goto("menu")
         page.locator("#mainMenu a", has_text=link).click()
         expect(page.locator("table.pagetitle td")).to_have_text(form.TITLE)
@@ -177,12 +198,24 @@ def test_layout_2_is_noticed_on_every_new_page(page: Page, fake_portal: RunningP
     # the release lands between the form and the answer: each answer page is checked too
     # each case's form is a page type of its own
     cases: list[tuple[Callable[[], Any], Callable[[Any], object], str, str]] = [
-        (lambda: PriorAuthInquiryPage(lsm).open(), lambda f: f.search_number(a.auth_number).read(a.auth_number),
-         "prior authorization detail", "missing"),
-        (lambda: PriorAuthInquiryPage(lsm).open(), lambda f: f.search_recipient(a.member_id).authorizations(),
-         "prior authorization list", "columns"),  # same table id, moved columns: not read
-        (lambda: EnrollmentInquiryPage(lsm).open(), lambda f: f.search(a.servicing_npi).read(a.servicing_npi),
-         "provider enrollment status", "missing"),
+        (
+            lambda: PriorAuthInquiryPage(lsm).open(),
+            lambda f: f.search_number(a.auth_number).read(a.auth_number),
+            "prior authorization detail",
+            "missing",
+        ),
+        (
+            lambda: PriorAuthInquiryPage(lsm).open(),
+            lambda f: f.search_recipient(a.member_id).authorizations(),
+            "prior authorization list",
+            "columns",
+        ),  # same table id, moved columns: not read
+        (
+            lambda: EnrollmentInquiryPage(lsm).open(),
+            lambda f: f.search(a.servicing_npi).read(a.servicing_npi),
+            "provider enrollment status",
+            "missing",
+        ),
     ]
     for open_form, answer, page_name, detail in cases:
         fake_portal.admin("faults/medicaid", {"layout": 1})
@@ -213,8 +246,11 @@ def test_nightly_maintenance_on_the_new_pages(page: Page, fake_portal: RunningPo
     lsm = adapter(page, fake_portal)
     lsm.ensure_logged_in()
     fake_portal.admin("clock", {"hours": 11.5})  # 23:30 portal time
-    for lookup in (lambda: lsm.authorization(a.auth_number), lambda: lsm.member_authorizations(a.member_id),
-                   lambda: lsm.enrollment(a.servicing_npi)):
+    for lookup in (
+        lambda: lsm.authorization(a.auth_number),
+        lambda: lsm.member_authorizations(a.member_id),
+        lambda: lsm.enrollment(a.servicing_npi),
+    ):
         with pytest.raises(PortalUnavailable) as caught:
             lookup()
         assert not isinstance(caught.value, RateLimited)

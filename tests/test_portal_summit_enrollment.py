@@ -26,18 +26,30 @@ UNKNOWN_NPI = "1999999992"
 
 
 def make_adapter(page: Page, portal: RunningPortal) -> SummitExchangeAdapter:
-    return SummitExchangeAdapter(page, portal="summit-exchange", base_url=f"{portal.url}/clearinghouse",
-                                 credentials=DEMO, timeouts=Timeouts(element_ms=3000))
+    return SummitExchangeAdapter(
+        page,
+        portal="summit-exchange",
+        base_url=f"{portal.url}/clearinghouse",
+        credentials=DEMO,
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 def expected(npi: str, today: date) -> list[EnrollmentResult]:
     """The truth, as the adapter should normalise it."""
     records: list[Enrollment] = [PROGRAMS.enrollments[(npi, payer_id)] for payer_id in CLEARINGHOUSE_PAYERS]
     return [
-        EnrollmentResult(npi=e.npi, payer_id=e.payer_id, status=e.status_on(today), effective=e.effective,
-                         termination=e.termination, revalidation_due=e.revalidation_due,
-                         payer_provider_id=e.payer_provider_id, era_enrolled=e.era_enrolled,
-                         eft_enrolled=e.eft_enrolled)
+        EnrollmentResult(
+            npi=e.npi,
+            payer_id=e.payer_id,
+            status=e.status_on(today),
+            effective=e.effective,
+            termination=e.termination,
+            revalidation_due=e.revalidation_due,
+            payer_provider_id=e.payer_provider_id,
+            era_enrolled=e.era_enrolled,
+            eft_enrolled=e.eft_enrolled,
+        )
         for e in records
     ]
 

@@ -48,9 +48,15 @@ def not_on_file_claim() -> Claim:
 
 
 def query_for(claim: Claim) -> ClaimQuery:
-    return ClaimQuery(claim_id=claim.claim_id, payer_id=claim.payer_id, member_id=claim.member_id,
-                      dos_from=claim.dos_from, dos_to=claim.dos_to, billed_amount=claim.billed,
-                      rendering_npi=claim.rendering_npi)
+    return ClaimQuery(
+        claim_id=claim.claim_id,
+        payer_id=claim.payer_id,
+        member_id=claim.member_id,
+        dos_from=claim.dos_from,
+        dos_to=claim.dos_to,
+        billed_amount=claim.billed,
+        rendering_npi=claim.rendering_npi,
+    )
 
 
 def expected_result(claim: Claim, today: date = START) -> ClaimStatusResult:
@@ -59,23 +65,37 @@ def expected_result(claim: Claim, today: date = START) -> ClaimStatusResult:
     assert status is not None
     procedures: dict[int | None, str] = {line.line_no: line.procedure for line in claim.lines}
     return ClaimStatusResult(
-        claim_id=claim.claim_id, category_code=status.category, status_code=status.status_code,
-        status_text=status.text, status_date=status.effective, payer_claim_number=claim.payer_claim_number,
-        billed_amount=claim.billed, allowed_amount=status.allowed, paid_amount=status.paid,
-        check_number=status.check_number, payment_date=status.payment_date,
-        adjustments=tuple(Adjustment(a.group_code, a.carc, a.amount, a.rarcs, procedures.get(a.line_no))
-                          for a in status.adjustments),
+        claim_id=claim.claim_id,
+        category_code=status.category,
+        status_code=status.status_code,
+        status_text=status.text,
+        status_date=status.effective,
+        payer_claim_number=claim.payer_claim_number,
+        billed_amount=claim.billed,
+        allowed_amount=status.allowed,
+        paid_amount=status.paid,
+        check_number=status.check_number,
+        payment_date=status.payment_date,
+        adjustments=tuple(
+            Adjustment(a.group_code, a.carc, a.amount, a.rarcs, procedures.get(a.line_no)) for a in status.adjustments
+        ),
     )
 
 
 def make_adapter(page: Page, portal: RunningPortal, credentials: Credentials = DEMO) -> SummitExchangeAdapter:
-    return SummitExchangeAdapter(page, portal="summit-exchange", base_url=f"{portal.url}/clearinghouse",
-                                 credentials=credentials, timeouts=Timeouts(element_ms=3000))
+    return SummitExchangeAdapter(
+        page,
+        portal="summit-exchange",
+        base_url=f"{portal.url}/clearinghouse",
+        credentials=credentials,
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 def account_state(portal: RunningPortal, username: str) -> dict[str, Any]:
-    return next(a for a in portal.admin("state")["accounts"]
-                if a["portal"] == "clearinghouse" and a["username"] == username)
+    return next(
+        a for a in portal.admin("state")["accounts"] if a["portal"] == "clearinghouse" and a["username"] == username
+    )
 
 
 # --- sign-in -----------------------------------------------------------------
@@ -102,8 +122,9 @@ def test_second_login_in_the_same_totp_window_uses_a_fresh_code(page: Page, fake
 
 
 def test_wrong_password_is_rejected_without_locking(page: Page, fake_portal: RunningPortal) -> None:
-    adapter = make_adapter(page, fake_portal, Credentials(DEMO.username, "not-the-password",
-                                                          totp_secret=DEMO.totp_secret))
+    adapter = make_adapter(
+        page, fake_portal, Credentials(DEMO.username, "not-the-password", totp_secret=DEMO.totp_secret)
+    )
     with pytest.raises(LoginRejected) as caught:
         adapter.login()
     assert "not-the-password" not in str(caught.value)
@@ -112,10 +133,19 @@ def test_wrong_password_is_rejected_without_locking(page: Page, fake_portal: Run
 
 
 def test_locked_account_is_rejected(page: Page, fake_portal: RunningPortal) -> None:
-    fake_portal.admin("accounts", {"portal": "clearinghouse", "username": "locked.biller",
-                                   "password": "Locked-Pass-1", "totp_secret": DEMO.totp_secret, "locked": True})
-    adapter = make_adapter(page, fake_portal, Credentials("locked.biller", "Locked-Pass-1",
-                                                          totp_secret=DEMO.totp_secret))
+    fake_portal.admin(
+        "accounts",
+        {
+            "portal": "clearinghouse",
+            "username": "locked.biller",
+            "password": "Locked-Pass-1",
+            "totp_secret": DEMO.totp_secret,
+            "locked": True,
+        },
+    )
+    adapter = make_adapter(
+        page, fake_portal, Credentials("locked.biller", "Locked-Pass-1", totp_secret=DEMO.totp_secret)
+    )
     with pytest.raises(LoginRejected, match="locked"):
         adapter.login()
 

@@ -33,8 +33,13 @@ Segment = list[str]
 
 
 def make_adapter(page: Page, portal: RunningPortal) -> SummitExchangeAdapter:
-    return SummitExchangeAdapter(page, portal="summit-exchange", base_url=f"{portal.url}/clearinghouse",
-                                 credentials=DEMO, timeouts=Timeouts(element_ms=3000))
+    return SummitExchangeAdapter(
+        page,
+        portal="summit-exchange",
+        base_url=f"{portal.url}/clearinghouse",
+        credentials=DEMO,
+        timeouts=Timeouts(element_ms=3000),
+    )
 
 
 def remitted_groups(today: date) -> dict[tuple[str, date], list[Claim]]:
@@ -51,9 +56,11 @@ def remitted_groups(today: date) -> dict[tuple[str, date], list[Claim]]:
 
 def reversed_claim() -> Claim:
     """The first NWM claim paid before start+5: the one the payer takes back (see fake_portal/era.py)."""
-    return next(c for c in sorted(DATA.claims_for({"NWM"}), key=lambda c: c.claim_id)
-                if c.outcome == "paid" and c.final and c.final.payment_date
-                and c.final.payment_date < START + timedelta(days=5))
+    return next(
+        c
+        for c in sorted(DATA.claims_for({"NWM"}), key=lambda c: c.claim_id)
+        if c.outcome == "paid" and c.final and c.final.payment_date and c.final.payment_date < START + timedelta(days=5)
+    )
 
 
 # --- a minimal 835 reader, just enough to compare with the data set ------------------
@@ -108,7 +115,7 @@ def assert_well_formed(text: str) -> list[Segment]:
         claims_paid += money(clp[4])
         for i, seg in enumerate(claim):
             if seg[0] == "SVC":
-                line = claim[i + 1:]
+                line = claim[i + 1 :]
                 end = next((j for j, s in enumerate(line) if s[0] == "SVC"), len(line))
                 line_cas = sum((cas_total(s) for s in line[:end] if s[0] == "CAS"), Decimal("0"))
                 assert money(seg[2]) - line_cas == money(seg[3]), f"a line of claim {clp[1]} does not balance"
@@ -126,7 +133,8 @@ def test_every_file_is_well_formed_and_matches_the_data_set() -> None:
     later = START + timedelta(days=40)
     files = era.remittance_files(DATA, later, CLEARINGHOUSE_PAYERS)
     assert {(f.payer.id, f.payment_date) for f in files} == set(remitted_groups(later)) | {
-        ("NWM", START + timedelta(days=5))}
+        ("NWM", START + timedelta(days=5))
+    }
     for file in files:
         segs = assert_well_formed(era.render_835(file))
         assert first(segs, "TRN")[2] == file.trace and file.file_id.endswith(file.trace)
@@ -144,8 +152,18 @@ def test_many_adjustments_of_one_group_take_several_cas_segments() -> None:
     line = ServiceLine(1, "99214", 1, Decimal("210.00"))
     reasons = ("45", "59", "94", "97", "131", "144", "253")
     adjustments = tuple(Adjustment("CO", carc, Decimal("10.00"), (), 1) for carc in reasons)
-    final = Status("F1", "65", "Paid", START, Decimal("140.00"), Decimal("140.00"), Decimal("0.00"),
-                   "EFT1234567890", START, adjustments)
+    final = Status(
+        "F1",
+        "65",
+        "Paid",
+        START,
+        Decimal("140.00"),
+        Decimal("140.00"),
+        Decimal("0.00"),
+        "EFT1234567890",
+        START,
+        adjustments,
+    )
     claim = replace(DATA.claims["PW100013"], lines=(line,), final=final, history=[final])
     dataset = Dataset(START, DATA.providers, {claim.claim_id: claim})
     (file,) = era.remittance_files(dataset, START, {claim.payer_id})
@@ -178,7 +196,10 @@ def test_lists_and_downloads_the_files_of_the_data_set(page: Page, fake_portal: 
             assert final is not None
             assert clp[2] == ("1" if final.category == "F1" else "4") and clp[7] == claim.payer_claim_number
             assert (money(clp[3]), money(clp[4]), money(clp[5])) == (
-                claim.billed, final.paid, final.patient_responsibility)
+                claim.billed,
+                final.paid,
+                final.patient_responsibility,
+            )
         bpr, trn = first(segs, "BPR"), first(segs, "TRN")
         assert money(bpr[2]) == sum((c.final.paid for c in claims if c.final and c.final.paid), Decimal("0"))
         assert bpr[4] == ("ACH" if money(bpr[2]) else "NON") and bpr[16] == f"{file.issued:%Y%m%d}"

@@ -50,8 +50,9 @@ def on_file(today: date = TODAY) -> dict[str, data.Claim]:
 
 
 def query(claim: data.Claim) -> ClaimQuery:
-    return ClaimQuery(claim.claim_id, claim.payer_id, claim.member_id, claim.dos_from, claim.dos_to,
-                      claim.billed, claim.rendering_npi)
+    return ClaimQuery(
+        claim.claim_id, claim.payer_id, claim.member_id, claim.dos_from, claim.dos_to, claim.billed, claim.rendering_npi
+    )
 
 
 def expected_adjustments(claim: data.Claim, status: data.Status) -> tuple[Adjustment, ...]:
@@ -80,8 +81,14 @@ def assert_matches(result: ClaimStatusResult, claim: data.Claim, today: date = T
 @pytest.fixture
 def make_adapter(page: Page, fake_portal: RunningPortal) -> MakeAdapter:
     def make(username: str = ACCOUNT.username, password: str = ACCOUNT.password) -> UnityHealthAdapter:
-        return UnityHealthAdapter(page, portal="unity_health", base_url=f"{fake_portal.url}/commercial",
-                                  credentials=Credentials(username, password), timeouts=Timeouts(element_ms=3000))
+        return UnityHealthAdapter(
+            page,
+            portal="unity_health",
+            base_url=f"{fake_portal.url}/commercial",
+            credentials=Credentials(username, password),
+            timeouts=Timeouts(element_ms=3000),
+        )
+
     return make
 
 
@@ -126,16 +133,19 @@ def test_finalised_claims_match_the_data_set(make_adapter: MakeAdapter) -> None:
         result, truth = results[claim.claim_id], claim.history[-1].adjustments[0]
         assert result.status_text == "Denied" and result.paid_amount == 0
         assert [(a.group_code, a.carc, a.rarcs) for a in result.adjustments] == [
-            (truth.group_code, truth.carc, truth.rarcs)]
+            (truth.group_code, truth.carc, truth.rarcs)
+        ]
     assert adapter.logins == 1
 
 
 def test_open_claims_show_their_status(make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
     adapter.ensure_logged_in()
-    for outcome, category, words in (("pending", "P1", "In process"),
-                                     ("info_requested", "P3", "Pending - information requested"),
-                                     ("rejected", "A7", "Rejected")):
+    for outcome, category, words in (
+        ("pending", "P1", "In process"),
+        ("info_requested", "P3", "Pending - information requested"),
+        ("rejected", "A7", "Rejected"),
+    ):
         claim = unity_claim(outcome, category)
         result = adapter.claim_status(query(claim))
         assert_matches(result, claim)
@@ -144,8 +154,9 @@ def test_open_claims_show_their_status(make_adapter: MakeAdapter) -> None:
     assert adapter.logins == 1
 
 
-def test_pending_claim_adjudicates_after_the_clock_advances(make_adapter: MakeAdapter,
-                                                            fake_portal: RunningPortal) -> None:
+def test_pending_claim_adjudicates_after_the_clock_advances(
+    make_adapter: MakeAdapter, fake_portal: RunningPortal
+) -> None:
     claim = unity_claim("paid", "P1")
     adapter = make_adapter()
     adapter.ensure_logged_in()
@@ -180,8 +191,12 @@ def test_result_pages_list_every_claim_and_agree_with_the_csv(make_adapter: Make
     for row in listed:
         from_csv = exported[row.claim_id]
         assert (row.category_code, row.status_text, row.payer_claim_number, row.billed_amount, row.paid_amount) == (
-            from_csv.category_code, from_csv.status_text, from_csv.payer_claim_number, from_csv.billed_amount,
-            from_csv.paid_amount)
+            from_csv.category_code,
+            from_csv.status_text,
+            from_csv.payer_claim_number,
+            from_csv.billed_amount,
+            from_csv.paid_amount,
+        )
 
 
 def test_csv_export_returns_every_claim_on_file(make_adapter: MakeAdapter) -> None:
@@ -195,18 +210,34 @@ def test_csv_export_returns_every_claim_on_file(make_adapter: MakeAdapter) -> No
         claim = truth[result.claim_id]
         status = claim.status_on(TODAY)
         assert status is not None
-        assert (result.category_code, result.status_date, result.billed_amount, result.allowed_amount,
-                result.paid_amount, result.check_number, result.payment_date, result.adjustments) == (
-            status.category, status.effective, claim.billed, status.allowed, status.paid, status.check_number,
-            status.payment_date, ())
+        assert (
+            result.category_code,
+            result.status_date,
+            result.billed_amount,
+            result.allowed_amount,
+            result.paid_amount,
+            result.check_number,
+            result.payment_date,
+            result.adjustments,
+        ) == (
+            status.category,
+            status.effective,
+            claim.billed,
+            status.allowed,
+            status.paid,
+            status.check_number,
+            status.payment_date,
+            (),
+        )
 
     dos_from, dos_to = date(2026, 9, 1), date(2026, 9, 30)
     in_september = {c.claim_id for c in truth.values() if dos_from <= c.dos_from <= dos_to}
     assert {r.claim_id for r in adapter.export_claims(dos_from, dos_to)} == in_september
 
 
-def test_wrong_password_is_login_rejected_and_not_retried(make_adapter: MakeAdapter,
-                                                          fake_portal: RunningPortal) -> None:
+def test_wrong_password_is_login_rejected_and_not_retried(
+    make_adapter: MakeAdapter, fake_portal: RunningPortal
+) -> None:
     wrong = "Not-The-Password-9"
     adapter = make_adapter(password=wrong)
     with pytest.raises(LoginRejected) as caught:
@@ -217,16 +248,18 @@ def test_wrong_password_is_login_rejected_and_not_retried(make_adapter: MakeAdap
 
 
 def test_locked_account_is_login_rejected(make_adapter: MakeAdapter, fake_portal: RunningPortal) -> None:
-    fake_portal.admin("accounts", {"portal": "commercial", "username": "locked.biller",
-                                   "password": "Locked-Pass-1", "locked": True})
+    fake_portal.admin(
+        "accounts", {"portal": "commercial", "username": "locked.biller", "password": "Locked-Pass-1", "locked": True}
+    )
     adapter = make_adapter(username="locked.biller", password="Locked-Pass-1")
     with pytest.raises(LoginRejected, match="locked") as caught:
         adapter.ensure_logged_in()
     assert "Locked-Pass-1" not in str(caught.value)
 
 
-def test_session_expired_mid_batch_costs_exactly_one_login(make_adapter: MakeAdapter,
-                                                           fake_portal: RunningPortal) -> None:
+def test_session_expired_mid_batch_costs_exactly_one_login(
+    make_adapter: MakeAdapter, fake_portal: RunningPortal
+) -> None:
     batch = [unity_claim("paid", "F1"), unity_claim("denied", "F2"), unity_claim("pending", "P1")]
     adapter = make_adapter()
     adapter.ensure_logged_in()
@@ -248,8 +281,11 @@ def test_layout_2_is_layout_changed(make_adapter: MakeAdapter, fake_portal: Runn
     claim = unity_claim("paid", "F1")
     adapter = make_adapter()
     adapter.ensure_logged_in()
-    detail_path = ClaimSearchPage.open(adapter).search(claim.dos_from, claim.dos_to,
-                                                       account=claim.claim_id).find_detail(claim.claim_id, None)
+    detail_path = (
+        ClaimSearchPage.open(adapter)
+        .search(claim.dos_from, claim.dos_to, account=claim.claim_id)
+        .find_detail(claim.claim_id, None)
+    )
     assert detail_path is not None
     fake_portal.admin("faults/commercial", {"layout": 2})
 

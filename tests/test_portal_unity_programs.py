@@ -72,9 +72,14 @@ def assert_no_phi(error: Exception, auth: Authorization) -> None:
 @pytest.fixture
 def make_adapter(page: Page, fake_portal: RunningPortal) -> MakeAdapter:
     def make() -> UnityHealthAdapter:
-        return UnityHealthAdapter(page, portal="unity_health", base_url=f"{fake_portal.url}/commercial",
-                                  credentials=Credentials(ACCOUNT.username, ACCOUNT.password),
-                                  timeouts=Timeouts(element_ms=3000))
+        return UnityHealthAdapter(
+            page,
+            portal="unity_health",
+            base_url=f"{fake_portal.url}/commercial",
+            credentials=Credentials(ACCOUNT.username, ACCOUNT.password),
+            timeouts=Timeouts(element_ms=3000),
+        )
+
     return make
 
 
@@ -210,8 +215,9 @@ def test_session_expired_mid_way_costs_one_login(make_adapter: MakeAdapter, fake
     assert adapter.logins == 3
 
 
-def test_maintenance_on_the_authorization_pages_is_portal_unavailable(make_adapter: MakeAdapter,
-                                                                      fake_portal: RunningPortal) -> None:
+def test_maintenance_on_the_authorization_pages_is_portal_unavailable(
+    make_adapter: MakeAdapter, fake_portal: RunningPortal
+) -> None:
     adapter = make_adapter()
     adapter.ensure_logged_in()
     fake_portal.admin("faults/commercial", {"maintenance": True})

@@ -26,8 +26,11 @@ pytestmark = pytest.mark.browser
 def import_everything(ws: Workspace) -> None:
     engine = make_engine(ws.settings.database_url())
     create_schema(engine)
-    for name, importer in (("claims", import_claims_file), ("auths", import_auths_file),
-                           ("providers", import_providers_file)):
+    for name, importer in (
+        ("claims", import_claims_file),
+        ("auths", import_auths_file),
+        ("providers", import_providers_file),
+    ):
         path = ws.root / f"{name}.csv"
         path.write_bytes(httpx.get(f"{ws.portal.url}/pms/{name}.csv", timeout=10).content)
         importer(engine, path, utcnow())
@@ -51,8 +54,12 @@ def expected_findings(ws: Workspace, today: date) -> set[tuple[str, str]]:
     by_scenario = {(a.payer_id, a.scenario): a for a in programs.authorizations.values()}
     found: set[tuple[str, str]] = set()
     for payer in ("UHP", "LSM"):
-        for scenario, kind in (("expiring", "auth_expiring"), ("nearly_used", "auth_units_high"),
-                               ("pending_overdue", "auth_pending_overdue"), ("denied", "auth_denied")):
+        for scenario, kind in (
+            ("expiring", "auth_expiring"),
+            ("nearly_used", "auth_units_high"),
+            ("pending_overdue", "auth_pending_overdue"),
+            ("denied", "auth_denied"),
+        ):
             found.add((kind, by_scenario[(payer, scenario)].auth_number))
         soon = by_scenario[(payer, "expires_soon")]
         if soon.end >= today:
@@ -62,15 +69,20 @@ def expected_findings(ws: Workspace, today: date) -> set[tuple[str, str]]:
             found.add(("auth_expiring", outside.auth_number))
     found |= {("claim_outside_auth", claim_id) for claim_id in programs.claim_auths}
     providers = ws.truth.providers
-    found |= {("enrollment_inactive", f"{providers[0].npi}/BBH"), ("enrollment_inactive", f"{providers[2].npi}/LSM"),
-              ("revalidation_due", f"{providers[3].npi}/NWM"), ("caqh_due", providers[-1].npi)}
+    found |= {
+        ("enrollment_inactive", f"{providers[0].npi}/BBH"),
+        ("enrollment_inactive", f"{providers[2].npi}/LSM"),
+        ("revalidation_due", f"{providers[3].npi}/NWM"),
+        ("caqh_due", providers[-1].npi),
+    }
     if today < ws.truth.start + timedelta(days=5):
         found.add(("enrollment_inactive", f"{providers[1].npi}/UHP"))  # in process until start+5
     return found
 
 
-def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings(workspace: Workspace,
-                                                                                  browser: Browser) -> None:
+def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings(
+    workspace: Workspace, browser: Browser
+) -> None:
     import_everything(workspace)
     start = workspace.truth.start
 
@@ -112,10 +124,14 @@ def test_the_clock_moves_auths_and_enrollments_and_findings_follow(workspace: Wo
     with Session(make_engine(workspace.settings.database_url())) as session:
         for auth in session.exec(select(Authorization)):
             assert auth.status == truth.authorizations[auth.auth_number].status_on(later), auth.auth_number
-        approved_later = next(a for a in truth.authorizations.values()
-                              if a.scenario == "pending_then_approved" and a.payer_id == "UHP")
-        history = session.exec(select(AuthorizationObservation.status).where(
-            AuthorizationObservation.auth_number == approved_later.auth_number)).all()
+        approved_later = next(
+            a for a in truth.authorizations.values() if a.scenario == "pending_then_approved" and a.payer_id == "UHP"
+        )
+        history = session.exec(
+            select(AuthorizationObservation.status).where(
+                AuthorizationObservation.auth_number == approved_later.auth_number
+            )
+        ).all()
         assert list(history) == ["pending", "approved"]
     assert open_findings(workspace) == expected_findings(workspace, later)
 

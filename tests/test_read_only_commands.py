@@ -50,23 +50,28 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def loaded_by(config: Path, *command: str) -> set[str]:
     program = PROGRAM.format(top=set(NEVER) | {"playwright"}, never=set(NEVER))
-    done = subprocess.run([sys.executable, "-c", program, "-c", str(config), *command], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    done = subprocess.run(
+        [sys.executable, "-c", program, "-c", str(config), *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", LISTS, ids=" ".join)
-def test_a_list_loads_no_keyring_no_migrations_no_scheduler_and_no_browser(install: Path,
-                                                                           command: tuple[str, ...]) -> None:
+def test_a_list_loads_no_keyring_no_migrations_no_scheduler_and_no_browser(
+    install: Path, command: tuple[str, ...]
+) -> None:
     loaded = loaded_by(install, *command)
     assert not {m for m in loaded if m.split(".")[0] in (*NEVER, "playwright") or m in NEVER}, loaded
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", OVERVIEWS, ids=" ".join)
-def test_status_and_the_alert_views_need_no_key_and_load_no_keyring(install: Path,
-                                                                   command: tuple[str, ...]) -> None:
+def test_status_and_the_alert_views_need_no_key_and_load_no_keyring(install: Path, command: tuple[str, ...]) -> None:
     loaded = loaded_by(install, *command)
     assert not {m for m in loaded if m.split(".")[0] in NEVER or m in NEVER}, loaded

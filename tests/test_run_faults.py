@@ -45,8 +45,9 @@ def done_everywhere_but(ws: Workspace, portal: str) -> bool:
 
 def failed_logins(ws: Workspace, prefix: str) -> int:
     state = ws.portal.admin("state")
-    return next(int(a["failed_logins"]) for a in state["accounts"]
-                if a["portal"] == prefix and a["username"] == "demo.biller")
+    return next(
+        int(a["failed_logins"]) for a in state["accounts"] if a["portal"] == prefix and a["username"] == "demo.biller"
+    )
 
 
 def test_server_errors_trip_the_circuit_breaker_and_the_other_portals_go_on(workspace: Workspace) -> None:
@@ -64,8 +65,9 @@ def test_server_errors_trip_the_circuit_breaker_and_the_other_portals_go_on(work
     summit_tasks = tasks(workspace, portal="summit")
     # Retried later, not given up on and not done: the breaker stopped the hammering.
     assert {t.state for t in summit_tasks} == {"queued"}
-    assert sum(t.attempts for t in summit_tasks) >= 3 and all(t.last_error is None or "HTTP 500" in t.last_error
-                                                             for t in summit_tasks)
+    assert sum(t.attempts for t in summit_tasks) >= 3 and all(
+        t.last_error is None or "HTTP 500" in t.last_error for t in summit_tasks
+    )
 
 
 def test_a_429_pauses_that_portal_for_at_least_its_retry_after_and_the_others_go_on(workspace: Workspace) -> None:
@@ -131,7 +133,8 @@ def test_a_closed_maintenance_window_means_no_login_until_it_opens(workspace: Wo
     configure(workspace)
     text = workspace.config_path.read_text().replace(
         'base_url = "' + workspace.portal.url + '/medicaid"',
-        'base_url = "' + workspace.portal.url + '/medicaid"\nclosed_hours = ["11:30-12:30"]')
+        'base_url = "' + workspace.portal.url + '/medicaid"\nclosed_hours = ["11:30-12:30"]',
+    )
     workspace.config_path.write_text(text)
     import_claims(workspace)
     clock = portal_clock(workspace)
@@ -156,8 +159,9 @@ def test_slow_pages_are_retried_with_backoff_then_parked_with_the_error(workspac
 
     with running(workspace):
         wait_until(lambda: done_everywhere_but(workspace, "lakeshore"), "summit and unity are done")
-        wait_until(lambda: any(t.state == "failed" for t in tasks(workspace, portal="lakeshore")),
-                   "a lakeshore task is parked")
+        wait_until(
+            lambda: any(t.state == "failed" for t in tasks(workspace, portal="lakeshore")), "a lakeshore task is parked"
+        )
 
     parked = [t for t in tasks(workspace, portal="lakeshore") if t.state == "failed"]
     assert all(t.attempts == 2 and t.last_error for t in parked)
@@ -191,8 +195,10 @@ def test_a_task_past_its_deadline_has_its_browser_killed_and_is_retried(workspac
 
     with running(workspace):
         wait_until(lambda: done_everywhere_but(workspace, "lakeshore"), "summit and unity are done")
-        wait_until(lambda: any(t.last_error for t in tasks(workspace, portal="lakeshore")),
-                   "the hung lakeshore task was cut off")
+        wait_until(
+            lambda: any(t.last_error for t in tasks(workspace, portal="lakeshore")),
+            "the hung lakeshore task was cut off",
+        )
 
     hung = [t for t in tasks(workspace, portal="lakeshore") if t.last_error]
     assert hung and all(t.state == "queued" for t in hung)  # retried later, not lost

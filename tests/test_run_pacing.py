@@ -36,15 +36,24 @@ def enqueue_in_turns(ws: Workspace) -> None:
     """Claim checks for every portal, oldest first in turns (unity, lakeshore, summit, unity, ...): with one
     task per batch, a runner that finishes one moves to the free portal whose turn is oldest, so the two
     runners hand each portal to each other."""
-    claims = {portal: [c.claim_id for c in ws.truth.claims.values() if c.payer_id in payers][:TASKS_PER_PORTAL]
-              for portal, payers in PAYERS_OF.items()}
+    claims = {
+        portal: [c.claim_id for c in ws.truth.claims.values() if c.payer_id in payers][:TASKS_PER_PORTAL]
+        for portal, payers in PAYERS_OF.items()
+    }
     start = utcnow() - timedelta(minutes=1)
     with session_scope(make_engine(ws.settings.database_url())) as s:
         for turn in range(TASKS_PER_PORTAL):
             for order, portal in enumerate(("unity", "lakeshore", "summit")):
                 at = start + timedelta(milliseconds=10 * (3 * turn + order))
-                assert enqueue(s, kind="claim_status", portal=portal, target=claims[portal][turn], reason="due",
-                               now=at, not_before=at)
+                assert enqueue(
+                    s,
+                    kind="claim_status",
+                    portal=portal,
+                    target=claims[portal][turn],
+                    reason="due",
+                    now=at,
+                    not_before=at,
+                )
 
 
 def task_starts(log: Path) -> dict[str, list[tuple[datetime, str]]]:
@@ -77,8 +86,9 @@ def test_the_pace_holds_between_tasks_whichever_runner_does_them(workspace: Work
 
     starts = task_starts(log)
     assert set(starts) == {"summit", "unity", "lakeshore"}
-    handed_over = [portal for portal, started in starts.items()
-                   if any(a[1] != b[1] for a, b in itertools.pairwise(started))]
+    handed_over = [
+        portal for portal, started in starts.items() if any(a[1] != b[1] for a, b in itertools.pairwise(started))
+    ]
     assert handed_over, f"no portal went from one runner to the other: {starts}"
     for portal, started in starts.items():
         assert len(started) >= TASKS_PER_PORTAL, (portal, started)

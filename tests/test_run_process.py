@@ -45,8 +45,9 @@ def run_config(ws: Workspace) -> None:
 
 
 @pytest.mark.slow  # `portal-worker run` as a real process
-def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromium(workspace: Workspace,
-                                                                                    tmp_path: Path) -> None:
+def test_sigterm_finishes_the_page_in_hand_releases_leases_and_leaves_no_chromium(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     run_config(workspace)
     import_claims(workspace)
     worker = start_worker(workspace.config_path, tmp_path / "worker.log")
@@ -106,15 +107,15 @@ def test_kill_9_mid_batch_then_restart_completes_every_claim_once(workspace: Wor
 
 
 @pytest.mark.slow  # `portal-worker run` as a real process
-def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(workspace: Workspace,
-                                                                          tmp_path: Path) -> None:
+def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(workspace: Workspace, tmp_path: Path) -> None:
     """A runner that cannot finish its page: after run.stop_timeout_seconds its browser is killed, its
     tasks go back to the queue, and the worker exits 1 (a forced stop) instead of waiting on the page."""
     configure(workspace)
     text = workspace.config_path.read_text().replace("stop_timeout_seconds = 30", "stop_timeout_seconds = 2")
     # The browser would wait for the hanging page far longer than the test runs.
-    workspace.config_path.write_text(text.replace("element_timeout_s = 3",
-                                                  "element_timeout_s = 900\nnavigation_timeout_s = 900"))
+    workspace.config_path.write_text(
+        text.replace("element_timeout_s = 3", "element_timeout_s = 900\nnavigation_timeout_s = 900")
+    )
     import_claims(workspace)
     log = tmp_path / "worker.log"
     worker = start_worker(workspace.config_path, log)
@@ -122,8 +123,10 @@ def test_a_page_that_hangs_at_sigterm_is_cut_off_and_the_stop_is_reported(worksp
         wait_until(lambda: working(workspace), "the worker is in the middle of its batches")
         for portal in HANGING:  # every page from now on takes ten minutes to answer
             workspace.portal.admin(f"faults/{portal}", {"latency_ms": 600_000})
-        wait_until(lambda: sum(workspace.portal.admin("state")["in_flight"].values()) > 0,
-                   "a runner is waiting on a page that hangs")
+        wait_until(
+            lambda: sum(workspace.portal.admin("state")["in_flight"].values()) > 0,
+            "a runner is waiting on a page that hangs",
+        )
         seen = browser_tree(worker)
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=120)  # a guard far below the page's ten minutes, not a speed figure

@@ -72,10 +72,16 @@ def test_a_simulated_week_records_every_claims_final_state_once(workspace: Works
     requests_after = workspace.portal.admin("state")["requests"]
     pages = sum(requests_after.values()) - sum(requests_before.values())
     resolved = sum(1 for c in claims.values() if c.status in FINAL)
-    figures = {"days": DAYS, "claims": len(claims), "tasks_run": len(all_tasks),
-               "retries": retries, "portal_pauses": sum(a.pauses for a in accounts),
-               "pages_loaded": pages, "claims_resolved": resolved,
-               "pages_per_claim_resolved": round(pages / max(resolved, 1), 1)}
+    figures = {
+        "days": DAYS,
+        "claims": len(claims),
+        "tasks_run": len(all_tasks),
+        "retries": retries,
+        "portal_pauses": sum(a.pauses for a in accounts),
+        "pages_loaded": pages,
+        "claims_resolved": resolved,
+        "pages_per_claim_resolved": round(pages / max(resolved, 1), 1),
+    }
     print("simulated week:", json.dumps(figures))
 
 

@@ -89,8 +89,11 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
         wait_until(lambda: leased_by(engine, holder) > 0, "the scheduler's holder has a batch in hand")
         for host in others:
             host.process = start_worker(host.config, host.log)
-        wait_until(lambda: all(leased_by(engine, host) > 0 for host in others) and leased_by(engine, holder) > 0,
-                   "every worker has a batch in hand", explain=lambda: queue_report(engine))
+        wait_until(
+            lambda: all(leased_by(engine, host) > 0 for host in others) and leased_by(engine, holder) > 0,
+            "every worker has a batch in hand",
+            explain=lambda: queue_report(engine),
+        )
         assert holder.process is not None
         children = browser_tree(holder.process)
         holder.process.send_signal(signal.SIGKILL)
@@ -99,8 +102,7 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
 
         successor = wait_for_scheduler(engine, hosts, exclude={holder.name})
         wait_until(lambda: job_started_since(engine, "claims", killed_at), "the new scheduler runs the claims job")
-        wait_until(lambda: all_done(engine), "every claim is checked",
-                   explain=lambda: queue_report(engine))
+        wait_until(lambda: all_done(engine), "every claim is checked", explain=lambda: queue_report(engine))
         for host in hosts:
             if host is not holder and host.process is not None:
                 host.process.send_signal(signal.SIGTERM)
@@ -134,8 +136,7 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
 # --- what the logs prove ---------------------------------------------------------------------------------------
 
 
-def no_task_worked_twice_at_once(events: dict[str, list[dict[str, object]]], killed: str,
-                                 killed_at: datetime) -> None:
+def no_task_worked_twice_at_once(events: dict[str, list[dict[str, object]]], killed: str, killed_at: datetime) -> None:
     """Each task done exactly once; a task started twice was first in the killed worker's hands."""
     done = Counter(e["task"] for lines in events.values() for e in lines if e["event"] == "task_done")
     assert done and all(count == 1 for count in done.values()), done
@@ -150,8 +151,9 @@ def no_task_worked_twice_at_once(events: dict[str, list[dict[str, object]]], kil
             assert first_host == killed and second_start > killed_at, (task, attempts)
 
 
-def never_two_sessions_for_one_account(events: dict[str, list[dict[str, object]]], killed: str,
-                                       killed_at: datetime) -> None:
+def never_two_sessions_for_one_account(
+    events: dict[str, list[dict[str, object]]], killed: str, killed_at: datetime
+) -> None:
     """Per portal account, each batch's session (context open to close) ends before the next one starts."""
     spans: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
     for host, lines in events.items():
@@ -229,4 +231,3 @@ def job_started_since(engine: Engine, job: str, since: datetime) -> bool:
     with Session(engine) as s:
         run = s.get(JobRun, job)
         return run is not None and run.last_started_at is not None and aware(run.last_started_at) > since
-

@@ -31,8 +31,10 @@ def settings_with(tmp_path: Path, extra: str = "") -> Settings:
 
 
 def test_jobs_come_from_config_with_per_portal_schedules(tmp_path: Path) -> None:
-    settings = settings_with(tmp_path, '\n[schedule.claims.portals.lakeshore]\ncron = "30 7 * * mon-fri"\n'
-                                       "[schedule.auths]\nenabled = false\n")
+    settings = settings_with(
+        tmp_path,
+        '\n[schedule.claims.portals.lakeshore]\ncron = "30 7 * * mon-fri"\n[schedule.auths]\nenabled = false\n',
+    )
 
     specs = {spec.job_id: spec for spec in job_specs(settings)}
 
@@ -60,8 +62,11 @@ def test_a_worker_down_overnight_catches_up_once_not_per_missed_run(tmp_path: Pa
 
 
 def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed(tmp_path: Path) -> None:
-    settings = settings_with(tmp_path, '\n[schedule.claims]\njitter_seconds = 120\nmisfire_grace_minutes = 30\n'
-                                       '[alerts.channels.it]\nurls = ["json://127.0.0.1:9/it"]\nowners = ["it"]\n')
+    settings = settings_with(
+        tmp_path,
+        "\n[schedule.claims]\njitter_seconds = 120\nmisfire_grace_minutes = 30\n"
+        '[alerts.channels.it]\nurls = ["json://127.0.0.1:9/it"]\nowners = ["it"]\n',
+    )
     specs = job_specs(settings)
     engine = make_engine(settings.database_url())
     now = datetime.now(UTC)
@@ -82,8 +87,9 @@ def test_scheduled_jobs_coalesce_run_one_at_a_time_and_catch_up_only_when_missed
 
     (tmp_path / "quiet").mkdir()
     without_channels = settings_with(tmp_path / "quiet")
-    quiet = build_scheduler(without_channels, job_specs(without_channels),
-                            Enqueuer(without_channels, engine, lambda: now), last_started)
+    quiet = build_scheduler(
+        without_channels, job_specs(without_channels), Enqueuer(without_channels, engine, lambda: now), last_started
+    )
     assert "between-summaries" not in {job.id for job in quiet.get_jobs()}  # nowhere to send anything
 
 
@@ -98,12 +104,15 @@ def store(tmp_path: Path) -> tuple[Settings, Engine]:
 def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store: tuple[Settings, Engine], tmp_path: Path) -> None:
     settings, engine = store
     template = {**rows()[0], "dos_from": "2026-10-20", "dos_to": "2026-10-20", "prior_auth_number": ""}
-    csv = write_csv(tmp_path / "claims.csv", [
-        {**template, "claim_id": "PW-A", "payer_id": "UHP", "submitted_date": "2026-11-01"},
-        {**template, "claim_id": "PW-B", "payer_id": "LSM", "submitted_date": "2026-11-01"},
-        {**template, "claim_id": "PW-C", "payer_id": "UHP", "submitted_date": "2026-11-22"},  # not listed yet
-        {**template, "claim_id": "PW-D", "payer_id": "ZZZ", "submitted_date": "2026-11-01"},  # no portal for it
-    ])
+    csv = write_csv(
+        tmp_path / "claims.csv",
+        [
+            {**template, "claim_id": "PW-A", "payer_id": "UHP", "submitted_date": "2026-11-01"},
+            {**template, "claim_id": "PW-B", "payer_id": "LSM", "submitted_date": "2026-11-01"},
+            {**template, "claim_id": "PW-C", "payer_id": "UHP", "submitted_date": "2026-11-22"},  # not listed yet
+            {**template, "claim_id": "PW-D", "payer_id": "ZZZ", "submitted_date": "2026-11-01"},  # no portal for it
+        ],
+    )
     import_claims_file(engine, csv, MONDAY_NOON)
     enqueuer = Enqueuer(settings, engine, lambda: MONDAY_NOON)
 
@@ -117,8 +126,9 @@ def test_the_claims_job_enqueues_each_due_claim_once_per_portal(store: tuple[Set
     assert all("never checked" in reason for _, _, reason in queued)
 
 
-def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store: tuple[Settings, Engine],
-                                                                      tmp_path: Path) -> None:
+def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(
+    store: tuple[Settings, Engine], tmp_path: Path
+) -> None:
     settings, engine = store
     folder = tmp_path / "data" / "evidence"
     folder.mkdir(parents=True)
@@ -130,8 +140,17 @@ def test_the_purge_deletes_evidence_past_its_retention_files_and_rows(store: tup
             html.write_text("<html></html>")
             trace.write_bytes(b"PK")
             files[name], traces[name] = html, trace
-            add_evidence(session, Evidence(created_at=now - timedelta(days=age), portal="unity", reason="test",
-                                           url="http://127.0.0.1:9/", html_path=str(html), trace_path=str(trace)))
+            add_evidence(
+                session,
+                Evidence(
+                    created_at=now - timedelta(days=age),
+                    portal="unity",
+                    reason="test",
+                    url="http://127.0.0.1:9/",
+                    html_path=str(html),
+                    trace_path=str(trace),
+                ),
+            )
 
     purged = Enqueuer(settings, engine, lambda: now).purge()
 
@@ -154,13 +173,19 @@ def test_each_host_sweeps_its_own_expired_evidence_files(store: tuple[Settings, 
         written = (now - timedelta(days=age)).timestamp()
         os.utime(path, (written, written))
     with session_scope(engine) as session:  # host B listed its file under its own path, which host A lacks
-        add_evidence(session, Evidence(created_at=now - timedelta(days=31), portal="unity", reason="test",
-                                       url="http://127.0.0.1:9/",
-                                       screenshot_path=f"/nonexistent/host-b/{old.relative_to(tmp_path)}"))
+        add_evidence(
+            session,
+            Evidence(
+                created_at=now - timedelta(days=31),
+                portal="unity",
+                reason="test",
+                url="http://127.0.0.1:9/",
+                screenshot_path=f"/nonexistent/host-b/{old.relative_to(tmp_path)}",
+            ),
+        )
 
     assert Enqueuer(settings, engine, lambda: now).purge() == 1
     assert old.exists()  # host A deleted the row, but the file lies on host B
 
     assert sweep_expired(other_host, now - timedelta(days=settings.evidence.retention_days)) == 1
     assert not old.exists() and recent.exists()
-

@@ -39,10 +39,18 @@ def test_sqlite_elects_one_holder_and_the_next_takes_over_after_release(tmp_path
 def test_sqlite_holder_killed_releases_the_lock(tmp_path: Path) -> None:
     lock_file = tmp_path / "portal-worker.db.scheduler-lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from store.scheduler_lock import "
-         "FileSchedulerLock; lock = FileSchedulerLock(Path(sys.argv[1])); assert lock.try_acquire(); "
-         "print('held', flush=True); sys.stdin.read()", str(lock_file)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from store.scheduler_lock import "
+            "FileSchedulerLock; lock = FileSchedulerLock(Path(sys.argv[1])); assert lock.try_acquire(); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(lock_file),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         waiting = FileSchedulerLock(lock_file)
@@ -83,11 +91,18 @@ def test_postgres_holder_whose_session_ends_loses_the_role_to_the_next(pg_url: s
         assert not waiting.try_acquire()
         # What a kill -9 of the holder's process (or a lost network) does: its session ends.
         with engine.begin() as connection:
-            ended = connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :namespace AND objid::bigint = "
-                "(hashtext(current_database() || '.' || current_schema())::bigint & 4294967295)"),
-                {"namespace": LOCK_NAMESPACE}).scalars().all()
+            ended = (
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND classid = :namespace AND objid::bigint = "
+                        "(hashtext(current_database() || '.' || current_schema())::bigint & 4294967295)"
+                    ),
+                    {"namespace": LOCK_NAMESPACE},
+                )
+                .scalars()
+                .all()
+            )
         assert ended == [True]
         assert not holder.still_held()
         assert waiting.try_acquire()

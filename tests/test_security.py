@@ -28,8 +28,11 @@ DATASET = data.generate(seed=7, start=TODAY)
 
 def credentials_of(prefix: str) -> Credentials:
     account = next(a for a in DEFAULT_ACCOUNTS if a.portal == prefix)
-    answers = ({account.security_question: account.security_answer}
-               if account.security_question and account.security_answer is not None else {})
+    answers = (
+        {account.security_question: account.security_answer}
+        if account.security_question and account.security_answer is not None
+        else {}
+    )
     return Credentials(account.username, account.password, account.totp_secret, answers)
 
 
@@ -44,9 +47,12 @@ def failed_logins(portal: RunningPortal) -> dict[str, int]:
 def test_run_without_a_usable_keyring_stops_at_start_up_saying_what_to_set(tmp_path: Path) -> None:
     config = tmp_path / "portal-worker.toml"
     write_config(config, "http://127.0.0.1:9", tmp_path / "data")
-    no_backend = {KEY_ENV: "", KEY_FILE_ENV: "",
-                  "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",  # what keyring itself would use
-                  "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}  # and no Secret Service to find
+    no_backend = {
+        KEY_ENV: "",
+        KEY_FILE_ENV: "",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",  # what keyring itself would use
+        "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus",
+    }  # and no Secret Service to find
 
     result = portal_worker_process("-c", str(config), "run", env=no_backend)
 
@@ -63,21 +69,24 @@ def test_run_without_a_usable_keyring_stops_at_start_up_saying_what_to_set(tmp_p
 
 @pytest.mark.browser
 @pytest.mark.parametrize("prefix", sorted(PORTAL_NAMES))
-def test_a_login_redirected_to_another_origin_gets_no_credentials(page: Page, fake_portal: RunningPortal,
-                                                                  prefix: str) -> None:
+def test_a_login_redirected_to_another_origin_gets_no_credentials(
+    page: Page, fake_portal: RunningPortal, prefix: str
+) -> None:
     assert "127.0.0.1" in fake_portal.url
     foreign = fake_portal.url.replace("127.0.0.1", "localhost")  # the same pages, another origin
     fake_portal.admin(f"faults/{prefix}", {"login_redirect": foreign})
     name = PORTAL_NAMES[prefix]
-    adapter: PortalAdapter = adapter_class(ADAPTER_OF[name])(page, portal=name, base_url=f"{fake_portal.url}/{prefix}",
-                                                             credentials=credentials_of(prefix))
+    adapter: PortalAdapter = adapter_class(ADAPTER_OF[name])(
+        page, portal=name, base_url=f"{fake_portal.url}/{prefix}", credentials=credentials_of(prefix)
+    )
 
     with pytest.raises(LayoutChanged, match="refusing to type credentials"):
         adapter.ensure_logged_in()
 
     assert page.url.startswith(f"{foreign}/{prefix}/login")  # the browser did follow the redirect
     typed = page.locator("input[type=text], input[type=password], input:not([type])").evaluate_all(
-        "inputs => inputs.map(input => input.value)")
+        "inputs => inputs.map(input => input.value)"
+    )
     assert typed and not any(typed)  # the form was there, and nothing was typed into it
     assert adapter.logins == 0 and failed_logins(fake_portal)[prefix] == 0
 
@@ -88,8 +97,9 @@ def test_a_login_redirected_to_another_origin_gets_no_credentials(page: Page, fa
 def unity_query(index: int) -> ClaimQuery:
     payers = {p.id for p in data.PAYERS if p.portal == "commercial"}
     claim = [c for c in DATASET.claims_for(payers) if c.status_on(TODAY) is not None][index]
-    return ClaimQuery(claim.claim_id, claim.payer_id, claim.member_id, claim.dos_from, claim.dos_to, claim.billed,
-                      claim.rendering_npi)
+    return ClaimQuery(
+        claim.claim_id, claim.payer_id, claim.member_id, claim.dos_from, claim.dos_to, claim.billed, claim.rendering_npi
+    )
 
 
 def trace_text(path: Path) -> bytes:
@@ -98,11 +108,13 @@ def trace_text(path: Path) -> bytes:
 
 
 @pytest.mark.browser
-def test_a_trace_stops_before_a_relogin_so_it_never_holds_the_password(page: Page, fake_portal: RunningPortal,
-                                                                       tmp_path: Path) -> None:
+def test_a_trace_stops_before_a_relogin_so_it_never_holds_the_password(
+    page: Page, fake_portal: RunningPortal, tmp_path: Path
+) -> None:
     secret = credentials_of("commercial").password
-    adapter = UnityHealthAdapter(page, portal="unity", base_url=f"{fake_portal.url}/commercial",
-                                 credentials=credentials_of("commercial"))
+    adapter = UnityHealthAdapter(
+        page, portal="unity", base_url=f"{fake_portal.url}/commercial", credentials=credentials_of("commercial")
+    )
     trace = FailureTrace(page.context)
 
     # What the runner must avoid: a trace running through a login holds the typed password.
@@ -130,17 +142,18 @@ def test_a_trace_stops_before_a_relogin_so_it_never_holds_the_password(page: Pag
 
 
 @pytest.mark.browser
-def test_evidence_of_a_page_with_a_typed_password_holds_no_password(page: Page, fake_portal: RunningPortal,
-                                                                    tmp_path: Path) -> None:
+def test_evidence_of_a_page_with_a_typed_password_holds_no_password(
+    page: Page, fake_portal: RunningPortal, tmp_path: Path
+) -> None:
     typed = "Typed-But-Unregistered-4411"  # not registered with the log scrubber: only the blanking hides it
-    adapter = UnityHealthAdapter(page, portal="unity", base_url=f"{fake_portal.url}/commercial",
-                                 credentials=credentials_of("commercial"))
+    adapter = UnityHealthAdapter(
+        page, portal="unity", base_url=f"{fake_portal.url}/commercial", credentials=credentials_of("commercial")
+    )
     page.goto(f"{fake_portal.url}/commercial/login")
     page.locator("input[type=password]").fill(typed)
 
     snapshot = adapter.snapshot()
-    evidence = save_snapshot(tmp_path, snapshot, portal="unity", claim_id=None, reason="test",
-                             at=datetime.now(UTC))
+    evidence = save_snapshot(tmp_path, snapshot, portal="unity", claim_id=None, reason="test", at=datetime.now(UTC))
 
     assert typed not in snapshot.html and evidence.html_path is not None
     assert typed.encode() not in Path(evidence.html_path).read_bytes()

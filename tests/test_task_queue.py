@@ -87,11 +87,29 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, postgres_skip_reason: str
 # --- helpers -----------------------------------------------------------------------
 
 
-def add(db: Db, target: str, *, portal: str = "summit", kind: str = "claim_status", priority: int = 0,
-        not_before: datetime | None = None, now: datetime = NOW, decided_at: datetime | None = None) -> bool:
+def add(
+    db: Db,
+    target: str,
+    *,
+    portal: str = "summit",
+    kind: str = "claim_status",
+    priority: int = 0,
+    not_before: datetime | None = None,
+    now: datetime = NOW,
+    decided_at: datetime | None = None,
+) -> bool:
     with session_scope(db.engine) as session:
-        return enqueue(session, kind=kind, portal=portal, target=target, reason="due", now=now,
-                       priority=priority, not_before=not_before, decided_at=decided_at)
+        return enqueue(
+            session,
+            kind=kind,
+            portal=portal,
+            target=target,
+            reason="due",
+            now=now,
+            priority=priority,
+            not_before=not_before,
+            decided_at=decided_at,
+        )
 
 
 def lease(db: Db, owner: str, *, now: datetime = NOW, limit: int = 10, **options: Any) -> Lease | None:
@@ -209,13 +227,15 @@ def test_two_processes_enqueueing_the_same_task_make_one_row(db: Db) -> None:
 
 def _enqueue_with(engine: Engine, priority: int) -> bool:
     with session_scope(engine) as session:
-        return enqueue(session, kind="claim_status", portal="summit", target="C1", reason="due", now=NOW,
-                       priority=priority)
+        return enqueue(
+            session, kind="claim_status", portal="summit", target="C1", reason="due", now=NOW, priority=priority
+        )
 
 
 def _wait_until_blocked_on_a_lock(engine: Engine) -> None:
-    waiting = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
-                   "and datname = current_database()")
+    waiting = text(
+        "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+    )
     with engine.connect() as connection:
         for _ in range(100_000):
             if connection.execute(waiting).scalar_one():
@@ -243,7 +263,11 @@ def test_a_lease_takes_one_portal_by_priority_up_to_the_limit(db: Db) -> None:
     assert {task.attempts for task in leased.tasks} == {1}
     for task in rows(db, state="leased"):
         assert (task.lease_owner, task.lease_expires_at, task.started_at, task.attempts) == (
-            "a", NOW + LEASE_FOR, NOW, 1)
+            "a",
+            NOW + LEASE_FOR,
+            NOW,
+            1,
+        )
     held = account(db, "summit")
     assert held is not None and (held.owner, held.expires_at) == ("a", NOW + LEASE_FOR)
     # the same owner asks again: unity's task is now the best; then what is left of summit, still a's
@@ -342,7 +366,12 @@ def test_release_puts_tasks_back_without_counting_the_attempt(db: Db) -> None:
     assert done.state == "done" and done.attempts == 1
     for task in (first_back, second_back):
         assert (task.state, task.attempts, task.lease_owner, task.lease_expires_at, task.started_at) == (
-            "queued", 0, None, None, None)
+            "queued",
+            0,
+            None,
+            None,
+            None,
+        )
     held = account(db, "summit")
     assert held is not None and (held.owner, held.expires_at) == (None, None)
     assert targets(lease(db, "b")) == ["S2", "S3"]
@@ -389,8 +418,17 @@ def test_skip_portals_and_skip_kinds(db: Db) -> None:
     with session_scope(db.engine) as session:
         release_owner(session, "b")
         # only skipped work left on summit, unity held by a: nothing, and summit's account stays free
-        assert lease_batch(session, owner="c", now=NOW, lease_for=LEASE_FOR, limit=5,
-                           skip_kinds={("summit", "enrollment"), ("summit", "claim_status")}) is None
+        assert (
+            lease_batch(
+                session,
+                owner="c",
+                now=NOW,
+                lease_for=LEASE_FOR,
+                limit=5,
+                skip_kinds={("summit", "enrollment"), ("summit", "claim_status")},
+            )
+            is None
+        )
     assert account(db, "summit").owner is None  # type: ignore[union-attr]
 
 
@@ -435,8 +473,9 @@ def test_a_holder_whose_account_was_taken_over_changes_nothing(db: Db) -> None:
         assert hold(session, stale, now=later, lease_for=LEASE_FOR) is None
         assert not renew(session, stale, now=later, lease_for=LEASE_FOR)
         assert not complete(session, s2, owner="a", now=later, outcome="changed", generation=stale.generation)
-        assert not retry_later(session, s2, owner="a", now=later, not_before=later, error="x",
-                               generation=stale.generation)
+        assert not retry_later(
+            session, s2, owner="a", now=later, not_before=later, error="x", generation=stale.generation
+        )
         assert not park(session, s3, owner="a", now=later, error="x", generation=stale.generation)
         assert release(session, [s2, s3], owner="a", generation=stale.generation) == 0
         release_account(session, "summit", owner="a", generation=stale.generation)
@@ -446,8 +485,9 @@ def test_a_holder_whose_account_was_taken_over_changes_nothing(db: Db) -> None:
     assert account(db, "summit") == held_before
     with session_scope(db.engine) as session:  # the holder's own token still works
         assert hold(session, current, now=later, lease_for=LEASE_FOR) == later + LEASE_FOR
-        assert complete(session, current.tasks[0].id, owner="b", now=later, outcome="changed",
-                        generation=current.generation)
+        assert complete(
+            session, current.tasks[0].id, owner="b", now=later, outcome="changed", generation=current.generation
+        )
 
 
 def test_an_older_generation_of_the_same_owner_is_stale_too(db: Db) -> None:
@@ -501,8 +541,14 @@ def test_a_late_holder_and_a_taker_racing_for_an_expired_account_never_both_win(
             winner = held if kept is not None else taken
             assert winner is not None and account(db, "summit").generation == winner.generation  # type: ignore[union-attr]
             with session_scope(db.engine) as session:
-                assert complete(session, winner.tasks[0].id, owner=winner.owner, now=race_at, outcome="x",
-                                generation=winner.generation)
+                assert complete(
+                    session,
+                    winner.tasks[0].id,
+                    owner=winner.owner,
+                    now=race_at,
+                    outcome="x",
+                    generation=winner.generation,
+                )
                 release_account(session, "summit", owner=winner.owner, generation=winner.generation)
     finally:
         for engine in engines:
@@ -533,21 +579,43 @@ def test_retry_later_park_and_the_counts(db: Db) -> None:
     retried, parked, finished = (task.id for task in leased.tasks)
 
     with session_scope(db.engine) as session:
-        assert retry_later(session, retried, owner="a", now=NOW, not_before=NOW + 10 * MINUTES,
-                           error="PortalUnavailable: HTTP 503", evidence="summit-1.png")
-        assert park(session, parked, owner="a", now=NOW + MINUTES, error="NotFound after 5 tries",
-                    evidence="summit-2.png")
+        assert retry_later(
+            session,
+            retried,
+            owner="a",
+            now=NOW,
+            not_before=NOW + 10 * MINUTES,
+            error="PortalUnavailable: HTTP 503",
+            evidence="summit-1.png",
+        )
+        assert park(
+            session, parked, owner="a", now=NOW + MINUTES, error="NotFound after 5 tries", evidence="summit-2.png"
+        )
         assert complete(session, finished, owner="a", now=NOW, outcome="changed")
 
     again = row(db, retried)
     assert (again.state, again.not_before, again.attempts, again.lease_owner, again.last_error, again.evidence) == (
-        "queued", NOW + 10 * MINUTES, 1, None, "PortalUnavailable: HTTP 503", "summit-1.png")
+        "queued",
+        NOW + 10 * MINUTES,
+        1,
+        None,
+        "PortalUnavailable: HTTP 503",
+        "summit-1.png",
+    )
     gone = row(db, parked)
     assert (gone.state, gone.open_key, gone.finished_at, gone.evidence) == (
-        "failed", None, NOW + MINUTES, "summit-2.png")
+        "failed",
+        None,
+        NOW + MINUTES,
+        "summit-2.png",
+    )
     with session_scope(db.engine) as session:
-        assert queue_depth(session) == {("claim_status", "queued"): 1, ("claim_status", "failed"): 1,
-                                        ("claim_status", "done"): 1, ("authorization", "queued"): 1}
+        assert queue_depth(session) == {
+            ("claim_status", "queued"): 1,
+            ("claim_status", "failed"): 1,
+            ("claim_status", "done"): 1,
+            ("authorization", "queued"): 1,
+        }
         assert [task.id for task in recent_failures(session)] == [parked]
         assert open_task_count(session) == 2
         assert open_task_count(session, "summit") == 1
@@ -611,8 +679,9 @@ def test_four_runners_complete_every_task_once(db: Db) -> None:
     portals = ("summit", "unity", "lakeshore")
     with session_scope(db.engine) as session:
         for index in range(60):
-            enqueue(session, kind="claim_status", portal=portals[index % 3], target=f"C{index:03}",
-                    reason="due", now=NOW)
+            enqueue(
+                session, kind="claim_status", portal=portals[index % 3], target=f"C{index:03}", reason="due", now=NOW
+            )
     journal = Journal()
 
     with ThreadPoolExecutor(4) as pool:
@@ -659,8 +728,9 @@ def _run_until_empty(url: str, owner: str, journal: Journal) -> None:
             assert 1 <= len(leased.tasks) <= 3
             for task in leased.tasks:
                 with session_scope(engine) as session:
-                    assert complete(session, task.id, owner=owner, now=NOW, outcome="unchanged",
-                                    generation=leased.generation)
+                    assert complete(
+                        session, task.id, owner=owner, now=NOW, outcome="unchanged", generation=leased.generation
+                    )
                     ended = journal.stamp()
                 with journal.lock:
                     journal.completed[task.id] += 1

@@ -194,8 +194,9 @@ def notification_url_problem(url: str) -> str | None:
         return f"not a notification URL Apprise understands (scheme {json.dumps(name)})"
     if Apprise.instantiate(url) is None:
         if name in plugins:
-            return (f"Apprise cannot use this {name}:// URL (a part is missing or malformed; see "
-                    f"{plugins[name].setup_url})")
+            return (
+                f"Apprise cannot use this {name}:// URL (a part is missing or malformed; see {plugins[name].setup_url})"
+            )
         return f"not a notification URL Apprise understands (scheme {json.dumps(name)})"
     return None
 
@@ -223,8 +224,9 @@ class ChannelSettings(BaseModel):
     def _departments(cls, value: list[str]) -> list[str]:
         unknown = [owner for owner in value if owner not in DEPARTMENTS]
         if unknown:
-            raise ValueError(f"{', '.join(json.dumps(o) for o in unknown)} is not a department "
-                             f"(one of: {', '.join(DEPARTMENTS)})")
+            raise ValueError(
+                f"{', '.join(json.dumps(o) for o in unknown)} is not a department (one of: {', '.join(DEPARTMENTS)})"
+            )
         return value
 
 
@@ -245,12 +247,19 @@ class AlertSettings(BaseModel):
     @field_validator("ladders")
     @classmethod
     def _ladders(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
-        problems = [f"{json.dumps(kind)} is not an alert kind with a deadline (one of: "
-                    f"{', '.join(LADDER_KINDS)})" for kind in value if kind not in LADDER_KINDS]
-        problems += [f"{kind}: give at least one number of days, e.g. [30, 14, 7, 3, 1]"
-                     for kind, days in value.items() if not days]
-        problems += [f"{kind}: a number of days appears twice" for kind, days in value.items()
-                     if len(set(days)) != len(days)]
+        problems = [
+            f"{json.dumps(kind)} is not an alert kind with a deadline (one of: {', '.join(LADDER_KINDS)})"
+            for kind in value
+            if kind not in LADDER_KINDS
+        ]
+        problems += [
+            f"{kind}: give at least one number of days, e.g. [30, 14, 7, 3, 1]"
+            for kind, days in value.items()
+            if not days
+        ]
+        problems += [
+            f"{kind}: a number of days appears twice" for kind, days in value.items() if len(set(days)) != len(days)
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return {kind: sorted(days, reverse=True) for kind, days in value.items()}
@@ -348,16 +357,20 @@ class ScheduleSettings(BaseModel):
     def _default_triggers(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {job: {**table, "cron": DEFAULT_CRON[job]}
-                if job in DEFAULT_CRON and isinstance(table, dict) and not {"cron", "interval_minutes"} & set(table)
-                else table for job, table in data.items()}
+        return {
+            job: {**table, "cron": DEFAULT_CRON[job]}
+            if job in DEFAULT_CRON and isinstance(table, dict) and not {"cron", "interval_minutes"} & set(table)
+            else table
+            for job, table in data.items()
+        }
 
     @field_validator(*WORKER_JOBS)
     @classmethod
     def _worker_jobs_are_not_per_portal(cls, value: JobSchedule, info: ValidationInfo) -> JobSchedule:
         if value.portals:
-            raise ValueError(f"{WORKER_JOBS[str(info.field_name)]} runs once for the whole worker: "
-                             "per-portal schedules do not apply")
+            raise ValueError(
+                f"{WORKER_JOBS[str(info.field_name)]} runs once for the whole worker: per-portal schedules do not apply"
+            )
         return value
 
     def jobs(self) -> dict[str, JobSchedule]:
@@ -460,8 +473,9 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _portal_table_rules(self) -> Settings:
         problems = portal_table_problems({name: p.payers for name, p in self.portals.items()})
-        problems += schedule_portal_problems({job: list(schedule.portals) for job, schedule in
-                                              self.schedule.jobs().items()}, self.portals)
+        problems += schedule_portal_problems(
+            {job: list(schedule.portals) for job, schedule in self.schedule.jobs().items()}, self.portals
+        )
         problems += channel_name_problems(self.alerts.channels)
         if problems:
             raise ValueError("\n".join(problems))
@@ -481,8 +495,9 @@ class Settings(BaseModel):
         # Portal names and payer overlaps are checked on the raw tables too, so they are
         # reported even when some other value in a portal is wrong.
         problems += portal_table_problems(_raw_payers(raw.get("portals")))
-        problems += schedule_portal_problems(_raw_schedule_portals(raw.get("schedule")),
-                                             raw["portals"] if isinstance(raw.get("portals"), dict) else {})
+        problems += schedule_portal_problems(
+            _raw_schedule_portals(raw.get("schedule")), raw["portals"] if isinstance(raw.get("portals"), dict) else {}
+        )
         problems += channel_name_problems(_raw_channels(raw.get("alerts")))
         problems = list(dict.fromkeys(problems))
         if problems or settings is None:
@@ -518,29 +533,39 @@ def portal_table_problems(payers_by_portal: Mapping[str, list[str]]) -> list[str
     """Bad portal names, and payers claimed by two portals (each problem names both)."""
     problems = [
         f"portals.{name}: a portal name may only use a-z, 0-9, _ and -"
-        for name in payers_by_portal if not PORTAL_NAME.fullmatch(name)
+        for name in payers_by_portal
+        if not PORTAL_NAME.fullmatch(name)
     ]
     served_by: dict[str, str] = {}
     for name, payers in payers_by_portal.items():
         for payer in payers:
             first = served_by.setdefault(payer, name)
             if first != name:
-                problems.append(f"portals.{name}.payers: payer {payer} is already served by portal "
-                                f"{first} (a payer may be served by only one portal)")
+                problems.append(
+                    f"portals.{name}.payers: payer {payer} is already served by portal "
+                    f"{first} (a payer may be served by only one portal)"
+                )
     return problems
 
 
 def schedule_portal_problems(portals_by_job: Mapping[str, list[str]], configured: Collection[str]) -> list[str]:
     """schedule.JOB.portals.NAME must name a configured portal."""
     known = ", ".join(sorted(configured)) or "none"
-    return [f"schedule.{job}.portals.{name}: there is no [portals.{name}] (configured: {known})"
-            for job, names in portals_by_job.items() for name in names if name not in configured]
+    return [
+        f"schedule.{job}.portals.{name}: there is no [portals.{name}] (configured: {known})"
+        for job, names in portals_by_job.items()
+        for name in names
+        if name not in configured
+    ]
 
 
 def channel_name_problems(names: Collection[str]) -> list[str]:
     """A channel's name becomes part of its summary's file name."""
-    return [f"alerts.channels.{name}: a channel name may only use a-z, 0-9, _ and - (it names the summary's file)"
-            for name in names if not PORTAL_NAME.fullmatch(name)]
+    return [
+        f"alerts.channels.{name}: a channel name may only use a-z, 0-9, _ and - (it names the summary's file)"
+        for name in names
+        if not PORTAL_NAME.fullmatch(name)
+    ]
 
 
 def _raw_channels(alerts: Any) -> list[str]:
@@ -556,12 +581,16 @@ def cron_fields(expr: str) -> dict[str, str]:
     """
     fields = expr.split()
     if len(fields) != len(CRON_FIELDS):
-        raise ValueError(f"{json.dumps(expr)} is not a crontab line (expected 5 fields: minute hour day month "
-                         f"day_of_week, got {len(fields)})")
+        raise ValueError(
+            f"{json.dumps(expr)} is not a crontab line (expected 5 fields: minute hour day month "
+            f"day_of_week, got {len(fields)})"
+        )
     values = dict(zip(CRON_FIELDS, fields, strict=True))
     if any(character.isdigit() for character in values["day_of_week"]):
-        raise ValueError(f"{json.dumps(expr)} is not a crontab line (day_of_week: use day names like mon-fri or "
-                         "sat,sun; numbers mean different days to crontab and to the scheduler)")
+        raise ValueError(
+            f"{json.dumps(expr)} is not a crontab line (day_of_week: use day names like mon-fri or "
+            "sat,sun; numbers mean different days to crontab and to the scheduler)"
+        )
     for name, value in values.items():
         try:
             CronTrigger(timezone="UTC", **{name: value})
@@ -575,8 +604,11 @@ def _raw_schedule_portals(schedule: Any) -> dict[str, list[str]]:
     """Portal names per job from the raw TOML, skipping whatever is the wrong type (reported elsewhere)."""
     if not isinstance(schedule, dict):
         return {}
-    return {job: list(table["portals"]) for job, table in schedule.items()
-            if isinstance(table, dict) and isinstance(table.get("portals"), dict)}
+    return {
+        job: list(table["portals"])
+        for job, table in schedule.items()
+        if isinstance(table, dict) and isinstance(table.get("portals"), dict)
+    }
 
 
 def _at_least(value: float, info: ValidationInfo, other: str) -> float:
@@ -593,8 +625,9 @@ def _raw_payers(portals: Any) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for name, table in portals.items():
         payers = table.get("payers") if isinstance(table, dict) else None
-        result[name] = [p.strip() for p in payers if isinstance(p, str) and p.strip()] \
-            if isinstance(payers, list) else []
+        result[name] = (
+            [p.strip() for p in payers if isinstance(p, str) and p.strip()] if isinstance(payers, list) else []
+        )
     return result
 
 

@@ -18,8 +18,9 @@ CRYPTFILE = "keyrings.cryptfile.cryptfile"
 
 
 class _LowerTheCost(importlib.abc.MetaPathFinder):
-    def find_spec(self, name: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if name != CRYPTFILE:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)

@@ -28,8 +28,9 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(
     alert_id: Annotated[int, typer.Argument(help="The alert's id, as `portal-worker alerts` shows it.")],
-    snooze: Annotated[str | None, typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back "
-                                                       "if still true.")] = None,
+    snooze: Annotated[
+        str | None, typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back if still true.")
+    ] = None,
 ) -> None:
     """Acknowledge an alert (out of the daily summary until it escalates), or snooze it."""
     from worker.cli.alerts_view import ack, parse_snooze
@@ -45,10 +46,17 @@ def alerts_ack(
 
 @app.command("digest", rich_help_panel=PANEL)
 def digest_command(
-    preview: Annotated[bool, typer.Option("--preview", help="Refresh the alerts and print the summary; send "
-                                                            "nothing.")] = False,
-    send: Annotated[bool, typer.Option("--send", help="Send today's summary through the configured channels now "
-                                                      "(never twice a day; failed ones are retried).")] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Refresh the alerts and print the summary; send nothing.")
+    ] = False,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Send today's summary through the configured channels now "
+            "(never twice a day; failed ones are retried).",
+        ),
+    ] = False,
 ) -> None:
     """The daily summary of open alerts: --preview prints it, --send sends it (exit 1 if a channel failed)."""
     from worker.cli.alerts_view import print_preview, send_now

@@ -24,7 +24,7 @@ SEVERITY_COLOURS = {"critical": "bold red", "high": "red", "medium": "yellow", "
 
 
 def parse_snooze(text: str) -> timedelta:
-    """"3d", "12h", "1w" as a duration; ValueError says what is accepted."""
+    """ "3d", "12h", "1w" as a duration; ValueError says what is accepted."""
     match = SNOOZE.fullmatch(text)
     if match is None or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a snooze like 3d, 12h or 1w (a whole number of hours, days or weeks)")
@@ -38,8 +38,15 @@ def alerts_table(alerts: Sequence[Alert], *, with_status: bool = False) -> Table
         table.add_column(column, overflow="fold")
     for alert in alerts:
         colour = SEVERITY_COLOURS.get(alert.severity, "")
-        row = [str(alert.id), f"[{colour}]{alert.severity}[/]" if colour else alert.severity, alert.kind,
-               escape(alert.title), escape(alert.action), alert.due.isoformat() if alert.due else "-", alert.owner]
+        row = [
+            str(alert.id),
+            f"[{colour}]{alert.severity}[/]" if colour else alert.severity,
+            alert.kind,
+            escape(alert.title),
+            escape(alert.action),
+            alert.due.isoformat() if alert.due else "-",
+            alert.owner,
+        ]
         if with_status:
             row.append(alert.status)
         table.add_row(*row)
@@ -57,16 +64,20 @@ def print_alerts(console: Console, settings: Settings, engine: Engine, now: date
         console.print(f"{waiting} acknowledged or snoozed alert(s) not shown (--all shows every alert).")
 
 
-def ack(console: Console, settings: Settings, engine: Engine, alert_id: int, snooze: timedelta | None,
-        now: datetime) -> None:
+def ack(
+    console: Console, settings: Settings, engine: Engine, alert_id: int, snooze: timedelta | None, now: datetime
+) -> None:
     with session_scope(engine) as session:
         alert = acknowledge(session, alert_id, now, snooze)
     if alert.status == "resolved":
         console.print(f"Alert {alert_id} is already resolved; nothing to do.")
     elif alert.status == "snoozed" and alert.snoozed_until is not None:
         until = alert.snoozed_until.astimezone(settings.worker.tzinfo)
-        console.print(f"Alert {alert_id} snoozed until {until:%a %d %b %H:%M} ({settings.worker.timezone}); "
-                      "it comes back then if still true.", highlight=False)
+        console.print(
+            f"Alert {alert_id} snoozed until {until:%a %d %b %H:%M} ({settings.worker.timezone}); "
+            "it comes back then if still true.",
+            highlight=False,
+        )
     else:
         console.print(f"Alert {alert_id} acknowledged: out of the daily summary until it escalates or comes back.")
 
@@ -85,8 +96,10 @@ def print_preview(console: Console, settings: Settings, engine: Engine, now: dat
 def send_now(console: Console, err: Console, settings: Settings, engine: Engine, now: datetime) -> bool:
     """`digest --send`: the digest job, now, retrying failed summaries whatever their attempts. True if none failed."""
     if not settings.alerts.channels:
-        raise ConfigError("no alert channels in the config, so nothing to send to: add an alerts.channels.NAME "
-                          "table with urls (README, \"Alerts and the daily summary\")")
+        raise ConfigError(
+            "no alert channels in the config, so nothing to send to: add an alerts.channels.NAME "
+            'table with urls (README, "Alerts and the daily summary")'
+        )
     outcomes = notify.send_digests(settings, engine, now, retry_all=True)
     for outcome in outcomes:
         line = f"{outcome.day}  {outcome.key}: {outcome.state}" + (f" ({outcome.detail})" if outcome.detail else "")

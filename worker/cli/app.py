@@ -43,11 +43,17 @@ class Commands(TyperGroup):
             raise typer.Exit(code) from None
 
 
-app = typer.Typer(help="Checks claims on payer portals so billing staff don't have to.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False, cls=Commands)
+app = typer.Typer(
+    help="Checks claims on payer portals so billing staff don't have to.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    cls=Commands,
+)
 import_app = typer.Typer(help="Import data exported from the practice management system.", no_args_is_help=True)
-credentials_app = typer.Typer(help="Portal credentials, kept in the OS keyring (or an encrypted file).",
-                              no_args_is_help=True)
+credentials_app = typer.Typer(
+    help="Portal credentials, kept in the OS keyring (or an encrypted file).", no_args_is_help=True
+)
 browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
 fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for the billing manager.", no_args_is_help=True)
@@ -67,8 +73,9 @@ err = Console(stderr=True, soft_wrap=True)
 if not console.is_terminal:
     console.width = max(console.width, 180)  # piped or logged: no table squeezed to 80 columns
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", envvar="PORTAL_WORKER_CONFIG",
-                                            help="The TOML config file.")]
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="PORTAL_WORKER_CONFIG", help="The TOML config file.")
+]
 
 
 class State:
@@ -111,8 +118,9 @@ def require_portal(settings: Settings, portal: str) -> None:
     from worker.settings import ConfigError
 
     if portal not in settings.portals:
-        raise ConfigError(f"{settings.config_path}: no portal named {portal!r} (configured: "
-                          f"{', '.join(settings.portals)})")
+        raise ConfigError(
+            f"{settings.config_path}: no portal named {portal!r} (configured: {', '.join(settings.portals)})"
+        )
 
 
 def user_error(exc: Exception) -> tuple[str, int] | None:
@@ -134,8 +142,10 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
         return f"[red]import rejected, nothing was written:[/]\n{words}", 2
     if isinstance(exc, EraParseError):
         return f"[red]ERA rejected, nothing was imported:[/] {words}", 2
-    if isinstance(exc, (DenialActionRefused, AlertNotFound, ConfigError, CredentialStoreUnavailable,
-                        BrowserNotFound, SchemaTooNew)):
+    if isinstance(
+        exc,
+        (DenialActionRefused, AlertNotFound, ConfigError, CredentialStoreUnavailable, BrowserNotFound, SchemaTooNew),
+    ):
         return f"[red]error:[/] {words}", 2
     return None
 

@@ -23,14 +23,17 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     settings = load_settings()
     engine = open_engine(settings)
     counts = import_claims_file(engine, file, utcnow())
-    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
-                  f"{counts.unchanged} unchanged.")
+    console.print(
+        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+    )
     with session_scope(engine) as session:
         payers = {claim.payer_id for claim in list_claims(session)}
     unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
     if unrouted:
-        err.print(f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
-                  "their claims will not be checked.[/]")
+        err.print(
+            f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
+            "their claims will not be checked.[/]"
+        )
 
 
 @import_app.command("auths")
@@ -40,20 +43,23 @@ def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior 
     from worker.clock import utcnow
 
     counts = import_auths_file(open_engine(load_settings()), file, utcnow())
-    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
-                  f"{counts.unchanged} unchanged.")
+    console.print(
+        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+    )
 
 
 @import_app.command("providers")
-def import_providers(file: Annotated[Path, typer.Argument(help="CSV of the practice's providers (NPI, name, "
-                                                                 "CAQH attestation date).")]) -> None:
+def import_providers(
+    file: Annotated[Path, typer.Argument(help="CSV of the practice's providers (NPI, name, CAQH attestation date).")],
+) -> None:
     """Import providers; a file with any bad row is rejected whole, with every problem listed."""
     from flows.provider_import import import_providers_file
     from worker.clock import utcnow
 
     counts = import_providers_file(open_engine(load_settings()), file, utcnow())
-    console.print(f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, "
-                  f"{counts.unchanged} unchanged.")
+    console.print(
+        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+    )
 
 
 @import_app.command("era")
@@ -67,11 +73,16 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
     if result.already_imported:
         console.print(f"{file.name} was imported before; nothing to do.")
         return
-    console.print(f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
-                  f"{result.new_denials} new denial(s), {result.resolved_denials} resolved.")
+    console.print(
+        f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
+        f"{result.new_denials} new denial(s), {result.resolved_denials} resolved."
+    )
     if result.unmatched:
-        err.print(f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
-                  f"{', '.join(result.unmatched)}[/]", highlight=False)
+        err.print(
+            f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
+            f"{', '.join(result.unmatched)}[/]",
+            highlight=False,
+        )
 
 
 @app.command("auths", rich_help_panel=PANEL)

@@ -40,8 +40,14 @@ DEMO_PORTALS = {
 def demo_config(url: str, data_dir: Path) -> str:
     lines = ["[worker]", f'data_dir = "{data_dir}"', 'log_level = "info"', ""]
     for prefix, (name, adapter, payers, timeout) in DEMO_PORTALS.items():
-        lines += [f"[portals.{name}]", f'adapter = "{adapter}"', f'base_url = "{url}/{prefix}"',
-                  f"payers = {payers!r}".replace("'", '"'), f"navigation_timeout_s = {timeout}", ""]
+        lines += [
+            f"[portals.{name}]",
+            f'adapter = "{adapter}"',
+            f'base_url = "{url}/{prefix}"',
+            f"payers = {payers!r}".replace("'", '"'),
+            f"navigation_timeout_s = {timeout}",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -68,17 +74,22 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         store = open_store(data_dir)
         demo_accounts = {}
         for account in httpx.get(f"{portal.url}/admin/demo-accounts", timeout=10).json():
-            answers = ({account["security_question"]: account["security_answer"]}
-                       if account.get("security_question") else {})
+            answers = (
+                {account["security_question"]: account["security_answer"]} if account.get("security_question") else {}
+            )
             demo_accounts[DEMO_PORTALS[account["portal"]][0]] = Credentials(
-                account["username"], account["password"], account.get("totp_secret"), answers)
+                account["username"], account["password"], account.get("totp_secret"), answers
+            )
         store.save_all(demo_accounts)
         console.print(f"Stored the demo accounts' credentials in {store.description}.")
 
         engine = make_engine(settings.database_url())
         create_schema(engine)
-        for name, importer in (("claims", import_claims_file), ("auths", import_auths_file),
-                               ("providers", import_providers_file)):
+        for name, importer in (
+            ("claims", import_claims_file),
+            ("auths", import_auths_file),
+            ("providers", import_providers_file),
+        ):
             export = data_dir / f"{name}.csv"
             export.write_bytes(httpx.get(f"{portal.url}/pms/{name}.csv", timeout=10).content)
             counts = importer(engine, export, utcnow())
@@ -95,7 +106,9 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
             console.print(output.findings_table(open_findings(session)))
         console.rule("The daily summary staff would get (portal-worker digest --preview)")
         print_preview(console, settings, engine, utcnow())
-        console.print(f"Data directory: {data_dir} (database, logs, evidence). Try: "
-                      f"portal-worker -c {config_path} alerts", highlight=False)
+        console.print(
+            f"Data directory: {data_dir} (database, logs, evidence). Try: portal-worker -c {config_path} alerts",
+            highlight=False,
+        )
     finally:
         portal.stop()

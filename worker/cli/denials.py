@@ -16,7 +16,9 @@ PANEL = "Denials"
 def worklist(
     owner: Annotated[str | None, typer.Option(help="Only this department, e.g. coding.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
-    include_worked: Annotated[bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")] = False,
+    include_worked: Annotated[
+        bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")
+    ] = False,
     limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 40,
 ) -> None:
     """Open denials, most worth working first: dollars x urgency x recoverability."""
@@ -27,8 +29,9 @@ def worklist(
 
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
-        items = load_worklist(session, practice_today(settings), owner=owner,
-                              statuses=OPEN_STATES if include_worked else ("open",))
+        items = load_worklist(
+            session, practice_today(settings), owner=owner, statuses=OPEN_STATES if include_worked else ("open",)
+        )
     if csv_path:
         display.write_worklist_csv(csv_path, items)
         console.print(f"Wrote {len(items)} denial(s) to {csv_path}.")

@@ -37,8 +37,14 @@ class ClaimProgress:
     """A Rich progress bar over all the work of a run (claims, auths, enrollments), naming the portal."""
 
     def __init__(self, console: Console) -> None:
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=console, transient=False)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self.task = self.bar.add_task("checking", total=None)
 
     def __enter__(self) -> ClaimProgress:
@@ -71,52 +77,100 @@ def print_report(console: Console, report: RunReport) -> None:
     table.add_column("Time", justify="right")
     for row in report.portals:
         counts = [sum(row.states.get(s.value, 0) for s in states) for _, states in STATE_COLUMNS]
-        table.add_row(row.portal, str(row.checked), *map(str, counts),
-                      f"[red]{row.errors}[/]" if row.errors else "0",
-                      str(row.changed), str(row.new_denials), str(row.eras), str(row.auths_checked),
-                      str(row.enrollments_checked), str(row.logins), f"{row.seconds:.1f} s")
+        table.add_row(
+            row.portal,
+            str(row.checked),
+            *map(str, counts),
+            f"[red]{row.errors}[/]" if row.errors else "0",
+            str(row.changed),
+            str(row.new_denials),
+            str(row.eras),
+            str(row.auths_checked),
+            str(row.enrollments_checked),
+            str(row.logins),
+            f"{row.seconds:.1f} s",
+        )
     console.print(table)
     for row in report.portals:
         if row.problem:
             console.print(f"[red]{row.portal}:[/] {escape(row.problem)}", highlight=False)
     for payer, count in sorted(report.unrouted.items()):
-        console.print(f"[yellow]{count} claim(s) of payer {payer}: no enabled portal in the config answers for "
-                      "this payer.[/]")
+        console.print(
+            f"[yellow]{count} claim(s) of payer {payer}: no enabled portal in the config answers for this payer.[/]"
+        )
     if report.unknown_claims:
         console.print(f"[red]Not imported, so not checked:[/] {', '.join(report.unknown_claims)}")
     if not report.portals:
         console.print("Nothing was due. Use --force to check everything now.")
     if report.findings.opened or report.findings.resolved:
-        console.print(f"Findings: {len(report.findings.opened)} new, {len(report.findings.resolved)} resolved "
-                      "(`portal-worker findings` lists the open ones).")
+        console.print(
+            f"Findings: {len(report.findings.opened)} new, {len(report.findings.resolved)} resolved "
+            "(`portal-worker findings` lists the open ones)."
+        )
     console.print(f"Wall time: {report.seconds:.1f} s")
 
 
 def claims_table(claims: Sequence[Claim]) -> Table:
     table = Table(title=f"{len(claims)} claim(s)", title_justify="left")
-    for name, justify in (("Claim", "left"), ("Payer", "left"), ("DOS", "left"), ("Billed", "right"),
-                          ("Status", "left"), ("Paid", "right"), ("Payer claim #", "left"),
-                          ("Last checked (UTC)", "left"), ("Last error", "left")):
+    for name, justify in (
+        ("Claim", "left"),
+        ("Payer", "left"),
+        ("DOS", "left"),
+        ("Billed", "right"),
+        ("Status", "left"),
+        ("Paid", "right"),
+        ("Payer claim #", "left"),
+        ("Last checked (UTC)", "left"),
+        ("Last error", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name in {"Claim", "Payer claim #"})  # type: ignore[arg-type]
     for c in claims:
-        table.add_row(c.claim_id, c.payer_id, c.dos_from.isoformat(), f"{c.billed_amount:,.2f}", c.status,
-                      "" if c.paid_amount is None else f"{c.paid_amount:,.2f}", c.payer_claim_number or "",
-                      _checked(c.last_checked_at),
-                      escape(c.last_error or ""))
+        table.add_row(
+            c.claim_id,
+            c.payer_id,
+            c.dos_from.isoformat(),
+            f"{c.billed_amount:,.2f}",
+            c.status,
+            "" if c.paid_amount is None else f"{c.paid_amount:,.2f}",
+            c.payer_claim_number or "",
+            _checked(c.last_checked_at),
+            escape(c.last_error or ""),
+        )
     return table
 
 
 CODES_WIDTH = 36
-WORKLIST_COLUMNS = ("id", "claim", "payer", "amount", "category", "owner", "codes", "action", "deadline",
-                    "days_left", "status")
+WORKLIST_COLUMNS = (
+    "id",
+    "claim",
+    "payer",
+    "amount",
+    "category",
+    "owner",
+    "codes",
+    "action",
+    "deadline",
+    "days_left",
+    "status",
+)
 
 
 def _worklist_row(item: WorkItem) -> tuple[str, ...]:
     d = item.denial
     claim = d.claim_id or f"{d.reported_claim_id} (not in claims)"
-    return (str(d.id), claim, d.payer_id or "", f"{d.amount:,.2f}", d.category, d.owner, item.codes, item.action,
-            item.deadline.due.isoformat() if item.deadline else "",
-            "" if item.days_left is None else str(item.days_left), d.status)
+    return (
+        str(d.id),
+        claim,
+        d.payer_id or "",
+        f"{d.amount:,.2f}",
+        d.category,
+        d.owner,
+        item.codes,
+        item.action,
+        item.deadline.due.isoformat() if item.deadline else "",
+        "" if item.days_left is None else str(item.days_left),
+        d.status,
+    )
 
 
 def worklist_table(items: Sequence[WorkItem]) -> Table:
@@ -124,9 +178,14 @@ def worklist_table(items: Sequence[WorkItem]) -> Table:
     # Ids, money and dates never shrink; the texts do (their full wording is in `worklist --csv`).
     fixed = {"ID": 4, "Claim": 8, "Payer": 5, "Amount": 9, "Deadline": 10, "Days left": 9}
     for name in ("ID", "Claim", "Payer", "Amount", "Category", "Owner", "Codes", "Action", "Deadline", "Days left"):
-        table.add_column(name, justify="right" if name in {"ID", "Amount", "Days left"} else "left", no_wrap=True,
-                         min_width=fixed.get(name), overflow="fold" if name in fixed else "ellipsis",
-                         max_width=CODES_WIDTH if name == "Codes" else None)
+        table.add_column(
+            name,
+            justify="right" if name in {"ID", "Amount", "Days left"} else "left",
+            no_wrap=True,
+            min_width=fixed.get(name),
+            overflow="fold" if name in fixed else "ellipsis",
+            max_width=CODES_WIDTH if name == "Codes" else None,
+        )
     for item in items:
         row = list(_worklist_row(item))[:10]
         if item.days_left is not None and item.days_left <= 7:
@@ -143,9 +202,11 @@ def write_worklist_csv(path: Path, items: Sequence[WorkItem]) -> None:
 
 
 def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
-    table = Table(title=f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
-                        f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})",
-                  title_justify="left")
+    table = Table(
+        title=f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
+        f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})",
+        title_justify="left",
+    )
     for name in ("When (UTC)", "Who", "Status", "Note"):
         table.add_column(name)
     for event in events:
@@ -164,57 +225,114 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
         console.print(table)
     rate = trends.initial_denial_rate
     share = trends.preventable_share
-    console.print(f"Initial denial rate: {trends.denied_claims} of {trends.adjudicated_claims} adjudicated claims"
-                  f"{f' ({rate:.1%})' if rate is not None else ''}")
-    console.print(f"Preventable share: {trends.preventable_dollars:,.2f} of {trends.total_dollars:,.2f} denied"
-                  f"{f' ({share:.1%})' if share is not None else ''}")
+    console.print(
+        f"Initial denial rate: {trends.denied_claims} of {trends.adjudicated_claims} adjudicated claims"
+        f"{f' ({rate:.1%})' if rate is not None else ''}"
+    )
+    console.print(
+        f"Preventable share: {trends.preventable_dollars:,.2f} of {trends.total_dollars:,.2f} denied"
+        f"{f' ({share:.1%})' if share is not None else ''}"
+    )
 
 
 def auths_table(auths: Sequence[Authorization]) -> Table:
     table = Table(title=f"{len(auths)} authorization(s)", title_justify="left")
-    for name, justify in (("Auth #", "left"), ("Payer", "left"), ("Status", "left"), ("Codes", "left"),
-                          ("Units used", "right"), ("From", "left"), ("To", "left"), ("Scheduled", "left"),
-                          ("Last checked (UTC)", "left")):
+    for name, justify in (
+        ("Auth #", "left"),
+        ("Payer", "left"),
+        ("Status", "left"),
+        ("Codes", "left"),
+        ("Units used", "right"),
+        ("From", "left"),
+        ("To", "left"),
+        ("Scheduled", "left"),
+        ("Last checked (UTC)", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name in {"Auth #", "From", "To"})  # type: ignore[arg-type]
     for a in auths:
         approved = a.portal_units_approved if a.portal_units_approved is not None else a.units_approved
         used = "" if a.units_used is None else f"{a.units_used} / {approved}"
-        table.add_row(a.auth_number, a.payer_id, a.status, ", ".join(a.portal_codes or a.procedure_codes), used,
-                      str(a.portal_start or a.start_date), str(a.portal_end or a.end_date),
-                      str(a.scheduled_date or ""), _checked(a.last_checked_at))
+        table.add_row(
+            a.auth_number,
+            a.payer_id,
+            a.status,
+            ", ".join(a.portal_codes or a.procedure_codes),
+            used,
+            str(a.portal_start or a.start_date),
+            str(a.portal_end or a.end_date),
+            str(a.scheduled_date or ""),
+            _checked(a.last_checked_at),
+        )
     return table
 
 
 def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollment]) -> Table:
     table = Table(title=f"{len(providers)} provider(s)", title_justify="left")
-    for name in ("NPI", "Name", "CAQH attested", "Payer", "Enrollment", "Effective", "Terminated",
-                 "Revalidate by", "ERA/EFT", "Last checked (UTC)"):
+    for name in (
+        "NPI",
+        "Name",
+        "CAQH attested",
+        "Payer",
+        "Enrollment",
+        "Effective",
+        "Terminated",
+        "Revalidate by",
+        "ERA/EFT",
+        "Last checked (UTC)",
+    ):
         table.add_column(name, no_wrap=name == "NPI")
     by_npi: dict[str, list[Enrollment]] = {}
-    for e in enrollments:
-        by_npi.setdefault(e.npi, []).append(e)
+    for enrollment in enrollments:
+        by_npi.setdefault(enrollment.npi, []).append(enrollment)
     for p in providers:
-        rows: list[Enrollment | None] = list(by_npi.get(p.npi) or [None])
+        rows: list[Enrollment | None] = [*by_npi.get(p.npi, [])] or [None]
         for i, e in enumerate(rows):
             head = (p.npi, escape(p.name), str(p.caqh_attested_date or "")) if i == 0 else ("", "", "")
             if e is None:
                 table.add_row(*head, "", "not checked yet", "", "", "", "", "")
                 continue
-            era_eft = "" if e.era_enrolled is None else f"{'yes' if e.era_enrolled else 'no'}/" \
-                                                      f"{'yes' if e.eft_enrolled else 'no'}"
-            table.add_row(*head, e.payer_id, e.status, str(e.effective or ""), str(e.termination or ""),
-                          str(e.revalidation_due or ""), era_eft, _checked(e.last_checked_at))
+            era_eft = (
+                ""
+                if e.era_enrolled is None
+                else f"{'yes' if e.era_enrolled else 'no'}/{'yes' if e.eft_enrolled else 'no'}"
+            )
+            table.add_row(
+                *head,
+                e.payer_id,
+                e.status,
+                str(e.effective or ""),
+                str(e.termination or ""),
+                str(e.revalidation_due or ""),
+                era_eft,
+                _checked(e.last_checked_at),
+            )
     return table
 
 
 def findings_table(findings: Sequence[Finding]) -> Table:
     table = Table(title=f"{len(findings)} finding(s), soonest first", title_justify="left")
-    for name, justify in (("ID", "right"), ("Kind", "left"), ("Subject", "left"), ("Payer", "left"),
-                          ("Due", "left"), ("At risk", "right"), ("What to do", "left"), ("Status", "left")):
+    for name, justify in (
+        ("ID", "right"),
+        ("Kind", "left"),
+        ("Subject", "left"),
+        ("Payer", "left"),
+        ("Due", "left"),
+        ("At risk", "right"),
+        ("What to do", "left"),
+        ("Status", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name in {"ID", "Subject", "Due"})  # type: ignore[arg-type]
     for f in findings:
-        table.add_row(str(f.id), f.kind, f.subject, f.payer_id or "", str(f.due or ""),
-                      "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f}", escape(f.message), f.status)
+        table.add_row(
+            str(f.id),
+            f.kind,
+            f.subject,
+            f.payer_id or "",
+            str(f.due or ""),
+            "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f}",
+            escape(f.message),
+            f.status,
+        )
     return table
 
 

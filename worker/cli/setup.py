@@ -43,8 +43,13 @@ def init() -> None:
 @credentials_app.command("set")
 def credentials_set(
     portal: Annotated[str, typer.Argument(help="The portal's name in the config.")],
-    stdin: Annotated[bool, typer.Option("--stdin", help="Read JSON {username, password, totp_secret, "
-                                        "security_answers} from standard input (for automation).")] = False,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin",
+            help="Read JSON {username, password, totp_secret, security_answers} from standard input (for automation).",
+        ),
+    ] = False,
 ) -> None:
     """Store a portal's username, password and (if it has one) TOTP secret. Never as arguments."""
     from portals.types import Credentials
@@ -55,16 +60,25 @@ def credentials_set(
     require_portal(settings, portal)
     if stdin:
         blob = json.loads(sys.stdin.read())
-        creds = Credentials(blob["username"], blob["password"], blob.get("totp_secret") or None,
-                            dict(blob.get("security_answers") or {}))
+        creds = Credentials(
+            blob["username"],
+            blob["password"],
+            blob.get("totp_secret") or None,
+            dict(blob.get("security_answers") or {}),
+        )
     else:
         username = typer.prompt("Username")
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        totp = typer.prompt("TOTP secret (empty if the portal has no authenticator step)", default="",
-                            hide_input=True, show_default=False)
+        totp = typer.prompt(
+            "TOTP secret (empty if the portal has no authenticator step)",
+            default="",
+            hide_input=True,
+            show_default=False,
+        )
         answers: dict[str, str] = {}
-        while question := typer.prompt("Security question as the portal shows it (empty when done)",
-                                       default="", show_default=False):
+        while question := typer.prompt(
+            "Security question as the portal shows it (empty when done)", default="", show_default=False
+        ):
             answers[question] = typer.prompt("Answer", hide_input=True)
         creds = Credentials(username, password, totp or None, answers)
     store = open_store(settings.worker.data_dir)
@@ -111,8 +125,12 @@ def db_upgrade() -> None:
     from store.migrate import upgrade
 
     before, head = upgrade(make_engine(load_settings().database_url()))  # main() reports SchemaTooNew
-    console.print(f"Schema already at {head}." if before == head else
-                  f"Schema upgraded from {before or 'an empty database'} to {head}.", highlight=False)
+    console.print(
+        f"Schema already at {head}."
+        if before == head
+        else f"Schema upgraded from {before or 'an empty database'} to {head}.",
+        highlight=False,
+    )
 
 
 @db_app.command("current")

@@ -57,9 +57,14 @@ def _workers_table(ctx: PortalGates, now: datetime) -> Table | None:
     for beat in beats:
         age = now - aware(beat.beat_at)
         runners = {name: state for name, state in beat.detail.items() if name != ROLE}
-        table.add_row(escape(beat.worker_id), escape(beat.host), str(beat.pid), beat.detail.get(ROLE, "-"),
-                      f"{age.total_seconds():.0f} s ago" + (" [red](stale)[/]" if age > stale_after else ""),
-                      escape(", ".join(f"{name}: {state}" for name, state in sorted(runners.items()))))
+        table.add_row(
+            escape(beat.worker_id),
+            escape(beat.host),
+            str(beat.pid),
+            beat.detail.get(ROLE, "-"),
+            f"{age.total_seconds():.0f} s ago" + (" [red](stale)[/]" if age > stale_after else ""),
+            escape(", ".join(f"{name}: {state}" for name, state in sorted(runners.items()))),
+        )
     return table
 
 
@@ -76,8 +81,13 @@ def _deliveries_table(ctx: PortalGates, now: datetime) -> Table | None:
         state = digest.state
         if state == "failed":
             state = "failed, gave up" if digest.attempts >= limit else "failed, will retry"
-        table.add_row(digest.digest_date.isoformat(), escape(digest.channel), f"[red]{state}[/]",
-                      str(digest.attempts), escape(digest.last_error or ""))
+        table.add_row(
+            digest.digest_date.isoformat(),
+            escape(digest.channel),
+            f"[red]{state}[/]",
+            str(digest.attempts),
+            escape(digest.last_error or ""),
+        )
     return table
 
 
@@ -93,8 +103,9 @@ def _portals_table(ctx: PortalGates, now: datetime) -> Table:
         paused_flows = [p for p in pauses if p.portal == name]
         if paused_flows and gate.open:
             state = "layout changed"
-            detail = "; ".join(f"{p.kind} paused until {aware(p.until):%Y-%m-%d %H:%M} UTC: {p.reason}"
-                               for p in paused_flows)
+            detail = "; ".join(
+                f"{p.kind} paused until {aware(p.until):%Y-%m-%d %H:%M} UTC: {p.reason}" for p in paused_flows
+            )
         colour = "green" if state == "ok" else "yellow" if state in ("closed", "paused") else "red"
         last = f"{account.last_success_at:%Y-%m-%d %H:%M}" if account.last_success_at else "never"
         table.add_row(name, f"[{colour}]{state}[/]", detail, last)
@@ -119,12 +130,17 @@ def _jobs_table(settings: Settings, ctx: PortalGates, now: datetime) -> Table:
     for spec in job_specs(settings):
         run = runs.get(spec.job_id)
         upcoming = next_fire(spec, now)
-        table.add_row(spec.job_id, spec.schedule, ", ".join(spec.portals) or "-",
-                      f"{aware(run.last_success_at).astimezone(local):%a %d %b %H:%M}"
-                      if run and run.last_success_at else "never",
-                      str(run.last_enqueued) if run else "-",
-                      f"{upcoming.astimezone(local):%a %d %b %H:%M}" if upcoming else "-",
-                      (run.last_error or "") if run else "")
+        table.add_row(
+            spec.job_id,
+            spec.schedule,
+            ", ".join(spec.portals) or "-",
+            f"{aware(run.last_success_at).astimezone(local):%a %d %b %H:%M}"
+            if run and run.last_success_at
+            else "never",
+            str(run.last_enqueued) if run else "-",
+            f"{upcoming.astimezone(local):%a %d %b %H:%M}" if upcoming else "-",
+            (run.last_error or "") if run else "",
+        )
     return table
 
 
@@ -134,8 +150,12 @@ def print_schedule(console: Console, ctx: PortalGates, *, show: int = 10) -> Non
     specs = job_specs(ctx.settings)
     table = Table("Job", "Schedule", "Portals", "Next runs", title=f"Schedule ({ctx.settings.worker.timezone})")
     for spec in specs:
-        table.add_row(spec.job_id, spec.schedule, ", ".join(spec.portals) or "-",
-                      ", ".join(f"{t.astimezone(local):%a %d %b %H:%M}" for t in _next_runs(spec, now, 3)))
+        table.add_row(
+            spec.job_id,
+            spec.schedule,
+            ", ".join(spec.portals) or "-",
+            ", ".join(f"{t.astimezone(local):%a %d %b %H:%M}" for t in _next_runs(spec, now, 3)),
+        )
     console.print(table)
     windows = Table("Portal", "Now", title="Portal hours")
     for name in ctx.settings.portals:

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 @app.command(rich_help_panel=PANEL)
 def check(
     portal: Annotated[list[str] | None, typer.Option(help="Only this portal (repeatable).")] = None,
-    claim: Annotated[list[str] | None, typer.Option(help="Only this claim id (repeatable); checked even if not due.")] = None,
+    claim: Annotated[
+        list[str] | None, typer.Option(help="Only this claim id (repeatable); checked even if not due.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
-    what: Annotated[list[str] | None, typer.Option(help="claims, auths or providers (repeatable; default all).")] = None,
+    what: Annotated[
+        list[str] | None, typer.Option(help="claims, auths or providers (repeatable; default all).")
+    ] = None,
 ) -> None:
     """Check due claims, authorizations and provider enrollments on every configured portal."""
     from worker.cli import display
@@ -33,11 +37,11 @@ def check(
         raise ConfigError(f"--what {', '.join(unknown_kinds)}: choose from {', '.join(WORK_KINDS)}")
     unknown_portals = sorted(set(portal or ()) - set(settings.portals))
     if unknown_portals:
-        raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: "
-                          f"{', '.join(settings.portals)}")
+        raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: {', '.join(settings.portals)}")
     with display.ClaimProgress(console) as progress:
-        report = Check(settings).run(portals=portal or (), claim_ids=claim or (), force=force,
-                                     what=tuple(what or WORK_KINDS), progress=progress)
+        report = Check(settings).run(
+            portals=portal or (), claim_ids=claim or (), force=force, what=tuple(what or WORK_KINDS), progress=progress
+        )
     display.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:
         raise typer.Exit(1)
@@ -58,10 +62,18 @@ def run() -> None:
 
 @app.command(rich_help_panel=PANEL)
 def status(
-    check_alive: Annotated[bool, typer.Option("--check", help="Only say whether a worker is alive; exit 1 "
-                                              "when its heartbeat is stale (for monitoring).")] = False,
-    this_host: Annotated[bool, typer.Option("--this-host", help="With --check: only a worker on this machine "
-                                            "counts (several hosts share the database).")] = False,
+    check_alive: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Only say whether a worker is alive; exit 1 when its heartbeat is stale (for monitoring)."
+        ),
+    ] = False,
+    this_host: Annotated[
+        bool,
+        typer.Option(
+            "--this-host", help="With --check: only a worker on this machine counts (several hosts share the database)."
+        ),
+    ] = False,
 ) -> None:
     """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
     import socket

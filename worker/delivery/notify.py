@@ -61,8 +61,7 @@ ALL_KINDS = (*DEADLINE_KINDS, *FINDING_OWNERS, *HEALTH_KINDS)
 NOTICE_SEPARATOR = "!"  # channel names are a-z, 0-9, _ and -: never "!"
 EVERYONE = "everyone"  # the audience a preview shows when no channel is configured
 FIRST_SUMMARY_LOOKBACK = timedelta(days=1)  # "new denials" for a channel that never got a summary
-UNCONFIRMED_NOTE = ("the worker stopped between sending and recording it; not sent again "
-                    "(check whether it arrived)")
+UNCONFIRMED_NOTE = "the worker stopped between sending and recording it; not sent again (check whether it arrived)"
 
 
 # --- alerts --------------------------------------------------------------------------------------
@@ -70,8 +69,9 @@ UNCONFIRMED_NOTE = ("the worker stopped between sending and recording it; not se
 
 def alert_rules(settings: Settings) -> AlertRules:
     alerts = settings.alerts
-    return AlertRules(ladders=dict(alerts.ladders), portal_paused_hours=alerts.portal_paused_hours,
-                      job_grace=alerts.job_grace)
+    return AlertRules(
+        ladders=dict(alerts.ladders), portal_paused_hours=alerts.portal_paused_hours, job_grace=alerts.job_grace
+    )
 
 
 def practice_today(settings: Settings, now: datetime) -> date:
@@ -91,8 +91,9 @@ def refresh_alerts(settings: Settings, engine: Engine, now: datetime) -> AlertCh
             *_health_drafts(session, settings, now, rules),
         ]
         changes = sync_alerts(session, ALL_KINDS, drafts, now)
-    log.info("alerts_refreshed", opened=len(changes.opened), escalated=len(changes.escalated),
-             resolved=len(changes.resolved))
+    log.info(
+        "alerts_refreshed", opened=len(changes.opened), escalated=len(changes.escalated), resolved=len(changes.resolved)
+    )
     return changes
 
 
@@ -100,16 +101,24 @@ def refresh_urgent_alerts(settings: Settings, engine: Engine, now: datetime) -> 
     """refresh_alerts for the urgent kinds only: cheap enough to run every few minutes."""
     today, rules = practice_today(settings, now), alert_rules(settings)
     with session_scope(engine) as session:
-        drafts = [*finding_alerts(open_findings(session, [LAYOUT_CHANGED]), today, rules),
-                  *_health_drafts(session, settings, now, rules)]
+        drafts = [
+            *finding_alerts(open_findings(session, [LAYOUT_CHANGED]), today, rules),
+            *_health_drafts(session, settings, now, rules),
+        ]
         return sync_alerts(session, URGENT_KINDS, drafts, now)
 
 
 def _health_drafts(session: Session, settings: Settings, now: datetime, rules: AlertRules) -> list[AlertDraft]:
 
     live = [beat.started_at for beat in health.heartbeats(session) if beat.stopped_at is None]
-    return health_alerts(accounts.all_accounts(session), health.job_runs(session), expected_intervals(settings, now),
-                         now, rules, up_since=min(live) if live else None)
+    return health_alerts(
+        accounts.all_accounts(session),
+        health.job_runs(session),
+        expected_intervals(settings, now),
+        now,
+        rules,
+        up_since=min(live) if live else None,
+    )
 
 
 # --- building the summaries ------------------------------------------------------------------------
@@ -134,8 +143,14 @@ def deliveries(settings: Settings, channel: str) -> list[Delivery]:
     return [Delivery(channel, channel if index == 0 else f"{channel}[{index}]", url) for index, url in enumerate(urls)]
 
 
-def build_summary(session: Session, settings: Settings, channel: str, owners: Sequence[str] | None,
-                  now: datetime, since_keys: Sequence[str] = ()) -> DailyDigest:
+def build_summary(
+    session: Session,
+    settings: Settings,
+    channel: str,
+    owners: Sequence[str] | None,
+    now: datetime,
+    since_keys: Sequence[str] = (),
+) -> DailyDigest:
     """The summary one audience gets today; "new denials" count from its last sent summary."""
     sent = [d.sent_at for key in since_keys if (d := alert_store.last_sent_digest(session, key)) and d.sent_at]
     since = max(sent) if sent else now - FIRST_SUMMARY_LOOKBACK
@@ -145,9 +160,15 @@ def build_summary(session: Session, settings: Settings, channel: str, owners: Se
     if settings.alerts.include_patient_names:
         claim_ids = sorted({a.claim_id for a in (*open_alerts, *resolved) if a.claim_id})
         names = {c.claim_id: c.patient_name for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
-    return build_digest(open_alerts, resolved, alert_store.new_denials_since(session, since),
-                        practice_today(settings, now), owners=owners or None, top_n=settings.alerts.top_items,
-                        patient_names=names)
+    return build_digest(
+        open_alerts,
+        resolved,
+        alert_store.new_denials_since(session, since),
+        practice_today(settings, now),
+        owners=owners or None,
+        top_n=settings.alerts.top_items,
+        patient_names=names,
+    )
 
 
 def audiences(settings: Settings) -> dict[str, ChannelSettings | None]:
@@ -170,8 +191,7 @@ def preview(settings: Settings, engine: Engine, now: datetime) -> list[Preview]:
         for name, channel in audiences(settings).items():
             owners = tuple(channel.owners) if channel else ()
             keys = [d.key for d in deliveries(settings, name)] if channel else []
-            shown.append(Preview(name, owners, render_text(build_summary(session, settings, name, owners, now,
-                                                                         keys))))
+            shown.append(Preview(name, owners, render_text(build_summary(session, settings, name, owners, now, keys))))
     return shown
 
 
@@ -214,8 +234,9 @@ def apprise_send(url: str, subject: str, text: str, html: str) -> Sent:
     if result:
         return Sent(True)
     masked = service.url(privacy=True)  # type: ignore[no-untyped-call]  # apprise leaves url() unannotated
-    said = "; ".join(dict.fromkeys(entry.message for entry in result.logs()
-                                   if entry.level in ("WARNING", "ERROR", "CRITICAL")))
+    said = "; ".join(
+        dict.fromkeys(entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR", "CRITICAL"))
+    )
     error = f"{service.service_name} at {masked.split('?', 1)[0]}: {said or 'not delivered'}"
     return Sent(False, scrub(error, url, masked))
 
@@ -228,8 +249,9 @@ def scrub(text: str, url: str, masked: str) -> str:
     values of query arguments that look secret (Apprise shows custom headers such as +X-Token= unmasked)."""
     secrets = {part for part in re.split(r"[:/@?&=#,]+", url) if part not in masked}
     query = url.split("?", 1)[1] if "?" in url else ""
-    secrets |= {value for name, _, value in (arg.partition("=") for arg in query.split("&"))
-                if SECRET_ARGUMENT.search(name)}
+    secrets |= {
+        value for name, _, value in (arg.partition("=") for arg in query.split("&")) if SECRET_ARGUMENT.search(name)
+    }
     secrets |= {unquote(secret) for secret in secrets}  # as the URL wrote it, and as a message may print it
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 3:
@@ -247,8 +269,9 @@ class Outcome:
     detail: str = ""
 
 
-def send_digests(settings: Settings, engine: Engine, now: datetime, *, send: Sender = apprise_send,
-                 retry_all: bool = False) -> list[Outcome]:
+def send_digests(
+    settings: Settings, engine: Engine, now: datetime, *, send: Sender = apprise_send, retry_all: bool = False
+) -> list[Outcome]:
     """The digest job: refresh alerts, settle what a dead worker left, retry failures, send today's summaries.
 
     `retry_all` (a person running `digest --send`): retry failed summaries past alerts.delivery_attempts too.
@@ -263,8 +286,9 @@ def send_digests(settings: Settings, engine: Engine, now: datetime, *, send: Sen
     return outcomes
 
 
-def retry_failed_deliveries(settings: Settings, engine: Engine, now: datetime, *,
-                            send: Sender = apprise_send) -> list[Outcome]:
+def retry_failed_deliveries(
+    settings: Settings, engine: Engine, now: datetime, *, send: Sender = apprise_send
+) -> list[Outcome]:
     """Between daily runs: send again the summaries whose delivery failed (up to alerts.delivery_attempts)."""
     outcomes = _retry_failed(settings, engine, now, send, settings.alerts.delivery_attempts)
     for outcome in outcomes:
@@ -281,8 +305,7 @@ def _settle_interrupted(engine: Engine, now: datetime) -> list[Outcome]:
     return [Outcome(d.digest_date, d.channel, "unconfirmed", UNCONFIRMED_NOTE) for d in stuck]
 
 
-def _retry_failed(settings: Settings, engine: Engine, now: datetime, send: Sender,
-                  limit: int | None) -> list[Outcome]:
+def _retry_failed(settings: Settings, engine: Engine, now: datetime, send: Sender, limit: int | None) -> list[Outcome]:
     by_key = {d.key: d for name in settings.alerts.channels for d in deliveries(settings, name)}
     with session_scope(engine) as session:
         failed = alert_store.digests_by_state(session, ["failed", "pending"])
@@ -300,8 +323,9 @@ def _retry_failed(settings: Settings, engine: Engine, now: datetime, send: Sende
     return outcomes
 
 
-def _send_today(settings: Settings, engine: Engine, now: datetime, send: Sender,
-                reported: set[tuple[date, str]]) -> list[Outcome]:
+def _send_today(
+    settings: Settings, engine: Engine, now: datetime, send: Sender, reported: set[tuple[date, str]]
+) -> list[Outcome]:
     today = practice_today(settings, now)
     outcomes: list[Outcome] = []
     planned: list[tuple[DailyDigest, list[Delivery]]] = []
@@ -312,8 +336,9 @@ def _send_today(settings: Settings, engine: Engine, now: datetime, send: Sender,
             due = [d for d in targets if rows[d.key] is None]
             outcomes += [_earlier(row) for key, row in rows.items() if row and (today, key) not in reported]
             if due:
-                planned.append((build_summary(session, settings, name, channel.owners, now,
-                                              [d.key for d in targets]), due))
+                planned.append(
+                    (build_summary(session, settings, name, channel.owners, now, [d.key for d in targets]), due)
+                )
     for summary, due in planned:
         if summary.is_empty:
             outcomes += [Outcome(today, d.key, "nothing to report") for d in due]
@@ -321,9 +346,20 @@ def _send_today(settings: Settings, engine: Engine, now: datetime, send: Sender,
         subject, text, html = subject_line(summary), render_text(summary), render_html(summary)
         write_html(settings, today, due[0].channel, html)
         for delivery in due:
-            digest = claim_new(engine, Digest(
-                digest_date=today, channel=delivery.key, state="sending", created_at=now, subject=subject,
-                body_text=text, body_html=html, alert_keys=summary.alert_keys, resolved_keys=summary.resolved_keys))
+            digest = claim_new(
+                engine,
+                Digest(
+                    digest_date=today,
+                    channel=delivery.key,
+                    state="sending",
+                    created_at=now,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    alert_keys=summary.alert_keys,
+                    resolved_keys=summary.resolved_keys,
+                ),
+            )
             if digest is None:
                 outcomes.append(Outcome(today, delivery.key, "already sent", "another worker took it"))
                 continue

@@ -62,12 +62,16 @@ def render(alert: Alert) -> tuple[str, str, str]:
     """Subject, text and HTML of one alert's notice: its title and action, as minimal as the summary's."""
     subject = f"portal-worker URGENT: {alert.title}"
     if len(subject) > SUBJECT_LIMIT:
-        subject = subject[:SUBJECT_LIMIT - 3] + "..."
-    follow_up = (f"Opened {alert.opened_at:%Y-%m-%d %H:%M} UTC. Once someone is on it: "
-                 f"portal-worker alerts ack {alert.id}. Until then the daily summary lists it every day.")
+        subject = subject[: SUBJECT_LIMIT - 3] + "..."
+    follow_up = (
+        f"Opened {alert.opened_at:%Y-%m-%d %H:%M} UTC. Once someone is on it: "
+        f"portal-worker alerts ack {alert.id}. Until then the daily summary lists it every day."
+    )
     text = f"{alert.title}\n\nWhat to do: {alert.action}\n\n{follow_up}\n"
-    html = (f"<p><strong>{escape(alert.title)}</strong></p><p>What to do: {escape(alert.action)}</p>"
-            f"<p>{escape(follow_up)}</p>")
+    html = (
+        f"<p><strong>{escape(alert.title)}</strong></p><p>What to do: {escape(alert.action)}</p>"
+        f"<p>{escape(follow_up)}</p>"
+    )
     return subject, text, html
 
 
@@ -75,8 +79,11 @@ def due_notices(settings: Settings, engine: Engine, now: datetime) -> list[Notic
     """Open urgent alerts no summary or notice has reported yet, for each channel that wants them."""
     notices = []
     with session_scope(engine) as session:
-        fresh = [alert for alert in alert_store.open_alerts(session, now=now)
-                 if alert.kind in URGENT_KINDS and alert.reported_at is None]
+        fresh = [
+            alert
+            for alert in alert_store.open_alerts(session, now=now)
+            if alert.kind in URGENT_KINDS and alert.reported_at is None
+        ]
         for alert in fresh:
             subject, text, html = render(alert)
             for name, channel in settings.alerts.channels.items():
@@ -97,9 +104,20 @@ def send_urgent(settings: Settings, engine: Engine, now: datetime, *, send: Send
     refresh_urgent_alerts(settings, engine, now)
     today, outcomes = practice_today(settings, now), []
     for notice in due_notices(settings, engine, now):
-        digest = claim_new(engine, Digest(
-            digest_date=today, channel=notice.key, state="sending", created_at=now, subject=notice.subject,
-            body_text=notice.text, body_html=notice.html, alert_keys=[notice.alert_key], resolved_keys=[]))
+        digest = claim_new(
+            engine,
+            Digest(
+                digest_date=today,
+                channel=notice.key,
+                state="sending",
+                created_at=now,
+                subject=notice.subject,
+                body_text=notice.text,
+                body_html=notice.html,
+                alert_keys=[notice.alert_key],
+                resolved_keys=[],
+            ),
+        )
         if digest is not None:
             outcomes.append(deliver(engine, digest, notice.delivery, send, now))
     for outcome in outcomes:

@@ -95,8 +95,7 @@ class LaunchOptions(TypedDict):
     executable_path: NotRequired[str]
 
 
-def launch_options(choice: ChromiumChoice, *, headless: bool = True,
-                   extra_args: tuple[str, ...] = ()) -> LaunchOptions:
+def launch_options(choice: ChromiumChoice, *, headless: bool = True, extra_args: tuple[str, ...] = ()) -> LaunchOptions:
     args = list(BASE_ARGS) + list(extra_args)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to sandbox as root
@@ -107,8 +106,9 @@ def launch_options(choice: ChromiumChoice, *, headless: bool = True,
 
 
 @contextmanager
-def open_browser(choice: ChromiumChoice, *, headless: bool = True,
-                 extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
+def open_browser(
+    choice: ChromiumChoice, *, headless: bool = True, extra_args: tuple[str, ...] = ()
+) -> Iterator[Browser]:
     """One Playwright and one browser for this thread; both closed however the block ends."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**launch_options(choice, headless=headless, extra_args=extra_args))
@@ -155,8 +155,11 @@ def setup_browser() -> tuple[ChromiumChoice, str]:
     if is_root and shutil.which("apt-get"):
         # the apt-get that shutil.which just found on PATH
         subprocess.run(["apt-get", "update", "-qq"], check=True)  # noqa: S607
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,  # noqa: S607
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],  # noqa: S607
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         return find_chromium(), "installed Debian's chromium package with apt-get"
     subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
     return find_chromium(), "downloaded Chromium with `playwright install chromium`"

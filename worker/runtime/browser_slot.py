@@ -31,8 +31,17 @@ class BrowserSlot:
     """A runner's browser. Given a `shared` browser (a caller's, used from the caller's own thread), the slot
     only hands it out: launching, recycling, closing and killing are the caller's business."""
 
-    def __init__(self, choice: ChromiumChoice, *, data_dir: Path, runner: str, policy: RecyclePolicy,
-                 headless: bool = True, extra_args: tuple[str, ...] = (), shared: Browser | None = None) -> None:
+    def __init__(
+        self,
+        choice: ChromiumChoice,
+        *,
+        data_dir: Path,
+        runner: str,
+        policy: RecyclePolicy,
+        headless: bool = True,
+        extra_args: tuple[str, ...] = (),
+        shared: Browser | None = None,
+    ) -> None:
         self.choice, self.data_dir, self.runner, self.policy = choice, data_dir, runner, policy
         self.headless, self.extra_args = headless, extra_args
         self.shared = shared
@@ -51,7 +60,8 @@ class BrowserSlot:
             self._playwright = sync_playwright().start()
             args = (*self.extra_args, marker_arg(self.data_dir, self.runner))
             self._browser = self._playwright.chromium.launch(
-                **launch_options(self.choice, headless=self.headless, extra_args=args))
+                **launch_options(self.choice, headless=self.headless, extra_args=args)
+            )
             self.launches += 1
             self.tasks_since_launch = 0
             log.info("browser_started", runner=self.runner, version=self._browser.version, source=self.choice.source)

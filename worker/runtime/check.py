@@ -107,9 +107,15 @@ class RunReport:
 class Check:
     """Plan, drain and report, with the runners `run` uses."""
 
-    def __init__(self, settings: Settings, *, credentials: CredentialStore | None = None,
-                 engine: Engine | None = None, clock: Callable[[], datetime] = utcnow,
-                 browser: Browser | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credentials: CredentialStore | None = None,
+        engine: Engine | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        browser: Browser | None = None,
+    ) -> None:
         """`browser`: a browser the caller owns, driven from the caller's thread by one runner (tests share
         theirs); without one, runners launch their own, in threads, as `run`'s do."""
         self.settings, self.clock, self.browser = settings, clock, browser
@@ -117,8 +123,15 @@ class Check:
         create_schema(self.engine)
         self._credentials = credentials
 
-    def run(self, *, portals: Sequence[str] = (), claim_ids: Sequence[str] = (), force: bool = False,
-            what: Sequence[str] = WORK_KINDS, progress: Progress = NO_PROGRESS) -> RunReport:
+    def run(
+        self,
+        *,
+        portals: Sequence[str] = (),
+        claim_ids: Sequence[str] = (),
+        force: bool = False,
+        what: Sequence[str] = WORK_KINDS,
+        progress: Progress = NO_PROGRESS,
+    ) -> RunReport:
         """Check `what` (claims, auths, providers) on the configured portals, or only `claim_ids`."""
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
@@ -138,8 +151,9 @@ class Check:
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
         reports = tally.finish()
-        report = RunReport(run_id, reports, dict(planned.unrouted), planned.unknown_claims,
-                           time.monotonic() - started, findings)
+        report = RunReport(
+            run_id, reports, dict(planned.unrouted), planned.unknown_claims, time.monotonic() - started, findings
+        )
         summary = [_summary_row(r) for r in reports]
         with session_scope(self.engine) as session:
             finish_run(session, run_id, utcnow(), summary)
@@ -149,24 +163,34 @@ class Check:
     # --- the steps -------------------------------------------------------------------
 
     def _context(self, force: bool) -> WorkerContext:
-        chromium = ChromiumChoice(None, "the caller's browser") if self.browser is not None \
+        chromium = (
+            ChromiumChoice(None, "the caller's browser")
+            if self.browser is not None
             else find_chromium(self.settings.browser.executable_path or None)
+        )
         credentials = self._credentials or open_store(self.settings.worker.data_dir)
         worker_id = f"check:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        ctx = WorkerContext(self.settings, self.engine, credentials, clock=self.clock, chromium=chromium,
-                            worker_id=worker_id)
+        ctx = WorkerContext(
+            self.settings, self.engine, credentials, clock=self.clock, chromium=chromium, worker_id=worker_id
+        )
         ctx.gates.ignore_backoff = force  # `--force` also ignores the circuit breaker's pause
         ctx.record_credentials()
         return ctx
 
-    def _plan(self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str],
-              force: bool) -> Planned:
+    def _plan(self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str], force: bool) -> Planned:
         planner = Planner(self.settings, self.engine, self.clock)
-        scope = [name for name, portal in self.settings.portals.items() if portal.enabled and (not only or name in only)]
+        scope = [
+            name for name, portal in self.settings.portals.items() if portal.enabled and (not only or name in only)
+        ]
         planned = Planned()
         for kind in kinds:
-            planner.enqueue(kind, scope, everything=force, planned=planned,
-                            claim_ids=claim_ids if kind is TaskKind.CLAIM_STATUS else ())
+            planner.enqueue(
+                kind,
+                scope,
+                everything=force,
+                planned=planned,
+                claim_ids=claim_ids if kind is TaskKind.CLAIM_STATUS else (),
+            )
         return planned
 
     def _explain_waiting(self, ctx: WorkerContext, tally: Tally) -> None:
@@ -181,21 +205,34 @@ class Check:
                 continue
             for (paused_portal, kind), pause in paused.items():
                 if paused_portal == portal and tally.planned_kind(portal, kind):
-                    tally.waiting(portal, f"{kind.replace('_', ' ')} work is paused after a layout change "
-                                          f"({pause.reason}) until {aware(pause.until):%Y-%m-%d %H:%M} UTC; "
-                                          f"`portal-worker resume {portal}` once the adapter is fixed", kind=kind)
+                    tally.waiting(
+                        portal,
+                        f"{kind.replace('_', ' ')} work is paused after a layout change "
+                        f"({pause.reason}) until {aware(pause.until):%Y-%m-%d %H:%M} UTC; "
+                        f"`portal-worker resume {portal}` once the adapter is fixed",
+                        kind=kind,
+                    )
 
     def _drain(self, ctx: WorkerContext, planned: Planned, tally: Tally, run_id: str) -> None:
         """Work what was planned until nothing of it can be worked now."""
         if not planned.task_ids:
             return
         if self.browser is not None:
-            Runner("check", ctx, events=tally, only_ids=planned.task_ids, until_idle=True, run_id=run_id,
-                   browser=self.browser).work()
+            Runner(
+                "check",
+                ctx,
+                events=tally,
+                only_ids=planned.task_ids,
+                until_idle=True,
+                run_id=run_id,
+                browser=self.browser,
+            ).work()
             return
         count = max(1, min(self.settings.run.runners, len(tally.portals())))
-        runners = [Runner(f"check-{n}", ctx, events=tally, only_ids=planned.task_ids, until_idle=True, run_id=run_id)
-                   for n in range(1, count + 1)]
+        runners = [
+            Runner(f"check-{n}", ctx, events=tally, only_ids=planned.task_ids, until_idle=True, run_id=run_id)
+            for n in range(1, count + 1)
+        ]
         for runner in runners:
             runner.start()
         try:
@@ -311,10 +348,20 @@ def _gate_problem(gate: PortalGate) -> str:
 
 
 def _summary_row(report: PortalReport) -> dict[str, object]:
-    return {"portal": report.portal, "claims": report.claims, "checked": report.checked,
-            "states": dict(report.states), "changed": report.changed, "new_denials": report.new_denials,
-            "eras": report.eras, "auths_checked": report.auths_checked, "auths_changed": report.auths_changed,
-            "enrollments_checked": report.enrollments_checked, "enrollments_changed": report.enrollments_changed,
-            "errors": report.errors,
-            "logins": report.logins, "problem": report.problem, "seconds": round(report.seconds, 2)}
-
+    return {
+        "portal": report.portal,
+        "claims": report.claims,
+        "checked": report.checked,
+        "states": dict(report.states),
+        "changed": report.changed,
+        "new_denials": report.new_denials,
+        "eras": report.eras,
+        "auths_checked": report.auths_checked,
+        "auths_changed": report.auths_changed,
+        "enrollments_checked": report.enrollments_checked,
+        "enrollments_changed": report.enrollments_changed,
+        "errors": report.errors,
+        "logins": report.logins,
+        "problem": report.problem,
+        "seconds": round(report.seconds, 2),
+    }

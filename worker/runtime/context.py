@@ -31,8 +31,16 @@ from worker.settings import Settings
 
 
 class WorkerContext:
-    def __init__(self, settings: Settings, engine: Engine, credentials: CredentialStore, *,
-                 clock: Callable[[], datetime], chromium: ChromiumChoice, worker_id: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        credentials: CredentialStore,
+        *,
+        clock: Callable[[], datetime],
+        chromium: ChromiumChoice,
+        worker_id: str,
+    ) -> None:
         self.settings, self.engine, self.credentials = settings, engine, credentials
         self.clock, self.chromium, self.worker_id = clock, chromium, worker_id
         self.data_dir: Path = settings.worker.data_dir
@@ -64,8 +72,9 @@ class WorkerContext:
     def timeouts(self, portal: str) -> Timeouts:
         return portal_timeouts(self.settings, portal)
 
-    def save_evidence(self, adapter: PortalAdapter, claim_id: str | None, reason: str,
-                      trace: FailureTrace | None = None) -> str | None:
+    def save_evidence(
+        self, adapter: PortalAdapter, claim_id: str | None, reason: str, trace: FailureTrace | None = None
+    ) -> str | None:
         return save_evidence(self.engine, self.data_dir, adapter, claim_id, reason, trace)
 
     def layout_changed(self, portal: str, kind: str, message: str, evidence: str | None) -> None:
@@ -78,13 +87,21 @@ class WorkerContext:
         with session_scope(self.engine) as session:
             claims = list_claims(session)
             if "authorization" in kinds:
-                drafts = auth_findings(list_authorizations(session), claims, today,
-                                       AuthRules(rules.auth_expiry_days, rules.auth_units_threshold))
+                drafts = auth_findings(
+                    list_authorizations(session),
+                    claims,
+                    today,
+                    AuthRules(rules.auth_expiry_days, rules.auth_units_threshold),
+                )
                 changes = merge(changes, sync_findings(session, AUTH_FINDINGS, drafts, now))
             if "enrollment" in kinds:
-                drafts = enrollment_findings(all_enrollments(session), list_providers(session), claims, today,
-                                             CredentialingRules(rules.revalidation_days, rules.caqh_interval_days,
-                                                                rules.caqh_notice_days))
+                drafts = enrollment_findings(
+                    all_enrollments(session),
+                    list_providers(session),
+                    claims,
+                    today,
+                    CredentialingRules(rules.revalidation_days, rules.caqh_interval_days, rules.caqh_notice_days),
+                )
                 changes = merge(changes, sync_findings(session, ENROLLMENT_FINDINGS, drafts, now))
         return changes
 
@@ -92,12 +109,18 @@ class WorkerContext:
         """One open finding per paused (portal, kind), for whoever maintains the adapter."""
         now = utcnow()
         with session_scope(self.engine) as session:
-            drafts = [FindingDraft(LAYOUT_CHANGED, f"{pause.portal}:{pause.kind}", None,
-                                   f"{pause.portal}: the {pause.kind.replace('_', ' ')} pages changed "
-                                   f"({pause.reason}); that work is paused until {pause.until:%Y-%m-%d %H:%M} UTC "
-                                   f"or `portal-worker resume {pause.portal}`. The adapter needs updating"
-                                   + (f"; evidence {Path(pause.evidence).name}" if pause.evidence else ""))
-                      for pause in health.active_pauses(session, now)]
+            drafts = [
+                FindingDraft(
+                    LAYOUT_CHANGED,
+                    f"{pause.portal}:{pause.kind}",
+                    None,
+                    f"{pause.portal}: the {pause.kind.replace('_', ' ')} pages changed "
+                    f"({pause.reason}); that work is paused until {pause.until:%Y-%m-%d %H:%M} UTC "
+                    f"or `portal-worker resume {pause.portal}`. The adapter needs updating"
+                    + (f"; evidence {Path(pause.evidence).name}" if pause.evidence else ""),
+                )
+                for pause in health.active_pauses(session, now)
+            ]
             sync_findings(session, [LAYOUT_CHANGED], drafts, now)
 
 
@@ -108,15 +131,22 @@ def portal_timeouts(settings: Settings, portal: str) -> Timeouts:
     return Timeouts(navigation_ms=int(navigation * 1000), element_ms=int(element * 1000))
 
 
-def save_evidence(engine: Engine, data_dir: Path, adapter: PortalAdapter, claim_id: str | None,
-                  reason: str, trace: FailureTrace | None = None) -> str | None:
+def save_evidence(
+    engine: Engine,
+    data_dir: Path,
+    adapter: PortalAdapter,
+    claim_id: str | None,
+    reason: str,
+    trace: FailureTrace | None = None,
+) -> str | None:
     """Screenshot and HTML of the page in hand (passwords blanked), and the task's trace if one is
     recording, listed in the store."""
     snapshot = adapter.snapshot()
     if not snapshot.html and not snapshot.screenshot_png:
         return None
-    evidence = save_snapshot(data_dir, snapshot, portal=adapter.portal, claim_id=claim_id, reason=reason,
-                             at=utcnow(), trace=trace)
+    evidence = save_snapshot(
+        data_dir, snapshot, portal=adapter.portal, claim_id=claim_id, reason=reason, at=utcnow(), trace=trace
+    )
     with session_scope(engine) as session:
         add_evidence(session, evidence)
     return evidence.screenshot_path or evidence.html_path

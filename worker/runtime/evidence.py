@@ -60,8 +60,16 @@ def evidence_dir(data_dir: Path) -> Path:
     return data_dir / "evidence"
 
 
-def save_snapshot(data_dir: Path, snapshot: PageSnapshot, *, portal: str, claim_id: str | None,
-                  reason: str, at: datetime, trace: FailureTrace | None = None) -> Evidence:
+def save_snapshot(
+    data_dir: Path,
+    snapshot: PageSnapshot,
+    *,
+    portal: str,
+    claim_id: str | None,
+    reason: str,
+    at: datetime,
+    trace: FailureTrace | None = None,
+) -> Evidence:
     folder = evidence_dir(data_dir) / _safe(portal)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(evidence_dir(data_dir), 0o700)
@@ -70,9 +78,16 @@ def save_snapshot(data_dir: Path, snapshot: PageSnapshot, *, portal: str, claim_
     html_path = _write_private(folder / f"{stem}.html", scrub(snapshot.html).encode())
     png_path = _write_private(folder / f"{stem}.png", snapshot.screenshot_png) if snapshot.screenshot_png else None
     trace_path = trace.save(folder / f"{stem}.trace.zip") if trace else None
-    return Evidence(created_at=at, portal=portal, claim_id=claim_id, reason=reason, url=snapshot.url,
-                    screenshot_path=str(png_path) if png_path else None, html_path=str(html_path),
-                    trace_path=str(trace_path) if trace_path else None)
+    return Evidence(
+        created_at=at,
+        portal=portal,
+        claim_id=claim_id,
+        reason=reason,
+        url=snapshot.url,
+        screenshot_path=str(png_path) if png_path else None,
+        html_path=str(html_path),
+        trace_path=str(trace_path) if trace_path else None,
+    )
 
 
 def sweep_expired(data_dir: Path, cutoff: datetime) -> int:

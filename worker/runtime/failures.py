@@ -73,12 +73,13 @@ def breaker_trips(exc: PortalUnavailable, failures_in_a_row: int, run: RunSettin
     return isinstance(exc, RateLimited) or exc.retry_after is not None or failures_in_a_row >= run.breaker_failures
 
 
-def breaker_pause_until(exc: PortalUnavailable, failures_in_a_row: int, run: RunSettings, check: CheckSettings,
-                        now: datetime) -> datetime:
+def breaker_pause_until(
+    exc: PortalUnavailable, failures_in_a_row: int, run: RunSettings, check: CheckSettings, now: datetime
+) -> datetime:
     """The portal's pause: `check.backoff_minutes`, doubling with each trip up to the maximum, or the portal's
     Retry-After when that is later."""
     trips = max(failures_in_a_row - run.breaker_failures, 0)
-    minutes = min(check.backoff_minutes * 2 ** trips, check.max_backoff_minutes)
+    minutes = min(check.backoff_minutes * 2**trips, check.max_backoff_minutes)
     return max(exc.retry_after or now, now + timedelta(minutes=minutes))
 
 
@@ -102,14 +103,18 @@ class Failure:
         """What went wrong, what the worker did, and what a person should do."""
         evidence = f". Evidence: {Path(self.evidence).name}" if self.evidence else ""
         if self.outcome is Outcome.NEEDS_A_PERSON:
-            return (f"login failed ({self.detail}); the account is paused so it cannot be locked out. "
-                    f"Fix the password/MFA, then run `portal-worker credentials set {self.portal}`{evidence}")
+            return (
+                f"login failed ({self.detail}); the account is paused so it cannot be locked out. "
+                f"Fix the password/MFA, then run `portal-worker credentials set {self.portal}`{evidence}"
+            )
         if self.outcome is Outcome.LAYOUT_CHANGED:
             where = f"for claim {self.target}" if self.kind == "claim_status" else f"for {self.target or 'it'}"
             until = f" until {self.paused_until:%Y-%m-%d %H:%M} UTC" if self.paused_until else ""
-            return (f"the portal's pages changed ({self.detail}); nothing was recorded {where}. "
-                    f"{self.kind.replace('_', ' ').capitalize()} work on {self.portal} is paused{until} "
-                    f"(`portal-worker resume {self.portal}` once fixed). The adapter needs updating{evidence}")
+            return (
+                f"the portal's pages changed ({self.detail}); nothing was recorded {where}. "
+                f"{self.kind.replace('_', ' ').capitalize()} work on {self.portal} is paused{until} "
+                f"(`portal-worker resume {self.portal}` once fixed). The adapter needs updating{evidence}"
+            )
         if self.outcome is Outcome.PORTAL_DOWN:
             words = "rate limited" if self.rate_limited else "unavailable"
             if self.paused_until is not None:

@@ -54,8 +54,15 @@ class LeaseLost(Exception):
 class LeaseFence:
     """Asked before each request of one batch (on the runner's thread, where Playwright calls handlers)."""
 
-    def __init__(self, engine: Engine, lease: Lease, *, lease_for: timedelta, recheck_s: float = RECHECK_S,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        lease: Lease,
+        *,
+        lease_for: timedelta,
+        recheck_s: float = RECHECK_S,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.engine, self.lease, self.lease_for, self.clock = engine, lease, lease_for, clock
         self.recheck_s = min(recheck_s, lease_for.total_seconds() / 2)
         self.expires_at: datetime = lease.expires_at
@@ -97,8 +104,7 @@ class LeaseFence:
             return False
         if expires_at is None:
             self.lost = True
-            log.warning("lease_lost", portal=self.lease.portal, generation=self.lease.generation,
-                        seen_by="fence")
+            log.warning("lease_lost", portal=self.lease.portal, generation=self.lease.generation, seen_by="fence")
             return False
         self.expires_at, self.checked = expires_at, time.monotonic()
         return True

@@ -63,8 +63,9 @@ def record_credentials(settings: Settings, engine: Engine, store: CredentialStor
 
 
 class PortalGates:
-    def __init__(self, settings: Settings, engine: Engine, credentials: CredentialsHeld, *,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, credentials: CredentialsHeld, *, clock: Callable[[], datetime]
+    ) -> None:
         self.settings, self.engine, self.credentials, self.clock = settings, engine, credentials, clock
         self.ignore_backoff = False  # `check --force`: a portal the circuit breaker paused is tried anyway
 
@@ -80,12 +81,20 @@ class PortalGates:
         with session_scope(self.engine) as session:
             account = accounts.get_account(session, portal, config.adapter)
             if account.unavailable_until and aware(account.unavailable_until) > now and not self.ignore_backoff:
-                return PortalGate(portal, False, "paused",
-                                  f"until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: {account.last_error}")
+                return PortalGate(
+                    portal,
+                    False,
+                    "paused",
+                    f"until {account.unavailable_until:%Y-%m-%d %H:%M} UTC after: {account.last_error}",
+                )
         if isinstance(self.credentials, RecordedCredentials) and self.credentials.recorded is None:
-            return PortalGate(portal, False, "not recorded",
-                              "no worker on this host has read its keyring since the upgrade; `run`, `check` and "
-                              "`credentials set` record what it holds")
+            return PortalGate(
+                portal,
+                False,
+                "not recorded",
+                "no worker on this host has read its keyring since the upgrade; `run`, `check` and "
+                "`credentials set` record what it holds",
+            )
         stored_at = self.credentials.stored_at(portal)
         if stored_at is None:
             return PortalGate(portal, False, "no credentials", f"run `portal-worker credentials set {portal}`")

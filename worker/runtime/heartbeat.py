@@ -32,13 +32,15 @@ def liveness(engine: Engine, settings: Settings, now: datetime, host: str | None
     run.stale_after_seconds."""
     stale_after = timedelta(seconds=settings.run.stale_after_seconds)
     with session_scope(engine) as session:
-        beats = [beat for beat in health.heartbeats(session)
-                 if beat.stopped_at is None and host in (None, beat.host)]
+        beats = [beat for beat in health.heartbeats(session) if beat.stopped_at is None and host in (None, beat.host)]
     if not beats:
         return Liveness(False, "no worker is running" + (f" on {host}" if host else "") + " (no live heartbeat)")
     newest = beats[0]
     age = now - aware(newest.beat_at)
     if age > stale_after:
-        return Liveness(False, f"worker {newest.worker_id} last beat {age.total_seconds():.0f} s ago "
-                               f"(stale after {stale_after.total_seconds():.0f} s): it is hung or dead")
+        return Liveness(
+            False,
+            f"worker {newest.worker_id} last beat {age.total_seconds():.0f} s ago "
+            f"(stale after {stale_after.total_seconds():.0f} s): it is hung or dead",
+        )
     return Liveness(True, f"worker {newest.worker_id} alive, last beat {age.total_seconds():.0f} s ago")

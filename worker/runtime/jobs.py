@@ -36,8 +36,10 @@ def make_trigger(when: TriggerSettings, jitter_s: int, settings: Settings) -> tu
     if when.cron:
         return CronTrigger(**cron_fields(when.cron), timezone=tz, jitter=jitter_s or None), f"cron {when.cron}"
     assert when.interval_minutes is not None
-    return (IntervalTrigger(minutes=when.interval_minutes, timezone=tz, jitter=jitter_s or None),
-            f"every {when.interval_minutes:g} min")
+    return (
+        IntervalTrigger(minutes=when.interval_minutes, timezone=tz, jitter=jitter_s or None),
+        f"every {when.interval_minutes:g} min",
+    )
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:

@@ -62,31 +62,38 @@ def check_logins(settings: Settings, portals: Sequence[str]) -> dict[str, tuple[
 def _log_in(settings: Settings, engine: Engine, to_try: dict[str, StoredCredentials]) -> dict[str, tuple[bool, str]]:
     owner = f"credentials-test:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     results: dict[str, tuple[bool, str]] = {}
-    with open_browser(find_chromium(settings.browser.executable_path or None),
-                      headless=settings.browser.headless) as browser:
+    with open_browser(
+        find_chromium(settings.browser.executable_path or None), headless=settings.browser.headless
+    ) as browser:
         for portal, stored in to_try.items():
             with session_scope(engine) as session:
                 lease = tasks.lease_account(session, portal=portal, owner=owner, now=utcnow(), lease_for=TEST_LEASE)
             if lease is None:
-                results[portal] = (False, "not tried: a running worker is signed in to this account now (one "
-                                          "session per account); its next batch will show whether the login works")
+                results[portal] = (
+                    False,
+                    "not tried: a running worker is signed in to this account now (one "
+                    "session per account); its next batch will show whether the login works",
+                )
                 continue
             try:
-                results[portal] = _log_in_once(settings, engine, browser, portal, stored,
-                                               LeaseFence(engine, lease, lease_for=TEST_LEASE))
+                results[portal] = _log_in_once(
+                    settings, engine, browser, portal, stored, LeaseFence(engine, lease, lease_for=TEST_LEASE)
+                )
             finally:
                 with session_scope(engine) as session:
                     tasks.release_account(session, portal, owner=owner, generation=lease.generation)
     return results
 
 
-def _log_in_once(settings: Settings, engine: Engine, browser: Browser, portal: str, stored: StoredCredentials,
-                 fence: LeaseFence) -> tuple[bool, str]:
+def _log_in_once(
+    settings: Settings, engine: Engine, browser: Browser, portal: str, stored: StoredCredentials, fence: LeaseFence
+) -> tuple[bool, str]:
     config = settings.portals[portal]
     with account_context(browser, None) as context:
         fence.guard(context)
-        adapter = adapter_class(config.adapter)(context.new_page(), portal=portal, base_url=config.base_url,
-                                                credentials=stored.credentials)
+        adapter = adapter_class(config.adapter)(
+            context.new_page(), portal=portal, base_url=config.base_url, credentials=stored.credentials
+        )
         adapter.before_fetch = fence.ensure_held
         try:
             adapter.login()

@@ -57,8 +57,11 @@ class Planner:
 
     def able(self, kind: TaskKind) -> list[str]:
         """Enabled portals whose adapter can do this kind of work."""
-        return [name for name, portal in self.settings.portals.items()
-                if portal.enabled and portal_does(adapter_class(portal.adapter), kind)]
+        return [
+            name
+            for name, portal in self.settings.portals.items()
+            if portal.enabled and portal_does(adapter_class(portal.adapter), kind)
+        ]
 
     def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
         """(portal, target) for every enabled portal that answers for it, most urgent first.
@@ -66,8 +69,15 @@ class Planner:
         `everything` ignores the cadence (`check --force`); `claim_ids` asks for those claims only."""
         return self._route(kind, self._targets(kind, everything, claim_ids))[0]
 
-    def enqueue(self, kind: TaskKind, portals: Collection[str], *, everything: bool = False,
-                claim_ids: Sequence[str] = (), planned: Planned | None = None) -> Planned:
+    def enqueue(
+        self,
+        kind: TaskKind,
+        portals: Collection[str],
+        *,
+        everything: bool = False,
+        claim_ids: Sequence[str] = (),
+        planned: Planned | None = None,
+    ) -> Planned:
         """Queue a task for every due target on `portals` (never two open tasks for one target)."""
         planned = planned if planned is not None else Planned()
         targets = self._targets(kind, everything, claim_ids)
@@ -84,8 +94,16 @@ class Planner:
             # One short transaction per target: a job holding many task rows at once would deadlock with
             # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
             with session_scope(self.engine) as session:
-                planned.new += tasks.enqueue(session, kind=kind.value, portal=portal, target=item.target,
-                                             reason=item.reason, now=now, priority=item.priority, decided_at=now)
+                planned.new += tasks.enqueue(
+                    session,
+                    kind=kind.value,
+                    portal=portal,
+                    target=item.target,
+                    reason=item.reason,
+                    now=now,
+                    priority=item.priority,
+                    decided_at=now,
+                )
                 task_id = tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
             if task_id is not None and task_id not in planned.task_ids:
                 planned.task_ids.append(task_id)

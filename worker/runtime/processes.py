@@ -32,7 +32,7 @@ def _marker_of(process: psutil.Process) -> tuple[str, int, str] | None:
     try:
         for arg in process.cmdline():
             if arg.startswith(MARKER):
-                tag, pid, runner = arg[len(MARKER):].split(":", 2)
+                tag, pid, runner = arg[len(MARKER) :].split(":", 2)
                 return tag, int(pid), runner
     except (psutil.Error, ValueError):
         return None
@@ -45,8 +45,12 @@ def tagged_browsers(data_dir: Path, *, pid: int | None = None, runner: str | Non
     found = []
     for process in psutil.process_iter():
         marker = _marker_of(process)
-        if marker and marker[0] == tag and (pid is None or marker[1] == pid) \
-                and (runner is None or marker[2] == runner):
+        if (
+            marker
+            and marker[0] == tag
+            and (pid is None or marker[1] == pid)
+            and (runner is None or marker[2] == runner)
+        ):
             found.append(process)
     return found
 

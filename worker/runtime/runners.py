@@ -79,9 +79,17 @@ class Batch:
 class Runner:
     """One browser, one portal account at a time: a thread of `run`, or `check`'s drain."""
 
-    def __init__(self, name: str, ctx: WorkerContext, *, events: RunnerEvents | None = None,
-                 only_ids: Collection[int] | None = None, until_idle: bool = False, run_id: str | None = None,
-                 browser: Browser | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: WorkerContext,
+        *,
+        events: RunnerEvents | None = None,
+        only_ids: Collection[int] | None = None,
+        until_idle: bool = False,
+        run_id: str | None = None,
+        browser: Browser | None = None,
+    ) -> None:
         """`run`'s runners work until the worker stops. `check`'s work only the tasks it planned (`only_ids`)
         until none can be worked now (`until_idle`), record under its run id, and may drive the caller's
         `browser` from the caller's thread."""
@@ -90,10 +98,15 @@ class Runner:
         self.events: RunnerEvents = events or NoEvents()
         self.only_ids, self.until_idle, self.run_id = only_ids, until_idle, run_id
         run = ctx.settings.run
-        self.slot = BrowserSlot(ctx.chromium, data_dir=ctx.data_dir, runner=f"{ctx.worker_id}/{name}",
-                                policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
-                                headless=ctx.settings.browser.headless,
-                                extra_args=tuple(ctx.settings.browser.extra_args), shared=browser)
+        self.slot = BrowserSlot(
+            ctx.chromium,
+            data_dir=ctx.data_dir,
+            runner=f"{ctx.worker_id}/{name}",
+            policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
+            headless=ctx.settings.browser.headless,
+            extra_args=tuple(ctx.settings.browser.extra_args),
+            shared=browser,
+        )
         self.state = "starting"
         self.task_started: float | None = None  # monotonic start of the task in hand (the watchdog reads it)
         self.tasks_done = 0
@@ -136,9 +149,16 @@ class Runner:
         try:
             with session_scope(self.ctx.engine) as session:
                 paused = {(p.portal, p.kind) for p in health.active_pauses(session, now)}
-                return tasks.lease_batch(session, owner=self.owner, now=now,
-                                         lease_for=timedelta(seconds=run.lease_seconds), limit=run.batch_size,
-                                         skip_portals=blocked, skip_kinds=paused, only_ids=self.only_ids)
+                return tasks.lease_batch(
+                    session,
+                    owner=self.owner,
+                    now=now,
+                    lease_for=timedelta(seconds=run.lease_seconds),
+                    limit=run.batch_size,
+                    skip_portals=blocked,
+                    skip_kinds=paused,
+                    only_ids=self.only_ids,
+                )
         except OperationalError as exc:  # e.g. PostgreSQL ended a deadlock between two leasers: next poll
             log.warning("lease_failed", detail=str(exc.orig))
             return None
@@ -157,12 +177,17 @@ class Runner:
             with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
-                fence = LeaseFence(self.ctx.engine, batch.lease,
-                                   lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds))
+                fence = LeaseFence(
+                    self.ctx.engine, batch.lease, lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds)
+                )
                 fence.guard(context)
-                adapter = adapter_class(settings.adapter)(context.new_page(), portal=portal,
-                                                          base_url=settings.base_url, credentials=stored.credentials,
-                                                          timeouts=self.ctx.timeouts(portal))
+                adapter = adapter_class(settings.adapter)(
+                    context.new_page(),
+                    portal=portal,
+                    base_url=settings.base_url,
+                    credentials=stored.credentials,
+                    timeouts=self.ctx.timeouts(portal),
+                )
                 adapter.before_fetch = fence.ensure_held  # downloads outside the page, which routes miss
                 try:
                     self._work_tasks(adapter, batch, fence)
@@ -181,8 +206,12 @@ class Runner:
         finally:
             with session_scope(self.ctx.engine) as session:
                 if batch.remaining and not batch.lost:
-                    tasks.release(session, [task.id for task in batch.remaining], owner=self.owner,
-                                  generation=batch.lease.generation)
+                    tasks.release(
+                        session,
+                        [task.id for task in batch.remaining],
+                        owner=self.owner,
+                        generation=batch.lease.generation,
+                    )
                 tasks.release_account(session, portal, owner=self.owner, generation=batch.lease.generation)
             findings = self.ctx.sync_program_findings(batch.kinds_done) if batch.kinds_done & PROGRAM_KINDS else None
             self.events.batch_done(portal, logins, time.monotonic() - started, findings)
@@ -195,8 +224,9 @@ class Runner:
         # A re-login mid-task (session expired) first ends the trace: a login types the password.
         trace = FailureTrace(adapter.page.context)
         adapter.on_login = trace.discard
-        listing = ClaimListing(adapter, self.ctx.engine,
-                               [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS])
+        listing = ClaimListing(
+            adapter, self.ctx.engine, [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS]
+        )
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
             if not self._renew(batch):
@@ -212,9 +242,16 @@ class Runner:
                 if self._traced(task):
                     trace.start()
                 with structlog.contextvars.bound_contextvars(task=task.id, kind=task.kind):
-                    result = work_task(adapter, TaskKind(task.kind), task.target, self.ctx.engine,
-                                       run_id=batch.run_id, now=self.ctx.clock, payer_ids=payer_ids,
-                                       listing=listing)
+                    result = work_task(
+                        adapter,
+                        TaskKind(task.kind),
+                        task.target,
+                        self.ctx.engine,
+                        run_id=batch.run_id,
+                        now=self.ctx.clock,
+                        payer_ids=payer_ids,
+                        listing=listing,
+                    )
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
                 fence.ensure_held()  # a request the fence refused is no failure of the task's
@@ -229,8 +266,14 @@ class Runner:
             batch.kinds_done.add(task.kind)
             self.tasks_done += 1
             with session_scope(self.ctx.engine) as session:
-                if not tasks.complete(session, task.id, owner=self.owner, now=utcnow(), outcome=result.words,
-                                      generation=batch.lease.generation):
+                if not tasks.complete(
+                    session,
+                    task.id,
+                    owner=self.owner,
+                    now=utcnow(),
+                    outcome=result.words,
+                    generation=batch.lease.generation,
+                ):
                     log.warning("lease_lost_before_complete", task=task.id)
                     raise LeaseLost(batch.lease)
                 accounts.mark_success(session, batch.lease.portal, utcnow())
@@ -243,8 +286,9 @@ class Runner:
 
     def _renew(self, batch: Batch) -> bool:
         with session_scope(self.ctx.engine) as session:
-            batch.lost = not tasks.renew(session, batch.lease, now=utcnow(),
-                                         lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds))
+            batch.lost = not tasks.renew(
+                session, batch.lease, now=utcnow(), lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds)
+            )
         if batch.lost:
             log.warning("lease_lost", portal=batch.lease.portal)
         return not batch.lost
@@ -263,13 +307,20 @@ class Runner:
 
     # --- what a failure means (failures.py), applied ----------------------------
 
-    def _failed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, exc: Exception,
-                trace: FailureTrace) -> bool:
+    def _failed(
+        self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, exc: Exception, trace: FailureTrace
+    ) -> bool:
         """Apply the failure policy to one failed task; returns whether the batch goes on."""
         outcome = failures.classify(exc)
-        failure = Failure(batch.lease.portal, task.kind, task.target, outcome, failures.error_text(exc),
-                          exc.message if isinstance(exc, PortalError) else f"{type(exc).__name__} in the browser",
-                          rate_limited=isinstance(exc, RateLimited))
+        failure = Failure(
+            batch.lease.portal,
+            task.kind,
+            task.target,
+            outcome,
+            failures.error_text(exc),
+            exc.message if isinstance(exc, PortalError) else f"{type(exc).__name__} in the browser",
+            rate_limited=isinstance(exc, RateLimited),
+        )
         if task.kind == TaskKind.CLAIM_STATUS:
             with session_scope(self.ctx.engine) as session:
                 mark_checked(session, task.target, utcnow(), error=failure.error)
@@ -284,9 +335,15 @@ class Runner:
             goes_on = self.slot.connected()
             evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace) if goes_on else None
             failure = self._retry_or_park(task, replace(failure, evidence=evidence))
-            log.error("task_failed", task=task.id, kind=task.kind, error=type(exc).__name__, detail=failure.error,
-                      attempts=task.attempts,
-                      exc_info=exc if not isinstance(exc, (PortalError, PlaywrightError)) else None)
+            log.error(
+                "task_failed",
+                task=task.id,
+                kind=task.kind,
+                error=type(exc).__name__,
+                detail=failure.error,
+                attempts=task.attempts,
+                exc_info=exc if not isinstance(exc, (PortalError, PlaywrightError)) else None,
+            )
         self.events.task_failed(task, failure)
         return goes_on
 
@@ -301,25 +358,34 @@ class Runner:
         log.error("account_needs_attention", detail=failure.error, evidence=evidence)
         return replace(failure, evidence=evidence)
 
-    def _layout_changed(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, failure: Failure,
-                        trace: FailureTrace) -> Failure:
+    def _layout_changed(
+        self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, failure: Failure, trace: FailureTrace
+    ) -> Failure:
         portal, now = batch.lease.portal, utcnow()
         evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace)
         until = now + timedelta(hours=self.ctx.settings.run.layout_recheck_hours)
         same_kind = [t for t in batch.remaining if t.kind == task.kind]
         batch.remaining = [t for t in batch.remaining if t.kind != task.kind]
         with session_scope(self.ctx.engine) as session:
-            health.pause_flow(session, portal=portal, kind=task.kind, reason=failure.error, evidence=evidence,
-                              now=now, until=until)
+            health.pause_flow(
+                session, portal=portal, kind=task.kind, reason=failure.error, evidence=evidence, now=now, until=until
+            )
             tasks.release(session, [task.id] + [t.id for t in same_kind], owner=self.owner)
             accounts.note_error(session, portal, failure.error)
         self.ctx.layout_changed(portal, task.kind, failure.error, evidence)
-        log.error("layout_changed", kind=task.kind, target_task=task.id, detail=failure.error, evidence=evidence,
-                  paused_until=until.isoformat())
+        log.error(
+            "layout_changed",
+            kind=task.kind,
+            target_task=task.id,
+            detail=failure.error,
+            evidence=evidence,
+            paused_until=until.isoformat(),
+        )
         return replace(failure, evidence=evidence, paused_until=until)
 
-    def _portal_down(self, batch: Batch, task: LeasedTask, exc: PortalUnavailable,
-                     failure: Failure) -> tuple[Failure, bool]:
+    def _portal_down(
+        self, batch: Batch, task: LeasedTask, exc: PortalUnavailable, failure: Failure
+    ) -> tuple[Failure, bool]:
         portal, now, settings = batch.lease.portal, utcnow(), self.ctx.settings
         with session_scope(self.ctx.engine) as session:
             in_a_row = accounts.note_failure(session, portal, failure.error)
@@ -330,21 +396,28 @@ class Runner:
         until = failures.breaker_pause_until(exc, in_a_row, settings.run, settings.check, now)
         with session_scope(self.ctx.engine) as session:
             accounts.pause(session, portal, until)
-        log.warning("portal_paused", error=type(exc).__name__, detail=failure.error, failures=in_a_row,
-                    until=until.isoformat())
+        log.warning(
+            "portal_paused", error=type(exc).__name__, detail=failure.error, failures=in_a_row, until=until.isoformat()
+        )
         return replace(failure, paused_until=until), False
 
     def _retry_or_park(self, task: LeasedTask, failure: Failure) -> Failure:
         run, now = self.ctx.settings.run, utcnow()
         with session_scope(self.ctx.engine) as session:
             if task.attempts >= run.max_attempts:
-                tasks.park(session, task.id, owner=self.owner, now=now, error=failure.error,
-                           evidence=failure.evidence)
+                tasks.park(session, task.id, owner=self.owner, now=now, error=failure.error, evidence=failure.evidence)
                 log.error("task_parked", task=task.id, kind=task.kind, attempts=task.attempts, detail=failure.error)
                 return replace(failure, parked=True)
             retry_at = now + failures.retry_delay(task.attempts, run)
-            tasks.retry_later(session, task.id, owner=self.owner, now=now, not_before=retry_at,
-                              error=failure.error, evidence=failure.evidence)
+            tasks.retry_later(
+                session,
+                task.id,
+                owner=self.owner,
+                now=now,
+                not_before=retry_at,
+                error=failure.error,
+                evidence=failure.evidence,
+            )
         return replace(failure, retry_at=retry_at)
 
 

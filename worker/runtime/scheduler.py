@@ -43,8 +43,13 @@ class Enqueuer:
             with session_scope(self.engine) as session:
                 health.job_started(session, spec.job_id, utcnow())
             try:
-                count = self.purge() if spec.job == "purge" else self.digest() if spec.job == "digest" \
+                count = (
+                    self.purge()
+                    if spec.job == "purge"
+                    else self.digest()
+                    if spec.job == "digest"
                     else self.enqueue(spec.job, spec.portals)
+                )
             except Exception as exc:
                 with session_scope(self.engine) as session:
                     health.job_failed(session, spec.job_id, utcnow(), f"{type(exc).__name__}: {exc}")
@@ -96,20 +101,36 @@ class Enqueuer:
                 log.exception("delivery_step_failed", step=step.__name__)
 
 
-def build_scheduler(settings: Settings, specs: list[JobSpec], enqueuer: Enqueuer,
-                    last_started: dict[str, datetime | None]) -> BackgroundScheduler:
+def build_scheduler(
+    settings: Settings, specs: list[JobSpec], enqueuer: Enqueuer, last_started: dict[str, datetime | None]
+) -> BackgroundScheduler:
     """A scheduler with one job per spec; a job missed while the worker was down runs once, now."""
-    scheduler = BackgroundScheduler(timezone=settings.worker.tzinfo,
-                                    executors={"default": {"type": "threadpool", "max_workers": 2}})
+    scheduler = BackgroundScheduler(
+        timezone=settings.worker.tzinfo, executors={"default": {"type": "threadpool", "max_workers": 2}}
+    )
     now = utcnow()
     for spec in specs:
         catch_up = missed_while_down(spec, last_started.get(spec.job_id), now)
-        scheduler.add_job(enqueuer.run_job, trigger=spec.trigger, args=[spec], id=spec.job_id, name=spec.job_id,
-                          misfire_grace_time=spec.misfire_grace_s, coalesce=True, max_instances=1,
-                          **({"next_run_time": now} if catch_up else {}))
+        scheduler.add_job(
+            enqueuer.run_job,
+            trigger=spec.trigger,
+            args=[spec],
+            id=spec.job_id,
+            name=spec.job_id,
+            misfire_grace_time=spec.misfire_grace_s,
+            coalesce=True,
+            max_instances=1,
+            **({"next_run_time": now} if catch_up else {}),
+        )
         if catch_up:
             log.info("job_catch_up", job=spec.job_id)
     if settings.alerts.channels:
-        scheduler.add_job(enqueuer.between_summaries, IntervalTrigger(minutes=DELIVERY_RETRY_MINUTES),
-                          id="between-summaries", coalesce=True, max_instances=1, misfire_grace_time=300)
+        scheduler.add_job(
+            enqueuer.between_summaries,
+            IntervalTrigger(minutes=DELIVERY_RETRY_MINUTES),
+            id="between-summaries",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=300,
+        )
     return scheduler

@@ -31,9 +31,9 @@ from worker.runtime.browser import find_chromium
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import sweep_expired
 from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
+from worker.runtime.jobs import JobSpec, job_specs
 from worker.runtime.processes import reap_orphans
 from worker.runtime.runners import Runner, watch_deadlines
-from worker.runtime.jobs import JobSpec, job_specs
 from worker.runtime.scheduler import Enqueuer, build_scheduler
 from worker.security.credentials import CredentialStore, open_store
 from worker.settings import Settings
@@ -45,8 +45,14 @@ EVIDENCE_SWEEP_EVERY_S = 3600
 
 
 class Worker:
-    def __init__(self, settings: Settings, *, credentials: CredentialStore | None = None,
-                 engine: Engine | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credentials: CredentialStore | None = None,
+        engine: Engine | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url())
         # Fails here, at start-up, with what to install or set, when no safe keyring is usable.
@@ -71,17 +77,23 @@ class Worker:
         structlog.contextvars.bind_contextvars(worker=self.worker_id)
         reap_orphans(settings.worker.data_dir)
         create_schema(self.engine)
-        self.ctx = ctx = WorkerContext(settings, self.engine, self.credentials, clock=self.clock,
-                                       chromium=find_chromium(settings.browser.executable_path or None),
-                                       worker_id=self.worker_id)
+        self.ctx = ctx = WorkerContext(
+            settings,
+            self.engine,
+            self.credentials,
+            clock=self.clock,
+            chromium=find_chromium(settings.browser.executable_path or None),
+            worker_id=self.worker_id,
+        )
         ctx.record_credentials()
         if self._stop_requested:
             ctx.stop.set()
         specs = job_specs(settings)
         enqueuer = Enqueuer(settings, self.engine, self.clock)
         self.runners = [Runner(f"runner-{n}", ctx) for n in range(1, run.runners + 1)]
-        log.info("worker_started", runners=run.runners, jobs=[spec.job_id for spec in specs],
-                 chromium=ctx.chromium.source)
+        log.info(
+            "worker_started", runners=run.runners, jobs=[spec.job_id for spec in specs], chromium=ctx.chromium.source
+        )
         for runner in self.runners:
             runner.start()
         role = scheduler_lock(self.engine)
@@ -105,8 +117,9 @@ class Worker:
             log.info("worker_stopped", clean=clean)
         return 0 if clean else 1
 
-    def _schedule_if_elected(self, role: SchedulerLock, scheduler: BackgroundScheduler | None,
-                             specs: list[JobSpec], enqueuer: Enqueuer) -> BackgroundScheduler | None:
+    def _schedule_if_elected(
+        self, role: SchedulerLock, scheduler: BackgroundScheduler | None, specs: list[JobSpec], enqueuer: Enqueuer
+    ) -> BackgroundScheduler | None:
         """The running scheduler while this process holds the role; one started when it just got it."""
         if scheduler is not None:
             if role.still_held():
@@ -127,8 +140,16 @@ class Worker:
         detail = {ROLE: SCHEDULER if scheduling else RUNNERS_ONLY}
         detail.update({runner.name: runner.state for runner in self.runners})
         with session_scope(self.engine) as session:
-            health.beat(session, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
-                        started_at=self.started_at, now=utcnow(), runners=len(self.runners), detail=detail)
+            health.beat(
+                session,
+                worker_id=self.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=self.started_at,
+                now=utcnow(),
+                runners=len(self.runners),
+                detail=detail,
+            )
 
     def _sweep_evidence(self) -> None:
         """This host's expired evidence files, at start and then hourly (see evidence.sweep_expired)."""

@@ -79,17 +79,24 @@ def waiting_reason(account: PortalAccount, portal: str) -> str:
     """Why the account waits, and the command that ends the wait, for `status`, `check` and `credentials test`."""
     if account.state == "needs_attention" or account.credentials_rejected_at is None:
         return f"{account.attention_reason}; fix it, then `portal-worker credentials set {portal}` on each host"
-    return (f"the portal rejected a login at {aware(account.credentials_rejected_at):%Y-%m-%d %H:%M} UTC and the "
-            f"credentials on this host are older: store the new ones here too with "
-            f"`portal-worker credentials set {portal}`")
+    return (
+        f"the portal rejected a login at {aware(account.credentials_rejected_at):%Y-%m-%d %H:%M} UTC and the "
+        f"credentials on this host are older: store the new ones here too with "
+        f"`portal-worker credentials set {portal}`"
+    )
 
 
 class CredentialStore:
     """Reads and writes portal credentials in one explicitly chosen keyring backend, decrypting as seldom
     as it can: once per process, and again when another process changed them."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend, *, lock_path: Path | None = None,
-                 verify_key: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        backend: keyring.backend.KeyringBackend,
+        *,
+        lock_path: Path | None = None,
+        verify_key: Callable[[], None] | None = None,
+    ) -> None:
         self.backend = backend
         self._file_path: str | None = getattr(backend, "file_path", None)  # only the encrypted file has one
         self._lock_path = lock_path  # serialises writers across processes (the encrypted file's case)
@@ -124,9 +131,13 @@ class CredentialStore:
         stamp = datetime.now(UTC).isoformat()
         with self._writing() as entry:
             for portal, creds in credentials.items():
-                entry[portal] = {"username": creds.username, "password": creds.password,
-                                 "totp_secret": creds.totp_secret, "security_answers": creds.security_answers,
-                                 "updated_at": stamp}
+                entry[portal] = {
+                    "username": creds.username,
+                    "password": creds.password,
+                    "totp_secret": creds.totp_secret,
+                    "security_answers": creds.security_answers,
+                    "updated_at": stamp,
+                }
         return {portal: StoredCredentials(creds, stamp) for portal, creds in credentials.items()}
 
     def delete(self, portal: str) -> bool:
@@ -215,7 +226,8 @@ class CredentialStore:
         except (ValueError, CredentialStoreUnavailable):
             raise CredentialStoreUnavailable(
                 f"the stored credentials for portal {portal!r} are unreadable; "
-                f"set them again with `portal-worker credentials set {portal}`") from None
+                f"set them again with `portal-worker credentials set {portal}`"
+            ) from None
         with self._writing() as entry:
             entry.setdefault(portal, blob)
         import keyring.errors
@@ -228,7 +240,8 @@ class CredentialStore:
 def _wrong_key(file_path: str | None) -> CredentialStoreUnavailable:
     return CredentialStoreUnavailable(
         f"the key in {KEY_FILE_ENV} (or {KEY_ENV}) does not open {file_path}: it was written with another key. "
-        "Use that key, or move the file aside and store each portal's credentials again")
+        "Use that key, or move the file aside and store each portal's credentials again"
+    )
 
 
 def _parse(portal: str, blob: Any) -> StoredCredentials:

@@ -12,22 +12,22 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'host_credentials',
-        sa.Column('holder', sa.String(), nullable=False),
-        sa.Column('portal', sa.String(), nullable=False),
-        sa.Column('stored_at', sa.DateTime(), nullable=True),
-        sa.Column('recorded_at', sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint('holder', 'portal'),
+        "host_credentials",
+        sa.Column("holder", sa.String(), nullable=False),
+        sa.Column("portal", sa.String(), nullable=False),
+        sa.Column("stored_at", sa.DateTime(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("holder", "portal"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('host_credentials')
+    op.drop_table("host_credentials")
