@@ -11,7 +11,7 @@ Findings:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
 from flows.findings import FindingDraft
-from portals.capabilities import EnrollmentLookup, EnrollmentPortal, PayerEnrollments, PayerEnrollmentsPortal, offers
+from portals.capabilities import EnrollmentLookup, EnrollmentPortal, PayerEnrollments, PayerEnrollmentsPortal
 from portals.errors import RecordNotFound
 from portals.types import EnrollmentResult
 from store.db import session_scope
@@ -56,9 +56,9 @@ def enrollments_of(source: EnrollmentSource, npi: str) -> list[EnrollmentResult]
         return []
 
 
-def offers_enrollment(adapter_class: type) -> bool:
-    """Whether a portal adapter shows providers' enrollment, for its own payer or the payers behind it."""
-    return offers(adapter_class, EnrollmentLookup) or offers(adapter_class, PayerEnrollments)
+def offers_enrollment(capabilities: Collection[type]) -> bool:
+    """Whether an adapter with these capabilities shows providers' enrollment, for its payer or those behind it."""
+    return EnrollmentLookup in capabilities or PayerEnrollments in capabilities
 
 
 def record_enrollment(engine: Engine, result: EnrollmentResult, *, portal: str, run_id: str, at: datetime) -> str:

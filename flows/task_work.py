@@ -7,7 +7,7 @@ over) finds nothing new and records nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +26,6 @@ from portals.capabilities import (
     PayerEnrollments,
     PortalSession,
     RemittanceFiles,
-    offers,
 )
 from store.claims import get_claim
 from store.db import session_scope
@@ -39,14 +38,14 @@ class TaskKind(StrEnum):
     REMITTANCES = "remittances"
 
 
-def portal_does(adapter_class: type, kind: TaskKind) -> bool:
-    """Whether a portal adapter can do this kind of task at all (asked of its class: no browser needed)."""
+def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
+    """Whether a portal whose adapter has these capabilities can do this kind of task at all."""
     if kind is TaskKind.AUTHORIZATION:
-        return offers(adapter_class, AuthorizationLookup)
+        return AuthorizationLookup in capabilities
     if kind is TaskKind.ENROLLMENT:
-        return offers_enrollment(adapter_class)
+        return offers_enrollment(capabilities)
     if kind is TaskKind.REMITTANCES:
-        return offers(adapter_class, RemittanceFiles)
+        return RemittanceFiles in capabilities
     return True
 
 

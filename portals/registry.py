@@ -1,39 +1,77 @@
 """Adapter kinds by the name config uses (`adapter = "..."`): the one list of them.
 
-Each name maps to "module:Class", and a class is imported only when it is asked for
-(`adapter_class`): listing the names (settings validation, at every command's start-up)
-imports no adapter module and so no Playwright.
+Each name maps to its class ("module:Class") and to the capabilities that class declares.
+A class is imported only when it is asked for (`adapter_class`), so listing the names
+(settings validation, at every command's start-up) or asking what a portal can do
+(`status`, `schedule`, the planners) imports no adapter module and so no Playwright.
+The capabilities written here are the class's own bases: a test holds the two equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import import_module
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from portals.capabilities import (
+    AuthorizationLookup,
+    ClaimExport,
+    ClaimList,
+    EnrollmentLookup,
+    MemberAuthorizations,
+    PayerEnrollments,
+    RemittanceFiles,
+)
+
 if TYPE_CHECKING:
     from portals.base import PortalAdapter
 
-ADAPTER_PATHS: Mapping[str, str] = MappingProxyType(
+
+@dataclass(frozen=True)
+class AdapterEntry:
+    path: str  # "module:Class"
+    capabilities: frozenset[type]  # what the class offers beyond claim status
+
+
+ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
     {
-        "summit_exchange": "portals.summit_exchange:SummitExchangeAdapter",
-        "unity_health": "portals.unity_health:UnityHealthAdapter",
-        "lakeshore_medicaid": "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
+        "summit_exchange": AdapterEntry(
+            "portals.summit_exchange:SummitExchangeAdapter",
+            frozenset({RemittanceFiles, PayerEnrollments}),
+        ),
+        "unity_health": AdapterEntry(
+            "portals.unity_health:UnityHealthAdapter",
+            frozenset({ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+        ),
+        "lakeshore_medicaid": AdapterEntry(
+            "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
+            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+        ),
     }
 )
 
 
 def adapter_names() -> tuple[str, ...]:
     """The names config may give as a portal's `adapter`."""
-    return tuple(ADAPTER_PATHS)
+    return tuple(ADAPTERS)
+
+
+def _entry(name: str) -> AdapterEntry:
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise LookupError(f"{name!r} is not an adapter (one of: {', '.join(ADAPTERS)})") from None
+
+
+def adapter_capabilities(name: str) -> frozenset[type]:
+    """What the adapter config calls `name` can do beyond claim status, without importing it."""
+    return _entry(name).capabilities
 
 
 def adapter_class(name: str) -> type[PortalAdapter]:
     """The adapter class config calls `name`, its module imported now if it was not yet."""
-    try:
-        module_name, _, class_name = ADAPTER_PATHS[name].partition(":")
-    except KeyError:
-        raise LookupError(f"{name!r} is not an adapter (one of: {', '.join(ADAPTER_PATHS)})") from None
+    module_name, _, class_name = _entry(name).path.partition(":")
     adapter: type[PortalAdapter] = getattr(import_module(module_name), class_name)
     return adapter

@@ -13,7 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from flows.task_work import portal_does
-from portals.registry import adapter_class
+from portals.registry import adapter_capabilities
 from worker.clock import aware
 from worker.runtime.planning import JOB_KINDS
 from worker.settings import WORKER_JOBS, Settings, TriggerSettings, cron_fields
@@ -51,7 +51,9 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             continue
         grace = schedule.misfire_grace_minutes * 60
         kind = JOB_KINDS.get(job)
-        able = [p for p in enabled if kind is None or portal_does(adapter_class(settings.portals[p].adapter), kind)]
+        able = [
+            p for p in enabled if kind is None or portal_does(adapter_capabilities(settings.portals[p].adapter), kind)
+        ]
         own = {p: when for p, when in schedule.portals.items() if p in able}
         shared = tuple(p for p in able if p not in own)
         if shared or job in WORKER_JOBS:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, due_enrollments
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind, portal_does
-from portals.registry import adapter_class
+from portals.registry import adapter_capabilities
 from store import tasks
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -60,7 +60,7 @@ class Planner:
         return [
             name
             for name, portal in self.settings.portals.items()
-            if portal.enabled and portal_does(adapter_class(portal.adapter), kind)
+            if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
         ]
 
     def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
