@@ -31,7 +31,7 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy issue BEGIN itself: pysqlite's implicit transactions
-        # lose updates between processes (see PITFALLS #9).
+        # lose updates between processes (docs/architecture.md, "SQLite by default").
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -211,3 +211,22 @@ def test_pyflakes_finds_nothing() -> None:
         for path in modules(room):
             checkPath(str(path), reporter)
     assert not out.lines, "\n".join(out.lines)
+
+
+OUTSIDE_DOCUMENTS = ("PITFALLS", "LESSONS", "ARCHITECTURE.md", "STYLE.md", "../shared")
+
+
+def test_code_and_docs_cite_only_documents_in_the_repository() -> None:
+    """The repository stands on its own: a reason is written here (docs/architecture.md), not pointed at."""
+    texts = [ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml", *sorted((ROOT / "docs").rglob("*.md"))]
+    texts += [p for room in (*ROOMS, "tests", "config") for p in sorted((ROOT / room).rglob("*")) if p.is_file()]
+    texts = [
+        p for p in texts if p.suffix in {".py", ".md", ".toml", ".cfg", ".html", ".txt", ""} and p != Path(__file__)
+    ]
+    citing = [
+        f"{p.relative_to(ROOT)}: {name}"
+        for p in texts
+        for name in OUTSIDE_DOCUMENTS
+        if name in p.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert citing == []

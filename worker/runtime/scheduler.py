@@ -1,8 +1,9 @@
 """APScheduler jobs from config. A job only enqueues tasks (no browser here): runners do the work.
 
-Jobs live in an in-memory job store rebuilt from the config at every start (PITFALLS #7:
-never a shared or pickled job store). Catching up after downtime is one run per job whose
-scheduled time passed while the worker was down, not one per missed time.
+Jobs live in an in-memory job store rebuilt from the config at every start (never a shared or
+pickled job store: docs/architecture.md, "Decisions and their reasons"). Catching up after
+downtime is one run per job whose scheduled time passed while the worker was down, not one
+per missed time.
 """
 
 from __future__ import annotations
