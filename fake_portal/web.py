@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from fake_portal.world import World
+from fake_portal.world import Faults, World
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -81,12 +81,19 @@ class FaultInjection(BaseHTTPMiddleware):
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"{faults.login_redirect.rstrip('/')}{request.url.path}{query}", status_code=302)
         if faults.maintenance or w.in_nightly_maintenance(portal):
-            return render(request, "maintenance")
+            return with_retry_after(render(request, "maintenance"), faults)
         if faults.rate_limited:
-            return render(request, "rate_limited")
+            return with_retry_after(render(request, "rate_limited"), faults)
         if w.roll_error(portal):
             return render(request, "error")
         return await call_next(request)
+
+
+def with_retry_after(response: Response, faults: Faults) -> Response:
+    """The portal's Retry-After, or the one the test asked for."""
+    if faults.retry_after_s and "retry-after" in response.headers:
+        response.headers["Retry-After"] = str(faults.retry_after_s)
+    return response
 
 
 def layout(request: Request, portal: str) -> int:

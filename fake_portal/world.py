@@ -30,6 +30,9 @@ class Faults:
     session_ttl_requests: int = 0  # a session expires after this many pages (0: never)
     lockout_after: int = 3  # wrong passwords in a row before the account locks
     layout: int = 1  # 2 renames ids/classes and moves table columns
+    # Seconds a throttled or maintenance answer asks the client to wait (Retry-After), in place of the
+    # portal's own figure (60 s, 120 s, 30 minutes); 0 keeps the portal's. Lets a compressed test day back off.
+    retry_after_s: int = 0
     # An origin ("http://host:port") the sign-in page redirects to, as a hijacked or misconfigured
     # portal would; that origin serves the same pages, so only the address bar tells.
     login_redirect: str = ""

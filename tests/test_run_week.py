@@ -24,6 +24,7 @@ DAYS = 7
 # so about one in five attempts fails; eight failures in a row (run.max_attempts here) stay out of reach.
 FLAKY = {2: 0.05, 3: 0.05}
 RATE_LIMITED_DAY = 4
+RETRY_AFTER_S = 5  # the commercial portal's own 120 s, compressed like the rest of the week
 FINAL = {"paid", "partially_paid", "denied", "rejected"}
 
 
@@ -36,7 +37,9 @@ def test_a_simulated_week_records_every_claims_final_state_once(workspace: Works
     with running(workspace, clock):
         for day in range(DAYS + 1):
             workspace.portal.admin("faults/clearinghouse", {"error_rate": FLAKY.get(day, 0.0)})
-            workspace.portal.admin("faults/commercial", {"rate_limited": day == RATE_LIMITED_DAY})
+            workspace.portal.admin(
+                "faults/commercial", {"rate_limited": day == RATE_LIMITED_DAY, "retry_after_s": RETRY_AFTER_S}
+            )
             if day:
                 clock.advance(days=1)
             mark = utcnow()
