@@ -106,6 +106,30 @@ def enqueue(
     return True
 
 
+@dataclass(frozen=True)
+class OpenTask:
+    """What `enqueue` would merge into: an open task's id, priority, schedule and attempts."""
+
+    id: int
+    priority: int
+    not_before: datetime
+    attempts: int
+
+    def unchanged_by(self, priority: int, not_before: datetime) -> bool:
+        """Whether `enqueue(priority, not_before)` would leave this task as it is (see `_merge_into_open`)."""
+        return priority <= self.priority and (self.attempts > 0 or self.not_before <= not_before)
+
+
+def open_tasks(session: Session, *, kind: str) -> dict[tuple[str, str], OpenTask]:
+    """Every open task of `kind` by (portal, target), read at once: a planner queues only what this changes."""
+    rows = session.exec(select(Task).where(col(Task.kind) == kind, col(Task.state).in_(OPEN_STATES)))
+    return {
+        (task.portal, task.target): OpenTask(task.id, task.priority, task.not_before, task.attempts)
+        for task in rows
+        if task.id is not None
+    }
+
+
 def open_task_id(session: Session, *, kind: str, portal: str, target: str) -> int | None:
     """The id of the open (queued or leased) task for this target, if there is one."""
     return session.exec(select(Task.id).where(col(Task.open_key) == open_key(kind, portal, target))).first()

@@ -33,6 +33,7 @@ from store.tasks import (
     lease_batch,
     note_request,
     open_task_count,
+    open_tasks,
     park,
     queue_depth,
     recent_failures,
@@ -169,6 +170,32 @@ def test_enqueue_keeps_a_retry_backoff(db: Db) -> None:
 
     stored = row(db, task)
     assert (stored.not_before, stored.priority, stored.attempts) == (NOW + 20 * MINUTES, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("priority", "not_before", "tried"),
+    list(itertools.product((0, 2, 5), (NOW - MINUTES, NOW + 30 * MINUTES, NOW + 90 * MINUTES), (False, True))),
+)
+def test_an_open_task_read_at_once_says_whether_enqueue_would_change_it(
+    db: Db, priority: int, not_before: datetime, tried: bool
+) -> None:
+    """Planners skip the write for targets `open_tasks` says enqueue would leave alone: the two must agree."""
+    add(db, "C1", priority=2, not_before=NOW + 60 * MINUTES)
+    if tried:
+        [task] = task_ids(lease(db, "a", now=NOW + 60 * MINUTES))
+        with session_scope(db.engine) as session:
+            retry_later(session, task, owner="a", now=NOW, not_before=NOW + 60 * MINUTES, error="HTTP 500")
+    with session_scope(db.engine) as session:
+        [((portal, target), seen)] = open_tasks(session, kind="claim_status").items()
+        assert open_tasks(session, kind="authorization") == {}
+    before = row(db, seen.id)
+
+    add(db, "C1", priority=priority, not_before=not_before)
+
+    after = row(db, seen.id)
+    assert (portal, target, seen.attempts) == ("summit", "C1", int(tried))
+    unchanged = (after.priority, after.not_before) == (before.priority, before.not_before)
+    assert seen.unchanged_by(priority, not_before) == unchanged
 
 
 def test_a_finished_task_does_not_block_a_new_one_for_the_same_target(db: Db) -> None:

@@ -88,27 +88,38 @@ class Planner:
         if kind is TaskKind.CLAIM_STATUS:
             planned.unrouted.update(unrouted)
         now = utcnow()  # the queue runs on the wall clock; the cadence above on the practice's clock
+        with session_scope(self.engine) as session:
+            already_open = tasks.open_tasks(session, kind=kind.value)
         for portal, item in routed:
             if portal not in portals:
                 continue
-            # One short transaction per target: a job holding many task rows at once would deadlock with
-            # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
-            with session_scope(self.engine) as session:
-                planned.new += tasks.enqueue(
-                    session,
-                    kind=kind.value,
-                    portal=portal,
-                    target=item.target,
-                    reason=item.reason,
-                    now=now,
-                    priority=item.priority,
-                    decided_at=now,
-                )
-                task_id = tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
+            queued = already_open.get((portal, item.target))
+            if queued is not None and queued.unchanged_by(item.priority, now):
+                # Queued already, as urgent and as soon: no write, so a plan of thousands of open claims
+                # does not queue behind the runners for the write lock once per claim.
+                task_id: int | None = queued.id
+            else:
+                task_id = self._enqueue_one(kind, portal, item, now, planned)
             if task_id is not None and task_id not in planned.task_ids:
                 planned.task_ids.append(task_id)
                 planned.per_portal[(portal, kind)] += 1
         return planned
+
+    def _enqueue_one(self, kind: TaskKind, portal: str, item: Due, now: datetime, planned: Planned) -> int | None:
+        # One short transaction per target: a job holding many task rows at once would deadlock with
+        # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
+        with session_scope(self.engine) as session:
+            planned.new += tasks.enqueue(
+                session,
+                kind=kind.value,
+                portal=portal,
+                target=item.target,
+                reason=item.reason,
+                now=now,
+                priority=item.priority,
+                decided_at=now,
+            )
+            return tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
 
     # --- targets --------------------------------------------------------------------
 
