@@ -12,12 +12,14 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 from playwright.sync_api import BrowserType
+from sqlalchemy.engine import Engine
 
 from fake_portal import launcher
 from fake_portal.data import Dataset, generate
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.types import Credentials
+from store.db import make_engine
 from tests.pg_support import drop_worker_database
 from worker.runtime.browser import find_chromium, launch_options
 from worker.security.credentials import KEY_FILE_ENV, CredentialStore, open_store
@@ -121,10 +123,30 @@ class Workspace:
     claims_csv: Path
     portal: RunningPortal
     truth: Dataset = field(repr=False)
+    # Tests poll the store several times a second: the config is loaded again only when its text
+    # changed, and the store is opened once per database.
+    _loaded: tuple[str, Settings] | None = field(default=None, init=False, repr=False)
+    _engines: dict[str, Engine] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
-        return Settings.load(self.config_path)
+        """The config as the worker would load it now."""
+        text = self.config_path.read_text()
+        if self._loaded is None or self._loaded[0] != text:
+            self._loaded = (text, Settings.load(self.config_path))
+        return self._loaded[1]
+
+    @property
+    def engine(self) -> Engine:
+        """The store the config names."""
+        url = self.settings.database_url()
+        if url not in self._engines:
+            self._engines[url] = make_engine(url)
+        return self._engines[url]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
 
     @property
     def credentials(self) -> CredentialStore:
@@ -159,7 +181,7 @@ def write_config(path: Path, portal_url: str, data_dir: Path, extra: str = "", p
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, fake_portal: RunningPortal, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def workspace(tmp_path: Path, fake_portal: RunningPortal, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     key_file = tmp_path / "keyring.key"
     key_file.write_text("test-only-key-0123456789abcdef")
     key_file.chmod(0o600)
@@ -172,4 +194,5 @@ def workspace(tmp_path: Path, fake_portal: RunningPortal, monkeypatch: pytest.Mo
     store = ws.credentials
     for name in PORTAL_NAMES.values():
         store.save(name, ws.default_credentials(name))
-    return ws
+    yield ws
+    ws.close()

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from fake_portal.launcher import RunningPortal
 from flows.claim_import import import_claims_file
-from store.db import create_schema, make_engine
+from store.db import create_schema
 from store.models import JobRun, Task
 from tests.cli_support import Ran, portal_worker
 from tests.conftest import Workspace
@@ -81,7 +81,7 @@ def configure(ws: Workspace, extra: str = "") -> None:
 
 
 def import_claims(ws: Workspace) -> None:
-    engine = make_engine(ws.settings.database_url())
+    engine = ws.engine
     create_schema(engine)
     import_claims_file(engine, ws.claims_csv, utcnow())
 
@@ -117,7 +117,7 @@ def wait_until(
 
 
 def session(ws: Workspace) -> Session:
-    return Session(make_engine(ws.settings.database_url()), expire_on_commit=False)
+    return Session(ws.engine, expire_on_commit=False)
 
 
 def tasks(ws: Workspace, **where: str) -> list[Task]:

@@ -11,7 +11,6 @@ from playwright.sync_api import Browser
 from sqlmodel import Session, select
 
 from fake_portal.data import Claim as TruthClaim
-from store.db import make_engine
 from store.models import Claim, ClaimStatusObservation, Denial, EraFile, Evidence, PortalAccount
 from tests.conftest import Workspace
 from tests.run_support import import_claims
@@ -37,7 +36,7 @@ def run(ws: Workspace, browser: Browser, **kwargs: object) -> RunReport:
 
 
 def stored(ws: Workspace) -> tuple[dict[str, Claim], list[ClaimStatusObservation]]:
-    with Session(make_engine(ws.settings.database_url())) as session:
+    with Session(ws.engine) as session:
         claims = {c.claim_id: c for c in session.exec(select(Claim))}
         observations = list(session.exec(select(ClaimStatusObservation)))
     return claims, observations
@@ -68,7 +67,7 @@ def expected_denials(ws: Workspace, today: date) -> list[tuple[str, str, str, st
 
 
 def denial_keys(ws: Workspace) -> list[tuple[str, str, str, str, str]]:
-    with Session(make_engine(ws.settings.database_url())) as session:
+    with Session(ws.engine) as session:
         return [
             (d.payer_id or "", d.claim_id or "", d.group_code, d.carc, f"{d.amount:.2f}")
             for d in session.exec(select(Denial))
@@ -145,7 +144,7 @@ def test_wrong_password_pauses_the_account_and_other_portals_go_on(workspace: Wo
     assert unity.checked == 0 and unity.errors == unity.claims > 0
     assert "credentials set unity" in (unity.problem or "")
     assert all(r.problem is None for r in report.portals if r.portal != "unity")
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         account = session.get(PortalAccount, "unity")
         assert account is not None and account.state == "needs_attention"
         assert session.exec(select(Evidence).where(Evidence.portal == "unity")).first() is not None
@@ -193,7 +192,7 @@ def test_layout_change_saves_evidence_and_writes_nothing_for_the_claim(workspace
     claims, observations = stored(workspace)
     assert all(c.status == "unchecked" for c in claims.values() if c.payer_id == "LSM")
     assert not [o for o in observations if o.portal == "lakeshore"]
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         evidence = session.exec(select(Evidence).where(Evidence.portal == "lakeshore")).all()
     assert evidence and "LayoutChanged" in evidence[0].reason
     html_path = evidence[0].html_path
@@ -221,7 +220,7 @@ def test_unavailable_portal_is_backed_off_and_others_go_on(
     summit = portal_report(report, "summit")
     assert words in (summit.problem or "") and "backing off until" in (summit.problem or "")
     assert portal_report(report, "unity").problem is None
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         account = session.get(PortalAccount, "summit")
         assert account is not None and account.unavailable_until is not None
         assert account.unavailable_until > utcnow()
@@ -244,7 +243,7 @@ def test_an_era_reversal_on_the_clearinghouse_turns_a_paid_claim_into_a_worked_d
 
     summit = portal_report(later, "summit")
     assert summit.problem is None and summit.eras >= 1 and summit.new_denials >= 1
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         reprocessed = session.exec(select(Denial).where(Denial.source == "era", Denial.carc == "18")).all()
         eras = session.exec(select(EraFile)).all()
     # the reprocessed claim is denied line by line: one open denial per line, all on that one claim

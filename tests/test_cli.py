@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from store import tasks
-from store.db import create_schema, make_engine, session_scope
+from store.db import create_schema, session_scope
 from tests.cli_support import Ran, portal_worker, portal_worker_process
 from tests.conftest import Workspace
 from worker.clock import utcnow
@@ -121,7 +121,7 @@ def test_credentials_set_from_stdin_then_test_logs_in(workspace: Workspace) -> N
 @pytest.mark.browser
 def test_credentials_test_never_opens_a_second_session_beside_a_working_runner(workspace: Workspace) -> None:
     """One live session per account: while a runner holds the account, the test login waits its turn."""
-    engine = make_engine(workspace.settings.database_url())
+    engine = workspace.engine
     create_schema(engine)
     with session_scope(engine) as session:
         held = tasks.lease_account(

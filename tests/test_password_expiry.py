@@ -18,7 +18,6 @@ from portals.lakeshore_medicaid import LakeshoreMedicaidAdapter
 from portals.summit_exchange import SummitExchangeAdapter
 from portals.types import Credentials
 from portals.unity_health import UnityHealthAdapter
-from store.db import make_engine
 from store.models import Alert, PortalAccount
 from tests.conftest import Workspace
 from tests.run_support import configure, import_claims, running, session, settled, tasks, wait_until
@@ -175,7 +174,7 @@ def test_a_demanded_new_password_pauses_the_account_and_raises_an_alert(workspac
     reason = worker_account(workspace, "unity").attention_reason or ""
     assert reason.startswith("PasswordChangeRequired:") and "demands a new password" in reason
 
-    refresh_alerts(workspace.settings, make_engine(workspace.settings.database_url()), utcnow())
+    refresh_alerts(workspace.settings, workspace.engine, utcnow())
     with session(workspace) as s:
         alert = s.exec(select(Alert).where(Alert.key == "account_needs_attention|unity")).one()
     assert alert.status == "open" and "demands a new password" in alert.title

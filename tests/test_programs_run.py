@@ -13,7 +13,7 @@ from fake_portal.programs import generate_programs
 from flows.auth_import import import_auths_file
 from flows.claim_import import import_claims_file
 from flows.provider_import import import_providers_file
-from store.db import create_schema, make_engine
+from store.db import create_schema
 from store.models import Authorization, AuthorizationObservation, Enrollment, Finding
 from tests.conftest import Workspace
 from tests.run_support import PortalClock
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 
 def import_everything(ws: Workspace) -> None:
-    engine = make_engine(ws.settings.database_url())
+    engine = ws.engine
     create_schema(engine)
     for name, importer in (
         ("claims", import_claims_file),
@@ -44,7 +44,7 @@ def run(ws: Workspace, browser: Browser, today: date, **kwargs: object) -> RunRe
 
 
 def open_findings(ws: Workspace) -> set[tuple[str, str]]:
-    with Session(make_engine(ws.settings.database_url())) as session:
+    with Session(ws.engine) as session:
         return {(f.kind, f.subject) for f in session.exec(select(Finding).where(Finding.status == "open"))}
 
 
@@ -96,7 +96,7 @@ def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings
     assert by_portal["unity"].enrollments_checked == providers
     assert by_portal["lakeshore"].enrollments_checked == providers
     truth = generate_programs(workspace.truth, 7)
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         for auth in session.exec(select(Authorization)):
             expected = truth.authorizations[auth.auth_number]
             assert auth.status == expected.status_on(start), auth.auth_number
@@ -104,7 +104,7 @@ def test_auths_and_enrollments_are_read_from_every_portal_and_raise_the_findings
         for enrollment in session.exec(select(Enrollment)):
             assert enrollment.status == truth.enrollments[(enrollment.npi, enrollment.payer_id)].status_on(start)
     assert open_findings(workspace) == expected_findings(workspace, start)
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         inactive = session.exec(select(Finding).where(Finding.kind == "enrollment_inactive")).all()
     assert all(f.claims_at_risk and f.amount_at_risk for f in inactive)
 
@@ -121,7 +121,7 @@ def test_the_clock_moves_auths_and_enrollments_and_findings_follow(workspace: Wo
     truth = generate_programs(workspace.truth, 7)
     changed = {r.portal: (r.auths_changed, r.enrollments_changed) for r in report.portals}
     assert changed["unity"][0] >= 2 and changed["unity"][1] == 1  # pending -> approved, approved -> expired; active
-    with Session(make_engine(workspace.settings.database_url())) as session:
+    with Session(workspace.engine) as session:
         for auth in session.exec(select(Authorization)):
             assert auth.status == truth.authorizations[auth.auth_number].status_on(later), auth.auth_number
         approved_later = next(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.tasks import enqueue
 from tests.conftest import PAYERS_OF, Workspace
 from tests.run_support import configure, import_claims, running, tasks, wait_until
@@ -41,7 +41,7 @@ def enqueue_in_turns(ws: Workspace) -> None:
         for portal, payers in PAYERS_OF.items()
     }
     start = utcnow() - timedelta(minutes=1)
-    with session_scope(make_engine(ws.settings.database_url())) as s:
+    with session_scope(ws.engine) as s:
         for turn in range(TASKS_PER_PORTAL):
             for order, portal in enumerate(("unity", "lakeshore", "summit")):
                 at = start + timedelta(milliseconds=10 * (3 * turn + order))
