@@ -731,10 +731,24 @@ class Journal:
         self.completed: Counter[int] = Counter()
         self.account_holds: list[tuple[str, str, int, int]] = []  # (portal, owner, start, end)
         self.task_holds: list[tuple[int, str, int, int]] = []  # (task id, owner, start, end)
+        self.first_holders: set[str] = set()
+        self.two_hold = threading.Condition(self.lock)
 
     def stamp(self) -> int:
         with self.lock:
             return next(self.sequence)
+
+    def hold_until_another_runner_holds(self, owner: str) -> None:
+        """Keep a runner's first batch until a second runner holds one too.
+
+        Without this a busy machine may let one thread drain the queue before the
+        others start, and the test would prove nothing about runners sharing it.
+        Another portal's account is always free while this one waits, so it ends.
+        """
+        with self.two_hold:
+            self.first_holders.add(owner)
+            self.two_hold.notify_all()
+            assert self.two_hold.wait_for(lambda: len(self.first_holders) >= 2, timeout=120)
 
 
 def _run_until_empty(url: str, owner: str, journal: Journal) -> None:
@@ -745,6 +759,7 @@ def _run_until_empty(url: str, owner: str, journal: Journal) -> None:
     two owners really held the same thing at once.
     """
     engine = make_engine(url)
+    first_batch = True
     try:
         while True:
             with session_scope(engine) as session:
@@ -753,6 +768,9 @@ def _run_until_empty(url: str, owner: str, journal: Journal) -> None:
                 return
             taken = journal.stamp()
             assert 1 <= len(leased.tasks) <= 3
+            if first_batch:
+                journal.hold_until_another_runner_holds(owner)
+                first_batch = False
             for task in leased.tasks:
                 with session_scope(engine) as session:
                     assert complete(
