@@ -150,6 +150,9 @@ def test_an_unknown_remark_keeps_the_reason_code_meaning_and_is_shown_as_not_in_
         "PWT0003": ("soft", True),
     }
     assert stored["PWT0002"].rarcs == [NEW_REMARKS[1], "M25"]  # kept as sent, for the person and the appeal
+    shown = portal_worker("-c", str(workspace.config_path), "denial", rows["PWT0002"]["id"], env={"COLUMNS": "200"})
+    assert shown.returncode == 0 and f"{NEW_REMARKS[1]}: remark code not in our table" in shown.stdout
+    assert "CO-50: Not deemed medically necessary" in shown.stdout
 
 
 def test_contractual_pending_and_zero_dollar_adjustments_are_not_denials(workspace: Workspace) -> None:
