@@ -31,15 +31,17 @@ How an adjustment is read:
   appeal rights (N211, MA130: no). Blank `refines` = informational only.
   Remarks never turn a non-denial into a denial.
 - How remark rows are mapped (a rule, not hundreds of guesses): a remark
-  naming missing, incomplete or invalid claim data or a missing document is a
-  `cause` (category from what is missing: provider identifiers ->
-  credentialing, patient data -> demographic, codes -> coding, clinical
-  records -> documentation/providers, forms and claim data ->
-  documentation/billing, other-payer data -> coordination of benefits);
-  a remark telling the provider to rebill, resubmit or split the claim is an
-  `action` (soft); a remark about appeal rights sets `appealable`; every other
-  remark (alerts, coverage policy, how the amount was computed) only informs:
-  the CARC already says what happened.
+  naming missing, incomplete or invalid claim data or a missing document, or
+  a root cause the CARC leaves open (patient not enrolled, provider type not
+  allowed, paid to someone else already), is a `cause` (category from what is
+  missing or wrong: provider identifiers -> credentialing, patient data ->
+  demographic, codes -> coding, clinical records -> documentation/providers,
+  forms and claim data -> documentation/billing, other-payer data ->
+  coordination of benefits); a remark telling the provider to rebill,
+  resubmit or split the claim is an `action` (kind soft, or hard where it
+  says to appeal instead: N368); a remark about appeal rights sets
+  `appealable`; every other remark (alerts, coverage policy, how the amount
+  was computed) only informs: the CARC already says what happened.
 - A CARC missing from the table, or an unknown group code, makes the result
   `unknown` (owner billing, kind UNKNOWN, known False) so a person looks at it.
 - A remark missing from the table never discards what the CARC says: the
