@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections import Counter
 from decimal import Decimal
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from flows.denial_codes import (
+    CARC_PATTERN,
     CATEGORIES,
     OWNERS,
+    RARC_PATTERN,
     DenialKind,
     Refinement,
     RuleTableError,
@@ -23,6 +26,7 @@ from flows.denial_codes import (
     remark_codes,
     unknown_codes,
 )
+from flows.rules import rules_dir
 
 CARCS = sorted(reason_codes().values(), key=lambda r: r.code)
 RARCS = sorted(remark_codes().values(), key=lambda r: r.code)
@@ -340,6 +344,18 @@ def test_the_rarc_table_holds_several_hundred_m_ma_and_n_codes() -> None:
     assert prefixes["M"] >= 100 and prefixes["MA"] >= 100 and prefixes["N"] >= 400
     named = "M20 N519 M25 M80 MA130 N211 N1 N290 N265 M127 N517 N380 N479 N522 MA01 MA44 N210".split()  # noqa: SIM905
     assert [r for r in named if r not in remark_codes()] == []
+
+
+@pytest.mark.parametrize(("name", "pattern"), [("reason_codes.csv", CARC_PATTERN), ("remark_codes.csv", RARC_PATTERN)])
+def test_the_shipped_tables_have_unique_well_formed_codes_and_valid_values(name: str, pattern: re.Pattern[str]) -> None:
+    with (rules_dir() / name).open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    codes = [row[0] for row in rows]
+    assert [c for c in codes if not pattern.fullmatch(c)] == []
+    assert [c for c, n in Counter(codes).items() if n > 1] == []
+    kinds = {k.value for k in DenialKind} - {DenialKind.UNKNOWN.value} | {""}
+    assert [r[0] for r in rows if r[2] not in CATEGORIES | {""} or r[3] not in OWNERS | {""} or r[4] not in kinds] == []
+    assert all(r[1] and len(r[1]) <= 120 for r in rows)  # a paraphrase, not the published text
 
 
 def test_every_remark_row_follows_the_mapping_rule() -> None:
