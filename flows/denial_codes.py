@@ -3,12 +3,23 @@
 The tables are data: config/reason_codes.csv (one row per CARC) and
 config/remark_codes.csv (one row per RARC). Descriptions are paraphrases (X12's
 wording is copyrighted); the category/owner/kind mapping is the project's own
-proposal, from the domain reference (section 2).
+proposal, from the domain reference (section 2). docs/code-tables.md says how
+the rows were chosen and mapped.
+
+Coverage: every CARC of the published list, active and retired (a retired code
+still arrives on old claims and from payers slow to change; its description
+starts "Retired:"), and the M, MA and N remark codes billing teams meet.
 
 How an adjustment is read:
 
 - The CARC's row gives category, owner and kind. Non-denials (deductible,
-  coinsurance, copay, contractual, prior payer) are kind `not_a_denial`.
+  coinsurance, copay, contractual such as 45, retired 42 and A2, prior payer)
+  are kind `not_a_denial`. A line the payer has not decided yet (133, the
+  exchange grace-period codes 257/277, litigation) is category `pending`, also
+  kind `not_a_denial`: it is neither lost nor owed, and `CodeCategory.pending`
+  says so.
+- An adjustment of $0.00 is never a denial, whatever its codes: nothing was
+  taken away (payers send them as information).
 - The group code decides who pays: PR means the patient may be billed
   (`bill_patient`), even when the CARC is a real denial (PR-204).
 - RARCs refine a denial, in the order the payer sent them (remark_codes.csv
@@ -19,10 +30,24 @@ How an adjustment is read:
   corrected claim -> soft). The first remark with an `appealable` value sets
   appeal rights (N211, MA130: no). Blank `refines` = informational only.
   Remarks never turn a non-denial into a denial.
-- A code missing from the tables, or an unknown group code, makes the result
-  `unknown` (owner billing, kind UNKNOWN, known False) so a person looks at it;
-  an unknown remark on a known non-denial only sets known False (it stays a
-  non-denial, so contractual write-offs never flood the worklist).
+- How remark rows are mapped (a rule, not hundreds of guesses): a remark
+  naming missing, incomplete or invalid claim data or a missing document, or
+  a root cause the CARC leaves open (patient not enrolled, provider type not
+  allowed, paid to someone else already), is a `cause` (category from what is
+  missing or wrong: provider identifiers -> credentialing, patient data ->
+  demographic, codes -> coding, clinical records -> documentation/providers,
+  forms and claim data -> documentation/billing, other-payer data ->
+  coordination of benefits); a remark telling the provider to rebill,
+  resubmit or split the claim is an `action` (kind soft, or hard where it
+  says to appeal instead: N368); a remark about appeal rights sets
+  `appealable`; every other remark (alerts, coverage policy, how the amount
+  was computed) only informs: the CARC already says what happened.
+- A CARC missing from the table, or an unknown group code, makes the result
+  `unknown` (owner billing, kind UNKNOWN, known False) so a person looks at it.
+- A remark missing from the table never discards what the CARC says: the
+  result keeps the CARC's (and the known remarks') category, owner, kind and
+  appeal rights, and lists the remark in `unknown_remarks`, described as
+  "remark code not in our table".
 
 Judgement calls where the reference says "soft if X, else hard": an unrefined
 denial does not tell us X, so the table holds the "else": 26/27 (other
@@ -34,7 +59,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -58,11 +84,14 @@ CATEGORIES = frozenset(
         "bundling",
         "contractual",
         "patient_responsibility",
+        "pending",  # the payer has not decided the line yet (CARC 133)
     }
 )
 OWNERS = frozenset({"front_desk", "scheduling_auth", "coding", "providers", "credentialing", "billing", "none"})
 GROUP_CODES = frozenset({"CO", "PR", "OA", "PI", "CR"})
 UNKNOWN_CATEGORY, UNKNOWN_OWNER = "unknown", "billing"
+PENDING_CATEGORY = "pending"
+UNKNOWN_REMARK = "remark code not in our table"
 
 CARC_PATTERN = re.compile(r"\d{1,3}|[ABDPWY]\d{1,2}")  # letter-prefixed CARCs: A, B, D, P, W, Y series
 RARC_PATTERN = re.compile(r"(?:MA|M|N)\d{1,4}")
@@ -96,6 +125,12 @@ class CodeCategory:
     known: bool
     appealable: bool = True
     bill_patient: bool = False  # PR group: the payer says the patient (or a secondary payer) owes it
+    unknown_remarks: tuple[str, ...] = ()  # RARCs not in remark_codes.csv: shown, never used to categorise
+
+    @property
+    def pending(self) -> bool:
+        """The payer has not decided this line yet: not a denial, not final either."""
+        return self.category == PENDING_CATEGORY
 
 
 @dataclass(frozen=True)
@@ -222,32 +257,47 @@ def unknown_codes(codes: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(c for c in map(normalise, codes) if c and c not in known))
 
 
-def categorise(group_code: str, carc: str, rarcs: Sequence[str] = ()) -> CodeCategory:
-    """Categorise one adjustment; never raises for codes, whatever the payer sent."""
+def categorise(group_code: str, carc: str, rarcs: Sequence[str] = (), amount: Decimal | None = None) -> CodeCategory:
+    """Categorise one adjustment; never raises for codes, whatever the payer sent.
+
+    `amount` is the adjusted amount when known: $0.00 is never a denial.
+    """
     group, code = normalise(group_code), normalise(carc)
     remarks = list(dict.fromkeys(r for r in map(normalise, rarcs) if r))
     reason, remark_table = reason_codes().get(code), remark_codes()
+    known_remarks = [remark_table[r] for r in remarks if r in remark_table]
+    unknown_remarks = tuple(r for r in remarks if r not in remark_table)
     missing = [f"group {group or '(blank)'}"] if group not in GROUP_CODES else []
-    missing += ([] if reason else [code or "(blank CARC)"]) + [r for r in remarks if r not in remark_table]
+    missing += [] if reason else [code or "(blank CARC)"]
     label = f"{group}-{code}"
     parts = [f"{label} {reason.description}" if reason else label]
-    parts += [f"{r} {remark_table[r].description}" for r in remarks if r in remark_table]
+    parts += [f"{r.code} {r.description}" for r in known_remarks]
     if missing:
         parts.append(f"not in the code tables: {', '.join(missing)}")
+    if unknown_remarks:
+        parts.append(f"{UNKNOWN_REMARK}: {', '.join(unknown_remarks)}")
+    zero = amount is not None and amount == 0
+    if zero:
+        parts.append("$0.00 adjusted: not a denial")
     description, bill_patient = "; ".join(parts), group == "PR"
 
-    if reason is not None and group in GROUP_CODES and reason.kind is DenialKind.NOT_A_DENIAL:
-        return CodeCategory(
-            reason.category, reason.owner, reason.kind, description, not missing, bill_patient=bill_patient
-        )
     if reason is None or missing:
-        return CodeCategory(
-            UNKNOWN_CATEGORY, UNKNOWN_OWNER, DenialKind.UNKNOWN, description, False, bill_patient=bill_patient
+        category, owner, kind = UNKNOWN_CATEGORY, UNKNOWN_OWNER, DenialKind.UNKNOWN
+        result = CodeCategory(category, owner, kind, description, False, True, bill_patient, unknown_remarks)
+    elif reason.kind is DenialKind.NOT_A_DENIAL:
+        result = CodeCategory(
+            reason.category, reason.owner, reason.kind, description, True, True, bill_patient, unknown_remarks
         )
-    return _refined(reason, [remark_table[r] for r in remarks], description, bill_patient)
+    else:
+        result = _refined(reason, known_remarks, description, bill_patient, unknown_remarks)
+    if zero and result.kind is not DenialKind.NOT_A_DENIAL:
+        return replace(result, owner="none", kind=DenialKind.NOT_A_DENIAL)
+    return result
 
 
-def _refined(reason: ReasonCode, remarks: list[RemarkCode], description: str, bill_patient: bool) -> CodeCategory:
+def _refined(
+    reason: ReasonCode, remarks: list[RemarkCode], description: str, bill_patient: bool, unknown: tuple[str, ...]
+) -> CodeCategory:
     """The CARC's values, refined by the first cause remark, then the first action remark (module docstring)."""
     category, owner, kind = reason.category, reason.owner, reason.kind
     cause = next((r for r in remarks if r.refines is Refinement.CAUSE), None)
@@ -257,9 +307,9 @@ def _refined(reason: ReasonCode, remarks: list[RemarkCode], description: str, bi
     if action is not None and action.kind is not None:
         kind = action.kind
     appealable = next((r.appealable for r in remarks if r.appealable is not None), True)
-    return CodeCategory(category, owner, kind, description, True, appealable, bill_patient)
+    return CodeCategory(category, owner, kind, description, True, appealable, bill_patient, unknown)
 
 
-def denies(group_code: str, carc: str, rarcs: Sequence[str] = ()) -> bool:
-    """True unless the adjustment is contract or cost sharing (or another non-denial in the table)."""
-    return categorise(group_code, carc, rarcs).kind is not DenialKind.NOT_A_DENIAL
+def denies(group_code: str, carc: str, rarcs: Sequence[str] = (), amount: Decimal | None = None) -> bool:
+    """True unless the adjustment is contract, cost sharing, pending, $0.00 (or another non-denial in the table)."""
+    return categorise(group_code, carc, rarcs, amount).kind is not DenialKind.NOT_A_DENIAL

@@ -61,7 +61,7 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
     """Add the denials not seen before; returns the changes and every fingerprint this report holds."""
     changes, present, seen = DenialChanges(), set(), Counter[tuple[str, str, str]]()
     for adjustment in report.adjustments:
-        code = categorise(adjustment.group_code, adjustment.carc, adjustment.rarcs)
+        code = categorise(adjustment.group_code, adjustment.carc, adjustment.rarcs, adjustment.amount)
         if code.kind is DenialKind.NOT_A_DENIAL:
             continue
         key = (adjustment.group_code, adjustment.carc, adjustment.line_procedure or "")

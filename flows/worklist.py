@@ -17,7 +17,7 @@ from functools import cache
 from sqlmodel import Session
 
 from flows.deadlines import Deadline, RuleBook, load_payer_rules, next_deadline
-from flows.denial_codes import describe_carc, describe_rarc
+from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
 from store.denials import appeals_filed, list_denials
@@ -88,7 +88,7 @@ def priority(amount: Decimal, days_left: int | None, kind: str, category: str) -
 
 def describe_codes(denial: Denial) -> str:
     parts = [f"{denial.group_code}-{denial.carc}: {describe_carc(denial.carc) or 'unknown code'}"]
-    parts += [f"{rarc}: {describe_rarc(rarc) or 'unknown remark'}" for rarc in denial.rarcs]
+    parts += [f"{rarc}: {describe_rarc(rarc) or UNKNOWN_REMARK}" for rarc in denial.rarcs]
     return "; ".join(parts)
 
 

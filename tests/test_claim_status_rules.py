@@ -47,7 +47,7 @@ def claim(
         ("R4", ClaimState.INFO_REQUESTED),
         ("F1", ClaimState.PAID),
         ("F2", ClaimState.DENIED),
-        ("F4", ClaimState.DENIED),
+        ("F4", ClaimState.FINALIZED),  # denied only with a denying adjustment: tests/test_code_meanings.py
         ("A4", ClaimState.NOT_ON_FILE),
         ("E1", ClaimState.ERROR),
         ("f1", ClaimState.PAID),

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import csv
 import re
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from flows.denial_codes import (
+    CARC_PATTERN,
     CATEGORIES,
     OWNERS,
+    RARC_PATTERN,
     DenialKind,
     Refinement,
     RuleTableError,
     categorise,
+    denies,
     describe_carc,
     describe_rarc,
     reason_codes,
     remark_codes,
     unknown_codes,
 )
+from flows.rules import rules_dir
 
 CARCS = sorted(reason_codes().values(), key=lambda r: r.code)
 RARCS = sorted(remark_codes().values(), key=lambda r: r.code)
@@ -203,8 +210,7 @@ def test_codes_are_case_insensitive_and_stripped() -> None:
     [
         ("CO", "999", [], "999"),
         ("CO", "Z9", ["M127"], "Z9"),
-        ("CO", "50", ["N9999"], "N9999"),
-        ("CO", "16", ["M127", "XYZ"], "XYZ"),
+        ("CO", "Z9", ["N9999"], "Z9"),
         ("XX", "50", [], "group XX"),
         ("", "50", [], "group (blank)"),
         ("CO", "", [], "(blank CARC)"),
@@ -222,10 +228,145 @@ def test_unknown_codes_go_to_a_person_and_never_raise(group: str, carc: str, rar
     assert missing in result.description
 
 
-def test_an_unknown_remark_on_a_non_denial_keeps_it_a_non_denial_but_not_known() -> None:
+def test_an_unknown_remark_on_a_non_denial_keeps_it_a_non_denial() -> None:
     result = categorise("CO", "45", ["N9999"])
-    assert (result.kind, result.known) == (DenialKind.NOT_A_DENIAL, False)
-    assert "N9999" in result.description
+    assert (result.kind, result.known, result.unknown_remarks) == (DenialKind.NOT_A_DENIAL, True, ("N9999",))
+    assert "remark code not in our table: N9999" in result.description
+
+
+# --- issue 15, class 1: an unknown remark never erases a known reason code --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("carc", "category", "owner", "kind"),
+    [
+        ("4", "coding", "coding", DenialKind.SOFT),
+        ("50", "medical_necessity", "providers", DenialKind.HARD),
+        ("B15", "coding", "coding", DenialKind.SOFT),
+        ("197", "authorization", "scheduling_auth", DenialKind.HARD),
+    ],
+)
+@pytest.mark.parametrize("new_remarks", [["N9999"], ["MA999", "N9998"], ["M9999", "N211"], ["N1", "N9999"]])
+def test_an_unknown_remark_keeps_the_carcs_meaning(
+    carc: str, category: str, owner: str, kind: DenialKind, new_remarks: list[str]
+) -> None:
+    result = categorise("CO", carc, new_remarks)
+    assert (result.category, result.owner, result.kind) == (category, owner, kind)
+    assert result.appealable is ("N211" not in new_remarks)  # a known remark beside it still counts
+    assert result.known and result.unknown_remarks == tuple(r for r in new_remarks if r not in remark_codes())
+    assert f"remark code not in our table: {', '.join(result.unknown_remarks)}" in result.description
+    assert "unknown" not in result.description
+
+
+@pytest.mark.parametrize(
+    ("carc", "rarcs", "category", "owner", "kind", "appealable"),
+    [
+        # the remark codes the issue's files carried, now in the table
+        ("4", ["M20"], "coding", "coding", DenialKind.SOFT, True),
+        ("4", ["N519"], "coding", "coding", DenialKind.SOFT, True),
+        ("50", ["M25"], "medical_necessity", "providers", DenialKind.HARD, True),
+        ("B15", ["M80"], "coding", "coding", DenialKind.SOFT, True),
+        ("50", ["M25", "N9999"], "medical_necessity", "providers", DenialKind.HARD, True),
+        ("16", ["MA130"], "documentation", "billing", DenialKind.SOFT, False),
+        ("50", ["N211"], "medical_necessity", "providers", DenialKind.HARD, False),
+        ("50", ["N1"], "medical_necessity", "providers", DenialKind.HARD, True),
+        ("16", ["MA113"], "credentialing", "credentialing", DenialKind.SOFT, False),
+        ("16", ["N265"], "credentialing", "credentialing", DenialKind.SOFT, True),
+        ("16", ["MA36"], "demographic", "front_desk", DenialKind.SOFT, True),
+        ("16", ["N393"], "documentation", "providers", DenialKind.SOFT, True),
+        ("50", ["MA44"], "medical_necessity", "providers", DenialKind.HARD, False),
+        ("97", ["N61"], "bundling", "coding", DenialKind.SOFT, True),
+    ],
+)
+def test_the_codes_the_issue_names_map_as_described(
+    carc: str, rarcs: list[str], category: str, owner: str, kind: DenialKind, appealable: bool
+) -> None:
+    result = categorise("CO", carc, rarcs)
+    assert (result.category, result.owner, result.kind, result.appealable) == (category, owner, kind, appealable)
+
+
+# --- issue 15, class 2: contractual, pending and $0.00 adjustments are not denials ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group", "carc", "category"),
+    [
+        ("CO", "42", "contractual"),  # retired, still sent: charges exceed the fee schedule
+        ("CO", "A2", "contractual"),  # retired: contractual adjustment
+        ("CO", "45", "contractual"),
+        ("OA", "133", "pending"),  # the line is pending review
+        ("CO", "133", "pending"),
+        ("OA", "257", "pending"),
+        ("PR", "1", "patient_responsibility"),
+    ],
+)
+def test_contractual_and_pending_adjustments_are_not_denials(group: str, carc: str, category: str) -> None:
+    result = categorise(group, carc, ["N9999"])
+    assert (result.category, result.owner, result.kind) == (category, "none", DenialKind.NOT_A_DENIAL)
+    assert result.pending is (category == "pending")
+    assert not denies(group, carc)
+
+
+@pytest.mark.parametrize(("group", "carc"), [("CO", "50"), ("CO", "197"), ("PR", "204"), ("OA", "18"), ("CO", "Z9")])
+@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("0.00"), Decimal("-0.00")])
+def test_a_zero_dollar_adjustment_is_never_a_denial(group: str, carc: str, amount: Decimal) -> None:
+    result = categorise(group, carc, ["N115"], amount)
+    assert (result.owner, result.kind) == ("none", DenialKind.NOT_A_DENIAL)
+    assert "$0.00 adjusted: not a denial" in result.description
+    assert not denies(group, carc, ["N115"], amount)
+    assert denies(group, carc, ["N115"], Decimal("0.01"))
+
+
+# --- issue 15, class 3: complete tables ------------------------------------------------------------------------
+
+# Every CARC X12 has published: 1-308 and the letter series, active or retired.
+PUBLISHED_CARCS = [
+    *map(str, range(1, 309)),
+    *(f"A{n}" for n in range(9)),
+    *(f"B{n}" for n in range(1, 24)),
+    *(f"D{n}" for n in range(1, 24)),
+    *(f"P{n}" for n in range(1, 33)),
+    *(f"W{n}" for n in range(1, 10)),
+    *(f"Y{n}" for n in range(1, 4)),
+]
+
+
+def test_the_carc_table_holds_every_published_code_and_marks_the_retired_ones() -> None:
+    assert [c for c in PUBLISHED_CARCS if c not in reason_codes()] == []
+    assert len(reason_codes()) == len(PUBLISHED_CARCS) == 407
+    retired = {c for c, row in reason_codes().items() if row.description.startswith("Retired:")}
+    assert {"42", "A2", "15", "125", "138", "W1", "Y3", "D23"} <= retired
+    assert not {"45", "50", "133", "197", "308", "P32"} & retired
+
+
+def test_the_rarc_table_holds_several_hundred_m_ma_and_n_codes() -> None:
+    prefixes = Counter(re.match(r"MA|M|N", code)[0] for code in remark_codes())  # type: ignore[index]
+    assert prefixes["M"] >= 100 and prefixes["MA"] >= 100 and prefixes["N"] >= 400
+    named = "M20 N519 M25 M80 MA130 N211 N1 N290 N265 M127 N517 N380 N479 N522 MA01 MA44 N210".split()  # noqa: SIM905
+    assert [r for r in named if r not in remark_codes()] == []
+
+
+@pytest.mark.parametrize(("name", "pattern"), [("reason_codes.csv", CARC_PATTERN), ("remark_codes.csv", RARC_PATTERN)])
+def test_the_shipped_tables_have_unique_well_formed_codes_and_valid_values(name: str, pattern: re.Pattern[str]) -> None:
+    with (rules_dir() / name).open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    codes = [row[0] for row in rows]
+    assert [c for c in codes if not pattern.fullmatch(c)] == []
+    assert [c for c, n in Counter(codes).items() if n > 1] == []
+    kinds = {k.value for k in DenialKind} - {DenialKind.UNKNOWN.value} | {""}
+    assert [r[0] for r in rows if r[2] not in CATEGORIES | {""} or r[3] not in OWNERS | {""} or r[4] not in kinds] == []
+    assert all(r[1] and len(r[1]) <= 120 for r in rows)  # a paraphrase, not the published text
+
+
+def test_every_remark_row_follows_the_mapping_rule() -> None:
+    """Cause rows name a category, owner and kind; action rows a kind; neutral rows need none (module docstring)."""
+    for row in RARCS:
+        if row.refines is Refinement.CAUSE:
+            assert row.category in CATEGORIES and row.owner in OWNERS and row.kind in (DenialKind.SOFT, DenialKind.HARD)
+        elif row.refines is Refinement.ACTION:
+            assert row.kind is not None
+        if row.description.startswith("Alert:"):
+            assert row.refines is not Refinement.CAUSE, row.code  # an alert informs; it names no cause
 
 
 def test_describe_and_unknown_codes() -> None:

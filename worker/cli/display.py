@@ -16,7 +16,7 @@ from rich.table import Table
 
 from flows.claim_states import ClaimState
 from flows.denial_report import DenialTrends
-from flows.worklist import WorkItem
+from flows.worklist import WorkItem, describe_codes
 from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
 
 if TYPE_CHECKING:
@@ -206,6 +206,8 @@ def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
         title=f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
         f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})",
         title_justify="left",
+        caption=escape(describe_codes(denial)),  # what each code means; a remark we lack says so
+        caption_justify="left",
     )
     for name in ("When (UTC)", "Who", "Status", "Note"):
         table.add_column(name)
