@@ -314,7 +314,7 @@ class ClaimDetailPage(TitledPage):
             raise self.changed("claim status is not 'category / code - text'")
         billed = self.money(self.text(self.TOTAL_CHARGE, "total charge"), "total charge")
         paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
-        rows = self.every_page(self._line_rows, self.NEXT_PAGE, "service line table")
+        rows = self.every_page(self._line_rows, self.LINES, self.NEXT_PAGE, "service line table")
         adjustments = self._adjustments(rows)
         self.require_balance(self._sheet(rows, billed, paid), claim_id)
         return ClaimStatusResult(

@@ -133,18 +133,20 @@ class PageObject(Generic[AdapterT]):
             )
         return rows
 
-    def refuse_hidden_rows(self, what: str) -> None:
-        """A 'show more' control means rows that are not on the page: refused, never read in part."""
-        controls = self.page.get_by_role("link", name=SHOW_MORE).or_(self.page.get_by_role("button", name=SHOW_MORE))
+    def refuse_hidden_rows(self, table: str, what: str) -> None:
+        """A 'show more' control next to the table means rows that are not on the page: refused, never read
+        in part. Looked for in the table's own container, so a 'view all' link in the site's menu is no reason."""
+        around = self.required(table, what).locator("xpath=..")
+        controls = around.get_by_role("link", name=SHOW_MORE).or_(around.get_by_role("button", name=SHOW_MORE))
         if controls.count():
             raise self.changed(f"{what}: some rows hide behind a 'show more' control the adapter cannot follow")
 
-    def every_page(self, read: Callable[[], list[T]], next_link: str, what: str) -> list[T]:
+    def every_page(self, read: Callable[[], list[T]], table: str, next_link: str, what: str) -> list[T]:
         """`read` on this page and on each page its "next" link leads to, in order: every row of a paged table.
 
         Each page is checked again (landmark, no hidden rows) before `read` runs on it; a pager that
         leads back to a page already read, or on and on, is a changed page."""
-        self.refuse_hidden_rows(what)
+        self.refuse_hidden_rows(table, what)
         rows = read()
         seen = {self.page.url}
         while (link := self.find(next_link)).count():
@@ -155,7 +157,7 @@ class PageObject(Generic[AdapterT]):
             seen.add(target)
             self.adapter.goto(self.adapter.portal_path(self.NAME, href))
             self.expect()
-            self.refuse_hidden_rows(what)
+            self.refuse_hidden_rows(table, what)
             rows.extend(read())
         return rows
 

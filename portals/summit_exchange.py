@@ -244,7 +244,7 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
         paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
         patient = self.money(self.text(self.PATIENT_RESPONSIBILITY, "patient responsibility"), "patient responsibility")
         lines = self._lines()
-        rows = self.every_page(self._adjustment_rows, self.NEXT_PAGE, "adjustments table")
+        rows = self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table")
         adjustments = tuple(self._adjustment(cells) for cells in rows)
         entries = tuple(
             Entry(a.group_code, a.amount, None if a.line_procedure is None else cells[0])

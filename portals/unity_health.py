@@ -425,7 +425,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
         line_money = tuple(self._line_money(row) for row in lines)
         found: list[Adjustment] = []
         entries: list[Entry] = []
-        for row in self.every_page(self._adjustment_rows, self.NEXT_PAGE, "adjustments table"):
+        for row in self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table"):
             line = row.cells["Line"]
             if line != self.CLAIM_LEVEL and line not in procedure_by_line:
                 raise self.changed(f"claim {claim_id}: an adjustment names an unknown line")

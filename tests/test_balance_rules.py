@@ -116,3 +116,7 @@ def test_a_line_without_a_paid_figure_may_not_be_adjusted_beyond_its_charge() ->
 def test_claim_level_adjustments_count_toward_the_claim_not_a_line() -> None:
     entries = (*ENTRIES, Entry("OA", d("10.00")))
     assert problems(sheet(entries=entries, paid=PAID - d("10.00"))) == []
+
+
+def test_a_service_line_listed_twice_is_a_problem() -> None:
+    assert "a service line is listed twice" in problems(sheet(lines=(*LINES, LINES[1])))
