@@ -81,7 +81,7 @@ def watched(ws: Workspace, portal: str) -> list[str]:
 
 
 def check(ws: Workspace, browser: Browser, portal: str, *, force: bool = False) -> PortalReport:
-    runner = Check(ws.settings, credentials=ws.credentials, browser=browser)  # type: ignore[arg-type]
+    runner = Check(ws.settings, credentials=ws.credentials, browser=browser)
     report = runner.run(portals=[portal], claim_ids=watched(ws, portal), force=force)
     return next(r for r in report.portals if r.portal == portal)
 
