@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from fake_portal.data import generate
 from portals.balance import Entry, Line, Sheet, problems
 
 
@@ -120,3 +124,16 @@ def test_claim_level_adjustments_count_toward_the_claim_not_a_line() -> None:
 
 def test_a_service_line_listed_twice_is_a_problem() -> None:
     assert "a service line is listed twice" in problems(sheet(lines=(*LINES, LINES[1])))
+
+
+@pytest.mark.parametrize("seed", [7, 11, 2026])
+def test_every_status_the_fake_portals_show_balances_so_only_a_drift_is_refused(seed: int) -> None:
+    dataset = generate(seed=seed, start=date(2026, 11, 2), claims_per_payer=40)
+    for claim in dataset.claims.values():
+        for status in claim.history:
+            lines = tuple(Line(str(line.line_no), line.charge) for line in claim.lines)
+            entries = tuple(
+                Entry(a.group_code, a.amount, None if a.line_no is None else str(a.line_no)) for a in status.adjustments
+            )
+            shown = Sheet(claim.billed, status.paid, entries, lines, status.patient_responsibility)
+            assert problems(shown) == [], claim.claim_id
