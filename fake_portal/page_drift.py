@@ -4,6 +4,7 @@
 - "signs": adjustments are shown negative (the money is the same, the sign convention is not);
 - "sections": every table row sits in its own tbody;
 - "paged": the claim's adjustment (or service line) rows come a few at a time, with a "Next" link;
+- "circular": paged, but the last page's "Next" leads back to the first;
 - "more": only the first row shows, the rest behind a "Show N more" button that needs script.
 
 Each portal's claim detail passes its rows through `drifted` and its status through
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from fake_portal.data import Status
 
 T = TypeVar("T")
-KINDS = ("", "unbalanced", "signs", "sections", "paged", "more")
+KINDS = ("", "unbalanced", "signs", "sections", "paged", "circular", "more")
 ROWS_PER_PAGE = 2
 ROWS_BEFORE_MORE = 1
 
@@ -59,12 +60,16 @@ def drifted(drift: str, rows: list[T], request: Request, *, pageable: bool = Tru
     """How one table of the page shows `rows` under the drift (only the `pageable` table is paged or cut)."""
     if drift == "sections":
         return DriftedTable([[row] for row in rows] or [[]])
-    if drift == "paged" and pageable:
+    if drift in {"paged", "circular"} and pageable:
         page = _page_number(request)
         start = (page - 1) * ROWS_PER_PAGE
-        more = start + ROWS_PER_PAGE < len(rows)
-        target = request.url.include_query_params(page=page + 1)
-        return DriftedTable([rows[start : start + ROWS_PER_PAGE]], f"{target.path}?{target.query}" if more else "")
+        if start + ROWS_PER_PAGE < len(rows):
+            target = request.url.include_query_params(page=page + 1)
+        elif drift == "circular":
+            target = request.url.include_query_params(page=1)
+        else:
+            return DriftedTable([rows[start : start + ROWS_PER_PAGE]])
+        return DriftedTable([rows[start : start + ROWS_PER_PAGE]], f"{target.path}?{target.query}")
     if drift == "more" and pageable and len(rows) > ROWS_BEFORE_MORE:
         return DriftedTable([rows[:ROWS_BEFORE_MORE]], hidden=len(rows) - ROWS_BEFORE_MORE)
     return DriftedTable([rows])

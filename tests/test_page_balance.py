@@ -34,6 +34,7 @@ PORTALS = list(SITE_OF)
 REFUSED = {
     "unbalanced": "does not balance",
     "signs": "sign convention",
+    "circular": "round in circles",
     "more": "show more",
 }
 READABLE = ("sections", "paged")
