@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Payer, Status
 from fake_portal.era import EraFile, remittance_files, render_835
+from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.web import layout, templates, world
 from fake_portal.world import Session
 
@@ -334,6 +335,8 @@ def claim_detail(request: Request) -> Response:
     if claim is None or status is None:
         return _render(request, "not_found.html", {"user": session.username}, status_code=404)
     version = layout(request, PORTAL)
+    drift = w.faults[PORTAL].page_drift
+    adjustments = _adjustment_rows(claim, drifted_status(drift, status))
     return _render(
         request,
         "claim_detail.html",
@@ -345,7 +348,9 @@ def claim_detail(request: Request) -> Response:
             "category_name": CATEGORY_NAMES.get(status.category, ""),
             "adjustment_columns": ADJUSTMENT_COLUMNS[version],
             "adjustment_labels": ADJUSTMENT_LABELS,
-            "adjustments": _adjustment_rows(claim, status),
+            "adjustments": adjustments,
+            "adjustment_table": drifted(drift, adjustments, request),
+            "line_table": drifted(drift, list(claim.lines), request, pageable=False),
         },
     )
 

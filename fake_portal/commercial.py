@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Status
+from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, templates, world
 from fake_portal.world import Session
@@ -585,15 +586,20 @@ def claim_detail(request: Request) -> Response:
     if view is None:
         return render(request, "not_found.html", session=session, status_code=404)
     version = layout(request, PORTAL)
+    drift = world(request).faults[PORTAL].page_drift
+    lines = line_views(view)
+    adjustments = adjustment_views(replace(view, status=drifted_status(drift, view.status)))
     return render(
         request,
         "claim_detail.html",
         {
             "view": view,
             "description": DESCRIPTIONS[view.words],
-            "lines": line_views(view),
+            "lines": lines,
+            "line_table": drifted(drift, lines, request, pageable=False),
             "line_columns": LINE_COLUMNS[version],
-            "adjustments": adjustment_views(view),
+            "adjustments": adjustments,
+            "adjustment_table": drifted(drift, adjustments, request),
             "adjustment_columns": ADJUSTMENT_COLUMNS[version],
         },
         session=session,

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fake_portal.data import PAYERS, Adjustment, Claim, Status
+from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, money, templates, world
 from fake_portal.world import Session
@@ -374,10 +375,12 @@ async def claim_detail(request: Request, session: Session) -> Response:
         return _page(request, "detail_missing.html", status_code=200)
     claim, status = found[0]
     columns = LINE_COLUMNS[layout(request, PORTAL)]
+    drift = world(request).faults[PORTAL].page_drift
+    lines = _line_rows(claim, drifted_status(drift, status), columns)
     return _page(
         request,
         "detail.html",
-        {"claim": claim, "status": status, "columns": columns, "lines": _line_rows(claim, status, columns)},
+        {"claim": claim, "status": status, "columns": columns, "line_table": drifted(drift, lines, request)},
     )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
 from fake_portal.data import Dataset
+from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
 from fake_portal.programs import Programs, generate_programs
 
 PORTALS = ("clearinghouse", "commercial", "medicaid")
@@ -36,6 +37,8 @@ class Faults:
     # An origin ("http://host:port") the sign-in page redirects to, as a hijacked or misconfigured
     # portal would; that origin serves the same pages, so only the address bar tells.
     login_redirect: str = ""
+    # A claim detail page that drifts: "unbalanced", "signs", "sections", "paged" or "more" (see page_drift).
+    page_drift: PageDrift = NO_PAGE_DRIFT
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}

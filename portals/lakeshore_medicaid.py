@@ -9,12 +9,14 @@ password gets its PASSWORD EXPIRED page instead of the question: the login stops
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import ClassVar
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from portals.balance import Entry, Line, Sheet
 from portals.base import FaultPage, PortalAdapter
 from portals.capabilities import AuthorizationLookup, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
@@ -295,7 +297,8 @@ class ClaimDetailPage(TitledPage):
     REMIT_DATE = "#remitDate"
     LINES = "table#serviceLines"
     LINE_COLUMNS: ClassVar[list[str]] = ["LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"]
-    PROC, GROUP, CARC, ADJ_AMOUNT, RARC = 1, 3, 4, 5, 6
+    LINE, PROC, CHARGE, GROUP, CARC, ADJ_AMOUNT, RARC = range(7)
+    NEXT_PAGE = "a#linesNextPage"  # a long claim's service lines, a page at a time
     # ePACES style "F2 / 1 - Denied: see remittance advice": 277 category / status code - text
     STATUS_PATTERN = re.compile(r"^([A-Z]\d{1,2})\s*/\s*([A-Z0-9]{1,3})\s+-\s+(.+)$", re.DOTALL)
 
@@ -309,6 +312,11 @@ class ClaimDetailPage(TitledPage):
         status = self.STATUS_PATTERN.match(self.text(self.STATUS, "claim status"))
         if status is None:
             raise self.changed("claim status is not 'category / code - text'")
+        billed = self.money(self.text(self.TOTAL_CHARGE, "total charge"), "total charge")
+        paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
+        rows = self.every_page(self._line_rows, self.LINES, self.NEXT_PAGE, "service line table")
+        adjustments = self._adjustments(rows)
+        self.require_balance(self._sheet(rows, billed, paid), claim_id)
         return ClaimStatusResult(
             claim_id=claim_id,
             category_code=status.group(1),
@@ -316,22 +324,41 @@ class ClaimDetailPage(TitledPage):
             status_text=status.group(3).strip(),
             status_date=self.day(self.text(self.STATUS_DATE, "status effective date"), "status effective date"),
             payer_claim_number=self.text(self.TCN, "TCN") or None,
-            billed_amount=self.money(self.text(self.TOTAL_CHARGE, "total charge"), "total charge"),
+            billed_amount=billed,
             allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
-            paid_amount=self.money(self.text(self.PAID, "paid amount"), "paid amount"),
+            paid_amount=paid,
             check_number=self.text(self.REMIT_TRACE, "remittance trace #") or None,
             payment_date=self.day(self.text(self.REMIT_DATE, "remittance date"), "remittance date"),
-            adjustments=self._adjustments(),
+            adjustments=adjustments,
         )
 
-    def _adjustments(self) -> tuple[Adjustment, ...]:
+    def _line_rows(self) -> list[list[str]]:
+        """One row per line and adjustment (a line shows again for each of its adjustments)."""
         table = self.required(self.LINES, "service line table")
         self.require_headers(table.locator("thead th"), self.LINE_COLUMNS)
+        rows = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
+        if any(len(cells) < len(self.LINE_COLUMNS) for cells in rows):
+            raise self.changed("a service line row has fewer cells than columns")
+        return rows
+
+    def _sheet(self, rows: list[list[str]], billed: Decimal | None, paid: Decimal | None) -> Sheet:
+        charges: dict[str, Decimal] = {}
+        entries = []
+        for cells in rows:
+            line = cells[self.LINE] or None
+            if line is not None:
+                charge = self.money(cells[self.CHARGE], "line charge")
+                if charge is None or charges.setdefault(line, charge) != charge:
+                    raise self.changed(f"service line {line} shows no charge, or two different ones")
+            if cells[self.CARC]:
+                amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
+                entries.append(Entry(cells[self.GROUP], amount or Decimal("0"), line))  # None refused above
+        lines = tuple(Line(key, charge) for key, charge in charges.items())
+        return Sheet(billed, paid, tuple(entries), lines)
+
+    def _adjustments(self, rows: list[list[str]]) -> tuple[Adjustment, ...]:
         adjustments = []
-        for row in table.locator("tbody tr").all():
-            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
-            if len(cells) < len(self.LINE_COLUMNS):
-                raise self.changed("a service line row has fewer cells than columns")
+        for cells in rows:
             if not cells[self.CARC]:
                 continue  # a line the payer did not adjust (yet)
             amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")

@@ -14,7 +14,7 @@ which it holds as `self.page`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -22,14 +22,21 @@ from typing import ClassVar, Generic, Self, TypeVar
 
 from playwright.sync_api import Locator, Page
 
+from portals.balance import Sheet, problems
 from portals.base import PortalAdapter, parse_count, parse_date, parse_money
 from portals.errors import LayoutChanged
 
 AdapterT = TypeVar("AdapterT", bound=PortalAdapter)
 T = TypeVar("T")
 
-# Rows of a table as cell texts plus the link in each cell, in one browser round trip.
-_READ_ROWS_JS = """(table, skipClass) => Array.from(table.tBodies.length ? table.tBodies[0].rows : [])
+# A control that reveals more rows in place ("Show 3 more", "Load more", "View all"): rows the adapter
+# cannot reach by an address, so a page offering one is refused rather than read in part.
+SHOW_MORE = re.compile(r"\b(show|load|view|see|display)\b(\s+\d+)?\s+(more|all)\b", re.IGNORECASE)
+MAX_TABLE_PAGES = 50  # a pager that goes on longer than any claim's lines is a loop
+
+# Rows of a table as cell texts plus the link in each cell, in one browser round trip. Every tbody:
+# a portal may group rows into several sections, and a row left unread is a figure missed.
+_READ_ROWS_JS = """(table, skipClass) => Array.from(table.tBodies).flatMap(body => Array.from(body.rows))
   .filter(row => !(skipClass && row.classList.contains(skipClass)))
   .map(row => Array.from(row.cells, cell => {
     const link = cell.querySelector('a[href]');
@@ -125,6 +132,40 @@ class PageObject(Generic[AdapterT]):
                 )
             )
         return rows
+
+    def refuse_hidden_rows(self, table: str, what: str) -> None:
+        """A 'show more' control next to the table means rows that are not on the page: refused, never read
+        in part. Looked for in the table's own container, so a 'view all' link in the site's menu is no reason."""
+        around = self.required(table, what).locator("xpath=..")
+        controls = around.get_by_role("link", name=SHOW_MORE).or_(around.get_by_role("button", name=SHOW_MORE))
+        if controls.count():
+            raise self.changed(f"{what}: some rows hide behind a 'show more' control the adapter cannot follow")
+
+    def every_page(self, read: Callable[[], list[T]], table: str, next_link: str, what: str) -> list[T]:
+        """`read` on this page and on each page its "next" link leads to, in order: every row of a paged table.
+
+        Each page is checked again (landmark, no hidden rows) before `read` runs on it; a pager that
+        leads back to a page already read, or on and on, is a changed page."""
+        self.refuse_hidden_rows(table, what)
+        rows = read()
+        seen = {self.page.url}
+        while (link := self.find(next_link)).count():
+            href = link.first.evaluate("a => a.href")
+            target = self.adapter.url(self.adapter.portal_path(self.NAME, href))
+            if target in seen or len(seen) >= MAX_TABLE_PAGES:
+                raise self.changed(f"{what}: its page links go round in circles")
+            seen.add(target)
+            self.adapter.goto(self.adapter.portal_path(self.NAME, href))
+            self.expect()
+            self.refuse_hidden_rows(table, what)
+            rows.extend(read())
+        return rows
+
+    def require_balance(self, sheet: Sheet, claim_id: str) -> None:
+        """The money on the page adds up (see `portals.balance`), else the page is not read."""
+        found = problems(sheet)
+        if found:
+            raise self.changed(f"claim {claim_id}: its money does not balance: {'; '.join(found)}")
 
     # --- values --------------------------------------------------------------
 

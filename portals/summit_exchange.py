@@ -23,6 +23,7 @@ from playwright.sync_api import APIResponse, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, FaultPage, PortalAdapter, Timeouts
 from portals.capabilities import PayerEnrollments, RemittanceFiles
 from portals.errors import (
@@ -211,7 +212,11 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
     PAID = "#claim-paid"
     CHECK = "#claim-check"
     PAYMENT_DATE = "#claim-payment-date"
+    PATIENT_RESPONSIBILITY = "#claim-patient-resp"
+    LINES = "#service-lines"
+    LINE_COLUMNS: ClassVar[list[str]] = ["Line", "Procedure", "Units", "Charge"]
     ADJUSTMENTS = "#claim-adjustments"
+    NEXT_PAGE = "a.sx-pager-next"  # the adjustments of a long claim, a page at a time
     ADJUSTMENT_COLUMNS: ClassVar[list[str]] = [
         "Line",
         "Procedure",
@@ -235,6 +240,17 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
         status_text = self.text(self.STATUS_TEXT, "status text")
         if not status_text:
             raise self.changed("status text is empty")
+        billed = self.money(self.text(self.BILLED, "billed amount"), "billed amount")
+        paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
+        patient = self.money(self.text(self.PATIENT_RESPONSIBILITY, "patient responsibility"), "patient responsibility")
+        lines = self._lines()
+        rows = self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table")
+        adjustments = tuple(self._adjustment(cells) for cells in rows)
+        entries = tuple(
+            Entry(a.group_code, a.amount, None if a.line_procedure is None else cells[0])
+            for a, cells in zip(adjustments, rows, strict=True)
+        )
+        self.require_balance(Sheet(billed, paid, entries, lines, patient), claim_id)
         return ClaimStatusResult(
             claim_id=claim_id,
             category_code=category.group(1),
@@ -242,21 +258,28 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
             status_text=status_text,
             status_date=self.day(self.text(self.EFFECTIVE, "effective date"), "effective date"),
             payer_claim_number=self._optional(self.PAYER_CLAIM, "payer claim number"),
-            billed_amount=self.money(self.text(self.BILLED, "billed amount"), "billed amount"),
+            billed_amount=billed,
             allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
-            paid_amount=self.money(self.text(self.PAID, "paid amount"), "paid amount"),
+            paid_amount=paid,
             check_number=self._optional(self.CHECK, "check/EFT number"),
             payment_date=self.day(self.text(self.PAYMENT_DATE, "payment date"), "payment date"),
-            adjustments=self._adjustments(),
+            adjustments=adjustments,
         )
 
-    def _adjustments(self) -> tuple[Adjustment, ...]:
+    def _lines(self) -> tuple[Line, ...]:
+        """Each service line's charge, for the balance check (every tbody of the table)."""
+        lines = []
+        for row in self.table_rows(self.required(self.LINES, "service lines table"), self.LINE_COLUMNS):
+            charge = self.money(row.cells["Charge"], "line charge")
+            if charge is None:
+                raise self.changed("a service line has no charge")
+            lines.append(Line(row.cells["Line"], charge))
+        return tuple(lines)
+
+    def _adjustment_rows(self) -> list[list[str]]:
         table = self.required(self.ADJUSTMENTS, "adjustments table")
         self.require_headers(table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
-        return tuple(
-            self._adjustment([c.strip() for c in row.locator("td").all_inner_texts()])
-            for row in table.locator("tbody tr").all()
-        )
+        return [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
 
     def _adjustment(self, cells: list[str]) -> Adjustment:
         if len(cells) != len(self.ADJUSTMENT_COLUMNS):

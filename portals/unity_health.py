@@ -13,11 +13,13 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import ClassVar
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
 
+from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, FaultPage, PortalAdapter
 from portals.capabilities import AuthorizationLookup, ClaimExport, ClaimList, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
@@ -369,6 +371,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
         "billed",
         "allowed",
         "paid",
+        "patient-responsibility",
         "payment-number",
         "payment-date",
     )
@@ -377,6 +380,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     ADJUSTMENTS = "table#line-adjustments"
     ADJUSTMENT_HEADERS: ClassVar[list[str]] = ["Line", "Group code", "Reason code", "Amount", "Remark codes"]
     CLAIM_LEVEL = "Claim"  # what the Line column says for a claim-level adjustment
+    NEXT_PAGE = "a.uhp-pager__next"  # the adjustments of a long claim, a page at a time
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str) -> ClaimDetailPage:
@@ -390,6 +394,11 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
             raise self.changed(f"claim {claim_id}: summary fields {missing} are missing")
         if fields["patient-account"] != claim_id:
             raise self.changed(f"the page shows another claim than {claim_id}")
+        billed = self.money(fields["billed"], "billed amount")
+        paid = self.money(fields["paid"], "paid amount")
+        patient = self.money(fields["patient-responsibility"], "patient responsibility")
+        adjustments, sheet = self.adjustments(claim_id, billed, paid, patient)
+        self.require_balance(sheet, claim_id)
         return ClaimStatusResult(
             claim_id=claim_id,
             category_code=self.word(CATEGORY_BY_STATUS, fields["status"], f"claim {claim_id}: status"),
@@ -397,22 +406,26 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
             status_text=fields["status"],
             status_date=self.day(fields["status-date"], "status date"),
             payer_claim_number=fields["claim-number"],
-            billed_amount=self.money(fields["billed"], "billed amount"),
+            billed_amount=billed,
             allowed_amount=self.money(fields["allowed"], "allowed amount"),
-            paid_amount=self.money(fields["paid"], "paid amount"),
+            paid_amount=paid,
             check_number=_blank_to_none(fields["payment-number"]),
             payment_date=self.day(fields["payment-date"], "payment date"),
-            adjustments=self.adjustments(claim_id),
+            adjustments=adjustments,
         )
 
-    def adjustments(self, claim_id: str) -> tuple[Adjustment, ...]:
+    def adjustments(
+        self, claim_id: str, billed: Decimal | None, paid: Decimal | None, patient: Decimal | None
+    ) -> tuple[tuple[Adjustment, ...], Sheet]:
+        """The adjustments on every page of the table, and the page's money to balance them against."""
         lines = self.table_rows(
             self.required(self.LINES, "service lines table"), self.LINE_HEADERS, skip_class=EMPTY_ROW_CLASS
         )
         procedure_by_line = {row.cells["Line"]: row.cells["Procedure"] for row in lines}
-        table = self.required(self.ADJUSTMENTS, "adjustments table")
-        found = []
-        for row in self.table_rows(table, self.ADJUSTMENT_HEADERS, skip_class=EMPTY_ROW_CLASS):
+        line_money = tuple(self._line_money(row) for row in lines)
+        found: list[Adjustment] = []
+        entries: list[Entry] = []
+        for row in self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table"):
             line = row.cells["Line"]
             if line != self.CLAIM_LEVEL and line not in procedure_by_line:
                 raise self.changed(f"claim {claim_id}: an adjustment names an unknown line")
@@ -428,7 +441,18 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
                     line_procedure=procedure_by_line.get(line),
                 )
             )
-        return tuple(found)
+            entries.append(Entry(row.cells["Group code"], amount, None if line == self.CLAIM_LEVEL else line))
+        return tuple(found), Sheet(billed, paid, tuple(entries), line_money, patient)
+
+    def _adjustment_rows(self) -> list[TableRow]:
+        table = self.required(self.ADJUSTMENTS, "adjustments table")
+        return self.table_rows(table, self.ADJUSTMENT_HEADERS, skip_class=EMPTY_ROW_CLASS)
+
+    def _line_money(self, row: TableRow) -> Line:
+        billed = self.money(row.cells["Billed"], "line billed amount")
+        if billed is None:
+            raise self.changed("a service line has no billed amount")
+        return Line(row.cells["Line"], billed, self.money(row.cells["Paid"], "line paid amount"))
 
 
 class AuthLookupPage(PageObject[UnityHealthAdapter]):
