@@ -98,7 +98,7 @@ def _portals_table(ctx: PortalGates, now: datetime) -> Table:
     for name, config in ctx.settings.portals.items():
         gate = ctx.gate(name, now)
         with session_scope(ctx.engine) as session:
-            account = accounts.get_account(session, name, config.adapter)
+            account = accounts.peek_account(session, name, config.adapter)
         state, detail = gate.state, gate.detail or ""
         paused_flows = [p for p in pauses if p.portal == name]
         if paused_flows and gate.open:
