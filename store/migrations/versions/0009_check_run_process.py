@@ -24,7 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("host", sa.String(), nullable=True))
         batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("process_started", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("interrupted_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("interrupted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
