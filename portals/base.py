@@ -30,6 +30,16 @@ from portals.errors import (
 from portals.types import ClaimQuery, ClaimStatusResult, Credentials, PageSnapshot
 
 T = TypeVar("T")
+# Blank the value (property and attribute) of every input but the buttons, and every textarea.
+BLANK_TYPED_FIELDS = """() => {
+  const labels = new Set(['submit', 'button', 'reset', 'image']);
+  document.querySelectorAll('input, textarea').forEach(e => {
+    if (e.tagName === 'INPUT' && labels.has((e.getAttribute('type') || '').toLowerCase())) return;
+    e.value = '';
+    if (e.hasAttribute('value')) e.setAttribute('value', '');
+    if (e.tagName === 'TEXTAREA') e.textContent = '';
+  });
+}"""
 # What portals print in a cell that has no value.
 BLANK = frozenset({"", "-", "—", "N/A"})
 
@@ -104,12 +114,11 @@ class PortalAdapter(ABC):
             return action()
 
     def snapshot(self) -> PageSnapshot:
-        """The current page as evidence, with every password field blanked first."""
+        """The current page as evidence, with every field a person types into blanked first (passwords,
+        usernames, codes, searches): a login page kept after a failure holds the username in its value.
+        Buttons keep their labels, so the evidence still shows what the page offered."""
         try:
-            self.page.evaluate(
-                "() => document.querySelectorAll('input[type=password]')"
-                ".forEach(e => { e.value = ''; e.setAttribute('value', ''); })"
-            )
+            self.page.evaluate(BLANK_TYPED_FIELDS)
             html = self.page.content()
             png = self.page.screenshot(full_page=True)
         except PlaywrightError:

@@ -19,6 +19,11 @@ def get_account(session: Session, portal: str, adapter: str) -> PortalAccount:
     return account
 
 
+def peek_account(session: Session, portal: str, adapter: str) -> PortalAccount:
+    """The account as stored, or a new one not added to the session: for readers that must not write."""
+    return session.get(PortalAccount, portal) or PortalAccount(portal=portal, adapter=adapter)
+
+
 def all_accounts(session: Session) -> list[PortalAccount]:
     return list(session.exec(select(PortalAccount).order_by(PortalAccount.portal)))
 

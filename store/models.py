@@ -116,6 +116,12 @@ class CheckRun(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     summary: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Who ran it: a run whose process is gone without finishing is marked interrupted by the next
+    # `check`, `run` or `status` on that host. The process's start time tells a reused pid apart.
+    host: str | None = None
+    pid: int | None = None
+    process_started: float | None = None
+    interrupted_at: datetime | None = None
 
 
 class Denial(SQLModel, table=True):

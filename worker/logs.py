@@ -14,11 +14,17 @@ from worker.security.redaction import redact
 
 
 def configure(level: str = "info", log_file: Path | None = None, stream: TextIO | None = None) -> None:
-    """JSON lines to `log_file` (created 0600) or `stream` (default stderr)."""
+    """JSON lines to `log_file` (created 0600) or `stream` (default stderr).
+
+    A log file this user cannot write (a read-only data directory) sends the lines to stderr instead:
+    a command that only reads must still work, and one that writes says why it cannot."""
     if log_file is not None:
-        log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        log_file.touch(mode=0o600, exist_ok=True)
-        stream = log_file.open("a", encoding="utf-8")
+        try:
+            log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            log_file.touch(mode=0o600, exist_ok=True)
+            stream = log_file.open("a", encoding="utf-8")
+        except OSError:
+            stream = None
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

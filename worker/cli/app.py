@@ -8,6 +8,7 @@ APScheduler, the keyring) inside its own body.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -95,7 +96,9 @@ def load_settings() -> Settings:
     from worker.settings import Settings
 
     settings = Settings.load(state.config_path)
-    settings.worker.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # A folder this user cannot make: the store says so (StoreNotWritable) when a command needs it.
+    with suppress(OSError):
+        settings.worker.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     logs.configure(settings.worker.log_level, settings.worker.data_dir / "logs" / "portal-worker.jsonl")
     return settings
 
@@ -132,6 +135,7 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
     from flows.claim_import import ImportRejected
     from flows.denials import DenialActionRefused
     from flows.era import EraParseError
+    from store.db import StoreDamaged, StoreNotWritable
     from store.migrate import SchemaTooNew
     from worker.runtime.browser import BrowserNotFound
     from worker.security.credentials import CredentialStoreUnavailable
@@ -144,7 +148,16 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
         return f"[red]ERA rejected, nothing was imported:[/] {words}", 2
     if isinstance(
         exc,
-        (DenialActionRefused, AlertNotFound, ConfigError, CredentialStoreUnavailable, BrowserNotFound, SchemaTooNew),
+        (
+            DenialActionRefused,
+            AlertNotFound,
+            ConfigError,
+            CredentialStoreUnavailable,
+            BrowserNotFound,
+            SchemaTooNew,
+            StoreDamaged,
+            StoreNotWritable,
+        ),
     ):
         return f"[red]error:[/] {words}", 2
     return None

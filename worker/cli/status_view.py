@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from rich.console import Console
@@ -11,8 +13,10 @@ from rich.table import Table
 
 from store import accounts, health, tasks
 from store.alerts import digests_by_state
-from store.db import session_scope
+from store.db import StoreNotWritable, session_scope
+from store.runs import recent_runs
 from worker.clock import aware, utcnow
+from worker.runtime.check_runs import is_running, mark_interrupted_checks
 from worker.runtime.gates import PortalGates
 from worker.runtime.heartbeat import ROLE, Liveness, liveness
 from worker.runtime.jobs import JobSpec, job_specs, next_fire
@@ -30,6 +34,9 @@ def print_status(console: Console, ctx: PortalGates) -> Liveness:
     console.print(_portals_table(ctx, now))
     console.print(_queue_table(ctx))
     console.print(_jobs_table(ctx.settings, ctx, now))
+    checks = _checks_table(ctx)
+    if checks is not None:
+        console.print(checks)
     with session_scope(ctx.engine) as session:
         failures = tasks.recent_failures(session, limit=10)
     if failures:
@@ -44,6 +51,39 @@ def print_status(console: Console, ctx: PortalGates) -> Liveness:
 
 
 DELIVERIES_SHOWN_DAYS = 14
+CHECKS_SHOWN = 5
+
+
+def _checks_table(ctx: PortalGates) -> Table | None:
+    """The last few `check` runs; one killed on this host shows "interrupted", never "running" forever."""
+    with suppress(StoreNotWritable):  # a read-only store: the table below still tells them apart
+        mark_interrupted_checks(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        runs = recent_runs(session, CHECKS_SHOWN)
+    if not runs:
+        return None
+    local, host = ctx.settings.worker.tzinfo, socket.gethostname()
+    table = Table("Started", "Host", "PID", "Result", title="Recent checks")
+    for run in runs:
+        if run.finished_at is not None:
+            done = run.summary or []
+            checked = sum(int(row.get("checked", 0)) for row in done)
+            problems = sum(1 for row in done if row.get("problem"))
+            result = f"[green]finished[/] {aware(run.finished_at).astimezone(local):%a %d %b %H:%M}: {checked} checked"
+            result += f", [red]{problems} portal(s) with a problem[/]" if problems else ""
+        elif run.interrupted_at is not None or (
+            run.host == host and run.pid and not is_running(run.pid, run.process_started)
+        ):
+            result = "[red]interrupted[/] (its process ended before it finished)"
+        else:
+            result = "running"
+        table.add_row(
+            f"{aware(run.started_at).astimezone(local):%a %d %b %H:%M}",
+            escape(run.host or "-"),
+            str(run.pid or "-"),
+            result,
+        )
+    return table
 
 
 def _workers_table(ctx: PortalGates, now: datetime) -> Table | None:
@@ -98,7 +138,7 @@ def _portals_table(ctx: PortalGates, now: datetime) -> Table:
     for name, config in ctx.settings.portals.items():
         gate = ctx.gate(name, now)
         with session_scope(ctx.engine) as session:
-            account = accounts.get_account(session, name, config.adapter)
+            account = accounts.peek_account(session, name, config.adapter)
         state, detail = gate.state, gate.detail or ""
         paused_flows = [p for p in pauses if p.portal == name]
         if paused_flows and gate.open:

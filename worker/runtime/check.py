@@ -34,6 +34,7 @@ from store.runs import finish_run, start_run
 from store.tasks import LeasedTask
 from worker.clock import aware, utcnow
 from worker.runtime.browser import ChromiumChoice, find_chromium
+from worker.runtime.check_runs import mark_interrupted_checks, this_process
 from worker.runtime.context import WorkerContext
 from worker.runtime.failures import Failure, Outcome
 from worker.runtime.gates import PortalGate
@@ -136,8 +137,10 @@ class Check:
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
         try:
+            mark_interrupted_checks(self.engine)
+            me = this_process()
             with session_scope(self.engine) as session:
-                start_run(session, run_id, utcnow())
+                start_run(session, run_id, utcnow(), host=me.host, pid=me.pid, process_started=me.started)
             ctx = self._context(force)
             kinds = KINDS_OF_WORK["claims"] if claim_ids else tuple(k for w in what for k in KINDS_OF_WORK[w])
             planned = self._plan(kinds, portals, claim_ids, force)

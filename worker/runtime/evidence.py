@@ -75,7 +75,7 @@ def save_snapshot(
     os.chmod(evidence_dir(data_dir), 0o700)
     os.chmod(folder, 0o700)
     stem = f"{_safe(claim_id or 'login')}-{at.strftime('%Y%m%dT%H%M%S%fZ')}"
-    html_path = _write_private(folder / f"{stem}.html", scrub(snapshot.html).encode())
+    html_path = _write_private(folder / f"{stem}.html", scrub(blank_typed_values(snapshot.html)).encode())
     png_path = _write_private(folder / f"{stem}.png", snapshot.screenshot_png) if snapshot.screenshot_png else None
     trace_path = trace.save(folder / f"{stem}.trace.zip") if trace else None
     return Evidence(
@@ -108,6 +108,25 @@ def sweep_expired(data_dir: Path, cutoff: datetime) -> int:
     if removed:
         log.info("evidence_swept", files=removed, older_than=cutoff.date().isoformat())
     return removed
+
+
+INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
+BUTTON_TYPE = re.compile(r"""\btype\s*=\s*["']?(submit|button|reset|image)\b""", re.IGNORECASE)
+VALUE_ATTRIBUTE = re.compile(r"""((?<![\w-])value\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+TEXTAREA = re.compile(r"(<textarea\b[^>]*>).*?(</textarea>)", re.IGNORECASE | re.DOTALL)
+
+
+def blank_typed_values(html: str) -> str:
+    """The HTML with what was typed or filled in (usernames, passwords) blanked, button labels kept.
+
+    The adapter blanks the fields in the page before taking it (portals/base.py); this holds for any
+    snapshot, whoever took it."""
+
+    def blank_input(tag: re.Match[str]) -> str:
+        text = tag.group(0)
+        return text if BUTTON_TYPE.search(text) else VALUE_ATTRIBUTE.sub(r'\1""', text)
+
+    return TEXTAREA.sub(r"\1\2", INPUT_TAG.sub(blank_input, html))
 
 
 def _safe(name: str) -> str:

@@ -78,8 +78,12 @@ class PortalGates:
         if not window.is_open:
             reopens = f", reopens {window.reopens_at:%a %H:%M}" if window.reopens_at else ""
             return PortalGate(portal, False, "closed", f"{window.reason}{reopens}")
+        # What `status` and `schedule` show (RecordedCredentials) only reads: it works on a read-only store.
+        account_of = (
+            accounts.peek_account if isinstance(self.credentials, RecordedCredentials) else accounts.get_account
+        )
         with session_scope(self.engine) as session:
-            account = accounts.get_account(session, portal, config.adapter)
+            account = account_of(session, portal, config.adapter)
             if account.unavailable_until and aware(account.unavailable_until) > now and not self.ignore_backoff:
                 return PortalGate(
                     portal,
@@ -99,7 +103,7 @@ class PortalGates:
         if stored_at is None:
             return PortalGate(portal, False, "no credentials", f"run `portal-worker credentials set {portal}`")
         with session_scope(self.engine) as session:
-            account = accounts.get_account(session, portal, config.adapter)
+            account = account_of(session, portal, config.adapter)
             if waiting_for_new_credentials(account, stored_at):
                 return PortalGate(portal, False, "needs a person", waiting_reason(account, portal))
             if account.state == "needs_attention":

@@ -28,6 +28,7 @@ from store.db import create_schema, make_engine, session_scope
 from store.scheduler_lock import SchedulerLock, scheduler_lock
 from worker.clock import utcnow
 from worker.runtime.browser import find_chromium
+from worker.runtime.check_runs import mark_interrupted_checks
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import sweep_expired
 from worker.runtime.heartbeat import ROLE, RUNNERS_ONLY, SCHEDULER
@@ -77,6 +78,7 @@ class Worker:
         structlog.contextvars.bind_contextvars(worker=self.worker_id)
         reap_orphans(settings.worker.data_dir)
         create_schema(self.engine)
+        mark_interrupted_checks(self.engine)  # checks killed on this host before this worker started
         self.ctx = ctx = WorkerContext(
             settings,
             self.engine,
