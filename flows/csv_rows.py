@@ -63,6 +63,8 @@ class ImportRejected(Exception):
 
     def _describe(self) -> str:
         count = len(self.problems)
+        if count == 1:
+            return str(self.problems[0])  # one line: an unreadable file, a foreign delimiter, one bad cell
         file = self.problems[0].file if self.problems else "the file"
         lines = [f"{file}: nothing was imported; {count} problem{'s' if count != 1 else ''} to fix:"]
         lines += [f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
@@ -234,7 +236,7 @@ def _read_text(path: Path) -> tuple[str, ImportProblem | None]:
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return "", ImportProblem(path.name, 0, None, f"cannot be read ({reason.lower()})")
+        return "", ImportProblem(str(path), 0, None, f"cannot be read ({reason.lower()})")
     try:
         return raw.decode("utf-8-sig"), None  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError as exc:
@@ -334,6 +336,7 @@ class _TableReader(Generic[R]):
                 far = date_problem(parsed, self.today)
                 if far:
                     self._problem(row, column.name, far)
+                    del values[column.name]  # no "is before" on top: one problem per bad cell
         for check in self.table.checks:
             for name, reason in check(values):
                 self._problem(row, name, reason)

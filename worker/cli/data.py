@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from worker.cli.app import app, console, err, import_app, load_settings, open_engine
 
@@ -31,7 +32,7 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
     if unrouted:
         err.print(
-            f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
+            f"[yellow]No portal in the config answers for payer(s) {escape(', '.join(unrouted))}; "
             "their claims will not be checked.[/]"
         )
 

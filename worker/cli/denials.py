@@ -34,7 +34,7 @@ def worklist(
         )
     if csv_path:
         display.write_worklist_csv(csv_path, items)
-        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.")
+        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.", markup=False)
         return
     console.print(display.worklist_table(items[:limit]))
     if len(items) > limit:
