@@ -111,8 +111,9 @@ def print_report(console: Console, report: RunReport) -> None:
     console.print(f"Wall time: {report.seconds:.1f} s")
 
 
-def claims_table(claims: Sequence[Claim]) -> Table:
-    table = Table(title=f"{len(claims)} claim(s)", title_justify="left")
+def claims_table(claims: Sequence[Claim], total: int | None = None) -> Table:
+    """`total`: how many claims the list holds when `claims` is one page of it."""
+    table = Table(title=f"{len(claims) if total is None else total} claim(s)", title_justify="left")
     for name, justify in (
         ("Claim", "left"),
         ("Payer", "left"),
@@ -234,8 +235,8 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
     )
 
 
-def auths_table(auths: Sequence[Authorization]) -> Table:
-    table = Table(title=f"{len(auths)} authorization(s)", title_justify="left")
+def auths_table(auths: Sequence[Authorization], total: int | None = None) -> Table:
+    table = Table(title=f"{len(auths) if total is None else total} authorization(s)", title_justify="left")
     for name, justify in (
         ("Auth #", "left"),
         ("Payer", "left"),
@@ -267,8 +268,10 @@ def auths_table(auths: Sequence[Authorization]) -> Table:
     return table
 
 
-def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollment]) -> Table:
-    table = Table(title=f"{len(providers)} provider(s)", title_justify="left")
+def providers_table(
+    providers: Sequence[Provider], enrollments: Sequence[Enrollment], total: int | None = None
+) -> Table:
+    table = Table(title=f"{len(providers) if total is None else total} provider(s)", title_justify="left")
     for name in (
         "NPI",
         "Name",
@@ -309,8 +312,9 @@ def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollm
     return table
 
 
-def findings_table(findings: Sequence[Finding]) -> Table:
-    table = Table(title=f"{len(findings)} finding(s), soonest first", title_justify="left")
+def findings_table(findings: Sequence[Finding], total: int | None = None) -> Table:
+    count = len(findings) if total is None else total
+    table = Table(title=f"{count} finding(s), soonest first", title_justify="left")
     for name, justify in (
         ("ID", "right"),
         ("Kind", "left"),
