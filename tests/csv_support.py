@@ -1,5 +1,5 @@
-"""A worker install without a portal to reach, and synthetic practice exports for it: for tests of
-what the imports and the lists tell a person. Dates count from today, as `portal-worker` does."""
+"""A worker install without a portal to reach, and synthetic practice exports and remittances for it:
+for tests of what the imports and the lists tell a person. Dates count from today, as `portal-worker` does."""
 
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def make_install(root: Path) -> Install:
     config = root / "portal-worker.toml"
     config.write_text(
         f'[worker]\ndata_dir = "{root / "data"}"\n\n'
-        '[portals.unity]\nadapter = "unity_health"\nbase_url = "http://127.0.0.1:9/unity"\npayers = ["UHP"]\n'
+        '[portals.unity]\nadapter = "unity_health"\nbase_url = "http://127.0.0.1:9/unity"\npayers = ["UHP"]\n\n'
+        '[portals.summit]\nadapter = "summit_exchange"\nbase_url = "http://127.0.0.1:9/clearinghouse"\n'
+        'payers = ["NWM"]\n'
     )
     return Install(root, config)
 
@@ -112,3 +114,36 @@ def provider_rows(count: int) -> list[dict[str, str]]:
         }
         for i in range(1, count + 1)
     ]
+
+
+def denials_835(count: int, denied_days_ago: int = 175) -> str:
+    """An 835 denying `count` synthetic claims CO-50 (balanced: billed - adjustment = paid = 0), paid
+    `denied_days_ago` days ago so their appeal deadlines fall within the alert window."""
+    today = date.today()
+    served = (today - timedelta(days=denied_days_ago + 25)).strftime("%Y%m%d")
+    paid = (today - timedelta(days=denied_days_ago)).strftime("%Y%m%d")
+    segments = [
+        "ISA*00*          *00*          *ZZ*NWMUTUAL       *ZZ*PORTALWORKER   *261102*0930*^*00501*000000101*0*T*:",
+        "GS*HP*NWMUTUAL*PORTALWORKER*20261102*0930*101*X*005010X221A1",
+        "ST*835*0001",
+        f"BPR*H*0.00*C*NON************{paid}",
+        "TRN*1*PAGING001*1999999999",
+        f"DTM*405*{paid}",
+        "N1*PR*NORTHWIND MUTUAL",
+        "REF*2U*NWM",
+        "N1*PE*SYNTHETIC CLINIC*XX*1548726300",
+        "LX*1",
+    ]
+    for i in range(1, count + 1):
+        billed = f"{100 + i}.00"
+        segments += [
+            f"CLP*PG{i:05d}*4*{billed}*0.00**12*NWMPG{i:05d}*11*1",
+            "NM1*QC*1*SYNTHETIC*PATIENT****MI*X00000001",
+            f"DTM*232*{served}",
+            f"DTM*233*{served}",
+            f"SVC*HC:99213*{billed}*0.00**1",
+            f"DTM*472*{served}",
+            f"CAS*CO*50*{billed}",
+        ]
+    segments += [f"SE*{len(segments) - 1}*0001", "GE*1*101", "IEA*1*000000101"]
+    return "~".join(segments) + "~"
