@@ -154,6 +154,11 @@ def _claims_query(status: str | None, payer_id: str | None) -> SelectOfScalar[Cl
     return query
 
 
+def claim_payer_ids(session: Session) -> set[str]:
+    """Every payer id the stored claims name (not every claim: there may be 50,000)."""
+    return set(session.exec(select(Claim.payer_id).distinct()).all())
+
+
 def get_claim(session: Session, claim_id: str) -> Claim | None:
     return session.get(Claim, claim_id)
 

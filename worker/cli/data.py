@@ -18,7 +18,7 @@ PANEL = "Your data"
 def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submitted claims.")]) -> None:
     """Import claims; a file with any bad row is rejected whole, with every problem listed."""
     from flows.claim_import import import_claims_file
-    from store.claims import list_claims
+    from store.claims import claim_payer_ids
     from store.db import session_scope
     from worker.clock import utcnow
 
@@ -29,7 +29,7 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
         f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
     )
     with session_scope(engine) as session:
-        payers = {claim.payer_id for claim in list_claims(session)}
+        payers = claim_payer_ids(session)
     unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
     if unrouted:
         err.print(
