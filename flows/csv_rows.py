@@ -236,7 +236,7 @@ def _read_text(path: Path) -> tuple[str, ImportProblem | None]:
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return "", ImportProblem(str(path), 0, None, f"cannot be read ({reason.lower()})")
+        return "", ImportProblem(path.name, 0, None, f"cannot be read ({reason.lower()})")
     try:
         return raw.decode("utf-8-sig"), None  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError as exc:

@@ -157,13 +157,13 @@ def test_a_control_character_in_any_text_field_is_refused_without_echoing_the_ce
 @pytest.mark.parametrize("kind", ["claims", "auths", "providers"])
 def test_importing_a_missing_file_is_one_line_naming_it(install: Install, kind: str) -> None:
     missing = install.root / "nowhere" / "export.csv"
-    refused_in_one_line(install, kind, missing, str(missing), "cannot be read (no such file or directory)")
+    refused_in_one_line(install, kind, missing, "export.csv: cannot be read (no such file or directory)")
     nothing_stored(install)
 
 
 @pytest.mark.parametrize("kind", ["claims", "auths", "providers"])
 def test_importing_a_directory_is_one_line_naming_it(install: Install, kind: str) -> None:
-    refused_in_one_line(install, kind, install.root, str(install.root), "cannot be read (is a directory)")
+    refused_in_one_line(install, kind, install.root, f"{install.root.name}: cannot be read (is a directory)")
     nothing_stored(install)
 
 
