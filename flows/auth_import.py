@@ -22,6 +22,7 @@ from flows.csv_rows import (
     parse_procedure_codes,
     read_table,
 )
+from flows.input_bounds import import_day
 from store.authorizations import upsert_authorizations
 from store.claims import ImportCounts
 from store.db import session_scope
@@ -72,11 +73,11 @@ AUTHS = CsvTable(
 
 def import_auths_file(engine: Engine, path: Path, now: datetime) -> ImportCounts:
     """Validate the whole file, then write it in one transaction (ImportRejected: nothing written)."""
-    rows = read_table(path, AUTHS)
+    rows = read_table(path, AUTHS, import_day(now))
     with session_scope(engine) as session:
         return upsert_authorizations(session, rows.records, now, keep=rows.absent)
 
 
-def read_auths_csv(path: Path) -> list[AuthRecord]:
+def read_auths_csv(path: Path, today: date | None = None) -> list[AuthRecord]:
     """Every authorization in the file, or ImportRejected listing every problem in it."""
-    return read_table(path, AUTHS).records
+    return read_table(path, AUTHS, today or date.today()).records

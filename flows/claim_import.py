@@ -25,6 +25,7 @@ from flows.csv_rows import (
     parse_procedure_codes,
     read_table,
 )
+from flows.input_bounds import import_day
 from store.claims import ImportCounts, upsert_claims
 from store.db import session_scope
 from store.denials import attach_reported_claims
@@ -75,7 +76,7 @@ CLAIMS = CsvTable(
 
 def import_claims_file(engine: Engine, path: Path, now: datetime) -> ImportCounts:
     """Validate the whole file, then write it in one transaction (ImportRejected: nothing written)."""
-    rows = read_table(path, CLAIMS)
+    rows = read_table(path, CLAIMS, import_day(now))
     with session_scope(engine) as session:
         counts = upsert_claims(session, rows.records, now, keep=rows.absent)
         # an ERA may have reported these claims before the practice exported them
@@ -83,6 +84,6 @@ def import_claims_file(engine: Engine, path: Path, now: datetime) -> ImportCount
         return counts
 
 
-def read_claims_csv(path: Path) -> list[ClaimRecord]:
+def read_claims_csv(path: Path, today: date | None = None) -> list[ClaimRecord]:
     """Every claim in the file, or ImportRejected listing every problem in it."""
-    return read_table(path, CLAIMS).records
+    return read_table(path, CLAIMS, today or date.today()).records

@@ -22,16 +22,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from flows.input_bounds import control_character_problem, date_problem, money_problem, units_problem
+
 R = TypeVar("R")
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
-CENT = Decimal("0.01")
 # 1234.50, 1,234.50, $1,234.50 and -12.00 (rejected later as negative, with a clear reason)
 AMOUNT = re.compile(r"^(?P<sign>-)?\$?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d+))?$")
 # CPT (99213), HCPCS Level II (J1100) and CPT Category II/III (3074F, 0042T)
 PROCEDURE_CODE = re.compile(r"\d{5}|[A-Z]\d{4}|\d{4}[FTU]")
 NPI_PREFIX = "80840"  # the health-industry prefix the NPI check digit is computed over
 MAX_PROBLEMS_SHOWN = 50
+DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ImportRejected(Exception):
 
     def _describe(self) -> str:
         count = len(self.problems)
+        if count == 1:
+            return str(self.problems[0])  # one line: an unreadable file, a foreign delimiter, one bad cell
         file = self.problems[0].file if self.problems else "the file"
         lines = [f"{file}: nothing was imported; {count} problem{'s' if count != 1 else ''} to fix:"]
         lines += [f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
@@ -110,8 +114,9 @@ class TableRows(Generic[R]):
     absent: frozenset[str]  # optional columns the header lacks: an import keeps what it stored for them
 
 
-def read_table(path: Path, table: CsvTable[R]) -> TableRows[R]:
-    """Every record in the file, or ImportRejected listing every problem in it."""
+def read_table(path: Path, table: CsvTable[R], today: date) -> TableRows[R]:
+    """Every record in the file, or ImportRejected listing every problem in it. `today` bounds the
+    dates a row may hold (flows.input_bounds)."""
     text, problem = _read_text(path)
     if problem:
         raise ImportRejected([problem])
@@ -123,7 +128,20 @@ def read_table(path: Path, table: CsvTable[R]) -> TableRows[R]:
         raise ImportRejected(
             [ImportProblem(path.name, 1, None, f"the file is empty (expected a header row and {table.noun})")]
         )
-    return _TableReader(path.name, table).read(rows)
+    delimiter = _foreign_delimiter(rows[0], table)
+    if delimiter:
+        raise ImportRejected(
+            [
+                ImportProblem(
+                    path.name,
+                    1,
+                    None,
+                    f"the columns are separated by {delimiter}, not commas; "
+                    'export the file again as comma-separated values ("CSV")',
+                )
+            ]
+        )
+    return _TableReader(path.name, table, today).read(rows)
 
 
 # --- cell parsers: each returns the value or raises BadValue -------------------------------
@@ -146,7 +164,11 @@ def parse_amount(value: str) -> Decimal:
     cents = match["cents"] or ""
     if len(cents) > 2:
         raise BadValue("has more than 2 decimal places")
-    amount = Decimal(f"{match['sign'] or ''}{match['whole'].replace(',', '')}.{cents or '0'}").quantize(CENT)
+    whole = match["whole"].replace(",", "")
+    too_large = money_problem(whole)
+    if too_large:
+        raise BadValue(too_large)
+    amount = Decimal(f"{match['sign'] or ''}{whole}.{cents.ljust(2, '0')}")
     if amount < 0:
         raise BadValue("is negative")
     if amount == 0:
@@ -155,11 +177,14 @@ def parse_amount(value: str) -> Decimal:
 
 
 def parse_count(value: str) -> int:
-    """A whole number, zero or more."""
+    """A count of units, zero to flows.input_bounds.MAX_UNITS."""
     if re.fullmatch(r"-\d+", value):
         raise BadValue("is negative")
     if not re.fullmatch(r"\d+", value):
         raise BadValue("is not a whole number")
+    too_many = units_problem(value)
+    if too_many:
+        raise BadValue(too_many)
     return int(value)
 
 
@@ -225,12 +250,26 @@ def _has_values(row: list[str]) -> bool:
     return any(value.strip() for value in row)
 
 
+def _foreign_delimiter(header: list[str], table: CsvTable[Any]) -> str | None:
+    """How the header is separated when it is not by commas (a spreadsheet's locale, a tab export):
+    said once, instead of every column reported missing."""
+    known = {column.name for column in table.columns}
+    if len(known & {name.strip().lower() for name in header}) > 1:
+        return None
+    line = ",".join(header)
+    for delimiter, words in DELIMITER_NAMES.items():
+        if len(known & {name.strip().lower() for name in line.split(delimiter)}) > 1:
+            return words
+    return None
+
+
 class _TableReader(Generic[R]):
     """Walks the rows once, collecting records and problems."""
 
-    def __init__(self, file: str, table: CsvTable[R]) -> None:
+    def __init__(self, file: str, table: CsvTable[R], today: date) -> None:
         self.file = file
         self.table = table
+        self.today = today
         self.columns = {column.name: column for column in table.columns}
         self.in_file_order = list(table.columns)
         self.problems: list[ImportProblem] = []
@@ -278,6 +317,10 @@ class _TableReader(Generic[R]):
             if column.required and column.name not in cells:
                 continue  # already reported on the header row
             value = cells.get(column.name, "")
+            garbled = control_character_problem(value)
+            if garbled:
+                self._problem(row, column.name, garbled)
+                continue
             if not value:
                 if column.required:
                     self._problem(row, column.name, "is empty")
@@ -285,9 +328,15 @@ class _TableReader(Generic[R]):
                     values[column.name] = column.blank
                 continue
             try:
-                values[column.name] = column.parse(value)
+                values[column.name] = parsed = column.parse(value)
             except BadValue as bad:
                 self._problem(row, column.name, self._say(column, bad.part or value, bad.reason))
+                continue
+            if isinstance(parsed, date):
+                far = date_problem(parsed, self.today)
+                if far:
+                    self._problem(row, column.name, far)
+                    del values[column.name]  # no "is before" on top: one problem per bad cell
         for check in self.table.checks:
             for name, reason in check(values):
                 self._problem(row, name, reason)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from flows.csv_rows import Column, CsvTable, RowCheck, parse_date, parse_npi, read_table
+from flows.input_bounds import import_day
 from store.claims import ImportCounts
 from store.db import session_scope
 from store.providers import upsert_providers
@@ -53,16 +54,13 @@ def providers_table(today: date) -> CsvTable[ProviderRecord]:
 
 def import_providers_file(engine: Engine, path: Path, now: datetime) -> ImportCounts:
     """Validate the whole file, then write it in one transaction (ImportRejected: nothing written)."""
-    rows = read_table(path, providers_table(_local_date(now)))
+    today = import_day(now)
+    rows = read_table(path, providers_table(today), today)
     with session_scope(engine) as session:
         return upsert_providers(session, rows.records, now, keep=rows.absent)
 
 
 def read_providers_csv(path: Path, today: date | None = None) -> list[ProviderRecord]:
     """Every provider in the file, or ImportRejected listing every problem in it."""
-    return read_table(path, providers_table(today or date.today())).records
-
-
-def _local_date(now: datetime) -> date:
-    # The practice writes attestation dates in its own calendar: the worker host's.
-    return now.astimezone().date() if now.tzinfo else now.date()
+    day = today or date.today()
+    return read_table(path, providers_table(day), day).records

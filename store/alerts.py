@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from store.models import Alert, Denial, Digest
+from store.pages import Page, count_rows, page_of
 
 UNRESOLVED = ("open", "acknowledged", "snoozed")
 
@@ -41,13 +42,26 @@ def _ordered(statement: SelectOfScalar[Alert]) -> SelectOfScalar[Alert]:
 
 def open_alerts(session: Session, include_snoozed: bool = False, now: datetime | None = None) -> list[Alert]:
     """Alerts waiting for a person: open ones, and snoozed ones whose snooze has passed `now` (or all snoozed)."""
+    return list(session.exec(_open_query(include_snoozed, now)))
+
+
+def alerts_page(session: Session, limit: int, offset: int, now: datetime | None = None) -> Page[Alert]:
+    """One page of the alerts waiting for a person as of `now` (every alert when None), soonest first."""
+    statement = _ordered(select(Alert)) if now is None else _open_query(False, now)
+    return page_of(session, statement, limit, offset)
+
+
+def count_unresolved(session: Session) -> int:
+    return count_rows(session, select(Alert).where(col(Alert.status).in_(UNRESOLVED)))
+
+
+def _open_query(include_snoozed: bool, now: datetime | None) -> SelectOfScalar[Alert]:
     waiting = [col(Alert.status) == "open"]
     if include_snoozed:
         waiting.append(col(Alert.status) == "snoozed")
     elif now is not None:
         waiting.append(and_(col(Alert.status) == "snoozed", col(Alert.snoozed_until) <= now))
-    statement = select(Alert).where(or_(*waiting))
-    return list(session.exec(_ordered(statement)))
+    return _ordered(select(Alert).where(or_(*waiting)))
 
 
 def unresolved_alerts(session: Session, kinds: Sequence[str] | None = None) -> list[Alert]:

@@ -11,9 +11,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.claims import ImportCounts, upsert_pm_records
 from store.models import Authorization
+from store.pages import Page, page_of
 
 PM_FIELDS = (
     "payer_id",
@@ -67,12 +69,23 @@ def list_authorizations(
     session: Session, status: str | None = None, payer_id: str | None = None
 ) -> list[Authorization]:
     """Authorizations matching every filter given, ordered by number."""
+    return list(session.exec(_authorizations_query(status, payer_id)).all())
+
+
+def authorizations_page(
+    session: Session, limit: int, offset: int, status: str | None = None, payer_id: str | None = None
+) -> Page[Authorization]:
+    """One page of the authorizations matching every filter, ordered by number, and how many match."""
+    return page_of(session, _authorizations_query(status, payer_id), limit, offset)
+
+
+def _authorizations_query(status: str | None, payer_id: str | None) -> SelectOfScalar[Authorization]:
     query = select(Authorization)
     if status is not None:
         query = query.where(Authorization.status == status)
     if payer_id is not None:
         query = query.where(Authorization.payer_id == payer_id)
-    return list(session.exec(query.order_by(col(Authorization.auth_number))).all())
+    return query.order_by(col(Authorization.auth_number))
 
 
 def get_authorization(session: Session, number: str) -> Authorization | None:

@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.models import Claim
+from store.pages import Page, page_of
 
 # What the PM export owns; status fields belong to the worker and are never overwritten here.
 PM_FIELDS = (
@@ -127,17 +129,34 @@ def list_claims(
     claim_ids: Sequence[str] | None = None,
 ) -> list[Claim]:
     """Claims matching every filter given, ordered by claim id."""
-    query = select(Claim)
-    if status is not None:
-        query = query.where(Claim.status == status)
-    if payer_id is not None:
-        query = query.where(Claim.payer_id == payer_id)
+    query = _claims_query(status, payer_id)
     if claim_ids is None:
         return list(session.exec(query.order_by(col(Claim.claim_id))).all())
     found: list[Claim] = []
     for chunk in _chunks(claim_ids):
         found.extend(session.exec(query.where(col(Claim.claim_id).in_(chunk))).all())
     return sorted(found, key=lambda claim: claim.claim_id)
+
+
+def claims_page(
+    session: Session, limit: int, offset: int, status: str | None = None, payer_id: str | None = None
+) -> Page[Claim]:
+    """One page of the claims matching every filter, ordered by claim id, and how many match."""
+    return page_of(session, _claims_query(status, payer_id).order_by(col(Claim.claim_id)), limit, offset)
+
+
+def _claims_query(status: str | None, payer_id: str | None) -> SelectOfScalar[Claim]:
+    query = select(Claim)
+    if status is not None:
+        query = query.where(Claim.status == status)
+    if payer_id is not None:
+        query = query.where(Claim.payer_id == payer_id)
+    return query
+
+
+def claim_payer_ids(session: Session) -> set[str]:
+    """Every payer id the stored claims name (not every claim: there may be 50,000)."""
+    return set(session.exec(select(Claim.payer_id).distinct()).all())
 
 
 def get_claim(session: Session, claim_id: str) -> Claim | None:

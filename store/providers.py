@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from store.claims import ImportCounts, upsert_pm_records
 from store.models import Provider
+from store.pages import Page, page_of
 
 PM_FIELDS = ("name", "caqh_attested_date")
 
@@ -38,6 +39,11 @@ def upsert_providers(
 def list_providers(session: Session) -> list[Provider]:
     """Every provider, ordered by NPI."""
     return list(session.exec(select(Provider).order_by(col(Provider.npi))).all())
+
+
+def providers_page(session: Session, limit: int, offset: int) -> Page[Provider]:
+    """One page of the providers, ordered by NPI, and how many there are."""
+    return page_of(session, select(Provider).order_by(col(Provider.npi)), limit, offset)
 
 
 def get_provider(session: Session, npi: str) -> Provider | None:

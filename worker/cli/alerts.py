@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from worker.cli.app import alerts_app, app, console, err, load_settings, open_engine
+from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption
 
 PANEL = "Alerts"
 
@@ -15,6 +16,8 @@ PANEL = "Alerts"
 def alerts_list(
     ctx: typer.Context,
     include_all: Annotated[bool, typer.Option("--all", help="Also acknowledged, snoozed and resolved alerts.")] = False,
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
 ) -> None:
     """List open alerts, soonest first (ids, payers, amounts, dates, codes; no patient names)."""
     from worker.cli.alerts_view import print_alerts
@@ -22,7 +25,7 @@ def alerts_list(
 
     if ctx.invoked_subcommand is None:
         settings = load_settings()
-        print_alerts(console, settings, open_engine(settings), utcnow(), include_all=include_all)
+        print_alerts(console, settings, open_engine(settings), utcnow(), include_all=include_all, page=(limit, offset))
 
 
 @alerts_app.command("ack")

@@ -12,9 +12,10 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from flows.alerts import acknowledge
-from store.alerts import UNRESOLVED, list_alerts, open_alerts
+from store.alerts import alerts_page, count_unresolved
 from store.db import session_scope
 from store.models import Alert
+from worker.cli.paging import print_footer
 from worker.delivery import notify
 from worker.settings import ConfigError, Settings
 
@@ -31,9 +32,9 @@ def parse_snooze(text: str) -> timedelta:
     return int(match.group(1)) * SNOOZE_UNITS[match.group(2).lower()]
 
 
-def alerts_table(alerts: Sequence[Alert], *, with_status: bool = False) -> Table:
+def alerts_table(alerts: Sequence[Alert], *, with_status: bool = False, total: int | None = None) -> Table:
     """Alerts as staff read them: ids, payers, amounts, dates, codes; never a patient name."""
-    table = Table(title=f"{len(alerts)} alert(s), soonest first", title_justify="left")
+    table = Table(title=f"{len(alerts) if total is None else total} alert(s), soonest first", title_justify="left")
     for column in ("ID", "Severity", "Kind", "Title", "Action", "Due", "Owner", *(["Status"] if with_status else [])):
         table.add_column(column, overflow="fold")
     for alert in alerts:
@@ -53,13 +54,23 @@ def alerts_table(alerts: Sequence[Alert], *, with_status: bool = False) -> Table
     return table
 
 
-def print_alerts(console: Console, settings: Settings, engine: Engine, now: datetime, *, include_all: bool) -> None:
-    """Open alerts as of now (a snooze that ended counts as open), or with --all every alert and its status."""
+def print_alerts(
+    console: Console,
+    settings: Settings,
+    engine: Engine,
+    now: datetime,
+    *,
+    include_all: bool,
+    page: tuple[int, int] = (0, 0),
+) -> None:
+    """Open alerts as of now (a snooze that ended counts as open), or with --all every alert and its status.
+    `page` is (limit, offset); limit 0 shows every alert."""
     notify.refresh_alerts(settings, engine, now)
     with session_scope(engine) as session:
-        alerts = list_alerts(session) if include_all else open_alerts(session, now=now)
-        waiting = len(list_alerts(session, UNRESOLVED)) - len(alerts)
-    console.print(alerts_table(alerts, with_status=include_all))
+        shown = alerts_page(session, *page, now=None if include_all else now)
+        waiting = count_unresolved(session) - shown.total
+    console.print(alerts_table(shown.items, with_status=include_all, total=shown.total))
+    print_footer(console, shown, "alert(s)")
     if not include_all and waiting:
         console.print(f"{waiting} acknowledged or snoozed alert(s) not shown (--all shows every alert).")
 

@@ -143,7 +143,8 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
 
     words = escape(str(exc))  # the text names config keys such as [portals.unity]: not markup
     if isinstance(exc, ImportRejected):
-        return f"[red]import rejected, nothing was written:[/]\n{words}", 2
+        joint = " " if len(exc.problems) == 1 else "\n"
+        return f"[red]import rejected, nothing was written:[/]{joint}{words}", 2
     if isinstance(exc, EraParseError):
         return f"[red]ERA rejected, nothing was imported:[/] {words}", 2
     if isinstance(

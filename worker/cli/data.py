@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from worker.cli.app import app, console, err, import_app, load_settings, open_engine
+from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, print_footer
 
 PANEL = "Your data"
 
@@ -16,7 +18,7 @@ PANEL = "Your data"
 def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submitted claims.")]) -> None:
     """Import claims; a file with any bad row is rejected whole, with every problem listed."""
     from flows.claim_import import import_claims_file
-    from store.claims import list_claims
+    from store.claims import claim_payer_ids
     from store.db import session_scope
     from worker.clock import utcnow
 
@@ -27,11 +29,11 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
         f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
     )
     with session_scope(engine) as session:
-        payers = {claim.payer_id for claim in list_claims(session)}
+        payers = claim_payer_ids(session)
     unrouted = sorted(p for p in payers if settings.portal_for_payer(p) is None)
     if unrouted:
         err.print(
-            f"[yellow]No portal in the config answers for payer(s) {', '.join(unrouted)}; "
+            f"[yellow]No portal in the config answers for payer(s) {escape(', '.join(unrouted))}; "
             "their claims will not be checked.[/]"
         )
 
@@ -89,54 +91,64 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
 def list_auths_command(
     status: Annotated[str | None, typer.Option(help="Only this state, e.g. pending.")] = None,
     payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
 ) -> None:
     """List authorizations with what the payer last said (no patient names or member ids)."""
-    from store.authorizations import list_authorizations
+    from store.authorizations import authorizations_page
     from store.db import session_scope
     from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
-        auths = list_authorizations(session, status=status, payer_id=payer)
-    console.print(display.auths_table(auths))
+        page = authorizations_page(session, limit, offset, status=status, payer_id=payer)
+    console.print(display.auths_table(page.items, page.total))
+    print_footer(console, page, "authorization(s)")
 
 
 @app.command("providers", rich_help_panel=PANEL)
-def list_providers_command() -> None:
+def list_providers_command(limit: LimitOption = DEFAULT_LIMIT, offset: OffsetOption = 0) -> None:
     """List providers and their enrollment with each payer, as the portals last showed it."""
     from store.db import session_scope
     from store.observations import all_enrollments
-    from store.providers import list_providers
+    from store.providers import providers_page
     from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
-        providers, enrollments = list_providers(session), all_enrollments(session)
-    console.print(display.providers_table(providers, enrollments))
+        page, enrollments = providers_page(session, limit, offset), all_enrollments(session)
+    console.print(display.providers_table(page.items, enrollments, page.total))
+    print_footer(console, page, "provider(s)")
 
 
 @app.command("findings", rich_help_panel=PANEL)
 def list_findings_command(
     include_resolved: Annotated[bool, typer.Option("--all", help="Also findings that were resolved.")] = False,
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
 ) -> None:
     """Authorizations and enrollments about to cause denials, soonest first."""
     from store.db import session_scope
-    from store.findings import all_findings, open_findings
+    from store.findings import findings_page
     from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
-        findings = all_findings(session) if include_resolved else open_findings(session)
-    console.print(display.findings_table(findings))
+        page = findings_page(session, limit, offset, include_resolved=include_resolved)
+    console.print(display.findings_table(page.items, page.total))
+    print_footer(console, page, "finding(s)")
 
 
 @app.command("claims", rich_help_panel=PANEL)
 def list_claims_command(
     status: Annotated[str | None, typer.Option(help="Only claims in this state, e.g. denied.")] = None,
     payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
 ) -> None:
     """List claims with their latest status (no patient names or member ids)."""
-    from store.claims import list_claims
+    from store.claims import claims_page
     from store.db import session_scope
     from worker.cli import display
 
     with session_scope(open_engine(load_settings())) as session:
-        claims = list_claims(session, status=status, payer_id=payer)
-    console.print(display.claims_table(claims))
+        page = claims_page(session, limit, offset, status=status, payer_id=payer)
+    console.print(display.claims_table(page.items, page.total))
+    print_footer(console, page, "claim(s)")

@@ -59,7 +59,9 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
     with console.status("Starting the bundled fake payer portals..."):
         portal = launcher.start("--claims-per-payer", str(claims_per_payer))
     try:
-        console.print(f"Fake portals at {portal.url} (a clearinghouse, a commercial payer, a state Medicaid).")
+        console.print(
+            f"Fake portals at {portal.url} (a clearinghouse, a commercial payer, a state Medicaid).", markup=False
+        )
         config_path = data_dir / "portal-worker.toml"
         config_path.write_text(demo_config(portal.url, data_dir))
         settings = Settings.load(config_path)
@@ -81,7 +83,7 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
                 account["username"], account["password"], account.get("totp_secret"), answers
             )
         store.save_all(demo_accounts)
-        console.print(f"Stored the demo accounts' credentials in {store.description}.")
+        console.print(f"Stored the demo accounts' credentials in {store.description}.", markup=False)
 
         engine = make_engine(settings.database_url())
         create_schema(engine)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from worker.cli.app import app, console, load_settings, open_engine, practice_today, report_app
+from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, print_footer
 
 PANEL = "Denials"
 
@@ -19,12 +20,14 @@ def worklist(
     include_worked: Annotated[
         bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="Rows to show on screen.")] = 40,
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
 ) -> None:
     """Open denials, most worth working first: dollars x urgency x recoverability."""
     from flows.worklist import load_worklist
     from store.db import session_scope
     from store.denials import OPEN_STATES
+    from store.pages import page_of_list
     from worker.cli import display
 
     settings = load_settings()
@@ -34,11 +37,12 @@ def worklist(
         )
     if csv_path:
         display.write_worklist_csv(csv_path, items)
-        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.")
+        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.", markup=False)
         return
-    console.print(display.worklist_table(items[:limit]))
-    if len(items) > limit:
-        console.print(f"... and {len(items) - limit} more (--limit, or --csv for all).")
+    # ranked in Python (dollars x urgency x recoverability), so paged after ranking
+    page = page_of_list(items, limit, offset)
+    console.print(display.worklist_table(page.items))
+    print_footer(console, page, "denial(s) in the worklist")
 
 
 @app.command("denial", rich_help_panel=PANEL)

@@ -78,7 +78,7 @@ def print_report(console: Console, report: RunReport) -> None:
     for row in report.portals:
         counts = [sum(row.states.get(s.value, 0) for s in states) for _, states in STATE_COLUMNS]
         table.add_row(
-            row.portal,
+            escape(row.portal),
             str(row.checked),
             *map(str, counts),
             f"[red]{row.errors}[/]" if row.errors else "0",
@@ -93,13 +93,14 @@ def print_report(console: Console, report: RunReport) -> None:
     console.print(table)
     for row in report.portals:
         if row.problem:
-            console.print(f"[red]{row.portal}:[/] {escape(row.problem)}", highlight=False)
+            console.print(f"[red]{escape(row.portal)}:[/] {escape(row.problem)}", highlight=False)
     for payer, count in sorted(report.unrouted.items()):
         console.print(
-            f"[yellow]{count} claim(s) of payer {payer}: no enabled portal in the config answers for this payer.[/]"
+            f"[yellow]{count} claim(s) of payer {escape(payer)}: "
+            "no enabled portal in the config answers for this payer.[/]"
         )
     if report.unknown_claims:
-        console.print(f"[red]Not imported, so not checked:[/] {', '.join(report.unknown_claims)}")
+        console.print(f"[red]Not imported, so not checked:[/] {escape(', '.join(report.unknown_claims))}")
     if not report.portals:
         console.print("Nothing was due. Use --force to check everything now.")
     if report.findings.opened or report.findings.resolved:
@@ -110,8 +111,9 @@ def print_report(console: Console, report: RunReport) -> None:
     console.print(f"Wall time: {report.seconds:.1f} s")
 
 
-def claims_table(claims: Sequence[Claim]) -> Table:
-    table = Table(title=f"{len(claims)} claim(s)", title_justify="left")
+def claims_table(claims: Sequence[Claim], total: int | None = None) -> Table:
+    """`total`: how many claims the list holds when `claims` is one page of it."""
+    table = Table(title=f"{len(claims) if total is None else total} claim(s)", title_justify="left")
     for name, justify in (
         ("Claim", "left"),
         ("Payer", "left"),
@@ -126,15 +128,9 @@ def claims_table(claims: Sequence[Claim]) -> Table:
         table.add_column(name, justify=justify, no_wrap=name in {"Claim", "Payer claim #"})  # type: ignore[arg-type]
     for c in claims:
         table.add_row(
-            c.claim_id,
-            c.payer_id,
-            c.dos_from.isoformat(),
-            f"{c.billed_amount:,.2f}",
-            c.status,
+            *_texts(c.claim_id, c.payer_id, c.dos_from.isoformat(), f"{c.billed_amount:,.2f}", c.status),
             "" if c.paid_amount is None else f"{c.paid_amount:,.2f}",
-            c.payer_claim_number or "",
-            _checked(c.last_checked_at),
-            escape(c.last_error or ""),
+            *_texts(c.payer_claim_number or "", _checked(c.last_checked_at), c.last_error or ""),
         )
     return table
 
@@ -187,10 +183,10 @@ def worklist_table(items: Sequence[WorkItem]) -> Table:
             max_width=CODES_WIDTH if name == "Codes" else None,
         )
     for item in items:
-        row = list(_worklist_row(item))[:10]
+        row = _texts(*_worklist_row(item)[:10])
         if item.days_left is not None and item.days_left <= 7:
             row[9] = f"[red]{row[9]}[/]"
-        table.add_row(*row[:6], escape(row[6]), escape(row[7]), *row[8:])
+        table.add_row(*row)
     return table
 
 
@@ -203,8 +199,10 @@ def write_worklist_csv(path: Path, items: Sequence[WorkItem]) -> None:
 
 def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
     table = Table(
-        title=f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
-        f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})",
+        title=escape(
+            f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
+            f"{denial.group_code}-{denial.carc} {denial.amount:,.2f} ({denial.status})"
+        ),
         title_justify="left",
         caption=escape(describe_codes(denial)),  # what each code means; a remark we lack says so
         caption_justify="left",
@@ -212,7 +210,7 @@ def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
     for name in ("When (UTC)", "Who", "Status", "Note"):
         table.add_column(name)
     for event in events:
-        table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.status, escape(event.note or ""))
+        table.add_row(*_texts(event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.status, event.note or ""))
     return table
 
 
@@ -223,7 +221,7 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
         table.add_column("Denials", justify="right")
         table.add_column("Dollars", justify="right")
         for key, count, dollars in breakdown.rows:
-            table.add_row(key, str(count), f"{dollars:,.2f}")
+            table.add_row(escape(key), str(count), f"{dollars:,.2f}")
         console.print(table)
     rate = trends.initial_denial_rate
     share = trends.preventable_share
@@ -237,8 +235,8 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
     )
 
 
-def auths_table(auths: Sequence[Authorization]) -> Table:
-    table = Table(title=f"{len(auths)} authorization(s)", title_justify="left")
+def auths_table(auths: Sequence[Authorization], total: int | None = None) -> Table:
+    table = Table(title=f"{len(auths) if total is None else total} authorization(s)", title_justify="left")
     for name, justify in (
         ("Auth #", "left"),
         ("Payer", "left"),
@@ -255,21 +253,25 @@ def auths_table(auths: Sequence[Authorization]) -> Table:
         approved = a.portal_units_approved if a.portal_units_approved is not None else a.units_approved
         used = "" if a.units_used is None else f"{a.units_used} / {approved}"
         table.add_row(
-            a.auth_number,
-            a.payer_id,
-            a.status,
-            ", ".join(a.portal_codes or a.procedure_codes),
-            used,
-            str(a.portal_start or a.start_date),
-            str(a.portal_end or a.end_date),
-            str(a.scheduled_date or ""),
-            _checked(a.last_checked_at),
+            *_texts(
+                a.auth_number,
+                a.payer_id,
+                a.status,
+                ", ".join(a.portal_codes or a.procedure_codes),
+                used,
+                str(a.portal_start or a.start_date),
+                str(a.portal_end or a.end_date),
+                str(a.scheduled_date or ""),
+                _checked(a.last_checked_at),
+            )
         )
     return table
 
 
-def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollment]) -> Table:
-    table = Table(title=f"{len(providers)} provider(s)", title_justify="left")
+def providers_table(
+    providers: Sequence[Provider], enrollments: Sequence[Enrollment], total: int | None = None
+) -> Table:
+    table = Table(title=f"{len(providers) if total is None else total} provider(s)", title_justify="left")
     for name in (
         "NPI",
         "Name",
@@ -289,7 +291,7 @@ def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollm
     for p in providers:
         rows: list[Enrollment | None] = [*by_npi.get(p.npi, [])] or [None]
         for i, e in enumerate(rows):
-            head = (p.npi, escape(p.name), str(p.caqh_attested_date or "")) if i == 0 else ("", "", "")
+            head = tuple(_texts(p.npi, p.name, str(p.caqh_attested_date or ""))) if i == 0 else ("", "", "")
             if e is None:
                 table.add_row(*head, "", "not checked yet", "", "", "", "", "")
                 continue
@@ -300,8 +302,7 @@ def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollm
             )
             table.add_row(
                 *head,
-                e.payer_id,
-                e.status,
+                *_texts(e.payer_id, e.status),
                 str(e.effective or ""),
                 str(e.termination or ""),
                 str(e.revalidation_due or ""),
@@ -311,8 +312,9 @@ def providers_table(providers: Sequence[Provider], enrollments: Sequence[Enrollm
     return table
 
 
-def findings_table(findings: Sequence[Finding]) -> Table:
-    table = Table(title=f"{len(findings)} finding(s), soonest first", title_justify="left")
+def findings_table(findings: Sequence[Finding], total: int | None = None) -> Table:
+    count = len(findings) if total is None else total
+    table = Table(title=f"{count} finding(s), soonest first", title_justify="left")
     for name, justify in (
         ("ID", "right"),
         ("Kind", "left"),
@@ -326,16 +328,16 @@ def findings_table(findings: Sequence[Finding]) -> Table:
         table.add_column(name, justify=justify, no_wrap=name in {"ID", "Subject", "Due"})  # type: ignore[arg-type]
     for f in findings:
         table.add_row(
-            str(f.id),
-            f.kind,
-            f.subject,
-            f.payer_id or "",
-            str(f.due or ""),
+            *_texts(str(f.id), f.kind, f.subject, f.payer_id or "", str(f.due or "")),
             "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f}",
-            escape(f.message),
-            f.status,
+            *_texts(f.message, f.status),
         )
     return table
+
+
+def _texts(*values: str) -> list[str]:
+    """Table cells from stored data, printed as written: an id like "C[/]1" is not console markup."""
+    return [escape(value) for value in values]
 
 
 def _checked(at: datetime | None) -> str:

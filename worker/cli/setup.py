@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from worker.cli.app import (
     app,
@@ -34,10 +35,12 @@ def init() -> None:
 
     if not state.config_path.exists():
         shutil.copyfile(rules_dir() / "portal-worker.example.toml", state.config_path)
-        console.print(f"Wrote an example config to [bold]{state.config_path}[/]; edit it, then run this again.")
+        console.print(
+            f"Wrote an example config to [bold]{escape(str(state.config_path))}[/]; edit it, then run this again."
+        )
     settings = load_settings()
     open_engine(settings)
-    console.print(f"Data directory [bold]{settings.worker.data_dir}[/] and database ready.")
+    console.print(f"Data directory [bold]{escape(str(settings.worker.data_dir))}[/] and database ready.")
 
 
 @credentials_app.command("set")
@@ -84,7 +87,7 @@ def credentials_set(
     store = open_store(settings.worker.data_dir)
     store.save(portal, creds)
     record_credentials(settings, open_engine(settings), store)
-    console.print(f"Stored credentials for [bold]{portal}[/] in {store.description}.")
+    console.print(f"Stored credentials for [bold]{escape(portal)}[/] in {escape(store.description)}.")
 
 
 @credentials_app.command("test")
@@ -100,7 +103,7 @@ def credentials_test(
         require_portal(settings, name)
     results = check_logins(settings, names)
     for name, (ok, message) in results.items():
-        console.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'}  {name}: {message}")
+        console.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'}  {escape(name)}: {escape(message)}")
     if not all(ok for ok, _ in results.values()):
         raise typer.Exit(1)
 
@@ -115,7 +118,8 @@ def credentials_delete(portal: Annotated[str, typer.Argument()]) -> None:
     store = open_store(settings.worker.data_dir)
     deleted = store.delete(portal)
     record_credentials(settings, open_engine(settings), store)
-    console.print(f"Deleted credentials for {portal}." if deleted else f"No credentials stored for {portal}.")
+    done = f"Deleted credentials for {portal}." if deleted else f"No credentials stored for {portal}."
+    console.print(done, markup=False)
 
 
 @db_app.command("upgrade")
@@ -151,7 +155,7 @@ def browser_setup() -> None:
 
     choice, action = setup_browser()
     where = choice.executable_path or "Playwright's browser folder"
-    console.print(f"Chromium: {action}: {choice.source} at {where}")
+    console.print(f"Chromium: {action}: {choice.source} at {where}", markup=False)
 
 
 @fake_app.command("serve", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -27,7 +27,7 @@ from worker.settings import WORKER_JOBS, Settings
 def print_status(console: Console, ctx: PortalGates) -> Liveness:
     now = utcnow()
     alive = liveness(ctx.engine, ctx.settings, now)
-    console.print(f"[{'green' if alive.ok else 'red'}]{alive.message}[/]")
+    console.print(f"[{'green' if alive.ok else 'red'}]{escape(alive.message)}[/]")
     workers = _workers_table(ctx, now)
     if workers is not None:
         console.print(workers)
@@ -207,9 +207,9 @@ def print_schedule(console: Console, ctx: PortalGates, *, show: int = 10) -> Non
         due = planner.due(JOB_KINDS[job])
         per_portal = Counter(portal for portal, _ in due)
         summary = ", ".join(f"{portal} {count}" for portal, count in sorted(per_portal.items())) or "nothing"
-        console.print(f"[bold]{job}[/]: due now: {summary}")
+        console.print(f"[bold]{job}[/]: due now: {escape(summary)}")
         for portal, item in due[:show]:
-            console.print(f"  {portal:<12} {item.target:<16} {item.reason}")
+            console.print(f"  {portal:<12} {item.target:<16} {item.reason}", markup=False)
         if len(due) > show:
             console.print(f"  ... and {len(due) - show} more")
 

@@ -118,7 +118,8 @@ def resume(
         if kind is None:
             accounts.get_account(session, portal, settings.portals[portal].adapter)
             accounts.pause(session, portal, None)
-    console.print(f"Resumed {portal}: {lifted} paused flow(s) lifted" + ("" if kind else ", back-off cleared") + ".")
+    resumed = f"Resumed {portal}: {lifted} paused flow(s) lifted" + ("" if kind else ", back-off cleared") + "."
+    console.print(resumed, markup=False)
 
 
 def _gates(settings: Settings) -> PortalGates:

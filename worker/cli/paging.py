@@ -1,0 +1,36 @@
+"""--limit and --offset, shared by every list command, and the footer that says what a page left out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from store.pages import Page  # SQLAlchemy is not imported at start-up: every command pays for it
+
+DEFAULT_LIMIT = 50
+
+LimitOption = Annotated[int, typer.Option(min=0, help="Rows to show; 0 shows them all.")]
+OffsetOption = Annotated[
+    int, typer.Option(min=0, help="Rows to skip first (the footer says where the next page starts).")
+]
+__all__ = ["DEFAULT_LIMIT", "LimitOption", "OffsetOption", "footer", "print_footer"]
+
+
+def footer(page: Page[Any], noun: str) -> str | None:
+    """ "showing 1-50 of 50,000; --offset 50 for more", or None when the page holds every row."""
+    shown = len(page.items)
+    if not shown:
+        return f"nothing at --offset {page.offset}: there are {page.total:,} {noun}" if page.total else None
+    if page.offset == 0 and not page.more:
+        return None
+    text = f"showing {page.offset + 1:,}-{page.offset + shown:,} of {page.total:,}"
+    return f"{text}; --offset {page.offset + shown} for more" if page.more else text
+
+
+def print_footer(console: Console, page: Page[Any], noun: str) -> None:
+    said = footer(page, noun)
+    if said:
+        console.print(said, markup=False, highlight=False)
