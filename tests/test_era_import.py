@@ -10,14 +10,18 @@ import csv
 import os
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from flows.claim_states import ClaimState
+from flows.denials import record_portal_result
 from flows.remittances import fetch_new_remittances
-from portals.types import RemittanceFile
+from portals.types import Adjustment, ClaimStatusResult, RemittanceFile
+from store.db import session_scope
 from store.denials import list_denials
 from store.models import Claim, ClaimStatusObservation, EraFile, EraProviderAdjustment
 from store.observations import mark_checked, record_observation
@@ -160,6 +164,38 @@ def test_modifiers_keep_lines_apart_and_clp06_and_era_dates_set_an_unknown_claim
     assert len(rows) == 3 - 1  # the two MA130 lines share claim, amount and deadline
 
 
+def test_a_line_denied_on_the_era_with_its_modifier_and_on_the_portal_without_it_is_one_denial(
+    workspace: Workspace,
+) -> None:
+    assert cli(workspace, "import", "claims", str(workspace.claims_csv)).returncode == 0
+    path = workspace.root / "modifier.835"
+    path.write_text((SAMPLES / "claim_states.835").read_text().replace("SVC*HC:93000*", "SVC*HC:93000:26*"))
+    assert cli(workspace, "import", "era", str(path)).returncode == 0
+    page = ClaimStatusResult(
+        "PW100008",
+        "F1",
+        None,
+        "Paid",
+        date(2026, 11, 18),
+        "PCN00008",
+        adjustments=(Adjustment("CO", "50", Decimal("100"), (), "93000"),),
+    )
+    with session_scope(workspace.engine) as session:
+        changes = record_portal_result(
+            session,
+            claim_id="PW100008",
+            payer_id="NWM",
+            result=page,
+            state=ClaimState.PARTIALLY_PAID,
+            portal="unity",
+            at=AT,
+        )
+    assert changes.new == []
+    with Session(workspace.engine) as session:
+        [denial] = [d for d in list_denials(session) if d.reported_claim_id == "PW100008"]
+    assert (denial.reported_claim_id, denial.carc, denial.line_procedure) == ("PW100008", "50", "93000-26")
+
+
 def test_an_era_sets_the_state_of_the_claims_it_adjudicates_and_the_report_counts_them(
     workspace: Workspace,
 ) -> None:
@@ -171,9 +207,9 @@ def test_an_era_sets_the_state_of_the_claims_it_adjudicates_and_the_report_count
 
     with Session(workspace.engine) as session:
         states = {c.claim_id: (c.status, c.paid_amount) for c in session.exec(select(Claim))}
-    assert states["PW100005"] == ("paid", 200)
-    assert states["PW100008"] == ("partially_paid", 100)
-    assert states["PW100006"] == ("denied", 0)
+    assert states["PW100005"] == ("paid", Decimal("200"))
+    assert states["PW100008"] == ("partially_paid", Decimal("100"))
+    assert states["PW100006"] == ("denied", Decimal("0"))
     assert states["PW100001"][0] == "unchecked"  # not on this ERA
     assert "2 of 3 adjudicated claims" in cli(workspace, "report", "denials").stdout
 
@@ -231,8 +267,8 @@ def test_an_out_of_balance_era_imports_with_warnings_printed_stored_and_in_the_w
         ("file", None, "1.5"),
     ]
     assert [(p.trace_number, p.reason, p.reference, p.amount) for p in plb] == [
-        ("EFT7000000001", "WO", "OVERPAY0001", 25),
-        ("EFT7000000001", "L6", None, -3.5),
+        ("EFT7000000001", "WO", "OVERPAY0001", Decimal("25")),
+        ("EFT7000000001", "L6", None, Decimal("-3.5")),
     ]
 
     rows = {r["claim"].split()[0]: r["warnings"] for r in worklist_rows(workspace)}
