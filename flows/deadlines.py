@@ -13,8 +13,10 @@ Which deadline comes next for a denial (next_deadline):
   level's decision (later levels; None while that decision is awaited),
   or from the denial for a level whose rule says anchor = "denial".
   A soft denial already appealed continues on the appeal levels.
-- not_a_denial, no further level, or a denial the payer says cannot be
-  appealed: None.
+- a denial the payer says cannot be appealed (e.g. MA130, unprocessable):
+  when it can be fixed (soft), "submit a new claim" by the timely-filing
+  deadline, since a new claim is what it takes; otherwise None.
+- not_a_denial, or no further level: None.
 
 Timely filing counts from the date of service (no receipt days). The
 corrected-claim window counts from the denial date itself (a reopening runs
@@ -53,6 +55,9 @@ REQUIRED_CLASS_KEYS = ("timely_filing", "appeal_levels")
 PAYER_KEYS = CLASS_KEYS | {"class", "name", "state"}
 LEVEL_KEYS = frozenset({"name", "days", "months", "anchor"})
 CORRECTED_CLAIM = "resubmit corrected claim"
+NEW_CLAIM = "submit a new claim"
+# CLP06 claim filing indicator -> payer class, for a claim whose payer the rule file does not name
+FILING_INDICATOR_CLASS = {"MA": "medicare", "MB": "medicare", "MC": "medicaid"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,15 @@ class RuleBook:
         key = payer_id.strip().upper()
         found = self.payers.get(key)
         return found if found is not None else replace(self.classes[FALLBACK_CLASS], payer_id=key, assumed=True)
+
+    def for_claim(self, payer_id: str, filing_indicator: str | None) -> PayerRules:
+        """A payer the rule file names keeps its own rules; else the class its claim filing indicator
+        (CLP06) gives (MA/MB Medicare, MC Medicaid), marked assumed; else the commercial defaults."""
+        key = payer_id.strip().upper()
+        payer_class = FILING_INDICATOR_CLASS.get((filing_indicator or "").strip().upper())
+        if key in self.payers or payer_class is None or payer_class not in self.classes:
+            return self.for_payer(payer_id)
+        return replace(self.classes[payer_class], payer_id=key, assumed=True)
 
 
 # --- calendar ---------------------------------------------------------------------------------------------------
@@ -209,6 +223,8 @@ def next_deadline(
         raise ValueError(f"appeals_filed cannot be negative ({appeals_filed})")
     if denial_kind is DenialKind.NOT_A_DENIAL:
         return None
+    if not appealable and appeals_filed == 0 and denial_kind is DenialKind.SOFT:
+        return Deadline(NEW_CLAIM, timely_filing_deadline(rules, dos_from, dos_to, institutional), 0)
     if denial_kind is DenialKind.SOFT and appeals_filed == 0:
         return Deadline(
             CORRECTED_CLAIM, corrected_claim_deadline(rules, denial_date, dos_from, dos_to, institutional), 0

@@ -7,6 +7,7 @@ one row. Contractual adjustments and patient responsibility are not denials.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,13 +46,21 @@ class DenialChanges:
     resolved: list[Denial] = field(default_factory=list)
 
 
+def procedure_code(line_procedure: str | None) -> str:
+    """The code without its modifiers: an ERA sends 62321-LT where a portal page may show 62321.
+
+    Denial keys use it, so the two still name one denial; lines that differ only by modifier stay
+    apart by their order (the ordinal), and the denial keeps the line as billed."""
+    return re.split(r"[-:\s]", (line_procedure or "").strip().upper(), maxsplit=1)[0]
+
+
 def fingerprint(report: DenialReport, adjustment: Adjustment, ordinal: int) -> str:
     parts = (
         report.reported_claim_id,
         report.payer_claim_number or "",
         adjustment.group_code,
         adjustment.carc,
-        adjustment.line_procedure or "",
+        procedure_code(adjustment.line_procedure),
         str(ordinal),
     )
     return "|".join(parts)
@@ -64,7 +73,7 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
         code = categorise(adjustment.group_code, adjustment.carc, adjustment.rarcs, adjustment.amount)
         if code.kind is DenialKind.NOT_A_DENIAL:
             continue
-        key = (adjustment.group_code, adjustment.carc, adjustment.line_procedure or "")
+        key = (adjustment.group_code, adjustment.carc, procedure_code(adjustment.line_procedure))
         seen[key] += 1
         denial_key = fingerprint(report, adjustment, seen[key])
         present.add(denial_key)

@@ -7,8 +7,15 @@ raised UnicodeDecodeError on one non-ASCII byte, its messages quote segment cont
 (a split NM1*QC put the patient's first name in "Segment AVERY* not found"), and it
 checks remark codes against a bundled list that lags the thrice-yearly RARC updates.
 We would still have had to walk its loop tree to build these values. Checked here:
-the envelope (ISA/GS/ST and their trailers, counts and control numbers), the order
-BPR then TRN, and every element we read. Balancing (CLP03 - CAS = CLP04) is not.
+the envelope (ISA/GS/ST and their trailers, counts and control numbers; several
+interchanges one after another), the order BPR then TRN, and every element we read.
+Balancing is not an error here: flows/era_balance.py reports it as warnings, since
+an out-of-balance file is still the payer's word and is imported.
+
+Bytes: X12 text is ASCII plus what trading partners agree on; a file that is not
+UTF-8 is read as Latin-1 (every byte is a character), so one accented name never
+makes a payer's file unreadable. NUL bytes or a UTF-16 byte order mark mean it is
+not X12 text at all.
 
 Error messages name the segment's 1-based position in the file, its id and the
 element; a quoted value is cut short and blanked if it contains anything from the
@@ -38,6 +45,8 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1)  # ISA01..ISA15
 _AMOUNT = re.compile(r"-?(\d+\.?\d*|\.\d+)", re.ASCII)
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _CCYYMMDD = re.compile(r"\d{8}", re.ASCII)
+AMOUNT_LIMIT = Decimal(10) ** 10  # the store keeps money as NUMERIC(12,2)
+MAX_PLB_PAIRS = 6
 
 
 class EraParseError(Exception):
@@ -50,11 +59,11 @@ class EraParseError(Exception):
         super().__init__(f"{where}: {problem}")
         self.segment_number = segment_number
         self.segment_id = segment_id
-        self._problem = problem
+        self.problem = problem
 
     def __reduce__(self) -> tuple[type[EraParseError], tuple[int | None, str | None, str]]:
         # picklable, so it crosses from a runner process to the scheduler intact
-        return (type(self), (self.segment_number, self.segment_id, self._problem))
+        return (type(self), (self.segment_number, self.segment_id, self.problem))
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ class EraAdjustment:
 
 @dataclass(frozen=True)
 class EraServiceLine:
-    procedure: str
+    procedure: str  # SVC01-2, the code alone
     modifiers: tuple[str, ...]
     charge: Decimal
     paid: Decimal
@@ -76,6 +85,11 @@ class EraServiceLine:
     adjustments: tuple[EraAdjustment, ...]
     remark_codes: tuple[str, ...]  # LQ*HE
     line_control_number: str | None  # REF*6R
+
+    @property
+    def billed_code(self) -> str:
+        """The whole SVC01 composite as billed: 62321-LT and 62321-RT are different lines."""
+        return "-".join((self.procedure, *self.modifiers))
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,18 @@ class EraClaim:
     statement_to: date | None
     received: date | None
     patient_name: str | None = field(default=None, repr=False)
+    filing_indicator: str | None = None  # CLP06: MA/MB Medicare, MC Medicaid, CI commercial, ...
+
+    @property
+    def service_from(self) -> date | None:
+        """DTM*232, else the earliest line's date of service."""
+        dates = [line.service_date for line in self.lines if line.service_date]
+        return self.statement_from or (min(dates) if dates else None)
+
+    @property
+    def service_to(self) -> date | None:
+        dates = [line.service_date for line in self.lines if line.service_date]
+        return self.statement_to or (max(dates) if dates else self.statement_from)
 
     @property
     def is_reversal(self) -> bool:
@@ -113,6 +139,17 @@ class EraClaim:
 
 
 @dataclass(frozen=True)
+class ProviderAdjustment:
+    """One PLB amount: money taken (positive: recoupment, levy) or given (negative: interest) at payee level."""
+
+    provider_id: str  # PLB01
+    fiscal_date: date | None  # PLB02
+    reason: str  # PLB03-1 etc.: WO overpayment recovery, L6 interest, FB forward balance, ...
+    reference: str | None  # PLB03-2 etc.
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Remittance:
     payer_name: str | None
     payer_id: str | None  # REF*2U, else N1*PR N104
@@ -124,6 +161,17 @@ class Remittance:
     trace_number: str  # TRN02: check or EFT trace number
     production_date: date | None  # DTM*405
     claims: tuple[EraClaim, ...]
+    provider_adjustments: tuple[ProviderAdjustment, ...] = ()
+
+
+def decode_x12(data: bytes) -> str:
+    """The file's text: UTF-8 when it is, else Latin-1 (module docstring); EraParseError if not text."""
+    if b"\x00" in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise EraParseError(None, None, "not a text file, so not an X12 835")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def parse_835(text: str) -> list[Remittance]:
@@ -255,6 +303,7 @@ class _ClaimDraft:
     remark_codes: list[str] = field(default_factory=list)
     dates: dict[str, date] = field(default_factory=dict)
     patient_name: str | None = None
+    filing_indicator: str | None = None
 
     def build(self) -> EraClaim:
         return EraClaim(
@@ -271,6 +320,7 @@ class _ClaimDraft:
             self.dates.get("233"),
             self.dates.get("050"),
             patient_name=self.patient_name,
+            filing_indicator=self.filing_indicator,
         )
 
 
@@ -309,7 +359,10 @@ class _Reader:
     def _to_decimal(self, segment: _Segment, position: int, value: str) -> Decimal:
         if not _AMOUNT.fullmatch(value):
             raise self.fail(segment, f"{segment.id}{position:02d} {self.quote(value)} is not an amount")
-        return Decimal(value)
+        amount = Decimal(value)
+        if abs(amount) >= AMOUNT_LIMIT:
+            raise self.fail(segment, f"{segment.id}{position:02d} is beyond what an amount can hold (ten billion)")
+        return amount
 
     def date_at(self, segment: _Segment, position: int) -> date | None:
         value = self.optional(segment, position)
@@ -352,9 +405,24 @@ class _Reader:
         return remittances
 
     def interchange(self) -> list[Remittance]:
-        isa = self.segments[0]
+        """One or more ISA..IEA interchanges, one after another (legal in one file)."""
         remittances: list[Remittance] = []
-        groups, index = 0, 1
+        index = 0
+        while index < len(self.segments):
+            segment = self.segments[index]
+            if segment.id != "ISA":
+                raise self.fail(segment, "expected ISA after IEA")
+            found, index = self.one_interchange(index)
+            remittances.extend(found)
+        return remittances
+
+    def one_interchange(self, index: int) -> tuple[list[Remittance], int]:
+        isa = self.segments[index]
+        if isa.number > 1 and (len(isa.elements) != 17 or isa.get(16) != isa.component_separator):
+            raise self.fail(isa, "this interchange uses other delimiters than the file's first ISA")
+        remittances: list[Remittance] = []
+        groups = 0
+        index += 1
         self.expect(index, "GS", "ISA")
         while index < len(self.segments):
             segment = self.segments[index]
@@ -364,9 +432,7 @@ class _Reader:
                 groups += 1
             elif segment.id == "IEA":
                 self.check_trailer(segment, groups, "functional groups", isa, 13)
-                if index + 1 < len(self.segments):
-                    raise self.fail(self.segments[index + 1], "segment after IEA")
-                return remittances
+                return remittances, index + 1
             else:
                 raise self.fail(segment, "expected GS or IEA")
         raise self.fail(self.segments[-1], "the file ends without IEA: it is cut short")
@@ -438,6 +504,7 @@ class _TransactionReader:
         self.claims: list[_ClaimDraft] = []
         self.claim: _ClaimDraft | None = None
         self.line: _LineDraft | None = None
+        self.provider_adjustments: list[ProviderAdjustment] = []
 
     def read(self) -> Remittance:
         r = self.r
@@ -464,14 +531,18 @@ class _TransactionReader:
             trace_number=trace,
             production_date=header.production_date,
             claims=tuple(c.build() for c in self.claims),
+            provider_adjustments=tuple(self.provider_adjustments),
         )
 
     def read_segment(self, segment: _Segment, header: _Header) -> None:
         r, kind = self.r, segment.id
         if kind == "DTM":
             self.read_date(segment, header)
-        elif kind in {"LX", "PLB"}:
+        elif kind == "LX":
             self.end_claim()
+        elif kind == "PLB":
+            self.end_claim()
+            self.read_plb(segment)
         elif kind == "CLP":
             self.end_claim()
             self.claim = self.read_clp(segment)
@@ -505,7 +576,24 @@ class _TransactionReader:
             paid=r.amount(segment, 4, "payment amount"),
             patient_responsibility=r.optional_amount(segment, 5),
             payer_claim_number=r.optional(segment, 7),
+            filing_indicator=r.optional(segment, 6),
         )
+
+    def read_plb(self, segment: _Segment) -> None:
+        r = self.r
+        provider = r.required(segment, 1, "provider identifier")
+        fiscal_date = r.date_at(segment, 2)
+        if len(segment.elements) > 3 + 2 * MAX_PLB_PAIRS:
+            raise r.fail(segment, f"more than {MAX_PLB_PAIRS} adjustments (PLB14 is the last element)")
+        for first in range(3, len(segment.elements), 2):
+            if not (segment.get(first).strip() or segment.get(first + 1).strip()):
+                continue
+            reason = segment.components(first)[0].strip()
+            if not reason:
+                raise r.fail(segment, f"PLB{first:02d} (adjustment reason) is missing")
+            reference = ":".join(segment.components(first)[1:]).strip() or None
+            amount = r.amount(segment, first + 1, f"amount for adjustment {reason}")
+            self.provider_adjustments.append(ProviderAdjustment(provider, fiscal_date, reason, reference, amount))
 
     def read_svc(self, segment: _Segment) -> None:
         r = self.r

@@ -2,7 +2,12 @@
 
 Files come from a portal that offers remittances (the clearinghouse) or from
 disk (`portal-worker import era`). A claim the store does not know is kept
-and listed as unmatched, never dropped.
+and listed as unmatched, never dropped. A file that breaks the 835 balancing
+rules is imported with its warnings stored on the import (flows/era_balance.py).
+
+An ERA moves a known claim to paid, partially paid or denied, the way a portal's
+status page would (flows/claim_states.py), unless a portal was read after the
+ERA's date: the newer word about a claim wins, whoever said it.
 """
 
 from __future__ import annotations
@@ -10,22 +15,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from flows.claim_states import ClaimState
+from flows.denial_codes import DenialKind, categorise
 from flows.denials import DenialReport, record_denials, resolve_absent
 from flows.era import EraClaim as ParsedClaim
-from flows.era import EraParseError, Remittance, parse_835
+from flows.era import EraParseError, Remittance, decode_x12, parse_835
+from flows.era_balance import BalanceWarning, balance_warnings
 from portals.capabilities import RemittancePortal
 from portals.types import Adjustment
 from store.claims import get_claim
 from store.db import session_scope
-from store.denials import add_era_claim, add_era_file, era_file_known, imported_era_ids
-from store.models import EraClaim, EraFile
+from store.denials import (
+    add_era_claim,
+    add_era_file,
+    add_era_provider_adjustment,
+    era_file_known,
+    imported_era_ids,
+    set_claim_state_from_era,
+)
+from store.models import Claim, EraClaim, EraFile, EraProviderAdjustment
 
 log = structlog.get_logger(__name__)
 
@@ -41,17 +56,18 @@ class EraImport:
     new_denials: int = 0
     resolved_denials: int = 0
     payments: Decimal = Decimal("0")
+    warnings: list[BalanceWarning] = field(default_factory=list)
 
 
 def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: datetime) -> EraImport:
     """Parse the whole file first (EraParseError: nothing written), then store it in one transaction."""
     digest = hashlib.sha256(data).hexdigest()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise EraParseError(None, None, f"{file_id}: not a text file, so not an X12 835") from None
+        text = decode_x12(data)
+    except EraParseError as exc:
+        raise EraParseError(None, None, f"{file_id}: {exc.problem}") from None
     remittances = parse_835(text)
-    result = EraImport(file_id)
+    result = EraImport(file_id, warnings=[w for r in remittances for w in balance_warnings(r)])
     with session_scope(engine) as session:
         if era_file_known(session, digest):
             result.already_imported = True
@@ -67,10 +83,24 @@ def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: da
                 trace_number=first.trace_number if first else None,
                 payment_amount=sum((r.payment_amount for r in remittances), Decimal("0")),
                 payment_date=first.payment_date if first else None,
+                warnings=[w.as_dict() for w in result.warnings],
             ),
         )
         for remittance in remittances:
             result.payments += remittance.payment_amount
+            for plb in remittance.provider_adjustments:
+                add_era_provider_adjustment(
+                    session,
+                    EraProviderAdjustment(
+                        era_file_id=era_file_id,
+                        trace_number=remittance.trace_number,
+                        provider_id=plb.provider_id,
+                        fiscal_date=plb.fiscal_date,
+                        reason=plb.reason,
+                        reference=plb.reference,
+                        amount=plb.amount,
+                    ),
+                )
             for claim in remittance.claims:
                 _import_claim(session, era_file_id, remittance, claim, file_id, at, result)
         era_file = session.get(EraFile, era_file_id)
@@ -83,7 +113,10 @@ def import_era(engine: Engine, data: bytes, *, source: str, file_id: str, at: da
         claims=result.claims,
         unmatched=len(result.unmatched),
         new_denials=result.new_denials,
+        balance_warnings=len(result.warnings),
     )
+    for warning in result.warnings:
+        log.warning("era_out_of_balance", file_id=file_id, detail=warning.text)
     return result
 
 
@@ -111,8 +144,17 @@ def _import_claim(
             paid=claim.paid,
             patient_responsibility=claim.patient_responsibility,
             payer_claim_number=claim.payer_claim_number,
+            filing_indicator=claim.filing_indicator,
+            service_from=claim.service_from,
+            service_to=claim.service_to,
         ),
     )
+    era_date = remittance.production_date or remittance.payment_date
+    state = era_claim_state(claim)
+    if ours is not None and state is not None and era_date is not None and not _portal_read_later(ours, era_date):
+        set_claim_state_from_era(
+            session, ours, state.value, claim.paid, claim.payer_claim_number, f"ERA {remittance.trace_number}", at
+        )
     report = DenialReport(
         reported_claim_id=claim.claim_id,
         claim_id=ours.claim_id if ours else None,
@@ -138,6 +180,29 @@ def _import_claim(
     result.resolved_denials += len(resolve_absent(session, report, present, reason, at))
 
 
+def era_claim_state(claim: ParsedClaim) -> ClaimState | None:
+    """Paid, partially paid or denied, by the same rules as a portal's F1/F4 (flows/claim_states.py).
+
+    Partially paid: something denied and something allowed, even when the allowed part is all the
+    patient's to pay (a copay): the payer processed the claim (CLP02 1-3), it did not deny it whole.
+    None for a reversal, a line still pending (CO-133), or a status that says nothing of the claim."""
+    if claim.status_code == "4":
+        return ClaimState.DENIED
+    if claim.status_code not in PAID_STATUSES:
+        return None
+    codes = [categorise(a.group_code, a.carc, (), a.amount) for a in claim.all_adjustments()]
+    if any(c.pending for c in codes):
+        return None
+    if not any(c.kind is not DenialKind.NOT_A_DENIAL for c in codes):
+        return ClaimState.PAID
+    patient_owes = sum((a.amount for a in claim.all_adjustments() if a.group_code == "PR"), Decimal("0"))
+    return ClaimState.PARTIALLY_PAID if claim.paid > 0 or patient_owes > 0 else ClaimState.DENIED
+
+
+def _portal_read_later(claim: Claim, era_date: date) -> bool:
+    return claim.last_checked_at is not None and claim.last_checked_at.date() > era_date
+
+
 def adjustments_of(claim: ParsedClaim) -> list[Adjustment]:
     """Claim-level CAS carry the claim's remark codes; line-level CAS their line's LQ codes."""
     adjustments = [
@@ -145,7 +210,7 @@ def adjustments_of(claim: ParsedClaim) -> list[Adjustment]:
     ]
     for line in claim.lines:
         adjustments += [
-            Adjustment(a.group_code, a.carc, a.amount, tuple(line.remark_codes), line.procedure)
+            Adjustment(a.group_code, a.carc, a.amount, tuple(line.remark_codes), line.billed_code)
             for a in line.adjustments
         ]
     return adjustments
@@ -173,4 +238,9 @@ def fetch_new_remittances(source: RemittancePortal, engine: Engine, now: Callabl
         except EraParseError as exc:
             outcome.rejected.append((remittance_file.file_id, str(exc)))
             log.error("era_rejected", file_id=remittance_file.file_id, detail=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one file we cannot store must not stop the portal's other files
+            # the type only: a message from deeper down could quote the file's contents
+            why = f"{remittance_file.file_id}: could not be imported ({type(exc).__name__}); it is retried next run"
+            outcome.rejected.append((remittance_file.file_id, why))
+            log.error("era_rejected", file_id=remittance_file.file_id, detail=why)
     return outcome

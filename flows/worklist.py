@@ -3,6 +3,10 @@
 priority = dollars at stake x urgency (days left to the next deadline) x
 recoverability (soft before hard; categories that are usually overturned first,
 from config/recoverability.csv).
+
+A denial on a claim we do not know counts its deadlines from the ERA's dates of
+service and takes its payer class from the ERA's claim filing indicator (CLP06).
+An item whose ERA broke the 835 balancing rules carries that warning.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from functools import cache
 
 from sqlmodel import Session
 
-from flows.deadlines import Deadline, RuleBook, load_payer_rules, next_deadline
+from flows.deadlines import NEW_CLAIM, Deadline, RuleBook, load_payer_rules, next_deadline
 from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
-from store.denials import appeals_filed, list_denials
-from store.models import Claim, Denial
+from store.denials import appeals_filed, era_claims_for, era_warnings, list_denials
+from store.models import Claim, Denial, EraClaim
 
 KIND_FACTOR = {"soft": 1.0, "hard": 0.6, "unknown": 0.5}
 URGENCY_HALF_LIFE_DAYS = 14  # a deadline two weeks out counts half as urgent as one due today
@@ -58,6 +62,7 @@ class WorkItem:
     deadline: Deadline | None
     days_left: int | None
     priority: float
+    warnings: tuple[str, ...] = ()  # the 835 balancing rules its ERA broke
 
     @property
     def action(self) -> str:
@@ -69,7 +74,12 @@ class WorkItem:
             if not self.denial.appealable:
                 return "no appeal rights: submit a new claim if it can be corrected, else write off"
             return "review: no deadline rule applies" if self.denial.kind != "unknown" else "review the unknown code"
-        if self.days_left is not None and self.days_left < 0:
+        closed = self.days_left is not None and self.days_left < 0
+        if self.deadline.action == NEW_CLAIM:
+            if closed:
+                return f"{NEW_CLAIM} (timely filing passed: write off, unless proof of timely filing)"
+            return f"{NEW_CLAIM} within timely filing (no appeal rights)"
+        if closed:
             return f"{self.deadline.action} (window closed: late appeal with good cause, or write off)"
         return self.deadline.action
 
@@ -92,12 +102,28 @@ def describe_codes(denial: Denial) -> str:
     return "; ".join(parts)
 
 
-def work_item(denial: Denial, claim: Claim | None, rules: RuleBook, today: date, appeals_filed: int = 0) -> WorkItem:
+def work_item(
+    denial: Denial,
+    claim: Claim | None,
+    rules: RuleBook,
+    today: date,
+    appeals_filed: int = 0,
+    era: EraClaim | None = None,
+    warnings: Sequence[str] = (),
+) -> WorkItem:
+    """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06)."""
     anchor = denial.denial_date or denial.first_seen_at.date()
-    dos_from = claim.dos_from if claim else anchor
-    dos_to = claim.dos_to if claim else anchor
+    era_from = era.service_from if era and era.service_from else anchor
+    era_to = era.service_to if era and era.service_to else era_from
+    dos_from = claim.dos_from if claim else era_from
+    dos_to = claim.dos_to if claim else era_to
+    payer_rules = (
+        rules.for_payer(denial.payer_id or "")
+        if claim or era is None
+        else rules.for_claim(denial.payer_id or "", era.filing_indicator)
+    )
     deadline = next_deadline(
-        rules.for_payer(denial.payer_id or ""),
+        payer_rules,
         denial.kind,
         anchor,
         dos_from,
@@ -113,6 +139,7 @@ def work_item(denial: Denial, claim: Claim | None, rules: RuleBook, today: date,
         deadline,
         days_left,
         priority(denial.amount, days_left, denial.kind, denial.category),
+        tuple(warnings),
     )
 
 
@@ -122,10 +149,25 @@ def build_worklist(
     rules: RuleBook,
     today: date,
     appeals_filed: dict[int, int] | None = None,
+    era_claims: dict[str, EraClaim] | None = None,
+    warnings: dict[str, list[str]] | None = None,
 ) -> list[WorkItem]:
-    """Work items sorted most valuable first; ties broken by the nearest deadline, then denial id."""
-    appeals = appeals_filed or {}
-    items = [work_item(d, claims.get(d.claim_id or ""), rules, today, appeals.get(d.id or 0, 0)) for d in denials]
+    """Work items sorted most valuable first; ties broken by the nearest deadline, then denial id.
+
+    `era_claims` and `warnings` are keyed by the claim id as the payer sent it (reported_claim_id)."""
+    appeals, eras, said = appeals_filed or {}, era_claims or {}, warnings or {}
+    items = [
+        work_item(
+            d,
+            claims.get(d.claim_id or ""),
+            rules,
+            today,
+            appeals.get(d.id or 0, 0),
+            eras.get(d.reported_claim_id),
+            said.get(d.reported_claim_id, ()),
+        )
+        for d in denials
+    ]
     return sorted(
         items, key=lambda i: (-i.priority, i.days_left if i.days_left is not None else 10**6, i.denial.id or 0)
     )
@@ -139,4 +181,20 @@ def load_worklist(
     claim_ids = [d.claim_id for d in denials if d.claim_id]
     claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
     appeals = {d.id: appeals_filed(session, d.id) for d in denials if d.id is not None}
-    return build_worklist(denials, claims, load_payer_rules(), today, appeals)
+    unknown = [d.reported_claim_id for d in denials if d.claim_id is None]
+    era_claims = era_claims_for(session, unknown)
+    warnings = balance_warnings_by_claim(session, denials)
+    return build_worklist(denials, claims, load_payer_rules(), today, appeals, era_claims, warnings)
+
+
+def balance_warnings_by_claim(session: Session, denials: Sequence[Denial]) -> dict[str, list[str]]:
+    """Each claim's balancing warnings, and its ERA's file-level ones for the denials that ERA reported."""
+    from_file = {(d.reported_claim_id, d.source_ref) for d in denials if d.source == "era"}
+    found: dict[str, list[str]] = {}
+    for file_id, warnings in era_warnings(session):
+        for warning in warnings:
+            claim_id = warning.get("claim_id")
+            targets = [claim_id] if claim_id else [c for c, ref in from_file if ref == file_id]
+            for target in targets:
+                found.setdefault(target, []).append(str(warning["text"]))
+    return found

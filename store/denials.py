@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from store.models import Denial, DenialEvent, EraClaim, EraFile
+from store.models import Claim, Denial, DenialEvent, EraClaim, EraFile, EraProviderAdjustment
 
 OPEN_STATES = ("open", "appealed", "resubmitted")
 
@@ -86,6 +88,42 @@ def add_era_file(session: Session, era_file: EraFile) -> int:
 
 def add_era_claim(session: Session, era_claim: EraClaim) -> None:
     session.add(era_claim)
+
+
+def add_era_provider_adjustment(session: Session, adjustment: EraProviderAdjustment) -> None:
+    session.add(adjustment)
+
+
+def set_claim_state_from_era(
+    session: Session,
+    claim: Claim,
+    status: str,
+    paid: Decimal,
+    payer_claim_number: str | None,
+    status_text: str,
+    at: datetime,
+) -> None:
+    """What an ERA says of a claim becomes its latest status; `last_checked_at` stays the portal's."""
+    if claim.status != status:
+        claim.status, claim.status_changed_at = status, at
+    claim.paid_amount, claim.status_text = paid, status_text
+    claim.payer_claim_number = payer_claim_number or claim.payer_claim_number
+    session.add(claim)
+
+
+def era_claims_for(session: Session, reported_claim_ids: Iterable[str]) -> dict[str, EraClaim]:
+    """The newest ERA claim of each claim id (as the payer sent it)."""
+    ids = sorted(set(reported_claim_ids))
+    if not ids:
+        return {}
+    statement = select(EraClaim).where(col(EraClaim.reported_claim_id).in_(ids)).order_by(col(EraClaim.id))
+    return {era_claim.reported_claim_id: era_claim for era_claim in session.exec(statement)}
+
+
+def era_warnings(session: Session) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(file id, its balancing warnings) of every imported ERA that had any."""
+    rows = session.exec(select(EraFile.file_id, EraFile.warnings).order_by(col(EraFile.id)))
+    return [(file_id, list(warnings)) for file_id, warnings in rows if warnings]
 
 
 def unmatched_era_claims(session: Session) -> list[EraClaim]:

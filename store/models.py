@@ -182,6 +182,10 @@ class EraFile(SQLModel, table=True):
     imported_at: datetime
     claims: int = 0
     unmatched_claims: int = 0
+    # 835 balancing rules the file breaks: [{"level", "claim_id", "difference", "text"}] (flows/era_balance.py)
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class EraClaim(SQLModel, table=True):
@@ -198,6 +202,24 @@ class EraClaim(SQLModel, table=True):
     paid: Decimal = Field(max_digits=12, decimal_places=2)
     patient_responsibility: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     payer_claim_number: str | None = None
+    filing_indicator: str | None = None  # CLP06: which kind of payer, for a claim we do not know yet
+    service_from: date | None = None  # the ERA's dates of service, where deadlines count from
+    service_to: date | None = None
+
+
+class EraProviderAdjustment(SQLModel, table=True):
+    """One PLB amount of an imported ERA: money taken back (recoupment) or added (interest) for the payee."""
+
+    __tablename__ = "era_provider_adjustment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    era_file_id: int = Field(foreign_key="era_file.id", index=True)
+    trace_number: str  # TRN02 of the payment it adjusts
+    provider_id: str
+    fiscal_date: date | None = None
+    reason: str
+    reference: str | None = None
+    amount: Decimal = Field(max_digits=12, decimal_places=2)
 
 
 class Authorization(SQLModel, table=True):

@@ -12,9 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from store import tasks
 from store.db import create_schema, session_scope
+from store.models import Claim, EraClaim
 from tests.cli_support import Ran, portal_worker, portal_worker_process
 from tests.conftest import Workspace
 from worker.clock import utcnow
@@ -153,8 +155,13 @@ def test_check_one_claim_and_list_it_without_patient_details(workspace: Workspac
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "unity" in checked.stdout and "Wall time" in checked.stdout
 
+    # the run also imports the clearinghouse's ERAs, which adjudicate other claims: they are denied too
+    with session_scope(workspace.engine) as session:
+        denied_ids = {c.claim_id for c in session.exec(select(Claim).where(Claim.status == "denied"))}
+        era_ids = {e.claim_id for e in session.exec(select(EraClaim))}
+    assert denied.claim_id in denied_ids and denied_ids - {denied.claim_id} <= era_ids
     listed = cli(workspace, "claims", "--status", "denied")
-    assert denied.claim_id in listed.stdout and "1 claim(s)" in listed.stdout
+    assert denied.claim_id in listed.stdout and f"{len(denied_ids)} claim(s)" in listed.stdout
     assert denied.patient_name not in listed.stdout and denied.member_id not in listed.stdout
 
     log_text = (workspace.settings.worker.data_dir / "logs" / "portal-worker.jsonl").read_text()

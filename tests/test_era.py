@@ -385,7 +385,7 @@ MALFORMED: list[tuple[str, Callable[[], str], int | None, str | None, str]] = [
     ("transaction without SE", lambda: edit(s16=None), 16, "GE", "transaction '0001' (ST at segment 3) has no SE"),
     ("no GE", lambda: cut_after(16), 16, "SE", "ends without GE"),
     ("no IEA", lambda: cut_after(17), 17, "GE", "ends without IEA"),
-    ("after IEA", lambda: edit() + "ST*835*0002~", 19, "ST", "segment after IEA"),
+    ("after IEA", lambda: edit() + "ST*835*0002~", 19, "ST", "expected ISA after IEA"),
     ("ISA too short", lambda: edit(s1="ISA*00*          *00"), 1, "ISA", "ISA03 is not 2 characters wide"),
     ("ISA nearly empty", lambda: "ISA*00~", 1, "ISA", "ISA has fewer than 16 elements"),
     (

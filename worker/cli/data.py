@@ -70,8 +70,9 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
     from flows.remittances import import_era
     from worker.clock import utcnow
 
+    data = _read_era(file)
     settings = load_settings()
-    result = import_era(open_engine(settings), file.read_bytes(), source="file", file_id=file.name, at=utcnow())
+    result = import_era(open_engine(settings), data, source="file", file_id=file.name, at=utcnow())
     if result.already_imported:
         console.print(f"{file.name} was imported before; nothing to do.")
         return
@@ -79,12 +80,30 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
         f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
         f"{result.new_denials} new denial(s), {result.resolved_denials} resolved."
     )
+    for warning in result.warnings:
+        err.print(f"[yellow]warning: {escape(warning.text)}[/]", highlight=False)
     if result.unmatched:
         err.print(
             f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
             f"{', '.join(result.unmatched)}[/]",
             highlight=False,
         )
+
+
+def _read_era(file: Path) -> bytes:
+    """The file's bytes, or one line saying why there are none (exit code 2, nothing imported)."""
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        why = "no such file"
+    except IsADirectoryError:
+        why = "is a directory, not a file"
+    except PermissionError:
+        why = "cannot be read (permission denied)"
+    except OSError as exc:
+        why = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    err.print(f"[red]error:[/] {escape(str(file))}: {why}; nothing was imported", highlight=False)
+    raise typer.Exit(2)
 
 
 @app.command("auths", rich_help_panel=PANEL)

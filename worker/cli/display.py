@@ -148,6 +148,7 @@ WORKLIST_COLUMNS = (
     "deadline",
     "days_left",
     "status",
+    "warnings",
 )
 
 
@@ -166,6 +167,7 @@ def _worklist_row(item: WorkItem) -> tuple[str, ...]:
         item.deadline.due.isoformat() if item.deadline else "",
         "" if item.days_left is None else str(item.days_left),
         d.status,
+        "; ".join(item.warnings),
     )
 
 
@@ -187,6 +189,11 @@ def worklist_table(items: Sequence[WorkItem]) -> Table:
         if item.days_left is not None and item.days_left <= 7:
             row[9] = f"[red]{row[9]}[/]"
         table.add_row(*row)
+    # money that does not add up on an ERA is said under the table, in full
+    warnings = dict.fromkeys(f"denial {item.denial.id}: {w}" for item in items for w in item.warnings)
+    if warnings:
+        table.caption = escape("ERA out of balance:\n" + "\n".join(warnings))
+        table.caption_justify = "left"
     return table
 
 
