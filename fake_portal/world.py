@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
 from fake_portal.data import Dataset
+from fake_portal.id_drift import check_id_drift
 from fake_portal.programs import Programs, generate_programs
 
 PORTALS = ("clearinghouse", "commercial", "medicaid")
@@ -36,9 +37,13 @@ class Faults:
     # An origin ("http://host:port") the sign-in page redirects to, as a hijacked or misconfigured
     # portal would; that origin serves the same pages, so only the address bar tells.
     login_redirect: str = ""
+    # Identifiers that drift (fake_portal/id_drift.py): "separators", "renumber", "vanish" or "vanish:ID1,ID2".
+    id_drift: str = ""
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}
+        if "id_drift" in values:
+            check_id_drift(values["id_drift"])
         for key, value in values.items():
             if key not in known:
                 raise ValueError(f"unknown fault {key!r}; known: {sorted(known)}")

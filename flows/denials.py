@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
+from portals.identifiers import normal_id, same_id
 from portals.types import Adjustment, ClaimStatusResult
 from store.denials import add_denial, find_by_fingerprint, set_status, unresolved_for_claim
 from store.models import Denial
@@ -47,8 +48,8 @@ class DenialChanges:
 
 def fingerprint(report: DenialReport, adjustment: Adjustment, ordinal: int) -> str:
     parts = (
-        report.reported_claim_id,
-        report.payer_claim_number or "",
+        normal_id(report.reported_claim_id),
+        normal_id(report.payer_claim_number or ""),
         adjustment.group_code,
         adjustment.carc,
         adjustment.line_procedure or "",
@@ -112,7 +113,9 @@ def resolve_absent(
 ) -> list[Denial]:
     """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
     resolved = []
-    for denial in unresolved_for_claim(session, report.reported_claim_id, report.payer_claim_number):
+    for denial in unresolved_for_claim(session, report.reported_claim_id):
+        if report.payer_claim_number is not None and not same_id(denial.payer_claim_number, report.payer_claim_number):
+            continue  # another adjudication of the claim (a resubmission under a new number)
         if denial.fingerprint not in present:
             set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
             resolved.append(denial)
