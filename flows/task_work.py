@@ -94,6 +94,8 @@ def work_task(
             return TaskResult("claim no longer imported")
         if listing is not None and listing.unchanged(claim):
             listing.mark_checked(claim, now())
+            if missing is not None:
+                missing.found_checked += 1  # found in the portal's list: it counts toward what is normal
             return TaskResult(f"{claim.status}, unchanged (the portal's claim list)", ClaimState(claim.status))
         recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now, missing=missing)
         if recorded.held:
