@@ -1,6 +1,6 @@
 """Denials: record each denying adjustment once, from portals and ERAs, and close them when the payer pays.
 
-A denial is identified by claim, payer claim number, group code, CARC and line,
+A denial is identified by claim, payer claim number (both in their normal form), group code, CARC and line,
 so the same denial seen on a portal and on an ERA, or on every re-check, is
 one row. Contractual adjustments and patient responsibility are not denials.
 """
