@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Payer, Status
 from fake_portal.era import EraFile, remittance_files, render_835
+from fake_portal.id_drift import drifted as with_id_drift
 from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.web import layout, templates, world
 from fake_portal.world import Session
@@ -356,7 +357,8 @@ def claim_detail(request: Request) -> Response:
 
 
 def _claim_by_payer_number(request: Request, payer_claim_number: str) -> Claim | None:
-    for claim in world(request).dataset.claims_for(set(SERVED_PAYERS)):
+    w = world(request)
+    for claim in with_id_drift(w.faults[PORTAL].id_drift, w.dataset.claims_for(set(SERVED_PAYERS))):
         if claim.payer_claim_number == payer_claim_number:
             return claim
     return None
@@ -501,7 +503,7 @@ def api_search(request: Request) -> Response:
     pcn = params.get("patientControlNumber", "").strip()
     today = world(request).today()
     rows = []
-    for claim in world(request).dataset.claims_for({payer_id}):
+    for claim in with_id_drift(world(request).faults[PORTAL].id_drift, world(request).dataset.claims_for({payer_id})):
         status = claim.status_on(today)
         if (
             status is None

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fake_portal.data import PAYERS, Claim, Status
+from fake_portal.id_drift import drifted as with_id_drift
 from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, templates, world
@@ -248,7 +249,7 @@ def claims_on_file(request: Request) -> list[ClaimView]:
     w = world(request)
     today = w.today()
     views = []
-    for claim in w.dataset.claims_for(set(PAYER_IDS)):
+    for claim in with_id_drift(w.faults[PORTAL].id_drift, w.dataset.claims_for(set(PAYER_IDS))):
         status = claim.status_on(today)
         if status is not None:
             views.append(ClaimView(claim, status, status_words(claim, status)))

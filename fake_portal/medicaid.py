@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fake_portal.data import PAYERS, Adjustment, Claim, Status
+from fake_portal.id_drift import drifted as with_id_drift
 from fake_portal.page_drift import drifted, drifted_status
 from fake_portal.programs import Authorization, Enrollment
 from fake_portal.web import layout, money, templates, world
@@ -188,7 +189,8 @@ def _medicaid_claims(request: Request) -> list[tuple[Claim, Status]]:
     """Claims this portal knows today, with their current status."""
     today = world(request).today()
     found = []
-    for claim in world(request).dataset.claims_for(PAYER_IDS):
+    w = world(request)
+    for claim in with_id_drift(w.faults[PORTAL].id_drift, w.dataset.claims_for(PAYER_IDS)):
         status = claim.status_on(today)
         if status is not None:
             found.append((claim, status))

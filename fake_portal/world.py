@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
 from fake_portal.data import Dataset
+from fake_portal.id_drift import check_id_drift
 from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
 from fake_portal.programs import Programs, generate_programs
 
@@ -39,9 +40,13 @@ class Faults:
     login_redirect: str = ""
     # A claim detail page that drifts: "unbalanced", "signs", "sections", "paged" or "more" (see page_drift).
     page_drift: PageDrift = NO_PAGE_DRIFT
+    # Identifiers that drift (fake_portal/id_drift.py): "separators", "renumber", "vanish" or "vanish:ID1,ID2".
+    id_drift: str = ""
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}
+        if "id_drift" in values:
+            check_id_drift(values["id_drift"])
         for key, value in values.items():
             if key not in known:
                 raise ValueError(f"unknown fault {key!r}; known: {sorted(known)}")

@@ -21,6 +21,7 @@ from flows.changes import describe_changes
 from flows.findings import FindingDraft
 from portals.capabilities import AuthorizationPortal
 from portals.errors import RecordNotFound
+from portals.identifiers import normal_id
 from portals.types import AuthorizationResult
 from store.db import session_scope
 from store.models import Authorization, AuthorizationObservation, Claim
@@ -164,9 +165,9 @@ def auth_findings(
                     due=auth.scheduled_date,
                 )
             )
-    by_number = {a.auth_number: a for a in auths}
+    by_number = {normal_id(a.auth_number): a for a in auths}
     for claim in claims:
-        billed_under = by_number.get(claim.prior_auth_number or "")
+        billed_under = by_number.get(normal_id(claim.prior_auth_number or ""))
         if billed_under is None:
             continue
         start, end, codes, _ = _window(billed_under)

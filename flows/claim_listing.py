@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from flows.claim_states import ClaimState, state_of
 from portals.capabilities import ClaimExport, ClaimExportPortal, PortalSession
 from portals.errors import PortalError
+from portals.identifiers import normal_id, same_id
 from portals.types import ClaimStatusResult
 from store.claims import list_claims
 from store.db import session_scope
@@ -52,7 +53,7 @@ class ClaimListing:
             or len(self.claim_ids) < BULK_MIN_CLAIMS
         ):
             return False
-        listed = self._listed(self.export).get(claim.claim_id)
+        listed = self._listed(self.export).get(normal_id(claim.claim_id))
         if listed is None:
             return False
         with session_scope(self.engine) as session:
@@ -72,7 +73,7 @@ class ClaimListing:
             if claims:
                 try:
                     rows = export.export_claims(min(c.dos_from for c in claims), max(c.dos_to for c in claims))
-                    self._rows = {row.claim_id: row for row in rows}
+                    self._rows = {normal_id(row.claim_id): row for row in rows}
                 except PortalError as exc:  # each claim's own pages will meet it, and the runner decides
                     log.warning("claim_listing_unavailable", error=type(exc).__name__, detail=exc.message)
         return self._rows
@@ -81,4 +82,8 @@ class ClaimListing:
 def same_as_listed(latest: ClaimStatusObservation, listed: ClaimStatusResult) -> bool:
     if state_of(listed).value != latest.status:
         return False
-    return all(getattr(latest, name) == getattr(listed, name) for name in LISTED_FIELDS)
+    if not same_id(latest.payer_claim_number, listed.payer_claim_number) and (
+        latest.payer_claim_number or listed.payer_claim_number
+    ):
+        return False
+    return all(getattr(latest, name) == getattr(listed, name) for name in LISTED_FIELDS if name != "payer_claim_number")

@@ -17,8 +17,10 @@ from sqlalchemy.engine import Engine
 from flows.changes import describe_changes
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
+from flows.plausibility import Known, MissingClaims, refuse_renumbered, refuse_vanished
 from portals.capabilities import PortalSession
 from portals.errors import ClaimNotFound
+from portals.identifiers import same_id
 from portals.types import ClaimQuery, ClaimStatusResult
 from store.db import session_scope
 from store.models import Claim, ClaimStatusObservation
@@ -143,6 +145,7 @@ class Recorded:
     changes: str  # '' when nothing changed
     new_denials: int = 0
     resolved_denials: int = 0
+    held: bool = False  # a found claim missing now: recorded or refused when its batch ends (MissingClaims)
 
 
 def record_status(
@@ -152,7 +155,10 @@ def record_status(
     fields = observation_from(result, claim.claim_id)
     state = ClaimState(fields["status"])
     with session_scope(engine) as session:
-        changes = describe_changes(latest_observation(session, claim.claim_id), fields, COMPARED)
+        latest = latest_observation(session, claim.claim_id)
+        if latest is not None and same_id(latest.payer_claim_number, fields["payer_claim_number"]):
+            fields["payer_claim_number"] = latest.payer_claim_number  # printed another way: the same number
+        changes = describe_changes(latest, fields, COMPARED)
         if changes:
             record_observation(
                 session,
@@ -177,14 +183,40 @@ def record_status(
     return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
 
 
+def known_of(engine: Engine, claim: Claim) -> Known:
+    with session_scope(engine) as session:
+        latest = latest_observation(session, claim.claim_id)
+    if latest is None:
+        return Known(None, claim.payer_claim_number)
+    return Known(latest.status, latest.payer_claim_number or claim.payer_claim_number)
+
+
 def check_claim(
-    adapter: PortalSession, claim: Claim, engine: Engine, *, run_id: str, now: Callable[[], datetime]
+    adapter: PortalSession,
+    claim: Claim,
+    engine: Engine,
+    *,
+    run_id: str,
+    now: Callable[[], datetime],
+    missing: MissingClaims | None = None,
 ) -> Recorded:
-    """Ask the portal about one claim and record what changed; portal errors are raised."""
+    """Ask the portal about one claim and record what changed; portal errors are raised, impossible changes
+    refused (flows/plausibility.py). With `missing`, a found claim missing now is held for its batch to judge."""
+    known = known_of(engine, claim)
     try:
         result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
     except ClaimNotFound:
         result = None
+    if result is None:
+        refuse_vanished(adapter.portal, claim.claim_id, known)
+    else:
+        refuse_renumbered(adapter.portal, claim.claim_id, known, result.payer_claim_number)
+    if missing is not None and known.found:
+        missing.found_checked += 1
+        if result is None:
+            missing.held.append(claim)
+            log.info("claim_missing_held", claim_id=claim.claim_id)
+            return Recorded(claim.claim_id, ClaimState.NOT_ON_FILE, "", held=True)
     recorded = record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
     log.info("claim_checked", claim_id=claim.claim_id, status=recorded.status.value, changes=recorded.changes or None)
     return recorded

@@ -1,6 +1,6 @@
 """Denials: record each denying adjustment once, from portals and ERAs, and close them when the payer pays.
 
-A denial is identified by claim, payer claim number, group code, CARC and line,
+A denial is identified by claim, payer claim number (both in their normal form), group code, CARC and line,
 so the same denial seen on a portal and on an ERA, or on every re-check, is
 one row. Contractual adjustments and patient responsibility are not denials.
 """
@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
+from portals.identifiers import normal_id, same_id
 from portals.types import Adjustment, ClaimStatusResult
 from store.denials import add_denial, find_by_fingerprint, set_status, unresolved_for_claim
 from store.models import Denial
@@ -56,8 +57,8 @@ def procedure_code(line_procedure: str | None) -> str:
 
 def fingerprint(report: DenialReport, adjustment: Adjustment, ordinal: int) -> str:
     parts = (
-        report.reported_claim_id,
-        report.payer_claim_number or "",
+        normal_id(report.reported_claim_id),
+        normal_id(report.payer_claim_number or ""),
         adjustment.group_code,
         adjustment.carc,
         procedure_code(adjustment.line_procedure),
@@ -121,7 +122,9 @@ def resolve_absent(
 ) -> list[Denial]:
     """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
     resolved = []
-    for denial in unresolved_for_claim(session, report.reported_claim_id, report.payer_claim_number):
+    for denial in unresolved_for_claim(session, report.reported_claim_id):
+        if report.payer_claim_number is not None and not same_id(denial.payer_claim_number, report.payer_claim_number):
+            continue  # another adjudication of the claim (a resubmission under a new number)
         if denial.fingerprint not in present:
             set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
             resolved.append(denial)

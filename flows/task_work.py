@@ -17,8 +17,9 @@ from sqlalchemy.engine import Engine
 from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
-from flows.claim_status import check_claim
+from flows.claim_status import check_claim, record_status
 from flows.credentialing import check_enrollments, offers_enrollment
+from flows.plausibility import MissingClaims, TooManyMissing
 from flows.remittances import fetch_new_remittances
 from portals.capabilities import (
     AuthorizationLookup,
@@ -67,6 +68,7 @@ class TaskResult:
     new_denials: int = 0
     eras: int = 0  # ERA files imported
     rejected_eras: tuple[tuple[str, str], ...] = ()  # (file id, why) of ERA files that did not parse
+    held: bool = False  # a found claim missing now: the batch records or refuses it at its end (settle_missing)
 
 
 def work_task(
@@ -79,10 +81,12 @@ def work_task(
     now: Callable[[], datetime],
     payer_ids: set[str],
     listing: ClaimListing | None = None,
+    missing: MissingClaims | None = None,
 ) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
-    `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move."""
+    `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move;
+    `missing` holds the batch's found claims that are missing now (see settle_missing)."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
@@ -90,8 +94,12 @@ def work_task(
             return TaskResult("claim no longer imported")
         if listing is not None and listing.unchanged(claim):
             listing.mark_checked(claim, now())
+            if missing is not None:
+                missing.found_checked += 1  # found in the portal's list: it counts toward what is normal
             return TaskResult(f"{claim.status}, unchanged (the portal's claim list)", ClaimState(claim.status))
-        recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now)
+        recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now, missing=missing)
+        if recorded.held:
+            return TaskResult("missing from the portal, held until the batch ends", recorded.status, held=True)
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"
         words += f", {recorded.new_denials} new denials" if recorded.new_denials else ""
         return TaskResult(words, recorded.status, changed=int(bool(recorded.changes)), new_denials=recorded.new_denials)
@@ -116,3 +124,18 @@ def work_task(
         new_denials=sum(era.new_denials for era in fetched.imported),
         rejected_eras=tuple(fetched.rejected),
     )
+
+
+def settle_missing(
+    portal: str, missing: MissingClaims, engine: Engine, *, run_id: str, now: Callable[[], datetime]
+) -> list[TaskResult]:
+    """At a batch's end: its held claims become 'not on file', unless so many are missing that the claim
+    search itself broke (TooManyMissing, raised with nothing written; the next run asks again)."""
+    if missing.too_many():
+        raise TooManyMissing(portal, missing)
+    results = []
+    for claim in missing.held:
+        recorded = record_status(engine, claim, None, portal=portal, run_id=run_id, at=now())
+        results.append(TaskResult(f"{recorded.status.value}, changed", recorded.status, changed=1))
+    missing.held.clear()
+    return results

@@ -31,6 +31,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.identifiers import same_id
 from portals.pages import PageObject
 from portals.types import Adjustment, AuthorizationResult, ClaimQuery, ClaimStatusResult, EnrollmentResult
 
@@ -272,12 +273,12 @@ class ClaimResultsPage(TitledPage):
             cells = [c.strip() for c in row.locator("td").all_inner_texts()]
             if len(cells) < len(self.COLUMNS):
                 raise self.changed("a result row has fewer cells than columns")
-            if cells[self.PCN_COLUMN].upper() == query.claim_id.upper():
+            if same_id(cells[self.PCN_COLUMN], query.claim_id):
                 matching.append((cells[self.TCN_COLUMN], row))
         if not matching:
             raise ClaimNotFound(self.adapter.portal, query.claim_id)
         for tcn, row in matching:
-            if query.payer_claim_number and tcn == query.payer_claim_number:
+            if query.payer_claim_number and same_id(tcn, query.payer_claim_number):
                 return row
         return matching[0][1]
 
@@ -307,7 +308,7 @@ class ClaimDetailPage(TitledPage):
         if self.no_records():
             raise ClaimNotFound(self.adapter.portal, claim_id)
         self.required(self.HEADER, "claim header table")
-        if self.text(self.PATIENT_CONTROL_NO, "patient control #").upper() != claim_id.upper():
+        if not same_id(self.text(self.PATIENT_CONTROL_NO, "patient control #"), claim_id):
             raise self.changed(f"it shows another claim than {claim_id}")
         status = self.STATUS_PATTERN.match(self.text(self.STATUS, "claim status"))
         if status is None:
@@ -456,7 +457,7 @@ class PriorAuthDetailPage(TitledPage):
             raise RecordNotFound(self.adapter.portal, "authorization", auth_number)
         self.required(self.HEADER, "prior authorization header table")
         shown = self.text(self.PA_NUMBER, "PA number")
-        if shown.upper() != auth_number.strip().upper():
+        if not same_id(shown, auth_number):
             raise self.changed(f"it shows another authorization than {auth_number}")
         return AuthorizationResult(
             auth_number=shown,

@@ -38,6 +38,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.identifiers import same_id
 from portals.pages import PageObject
 from portals.types import (
     Adjustment,
@@ -190,7 +191,7 @@ class SearchResults(PageObject["SummitExchangeAdapter"]):
             cells = row.locator("td")
             if cells.count() != len(self.COLUMNS):
                 raise self.changed("a result row has an unexpected number of cells")
-            if cells.nth(self.PCN_COLUMN).inner_text().strip() == claim_id:
+            if same_id(cells.nth(self.PCN_COLUMN).inner_text(), claim_id):
                 href = self.required(row.locator(self.VIEW_LINK), "'View claim' link").get_attribute("href")
                 if not href:
                     raise self.changed("'View claim' link has no address")
@@ -232,7 +233,7 @@ class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
         return self.expect()
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        if self.text(self.PCN, "patient control number") != claim_id:
+        if not same_id(self.text(self.PCN, "patient control number"), claim_id):
             raise self.changed(f"it shows another claim than {claim_id}")
         category = CATEGORY_CODE.match(self.text(self.CATEGORY, "status category"))
         if category is None:

@@ -31,6 +31,7 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
+from portals.identifiers import same_id
 from portals.pages import PageObject, TableRow
 from portals.types import (
     Adjustment,
@@ -258,9 +259,9 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
         page: ClaimResultsPage | None = self
         while page is not None:
             for row in page.rows:
-                if row.cells["Patient account #"] != claim_id:
+                if not same_id(row.cells["Patient account #"], claim_id):
                     continue
-                if payer_claim_number and row.cells["Claim #"] != payer_claim_number:
+                if payer_claim_number and not same_id(row.cells["Claim #"], payer_claim_number):
                     continue
                 return self.adapter.portal_path(self.NAME, row.links["Claim #"])
             page = page.next_page()
@@ -392,7 +393,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
         missing = [f for f in self.FIELDS if f not in fields]
         if missing:
             raise self.changed(f"claim {claim_id}: summary fields {missing} are missing")
-        if fields["patient-account"] != claim_id:
+        if not same_id(fields["patient-account"], claim_id):
             raise self.changed(f"the page shows another claim than {claim_id}")
         billed = self.money(fields["billed"], "billed amount")
         paid = self.money(fields["paid"], "paid amount")
@@ -505,7 +506,7 @@ class AuthDetailPage(PageObject[UnityHealthAdapter]):
         missing = [f for f in self.FIELDS if f not in fields]
         if missing:
             raise self.changed(f"summary fields {missing} are missing")
-        if fields["auth-number"].upper() != auth_number.strip().upper():
+        if not same_id(fields["auth-number"], auth_number):
             raise self.changed("the page shows another authorization than the one asked for")
         npi = fields["servicing-npi"]
         if npi not in BLANK and not NPI_PATTERN.fullmatch(npi):

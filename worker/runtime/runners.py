@@ -24,7 +24,8 @@ from sqlalchemy.exc import OperationalError
 
 from flows.claim_listing import ClaimListing
 from flows.findings import FindingChanges
-from flows.task_work import TaskKind, TaskResult, work_task
+from flows.plausibility import MissingClaims, TooManyMissing
+from flows.task_work import TaskKind, TaskResult, settle_missing, work_task
 from portals.base import PortalAdapter
 from portals.errors import PortalError, PortalUnavailable, RateLimited
 from portals.registry import adapter_class
@@ -74,6 +75,9 @@ class Batch:
     run_id: str
     lost: bool = False  # another runner took the lease over: its tasks are not ours to release
     kinds_done: set[str] = field(default_factory=set)
+    # Found claims missing now: their tasks wait for the batch's end (`_settle_missing`), or go back.
+    missing: MissingClaims = field(default_factory=MissingClaims)
+    held: list[LeasedTask] = field(default_factory=list)
 
 
 class Runner:
@@ -205,10 +209,10 @@ class Runner:
             self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)  # a browser that cannot start: no tight loop
         finally:
             with session_scope(self.ctx.engine) as session:
-                if batch.remaining and not batch.lost:
+                if (batch.remaining or batch.held) and not batch.lost:
                     tasks.release(
                         session,
-                        [task.id for task in batch.remaining],
+                        [task.id for task in batch.remaining + batch.held],
                         owner=self.owner,
                         generation=batch.lease.generation,
                     )
@@ -251,6 +255,7 @@ class Runner:
                         now=self.ctx.clock,
                         payer_ids=payer_ids,
                         listing=listing,
+                        missing=batch.missing,
                     )
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
@@ -263,22 +268,44 @@ class Runner:
                 self.task_started = None
                 self.slot.task_done()
             batch.remaining.pop(0)
-            batch.kinds_done.add(task.kind)
-            self.tasks_done += 1
-            with session_scope(self.ctx.engine) as session:
-                if not tasks.complete(
-                    session,
-                    task.id,
-                    owner=self.owner,
-                    now=utcnow(),
-                    outcome=result.words,
-                    generation=batch.lease.generation,
-                ):
-                    log.warning("lease_lost_before_complete", task=task.id)
-                    raise LeaseLost(batch.lease)
-                accounts.mark_success(session, batch.lease.portal, utcnow())
-            log.info("task_done", task=task.id, kind=task.kind, outcome=result.words)
-            self.events.task_done(task, result)
+            if result.held:
+                batch.held.append(task)
+                continue
+            self._complete(batch, task, result)
+        if batch.held and not self.ctx.stop.is_set():
+            self._settle_missing(adapter, batch, trace)
+
+    def _settle_missing(self, adapter: PortalAdapter, batch: Batch, trace: FailureTrace) -> None:
+        """The batch's found claims missing now: recorded as not on file if few, else refused as a layout change."""
+        try:
+            results = settle_missing(
+                batch.lease.portal, batch.missing, self.ctx.engine, run_id=batch.run_id, now=self.ctx.clock
+            )
+        except TooManyMissing as exc:
+            first, batch.remaining, batch.held = batch.held[0], batch.held[1:] + batch.remaining, []
+            self._failed(adapter, batch, first, exc, trace)  # hands every held claim back, pauses the flow
+            return
+        held, batch.held = batch.held, []
+        for task, result in zip(held, results, strict=True):
+            self._complete(batch, task, result)
+
+    def _complete(self, batch: Batch, task: LeasedTask, result: TaskResult) -> None:
+        batch.kinds_done.add(task.kind)
+        self.tasks_done += 1
+        with session_scope(self.ctx.engine) as session:
+            if not tasks.complete(
+                session,
+                task.id,
+                owner=self.owner,
+                now=utcnow(),
+                outcome=result.words,
+                generation=batch.lease.generation,
+            ):
+                log.warning("lease_lost_before_complete", task=task.id)
+                raise LeaseLost(batch.lease)
+            accounts.mark_success(session, batch.lease.portal, utcnow())
+        log.info("task_done", task=task.id, kind=task.kind, outcome=result.words)
+        self.events.task_done(task, result)
 
     def _traced(self, task: LeasedTask) -> bool:
         when = self.ctx.settings.evidence.trace
@@ -364,8 +391,9 @@ class Runner:
         portal, now = batch.lease.portal, utcnow()
         evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace)
         until = now + timedelta(hours=self.ctx.settings.run.layout_recheck_hours)
-        same_kind = [t for t in batch.remaining if t.kind == task.kind]
+        same_kind = [t for t in batch.remaining + batch.held if t.kind == task.kind]
         batch.remaining = [t for t in batch.remaining if t.kind != task.kind]
+        batch.held = [t for t in batch.held if t.kind != task.kind]  # held missing claims go back unrecorded
         with session_scope(self.ctx.engine) as session:
             health.pause_flow(
                 session, portal=portal, kind=task.kind, reason=failure.error, evidence=evidence, now=now, until=until
