@@ -26,7 +26,7 @@ def import_claims(file: Annotated[Path, typer.Argument(help="CSV export of submi
     engine = open_engine(settings)
     counts = import_claims_file(engine, file, utcnow())
     console.print(
-        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+        f"Imported {escape(file.name)}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
     )
     with session_scope(engine) as session:
         payers = claim_payer_ids(session)
@@ -46,7 +46,7 @@ def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior 
 
     counts = import_auths_file(open_engine(load_settings()), file, utcnow())
     console.print(
-        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+        f"Imported {escape(file.name)}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
     )
 
 
@@ -60,7 +60,7 @@ def import_providers(
 
     counts = import_providers_file(open_engine(load_settings()), file, utcnow())
     console.print(
-        f"Imported {file.name}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
+        f"Imported {escape(file.name)}: {counts.inserted} new, {counts.updated} updated, {counts.unchanged} unchanged."
     )
 
 
@@ -74,18 +74,19 @@ def import_era_file(file: Annotated[Path, typer.Argument(help="An X12 835 remitt
     settings = load_settings()
     result = import_era(open_engine(settings), data, source="file", file_id=file.name, at=utcnow())
     if result.already_imported:
-        console.print(f"{file.name} was imported before; nothing to do.")
+        console.print(f"{escape(file.name)} was imported before; nothing to do.", highlight=False)
         return
     console.print(
-        f"Imported {file.name}: {result.claims} claim(s), payments {result.payments:,.2f}, "
-        f"{result.new_denials} new denial(s), {result.resolved_denials} resolved."
+        f"Imported {escape(file.name)}: {result.claims} claim(s), payments {result.payments:,.2f}, "
+        f"{result.new_denials} new denial(s), {result.resolved_denials} resolved.",
+        highlight=False,
     )
     for warning in result.warnings:
         err.print(f"[yellow]warning: {escape(warning.text)}[/]", highlight=False)
     if result.unmatched:
         err.print(
             f"[yellow]{len(result.unmatched)} claim(s) not in your claims (kept, listed in the worklist): "
-            f"{', '.join(result.unmatched)}[/]",
+            f"{escape(', '.join(result.unmatched))}[/]",
             highlight=False,
         )
 
