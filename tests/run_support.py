@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -171,6 +172,13 @@ def browser_tree(worker: subprocess.Popen[bytes]) -> set[int]:
         return {child.pid for child in psutil.Process(worker.pid).children(recursive=True)}
     except psutil.Error:
         return set()
+
+
+def kill_alive(pids: set[int]) -> None:
+    """Kill what is left of a killed worker's process tree; a helper may exit on its own meanwhile."""
+    for pid in alive(pids):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
 
 
 def alive(pids: set[int]) -> set[int]:

@@ -20,7 +20,7 @@ from store.models import CheckRun
 from store.runs import finish_run, start_run
 from tests.cli_support import ENTRY_POINT
 from tests.conftest import Workspace
-from tests.run_support import alive, browser_tree, cli, import_claims, running, session, tasks, wait_until
+from tests.run_support import browser_tree, cli, import_claims, kill_alive, running, session, tasks, wait_until
 from worker.clock import utcnow
 from worker.runtime.check_runs import this_process
 
@@ -126,8 +126,7 @@ def test_a_check_killed_with_sigkill_shows_as_interrupted_in_status(workspace: W
     finally:
         if check.poll() is None:
             check.kill()
-        for pid in alive(tree):  # nothing reaps a SIGKILLed check's Chromium here: the test does
-            psutil.Process(pid).kill()
+        kill_alive(tree)  # nothing reaps a SIGKILLed check's Chromium here: the test does
     with session(workspace) as s:
         (killed,) = s.exec(select(CheckRun)).all()
     assert killed.pid == check.pid and killed.finished_at is None and killed.interrupted_at is None

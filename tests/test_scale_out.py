@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import psutil
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -27,7 +26,7 @@ from store.db import create_schema, make_engine
 from store.models import Claim, ClaimStatusObservation, JobRun, Task, WorkerHeartbeat
 from tests.conftest import Workspace, write_config
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
-from tests.run_support import COMPRESSED, alive, browser_tree, start_worker, wait_until
+from tests.run_support import COMPRESSED, browser_tree, kill_alive, start_worker, wait_until
 from worker.clock import aware, utcnow
 from worker.runtime.heartbeat import ROLE, SCHEDULER
 from worker.security.credentials import open_store
@@ -113,8 +112,7 @@ def test_three_workers_share_one_queue_and_survive_losing_the_scheduler(workspac
         for host in hosts:
             if host.process is not None and host.process.poll() is None:
                 host.process.kill()
-        for pid in alive(children):  # the killed worker's Chromium (a restart on its host would reap it)
-            psutil.Process(pid).kill()
+        kill_alive(children)  # the killed worker's Chromium (a restart on its host would reap it)
 
     assert successor is not holder
     with Session(engine) as s:
