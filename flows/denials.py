@@ -20,7 +20,7 @@ from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
 from portals.identifiers import normal_id, same_id
 from portals.types import Adjustment, ClaimStatusResult
-from store.denials import add_denial, find_by_fingerprint, set_status, unresolved_for_claim
+from store.denials import add_denial, find_by_fingerprint, set_assignee, set_status, unresolved_for_claim
 from store.models import Denial
 
 AUTO_RESOLVED = "payer:"  # prefix of resolutions the worker made, so a reappearing denial reopens
@@ -177,12 +177,33 @@ class DenialActionRefused(Exception):
     """A staff action that cannot be recorded (no such denial, or no such status)."""
 
 
-def record_staff_action(session: Session, denial_id: int, status: str, note: str | None, at: datetime) -> Denial:
-    """What a person did about a denial; kept in its history (the appeal trail)."""
+def record_staff_action(
+    session: Session, denial_id: int, status: str, note: str | None, at: datetime, actor: str = "staff"
+) -> Denial:
+    """What a person did about a denial; kept in its history (the appeal trail) under `actor`: the
+    workspace user's login name, or "staff" from the command line."""
     if status not in STAFF_STATUSES:
         raise DenialActionRefused(f"status must be one of {', '.join(STAFF_STATUSES)}, not {status!r}")
     denial = session.get(Denial, denial_id)
     if denial is None:
         raise DenialActionRefused(f"no denial with id {denial_id}")
-    set_status(session, denial, STAFF_STATUSES[status], at, "staff", note)
+    set_status(session, denial, STAFF_STATUSES[status], at, actor, note)
     return denial
+
+
+def assign_denials(
+    session: Session, denial_ids: Sequence[int], assignee: str | None, at: datetime, actor: str
+) -> list[Denial]:
+    """Give denials to a person (None: to nobody); each change is kept in the denial's history.
+    All or nothing: an unknown id refuses the whole batch."""
+    denials = []
+    for denial_id in dict.fromkeys(denial_ids):
+        denial = session.get(Denial, denial_id)
+        if denial is None:
+            raise DenialActionRefused(f"no denial with id {denial_id}")
+        denials.append(denial)
+    for denial in denials:
+        if denial.assignee != assignee:
+            note = f"assigned to {assignee}" if assignee else "unassigned"
+            set_assignee(session, denial, assignee, at, actor, note)
+    return denials

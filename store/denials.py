@@ -53,6 +53,14 @@ def set_status(
     session.add(DenialEvent(denial_id=denial.id, at=at, actor=actor, status=status, note=note))
 
 
+def set_assignee(session: Session, denial: Denial, assignee: str | None, at: datetime, actor: str, note: str) -> None:
+    """Change who works a denial and keep the change in its history (its status stays as it is)."""
+    denial.assignee = assignee
+    session.add(denial)
+    assert denial.id is not None
+    session.add(DenialEvent(denial_id=denial.id, at=at, actor=actor, status=denial.status, note=note))
+
+
 def list_denials(session: Session, statuses: Sequence[str] | None = None, owner: str | None = None) -> list[Denial]:
     statement = select(Denial)
     if statuses:

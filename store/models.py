@@ -148,6 +148,7 @@ class Denial(SQLModel, table=True):
     bill_patient: bool = False
     appealable: bool = True  # False when a remark code says the payer grants no appeal rights
     status: str = Field(default="open", index=True)  # open | appealed | resubmitted | written_off | resolved
+    assignee: str | None = Field(default=None, index=True)  # the staff user working it (workspace login name)
     resolution: str | None = None
     first_seen_at: datetime
     last_seen_at: datetime
@@ -162,7 +163,7 @@ class DenialEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     denial_id: int = Field(foreign_key="denial.id", index=True)
     at: datetime
-    actor: str  # "worker" or "staff"
+    actor: str  # "worker", "staff" (the CLI) or the workspace user's login name
     status: str
     note: str | None = None
 
@@ -513,3 +514,47 @@ class Digest(SQLModel, table=True):
     body_html: str = Field(sa_type=Text)
     alert_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     resolved_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class StaffUser(SQLModel, table=True):
+    """A person who logs in to the workspace. The password is kept only as an Argon2id hash."""
+
+    __tablename__ = "staff_user"
+
+    name: str = Field(primary_key=True)  # the login name, e.g. "maria"
+    role: str  # admin | billing | coding | front_desk | credentialing
+    password_hash: str
+    disabled: bool = False
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw or changed what, when, from where (HIPAA audit control). Never a password or patient name."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UtcDateTime, index=True)
+    user_name: str | None = Field(default=None, index=True)  # None: nobody logged in (a failed login)
+    action: str = Field(index=True)  # e.g. view_claim, view_evidence, export, login, login_failed, set_status
+    subject: str | None = None  # claim id, evidence id, export name, the login name tried
+    remote_addr: str | None = None
+    detail: str | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds only a signed random id; logging out deletes the row."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(
+        primary_key=True
+    )  # SHA-256 of the random token in the cookie, so a copy of the table logs nobody in
+    user_name: str = Field(foreign_key="staff_user.name", index=True)
+    csrf_token: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(sa_type=UtcDateTime)
+    remote_addr: str | None = None

@@ -196,3 +196,8 @@ def workspace(tmp_path: Path, fake_portal: RunningPortal, monkeypatch: pytest.Mo
         store.save(name, ws.default_credentials(name))
     yield ws
     ws.close()
+
+
+# --- the staff workspace ------------------------------------------------------
+
+from tests.web_support import checked_store, empty_web, web  # noqa: E402, F401  (fixtures for the workspace tests)

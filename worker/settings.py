@@ -388,6 +388,40 @@ class EvidenceSettings(BaseModel):
     trace: Literal["retries", "always", "never"] = "retries"
 
 
+class WebSettings(BaseModel):
+    """The staff workspace (`portal-worker web`)."""
+
+    model_config = STRICT
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    # A session ends after this long without a request, and after absolute_hours whatever happens.
+    idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    absolute_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 12
+    # Failed logins in a row that lock an account, and for how long.
+    lockout_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    lockout_minutes: Annotated[int, Field(ge=1)] = 15
+    # TLS: both files, or neither (then only loopback, or --behind-proxy).
+    tls_cert: Annotated[Path | None, Field(strict=False)] = None
+    tls_key: Annotated[Path | None, Field(strict=False)] = None
+    # The address staff type, for links in the daily email; empty: none are added.
+    public_url: str = ""
+
+    @field_validator("tls_cert", "tls_key")
+    @classmethod
+    def _resolve_tls_path(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        base = (info.context or {}).get("config_dir") or Path.cwd()
+        return (Path(base) / value.expanduser()).resolve()
+
+    @model_validator(mode="after")
+    def _both_tls_files(self) -> WebSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both, or neither")
+        return self
+
+
 class PortalSettings(BaseModel):
     model_config = STRICT
 
@@ -466,6 +500,7 @@ class Settings(BaseModel):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     portals: dict[str, PortalSettings] = Field(min_length=1)
 
     _config_path: Path | None = PrivateAttr(default=None)

@@ -137,8 +137,10 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
     from flows.era import EraParseError
     from store.db import StoreDamaged, StoreNotWritable
     from store.migrate import SchemaTooNew
+    from worker.cli.web import WebRefused
     from worker.runtime.browser import BrowserNotFound
     from worker.security.credentials import CredentialStoreUnavailable
+    from worker.security.staff import StaffRefused
     from worker.settings import ConfigError
 
     words = escape(str(exc))  # the text names config keys such as [portals.unity]: not markup
@@ -158,6 +160,8 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
             SchemaTooNew,
             StoreDamaged,
             StoreNotWritable,
+            StaffRefused,
+            WebRefused,
         ),
     ):
         return f"[red]error:[/] {words}", 2

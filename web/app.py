@@ -1,0 +1,105 @@
+"""The workspace application: security headers, login, the pages, and how errors reach a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web import sessions
+from web.deps import CsrfRefused, Forbidden, LoginRequired
+from web.routes import login
+from web.templating import make_templates, render
+from worker.clock import utcnow
+from worker.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+# No inline script or style anywhere: htmx is a vendored file and its own inline styles are turned off.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+class SecurityHeaders:
+    """Adds the headers every response carries: CSP, no sniffing, no referrer, and no caching of PHI."""
+
+    def __init__(self, app: ASGIApp, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"SAMEORIGIN"),
+                ]
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                if self.https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    https: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """The workspace over `engine`; `https` marks cookies Secure; `clock` is the wall clock (tests move it)."""
+    app = FastAPI(title="portal-worker", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.https = https
+    app.state.clock = clock
+    app.state.tz = settings.worker.tzinfo
+    app.state.templates = make_templates(settings.worker.tzinfo)
+    app.state.signing_key = sessions.signing_key(settings.worker.data_dir)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(login.router)
+
+    @app.exception_handler(LoginRequired)
+    def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        target = "/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "error.html", status_code=403, title="Not allowed", message=exc.why)
+
+    @app.exception_handler(CsrfRefused)
+    def _csrf_refused(request: Request, _exc: CsrfRefused) -> Response:
+        return render(
+            request,
+            "error.html",
+            status_code=403,
+            title="Request refused",
+            message="This form had no valid security token (it may be from an old tab): reload the page and try again.",
+        )
+
+    app.add_middleware(SecurityHeaders, https=https)
+    return app
