@@ -10,14 +10,16 @@ from pyflakes.api import checkPath
 from pyflakes.reporter import Reporter
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOMS = ("worker", "portals", "flows", "store", "fake_portal", "bench")
+ROOMS = ("worker", "portals", "flows", "store", "fake_portal", "web", "bench")
 # room -> the project rooms it must never import (no room of the product imports the tests)
 FORBIDDEN = {
-    "portals": {"store", "flows", "worker", "fake_portal", "tests"},
-    "store": {"portals", "flows", "worker", "fake_portal", "playwright", "tests"},
-    "flows": {"worker", "fake_portal", "tests"},
-    "worker": {"fake_portal", "tests"},
-    "fake_portal": {"worker", "portals", "flows", "store", "tests"},
+    "portals": {"store", "flows", "worker", "fake_portal", "web", "tests"},
+    "store": {"portals", "flows", "worker", "fake_portal", "web", "playwright", "tests"},
+    "flows": {"worker", "fake_portal", "web", "tests"},
+    "worker": {"fake_portal", "web", "tests"},
+    "fake_portal": {"worker", "portals", "flows", "store", "web", "tests"},
+    # the workspace never drives a browser: it asks the worker for work through the queue
+    "web": {"portals", "fake_portal", "playwright", "tests"},
     "bench": {"tests"},
 }
 # Inside worker/: the command line reads the runtime, never the other way; security is below them all.
@@ -28,7 +30,9 @@ WORKER_FORBIDDEN = {
     "worker/settings.py": {"worker.cli", "worker.runtime", "worker.delivery", "worker.security"},
 }
 # The worker may start the fake portal as a separate server for `demo` and `fake-portal serve` only.
-ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal")}
+ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal"), ("worker/cli/web.py", "web")}
+# Of the worker, the workspace uses only its settings, security (passwords, redaction) and clock.
+WEB_MAY_USE = ("worker.settings", "worker.security", "worker.clock")
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
 
 
@@ -78,6 +82,17 @@ def test_inside_the_worker_arrows_point_down(part: str) -> None:
         for path in paths
         for name in imported_modules(path)
         if any(name == banned or name.startswith(banned + ".") for banned in WORKER_FORBIDDEN[part])
+    ]
+    assert not wrong
+
+
+def test_the_workspace_uses_only_the_workers_settings_security_and_clock() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in modules("web")
+        for name in imported_modules(path)
+        if (name == "worker" or name.startswith("worker."))
+        and not any(name == allowed or name.startswith(allowed + ".") for allowed in WEB_MAY_USE)
     ]
     assert not wrong
 
@@ -143,7 +158,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.parametrize("room", ["worker", "portals", "flows"])
+@pytest.mark.parametrize("room", ["worker", "portals", "flows", "web"])
 def test_sql_is_built_only_in_store(room: str) -> None:
     wrong = []
     for path in modules(room):

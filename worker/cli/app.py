@@ -137,9 +137,9 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
     from flows.era import EraParseError
     from store.db import StoreDamaged, StoreNotWritable
     from store.migrate import SchemaTooNew
-    from worker.cli.web import WebRefused
     from worker.runtime.browser import BrowserNotFound
     from worker.security.credentials import CredentialStoreUnavailable
+    from worker.security.listening import ListenRefused
     from worker.security.staff import StaffRefused
     from worker.settings import ConfigError
 
@@ -161,7 +161,7 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
             StoreDamaged,
             StoreNotWritable,
             StaffRefused,
-            WebRefused,
+            ListenRefused,
         ),
     ):
         return f"[red]error:[/] {words}", 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from typing import Annotated
 
@@ -13,19 +12,6 @@ from worker.cli.app import app, console, err, load_settings, open_engine
 PANEL = "Workspace"
 users_app = typer.Typer(help="Workspace users: who may log in, with which role.", no_args_is_help=True)
 app.add_typer(users_app, name="users", rich_help_panel=PANEL)
-
-
-class WebRefused(ValueError):
-    """`web` would serve PHI where it must not (a public address without TLS, say)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command(rich_help_panel=PANEL)
@@ -44,17 +30,13 @@ def web(
     import uvicorn
 
     from web.app import create_app
+    from worker.security.listening import check_listen_address
 
     settings = load_settings()
     host = host or settings.web.host
     port = port or settings.web.port
     tls = settings.web.tls_cert is not None
-    if not is_loopback(host) and not tls and not behind_proxy:
-        raise WebRefused(
-            f"refusing to serve the workspace on {host}: its pages hold PHI. Set [web] tls_cert and tls_key, "
-            "or put it behind a reverse proxy that does TLS and pass --behind-proxy (see the README), "
-            "or listen on 127.0.0.1."
-        )
+    check_listen_address(host, tls, behind_proxy)
     engine = open_engine(settings)
     application = create_app(settings, engine, https=tls or behind_proxy)
     scheme = "https" if tls else "http"
