@@ -282,6 +282,12 @@ def test_the_example_config_documents_the_new_keys() -> None:
     text = EXAMPLE.read_text()
 
     for key in (
+        "[web]",
+        "idle_minutes",
+        "absolute_hours",
+        "lockout_attempts",
+        "lockout_minutes",
+        "tls_cert",
         "runners",
         "batch_size",
         "lease_seconds",
@@ -448,6 +454,13 @@ def test_cron_fields_for_the_scheduler() -> None:
         ("[evidence]\nretention_days = 1.5\n", "evidence.retention_days: expected a whole number, got 1.5"),
         ("[evidence]\nkeep_days = 3\n", "evidence.keep_days: unknown key"),
         ('[evidence]\ntrace = "sometimes"\n', "evidence.trace: "),
+        # [web]
+        ("[web]\nport = 0\n", "web.port: must be at least 1, got 0"),
+        ("[web]\nport = 70000\n", "web.port: must be at most 65535, got 70000"),
+        ("[web]\nidle_minutes = 0\n", "web.idle_minutes: must be at least 1, got 0"),
+        ("[web]\nlockout_attempts = 0\n", "web.lockout_attempts: must be at least 1, got 0"),
+        ('[web]\ntls_cert = "cert.pem"\n', "web: tls_cert and tls_key go together: set both, or neither"),
+        ("[web]\nsession_minutes = 5\n", "web.session_minutes: unknown key"),
     ],
 )
 def test_a_bad_run_schedule_or_evidence_value_is_named_by_its_key(tmp_path: Path, change: str, expected: str) -> None:

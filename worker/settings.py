@@ -404,8 +404,6 @@ class WebSettings(BaseModel):
     # TLS: both files, or neither (then only loopback, or --behind-proxy).
     tls_cert: Annotated[Path | None, Field(strict=False)] = None
     tls_key: Annotated[Path | None, Field(strict=False)] = None
-    # The address staff type, for links in the daily email; empty: none are added.
-    public_url: str = ""
 
     @field_validator("tls_cert", "tls_key")
     @classmethod
