@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.web_store import build
 from store.claims import list_claims
 from store.db import make_engine, session_scope, sqlite_url
 from store.denials import list_denials
+from tests.web_support import RunningWorkspace
 
 PAGES = (
     "Login form (the floor)",
@@ -66,3 +68,10 @@ def test_the_synthetic_store_has_what_it_was_asked_for(tmp_path: Path) -> None:
     engine.dispose()
     assert len(claims) == 120 and {c.payer_id for c in claims} == {"NWM", "BBH", "UHP", "LSM"}
     assert len(denials) == 30 and all(d.claim_id and d.carc and d.owner for d in denials)
+
+
+def test_every_response_says_its_server_time(empty_web: RunningWorkspace) -> None:
+    for path in ("/login", "/static/app.css", "/no-such-page"):  # a page, a static file, a 404
+        response = httpx.get(f"{empty_web.url}{path}", timeout=10)
+        timing = re.fullmatch(r"app;dur=(\d+\.\d)", response.headers.get("server-timing", ""))
+        assert timing, (path, response.headers)
