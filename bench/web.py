@@ -175,6 +175,9 @@ def serving(settings: Settings, engine: Engine) -> Iterator[str]:
     """The workspace on a free loopback port in a thread of this process, as tests/web_support.serve runs it."""
     application = create_app(settings, engine)
     listening = socket.socket()
+    # Accepted connections inherit this (Linux): without it every keep-alive request waited ~40 ms for a
+    # delayed ACK (Nagle), a stall `portal-worker web` (uvicorn's own sockets) does not have.
+    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listening.bind(("127.0.0.1", 0))
     listening.listen()
     port = int(listening.getsockname()[1])
