@@ -24,7 +24,7 @@ from flows.deadlines import NEW_CLAIM, Deadline, RuleBook, load_payer_rules, nex
 from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
-from store.denials import appeals_filed, era_claims_for, era_warnings, list_denials
+from store.denials import appeals_filed_by_denial, era_claims_for, era_warnings, list_denials
 from store.models import Claim, Denial, EraClaim
 
 KIND_FACTOR = {"soft": 1.0, "hard": 0.6, "unknown": 0.5}
@@ -180,7 +180,8 @@ def load_worklist(
     denials = list_denials(session, statuses=statuses, owner=owner)
     claim_ids = [d.claim_id for d in denials if d.claim_id]
     claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
-    appeals = {d.id: appeals_filed(session, d.id) for d in denials if d.id is not None}
+    filed = appeals_filed_by_denial(session)
+    appeals = {d.id: filed.get(d.id, 0) for d in denials if d.id is not None}
     unknown = [d.reported_claim_id for d in denials if d.claim_id is None]
     era_claims = era_claims_for(session, unknown)
     warnings = balance_warnings_by_claim(session, denials)

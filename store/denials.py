@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from store.models import Claim, Denial, DenialEvent, EraClaim, EraFile, EraProviderAdjustment
 
@@ -77,6 +77,17 @@ def history(session: Session, denial_id: int) -> list[DenialEvent]:
 
 def appeals_filed(session: Session, denial_id: int) -> int:
     return sum(1 for event in history(session, denial_id) if event.status == "appealed")
+
+
+def appeals_filed_by_denial(session: Session) -> dict[int, int]:
+    """Appeals filed per denial, for every denial with at least one: one query, where a worklist of
+    5,000 denials asking appeals_filed one by one took seconds."""
+    statement = (
+        select(DenialEvent.denial_id, func.count())
+        .where(DenialEvent.status == "appealed")
+        .group_by(col(DenialEvent.denial_id))
+    )
+    return dict(session.exec(statement).all())
 
 
 def era_file_known(session: Session, sha256: str) -> bool:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, column, func
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -41,9 +41,13 @@ class PortalAccount(SQLModel, table=True):
 class Claim(SQLModel, table=True):
     """A claim the practice submitted (from its PM system), with its latest known status."""
 
+    # The workspace's search by patient name, case-insensitively from the start of the name:
+    # lower(patient_name) >= 'smi' AND lower(patient_name) < 'smj' reads this index on SQLite and PostgreSQL.
+    __table_args__ = (Index("ix_claim_patient_name_lower", func.lower(column("patient_name"))),)
+
     claim_id: str = Field(primary_key=True)  # the practice's claim id (patient control number)
     payer_id: str = Field(index=True)
-    member_id: str
+    member_id: str = Field(index=True)
     patient_name: str  # display only; never logged
     dos_from: date
     dos_to: date
@@ -59,7 +63,7 @@ class Claim(SQLModel, table=True):
     status: str = Field(default="unchecked", index=True)
     category_code: str | None = None
     status_text: str | None = None
-    payer_claim_number: str | None = None
+    payer_claim_number: str | None = Field(default=None, index=True)
     paid_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     last_checked_at: datetime | None = None
     status_changed_at: datetime | None = None
@@ -81,11 +85,11 @@ class ClaimStatusObservation(SQLModel, table=True):
     status_code: str | None = None
     status_text: str | None = None
     status_date: date | None = None
-    payer_claim_number: str | None = None
+    payer_claim_number: str | None = Field(default=None, index=True)  # searched: the claim's older numbers too
     billed_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     allowed_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     paid_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
-    check_number: str | None = None
+    check_number: str | None = Field(default=None, index=True)
     payment_date: date | None = None
     # [{"group_code", "carc", "amount", "rarcs", "line_procedure"}]
     adjustments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -150,7 +154,7 @@ class Denial(SQLModel, table=True):
     status: str = Field(default="open", index=True)  # open | appealed | resubmitted | written_off | resolved
     assignee: str | None = Field(default=None, index=True)  # the staff user working it (workspace login name)
     resolution: str | None = None
-    first_seen_at: datetime
+    first_seen_at: datetime = Field(index=True)  # "new denials since yesterday"
     last_seen_at: datetime
     resolved_at: datetime | None = None
 
@@ -177,7 +181,7 @@ class EraFile(SQLModel, table=True):
     sha256: str = Field(unique=True)
     source: str  # the portal's name, or "file"
     file_id: str  # the portal's id for it, or the file name
-    trace_number: str | None = None
+    trace_number: str | None = Field(default=None, index=True)  # TRN02: the check or EFT number
     payment_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     payment_date: date | None = None
     imported_at: datetime
@@ -202,7 +206,7 @@ class EraClaim(SQLModel, table=True):
     billed: Decimal = Field(max_digits=12, decimal_places=2)
     paid: Decimal = Field(max_digits=12, decimal_places=2)
     patient_responsibility: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
-    payer_claim_number: str | None = None
+    payer_claim_number: str | None = Field(default=None, index=True)
     filing_indicator: str | None = None  # CLP06: which kind of payer, for a claim we do not know yet
     service_from: date | None = None  # the ERA's dates of service, where deadlines count from
     service_to: date | None = None

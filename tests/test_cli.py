@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -15,12 +16,14 @@ import pytest
 from sqlmodel import select
 
 from store import tasks
-from store.db import create_schema, session_scope
+from store.db import create_schema, make_engine, session_scope, sqlite_url
 from store.models import Claim, EraClaim
+from store.staff import get_user
 from tests.cli_support import Ran, portal_worker, portal_worker_process
 from tests.conftest import Workspace
 from worker.clock import utcnow
 from worker.security.credentials import KEY_FILE_ENV
+from worker.security.staff import verify_password
 
 
 def cli(
@@ -306,3 +309,15 @@ def test_the_demo_checks_the_fake_practice_and_ends_with_the_daily_summary(tmp_p
     with (data_dir / "claims.csv").open(newline="") as export:
         patients = {row["patient_name"] for row in csv.DictReader(export)}
     assert patients and not any(name in shown for name in patients)  # minimum necessary, on screen too
+
+    config_path = data_dir / "portal-worker.toml"
+    assert f"portal-worker -c {config_path} web" in summary[1]
+    login = re.search(r"open http://127\.0\.0\.1:8765/ and log in as demo / (\S+)", summary[1])
+    assert login, summary[1][-2000:]
+    password = login.group(1)
+    with session_scope(make_engine(sqlite_url(data_dir))) as session:
+        user = get_user(session, "demo")
+        assert user is not None and user.role == "admin" and verify_password(user.password_hash, password)
+    assert shown.count(password) == 1  # shown once
+    for log in (data_dir / "logs").glob("*"):
+        assert password not in log.read_text(errors="replace")

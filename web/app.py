@@ -17,6 +17,7 @@ from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired
 from web.routes import login
 from web.templating import make_templates, render
+from web.timing import ServerTiming
 from worker.clock import utcnow
 from worker.settings import Settings
 
@@ -102,4 +103,5 @@ def create_app(
         )
 
     app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(ServerTiming)  # outermost: its figure includes every other middleware
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from fake_portal import launcher  # the demo may start the fake portal, as tests do
 from flows.auth_import import import_auths_file
@@ -25,9 +26,11 @@ from worker.cli.alerts_view import print_preview
 from worker.clock import utcnow
 from worker.runtime.check import Check
 from worker.security.credentials import KEY_FILE_ENV, open_store
+from worker.security.staff import add_user, generated_password
 from worker.settings import Settings
 
 DEMO_WORKLIST_ROWS = 8
+DEMO_USER = "demo"  # the workspace login the demo adds (role admin), with a password made up per run
 
 # fake portal prefix -> (name in config, adapter, payers, navigation timeout)
 DEMO_PORTALS = {
@@ -112,5 +115,22 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
             f"Data directory: {data_dir} (database, logs, evidence). Try: portal-worker -c {config_path} alerts",
             highlight=False,
         )
+        print_workspace_login(console, settings, engine, config_path)
     finally:
         portal.stop()
+
+
+def print_workspace_login(console: Console, settings: Settings, engine: Engine, config_path: Path) -> None:
+    """Add the demo's workspace user and say how to open the workspace. The password is printed here,
+    once, and goes nowhere else (not the log): it is made up for this demo's store only."""
+    password = generated_password()
+    with session_scope(engine) as session:
+        add_user(session, DEMO_USER, "admin", password, utcnow())
+    console.rule("The staff workspace on the demo data")
+    # soft_wrap: a long data directory must not break the command in two when it is copied
+    console.print(f"Start it:  portal-worker -c {config_path} web", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"Then open http://{settings.web.host}:{settings.web.port}/ and log in as {DEMO_USER} / {password}",
+        markup=False,
+        highlight=False,
+    )

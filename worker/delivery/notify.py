@@ -49,7 +49,7 @@ from store import accounts, health
 from store import alerts as alert_store
 from store.claims import list_claims
 from store.db import session_scope
-from store.denials import appeals_filed, list_denials
+from store.denials import appeals_filed_by_denial, list_denials
 from store.findings import open_findings
 from store.models import Digest
 from worker.runtime.jobs import expected_intervals
@@ -84,7 +84,8 @@ def refresh_alerts(settings: Settings, engine: Engine, now: datetime) -> AlertCh
     today, rules = practice_today(settings, now), alert_rules(settings)
     with session_scope(engine) as session:
         denials = list_denials(session, statuses=["open"])
-        appeals = {d.id: appeals_filed(session, d.id) for d in denials if d.id is not None}
+        filed = appeals_filed_by_denial(session)
+        appeals = {d.id: filed.get(d.id, 0) for d in denials if d.id is not None}
         drafts = [
             *deadline_alerts(list_claims(session), denials, load_payer_rules(), today, rules, appeals=appeals),
             *finding_alerts(open_findings(session), today, rules),
