@@ -123,6 +123,9 @@ def serve(settings: Settings, engine: Engine, clock: MovableClock, config_path: 
     """The workspace application on a free loopback port, in a thread of this process, until the test ends."""
     application = create_app(settings, engine, clock=clock)
     listening = socket.socket()
+    # uvicorn sets no TCP_NODELAY on a socket it is handed: each keep-alive response would wait ~40 ms
+    # for the browser's delayed ACK
+    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listening.bind(("127.0.0.1", 0))
     listening.listen()  # connections queue from here on: no waiting for the server to start
     port = int(listening.getsockname()[1])
