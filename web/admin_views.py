@@ -14,7 +14,7 @@ from store.models import PortalAccount
 from worker.clock import aware
 from worker.delivery.notify import scrub
 from worker.runtime.jobs import job_specs, next_fire
-from worker.settings import DEFAULT_CRON, Settings
+from worker.settings import DEFAULT_CRON, WORKER_JOBS, Settings
 
 DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
              "sat": "Saturday", "sun": "Sunday"}  # fmt: skip
@@ -85,7 +85,7 @@ def scheduled_jobs(settings: Settings, now: datetime) -> list[ScheduledJob]:
             spec.job_id,
             JOB_WORDS.get(spec.job, spec.job),
             trigger_in_words(*_trigger_of(settings, spec.job, spec.portals)),
-            ", ".join(spec.portals) or ("the whole worker" if spec.job in ("purge", "digest") else "no portal"),
+            "the whole worker" if spec.job in WORKER_JOBS else ", ".join(spec.portals),
             next_fire(spec, now),
             True,
         )
@@ -139,14 +139,15 @@ def account_rows(settings: Settings, stored: list[PortalAccount], now: datetime)
 
 
 def masked_notification_url(url: str) -> str:
-    """An Apprise URL as Apprise shows it privately (passwords, tokens and keys starred)."""
+    """Where an Apprise URL sends, as Apprise shows it privately (passwords, tokens and keys starred)."""
     from apprise import Apprise
 
     service = Apprise.instantiate(url)
     if service is None:
         return MASK
     masked = str(service.url(privacy=True))  # type: ignore[no-untyped-call]  # apprise leaves url() unannotated
-    return scrub(masked, url, masked)
+    # The query is Apprise's own defaults (retry, overflow...) plus any secret arguments: the address is enough.
+    return scrub(masked.split("?", 1)[0], url, masked)
 
 
 def masked_database_url(url: str) -> str:
