@@ -155,6 +155,10 @@ def test_wrong_passwords_lock_the_account_and_the_lockout_is_audited_without_the
         empty_web.clock.advance(timedelta(minutes=empty_web.settings.web.lockout_minutes + 1))
         assert client.post("/login", data={**right, "csrf_token": login_token(client)}).status_code == 303
 
+    with client_of(empty_web) as client:  # a password typed into the name box is not kept either
+        client.post("/login", data={"name": "Bea's Pass word!", "password": "x", "csrf_token": login_token(client)})
+    assert ("login_failed", "(not a login name)") in audit_actions(empty_web)
+
     actions = [action for action, subject in audit_actions(empty_web) if subject == "bea"]
     assert actions == ["login", "login_refused_locked", "account_locked"] + ["login_failed"] * (attempts - 1)
     with session_scope(empty_web.engine) as session:
@@ -185,21 +189,25 @@ def test_an_idle_session_ends_and_so_does_an_old_one(empty_web: RunningWorkspace
 
 def test_a_billing_user_cannot_manage_users(empty_web: RunningWorkspace) -> None:
     with client_of(empty_web) as client:
-        token = log_in(client, "billing", next_path="/login")
+        token = log_in(client, "billing", next_path="/admin")  # the session's token, from the 403 page's logout form
         for path in ("/admin", "/admin/users", "/admin/audit", "/admin/accounts", "/admin/schedule", "/admin/settings"):
             page = client.get(path)
             assert page.status_code == 403, path
             assert "Only an admin manages users and settings." in page.text
             assert 'href="/admin"' not in page.text  # no Admin link in the nav either
         refused = client.post("/admin/users", data={"name": "eve", "role": "admin", "csrf_token": token})
-        assert refused.status_code == 403
+        assert refused.status_code == 403 and "Only an admin" in refused.text  # not a CSRF refusal
         assert client.post("/admin/users/ada/disable", data={"csrf_token": token}).status_code == 403
         assert client.post("/admin/users/bea/role", data={"role": "admin", "csrf_token": token}).status_code == 403
     with session_scope(empty_web.engine) as session:
         assert staff_store.get_user(session, "eve") is None
         ada, bea = staff_store.get_user(session, "ada"), staff_store.get_user(session, "bea")
         assert ada is not None and not ada.disabled and bea is not None and bea.role == "billing"
-        assert "user_added" not in [e.action for e in staff_store.audit_page(session, 0).items]
+        entries = staff_store.audit_page(session, 0).items
+        assert "user_added" not in [e.action for e in entries]
+        refusals = [e.subject for e in entries if e.action == "forbidden" and e.user_name == "bea"]
+        assert "GET /admin/users" in refusals and "POST /admin/users/ada/disable" in refusals
+        assert len(refusals) == 10  # the landing page after login, 6 pages, 3 posts
 
 
 class InlineCode(HTMLParser):
