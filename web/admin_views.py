@@ -3,18 +3,20 @@ secrets, and the loaded config with every password or token in it masked."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from store.models import PortalAccount
 from worker.clock import aware
-from worker.delivery.notify import scrub
-from worker.runtime.jobs import job_specs, next_fire
-from worker.settings import DEFAULT_CRON, WORKER_JOBS, Settings
+from worker.settings import DEFAULT_CRON, WORKER_JOBS, Settings, TriggerSettings, cron_fields
 
 DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
              "sat": "Saturday", "sun": "Sunday"}  # fmt: skip
@@ -78,30 +80,40 @@ def trigger_in_words(cron: str | None, interval_minutes: float | None) -> str:
     return f"every {interval_minutes:g} minutes"
 
 
+def _next_run(when: TriggerSettings, settings: Settings, now: datetime) -> datetime | None:
+    """The trigger's next time, without the jitter the worker adds (the page says runs may start late)."""
+    tz = settings.worker.tzinfo
+    trigger: BaseTrigger = (
+        CronTrigger(**cron_fields(when.cron), timezone=tz)
+        if when.cron
+        else IntervalTrigger(minutes=when.interval_minutes or 1, timezone=tz)
+    )
+    upcoming: datetime | None = trigger.get_next_fire_time(None, now)
+    return upcoming
+
+
 def scheduled_jobs(settings: Settings, now: datetime) -> list[ScheduledJob]:
-    """Every job the worker schedules (a portal with its own trigger is its own row), and the switched-off ones."""
-    rows = [
-        ScheduledJob(
-            spec.job_id,
-            JOB_WORDS.get(spec.job, spec.job),
-            trigger_in_words(*_trigger_of(settings, spec.job, spec.portals)),
-            "the whole worker" if spec.job in WORKER_JOBS else ", ".join(spec.portals),
-            next_fire(spec, now),
-            True,
-        )
-        for spec in job_specs(settings)
-    ]
+    """Every job of [schedule] (a portal with its own trigger is its own row), switched-off ones included.
+    Built from the settings alone, as the worker's scheduler reads them: the workspace does not load the
+    runtime, so a portal is listed even for a job its site cannot do (the worker skips it there)."""
+    enabled = [name for name, portal in settings.portals.items() if portal.enabled]
+    rows = []
     for job, schedule in settings.schedule.jobs().items():
         if not schedule.enabled:
             rows.append(ScheduledJob(job, JOB_WORDS[job], "switched off", "", None, False))
+            continue
+        own = {name: when for name, when in schedule.portals.items() if name in enabled}
+        shared = [name for name in enabled if name not in own]
+        if shared or job in WORKER_JOBS:
+            portals = "the whole worker" if job in WORKER_JOBS else ", ".join(shared)
+            words = trigger_in_words(schedule.cron, schedule.interval_minutes)
+            rows.append(ScheduledJob(job, JOB_WORDS[job], words, portals, _next_run(schedule, settings, now), True))
+        for name, when in own.items():
+            words = trigger_in_words(when.cron, when.interval_minutes)
+            rows.append(
+                ScheduledJob(f"{job}:{name}", JOB_WORDS[job], words, name, _next_run(when, settings, now), True)
+            )
     return rows
-
-
-def _trigger_of(settings: Settings, job: str, portals: tuple[str, ...]) -> tuple[str | None, float | None]:
-    schedule = settings.schedule.jobs()[job]
-    when = schedule.portals.get(portals[0]) if len(portals) == 1 and portals[0] in schedule.portals else schedule
-    assert when is not None
-    return when.cron, when.interval_minutes
 
 
 def account_rows(settings: Settings, stored: list[PortalAccount], now: datetime) -> list[AccountRow]:
@@ -147,7 +159,12 @@ def masked_notification_url(url: str) -> str:
         return MASK
     masked = str(service.url(privacy=True))  # type: ignore[no-untyped-call]  # apprise leaves url() unannotated
     # The query is Apprise's own defaults (retry, overflow...) plus any secret arguments: the address is enough.
-    return scrub(masked.split("?", 1)[0], url, masked)
+    shown = masked.split("?", 1)[0]
+    # Belt and braces: any piece of the URL Apprise did not repeat in its private form is not shown either.
+    hidden = {part for part in re.split(r"[:/@?&=#,]+", url) if len(part) >= 3 and part not in masked}
+    for part in sorted(hidden, key=len, reverse=True):
+        shown = shown.replace(part, MASK)
+    return shown
 
 
 def masked_database_url(url: str) -> str:
