@@ -28,6 +28,18 @@ def count_users(session: Session) -> int:
     return session.exec(select(func.count()).select_from(StaffUser)).one()
 
 
+def count_enabled_admins(session: Session) -> int:
+    enabled_admins = (
+        select(func.count()).select_from(StaffUser).where(StaffUser.role == "admin", ~col(StaffUser.disabled))
+    )
+    return session.exec(enabled_admins).one()
+
+
+def audit_actions(session: Session) -> list[str]:
+    """Every action the audit log holds, for the admin page's filter."""
+    return list(session.exec(select(AuditEntry.action).distinct().order_by(col(AuditEntry.action))))
+
+
 def record_audit(
     session: Session,
     at: datetime,

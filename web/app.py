@@ -13,9 +13,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store.db import session_scope
 from web import sessions
-from web.deps import CsrfRefused, Forbidden, LoginRequired
-from web.routes import login
+from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
+from web.routes import admin, login
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -80,6 +81,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(login.router)
+    app.include_router(admin.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -90,6 +92,10 @@ def create_app(
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, exc: Forbidden) -> Response:
+        # The request's own unit of work was rolled back: the refusal is recorded in one of its own.
+        staff = getattr(request.state, "staff", None)
+        with session_scope(engine) as db:
+            audit(request, db, staff, "forbidden", f"{request.method} {request.url.path}"[:200])
         return render(request, "error.html", status_code=403, title="Not allowed", message=exc.why)
 
     @app.exception_handler(CsrfRefused)

@@ -17,7 +17,7 @@ from web import sessions
 from web.deps import CSRF_FIELD, CurrentStaff, Db, Now, audit, remote_addr
 from web.templating import local_time, render
 from worker.clock import aware
-from worker.security.staff import check_needs_rehash, dummy_hash, hash_password, verify_password
+from worker.security.staff import NAME_PATTERN, check_needs_rehash, dummy_hash, hash_password, verify_password
 
 router = APIRouter()
 log = structlog.get_logger("web.login")
@@ -31,6 +31,9 @@ def _safe_next(target: str | None) -> str:
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    # Browsers read a backslash as a slash ("/\\evil.example" is "//evil.example") and drop tabs and newlines.
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return "/"
     return target
 
@@ -75,8 +78,10 @@ def login(
     user = staff_store.get_user(db, name) if name else None
     if user is None or user.disabled:
         verify_password(dummy_hash(), password)  # as slow as a known name: the timing does not tell names apart
-        audit(request, db, None, "login_failed", name[:64], "unknown or disabled login name")
-        log.warning("login_failed", login_name=name[:64], remote_addr=remote_addr(request), why="unknown name")
+        # A password typed into the name box must not reach the log: only what could be a login name does.
+        tried = name if NAME_PATTERN.fullmatch(name) else "(not a login name)"
+        audit(request, db, None, "login_failed", tried, "unknown or disabled login name")
+        log.warning("login_failed", login_name=tried, remote_addr=remote_addr(request), why="unknown name")
         return _login_page(request, WRONG, name, 401)
     if user.locked_until and aware(user.locked_until) > moment:
         audit(request, db, None, "login_refused_locked", user.name)
@@ -107,6 +112,10 @@ def login(
     if check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     staff_store.save_user(db, user)
+    # Sessions nobody came back to are forgotten here: a login is rare enough, and needs no job of its own.
+    staff_store.end_sessions_before(
+        db, moment - timedelta(hours=web.absolute_hours), moment - timedelta(minutes=web.idle_minutes)
+    )
     cookie, staff = sessions.start(db, user, request.app.state.signing_key, moment, remote_addr(request))
     audit(request, db, staff, "login", user.name)
     response = RedirectResponse(_safe_next(next_path), status_code=303)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from store import staff as staff_store
 from store.models import StaffUser
+from worker.clock import aware
 
 HASHER = PasswordHasher()
 MIN_LENGTH = 12
@@ -75,3 +76,71 @@ def add_user(session: Session, name: str, role: str, password: str, at: datetime
     user = StaffUser(name=name, role=role, password_hash=hash_password(password), created_at=at)
     staff_store.save_user(session, user)
     return user
+
+
+def require_user(session: Session, name: str) -> StaffUser:
+    user = staff_store.get_user(session, name)
+    if user is None:
+        raise StaffRefused(f"there is no user named {name!r}")
+    return user
+
+
+def _keep_an_admin(session: Session, user: StaffUser, doing: str) -> None:
+    """Nobody could manage users any more: refused while `user` is the last enabled admin."""
+    if user.role == "admin" and not user.disabled and staff_store.count_enabled_admins(session) <= 1:
+        raise StaffRefused(f"{user.name!r} is the last enabled admin: add another admin before you {doing}")
+
+
+def set_password(session: Session, name: str, password: str) -> int:
+    """A new password (it also lifts a lockout); ends the user's sessions, returns how many."""
+    user = require_user(session, name)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    staff_store.save_user(session, user)
+    return staff_store.end_sessions_of(session, name)
+
+
+def set_role(session: Session, name: str, role: str) -> StaffUser:
+    if role not in ROLES:
+        raise StaffRefused(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    user = require_user(session, name)
+    if role != "admin":
+        _keep_an_admin(session, user, f"make {name!r} {role}")
+    user.role = role
+    staff_store.save_user(session, user)
+    return user
+
+
+def disable_user(session: Session, name: str) -> int:
+    """The user can no longer log in; ends their sessions, returns how many."""
+    user = require_user(session, name)
+    _keep_an_admin(session, user, f"disable {name!r}")
+    user.disabled = True
+    staff_store.save_user(session, user)
+    return staff_store.end_sessions_of(session, name)
+
+
+def enable_user(session: Session, name: str) -> StaffUser:
+    user = require_user(session, name)
+    user.disabled = False
+    staff_store.save_user(session, user)
+    return user
+
+
+def unlock_user(session: Session, name: str) -> StaffUser:
+    """Lift a lockout after failed logins now, instead of when it runs out."""
+    user = require_user(session, name)
+    user.failed_logins = 0
+    user.locked_until = None
+    staff_store.save_user(session, user)
+    return user
+
+
+def user_state(user: StaffUser, now: datetime) -> str:
+    """In words: active, disabled, or locked (with until when, UTC: callers show it in local time)."""
+    if user.disabled:
+        return "disabled"
+    if user.locked_until is not None and aware(user.locked_until) > now:
+        return "locked"
+    return "active"
