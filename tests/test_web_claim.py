@@ -230,7 +230,13 @@ def test_unknown_claims_and_bad_actions_are_refused_and_write_nothing(empty_web:
         assert len(list(session.exec(select(DenialEvent).where(DenialEvent.denial_id == denial_id)))) == 1
         assert not list(session.exec(select(Task)))
 
-    # the same action done right, without JavaScript: back to the claim's denial
+    # the same actions done right, without JavaScript: back to the claim
+    for _ in range(2):  # asked twice: still one task in the queue
+        queued = client.post("/claims/PW90001/recheck", data={"csrf_token": token})
+        assert queued.status_code == 303 and queued.headers["location"] == "/claims/PW90001#state"
+    assert "Re-check queued: the worker will check it on its next run." in client.get("/claims/PW90001").text
+    with session_scope(empty_web.engine) as session:
+        assert [(t.portal, t.target, t.state) for t in session.exec(select(Task))] == [("unity", "PW90001", "queued")]
     done = client.post(f"{base}/status", data={"status": "written-off", "note": "small balance", "csrf_token": token})
     assert done.status_code == 303 and done.headers["location"] == f"/claims/PW90001#denial-{denial_id}"
     with session_scope(empty_web.engine) as session:
