@@ -119,6 +119,13 @@ def test_a_billing_person_works_a_denied_claim(web: RunningWorkspace, page: Page
     page.screenshot(path=str(SCREENSHOTS / "claim-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
+    # a status without a note is refused on the card, and nothing is written
+    trail = card.locator("table.history tbody tr").count()
+    card.get_by_label("Set status").select_option("appealed")
+    card.get_by_role("button", name="Save status").click()
+    expect(card.get_by_role("alert")).to_have_text("Write a note saying what was done (it goes into the appeal trail).")
+    expect(card.locator("table.history tbody tr")).to_have_count(trail)
+
     # set the denial's status with a note: the history names the person
     card.get_by_label("Set status").select_option("appealed")
     card.get_by_label("Note").fill("First-level appeal faxed with the op note")

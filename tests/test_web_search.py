@@ -209,7 +209,7 @@ def test_staff_find_claims_every_way_in_the_browser(web: RunningWorkspace, page:
     # a filter narrows: one payer only
     box.fill("")
     page.get_by_label("Payer").select_option(someone.payer_id)
-    expect(page.locator("table.results tbody tr").first).to_be_visible()
+    expect(page.locator("#results")).to_contain_text(f"matching payer {someone.payer_id}")
     payers = page.locator("table.results td[data-label='Payer']").all_inner_texts()
     assert payers and set(payers) == {someone.payer_id}
 
