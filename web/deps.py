@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from store import staff as staff_store
@@ -60,8 +61,15 @@ def remote_addr(request: Request) -> str | None:
 
 async def current_staff(request: Request, db: Db, moment: Now) -> Staff:
     """The logged-in staff member; for POST and the like, only with the session's CSRF token."""
-    staff = sessions.resume(
-        db, request.cookies.get(sessions.COOKIE), request.app.state.signing_key, moment, request.app.state.settings.web
+    # In a worker thread, not on the event loop: on SQLite the first query waits for the write lock, and a
+    # request holding it commits from the thread pool, which needs the loop free (else both wait 30 s).
+    staff = await run_in_threadpool(
+        sessions.resume,
+        db,
+        request.cookies.get(sessions.COOKIE),
+        request.app.state.signing_key,
+        moment,
+        request.app.state.settings.web,
     )
     if staff is None:
         raise LoginRequired
