@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired
-from web.routes import login
+from web.routes import alerts, login, today, worklist
 from web.templating import make_templates, render
 from worker.clock import utcnow
 from worker.settings import Settings
@@ -79,6 +79,9 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(login.router)
+    app.include_router(today.router)
+    app.include_router(worklist.router)
+    app.include_router(alerts.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
