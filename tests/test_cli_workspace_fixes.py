@@ -5,6 +5,13 @@ listed, tables that keep the ID and Payer columns at 80 and 100 columns, times i
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,11 +23,12 @@ from flows.denial_codes import OWNERS
 from store.db import make_engine, session_scope
 from store.denials import add_denial, history
 from store.models import Denial
-from tests.cli_support import portal_worker
+from tests.cli_support import ENTRY_POINT
 from tests.csv_support import CLAIM_COLUMNS, Install, claim_rows, make_install
 from worker.clock import aware, utcnow
 from worker.settings import Settings
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 DENIED = (("C000001", "billing", "UHP"), ("C000002", "coding", "UHP"), ("C000003", "front_desk", "NWM"))
 
 
@@ -110,11 +118,38 @@ def test_a_status_names_who_did_it_and_times_are_the_practices(install: Install)
     assert "UTC" not in by_maria.stdout
 
 
+def in_terminal(install: Install, columns: int, *args: str) -> str:
+    """`portal-worker ARGS` as a person runs it in a terminal `columns` wide (a pseudo-terminal of that size),
+    as printed, colours removed."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES", "NO_COLOR"}}
+    process = subprocess.Popen(
+        [str(ENTRY_POINT), "-c", str(install.config), *args],
+        stdin=side,
+        stdout=side,
+        stderr=side,
+        env={**env, "TERM": "xterm"},
+    )
+    os.close(side)
+    printed = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        printed += chunk
+    os.close(main)
+    assert process.wait(timeout=120) == 0, printed
+    return ANSI.sub("", printed.decode()).replace("\r\n", "\n")
+
+
 @pytest.mark.parametrize("columns", [80, 100])
 def test_narrow_terminals_keep_the_id_and_payer_of_every_row(install: Install, columns: int) -> None:
-    env = {"COLUMNS": str(columns)}
     ids = denial_ids(install)
-    shown = _run(install, env, "worklist")
+    shown = in_terminal(install, columns, "worklist")
     lines = shown.splitlines()
     assert all(len(line) <= columns for line in lines), shown
     header = next(line for line in lines if "ID" in line and "Claim" in line)
@@ -123,16 +158,10 @@ def test_narrow_terminals_keep_the_id_and_payer_of_every_row(install: Install, c
         row = next(line for line in lines if claim_id in line)
         assert str(ids[claim_id]) in row.replace("│", " ").split() and payer in row
     assert "worklist --csv" in shown  # says where the columns it left out are
-    claims = _run(install, env, "claims")
-    assert all(len(line) <= columns for line in claims.splitlines())
+    claims = in_terminal(install, columns, "claims").splitlines()
+    assert all(len(line) <= columns for line in claims)
     for claim_id, _owner, _payer in DENIED:
-        assert any(claim_id in line and "UHP" in line for line in claims.splitlines())
-
-
-def _run(install: Install, env: dict[str, str], *args: str) -> str:
-    done = portal_worker("-c", str(install.config), *args, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+        assert any(claim_id in line and "UHP" in line for line in claims), claims
 
 
 def test_the_csv_has_plain_amounts_and_each_code_in_its_own_column(install: Install) -> None:

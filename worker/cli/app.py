@@ -89,17 +89,6 @@ state = State()
 @app.callback()
 def main_options(config: ConfigOption = Path(DEFAULT_CONFIG)) -> None:
     state.config_path = config
-    fit_width()
-
-
-def fit_width() -> None:
-    """COLUMNS, when set, is the width tables are made for, piped or not (a person's 80- or 100-column
-    terminal as a script sees it); read per command, as the environment may change between commands."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        console.width = err.width = int(columns)
-    elif not console.is_terminal:
-        console.width = max(console.width, 180)
 
 
 def load_settings() -> Settings:
