@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from typing import TextIO
 
 from sqlmodel import Session
 
 from flows.deadlines import NEW_CLAIM, Deadline, RuleBook, load_payer_rules, next_deadline
-from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
+from flows.denial_codes import OWNERS, UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
 from store.denials import appeals_filed_by_denial, era_claims_for, era_warnings, list_denials
@@ -199,3 +200,97 @@ def balance_warnings_by_claim(session: Session, denials: Sequence[Denial]) -> di
             for target in targets:
                 found.setdefault(target, []).append(str(warning["text"]))
     return found
+
+
+# --- what staff narrow the worklist to, and the CSV both the CLI and the workspace export --------------
+
+UNASSIGNED = "unassigned"  # the assignee filter's word for denials nobody has taken
+
+
+@dataclass(frozen=True)
+class WorklistFilter:
+    """Every filter given must match; None matches anything. `assignee` is a login name or UNASSIGNED."""
+
+    payer: str | None = None
+    category: str | None = None
+    assignee: str | None = None
+
+    def keeps(self, item: WorkItem) -> bool:
+        d = item.denial
+        if self.payer is not None and d.payer_id != self.payer:
+            return False
+        if self.category is not None and d.category != self.category:
+            return False
+        if self.assignee == UNASSIGNED:
+            return d.assignee is None
+        return self.assignee is None or d.assignee == self.assignee
+
+
+def filter_worklist(items: Sequence[WorkItem], chosen: WorklistFilter) -> list[WorkItem]:
+    return [item for item in items if chosen.keeps(item)]
+
+
+WORKLIST_CSV_COLUMNS = (
+    "id",
+    "claim",
+    "payer",
+    "payer_claim_number",
+    "dos",
+    "billed",
+    "amount",
+    "group",
+    "carc",
+    "rarcs",
+    "category",
+    "owner",
+    "assignee",
+    "codes",
+    "action",
+    "deadline",
+    "days_left",
+    "status",
+    "warnings",
+)
+
+
+def csv_row(item: WorkItem) -> tuple[str, ...]:
+    """One denial as a spreadsheet reads it: plain numbers ("1234.00"), each code in its own column."""
+    d, claim = item.denial, item.claim
+    return (
+        str(d.id),
+        d.claim_id or f"{d.reported_claim_id} (not in claims)",
+        d.payer_id or "",
+        d.payer_claim_number or "",
+        claim.dos_from.isoformat() if claim else "",
+        f"{claim.billed_amount:.2f}" if claim else "",
+        f"{d.amount:.2f}",
+        d.group_code,
+        d.carc,
+        " ".join(d.rarcs),
+        d.category,
+        d.owner,
+        d.assignee or "",
+        item.codes,
+        item.action,
+        item.deadline.due.isoformat() if item.deadline else "",
+        "" if item.days_left is None else str(item.days_left),
+        d.status,
+        "; ".join(item.warnings),
+    )
+
+
+def write_worklist_csv(out: TextIO, items: Sequence[WorkItem]) -> None:
+    writer = csv.writer(out)
+    writer.writerow(WORKLIST_CSV_COLUMNS)
+    writer.writerows(csv_row(item) for item in items)
+
+
+def owner_choices() -> list[str]:
+    """The departments a denial can belong to, as stored."""
+    return sorted(OWNERS)
+
+
+def normalise_owner(text: str) -> str | None:
+    """A department as a person types it ("Coding", "front desk") as stored ("front_desk"); None if unknown."""
+    wanted = text.strip().lower().replace(" ", "_").replace("-", "_")
+    return wanted if wanted in OWNERS else None

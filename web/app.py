@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from store.db import session_scope
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
-from web.routes import admin, claims, evidence, login, search
+from web.routes import admin, alerts, claims, evidence, login, search, today, worklist
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -85,6 +85,9 @@ def create_app(
     app.include_router(search.router)
     app.include_router(claims.router)
     app.include_router(evidence.router)
+    app.include_router(today.router)
+    app.include_router(worklist.router)
+    app.include_router(alerts.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:

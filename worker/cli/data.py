@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from worker.cli.app import app, console, err, import_app, load_settings, open_engine
-from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, print_footer
+from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, one_of, print_footer
 
 PANEL = "Your data"
 
@@ -119,9 +119,10 @@ def list_auths_command(
     from store.db import session_scope
     from worker.cli import display
 
-    with session_scope(open_engine(load_settings())) as session:
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
         page = authorizations_page(session, limit, offset, status=status, payer_id=payer)
-    console.print(display.auths_table(page.items, page.total))
+    console.print(display.auths_table(page.items, page.total, settings.worker.tzinfo))
     print_footer(console, page, "authorization(s)")
 
 
@@ -133,9 +134,10 @@ def list_providers_command(limit: LimitOption = DEFAULT_LIMIT, offset: OffsetOpt
     from store.providers import providers_page
     from worker.cli import display
 
-    with session_scope(open_engine(load_settings())) as session:
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
         page, enrollments = providers_page(session, limit, offset), all_enrollments(session)
-    console.print(display.providers_table(page.items, enrollments, page.total))
+    console.print(display.providers_table(page.items, enrollments, page.total, settings.worker.tzinfo))
     print_footer(console, page, "provider(s)")
 
 
@@ -164,11 +166,15 @@ def list_claims_command(
     offset: OffsetOption = 0,
 ) -> None:
     """List claims with their latest status (no patient names or member ids)."""
+    from flows.claim_states import ClaimState
     from store.claims import claims_page
     from store.db import session_scope
     from worker.cli import display
 
-    with session_scope(open_engine(load_settings())) as session:
+    status = one_of(status, [state.value for state in ClaimState], "--status")
+
+    settings = load_settings()
+    with session_scope(open_engine(settings)) as session:
         page = claims_page(session, limit, offset, status=status, payer_id=payer)
-    console.print(display.claims_table(page.items, page.total))
+    console.print(display.claims_table(page.items, page.total, settings.worker.tzinfo))
     print_footer(console, page, "claim(s)")

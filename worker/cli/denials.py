@@ -15,7 +15,9 @@ PANEL = "Denials"
 
 @app.command(rich_help_panel=PANEL)
 def worklist(
-    owner: Annotated[str | None, typer.Option(help="Only this department, e.g. coding.")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help='Only this department, e.g. coding or "front desk" (any case).')
+    ] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
     include_worked: Annotated[
         bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")
@@ -24,32 +26,46 @@ def worklist(
     offset: OffsetOption = 0,
 ) -> None:
     """Open denials, most worth working first: dollars x urgency x recoverability."""
-    from flows.worklist import load_worklist
+    from flows.worklist import load_worklist, normalise_owner, owner_choices, write_worklist_csv
     from store.db import session_scope
     from store.denials import OPEN_STATES
     from store.pages import page_of_list
     from worker.cli import display
 
+    department = None
+    if owner is not None:
+        department = normalise_owner(owner)
+        if department is None:
+            raise typer.BadParameter(
+                f"no department {owner!r}; choose one of: {', '.join(owner_choices())}", param_hint="--owner"
+            )
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
         items = load_worklist(
-            session, practice_today(settings), owner=owner, statuses=OPEN_STATES if include_worked else ("open",)
+            session, practice_today(settings), owner=department, statuses=OPEN_STATES if include_worked else ("open",)
         )
     if csv_path:
-        display.write_worklist_csv(csv_path, items)
+        with csv_path.open("w", newline="") as out:
+            write_worklist_csv(out, items)
         console.print(f"Wrote {len(items)} denial(s) to {csv_path}.", markup=False)
         return
     # ranked in Python (dollars x urgency x recoverability), so paged after ranking
     page = page_of_list(items, limit, offset)
-    console.print(display.worklist_table(page.items))
+    console.print(display.worklist_table(page.items, console.width))
     print_footer(console, page, "denial(s) in the worklist")
 
 
 @app.command("denial", rich_help_panel=PANEL)
 def denial_command(
     denial_id: Annotated[int, typer.Argument(help="The denial's id, as the worklist shows it.")],
-    status: Annotated[str | None, typer.Option(help="appealed, resubmitted, written-off, resolved or open.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="appealed, resubmitted, written-off, resolved or open (any case).")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="What was done (kept in the denial's history).")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help='Who did it, e.g. your workspace login (the history says "staff" without).'),
+    ] = None,
 ) -> None:
     """Show a denial and its history; with --status, record what you did about it."""
     from flows.denials import DenialActionRefused, record_staff_action
@@ -62,12 +78,14 @@ def denial_command(
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
         if status:
-            record_staff_action(session, denial_id, status, note, utcnow())
+            chosen = status.strip().lower().replace("_", "-")
+            who = by.strip() if by and by.strip() else "staff"
+            record_staff_action(session, denial_id, chosen, note, utcnow(), actor=who)
         denial = session.get(Denial, denial_id)
         if denial is None:
             raise DenialActionRefused(f"no denial with id {denial_id}")
         events = history(session, denial_id)
-    console.print(display.denial_detail(denial, events))
+    console.print(display.denial_detail(denial, events, settings.worker.tzinfo))
 
 
 @report_app.command("denials")

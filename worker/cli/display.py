@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -18,6 +16,7 @@ from flows.claim_states import ClaimState
 from flows.denial_report import DenialTrends
 from flows.worklist import WorkItem, describe_codes
 from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
+from worker.clock import aware
 
 if TYPE_CHECKING:
     from worker.runtime.check import RunReport
@@ -111,7 +110,7 @@ def print_report(console: Console, report: RunReport) -> None:
     console.print(f"Wall time: {report.seconds:.1f} s")
 
 
-def claims_table(claims: Sequence[Claim], total: int | None = None) -> Table:
+def claims_table(claims: Sequence[Claim], total: int | None = None, tz: tzinfo = UTC) -> Table:
     """`total`: how many claims the list holds when `claims` is one page of it."""
     table = Table(title=f"{len(claims) if total is None else total} claim(s)", title_justify="left")
     for name, justify in (
@@ -122,89 +121,85 @@ def claims_table(claims: Sequence[Claim], total: int | None = None) -> Table:
         ("Status", "left"),
         ("Paid", "right"),
         ("Payer claim #", "left"),
-        ("Last checked (UTC)", "left"),
+        ("Last checked", "left"),
         ("Last error", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name in {"Claim", "Payer claim #"})  # type: ignore[arg-type]
+        key = name in {"Claim", "Payer"}  # which claim, whose: never squeezed out at 80 columns
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=key or name == "Payer claim #",
+            min_width=len("PW100000") if name == "Claim" else 5 if name == "Payer" else None,
+            overflow="fold" if key else "ellipsis",
+        )
     for c in claims:
         table.add_row(
             *_texts(c.claim_id, c.payer_id, c.dos_from.isoformat(), f"{c.billed_amount:,.2f}", c.status),
             "" if c.paid_amount is None else f"{c.paid_amount:,.2f}",
-            *_texts(c.payer_claim_number or "", _checked(c.last_checked_at), c.last_error or ""),
+            *_texts(c.payer_claim_number or "", _checked(c.last_checked_at, tz), c.last_error or ""),
         )
     return table
 
 
 CODES_WIDTH = 36
-WORKLIST_COLUMNS = (
-    "id",
-    "claim",
-    "payer",
-    "amount",
-    "category",
-    "owner",
-    "codes",
-    "action",
-    "deadline",
-    "days_left",
-    "status",
-    "warnings",
-)
+# The worklist's columns, and the terminal width below which each text column is left out (ids, payer, money
+# and dates never are): at 80 columns a person still sees which denial, whose, how much and by when. The full
+# wording of every column is in `worklist --csv`.
+WORKLIST_TEXT_COLUMNS = (("Owner", 0), ("Category", 95), ("Codes", 120), ("Action", 150))
+FIXED_WIDTH = {"ID": 4, "Claim": 8, "Payer": 5, "Amount": 9, "Deadline": 10, "Days": 4}
 
 
-def _worklist_row(item: WorkItem) -> tuple[str, ...]:
+def _worklist_cells(item: WorkItem) -> dict[str, str]:
     d = item.denial
-    claim = d.claim_id or f"{d.reported_claim_id} (not in claims)"
-    return (
-        str(d.id),
-        claim,
-        d.payer_id or "",
-        f"{d.amount:,.2f}",
-        d.category,
-        d.owner,
-        item.codes,
-        item.action,
-        item.deadline.due.isoformat() if item.deadline else "",
-        "" if item.days_left is None else str(item.days_left),
-        d.status,
-        "; ".join(item.warnings),
-    )
+    return {
+        "ID": str(d.id),
+        "Claim": d.claim_id or f"{d.reported_claim_id} (not in claims)",
+        "Payer": d.payer_id or "",
+        "Amount": f"{d.amount:,.2f}",
+        "Owner": d.owner,
+        "Category": d.category,
+        "Codes": item.codes,
+        "Action": item.action,
+        "Deadline": item.deadline.due.isoformat() if item.deadline else "",
+        "Days": "" if item.days_left is None else str(item.days_left),
+    }
 
 
-def worklist_table(items: Sequence[WorkItem]) -> Table:
+def worklist_table(items: Sequence[WorkItem], width: int = 200) -> Table:
+    """The worklist for a terminal `width` columns wide: the text columns a narrow one cannot hold are left out."""
     table = Table(title=f"Denial worklist ({len(items)} shown, most worth working first)", title_justify="left")
-    # Ids, money and dates never shrink; the texts do (their full wording is in `worklist --csv`).
-    fixed = {"ID": 4, "Claim": 8, "Payer": 5, "Amount": 9, "Deadline": 10, "Days left": 9}
-    for name in ("ID", "Claim", "Payer", "Amount", "Category", "Owner", "Codes", "Action", "Deadline", "Days left"):
+    texts = [name for name, needs in WORKLIST_TEXT_COLUMNS if width >= needs]
+    names = ["ID", "Claim", "Payer", "Amount", *texts, "Deadline", "Days"]
+    for name in names:
         table.add_column(
             name,
-            justify="right" if name in {"ID", "Amount", "Days left"} else "left",
+            justify="right" if name in {"ID", "Amount", "Days"} else "left",
             no_wrap=True,
-            min_width=fixed.get(name),
-            overflow="fold" if name in fixed else "ellipsis",
+            min_width=FIXED_WIDTH.get(name),
+            overflow="fold" if name in FIXED_WIDTH else "ellipsis",
             max_width=CODES_WIDTH if name == "Codes" else None,
         )
     for item in items:
-        row = _texts(*_worklist_row(item)[:10])
+        cells = _worklist_cells(item)
+        row = _texts(*(cells[name] for name in names))
         if item.days_left is not None and item.days_left <= 7:
-            row[9] = f"[red]{row[9]}[/]"
+            row[-1] = f"[red]{row[-1]}[/]"
         table.add_row(*row)
+    captions = []
+    left_out = [name.lower() for name, needs in WORKLIST_TEXT_COLUMNS if width < needs]
+    if left_out:
+        captions.append(f"Not shown at this width: {', '.join(left_out)} (`worklist --csv` has them).")
     # money that does not add up on an ERA is said under the table, in full
     warnings = dict.fromkeys(f"denial {item.denial.id}: {w}" for item in items for w in item.warnings)
     if warnings:
-        table.caption = escape("ERA out of balance:\n" + "\n".join(warnings))
+        captions.append("ERA out of balance:\n" + "\n".join(warnings))
+    if captions:
+        table.caption = escape("\n".join(captions))
         table.caption_justify = "left"
     return table
 
 
-def write_worklist_csv(path: Path, items: Sequence[WorkItem]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(WORKLIST_COLUMNS)
-        writer.writerows(_worklist_row(item) for item in items)
-
-
-def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
+def denial_detail(denial: Denial, events: Sequence[DenialEvent], tz: tzinfo = UTC) -> Table:
     table = Table(
         title=escape(
             f"Denial {denial.id}: claim {denial.claim_id or denial.reported_claim_id}, "
@@ -214,10 +209,10 @@ def denial_detail(denial: Denial, events: Sequence[DenialEvent]) -> Table:
         caption=escape(describe_codes(denial)),  # what each code means; a remark we lack says so
         caption_justify="left",
     )
-    for name in ("When (UTC)", "Who", "Status", "Note"):
-        table.add_column(name)
+    for name in ("When", "Who", "Status", "Note"):
+        table.add_column(name, no_wrap=name == "When")
     for event in events:
-        table.add_row(*_texts(event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.status, event.note or ""))
+        table.add_row(*_texts(_local(event.at, tz), event.actor, event.status, event.note or ""))
     return table
 
 
@@ -242,7 +237,7 @@ def print_trends(console: Console, trends: DenialTrends) -> None:
     )
 
 
-def auths_table(auths: Sequence[Authorization], total: int | None = None) -> Table:
+def auths_table(auths: Sequence[Authorization], total: int | None = None, tz: tzinfo = UTC) -> Table:
     table = Table(title=f"{len(auths) if total is None else total} authorization(s)", title_justify="left")
     for name, justify in (
         ("Auth #", "left"),
@@ -253,7 +248,7 @@ def auths_table(auths: Sequence[Authorization], total: int | None = None) -> Tab
         ("From", "left"),
         ("To", "left"),
         ("Scheduled", "left"),
-        ("Last checked (UTC)", "left"),
+        ("Last checked", "left"),
     ):
         table.add_column(name, justify=justify, no_wrap=name in {"Auth #", "From", "To"})  # type: ignore[arg-type]
     for a in auths:
@@ -269,14 +264,14 @@ def auths_table(auths: Sequence[Authorization], total: int | None = None) -> Tab
                 str(a.portal_start or a.start_date),
                 str(a.portal_end or a.end_date),
                 str(a.scheduled_date or ""),
-                _checked(a.last_checked_at),
+                _checked(a.last_checked_at, tz),
             )
         )
     return table
 
 
 def providers_table(
-    providers: Sequence[Provider], enrollments: Sequence[Enrollment], total: int | None = None
+    providers: Sequence[Provider], enrollments: Sequence[Enrollment], total: int | None = None, tz: tzinfo = UTC
 ) -> Table:
     table = Table(title=f"{len(providers) if total is None else total} provider(s)", title_justify="left")
     for name in (
@@ -289,7 +284,7 @@ def providers_table(
         "Terminated",
         "Revalidate by",
         "ERA/EFT",
-        "Last checked (UTC)",
+        "Last checked",
     ):
         table.add_column(name, no_wrap=name == "NPI")
     by_npi: dict[str, list[Enrollment]] = {}
@@ -314,7 +309,7 @@ def providers_table(
                 str(e.termination or ""),
                 str(e.revalidation_due or ""),
                 era_eft,
-                _checked(e.last_checked_at),
+                _checked(e.last_checked_at, tz),
             )
     return table
 
@@ -347,5 +342,10 @@ def _texts(*values: str) -> list[str]:
     return [escape(value) for value in values]
 
 
-def _checked(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") if at else "never"
+def _local(at: datetime, tz: tzinfo) -> str:
+    """A stored UTC time as the practice's clock shows it."""
+    return aware(at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _checked(at: datetime | None, tz: tzinfo) -> str:
+    return _local(at, tz) if at else "never"

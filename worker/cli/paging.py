@@ -16,7 +16,7 @@ LimitOption = Annotated[int, typer.Option(min=0, help="Rows to show; 0 shows the
 OffsetOption = Annotated[
     int, typer.Option(min=0, help="Rows to skip first (the footer says where the next page starts).")
 ]
-__all__ = ["DEFAULT_LIMIT", "LimitOption", "OffsetOption", "footer", "print_footer"]
+__all__ = ["DEFAULT_LIMIT", "LimitOption", "OffsetOption", "footer", "one_of", "print_footer"]
 
 
 def footer(page: Page[Any], noun: str) -> str | None:
@@ -34,3 +34,14 @@ def print_footer(console: Console, page: Page[Any], noun: str) -> None:
     said = footer(page, noun)
     if said:
         console.print(said, markup=False, highlight=False)
+
+
+def one_of(value: str | None, choices: list[str], option: str) -> str | None:
+    """`value` as stored, whatever its case ("Denied", "not on file"); a value nobody stores is refused with
+    the choices (exit 2) rather than silently matching nothing."""
+    if value is None:
+        return None
+    wanted = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if wanted in choices:
+        return wanted
+    raise typer.BadParameter(f"no such value {value!r}; choose one of: {', '.join(choices)}", param_hint=option)

@@ -143,11 +143,17 @@ def _portals_table(ctx: PortalGates, now: datetime) -> Table:
         paused_flows = [p for p in pauses if p.portal == name]
         if paused_flows and gate.open:
             state = "layout changed"
+            local = ctx.settings.worker.tzinfo
             detail = "; ".join(
-                f"{p.kind} paused until {aware(p.until):%Y-%m-%d %H:%M} UTC: {p.reason}" for p in paused_flows
+                f"{p.kind} paused until {aware(p.until).astimezone(local):%Y-%m-%d %H:%M}: {p.reason}"
+                for p in paused_flows
             )
         colour = "green" if state == "ok" else "yellow" if state in ("closed", "paused") else "red"
-        last = f"{account.last_success_at:%Y-%m-%d %H:%M}" if account.last_success_at else "never"
+        last = (
+            f"{aware(account.last_success_at).astimezone(ctx.settings.worker.tzinfo):%Y-%m-%d %H:%M}"
+            if account.last_success_at
+            else "never"
+        )
         table.add_row(name, f"[{colour}]{state}[/]", detail, last)
     return table
 

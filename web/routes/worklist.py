@@ -1,0 +1,211 @@
+"""The worklist: open denials by priority, filtered and sorted, assigned in bulk, exported as CSV."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from flows.denials import DenialActionRefused, assign_denials
+from flows.worklist import (
+    WorkItem,
+    WorklistFilter,
+    filter_worklist,
+    load_worklist,
+    normalise_owner,
+    owner_choices,
+    write_worklist_csv,
+)
+from store import staff as staff_store
+from store.pages import Page, page_of_list
+from web.deps import CurrentStaff, Db, Now, audit
+from web.sessions import Staff
+from web.templating import render
+from worker.clock import aware
+from worker.security.staff import ROLE_DEPARTMENT
+
+router = APIRouter()
+PAGE_SIZE = 50
+ALL = "all"
+ME = "me"
+SORTS = {
+    "priority": lambda i: -i.priority,
+    "amount": lambda i: -i.denial.amount,
+    "age": lambda i: i.denial.denial_date or i.denial.first_seen_at.date(),
+    "deadline": lambda i: (i.days_left is None, i.days_left if i.days_left is not None else 0),
+    "payer": lambda i: i.denial.payer_id or "",
+    "claim": lambda i: i.denial.claim_id or i.denial.reported_claim_id,
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the filters say, as the page's query string carries it."""
+
+    owner: str  # a department, or ALL
+    payer: str
+    category: str
+    assignee: str  # "", UNASSIGNED, ME or a login name
+    sort: str
+    page: int
+
+    def query(self, **changes: object) -> str:
+        values = {
+            "owner": self.owner,
+            "payer": self.payer,
+            "category": self.category,
+            "assignee": self.assignee,
+            "sort": self.sort,
+            "page": self.page,
+            **changes,
+        }
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+
+def _choice(request: Request, staff: Staff) -> tuple[Choice, str | None]:
+    """The filters from the query string; an unknown department is said, and every department shown."""
+    q = request.query_params
+    error = None
+    owner = q.get("owner") or ROLE_DEPARTMENT.get(staff.role, ALL)
+    if owner != ALL:
+        known = normalise_owner(owner)
+        if known is None:
+            error = f"There is no department {owner!r}; showing every department."
+        owner = known or ALL
+    sort = q.get("sort", "priority")
+    try:
+        page = max(1, int(q.get("page", "1")))
+    except ValueError:
+        page = 1
+    return (
+        Choice(
+            owner,
+            q.get("payer", ""),
+            q.get("category", ""),
+            q.get("assignee", ""),
+            sort if sort in SORTS else "priority",
+            page,
+        ),
+        error,
+    )
+
+
+def _items(db: Session, today: date, choice: Choice, staff: Staff) -> tuple[list[WorkItem], list[WorkItem]]:
+    """(the department's worklist, the filtered and sorted part of it)."""
+    everything = load_worklist(db, today, owner=None if choice.owner == ALL else choice.owner)
+    assignee = staff.name if choice.assignee == ME else choice.assignee
+    chosen = WorklistFilter(choice.payer or None, choice.category or None, assignee or None)
+    kept = filter_worklist(everything, chosen)
+    if choice.sort != "priority":
+        kept.sort(key=SORTS[choice.sort])  # stable: ties keep priority order
+    return everything, kept
+
+
+def _today(request: Request, moment: datetime) -> date:
+    return aware(moment).astimezone(request.app.state.tz).date()
+
+
+def _page(
+    request: Request,
+    db: Session,
+    staff: Staff,
+    moment: datetime,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    choice, said = _choice(request, staff)
+    today = _today(request, moment)
+    everything, kept = _items(db, today, choice, staff)
+    shown: Page[WorkItem] = page_of_list(kept, PAGE_SIZE, (choice.page - 1) * PAGE_SIZE)
+    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "worklist-body"
+    return render(
+        request,
+        "worklist_body.html" if partial else "worklist.html",
+        status_code=status_code,
+        title="Worklist",
+        choice=choice,
+        error=error or said,
+        notice=notice,
+        shown=shown,
+        today=today,
+        payers=sorted({i.denial.payer_id for i in everything if i.denial.payer_id}),
+        categories=sorted({i.denial.category for i in everything}),
+        owners=owner_choices(),
+        users=[u.name for u in staff_store.list_users(db) if not u.disabled],
+        pages=(shown.total + PAGE_SIZE - 1) // PAGE_SIZE,
+        total_amount=sum(i.denial.amount for i in kept),
+    )
+
+
+@router.get("/worklist")
+def worklist(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Response:
+    notice = None
+    if request.query_params.get("assigned"):
+        notice = (
+            f"Assigned {request.query_params['assigned']} denial(s) to {request.query_params.get('to') or 'nobody'}."
+        )
+    return _page(request, db, staff, moment, notice=notice)
+
+
+@router.post("/worklist/assign")
+def bulk_assign(
+    request: Request,
+    db: Db,
+    staff: CurrentStaff,
+    moment: Now,
+    ids: Annotated[list[str] | None, Form()] = None,
+    assignee: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """All or nothing: no denial chosen, an unknown person or an unknown denial writes nothing."""
+    try:
+        denial_ids = [int(i) for i in ids or []]
+    except ValueError:
+        denial_ids = []
+        ids = None
+    error = None
+    if not ids:
+        error = "Tick at least one denial to assign."
+    elif assignee == "":
+        error = "Choose who gets them (or “nobody” to unassign)."
+    elif assignee != "-" and ((user := staff_store.get_user(db, assignee)) is None or user.disabled):
+        error = f"There is no active user {assignee!r}: nothing was assigned."
+    if error is None:
+        who = None if assignee == "-" else assignee
+        try:
+            assign_denials(db, denial_ids, who, moment, actor=staff.name)
+        except DenialActionRefused as refused:
+            db.rollback()
+            error = f"{refused}: nothing was assigned."
+    if error is not None:
+        request.scope["query_string"] = back.lstrip("?").encode()
+        return _page(request, db, staff, moment, error=error, status_code=400)
+    audit(
+        request, db, staff, "assign", ",".join(map(str, denial_ids)), f"to {assignee if assignee != '-' else 'nobody'}"
+    )
+    query = back.lstrip("?")
+    said = urlencode({"assigned": len(set(denial_ids)), "to": "" if assignee == "-" else assignee})
+    return RedirectResponse(f"/worklist?{query}&{said}" if query else f"/worklist?{said}", status_code=303)
+
+
+@router.get("/worklist/export.csv")
+def export(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Response:
+    choice, _ = _choice(request, staff)
+    today = _today(request, moment)
+    _, kept = _items(db, today, choice, staff)
+    out = io.StringIO()
+    write_worklist_csv(out, kept)
+    audit(request, db, staff, "export", "worklist", f"{len(kept)} denial(s); {choice.query(page=1) or 'no filters'}")
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="worklist-{today.isoformat()}.csv"'},
+    )
