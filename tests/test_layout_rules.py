@@ -31,8 +31,18 @@ WORKER_FORBIDDEN = {
 }
 # The worker may start the fake portal as a separate server for `demo` and `fake-portal serve` only.
 ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal"), ("worker/cli/web.py", "web")}
-# Of the worker, the workspace uses only its settings, security (passwords, redaction) and clock.
-WEB_MAY_USE = ("worker.settings", "worker.security", "worker.clock")
+# Of the worker, the workspace uses its settings, security (passwords, redaction) and clock, and four
+# read-only parts of the runtime: the planner (a re-check is enqueued the way `check` enqueues, never
+# run), the heartbeat's liveness, the jobs' specs and where evidence lives. None drives a browser.
+WEB_MAY_USE = (
+    "worker.settings",
+    "worker.security",
+    "worker.clock",
+    "worker.runtime.planning",
+    "worker.runtime.heartbeat",
+    "worker.runtime.jobs",
+    "worker.runtime.evidence",
+)
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
 
 
@@ -86,7 +96,7 @@ def test_inside_the_worker_arrows_point_down(part: str) -> None:
     assert not wrong
 
 
-def test_the_workspace_uses_only_the_workers_settings_security_and_clock() -> None:
+def test_the_workspace_uses_only_the_workers_settings_security_clock_and_planner() -> None:
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in modules("web")
