@@ -35,7 +35,7 @@ from store.db import make_engine, session_scope, sqlite_url
 from store.models import Claim, ClaimStatusObservation, Denial
 from store.postgres import DEFAULT_URL, unreachable
 from store.staff import get_user, save_user
-from web.app import create_app
+from web.app import create_app, settle_heap
 from worker.clock import utcnow
 from worker.security.staff import add_user, generated_password, hash_password
 from worker.settings import Settings
@@ -172,8 +172,10 @@ def bench_password(engine: Engine) -> str:
 
 @contextmanager
 def serving(settings: Settings, engine: Engine) -> Iterator[str]:
-    """The workspace on a free loopback port in a thread of this process, as tests/web_support.serve runs it."""
+    """The workspace on a free loopback port in a thread of this process, as tests/web_support.serve runs it,
+    its heap settled as `portal-worker web` settles it."""
     application = create_app(settings, engine)
+    settle_heap()
     listening = socket.socket()
     # Accepted connections inherit this (Linux): without it every keep-alive request waited ~40 ms for a
     # delayed ACK (Nagle), a stall `portal-worker web` (uvicorn's own sockets) does not have.

@@ -25,7 +25,14 @@ from flows.deadlines import NEW_CLAIM, Deadline, RuleBook, load_payer_rules, nex
 from flows.denial_codes import OWNERS, UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
-from store.denials import appeals_filed_by_denial, era_claims_for, era_warnings, list_denials
+from store.denials import (
+    DenialFacts,
+    appeals_filed_by_denial,
+    denial_facts,
+    denials_by_id,
+    era_claims_for,
+    era_warnings,
+)
 from store.models import Claim, Denial, EraClaim
 
 KIND_FACTOR = {"soft": 1.0, "hard": 0.6, "unknown": 0.5}
@@ -103,6 +110,78 @@ def describe_codes(denial: Denial) -> str:
     return "; ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A denial's place on the worklist, worked out from its facts alone (no ORM objects)."""
+
+    facts: DenialFacts
+    deadline: Deadline | None
+    days_left: int | None
+    priority: float
+    warnings: tuple[str, ...] = ()
+
+
+def rank(
+    facts: DenialFacts,
+    rules: RuleBook,
+    today: date,
+    appeals_filed: int = 0,
+    era: EraClaim | None = None,
+    warnings: Sequence[str] = (),
+) -> Ranked:
+    """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06)."""
+    anchor = facts.denial_date or facts.first_seen_at.date()
+    era_from = era.service_from if era and era.service_from else anchor
+    era_to = era.service_to if era and era.service_to else era_from
+    known = facts.dos_from is not None  # the claim is in our claims
+    dos_from = facts.dos_from or era_from
+    dos_to = facts.dos_to or era_to
+    payer_rules = (
+        rules.for_payer(facts.payer_id or "")
+        if known or era is None
+        else rules.for_claim(facts.payer_id or "", era.filing_indicator)
+    )
+    deadline = next_deadline(
+        payer_rules,
+        facts.kind,
+        anchor,
+        dos_from,
+        dos_to,
+        appeals_filed=appeals_filed,
+        appealable=facts.appealable,
+    )
+    days_left = (deadline.due - today).days if deadline else None
+    return Ranked(
+        facts,
+        deadline,
+        days_left,
+        priority(facts.amount, days_left, facts.kind, facts.category),
+        tuple(warnings),
+    )
+
+
+def facts_of(denial: Denial, claim: Claim | None) -> DenialFacts:
+    """A denial already loaded (one claim's page, an alert), as the facts ranking reads."""
+    return DenialFacts(
+        denial.id or 0,
+        denial.claim_id,
+        denial.reported_claim_id,
+        denial.source,
+        denial.source_ref,
+        denial.payer_id,
+        denial.amount,
+        denial.category,
+        denial.owner,
+        denial.kind,
+        denial.appealable,
+        denial.assignee,
+        denial.denial_date,
+        denial.first_seen_at,
+        claim.dos_from if claim else None,
+        claim.dos_to if claim else None,
+    )
+
+
 def work_item(
     denial: Denial,
     claim: Claim | None,
@@ -113,35 +192,18 @@ def work_item(
     warnings: Sequence[str] = (),
 ) -> WorkItem:
     """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06)."""
-    anchor = denial.denial_date or denial.first_seen_at.date()
-    era_from = era.service_from if era and era.service_from else anchor
-    era_to = era.service_to if era and era.service_to else era_from
-    dos_from = claim.dos_from if claim else era_from
-    dos_to = claim.dos_to if claim else era_to
-    payer_rules = (
-        rules.for_payer(denial.payer_id or "")
-        if claim or era is None
-        else rules.for_claim(denial.payer_id or "", era.filing_indicator)
-    )
-    deadline = next_deadline(
-        payer_rules,
-        denial.kind,
-        anchor,
-        dos_from,
-        dos_to,
-        appeals_filed=appeals_filed,
-        appealable=denial.appealable,
-    )
-    days_left = (deadline.due - today).days if deadline else None
+    return _item(rank(facts_of(denial, claim), rules, today, appeals_filed, era, warnings), denial, claim)
+
+
+def _item(ranked: Ranked, denial: Denial, claim: Claim | None) -> WorkItem:
     return WorkItem(
-        denial,
-        claim,
-        describe_codes(denial),
-        deadline,
-        days_left,
-        priority(denial.amount, days_left, denial.kind, denial.category),
-        tuple(warnings),
+        denial, claim, describe_codes(denial), ranked.deadline, ranked.days_left, ranked.priority, ranked.warnings
     )
+
+
+def _most_valuable_first(priority: float, days_left: int | None, denial_id: int) -> tuple[float, int, int]:
+    """Ties broken by the nearest deadline, then denial id."""
+    return (-priority, days_left if days_left is not None else 10**6, denial_id)
 
 
 def build_worklist(
@@ -153,7 +215,7 @@ def build_worklist(
     era_claims: dict[str, EraClaim] | None = None,
     warnings: dict[str, list[str]] | None = None,
 ) -> list[WorkItem]:
-    """Work items sorted most valuable first; ties broken by the nearest deadline, then denial id.
+    """Work items sorted most valuable first.
 
     `era_claims` and `warnings` are keyed by the claim id as the payer sent it (reported_claim_id)."""
     appeals, eras, said = appeals_filed or {}, era_claims or {}, warnings or {}
@@ -169,27 +231,48 @@ def build_worklist(
         )
         for d in denials
     ]
-    return sorted(
-        items, key=lambda i: (-i.priority, i.days_left if i.days_left is not None else 10**6, i.denial.id or 0)
-    )
+    return sorted(items, key=lambda i: _most_valuable_first(i.priority, i.days_left, i.denial.id or 0))
+
+
+def rank_worklist(
+    session: Session, today: date, *, owner: str | None = None, statuses: Sequence[str] = ("open",)
+) -> list[Ranked]:
+    """Every denial in `statuses` (default: not yet worked), most valuable first, from plain columns."""
+    facts = denial_facts(session, statuses=statuses, owner=owner)
+    filed = appeals_filed_by_denial(session)
+    era_claims = era_claims_for(session, [f.reported_claim_id for f in facts if f.claim_id is None])
+    warnings = balance_warnings_by_claim(session, facts)
+    rules = load_payer_rules()
+    ranked = [
+        rank(
+            f,
+            rules,
+            today,
+            filed.get(f.id, 0),
+            era_claims.get(f.reported_claim_id),
+            warnings.get(f.reported_claim_id, ()),
+        )
+        for f in facts
+    ]
+    return sorted(ranked, key=lambda r: _most_valuable_first(r.priority, r.days_left, r.facts.id))
+
+
+def work_items(session: Session, ranked: Sequence[Ranked]) -> list[WorkItem]:
+    """The denials and claims behind ranked entries, in the same order: only for the rows a person sees."""
+    denials = denials_by_id(session, [r.facts.id for r in ranked])
+    claim_ids = [r.facts.claim_id for r in ranked if r.facts.claim_id]
+    claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
+    return [_item(r, denials[r.facts.id], claims.get(r.facts.claim_id or "")) for r in ranked]
 
 
 def load_worklist(
     session: Session, today: date, *, owner: str | None = None, statuses: Sequence[str] = ("open",)
 ) -> list[WorkItem]:
-    """The worklist from the store: denials in `statuses` (default: not yet worked)."""
-    denials = list_denials(session, statuses=statuses, owner=owner)
-    claim_ids = [d.claim_id for d in denials if d.claim_id]
-    claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
-    filed = appeals_filed_by_denial(session)
-    appeals = {d.id: filed.get(d.id, 0) for d in denials if d.id is not None}
-    unknown = [d.reported_claim_id for d in denials if d.claim_id is None]
-    era_claims = era_claims_for(session, unknown)
-    warnings = balance_warnings_by_claim(session, denials)
-    return build_worklist(denials, claims, load_payer_rules(), today, appeals, era_claims, warnings)
+    """The worklist from the store: denials in `statuses` (default: not yet worked), most valuable first."""
+    return work_items(session, rank_worklist(session, today, owner=owner, statuses=statuses))
 
 
-def balance_warnings_by_claim(session: Session, denials: Sequence[Denial]) -> dict[str, list[str]]:
+def balance_warnings_by_claim(session: Session, denials: Sequence[DenialFacts]) -> dict[str, list[str]]:
     """Each claim's balancing warnings, and its ERA's file-level ones for the denials that ERA reported."""
     from_file = {(d.reported_claim_id, d.source_ref) for d in denials if d.source == "era"}
     found: dict[str, list[str]] = {}
@@ -215,8 +298,8 @@ class WorklistFilter:
     category: str | None = None
     assignee: str | None = None
 
-    def keeps(self, item: WorkItem) -> bool:
-        d = item.denial
+    def keeps(self, item: Ranked) -> bool:
+        d = item.facts
         if self.payer is not None and d.payer_id != self.payer:
             return False
         if self.category is not None and d.category != self.category:
@@ -226,7 +309,7 @@ class WorklistFilter:
         return self.assignee is None or d.assignee == self.assignee
 
 
-def filter_worklist(items: Sequence[WorkItem], chosen: WorklistFilter) -> list[WorkItem]:
+def filter_worklist(items: Sequence[Ranked], chosen: WorklistFilter) -> list[Ranked]:
     return [item for item in items if chosen.keeps(item)]
 
 

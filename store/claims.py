@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from store.models import Claim
-from store.pages import Page, page_of
+from store.pages import Page, in_chunks, page_of
 
 # What the PM export owns; status fields belong to the worker and are never overwritten here.
 PM_FIELDS = (
@@ -31,7 +31,6 @@ PM_FIELDS = (
     "procedure_codes",
     "prior_auth_number",
 )
-LOOKUP_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -133,7 +132,7 @@ def list_claims(
     if claim_ids is None:
         return list(session.exec(query.order_by(col(Claim.claim_id))).all())
     found: list[Claim] = []
-    for chunk in _chunks(claim_ids):
+    for chunk in in_chunks(claim_ids):
         found.extend(session.exec(query.where(col(Claim.claim_id).in_(chunk))).all())
     return sorted(found, key=lambda claim: claim.claim_id)
 
@@ -182,13 +181,7 @@ def _refresh(row: SQLModel, record: Any, fields: Iterable[str]) -> bool:
 def _rows_by_key(session: Session, model: type[Row], key: str, numbers: Iterable[str]) -> dict[str, Row]:
     column = col(getattr(model, key))
     found: dict[str, Row] = {}
-    for chunk in _chunks(numbers):
+    for chunk in in_chunks(numbers):
         for row in session.exec(select(model).where(column.in_(chunk))):
             found[getattr(row, key)] = row
     return found
-
-
-def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), LOOKUP_CHUNK):
-        yield unique[start : start + LOOKUP_CHUNK]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select as sa_select  # typed for more columns than sqlmodel's select
 from sqlmodel import Session, col, func, select
 
 from store.models import Claim, Denial, DenialEvent, EraClaim, EraFile, EraProviderAdjustment
+from store.pages import in_chunks
 
 OPEN_STATES = ("open", "appealed", "resubmitted")
 
@@ -68,6 +71,66 @@ def list_denials(session: Session, statuses: Sequence[str] | None = None, owner:
     if owner:
         statement = statement.where(Denial.owner == owner)
     return list(session.exec(statement.order_by(col(Denial.id))))
+
+
+@dataclass(frozen=True, slots=True)
+class DenialFacts:
+    """What ranking a denial needs, read as plain columns: the worklist ranks thousands of denials to show
+    fifty, and building thousands of ORM objects (and their claims) was most of its time."""
+
+    id: int
+    claim_id: str | None
+    reported_claim_id: str
+    source: str
+    source_ref: str
+    payer_id: str | None
+    amount: Decimal
+    category: str
+    owner: str
+    kind: str
+    appealable: bool
+    assignee: str | None
+    denial_date: date | None
+    first_seen_at: datetime
+    dos_from: date | None  # the claim's dates of service; None for a claim not in our claims
+    dos_to: date | None
+
+
+def denial_facts(
+    session: Session, statuses: Sequence[str] | None = None, owner: str | None = None
+) -> list[DenialFacts]:
+    """list_denials' denials, with their claims' dates of service, as DenialFacts in denial id order."""
+    columns = (
+        col(Denial.id),
+        col(Denial.claim_id),
+        col(Denial.reported_claim_id),
+        col(Denial.source),
+        col(Denial.source_ref),
+        col(Denial.payer_id),
+        col(Denial.amount),
+        col(Denial.category),
+        col(Denial.owner),
+        col(Denial.kind),
+        col(Denial.appealable),
+        col(Denial.assignee),
+        col(Denial.denial_date),
+        col(Denial.first_seen_at),
+        col(Claim.dos_from),
+        col(Claim.dos_to),
+    )
+    statement = sa_select(*columns).outerjoin(Claim, col(Claim.claim_id) == col(Denial.claim_id))
+    if statuses:
+        statement = statement.where(col(Denial.status).in_(statuses))
+    if owner:
+        statement = statement.where(col(Denial.owner) == owner)
+    return [DenialFacts(*row) for row in session.execute(statement.order_by(col(Denial.id)))]
+
+
+def denials_by_id(session: Session, ids: Iterable[int]) -> dict[int, Denial]:
+    found: dict[int, Denial] = {}
+    for chunk in in_chunks(ids):
+        found.update((d.id, d) for d in session.exec(select(Denial).where(col(Denial.id).in_(chunk))) if d.id)
+    return found
 
 
 def history(session: Session, denial_id: int) -> list[DenialEvent]:

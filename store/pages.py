@@ -6,7 +6,7 @@ COUNT over the same filtered query, so a footer can say what was left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
+K = TypeVar("K")
+LOOKUP_CHUNK = 500  # keys per IN (...): well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,10 @@ def page_of_list(items: Sequence[T], limit: int, offset: int) -> Page[T]:
     if limit < 0 or offset < 0:
         raise ValueError("limit and offset are zero or more")
     return Page(items[offset : offset + limit] if limit else items[offset:], len(items), offset, limit)
+
+
+def in_chunks(keys: Iterable[K]) -> Iterator[list[K]]:
+    """The distinct keys, in batches small enough for one IN (...) on every database."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        yield unique[start : start + LOOKUP_CHUNK]

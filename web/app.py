@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -117,3 +118,12 @@ def create_app(
     app.add_middleware(SecurityHeaders, https=https)
     app.add_middleware(ServerTiming)  # outermost: its figure includes every other middleware
     return app
+
+
+def settle_heap() -> None:
+    """Once the application is built, before it serves: what start-up loaded (routes, templates, SQLAlchemy's
+    metadata, the rule tables; about 140,000 objects) lives as long as the process. Frozen out of the
+    collector's view, a full garbage collection takes about 10 ms instead of 90, and one landing inside a
+    request was the worklist's p95 on 5,000 denials (bench/web.py)."""
+    gc.collect()
+    gc.freeze()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -14,12 +15,13 @@ from sqlmodel import Session
 
 from flows.denials import DenialActionRefused, assign_denials
 from flows.worklist import (
-    WorkItem,
+    Ranked,
     WorklistFilter,
     filter_worklist,
-    load_worklist,
     normalise_owner,
     owner_choices,
+    rank_worklist,
+    work_items,
     write_worklist_csv,
 )
 from store import staff as staff_store
@@ -34,13 +36,13 @@ router = APIRouter()
 PAGE_SIZE = 50
 ALL = "all"
 ME = "me"
-SORTS = {
+SORTS: dict[str, Callable[[Ranked], Any]] = {
     "priority": lambda i: -i.priority,
-    "amount": lambda i: -i.denial.amount,
-    "age": lambda i: i.denial.denial_date or i.denial.first_seen_at.date(),
+    "amount": lambda i: -i.facts.amount,
+    "age": lambda i: i.facts.denial_date or i.facts.first_seen_at.date(),
     "deadline": lambda i: (i.days_left is None, i.days_left if i.days_left is not None else 0),
-    "payer": lambda i: i.denial.payer_id or "",
-    "claim": lambda i: i.denial.claim_id or i.denial.reported_claim_id,
+    "payer": lambda i: i.facts.payer_id or "",
+    "claim": lambda i: i.facts.claim_id or i.facts.reported_claim_id,
 }
 
 
@@ -96,9 +98,9 @@ def _choice(request: Request, staff: Staff) -> tuple[Choice, str | None]:
     )
 
 
-def _items(db: Session, today: date, choice: Choice, staff: Staff) -> tuple[list[WorkItem], list[WorkItem]]:
-    """(the department's worklist, the filtered and sorted part of it)."""
-    everything = load_worklist(db, today, owner=None if choice.owner == ALL else choice.owner)
+def _items(db: Session, today: date, choice: Choice, staff: Staff) -> tuple[list[Ranked], list[Ranked]]:
+    """(the department's worklist, the filtered and sorted part of it), ranked from plain columns."""
+    everything = rank_worklist(db, today, owner=None if choice.owner == ALL else choice.owner)
     assignee = staff.name if choice.assignee == ME else choice.assignee
     chosen = WorklistFilter(choice.payer or None, choice.category or None, assignee or None)
     kept = filter_worklist(everything, chosen)
@@ -124,7 +126,8 @@ def _page(
     choice, said = _choice(request, staff)
     today = _today(request, moment)
     everything, kept = _items(db, today, choice, staff)
-    shown: Page[WorkItem] = page_of_list(kept, PAGE_SIZE, (choice.page - 1) * PAGE_SIZE)
+    ranked = page_of_list(kept, PAGE_SIZE, (choice.page - 1) * PAGE_SIZE)
+    shown = Page(work_items(db, ranked.items), ranked.total, ranked.offset, ranked.limit)
     partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "worklist-body"
     return render(
         request,
@@ -136,12 +139,12 @@ def _page(
         notice=notice,
         shown=shown,
         today=today,
-        payers=sorted({i.denial.payer_id for i in everything if i.denial.payer_id}),
-        categories=sorted({i.denial.category for i in everything}),
+        payers=sorted({i.facts.payer_id for i in everything if i.facts.payer_id}),
+        categories=sorted({i.facts.category for i in everything}),
         owners=owner_choices(),
         users=[u.name for u in staff_store.list_users(db) if not u.disabled],
         pages=(shown.total + PAGE_SIZE - 1) // PAGE_SIZE,
-        total_amount=sum(i.denial.amount for i in kept),
+        total_amount=sum(i.facts.amount for i in kept),
     )
 
 
@@ -202,7 +205,7 @@ def export(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Respon
     today = _today(request, moment)
     _, kept = _items(db, today, choice, staff)
     out = io.StringIO()
-    write_worklist_csv(out, kept)
+    write_worklist_csv(out, work_items(db, kept))
     audit(request, db, staff, "export", "worklist", f"{len(kept)} denial(s); {choice.query(page=1) or 'no filters'}")
     return Response(
         out.getvalue(),

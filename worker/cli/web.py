@@ -34,7 +34,7 @@ def web(
     """Serve the staff workspace (the web pages) on this machine."""
     import uvicorn
 
-    from web.app import create_app
+    from web.app import create_app, settle_heap
     from worker.security.listening import check_listen_address
 
     settings = load_settings()
@@ -44,6 +44,7 @@ def web(
     check_listen_address(host, tls, behind_proxy)
     engine = open_engine(settings)
     application = create_app(settings, engine, https=tls or behind_proxy)
+    settle_heap()
     scheme = "https" if tls else "http"
     err.print(f"The workspace is at {scheme}://{host}:{port}/ (Ctrl+C stops it).", markup=False, highlight=False)
     uvicorn.run(
