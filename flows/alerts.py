@@ -450,7 +450,8 @@ def sync_alerts(session: Session, kinds: Sequence[str], drafts: Iterable[AlertDr
             changes.opened.append(alert)
         elif rung_rank(draft.rung) > rung_rank(alert.rung):
             if alert.status != "open":  # acknowledged or snoozed: a higher rung is worth a person's look again
-                alert.status, alert.acknowledged_at, alert.snoozed_until = "open", None, None
+                alert.status, alert.snoozed_until = "open", None
+                alert.acknowledged_at = alert.acknowledged_by = None
             changes.escalated.append(alert)
         _update(alert, draft, now)
         store.save(session, alert)
@@ -465,7 +466,7 @@ def sync_alerts(session: Session, kinds: Sequence[str], drafts: Iterable[AlertDr
 
 def _reopen(alert: Alert, now: datetime) -> None:
     alert.status, alert.opened_at, alert.resolved_at = "open", now, None
-    alert.acknowledged_at = alert.snoozed_until = None
+    alert.acknowledged_at = alert.snoozed_until = alert.acknowledged_by = None
     # Back again: news for the next summary, and its earlier resolution no longer worth saying.
     alert.reported_at = alert.reported_rung = None
     alert.resolution_reported = False
@@ -487,8 +488,8 @@ def wake_snoozed(session: Session, now: datetime) -> list[Alert]:
     return woken
 
 
-def acknowledge(session: Session, alert_id: int, now: datetime, snooze: timedelta | None = None) -> Alert:
-    """Someone is on it: acknowledged (out of the summaries until it escalates), or snoozed for `snooze`.
+def acknowledge(session: Session, alert_id: int, now: datetime, snooze: timedelta | None = None, *, by: str) -> Alert:
+    """`by` is on it: acknowledged (out of the summaries until it escalates), or snoozed for `snooze`.
 
     A resolved alert stays resolved.
     """
@@ -497,7 +498,7 @@ def acknowledge(session: Session, alert_id: int, now: datetime, snooze: timedelt
         raise AlertNotFound(alert_id)
     if alert.status == "resolved":
         return alert
-    alert.acknowledged_at, alert.updated_at = now, now
+    alert.acknowledged_at, alert.acknowledged_by, alert.updated_at = now, by, now
     if snooze is not None:
         if snooze <= timedelta(0):
             raise ValueError("a snooze must be longer than zero")

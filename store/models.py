@@ -493,6 +493,7 @@ class Alert(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    acknowledged_by: str | None = None  # who acknowledged or snoozed it: a workspace login, or the CLI's --by
     snoozed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resolution_reported: bool = False  # a sent summary has said "resolved" once
     reported_rung: str | None = None  # the rung last shown in a sent summary (a new rung is news again)

@@ -321,8 +321,8 @@ def test_acknowledged_stays_acknowledged_until_it_escalates(engine: Engine) -> N
         ).opened[0]
         assert alert.rung == "14d"
     with session_scope(engine) as session:
-        acked = acknowledge(session, alert.id or 0, at(TODAY, 9))
-        assert acked.status == "acknowledged" and acked.acknowledged_at == at(TODAY, 9)
+        acked = acknowledge(session, alert.id or 0, at(TODAY, 9), by="lee")
+        assert (acked.status, acked.acknowledged_at, acked.acknowledged_by) == ("acknowledged", at(TODAY, 9), "lee")
     for offset, status in ((1, "acknowledged"), (2, "acknowledged"), (3, "open")):  # 7 days left on day 3
         day = TODAY + timedelta(days=offset)
         with session_scope(engine) as session:
@@ -332,6 +332,7 @@ def test_acknowledged_stays_acknowledged_until_it_escalates(engine: Engine) -> N
             row = store.find_by_key(session, "timely_filing|C10")
             assert row is not None and row.status == status
             assert [a.key for a in changes.escalated] == (["timely_filing|C10"] if offset == 3 else [])
+            assert row.acknowledged_by == (None if status == "open" else "lee")  # back to nobody's when it climbs
             assert [a.key for a in store.open_alerts(session, now=at(day))] == (
                 ["timely_filing|C10"] if status == "open" else []
             )
@@ -344,7 +345,7 @@ def test_snoozed_comes_back_after_the_snooze(engine: Engine) -> None:
             session, DEADLINE_KINDS, deadline_alerts(claims, [], RULES, TODAY, ALERT_RULES), at(TODAY)
         ).opened[0]
     with session_scope(engine) as session:
-        snoozed = acknowledge(session, alert.id or 0, at(TODAY), snooze=timedelta(days=3))
+        snoozed = acknowledge(session, alert.id or 0, at(TODAY), snooze=timedelta(days=3), by="lee")
         assert snoozed.status == "snoozed" and snoozed.snoozed_until == at(TODAY) + timedelta(days=3)
     with session_scope(engine) as session:
         assert store.open_alerts(session, now=at(TODAY + timedelta(days=2))) == []
@@ -359,7 +360,7 @@ def test_snoozed_comes_back_after_the_snooze(engine: Engine) -> None:
 
 def test_acknowledge_unknown_alert(engine: Engine) -> None:
     with session_scope(engine) as session, pytest.raises(AlertNotFound, match="42"):
-        acknowledge(session, 42, at(TODAY))
+        acknowledge(session, 42, at(TODAY), by="lee")
 
 
 def test_list_alerts_by_status(engine: Engine) -> None:
@@ -371,7 +372,7 @@ def test_list_alerts_by_status(engine: Engine) -> None:
             at(TODAY),
         ).opened
     with session_scope(engine) as session:
-        acknowledge(session, opened[0].id or 0, at(TODAY))
+        acknowledge(session, opened[0].id or 0, at(TODAY), by="lee")
     with session_scope(engine) as session:
         assert [a.subject for a in store.list_alerts(session, ["acknowledged"])] == ["A"]
         assert [a.subject for a in store.list_alerts(session, ["open"])] == ["B"]

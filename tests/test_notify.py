@@ -434,7 +434,7 @@ def test_an_acknowledged_alert_is_not_sent_and_the_setting_turns_notices_off(tmp
     refresh_urgent_alerts(settings, engine, NOW)
     with session_scope(engine) as session:
         [alert] = list_alerts(session)
-        acknowledge(session, alert.id or 0, NOW)
+        acknowledge(session, alert.id or 0, NOW, by="lee")
 
     assert send_urgent(settings, engine, NOW + timedelta(minutes=15)) == []
 
@@ -620,12 +620,12 @@ def test_alerts_ack_snooze_and_the_digest_preview_from_the_command_line(tmp_path
     assert "PW-SOON" in listed.stdout and "critical" in listed.stdout and PATIENT not in listed.stdout
 
     acked = run("alerts", "ack", str(ids["PW-SOON"]))
-    snoozed = run("alerts", "ack", str(ids["PW-WEEK"]), "--snooze", "3d")
-    assert acked.returncode == 0 and "acknowledged" in acked.stdout
-    assert snoozed.returncode == 0 and "snoozed until" in snoozed.stdout
+    snoozed = run("alerts", "ack", str(ids["PW-WEEK"]), "--snooze", "3d", "--by", "maria")
+    assert acked.returncode == 0 and "acknowledged by staff" in acked.stdout
+    assert snoozed.returncode == 0 and "snoozed by maria until" in snoozed.stdout
     with session_scope(engine) as session:
         week = session.get(Alert, ids["PW-WEEK"])
-        assert week is not None and week.snoozed_until is not None
+        assert week is not None and week.snoozed_until is not None and week.acknowledged_by == "maria"
         assert timedelta(days=3) - timedelta(minutes=5) < week.snoozed_until - datetime.now(UTC) <= timedelta(days=3)
     after = run("alerts")
     assert "2 alert(s)" in after.stdout and "PW-SOON" not in after.stdout and "PW-WEEK" not in after.stdout

@@ -147,8 +147,9 @@ def test_alerts_findings_authorizations_and_enrollments_in_chromium(web: Running
     assert stored(web, second_id).status == "snoozed"
 
     page.get_by_role("link", name="Acknowledged or snoozed").click()
-    expect(page.locator(f"#alert-{first_id}")).to_contain_text("acknowledged")
-    expect(page.locator(f"#alert-{second_id}")).to_contain_text(f"snoozed until {wakes}")
+    expect(page.locator(f"#alert-{first_id}")).to_contain_text(f"acknowledged by {USER_OF_ROLE['billing']}")
+    expect(page.locator(f"#alert-{second_id}")).to_contain_text(f"snoozed by {USER_OF_ROLE['billing']} until {wakes}")
+    assert stored(web, first_id).acknowledged_by == USER_OF_ROLE["billing"]
 
     with session_scope(web.engine) as session:
         alert = session.get(Alert, first_id)

@@ -98,7 +98,7 @@ def acknowledge_alert(
     request: Request, db: Db, staff: CurrentStaff, moment: Now, alert_id: int, back: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        alert = acknowledge(db, alert_id, moment)
+        alert = acknowledge(db, alert_id, moment, by=staff.name)
     except AlertNotFound:
         return _refused(request, db, staff, moment, back, f"There is no alert {alert_id}.")
     audit(request, db, staff, "alert_acknowledge", str(alert_id), alert.kind)
@@ -125,7 +125,7 @@ def snooze_alert(
     if wakes <= aware(moment):
         return _refused(request, db, staff, moment, back, "A snooze ends in the future: choose a day after today.")
     try:
-        acknowledge(db, alert_id, moment, wakes - aware(moment))
+        acknowledge(db, alert_id, moment, wakes - aware(moment), by=staff.name)
     except AlertNotFound:
         return _refused(request, db, staff, moment, back, f"There is no alert {alert_id}.")
     audit(request, db, staff, "alert_snooze", str(alert_id), f"until {day.isoformat()}")

@@ -34,6 +34,9 @@ def alerts_ack(
     snooze: Annotated[
         str | None, typer.Option(help="Hide it for this long, e.g. 3d, 12h or 1w; it comes back if still true.")
     ] = None,
+    by: Annotated[
+        str, typer.Option("--by", help='Who is on it, e.g. your workspace login (the alert says "staff" without).')
+    ] = "staff",
 ) -> None:
     """Acknowledge an alert (out of the daily summary until it escalates), or snooze it."""
     from worker.cli.alerts_view import ack, parse_snooze
@@ -44,7 +47,7 @@ def alerts_ack(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--snooze") from None
     settings = load_settings()
-    ack(console, settings, open_engine(settings), alert_id, duration, utcnow())
+    ack(console, settings, open_engine(settings), alert_id, duration, utcnow(), by=by.strip() or "staff")
 
 
 @app.command("digest", rich_help_panel=PANEL)

@@ -49,7 +49,8 @@ def alerts_table(alerts: Sequence[Alert], *, with_status: bool = False, total: i
             alert.owner,
         ]
         if with_status:
-            row.append(alert.status)
+            by = alert.acknowledged_by if alert.status in ("acknowledged", "snoozed") else None
+            row.append(f"{alert.status} by {escape(by)}" if by else alert.status)
         table.add_row(*row)
     return table
 
@@ -76,21 +77,30 @@ def print_alerts(
 
 
 def ack(
-    console: Console, settings: Settings, engine: Engine, alert_id: int, snooze: timedelta | None, now: datetime
+    console: Console,
+    settings: Settings,
+    engine: Engine,
+    alert_id: int,
+    snooze: timedelta | None,
+    now: datetime,
+    *,
+    by: str,
 ) -> None:
     with session_scope(engine) as session:
-        alert = acknowledge(session, alert_id, now, snooze)
+        alert = acknowledge(session, alert_id, now, snooze, by=by)
     if alert.status == "resolved":
         console.print(f"Alert {alert_id} is already resolved; nothing to do.")
     elif alert.status == "snoozed" and alert.snoozed_until is not None:
         until = alert.snoozed_until.astimezone(settings.worker.tzinfo)
         console.print(
-            f"Alert {alert_id} snoozed until {until:%a %d %b %H:%M} ({settings.worker.timezone}); "
+            f"Alert {alert_id} snoozed by {escape(by)} until {until:%a %d %b %H:%M} ({settings.worker.timezone}); "
             "it comes back then if still true.",
             highlight=False,
         )
     else:
-        console.print(f"Alert {alert_id} acknowledged: out of the daily summary until it escalates or comes back.")
+        console.print(
+            f"Alert {alert_id} acknowledged by {escape(by)}: out of the daily summary until it escalates or comes back."
+        )
 
 
 def print_preview(console: Console, settings: Settings, engine: Engine, now: datetime) -> None:
