@@ -123,8 +123,19 @@ def test_the_settings_page_shows_the_config_with_every_secret_masked(empty_web: 
 
         schedule = html.unescape(client.get("/admin/schedule").text)
         assert "Send the daily summary" in schedule and "the whole worker" in schedule
+        rows = dict(SCHEDULE_ROW.findall(schedule))
+        sites = {name: portal.adapter for name, portal in settings.portals.items()}
+        clearinghouse = next(name for name, adapter in sites.items() if adapter == "summit_exchange")
+        assert rows["Fetch remittances (ERAs)"] == clearinghouse  # the only site with remittance files
+        assert clearinghouse not in rows["Check authorizations"]  # the clearinghouse has no authorizations
+        assert all(name in rows["Check claim statuses"] for name in sites)
         accounts = client.get("/admin/accounts").text
         assert all(portal in accounts for portal in settings.portals) and "not checked yet" in accounts
+
+
+SCHEDULE_ROW = re.compile(
+    r'<td data-label="Job"><strong>([^<]+)</strong>.*?<td data-label="Portals">([^<]*)</td>', re.S
+)
 
 
 def log_in_client(client: TestClient, role: str) -> None:

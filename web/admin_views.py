@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from store.models import PortalAccount
 from worker.clock import aware
+from worker.runtime.jobs import job_specs
 from worker.settings import DEFAULT_CRON, WORKER_JOBS, Settings, TriggerSettings, cron_fields
 
 DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
@@ -29,6 +30,7 @@ JOB_WORDS = {
     "digest": "Send the daily summary",
 }
 MASK = "****"
+NO_PORTAL = "none: no enabled portal's site does this"
 
 
 @dataclass(frozen=True)
@@ -93,26 +95,25 @@ def _next_run(when: TriggerSettings, settings: Settings, now: datetime) -> datet
 
 
 def scheduled_jobs(settings: Settings, now: datetime) -> list[ScheduledJob]:
-    """Every job of [schedule] (a portal with its own trigger is its own row), switched-off ones included.
-    Built from the settings alone, as the worker's scheduler reads them: the workspace does not load the
-    runtime, so a portal is listed even for a job its site cannot do (the worker skips it there)."""
-    enabled = [name for name, portal in settings.portals.items() if portal.enabled]
+    """Every job of [schedule] (a portal with its own trigger is its own row), switched-off ones included,
+    each with the portals the worker runs it for: job_specs, which the scheduler itself reads, leaves out a
+    portal whose site cannot do the job (remittance files, authorizations, enrollments)."""
+    specs = job_specs(settings)
     rows = []
     for job, schedule in settings.schedule.jobs().items():
         if not schedule.enabled:
             rows.append(ScheduledJob(job, JOB_WORDS[job], "switched off", "", None, False))
             continue
-        own = {name: when for name, when in schedule.portals.items() if name in enabled}
-        shared = [name for name in enabled if name not in own]
-        if shared or job in WORKER_JOBS:
-            portals = "the whole worker" if job in WORKER_JOBS else ", ".join(shared)
+        runs = [spec for spec in specs if spec.job == job]
+        if not runs:
             words = trigger_in_words(schedule.cron, schedule.interval_minutes)
-            rows.append(ScheduledJob(job, JOB_WORDS[job], words, portals, _next_run(schedule, settings, now), True))
-        for name, when in own.items():
+            rows.append(ScheduledJob(job, JOB_WORDS[job], words, NO_PORTAL, None, True))
+        for spec in runs:
+            _, _, own_portal = spec.job_id.partition(":")
+            when = schedule.portals[own_portal] if own_portal else schedule
+            portals = "the whole worker" if job in WORKER_JOBS else ", ".join(spec.portals)
             words = trigger_in_words(when.cron, when.interval_minutes)
-            rows.append(
-                ScheduledJob(f"{job}:{name}", JOB_WORDS[job], words, name, _next_run(when, settings, now), True)
-            )
+            rows.append(ScheduledJob(spec.job_id, JOB_WORDS[job], words, portals, _next_run(when, settings, now), True))
     return rows
 
 
