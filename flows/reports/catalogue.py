@@ -1,0 +1,3 @@
+"""Imports every report module, so each registers its ReportSpec: add a new report's module here."""
+
+from __future__ import annotations
