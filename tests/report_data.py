@@ -17,9 +17,9 @@ from store.models import (
     Claim,
     ClaimStatusObservation,
     Denial,
+    Enrollment,
     EraClaim,
     EraFile,
-    Enrollment,
 )
 
 TODAY = date(2026, 12, 1)
@@ -243,8 +243,12 @@ def exposure_claims(engine: Engine) -> None:
                 )
             )
         submitted = date(2026, 11, 20)
-        claim(session, "E1", "UHP", submitted, "100.00", "pending", dos=date(2026, 10, 15), auth="AU1", codes=("97110",))
-        claim(session, "E2", "UHP", submitted, "150.00", "pending", dos=date(2026, 10, 20), auth="au-1", codes=("97112",))
+        claim(
+            session, "E1", "UHP", submitted, "100.00", "pending", dos=date(2026, 10, 15), auth="AU1", codes=("97110",)
+        )
+        claim(
+            session, "E2", "UHP", submitted, "150.00", "pending", dos=date(2026, 10, 20), auth="au-1", codes=("97112",)
+        )
         claim(session, "E3", "UHP", submitted, "120.00", "paid", dos=date(2026, 11, 5), auth="AU1", codes=("97110",))
         claim(session, "E4", "NWM", submitted, "200.00", "pending", dos=date(2026, 10, 10), npi="1000000001")
         claim(session, "E5", "NWM", submitted, "90.00", "denied", dos=date(2026, 9, 20), npi="1000000002")

@@ -27,7 +27,10 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def run(engine: Engine, name: str, chosen: ReportFilter = ReportFilter()) -> Report:
+EVERYTHING = ReportFilter()
+
+
+def run(engine: Engine, name: str, chosen: ReportFilter = EVERYTHING) -> Report:
     with session_scope(engine) as session:
         return load_reports()[name].compute(session, chosen, TODAY)
 
@@ -157,7 +160,7 @@ def test_denials_filtered_by_date_and_payer(engine: Engine) -> None:
     november = run(engine, "denials", ReportFilter(date_from=date(2026, 11, 1)))
     assert rounded(table(november, "denials-by-month")) == [("2026-11", 6, 4, 0.6667, 3, 0.5)]
     # C4 100 + C5 200 + C9 50 + C10 20 = 370 denied; preventable 100 + 50 + 20 = 170
-    assert dict((r[0], r[2]) for r in table(november, "denials-summary"))["Preventable share"] == "170.00 of 370.00 denied"
+    assert {r[0]: r[2] for r in table(november, "denials-summary")}["Preventable share"] == "170.00 of 370.00 denied"
     nwm = run(engine, "denials", ReportFilter(payer="NWM"))
     assert [r[0] for r in table(nwm, "denials-by-payer")] == ["NWM", "All payers"]
     assert [r[0] for r in table(nwm, "denials-carc-pareto")] == ["CO-197", "CO-16"]

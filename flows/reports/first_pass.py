@@ -55,7 +55,8 @@ def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
             "Adjudicated claims": "claims a payer decided (paid, partially paid, denied or finalized, on a portal "
             "or an ERA), first adjudicated in the range",
             "Paid first pass": "of those, claims now paid with no denial ever recorded, never rejected, never "
-            "marked resubmitted, never reversed on an ERA, and only one payer claim number (a resubmission gets a new one)",
+            "marked resubmitted, never reversed on an ERA, and only one payer claim number (a resubmission "
+            "gets a new one)",
             "First-pass rate": "paid first pass over adjudicated claims",
         },
         [] if payers else [f"no adjudicated claims {range_words(chosen)}"],

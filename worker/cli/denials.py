@@ -86,4 +86,3 @@ def denial_command(
             raise DenialActionRefused(f"no denial with id {denial_id}")
         events = history(session, denial_id)
     console.print(display.denial_detail(denial, events, settings.worker.tzinfo))
-

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -45,7 +45,9 @@ def _writable(path: Path | None, option: str) -> None:
 def _check_payer(settings: Settings, payer: str | None, stored: set[str]) -> None:
     configured = sorted({p for portal in settings.portals.values() for p in portal.payers})
     if payer is not None and payer not in configured and payer not in stored:
-        raise typer.BadParameter(f"no payer {payer!r}; configured payers: {', '.join(configured)}", param_hint="--payer")
+        raise typer.BadParameter(
+            f"no payer {payer!r}; configured payers: {', '.join(configured)}", param_hint="--payer"
+        )
 
 
 def _list_reports() -> None:
@@ -99,22 +101,30 @@ def _write_files(report: Report, csv_path: Path | None, xlsx_path: Path | None, 
     from flows.exports import write_csv, write_xlsx
 
     tz = settings.worker.tzinfo
+    main = report.tables[0]
+
+    def as_csv(path: Path) -> None:
+        with path.open("w", newline="") as out:
+            write_csv(main, out, tz)
+
+    def as_xlsx(path: Path) -> None:
+        with path.open("wb") as out:
+            write_xlsx(report.tables, out, tz)
+
     if csv_path:
-        main = report.tables[0]
-        _atomically(csv_path, "w", lambda out: write_csv(main, out, tz))
+        _atomically(csv_path, as_csv)
         others = f"; its other tables ({len(report.tables) - 1}) go in --xlsx" if len(report.tables) > 1 else ""
         console.print(f"Wrote {main.title!r} ({len(main.rows)} row(s)) to {csv_path}{others}.", markup=False)
     if xlsx_path:
-        _atomically(xlsx_path, "wb", lambda out: write_xlsx(report.tables, out, tz))
+        _atomically(xlsx_path, as_xlsx)
         console.print(f"Wrote {len(report.tables)} sheet(s) to {xlsx_path}.", markup=False)
 
 
-def _atomically(path: Path, mode: str, write: Callable[[Any], None]) -> None:
+def _atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Into a temporary file beside `path`, renamed over it only once complete: never a half-written file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with temporary.open(mode, **({"newline": ""} if "b" not in mode else {})) as out:
-            write(out)
+        write(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -173,4 +183,3 @@ def _print_lines(heading: str, lines: Sequence[str]) -> None:
         console.print(f"[bold]{heading}[/]")
         for line in lines:
             console.print(f"- {line}", markup=False)
-
