@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Numeric, and_, case, exists, literal, or_, union_all
 from sqlalchemy import select as sa_select
@@ -92,8 +92,7 @@ def billed_between(session: Session, start: date, end: date, payer: str | None) 
 # --- payments ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EraPayment:
+class EraPayment(NamedTuple):
     """One CLP of an imported ERA for one of our claims, in file order."""
 
     claim_id: str
@@ -122,8 +121,7 @@ def era_payments(session: Session, payer: str | None) -> list[EraPayment]:
     return [EraPayment(*row) for row in session.execute(statement)]
 
 
-@dataclass(frozen=True, slots=True)
-class PortalPayment:
+class PortalPayment(NamedTuple):
     """A claim's first portal observation in a paid state."""
 
     claim_id: str
@@ -154,8 +152,7 @@ def portal_payments(session: Session, paid_states: Collection[str], payer: str |
 # --- adjudications and denials, per claim ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimAdjudications:
+class ClaimAdjudications(NamedTuple):
     """What the store knows of how one claim was adjudicated, from portals, ERAs and denials."""
 
     claim_id: str
@@ -177,95 +174,94 @@ class ClaimAdjudications:
 def claim_adjudications(
     session: Session, adjudicated_states: Collection[str], payer: str | None
 ) -> list[ClaimAdjudications]:
-    """Every claim a payer adjudicated (by its state, a portal observation, an ERA or a denial)."""
+    """Every claim a payer adjudicated (by its state, a portal observation, an ERA or a denial).
+
+    One grouped query per source, joined here by claim id: on SQLite, outer joins of grouped subqueries
+    ran in seconds at 50,000 claims; each of these is one pass over one table."""
     obs = ClaimStatusObservation
-    portal = (
-        sa_select(
-            col(obs.claim_id).label("claim_id"),
-            func.min(obs.status_date).label("first_on"),
-            func.min(obs.observed_at).label("first_at"),
+    claims = session.execute(
+        sa_select(col(Claim.claim_id), col(Claim.payer_id), col(Claim.status)).where(_payer(Claim.payer_id, payer))
+    ).all()
+    portal = {
+        claim_id: (on, at)
+        for claim_id, on, at in session.execute(
+            sa_select(col(obs.claim_id), func.min(obs.status_date), func.min(obs.observed_at))
+            .where(col(obs.status).in_(adjudicated_states))
+            .group_by(col(obs.claim_id))
         )
-        .where(col(obs.status).in_(adjudicated_states))
-        .group_by(col(obs.claim_id))
-        .subquery()
+    }
+    rejected = set(session.scalars(sa_select(col(obs.claim_id)).where(col(obs.status) == "rejected").distinct()))
+    era_rows = sa_select(col(EraClaim.claim_id), func.min(EraFile.payment_date)).join(
+        EraFile, col(EraFile.id) == col(EraClaim.era_file_id)
     )
-    rejected = sa_select(col(obs.claim_id).label("claim_id")).where(col(obs.status) == "rejected").distinct().subquery()
-    era = (
-        sa_select(col(EraClaim.claim_id).label("claim_id"), func.min(EraFile.payment_date).label("first_on"))
-        .join(EraFile, col(EraFile.id) == col(EraClaim.era_file_id))
-        .where(col(EraClaim.claim_id).is_not(None), col(EraClaim.status_code) != REVERSAL)
-        .group_by(col(EraClaim.claim_id))
-        .subquery()
+    era = dict(
+        session.execute(
+            era_rows.where(col(EraClaim.claim_id).is_not(None), col(EraClaim.status_code) != REVERSAL).group_by(
+                col(EraClaim.claim_id)
+            )
+        )
+        .tuples()
+        .all()
     )
-    reversals = (
-        sa_select(col(EraClaim.claim_id).label("claim_id"))
-        .where(col(EraClaim.status_code) == REVERSAL)
-        .distinct()
-        .subquery()
+    reversed_ = set(
+        session.scalars(sa_select(col(EraClaim.claim_id)).where(col(EraClaim.status_code) == REVERSAL).distinct())
     )
     resubmitted = exists().where(col(DenialEvent.denial_id) == col(Denial.id), col(DenialEvent.status) == "resubmitted")
-    denied = (
-        sa_select(
-            col(Denial.claim_id).label("claim_id"),
-            func.min(Denial.denial_date).label("first_on"),
-            func.min(Denial.first_seen_at).label("first_at"),
-            func.count().label("denials"),
-            func.sum(case((col(Denial.status) != "resolved", 1), else_=0)).label("unresolved"),
-            func.max(case((resubmitted, 1), else_=0)).label("resubmitted"),
+    denied = {
+        row[0]: row[1:]
+        for row in session.execute(
+            sa_select(
+                col(Denial.claim_id),
+                func.min(Denial.denial_date),
+                func.min(Denial.first_seen_at),
+                func.count(),
+                func.sum(case((col(Denial.status) != "resolved", 1), else_=0)),
+                func.max(case((resubmitted, 1), else_=0)),
+            )
+            .where(col(Denial.claim_id).is_not(None))
+            .group_by(col(Denial.claim_id))
         )
-        .where(col(Denial.claim_id).is_not(None))
-        .group_by(col(Denial.claim_id))
-        .subquery()
-    )
+    }
     numbers = union_all(
         sa_select(col(obs.claim_id).label("claim_id"), col(obs.payer_claim_number).label("number")),
         sa_select(col(EraClaim.claim_id), col(EraClaim.payer_claim_number)).where(col(EraClaim.claim_id).is_not(None)),
     ).subquery()
-    counted = (
-        sa_select(numbers.c.claim_id, func.count(func.distinct(numbers.c.number)).label("numbers"))
-        .where(numbers.c.number.is_not(None))
-        .group_by(numbers.c.claim_id)
-        .subquery()
-    )
-    statement = (
-        sa_select(
-            col(Claim.claim_id),
-            col(Claim.payer_id),
-            col(Claim.status),
-            portal.c.first_on,
-            portal.c.first_at,
-            era.c.first_on,
-            denied.c.first_on,
-            denied.c.first_at,
-            func.coalesce(denied.c.denials, 0),
-            func.coalesce(denied.c.unresolved, 0),
-            rejected.c.claim_id.is_not(None),
-            func.coalesce(counted.c.numbers, 0),
-            func.coalesce(denied.c.resubmitted, 0) == 1,
-            reversals.c.claim_id.is_not(None),
+    counted = dict(
+        session.execute(
+            sa_select(numbers.c.claim_id, func.count(func.distinct(numbers.c.number)))
+            .where(numbers.c.number.is_not(None))
+            .group_by(numbers.c.claim_id)
         )
-        .outerjoin(portal, portal.c.claim_id == col(Claim.claim_id))
-        .outerjoin(era, era.c.claim_id == col(Claim.claim_id))
-        .outerjoin(denied, denied.c.claim_id == col(Claim.claim_id))
-        .outerjoin(rejected, rejected.c.claim_id == col(Claim.claim_id))
-        .outerjoin(counted, counted.c.claim_id == col(Claim.claim_id))
-        .outerjoin(reversals, reversals.c.claim_id == col(Claim.claim_id))
-        .where(
-            _payer(Claim.payer_id, payer),
-            or_(
-                col(Claim.status).in_(adjudicated_states),
-                portal.c.claim_id.is_not(None),
-                era.c.claim_id.is_not(None),
-                denied.c.claim_id.is_not(None),
-            ),
-        )
-        .order_by(col(Claim.claim_id))
+        .tuples()
+        .all()
     )
-    return [ClaimAdjudications(*row) for row in session.execute(statement)]
+    found = []
+    for claim_id, payer_id, status in claims:
+        first_on, first_at = portal.get(claim_id, (None, None))
+        denial_on, denial_at, count, unresolved, resubmit = denied.get(claim_id, (None, None, 0, 0, 0))
+        if status in adjudicated_states or claim_id in portal or claim_id in era or claim_id in denied:
+            found.append(
+                ClaimAdjudications(
+                    claim_id,
+                    payer_id,
+                    status,
+                    first_on,
+                    first_at,
+                    era.get(claim_id),
+                    denial_on,
+                    denial_at,
+                    count,
+                    unresolved or 0,
+                    claim_id in rejected,
+                    counted.get(claim_id, 0),
+                    bool(resubmit),
+                    claim_id in reversed_,
+                )
+            )
+    return sorted(found, key=lambda c: c.claim_id)
 
 
-@dataclass(frozen=True, slots=True)
-class DenialLine:
+class DenialLine(NamedTuple):
     id: int
     claim_id: str | None
     payer_id: str | None

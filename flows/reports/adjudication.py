@@ -4,8 +4,8 @@ rate and first-pass resolution count."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -15,8 +15,7 @@ from flows.reports.figures import day_of, in_range
 from store.reports import ClaimAdjudications, claim_adjudications
 
 
-@dataclass(frozen=True)
-class Adjudicated:
+class Adjudicated(NamedTuple):
     facts: ClaimAdjudications
     first_on: date  # the day the payer first adjudicated it
     first_denial_on: date | None
