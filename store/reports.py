@@ -199,9 +199,7 @@ def claim_adjudications(
             era_rows.where(col(EraClaim.claim_id).is_not(None), col(EraClaim.status_code) != REVERSAL).group_by(
                 col(EraClaim.claim_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     reversed_ = set(
         session.scalars(sa_select(col(EraClaim.claim_id)).where(col(EraClaim.status_code) == REVERSAL).distinct())
@@ -231,9 +229,7 @@ def claim_adjudications(
             sa_select(numbers.c.claim_id, func.count(func.distinct(numbers.c.number)))
             .where(numbers.c.number.is_not(None))
             .group_by(numbers.c.claim_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     found = []
     for claim_id, payer_id, status in claims:
