@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from flows.reports import ReportFilter
 
-NO_DATA = None  # a figure with nothing behind it: shown empty, never as zero
 CENT = Decimal("0.01")
 
 
