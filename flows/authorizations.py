@@ -111,12 +111,21 @@ def _window(auth: Authorization) -> tuple[date, date, set[str], int]:
     )
 
 
+def outside_of(
+    auth: Authorization, procedure_codes: Sequence[str], dos_from: date, dos_to: date
+) -> tuple[list[str], bool]:
+    """What of a claim billed under `auth` it does not cover: the codes not on it, and whether the service
+    dates fall outside its window (what the payer approved, else the practice's record)."""
+    start, end, codes, _ = _window(auth)
+    return sorted(set(procedure_codes) - codes), dos_from < start or dos_to > end
+
+
 def auth_findings(
     auths: Sequence[Authorization], claims: Sequence[Claim], today: date, rules: AuthRules = AuthRules()
 ) -> list[FindingDraft]:
     drafts: list[FindingDraft] = []
     for auth in auths:
-        start, end, codes, approved = _window(auth)
+        start, end, _, approved = _window(auth)
         used = auth.units_used or 0
         number, payer = auth.auth_number, auth.payer_id
         if auth.status == "approved":
@@ -170,9 +179,8 @@ def auth_findings(
         billed_under = by_number.get(normal_id(claim.prior_auth_number or ""))
         if billed_under is None:
             continue
-        start, end, codes, _ = _window(billed_under)
-        outside_codes = sorted(set(claim.procedure_codes) - codes)
-        outside_dates = claim.dos_from < start or claim.dos_to > end
+        start, end, _, _ = _window(billed_under)
+        outside_codes, outside_dates = outside_of(billed_under, claim.procedure_codes, claim.dos_from, claim.dos_to)
         if outside_codes or outside_dates:
             why = []
             if outside_codes:

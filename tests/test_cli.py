@@ -241,13 +241,13 @@ def test_era_import_feeds_the_worklist_and_staff_work_it(workspace: Workspace) -
     report = cli(workspace, "report", "denials")
     assert report.returncode == 0
     for title in (
-        "By payer",
-        "By category",
-        "By CARC",
-        "By owner",
-        "By month",
+        "Denial rate by payer",
+        "Denial rate by month",
+        "CARC Pareto",
+        "Root-cause categories by month",
         "Initial denial rate",
         "Preventable share",
+        "Definitions",
     ):
         assert title in report.stdout
 

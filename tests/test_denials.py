@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from flows.claim_states import ClaimState
-from flows.denial_report import denial_trends
 from flows.denials import DenialActionRefused, DenialChanges, record_portal_result, record_staff_action
 from flows.era import EraParseError
 from flows.remittances import import_era
@@ -325,38 +324,6 @@ def test_worklist_order_on_a_crafted_set() -> None:
     patient_owes.bill_patient = True
     [item] = build_worklist([patient_owes], {}, rule_book(CRAFTED_RULES), today)
     assert item.action == "file appeal; or bill the patient (PR)"
-
-
-def test_denial_trends_group_counts_and_dollars() -> None:
-    now = AT
-    claims = [
-        Claim(
-            claim_id=f"C{i}",
-            payer_id="UHP",
-            member_id="M",
-            patient_name="SYNTHETIC, PERSON",
-            dos_from=DOS,
-            dos_to=DOS,
-            billed_amount=Decimal("100"),
-            submitted_date=DOS,
-            rendering_npi="1",
-            imported_at=now,
-            updated_at=now,
-            status=status,
-            paid_amount=None,
-        )
-        for i, status in enumerate(("paid", "denied", "partially_paid", "pending"))
-    ]
-    crafted = [
-        make_denial(1, "100.00", "hard", "authorization", date(2026, 10, 1)),
-        make_denial(2, "40.00", "soft", "medical_necessity", date(2026, 9, 3)),
-    ]
-    crafted[0].claim_id, crafted[1].claim_id = "C1", "C2"
-    trends = denial_trends(crafted, claims)
-    assert trends.adjudicated_claims == 3 and trends.denied_claims == 2
-    by_month = next(b for b in trends.breakdowns if b.title == "By month").rows
-    assert by_month == [("2026-10", 1, Decimal("100.00")), ("2026-09", 1, Decimal("40.00"))]
-    assert trends.preventable_dollars == Decimal("100.00") and trends.total_dollars == Decimal("140.00")
 
 
 def test_an_unmatched_era_claim_attaches_when_the_practice_imports_that_claim(engine: Engine, tmp_path: Path) -> None:

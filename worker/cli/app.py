@@ -57,12 +57,10 @@ credentials_app = typer.Typer(
 )
 browser_app = typer.Typer(help="The Chromium the worker drives.", no_args_is_help=True)
 fake_app = typer.Typer(help="The bundled fake payer portals (for trying things out).", no_args_is_help=True)
-report_app = typer.Typer(help="Reports for the billing manager.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts: what needs a person and by when. Without a command: list the open ones.")
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 # Command groups, in the help panels of the areas their modules fill.
 app.add_typer(import_app, name="import", rich_help_panel="Your data")
-app.add_typer(report_app, name="report", rich_help_panel="Denials")
 app.add_typer(alerts_app, name="alerts", rich_help_panel="Alerts")
 app.add_typer(credentials_app, name="credentials", rich_help_panel="Setting up")
 app.add_typer(db_app, name="db", rich_help_panel="Setting up")

@@ -1,4 +1,4 @@
-"""The denial worklist, one denial and what staff did about it, and the denial report."""
+"""The denial worklist, and one denial and what staff did about it (the reports: worker/cli/reports.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from worker.cli.app import app, console, load_settings, open_engine, practice_today, report_app
+from worker.cli.app import app, console, load_settings, open_engine, practice_today
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, print_footer
 
 PANEL = "Denials"
@@ -86,18 +86,3 @@ def denial_command(
             raise DenialActionRefused(f"no denial with id {denial_id}")
         events = history(session, denial_id)
     console.print(display.denial_detail(denial, events, settings.worker.tzinfo))
-
-
-@report_app.command("denials")
-def report_denials() -> None:
-    """Denials and dollars by payer, category, CARC, owner and month; denial rate and preventable share."""
-    from flows.denial_report import denial_trends
-    from store.claims import list_claims
-    from store.db import session_scope
-    from store.denials import list_denials
-    from worker.cli import display
-
-    settings = load_settings()
-    with session_scope(open_engine(settings)) as session:
-        trends = denial_trends(list_denials(session), list_claims(session))
-    display.print_trends(console, trends)

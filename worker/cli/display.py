@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.claim_states import ClaimState
-from flows.denial_report import DenialTrends
 from flows.worklist import WorkItem, describe_codes
 from store.models import Authorization, Claim, Denial, DenialEvent, Enrollment, Finding, Provider
 from worker.clock import aware
@@ -214,27 +213,6 @@ def denial_detail(denial: Denial, events: Sequence[DenialEvent], tz: tzinfo = UT
     for event in events:
         table.add_row(*_texts(_local(event.at, tz), event.actor, event.status, event.note or ""))
     return table
-
-
-def print_trends(console: Console, trends: DenialTrends) -> None:
-    for breakdown in trends.breakdowns:
-        table = Table(title=breakdown.title, title_justify="left")
-        table.add_column(breakdown.title.removeprefix("By ").capitalize())
-        table.add_column("Denials", justify="right")
-        table.add_column("Dollars", justify="right")
-        for key, count, dollars in breakdown.rows:
-            table.add_row(escape(key), str(count), f"{dollars:,.2f}")
-        console.print(table)
-    rate = trends.initial_denial_rate
-    share = trends.preventable_share
-    console.print(
-        f"Initial denial rate: {trends.denied_claims} of {trends.adjudicated_claims} adjudicated claims"
-        f"{f' ({rate:.1%})' if rate is not None else ''}"
-    )
-    console.print(
-        f"Preventable share: {trends.preventable_dollars:,.2f} of {trends.total_dollars:,.2f} denied"
-        f"{f' ({share:.1%})' if share is not None else ''}"
-    )
 
 
 def auths_table(auths: Sequence[Authorization], total: int | None = None, tz: tzinfo = UTC) -> Table:
