@@ -263,8 +263,8 @@ def assert_exports_audited(ws: RunningWorkspace, report: Report, payer: str) -> 
     assert any(d.startswith(f"Excel, {len(report.tables)} table(s)") for d in details)
     assert all(d.endswith(f"payer {payer}") for d in details)
     views = audited(ws, "view_report")
-    assert (user, "denials", f"start to today; payer {payer}") in views
-    assert (user, "denials", "start to today; payer any") in views
+    assert (user, "report denials", f"dates any to any; payer {payer}") in views
+    assert (user, "report denials", "dates any to any; payer any") in views
 
 
 def test_a_bad_date_range_is_said_on_the_page(web: RunningWorkspace, page: Page) -> None:

@@ -38,8 +38,7 @@ class FilterForm:
 
     def words(self) -> str:
         """The filter in a line, for the audit log's detail."""
-        dates = f"{self.date_from or 'start'} to {self.date_to or 'today'}"
-        return f"{dates}; payer {self.payer or 'any'}"
+        return f"dates {self.date_from or 'any'} to {self.date_to or 'any'}; payer {self.payer or 'any'}"
 
 
 def read_filter(params: Mapping[str, str], payers: Collection[str]) -> tuple[FilterForm, ReportFilter]:

@@ -33,6 +33,7 @@ class Asked:
     form: FilterForm
     report: Report
     today: date
+    payers: list[str]
 
 
 def _today(request: Request, moment: datetime) -> date:
@@ -67,7 +68,7 @@ def _ask(request: Request, db: Session, name: str, moment: datetime) -> Asked | 
     except BadFilter as bad:
         typed = FilterForm(*(request.query_params.get(k, "")[:64] for k in ("from", "to", "payer")))
         return _page(request, spec, typed, payers, today, status_code=400, error=str(bad))
-    return Asked(spec, form, spec.compute(db, chosen, today), today)
+    return Asked(spec, form, spec.compute(db, chosen, today), today, payers)
 
 
 def _page(
@@ -109,8 +110,8 @@ def report_page(request: Request, name: str, db: Db, staff: CurrentStaff, moment
     asked = _ask(request, db, name, moment)
     if isinstance(asked, Response):
         return asked
-    audit(request, db, staff, "view_report", name, asked.form.words())
-    return _page(request, asked.spec, asked.form, _payers(request, db), asked.today, report=asked.report)
+    audit(request, db, staff, "view_report", f"report {name}", asked.form.words())
+    return _page(request, asked.spec, asked.form, asked.payers, asked.today, report=asked.report)
 
 
 def _attachment(content: bytes | str, media_type: str, file_name: str) -> Response:
