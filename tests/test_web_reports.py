@@ -24,6 +24,7 @@ from store.db import session_scope
 from store.models import Denial
 from store.staff import audit_page
 from tests.test_web_alerts import logged_in
+from tests.test_web_security import InlineCode
 from tests.web_support import USER_OF_ROLE, RunningWorkspace
 from worker.clock import aware
 
@@ -62,6 +63,9 @@ def test_every_report_opens_on_an_empty_store(empty_web: RunningWorkspace, name:
     shown = client.get(f"/reports/{name}")
     assert shown.status_code == 200, shown.text[:500]
     assert load_reports()[name].title in shown.text
+    inline = InlineCode()
+    inline.feed(shown.text)
+    assert inline.found == []
     assert client.get(f"/reports/{name}/export.xlsx").status_code == 200
 
 
