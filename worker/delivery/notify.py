@@ -197,17 +197,19 @@ class Preview:
     channel: str
     owners: tuple[str, ...]  # () = every department
     text: str
+    html: str = field(default="", repr=False)
 
 
 def preview(settings: Settings, engine: Engine, now: datetime) -> list[Preview]:
-    """Refresh the alerts, then each audience's summary as text. Nothing is sent or marked reported."""
+    """Refresh the alerts, then each audience's summary (text and HTML). Nothing is sent or marked reported."""
     refresh_alerts(settings, engine, now)
     shown = []
     with session_scope(engine) as session:
         for name, channel in audiences(settings).items():
             owners = tuple(channel.owners) if channel else ()
             keys = [d.key for d in deliveries(settings, name)] if channel else []
-            shown.append(Preview(name, owners, render_text(build_summary(session, settings, name, owners, now, keys))))
+            summary = build_summary(session, settings, name, owners, now, keys)
+            shown.append(Preview(name, owners, render_text(summary), render_html(summary)))
     return shown
 
 
