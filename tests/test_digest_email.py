@@ -20,15 +20,17 @@ from store.alerts import new_denials_since
 from store.claims import list_claims
 from store.models import Alert, AuditEntry
 from store.providers import list_providers
+from tests import test_notify
 from tests.conftest import write_config
 from tests.test_cli import cli
-from tests.test_notify import Mailbox, install, mailto, parts, smtp_server  # noqa: F401  (smtp_server: a fixture)
+from tests.test_notify import Mailbox, install, mailto, parts
 from tests.web_support import PASSWORDS, USER_OF_ROLE, RunningWorkspace
 from worker.clock import utcnow
 from worker.delivery.notify import send_digests
 from worker.settings import Settings
 
 SHOTS = Path("test-results/screenshots")
+smtp_server = test_notify.smtp_server  # the SMTP server test_notify sends to, as a fixture here too
 PRACTICE = "Lakeside Physical Therapy"
 TOP = 3
 ALLOWED_PATH = re.compile(r"/(a|d)/\d+|/alerts|/worklist")
