@@ -264,13 +264,13 @@ def test_a_claim_paid_between_two_summaries_resolves_and_is_said_once(engine: En
         return text
 
     first = summary(TODAY)
-    assert "[new] Claim C10" in first and "[new] Claim C20" in first and "RESOLVED" not in first
+    assert "new: Claim C10" in first and "new: Claim C20" in first and "RESOLVED" not in first
     claims[0] = claim("C10", 10, "paid")
     second = summary(TODAY + timedelta(days=1))
     assert "RESOLVED since the last summary" in second
     resolved_part = second.split("RESOLVED", 1)[1]
     assert "Claim C10" in resolved_part and "C20" not in resolved_part
-    assert "[new]" not in second  # C20 was shown yesterday at the same rung
+    assert ", new:" not in second  # C20 was shown yesterday at the same rung
     third = summary(TODAY + timedelta(days=2))
     assert "C10" not in third and "RESOLVED" not in third and "Claim C20" in third
     with session_scope(engine) as session:

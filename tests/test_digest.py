@@ -117,21 +117,34 @@ def test_groups_by_urgency_then_owner_with_counts_and_dollars() -> None:
     assert subject_line(digest) == "portal-worker 2026-11-24: 2 overdue, 4 due this week, $1,786.50 at risk"
 
 
-def test_top_items_then_counts_for_the_rest() -> None:
+def test_top_items_then_counts_for_the_rest_with_their_dollars() -> None:
     digest = build_digest(ALERTS, [], [], DAY, top_n=3)
     assert [line.key for group in digest.groups for line in group.lines] == [
         "timely_filing|OD1",
         "timely_filing|OD2",
         "timely_filing|S1",
+        "timely_filing|C1",  # "Coming up" lists its own soonest, on one line each
+        "timely_filing|C2",
     ]
-    assert digest.hidden_counts == {"Due within 3 days": 2, "This week": 1, "Coming up": 2, "For information": 1}
-    assert digest.alert_keys == ["timely_filing|OD1", "timely_filing|OD2", "timely_filing|S1"]
+    assert digest.hidden_counts == {"Due within 3 days": 2, "This week": 1, "For information": 1}
+    assert digest.hidden_dollars == {
+        "Due within 3 days": Decimal("25.50"),
+        "This week": Decimal("10.00"),
+        "For information": Decimal("0"),
+    }
+    assert digest.alert_keys == [f"timely_filing|{s}" for s in ("OD1", "OD2", "S1", "C1", "C2")]
     text = render_text(digest)
-    assert "and 2 more due within 3 days" in text and "and 2 more coming up" in text
-    assert "Claim C1" not in text and "Coming up".upper() + ": 2, $1,001.00" in text  # counted, not listed
+    assert "and 2 more due within 3 days, $25.50" in text and "and 1 more this week, $10.00" in text
+    assert "and 1 more for information\n" in text  # no amount to count
+    assert "MEDIUM, new: Claim C1 (UHP)" in text and "Do something about C1" not in text  # one line
+    assert "Do something about OD1" in text
     assert len(text.splitlines()) < 40
     html = render_html(digest)
-    assert "and 2 more coming up" in html and "Claim C1" not in html
+    assert "and 2 more due within 3 days, $25.50" in html and "Claim C1" in html and "Do something about C1" not in html
+
+    fewer = build_digest(ALERTS, [], [], DAY, top_n=1)
+    assert [line.key for group in fewer.groups for line in group.lines] == ["timely_filing|OD1", "timely_filing|C1"]
+    assert "and 1 more coming up, $1.00" in render_text(fewer)
 
 
 def test_an_audience_sees_only_its_departments() -> None:
@@ -158,7 +171,8 @@ def test_news_new_escalated_and_already_shown() -> None:
     news = {line.key: line.news for g in digest.groups for line in g.lines}
     assert news == {"timely_filing|N": "new", "timely_filing|E": "escalated to 3 days", "timely_filing|S": None}
     text = render_text(digest)
-    assert "[new] Claim N" in text and "[escalated to 3 days] Claim E" in text and "- Claim S (UHP)" in text
+    assert "- MEDIUM, new: Claim N" in text and "- MEDIUM, escalated to 3 days: Claim E" in text
+    assert "- MEDIUM: Claim S (UHP)" in text
 
 
 def test_new_denials_and_dollars() -> None:
@@ -207,7 +221,7 @@ def test_html_is_escaped() -> None:
     html = render_html(build_digest([hostile], [], [], DAY, patient_names={"H": "<b>Name</b>"}))
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; co" in html
     assert "<b>Name</b>" not in html and "&lt;b&gt;Name&lt;/b&gt;" in html
-    assert html.lstrip().startswith("<!DOCTYPE html>") and "<ul" in html
+    assert html.lstrip().startswith("<!DOCTYPE html>") and "<table" in html
 
 
 def test_resolved_lines_beyond_top_n_are_counted() -> None:
@@ -234,7 +248,7 @@ def test_mark_reported_records_the_rung_and_says_resolved_once(engine: Engine) -
         gone.status, gone.resolved_at = "resolved", NOW
         never_shown = alert("Y", None)
         never_shown.status, never_shown.resolved_at = "resolved", NOW
-        for row in (alert("A", 2, rung="3d"), alert("B", 20, rung="30d"), gone, never_shown):
+        for row in (alert("A", 2, rung="3d"), alert("B", 5, rung="7d"), gone, never_shown):
             row.id = None
             session.add(row)
     with session_scope(engine) as session:

@@ -236,7 +236,7 @@ def test_the_email_summary_has_html_and_text_parts_and_no_patient_name(
         assert "PW-FAR" not in text  # not on the ladder yet
         assert "PW-DENY" not in text  # a coding denial: not this audience's
         assert PATIENT not in text and PATIENT.split(",")[0] not in text
-    assert "Overdue" in body["text/html"] and "<li" in body["text/html"]
+    assert "Overdue" in body["text/html"] and "<table" in body["text/html"]
     assert "Confirm the payer has the claim, or submit it, by 2026-11-29" in body["text/plain"]
 
     saved = settings.worker.data_dir / "digests" / "2026-11-24-billing.html"
@@ -360,10 +360,10 @@ def test_a_paid_claim_is_said_resolved_once(tmp_path: Path, webhook: Webhook) ->
     send_digests(settings, engine, NOW + timedelta(days=2))
 
     first, second, third = (payload["message"] for _, payload in webhook.received)
-    assert "[new] Claim PW-WEEK" in first
+    assert "new: Claim PW-WEEK" in first
     resolved = second.split("RESOLVED since the last summary", 1)
     assert len(resolved) == 2 and "PW-WEEK" in resolved[1] and "PW-WEEK" not in resolved[0]
-    assert "[new]" not in second  # nothing new; PW-SOON went overdue, which is a rung up
+    assert ", new:" not in second  # nothing new; PW-SOON went overdue, which is a rung up
     assert "PW-WEEK" not in third and "RESOLVED" not in third
     with Session(engine) as session:
         alert = session.exec(select(Alert).where(Alert.key == "timely_filing|PW-WEEK")).one()
@@ -414,7 +414,7 @@ def test_an_account_needing_a_password_is_told_to_it_at_once_once_and_again_only
     # The next morning's summary still lists it (as known, not new) until someone acknowledges it.
     send_digests(settings, engine, NOW + timedelta(days=1))
     it_summary = [message["message"] for path, message in webhook.received if path == "/it"][-1]
-    assert "unity needs attention" in it_summary and "[new] Portal account unity" not in it_summary
+    assert "unity needs attention" in it_summary and "new: Portal account unity" not in it_summary
 
     # Fixed: resolved, nothing sent. Rejected again: a new episode, told again.
     password_fixed(engine, "unity")

@@ -313,6 +313,9 @@ def test_the_example_config_documents_the_new_keys() -> None:
         "closed_hours",
         "open_hours",
         "pace_seconds",
+        "[practice]",
+        "# name = ",
+        "# base_url = ",
     ):
         assert key in text, key
     assert settings.portals["medicaid"].closed_hours == ["23:00-01:00"]
@@ -519,3 +522,51 @@ def test_settings_built_in_code_refuse_a_schedule_for_an_unknown_portal() -> Non
     schedule = {"claims": {"portals": {"b": {"interval_minutes": 30}}}}
     with pytest.raises(ValidationError, match=r"schedule.claims.portals.b: there is no \[portals.b\]"):
         Settings.model_validate({"portals": {"a": portal}, "schedule": schedule})
+
+
+def test_the_practice_name_and_the_workspace_address(tmp_path: Path) -> None:
+    settings = Settings.load(
+        write(
+            tmp_path,
+            '[practice]\nname = "  Lakeside Physical Therapy "\n[web]\nbase_url = "https://billing.example.org/pw/"\n'
+            + VALID,
+        )
+    )
+    assert settings.practice.name == "Lakeside Physical Therapy"
+    assert settings.web.base_url == "https://billing.example.org/pw"  # links add "/a/12"
+    defaults = Settings.load(write(tmp_path, VALID))
+    assert defaults.practice.name is None and defaults.web.base_url is None
+    local = Settings.load(write(tmp_path, '[web]\nbase_url = "http://127.0.0.1:8765"\n' + VALID))
+    assert local.web.base_url == "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ('[practice]\nname = ""\n', "practice.name: must not be empty"),
+        ('[practice]\nname = "   "\n', "practice.name: must not be empty"),
+        ('[practice]\nname = "Lakeside\\nPT"\n', "practice.name: must be plain text on one line"),
+        ('[practice]\nname = "Lakeside\\u0007PT"\n', "practice.name: must be plain text on one line"),
+        (f'[practice]\nname = "{"x" * 101}"\n', "practice.name: must be at most 100 characters"),
+        ("[practice]\nname = 5\n", "practice.name: expected a string in quotes, got 5"),
+        ('[practice]\nnmae = "x"\n', "practice.nmae: unknown key"),
+        ('[web]\nbase_url = "billing.example.org"\n', 'web.base_url: "billing.example.org" is not a web address'),
+        ('[web]\nbase_url = "ftp://billing.example.org/"\n', "web.base_url: "),
+        (
+            '[web]\nbase_url = "https://billing.example.org:99999/"\n',
+            'web.base_url: "https://billing.example.org:99999/" is not a web address',
+        ),
+        ('[web]\nbase_url = "https://billing.example.org/?from=email"\n', "web.base_url: must be the workspace's"),
+        ('[web]\nbase_url = "https://billing.example.org/#today"\n', "web.base_url: must be the workspace's"),
+        ('[web]\nbase_url = "https://ada:pw@billing.example.org/"\n', "web.base_url: must not hold a login name"),
+        ('[web]\nbase_url = "http://billing.example.org/"\n', "web.base_url: must be https"),
+        ("[web]\nbase_url = true\n", "web.base_url: expected a string in quotes, got true"),
+    ],
+)
+def test_a_bad_practice_name_or_workspace_address_is_named_by_its_key(
+    tmp_path: Path, change: str, expected: str
+) -> None:
+    message = problems_of(tmp_path, change + VALID)
+
+    assert f"config.toml: {expected}" in message
+    assert "pydantic" not in message and "Input should" not in message

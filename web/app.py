@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from store.db import session_scope
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
-from web.routes import admin, alerts, claims, evidence, login, reports, search, today, worklist
+from web.routes import admin, alerts, claims, evidence, links, login, reports, search, today, worklist
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -90,6 +90,7 @@ def create_app(
     app.include_router(worklist.router)
     app.include_router(alerts.router)
     app.include_router(reports.router)
+    app.include_router(links.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -79,6 +79,7 @@ DEFAULT_CRON = {
 }
 # Jobs that run once for the whole worker, never per portal.
 WORKER_JOBS = {"purge": "the purge", "digest": "the daily summary"}
+MAX_PRACTICE_NAME = 100
 
 
 class ConfigError(Exception):
@@ -228,6 +229,28 @@ class ChannelSettings(BaseModel):
                 f"{', '.join(json.dumps(o) for o in unknown)} is not a department (one of: {', '.join(DEPARTMENTS)})"
             )
         return value
+
+
+class PracticeSettings(BaseModel):
+    """Who the worker works for: the name staff know the practice by, in the daily summary's subject and heading."""
+
+    model_config = STRICT
+
+    name: str | None = None  # None: the summary names no practice
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip()
+        if not name:
+            raise ValueError("must not be empty (leave the key out to name no practice)")
+        if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in name):
+            raise ValueError("must be plain text on one line (no tabs, line breaks or other control characters)")
+        if len(name) > MAX_PRACTICE_NAME:
+            raise ValueError(f"must be at most {MAX_PRACTICE_NAME} characters (it goes in email subjects)")
+        return name
 
 
 class AlertSettings(BaseModel):
@@ -404,6 +427,24 @@ class WebSettings(BaseModel):
     # TLS: both files, or neither (then only loopback, or --behind-proxy).
     tls_cert: Annotated[Path | None, Field(strict=False)] = None
     tls_key: Annotated[Path | None, Field(strict=False)] = None
+    # The workspace's address as staff reach it: the daily summary links each item to its page there.
+    base_url: str | None = None  # None: the summary has no links
+
+    @field_validator("base_url")
+    @classmethod
+    def _workspace_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+            raise ValueError(f"{json.dumps(value)} is not a web address (e.g. https://billing.example.org/)")
+        if parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+            raise ValueError("must be the workspace's address without ?query or #fragment (links add their own path)")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold a login name or password (staff log in on the workspace's own page)")
+        if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+            raise ValueError("must be https (staff log in behind these links; http is only allowed for localhost)")
+        return value.strip().rstrip("/")
 
     @field_validator("tls_cert", "tls_key")
     @classmethod
@@ -418,6 +459,14 @@ class WebSettings(BaseModel):
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: set both, or neither")
         return self
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018  (urllib checks the port only when it is read)
+    except ValueError:
+        return False
+    return True
 
 
 class PortalSettings(BaseModel):
@@ -497,6 +546,7 @@ class Settings(BaseModel):
     run: RunSettings = Field(default_factory=RunSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    practice: PracticeSettings = Field(default_factory=PracticeSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     portals: dict[str, PortalSettings] = Field(min_length=1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from worker.cli.app import alerts_app, app, console, err, load_settings, open_engine
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption
@@ -63,17 +65,36 @@ def digest_command(
             "(never twice a day; failed ones are retried).",
         ),
     ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="With --preview: also write the email's HTML to this file for a look "
+            "(with several channels, FILE-NAME.html for each).",
+        ),
+    ] = None,
 ) -> None:
     """The daily summary of open alerts: --preview prints it, --send sends it (exit 1 if a channel failed)."""
     from worker.cli.alerts_view import print_preview, send_now
+    from worker.cli.digest_html import HtmlPathRefused, check_target, write_previews
     from worker.clock import utcnow
 
     if preview == send:
         err.print("[red]error:[/] give exactly one of --preview or --send", highlight=False)
         raise typer.Exit(2)
-    settings = load_settings()
-    engine = open_engine(settings)
-    if preview:
-        print_preview(console, settings, engine, utcnow())
-    elif not send_now(console, err, settings, engine, utcnow()):
-        raise typer.Exit(1)
+    if html is not None and not preview:
+        err.print("[red]error:[/] --html goes with --preview (it writes the summary for a look)", highlight=False)
+        raise typer.Exit(2)
+    try:
+        html_path = check_target(html) if html is not None else None
+        settings = load_settings()
+        engine = open_engine(settings)
+        if preview:
+            previews = print_preview(console, settings, engine, utcnow())
+            for path in write_previews(html_path, previews) if html_path else []:
+                console.print(f"Wrote the summary's HTML to {path}", markup=False, highlight=False)
+        elif not send_now(console, err, settings, engine, utcnow()):
+            raise typer.Exit(1)
+    except HtmlPathRefused as exc:
+        err.print(f"[red]error:[/] --html: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None

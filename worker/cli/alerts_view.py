@@ -103,15 +103,18 @@ def ack(
         )
 
 
-def print_preview(console: Console, settings: Settings, engine: Engine, now: datetime) -> None:
+def print_preview(console: Console, settings: Settings, engine: Engine, now: datetime) -> list[notify.Preview]:
     """Refresh the alerts, then print each channel's summary as its text version reads."""
     previews = notify.preview(settings, engine, now)
     if not settings.alerts.channels:
         console.print("No alert channels in the config: this is the summary for every department.")
+    if not settings.web.base_url:
+        console.print("Links are off because web.base_url is not set: the summary links to no workspace page.")
     for shown in previews:
         audience = ", ".join(shown.owners) or "every department"
         console.rule(f"{escape(shown.channel)} ({audience})")
         console.print(shown.text, markup=False, highlight=False, end="")
+    return previews
 
 
 def send_now(console: Console, err: Console, settings: Settings, engine: Engine, now: datetime) -> bool:

@@ -45,6 +45,7 @@ from flows.alerts import (
 )
 from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
+from flows.worklist import work_item
 from store import accounts, health
 from store import alerts as alert_store
 from store.claims import list_claims
@@ -52,6 +53,7 @@ from store.db import session_scope
 from store.denials import appeals_filed_by_denial, list_denials
 from store.findings import open_findings
 from store.models import Digest
+from store.providers import list_providers
 from worker.runtime.jobs import expected_intervals
 from worker.settings import ChannelSettings, Settings
 
@@ -157,18 +159,31 @@ def build_summary(
     since = max(sent) if sent else now - FIRST_SUMMARY_LOOKBACK
     open_alerts = alert_store.open_alerts(session, now=now)
     resolved = alert_store.resolved_unreported(session)
-    names = None
-    if settings.alerts.include_patient_names:
-        claim_ids = sorted({a.claim_id for a in (*open_alerts, *resolved) if a.claim_id})
-        names = {c.claim_id: c.patient_name for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
+    denials = alert_store.new_denials_since(session, since)
+    today = practice_today(settings, now)
+    claim_ids = sorted(
+        {c for c in (*(a.claim_id for a in (*open_alerts, *resolved)), *(d.claim_id for d in denials)) if c}
+    )
+    claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
+    names = {i: c.patient_name for i, c in claims.items()} if settings.alerts.include_patient_names else None
+    rules, filed = load_payer_rules(), appeals_filed_by_denial(session)
+    steps = {
+        d.id: work_item(d, claims.get(d.claim_id or ""), rules, today, filed.get(d.id, 0))
+        for d in denials
+        if d.id is not None
+    }
     return build_digest(
         open_alerts,
         resolved,
-        alert_store.new_denials_since(session, since),
-        practice_today(settings, now),
+        denials,
+        today,
         owners=owners or None,
         top_n=settings.alerts.top_items,
         patient_names=names,
+        practice=settings.practice.name or "",
+        provider_names={p.npi: p.name for p in list_providers(session)},
+        base_url=settings.web.base_url,
+        next_steps=steps,
     )
 
 
@@ -182,17 +197,19 @@ class Preview:
     channel: str
     owners: tuple[str, ...]  # () = every department
     text: str
+    html: str = field(default="", repr=False)
 
 
 def preview(settings: Settings, engine: Engine, now: datetime) -> list[Preview]:
-    """Refresh the alerts, then each audience's summary as text. Nothing is sent or marked reported."""
+    """Refresh the alerts, then each audience's summary (text and HTML). Nothing is sent or marked reported."""
     refresh_alerts(settings, engine, now)
     shown = []
     with session_scope(engine) as session:
         for name, channel in audiences(settings).items():
             owners = tuple(channel.owners) if channel else ()
             keys = [d.key for d in deliveries(settings, name)] if channel else []
-            shown.append(Preview(name, owners, render_text(build_summary(session, settings, name, owners, now, keys))))
+            summary = build_summary(session, settings, name, owners, now, keys)
+            shown.append(Preview(name, owners, render_text(summary), render_html(summary)))
     return shown
 
 
