@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import TextIO
 
 from sqlmodel import Session
 
@@ -285,7 +284,7 @@ def balance_warnings_by_claim(session: Session, denials: Sequence[DenialFacts]) 
     return found
 
 
-# --- what staff narrow the worklist to, and the CSV both the CLI and the workspace export --------------
+# --- what staff narrow the worklist to (its export is flows/list_tables.worklist_table) -----------------
 
 UNASSIGNED = "unassigned"  # the assignee filter's word for denials nobody has taken
 
@@ -311,61 +310,6 @@ class WorklistFilter:
 
 def filter_worklist(items: Sequence[Ranked], chosen: WorklistFilter) -> list[Ranked]:
     return [item for item in items if chosen.keeps(item)]
-
-
-WORKLIST_CSV_COLUMNS = (
-    "id",
-    "claim",
-    "payer",
-    "payer_claim_number",
-    "dos",
-    "billed",
-    "amount",
-    "group",
-    "carc",
-    "rarcs",
-    "category",
-    "owner",
-    "assignee",
-    "codes",
-    "action",
-    "deadline",
-    "days_left",
-    "status",
-    "warnings",
-)
-
-
-def csv_row(item: WorkItem) -> tuple[str, ...]:
-    """One denial as a spreadsheet reads it: plain numbers ("1234.00"), each code in its own column."""
-    d, claim = item.denial, item.claim
-    return (
-        str(d.id),
-        d.claim_id or f"{d.reported_claim_id} (not in claims)",
-        d.payer_id or "",
-        d.payer_claim_number or "",
-        claim.dos_from.isoformat() if claim else "",
-        f"{claim.billed_amount:.2f}" if claim else "",
-        f"{d.amount:.2f}",
-        d.group_code,
-        d.carc,
-        " ".join(d.rarcs),
-        d.category,
-        d.owner,
-        d.assignee or "",
-        item.codes,
-        item.action,
-        item.deadline.due.isoformat() if item.deadline else "",
-        "" if item.days_left is None else str(item.days_left),
-        d.status,
-        "; ".join(item.warnings),
-    )
-
-
-def write_worklist_csv(out: TextIO, items: Sequence[WorkItem]) -> None:
-    writer = csv.writer(out)
-    writer.writerow(WORKLIST_CSV_COLUMNS)
-    writer.writerows(csv_row(item) for item in items)
 
 
 def owner_choices() -> list[str]:

@@ -69,7 +69,12 @@ class ClaimSearch:
 
 def search_claims(session: Session, search: ClaimSearch, limit: int, offset: int) -> Page[Claim]:
     """One page of the claims matching the text (any of its five ways) and every filter, sorted as asked."""
-    return page_of(session, _ordered(_filtered(search), search), limit, offset)
+    return page_of(session, matching_claims(search), limit, offset)
+
+
+def matching_claims(search: ClaimSearch) -> SelectOfScalar[Claim]:
+    """Every claim the search matches, sorted as asked: a page of it, or all of it for an export."""
+    return _ordered(_filtered(search), search)
 
 
 def claim_by_id(session: Session, text: str) -> Claim | None:

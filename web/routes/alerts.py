@@ -1,4 +1,5 @@
-"""Alerts (acknowledge, snooze, the resolved ones), open findings, authorizations and enrollments."""
+"""Alerts (acknowledge, snooze, the resolved ones), open findings, authorizations and enrollments, each
+exported as CSV or Excel."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from flows.alerts import SEVERITIES, AlertNotFound, acknowledge
+from flows.list_tables import alerts_table, authorizations_table, enrollments_table, findings_table
 from store.authorizations import authorizations_page
 from store.findings import findings_page
+from store.list_exports import patient_names
 from store.workspace_pages import (
     ALERT_TABS,
     alerts_tab_page,
@@ -21,6 +24,7 @@ from store.workspace_pages import (
     enrollments_page,
 )
 from web.deps import CurrentStaff, Db, Now, audit
+from web.downloads import carries_patient_names, download, export_format
 from web.sessions import Staff
 from web.templating import render
 from worker.clock import aware
@@ -40,16 +44,24 @@ def _page_number(request: Request) -> int:
         return 1
 
 
+def _alert_filters(request: Request, staff: Staff) -> tuple[str, str, str]:
+    """(tab, department or ALL, severity or "") as the query string says, the role's department first."""
+    q = request.query_params
+    tab = q.get("tab", "waiting")
+    owner = q.get("owner") or ROLE_DEPARTMENT.get(staff.role, ALL)
+    severity = q.get("severity", "")
+    return (
+        tab if tab in ALERT_TABS else "waiting",
+        owner if owner in DEPARTMENTS else ALL,
+        severity if severity in SEVERITIES else "",
+    )
+
+
 def _alerts_page(
     request: Request, db: Session, staff: Staff, moment: datetime, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     q = request.query_params
-    tab = q.get("tab", "waiting")
-    tab = tab if tab in ALERT_TABS else "waiting"
-    owner = q.get("owner") or ROLE_DEPARTMENT.get(staff.role, ALL)
-    owner = owner if owner in DEPARTMENTS else ALL
-    severity = q.get("severity", "")
-    severity = severity if severity in SEVERITIES else ""
+    tab, owner, severity = _alert_filters(request, staff)
     page = _page_number(request)
     shown = alerts_tab_page(
         db, tab, moment, PAGE_SIZE, (page - 1) * PAGE_SIZE, None if owner == ALL else owner, severity or None
@@ -197,3 +209,49 @@ def enrollments(request: Request, db: Db, staff: CurrentStaff) -> Response:
             {k: v for k, v in {"status": status, "payer": payer, **changes}.items() if v}
         ),
     )
+
+
+# --- every list above as CSV or Excel: every row its filters match, not only the page shown -------------
+
+
+@router.get("/alerts/export.{fmt}")
+def export_alerts(request: Request, db: Db, staff: CurrentStaff, moment: Now, fmt: str) -> Response:
+    export_format(fmt)
+    tab, owner, severity = _alert_filters(request, staff)
+    chosen = alerts_tab_page(db, tab, moment, 0, 0, None if owner == ALL else owner, severity or None).items
+    names = None
+    if carries_patient_names(request):
+        names = patient_names(db, sorted({a.claim_id for a in chosen if a.claim_id}))
+    filters = urlencode({k: v for k, v in {"tab": tab, "owner": owner, "severity": severity}.items() if v})
+    return download(request, db, staff, alerts_table(chosen, names), fmt, filters)
+
+
+@router.get("/findings/export.{fmt}")
+def export_findings(request: Request, db: Db, staff: CurrentStaff, fmt: str) -> Response:
+    export_format(fmt)
+    include_resolved = request.query_params.get("show") == "all"
+    chosen = findings_page(db, 0, 0, include_resolved=include_resolved).items
+    return download(request, db, staff, findings_table(chosen), fmt, "show=all" if include_resolved else "")
+
+
+def _status_and_payer(request: Request) -> tuple[str | None, str | None, str]:
+    """The status and payer filters, and the same as a query string for the audit log."""
+    status, payer = request.query_params.get("status", ""), request.query_params.get("payer", "")
+    return status or None, payer or None, urlencode({k: v for k, v in {"status": status, "payer": payer}.items() if v})
+
+
+@router.get("/authorizations/export.{fmt}")
+def export_authorizations(request: Request, db: Db, staff: CurrentStaff, fmt: str) -> Response:
+    export_format(fmt)
+    status, payer, filters = _status_and_payer(request)
+    chosen = authorizations_page(db, 0, 0, status=status, payer_id=payer).items
+    table = authorizations_table(chosen, patient_names=carries_patient_names(request))
+    return download(request, db, staff, table, fmt, filters)
+
+
+@router.get("/enrollments/export.{fmt}")
+def export_enrollments(request: Request, db: Db, staff: CurrentStaff, fmt: str) -> Response:
+    export_format(fmt)
+    status, payer, filters = _status_and_payer(request)
+    chosen = enrollments_page(db, 0, 0, status=status, payer_id=payer).items
+    return download(request, db, staff, enrollments_table([(p, e) for e, p in chosen]), fmt, filters)

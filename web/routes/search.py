@@ -10,8 +10,11 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from flows.list_tables import claims_table
+from store.list_exports import claims_for_export
 from store.search import DEFAULT_SORT, SORTS, ClaimSearch, claim_by_id, payer_choices, search_claims, status_choices
 from web.deps import CurrentStaff, Db
+from web.downloads import carries_patient_names, download, export_format
 from web.templating import render
 
 router = APIRouter()
@@ -41,9 +44,14 @@ class Asked:
 
     def link(self, **changes: str | int) -> str:
         """This search's URL with some parameters changed (a page, a sort)."""
-        params = {name: value for name, value in self.raw.items() if value}
+        query = self.query(**changes)
+        return "/search?" + query if query else "/search"
+
+    def query(self, **changes: str | int) -> str:
+        """This search as a query string (without its page unless given): what an export of it carries."""
+        params = {name: value for name, value in self.raw.items() if value and name != "page"}
         params.update({name: str(value) for name, value in changes.items()})
-        return "/search?" + urlencode(params) if params else "/search"
+        return urlencode(params)
 
     def sort_link(self, column: str) -> str:
         descending = not (self.search.sort == column and self.search.descending)
@@ -118,6 +126,17 @@ def _amount(text: str, label: str, errors: list[str]) -> Decimal | None:
         errors.append(f"{label}: “{text[:40]}” is not an amount in dollars (e.g. 150 or 1,250.00).")
         return None
     return amount
+
+
+@router.get("/search/export.{fmt}")
+def export(request: Request, db: Db, staff: CurrentStaff, fmt: str) -> Response:
+    """Every claim the search matches (every claim when nothing is asked), in the page's order."""
+    export_format(fmt)
+    asked = read_search(request)
+    if asked.errors:
+        return Response(" ".join(asked.errors), status_code=400, media_type="text/plain; charset=utf-8")
+    table = claims_table(claims_for_export(db, asked.search), patient_names=carries_patient_names(request))
+    return download(request, db, staff, table, fmt, asked.query())
 
 
 @router.get("/search")

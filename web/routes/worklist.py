@@ -1,8 +1,7 @@
-"""The worklist: open denials by priority, filtered and sorted, assigned in bulk, exported as CSV."""
+"""The worklist: open denials by priority, filtered and sorted, assigned in bulk, exported as CSV or Excel."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from flows.denials import DenialActionRefused, assign_denials
+from flows.list_tables import worklist_table
 from flows.worklist import (
     Ranked,
     WorklistFilter,
@@ -22,11 +22,11 @@ from flows.worklist import (
     owner_choices,
     rank_worklist,
     work_items,
-    write_worklist_csv,
 )
 from store import staff as staff_store
 from store.pages import Page, page_of_list
 from web.deps import CurrentStaff, Db, Now, audit
+from web.downloads import carries_patient_names, download, export_format
 from web.sessions import Staff
 from web.templating import render
 from worker.clock import aware
@@ -199,16 +199,11 @@ def bulk_assign(
     return RedirectResponse(f"/worklist?{query}&{said}" if query else f"/worklist?{said}", status_code=303)
 
 
-@router.get("/worklist/export.csv")
-def export(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Response:
+@router.get("/worklist/export.{fmt}")
+def export(request: Request, db: Db, staff: CurrentStaff, moment: Now, fmt: str) -> Response:
+    """Every denial the filters keep (not only the page shown), in the page's order."""
+    export_format(fmt)
     choice, _ = _choice(request, staff)
-    today = _today(request, moment)
-    _, kept = _items(db, today, choice, staff)
-    out = io.StringIO()
-    write_worklist_csv(out, work_items(db, kept))
-    audit(request, db, staff, "export", "worklist", f"{len(kept)} denial(s); {choice.query(page=1) or 'no filters'}")
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="worklist-{today.isoformat()}.csv"'},
-    )
+    _, kept = _items(db, _today(request, moment), choice, staff)
+    table = worklist_table(work_items(db, kept), patient_names=carries_patient_names(request))
+    return download(request, db, staff, table, fmt, choice.query(page=1))

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from worker.cli.app import alerts_app, app, console, err, load_settings, open_engine
+from worker.cli.export_files import CsvOption, XlsxOption, check_targets, write_exports
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from flows.tables import Table
+    from worker.settings import Settings
 
 PANEL = "Alerts"
 
@@ -20,14 +28,38 @@ def alerts_list(
     include_all: Annotated[bool, typer.Option("--all", help="Also acknowledged, snoozed and resolved alerts.")] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
 ) -> None:
     """List open alerts, soonest first (ids, payers, amounts, dates, codes; no patient names)."""
     from worker.cli.alerts_view import print_alerts
     from worker.clock import utcnow
 
     if ctx.invoked_subcommand is None:
+        check_targets(csv_path, xlsx_path)
         settings = load_settings()
+        if csv_path or xlsx_path:
+            table = alerts_export(settings, open_engine(settings), utcnow(), include_all=include_all)
+            write_exports(table, settings.worker.tzinfo, csv_path, xlsx_path, "alert(s)")
+            return
         print_alerts(console, settings, open_engine(settings), utcnow(), include_all=include_all, page=(limit, offset))
+
+
+def alerts_export(settings: Settings, engine: Engine, now: datetime, *, include_all: bool) -> Table:
+    """The alerts `alerts` lists (refreshed first), every one of them, as a table to write."""
+    from flows.list_tables import alerts_table
+    from store.alerts import alerts_page
+    from store.db import session_scope
+    from store.list_exports import patient_names
+    from worker.delivery import notify
+
+    notify.refresh_alerts(settings, engine, now)
+    with session_scope(engine) as session:
+        chosen = alerts_page(session, 0, 0, now=None if include_all else now).items
+        names = None
+        if settings.alerts.include_patient_names:
+            names = patient_names(session, sorted({a.claim_id for a in chosen if a.claim_id}))
+        return alerts_table(chosen, names)
 
 
 @alerts_app.command("ack")

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from worker.cli.app import app, console, err, import_app, load_settings, open_engine
+from worker.cli.export_files import CsvOption, XlsxOption, check_targets, write_exports
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, one_of, print_footer
 
 PANEL = "Your data"
@@ -113,28 +114,52 @@ def list_auths_command(
     payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
     limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
 ) -> None:
     """List authorizations with what the payer last said (no patient names or member ids)."""
+    from flows.list_tables import authorizations_table
     from store.authorizations import authorizations_page
     from store.db import session_scope
     from worker.cli import display
 
+    check_targets(csv_path, xlsx_path)
     settings = load_settings()
+    exporting = bool(csv_path or xlsx_path)
+    if exporting:
+        limit, offset = 0, 0  # every matching row
     with session_scope(open_engine(settings)) as session:
         page = authorizations_page(session, limit, offset, status=status, payer_id=payer)
+    if exporting:
+        table = authorizations_table(page.items, patient_names=settings.alerts.include_patient_names)
+        write_exports(table, settings.worker.tzinfo, csv_path, xlsx_path, "authorization(s)")
+        return
     console.print(display.auths_table(page.items, page.total, settings.worker.tzinfo))
     print_footer(console, page, "authorization(s)")
 
 
 @app.command("providers", rich_help_panel=PANEL)
-def list_providers_command(limit: LimitOption = DEFAULT_LIMIT, offset: OffsetOption = 0) -> None:
+def list_providers_command(
+    limit: LimitOption = DEFAULT_LIMIT,
+    offset: OffsetOption = 0,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
+) -> None:
     """List providers and their enrollment with each payer, as the portals last showed it."""
+    from flows.list_tables import enrollments_table
     from store.db import session_scope
+    from store.list_exports import providers_with_enrollments
     from store.observations import all_enrollments
     from store.providers import providers_page
     from worker.cli import display
 
+    check_targets(csv_path, xlsx_path)
     settings = load_settings()
+    if csv_path or xlsx_path:
+        with session_scope(open_engine(settings)) as session:
+            table = enrollments_table(providers_with_enrollments(session), "providers", "Providers")
+        write_exports(table, settings.worker.tzinfo, csv_path, xlsx_path, "row(s), one per provider and payer,")
+        return
     with session_scope(open_engine(settings)) as session:
         page, enrollments = providers_page(session, limit, offset), all_enrollments(session)
     console.print(display.providers_table(page.items, enrollments, page.total, settings.worker.tzinfo))
@@ -146,14 +171,25 @@ def list_findings_command(
     include_resolved: Annotated[bool, typer.Option("--all", help="Also findings that were resolved.")] = False,
     limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
 ) -> None:
     """Authorizations and enrollments about to cause denials, soonest first."""
+    from flows.list_tables import findings_table
     from store.db import session_scope
     from store.findings import findings_page
     from worker.cli import display
 
-    with session_scope(open_engine(load_settings())) as session:
+    check_targets(csv_path, xlsx_path)
+    settings = load_settings()
+    exporting = bool(csv_path or xlsx_path)
+    if exporting:
+        limit, offset = 0, 0  # every matching row
+    with session_scope(open_engine(settings)) as session:
         page = findings_page(session, limit, offset, include_resolved=include_resolved)
+    if exporting:
+        write_exports(findings_table(page.items), settings.worker.tzinfo, csv_path, xlsx_path, "finding(s)")
+        return
     console.print(display.findings_table(page.items, page.total))
     print_footer(console, page, "finding(s)")
 
@@ -164,16 +200,29 @@ def list_claims_command(
     payer: Annotated[str | None, typer.Option(help="Only this payer id.")] = None,
     limit: LimitOption = DEFAULT_LIMIT,
     offset: OffsetOption = 0,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
 ) -> None:
     """List claims with their latest status (no patient names or member ids)."""
     from flows.claim_states import ClaimState
+    from flows.list_tables import claims_table
     from store.claims import claims_page
     from store.db import session_scope
+    from store.list_exports import claims_for_export
+    from store.search import ClaimSearch
     from worker.cli import display
 
     status = one_of(status, [state.value for state in ClaimState], "--status")
-
+    check_targets(csv_path, xlsx_path)
     settings = load_settings()
+    if csv_path or xlsx_path:
+        chosen = ClaimSearch(payer_id=payer, status=status, sort="claim", descending=False)
+        with session_scope(open_engine(settings)) as session:
+            table = claims_table(
+                claims_for_export(session, chosen), patient_names=settings.alerts.include_patient_names
+            )
+        write_exports(table, settings.worker.tzinfo, csv_path, xlsx_path, "claim(s)")
+        return
     with session_scope(open_engine(settings)) as session:
         page = claims_page(session, limit, offset, status=status, payer_id=payer)
     console.print(display.claims_table(page.items, page.total, settings.worker.tzinfo))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from worker.cli.app import app, console, load_settings, open_engine, practice_today
+from worker.cli.export_files import CsvOption, XlsxOption, check_targets, write_exports
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, print_footer
 
 PANEL = "Denials"
@@ -18,7 +18,8 @@ def worklist(
     owner: Annotated[
         str | None, typer.Option(help='Only this department, e.g. coding or "front desk" (any case).')
     ] = None,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the worklist as CSV here.")] = None,
+    csv_path: CsvOption = None,
+    xlsx_path: XlsxOption = None,
     include_worked: Annotated[
         bool, typer.Option("--all", help="Also denials already appealed or resubmitted.")
     ] = False,
@@ -26,7 +27,8 @@ def worklist(
     offset: OffsetOption = 0,
 ) -> None:
     """Open denials, most worth working first: dollars x urgency x recoverability."""
-    from flows.worklist import load_worklist, normalise_owner, owner_choices, write_worklist_csv
+    from flows.list_tables import worklist_table
+    from flows.worklist import load_worklist, normalise_owner, owner_choices
     from store.db import session_scope
     from store.denials import OPEN_STATES
     from store.pages import page_of_list
@@ -39,15 +41,15 @@ def worklist(
             raise typer.BadParameter(
                 f"no department {owner!r}; choose one of: {', '.join(owner_choices())}", param_hint="--owner"
             )
+    check_targets(csv_path, xlsx_path)
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
         items = load_worklist(
             session, practice_today(settings), owner=department, statuses=OPEN_STATES if include_worked else ("open",)
         )
-    if csv_path:
-        with csv_path.open("w", newline="") as out:
-            write_worklist_csv(out, items)
-        console.print(f"Wrote {len(items)} denial(s) to {csv_path}.", markup=False)
+    if csv_path or xlsx_path:
+        table = worklist_table(items, patient_names=settings.alerts.include_patient_names)
+        write_exports(table, settings.worker.tzinfo, csv_path, xlsx_path, "denial(s)")
         return
     # ranked in Python (dollars x urgency x recoverability), so paged after ranking
     page = page_of_list(items, limit, offset)
