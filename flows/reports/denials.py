@@ -144,6 +144,7 @@ def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
     pareto, pareto_chart = _pareto(session, chosen)
     trend, trend_chart = _category_trend(lines)
     months = sorted(by_month)
+    monthly = {m: _rates(by_month[m]) for m in months}
     charts = (
         [
             Chart(
@@ -151,8 +152,8 @@ def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
                 "line",
                 months,
                 [
-                    Series("Initial", [_rates(by_month[m])[2] for m in months]),
-                    Series("Final", [_rates(by_month[m])[4] for m in months]),
+                    Series("Initial", [monthly[m][2] for m in months]),
+                    Series("Final", [monthly[m][4] for m in months]),
                 ],
                 Kind.PERCENT,
             )

@@ -3,8 +3,7 @@ as CSV (the main table) or Excel (every table a sheet)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -98,36 +97,17 @@ def report_command(
 
 
 def _write_files(report: Report, csv_path: Path | None, xlsx_path: Path | None, settings: Settings) -> None:
-    from flows.exports import write_csv, write_xlsx
+    from worker.cli.export_files import write_csv_file, write_xlsx_file
 
     tz = settings.worker.tzinfo
     main = report.tables[0]
-
-    def as_csv(path: Path) -> None:
-        with path.open("w", newline="") as out:
-            write_csv(main, out, tz)
-
-    def as_xlsx(path: Path) -> None:
-        with path.open("wb") as out:
-            write_xlsx(report.tables, out, tz)
-
     if csv_path:
-        _atomically(csv_path, as_csv)
+        write_csv_file(csv_path, main, tz)
         others = f"; its other tables ({len(report.tables) - 1}) go in --xlsx" if len(report.tables) > 1 else ""
         console.print(f"Wrote {main.title!r} ({len(main.rows)} row(s)) to {csv_path}{others}.", markup=False)
     if xlsx_path:
-        _atomically(xlsx_path, as_xlsx)
+        write_xlsx_file(xlsx_path, report.tables, tz)
         console.print(f"Wrote {len(report.tables)} sheet(s) to {xlsx_path}.", markup=False)
-
-
-def _atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Into a temporary file beside `path`, renamed over it only once complete: never a half-written file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def cell_text(value: Cell, kind: Kind) -> str:
