@@ -21,8 +21,12 @@ from typing import Protocol, runtime_checkable
 
 from portals.types import (
     AuthorizationResult,
+    AuthRequest,
+    AuthRequestReceipt,
     ClaimQuery,
     ClaimStatusResult,
+    EligibilityQuery,
+    EligibilityResult,
     EnrollmentResult,
     PageSnapshot,
     RemittanceFile,
@@ -102,6 +106,35 @@ class RemittanceFiles(Protocol):
     def download_remittance(self, file: RemittanceFile) -> bytes: ...
 
 
+@runtime_checkable
+class EligibilityInquiry(Protocol):
+    """The portal's eligibility and benefits inquiry for one member, provider, day and planned codes.
+
+    A member the payer cannot find is a result (coverage "not_found", with the portal's words), not an
+    error; an outage is PortalUnavailable as everywhere."""
+
+    @abstractmethod
+    def eligibility(self, query: EligibilityQuery) -> EligibilityResult: ...
+
+
+@runtime_checkable
+class AuthRequestSubmission(Protocol):
+    """The portal's online prior-authorization request form, and its list of submitted requests.
+
+    The worker writes to a portal only here, so the adapter offers the look before the write:
+    `find_auth_requests` lists every request on file for a member (each with the provider reference
+    typed at submission; the caller matches codes, dates and reference), and `submit_auth_request`
+    fills and submits the form once, returning the confirmation page's reference number, or raising
+    RequestRefused with the portal's words when the form was refused (nothing filed). Any other error
+    after the click is ambiguous: the caller looks again before it ever submits again."""
+
+    @abstractmethod
+    def find_auth_requests(self, member_id: str) -> list[AuthRequestReceipt]: ...
+
+    @abstractmethod
+    def submit_auth_request(self, request: AuthRequest) -> AuthRequestReceipt: ...
+
+
 CAPABILITIES: tuple[type, ...] = (
     ClaimExport,
     ClaimList,
@@ -110,6 +143,8 @@ CAPABILITIES: tuple[type, ...] = (
     EnrollmentLookup,
     PayerEnrollments,
     RemittanceFiles,
+    EligibilityInquiry,
+    AuthRequestSubmission,
 )
 
 
@@ -143,3 +178,11 @@ class PayerEnrollmentsPortal(PortalSession, PayerEnrollments, Protocol):
 
 class RemittancePortal(PortalSession, RemittanceFiles, Protocol):
     """A session whose portal offers ERA files."""
+
+
+class EligibilityPortal(PortalSession, EligibilityInquiry, Protocol):
+    """A session whose portal answers eligibility and benefits inquiries."""
+
+
+class AuthRequestPortal(PortalSession, AuthRequestSubmission, Protocol):
+    """A session whose portal takes prior-authorization requests online."""

@@ -86,3 +86,13 @@ class RecordNotFound(PortalError):
         super().__init__(portal, f"no {kind} {number} on file")
         self.kind = kind
         self.number = number
+
+
+class RequestRefused(PortalError):
+    """The portal refused what was submitted (a missing field, an invalid code): nothing was filed.
+
+    `words` are the portal's own, for the finding that tells staff what to fix."""
+
+    def __init__(self, portal: str, words: str) -> None:
+        super().__init__(portal, f"the portal refused the request: {words}")
+        self.words = words

@@ -108,3 +108,77 @@ class EnrollmentResult:
     payer_provider_id: str | None
     era_enrolled: bool | None = None  # clearinghouses also show ERA/EFT enrollment
     eft_enrolled: bool | None = None
+
+
+# --- before the visit: eligibility and prior-authorization requests (issue 18) ----------------------------
+
+
+@dataclass(frozen=True)
+class EligibilityQuery:
+    """One appointment's coverage question: who, with which payer, seen by whom, for what, on which day."""
+
+    payer_id: str
+    member_id: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
+    provider_npi: str
+    service_date: date
+    procedure_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    """What a portal's eligibility and benefits inquiry answered, normalised.
+
+    `coverage` is active, inactive or not_found. The other fields are None or empty where the portal did
+    not show them (never a guessed default): a rule can tell "no copay" (Decimal 0) from "not shown"."""
+
+    payer_id: str  # the payer the portal answered for (the one asked)
+    coverage: str  # active | inactive | not_found
+    portal_words: str  # the coverage line as the portal words it, for the finding and the evidence
+    member_id: str | None = field(default=None, repr=False)  # the member id the payer has now
+    plan_name: str | None = None
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    new_payer_id: str | None = None  # the coverage moved to another payer (a plan change)
+    new_member_id: str | None = field(default=None, repr=False)  # the member id under the new plan or payer
+    other_insurance_primary: str | None = None  # coordination of benefits: the primary payer, as shown
+    auth_required_codes: tuple[str, ...] = ()  # planned codes the payer says need prior authorization
+    in_network: bool | None = None  # the provider asked about, with this member's plan
+    deductible: Decimal | None = None
+    deductible_met: Decimal | None = None
+    coinsurance_percent: Decimal | None = None
+    copay: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """A prior-authorization request to submit on a payer's online form.
+
+    `request_id` is the practice's own id for it: typed into the form's provider reference field, so a
+    look at the portal's requests can tell this request from any other."""
+
+    request_id: str
+    payer_id: str
+    member_id: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
+    servicing_npi: str
+    procedure_codes: tuple[str, ...]
+    units: int
+    start: date
+    end: date
+    diagnosis_codes: tuple[str, ...]
+    attachments: tuple[str, ...] = ()  # paths of PDF files to upload with it
+
+
+@dataclass(frozen=True)
+class AuthRequestReceipt:
+    """A request as the portal lists it after submission: its reference number and where it stands."""
+
+    reference_number: str  # the payer's number for it (becomes the authorization number to track)
+    status: str  # pending | approved | denied | cancelled
+    procedure_codes: tuple[str, ...]
+    start: date | None
+    end: date | None
+    provider_reference: str | None = None  # what was typed in the form's reference field (our request_id)
+    member_id: str | None = field(default=None, repr=False)
+    submitted_on: date | None = None
