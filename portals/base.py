@@ -113,17 +113,19 @@ class PortalAdapter(ABC):
             self._login_counted()
             return action()
 
-    def snapshot(self) -> PageSnapshot:
+    def snapshot(self, *, pdf: bool = False) -> PageSnapshot:
         """The current page as evidence, with every field a person types into blanked first (passwords,
         usernames, codes, searches): a login page kept after a failure holds the username in its value.
-        Buttons keep their labels, so the evidence still shows what the page offered."""
+        Buttons keep their labels, so the evidence still shows what the page offered. `pdf` adds the page
+        printed by Chromium, the confirmation a person files (an eligibility response, a request's receipt)."""
         try:
             self.page.evaluate(BLANK_TYPED_FIELDS)
             html = self.page.content()
             png = self.page.screenshot(full_page=True)
+            printed = self.page.pdf(print_background=True) if pdf else b""
         except PlaywrightError:
-            html, png = "", b""
-        return PageSnapshot(url=self.page.url, html=html, screenshot_png=png)
+            html, png, printed = "", b"", b""
+        return PageSnapshot(url=self.page.url, html=html, screenshot_png=png, pdf=printed)
 
     # --- what each portal module implements -----------------------------
 

@@ -68,6 +68,7 @@ class PageSnapshot:
     url: str
     html: str  # password inputs already blanked
     screenshot_png: bytes = field(repr=False)
+    pdf: bytes = field(default=b"", repr=False)  # the page printed to PDF, when asked for
 
 
 @dataclass(frozen=True)
