@@ -95,6 +95,7 @@ class Column:
     required: bool = True  # False: the header may lack it and a cell may be blank (-> `blank`)
     blank: Any = None
     echo: bool = False  # True only for values that are safe to repeat in a problem text (never PHI)
+    bounded: bool = True  # False: a date the parser bounds itself (a date of birth is before 2000)
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,7 @@ class _TableReader(Generic[R]):
             except BadValue as bad:
                 self._problem(row, column.name, self._say(column, bad.part or value, bad.reason))
                 continue
-            if isinstance(parsed, date):
+            if isinstance(parsed, date) and column.bounded:
                 far = date_problem(parsed, self.today)
                 if far:
                     self._problem(row, column.name, far)

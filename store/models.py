@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -563,3 +563,62 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     last_seen_at: datetime = Field(sa_type=UtcDateTime)
     remote_addr: str | None = None
+
+
+# --- before the visit: appointments and their eligibility checks (issue 18) ------------------------
+
+
+class Appointment(SQLModel, table=True):
+    """A visit on the practice's schedule (from its PM system's export), to check coverage for beforehand.
+
+    Patient name, date of birth and member id are PHI: stored because the portals ask for them, shown only
+    where names are turned on, never logged or put in a finding or an alert."""
+
+    appointment_id: str = Field(primary_key=True)  # the PM system's id for the visit
+    appointment_date: date = Field(index=True)
+    appointment_time: time  # practice local time
+    patient_name: str  # display only; never logged
+    date_of_birth: date
+    member_id: str
+    payer_id: str = Field(index=True)
+    rendering_npi: str
+    procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    auth_number: str | None = None
+    # scheduled | cancelled: absent from a newer export that covers its day (back to scheduled if it returns)
+    status: str = Field(default="scheduled", index=True)
+    imported_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class EligibilityCheck(SQLModel, table=True):
+    """What a payer's portal answered about one appointment's coverage, once per appointment per practice day
+    (the day-before check and the same-day re-check are on different days), with the evidence of it."""
+
+    __tablename__ = "eligibility_check"
+    __table_args__ = (UniqueConstraint("appointment_id", "checked_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: str = Field(foreign_key="appointment.appointment_id", index=True)
+    checked_on: date  # the practice's date of the check: at most one check per appointment per day
+    service_date: date  # the appointment's date when it was checked (a rescheduled visit is checked again)
+    checked_at: datetime = Field(sa_type=UtcDateTime)
+    portal: str
+    run_id: str
+    payer_id: str
+    coverage: str  # active | inactive | not_found
+    portal_words: str
+    member_id: str | None = None  # PHI: the member id the payer has now
+    plan_name: str | None = None
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    new_payer_id: str | None = None
+    new_member_id: str | None = None  # PHI
+    other_insurance_primary: str | None = None
+    auth_required_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    in_network: bool | None = None
+    deductible: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    deductible_met: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    coinsurance_percent: Decimal | None = Field(default=None, max_digits=5, decimal_places=2)
+    copay: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    evidence_id: int | None = None  # the Evidence row of the page's screenshot and HTML (purged with it)
+    pdf_path: str | None = None  # the page printed as PDF: the eligibility confirmation an appeal needs

@@ -51,6 +51,25 @@ def import_auths(file: Annotated[Path, typer.Argument(help="CSV export of prior 
     )
 
 
+@import_app.command("appointments")
+def import_appointments(
+    file: Annotated[Path, typer.Argument(help="CSV export of the practice's schedule (the next days' appointments).")],
+) -> None:
+    """Import appointments for the eligibility check; a file with any bad row is rejected whole, with every
+    problem listed. A newer export replaces what an older one said about the days it covers."""
+    from flows.appointment_import import import_appointments_file
+    from worker.clock import utcnow
+
+    settings = load_settings()
+    counts = import_appointments_file(open_engine(settings), file, utcnow())
+    console.print(
+        f"Imported {escape(file.name)} ({counts.first_day} to {counts.last_day}): {counts.inserted} new, "
+        f"{counts.updated} updated, {counts.unchanged} unchanged, {counts.cancelled} cancelled "
+        f"(no longer in the schedule), {counts.restored} back on the schedule.",
+        highlight=False,
+    )
+
+
 @import_app.command("providers")
 def import_providers(
     file: Annotated[Path, typer.Argument(help="CSV of the practice's providers (NPI, name, CAQH attestation date).")],
