@@ -99,7 +99,7 @@ def test_a_newer_export_reschedules_cancels_and_restores_within_the_days_it_cove
     engine: Engine, tmp_path: Path
 ) -> None:
     tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
-    first = rows(4, tuesday) + [{**rows(1, wednesday)[0], "appointment_id": "AP0100"}]
+    first = [*rows(4, tuesday), {**rows(1, wednesday)[0], "appointment_id": "AP0100"}]
     import_appointments_file(engine, write(tmp_path / "first.csv", first), NOW)
 
     # Tuesday only: AP0002 moved to 15:45, AP0004 gone; Wednesday's AP0100 is outside this file's days
