@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
@@ -19,10 +19,12 @@ from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
 from flows.claim_status import check_claim, record_status
 from flows.credentialing import check_enrollments, offers_enrollment
+from flows.eligibility_check import KeepsEvidence, check_appointment
 from flows.plausibility import MissingClaims, TooManyMissing
 from flows.remittances import fetch_new_remittances
 from portals.capabilities import (
     AuthorizationLookup,
+    EligibilityInquiry,
     EnrollmentLookup,
     PayerEnrollments,
     PortalSession,
@@ -37,6 +39,7 @@ class TaskKind(StrEnum):
     AUTHORIZATION = "authorization"
     ENROLLMENT = "enrollment"
     REMITTANCES = "remittances"
+    ELIGIBILITY = "eligibility"
 
 
 def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
@@ -47,6 +50,8 @@ def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
         return offers_enrollment(capabilities)
     if kind is TaskKind.REMITTANCES:
         return RemittanceFiles in capabilities
+    if kind is TaskKind.ELIGIBILITY:
+        return EligibilityInquiry in capabilities
     return True
 
 
@@ -82,11 +87,14 @@ def work_task(
     payer_ids: set[str],
     listing: ClaimListing | None = None,
     missing: MissingClaims | None = None,
+    tz: tzinfo | None = None,
+    keep_evidence: KeepsEvidence | None = None,
 ) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
     `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move;
-    `missing` holds the batch's found claims that are missing now (see settle_missing)."""
+    `missing` holds the batch's found claims that are missing now (see settle_missing). Eligibility checks
+    date themselves in the practice's zone `tz` and keep the page with `keep_evidence`."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
@@ -113,6 +121,11 @@ def work_task(
             raise TaskNotOffered(adapter, kind)
         checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
         return TaskResult(f"{checked} enrollments, {changed} changed", changed=changed, checked=checked)
+    if kind is TaskKind.ELIGIBILITY:
+        if not isinstance(adapter, EligibilityInquiry) or keep_evidence is None:
+            raise TaskNotOffered(adapter, kind)
+        answer = check_appointment(adapter, target, engine, run_id=run_id, now=now, tz=tz, keep_evidence=keep_evidence)
+        return TaskResult(answer.words, checked=int(answer.asked))
     if not isinstance(adapter, RemittanceFiles):
         raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from store.claims import upsert_pm_records
-from store.models import Appointment, EligibilityCheck, Evidence
+from store.models import Appointment, EligibilityCheck, Evidence, Task
 from store.pages import in_chunks
 
 PM_FIELDS = (
@@ -119,3 +119,33 @@ def record_check(session: Session, check: EligibilityCheck, evidence: Evidence |
     session.add(check)
     session.flush()
     return check
+
+
+def failed_attempts(session: Session, kind: str, targets: Collection[str]) -> dict[str, str]:
+    """target -> the last error of its open or parked task of `kind` that failed (waiting to retry, or given up)."""
+    found: dict[str, str] = {}
+    for chunk in in_chunks(sorted(targets)):
+        query = (
+            select(Task)
+            .where(
+                Task.kind == kind,
+                col(Task.target).in_(chunk),
+                col(Task.last_error).is_not(None),
+                col(Task.state).in_(("queued", "failed")),
+            )
+            .order_by(col(Task.id))
+        )
+        for task in session.exec(query):
+            found[task.target] = task.last_error or ""
+    return found
+
+
+def checked_on(session: Session, appointment_ids: Collection[str], day: date) -> set[str]:
+    """Which of these appointments were checked on the practice day `day`."""
+    found: set[str] = set()
+    for chunk in in_chunks(sorted(appointment_ids)):
+        query = select(EligibilityCheck.appointment_id).where(
+            col(EligibilityCheck.appointment_id).in_(chunk), EligibilityCheck.checked_on == day
+        )
+        found.update(session.exec(query))
+    return found

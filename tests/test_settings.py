@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -262,7 +263,11 @@ def test_run_schedule_and_evidence_defaults(tmp_path: Path) -> None:
         "enrollments": "0 5 * * mon",
         "purge": "15 2 * * *",
         "digest": "0 7 * * *",
+        "eligibility": "0 16 * * mon-fri",  # the day-before check; the same-day re-check is its second line
     }
+    eligibility = settings.schedule.eligibility
+    assert (eligibility.day_before, eligibility.same_day, eligibility.days) == ("16:00", "06:30", "mon-fri")
+    assert eligibility.crons() == ("0 16 * * mon-fri", "30 6 * * mon-fri")
     claims = settings.schedule.claims
     assert (
         claims.interval_minutes,
@@ -355,6 +360,16 @@ def test_portal_hours_from_config(tmp_path: Path) -> None:
     assert unity.pace_seconds == 1.0
 
 
+def test_the_eligibility_schedule_holds_both_times(tmp_path: Path) -> None:
+    text = VALID + '\n[schedule.eligibility]\nday_before = "15:30"\nsame_day = "7:05"\ndays = "mon-thu, sat"\n'
+    eligibility = Settings.load(write(tmp_path, text)).schedule.eligibility
+
+    assert (eligibility.day_before, eligibility.same_day) == ("15:30", "07:05")
+    assert eligibility.crons() == ("30 15 * * mon-thu,sat", "5 7 * * mon-thu,sat")
+    assert eligibility.times.business_days == frozenset({0, 1, 2, 3, 5})
+    assert eligibility.times.next_business_day(date(2026, 11, 5)) == date(2026, 11, 7)  # Thursday -> Saturday
+
+
 def test_cron_fields_for_the_scheduler() -> None:
     assert cron_fields("0 6,13 * * mon-fri") == {
         "minute": "0",
@@ -428,6 +443,31 @@ def test_cron_fields_for_the_scheduler() -> None:
         (
             "[schedule.claims]\ninterval_minutes = 0\n",
             "schedule.claims.interval_minutes: must be greater than 0, got 0",
+        ),
+        (
+            '[schedule.eligibility]\nday_before = "4pm"\n',
+            'schedule.eligibility.day_before: "4pm" is not a time of day (HH:MM on a 24-hour clock',
+        ),
+        (
+            '[schedule.eligibility]\nsame_day = "06:75"\n',
+            'schedule.eligibility.same_day: "06:75" is not a time of day',
+        ),
+        (
+            '[schedule.eligibility]\ndays = "mon-funday"\n',
+            "schedule.eligibility.days: 'mon-funday' is not a day or a span of days",
+        ),
+        ('[schedule.eligibility]\ndays = "fri-mon"\n', "schedule.eligibility.days: 'fri-mon' runs backwards"),
+        (
+            '[schedule.eligibility]\nsame_day = "17:00"\n',
+            "schedule.eligibility: same_day (17:00) must be earlier in the day than day_before (16:00)",
+        ),
+        (
+            '[schedule.eligibility]\ncron = "0 16 * * mon-fri"\n',
+            "schedule.eligibility: cron: the eligibility check runs at day_before and same_day",
+        ),
+        (
+            '[schedule.eligibility.portals.unity]\ncron = "0 16 * * mon-fri"\n',
+            "schedule.eligibility: portals: the eligibility check runs at day_before and same_day",
         ),
         ("[schedule.claims]\njitter_seconds = -1\n", "schedule.claims.jitter_seconds: must be at least 0, got -1"),
         ("[schedule.claims]\njitter_seconds = 1.5\n", "schedule.claims.jitter_seconds: expected a whole number"),

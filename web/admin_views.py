@@ -3,6 +3,7 @@ secrets, and the loaded config with every password or token in it masked."""
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from store.models import PortalAccount
 from worker.clock import aware
 from worker.runtime.jobs import job_specs
-from worker.settings import DEFAULT_CRON, WORKER_JOBS, Settings, TriggerSettings, cron_fields
+from worker.settings import DEFAULT_CRON, WORKER_JOBS, EligibilitySchedule, Settings, TriggerSettings, cron_fields
 
 DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
              "sat": "Saturday", "sun": "Sunday"}  # fmt: skip
@@ -28,6 +29,7 @@ JOB_WORDS = {
     "enrollments": "Check provider enrollments",
     "purge": "Purge old evidence",
     "digest": "Send the daily summary",
+    "eligibility": "Check appointments' eligibility",
 }
 MASK = "****"
 NO_PORTAL = "none: no enabled portal's site does this"
@@ -112,6 +114,12 @@ def scheduled_jobs(settings: Settings, now: datetime) -> list[ScheduledJob]:
             _, _, own_portal = spec.job_id.partition(":")
             when = schedule.portals[own_portal] if own_portal else schedule
             portals = "the whole worker" if job in WORKER_JOBS else ", ".join(spec.portals)
+            if isinstance(when, EligibilitySchedule):  # two times a day: the spec's own trigger and words
+                jitterless = copy.copy(spec.trigger)
+                jitterless.jitter = None
+                next_run = jitterless.get_next_fire_time(None, now)
+                rows.append(ScheduledJob(spec.job_id, JOB_WORDS[job], spec.schedule, portals, next_run, True))
+                continue
             words = trigger_in_words(when.cron, when.interval_minutes)
             rows.append(ScheduledJob(spec.job_id, JOB_WORDS[job], words, portals, _next_run(when, settings, now), True))
     return rows

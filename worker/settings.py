@@ -6,6 +6,7 @@ import json
 import re
 import tomllib
 from collections.abc import Collection, Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import SplitResult, urlsplit
@@ -29,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
 from flows.denial_codes import OWNERS
+from flows.eligibility import CheckTimes, business_days
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
 from portals.registry import adapter_names
 from store.db import sqlite_url
@@ -359,6 +361,70 @@ class JobSchedule(TriggerSettings):
         return self.portals.get(portal) or TriggerSettings(cron=self.cron, interval_minutes=self.interval_minutes)
 
 
+class EligibilitySchedule(JobSchedule):
+    """The eligibility check: the day before each visit (`day_before`, for the next business day's appointments)
+    and again the morning of it (`same_day`), on the practice's business `days`. It fires at both times; which
+    appointments are due at each is decided by flows.eligibility from the same three values."""
+
+    model_config = STRICT
+
+    day_before: str = "16:00"
+    same_day: str = "06:30"
+    days: str = "mon-fri"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _times_not_cron(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = sorted({"cron", "interval_minutes", "portals"} & set(data))
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: the eligibility check runs at day_before and same_day "
+                    '(e.g. day_before = "16:00", same_day = "06:30", days = "mon-fri"), for every portal'
+                )
+            data = {**data, "cron": "0 0 * * *"}  # replaced below by the two times' own crontab lines
+        return data
+
+    @field_validator("day_before", "same_day")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f'{json.dumps(value)} is not a time of day (HH:MM on a 24-hour clock, e.g. "16:00")')
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("days")
+    @classmethod
+    def _business_days(cls, value: str) -> str:
+        business_days(value)
+        return value
+
+    @model_validator(mode="after")
+    def _morning_before_afternoon(self) -> EligibilitySchedule:
+        if self.same_day >= self.day_before:
+            raise ValueError(
+                f"same_day ({self.same_day}) must be earlier in the day than day_before ({self.day_before}): "
+                "the morning re-check comes before the next day's check"
+            )
+        self.cron = self.crons()[0]
+        return self
+
+    def crons(self) -> tuple[str, str]:
+        """The crontab lines of the day-before check and of the same-day re-check."""
+        return tuple(  # type: ignore[return-value]
+            f"{int(at[3:])} {int(at[:2])} * * {self.days.replace(' ', '').lower()}"
+            for at in (self.day_before, self.same_day)
+        )
+
+    @property
+    def times(self) -> CheckTimes:
+        return CheckTimes(_clock(self.day_before), _clock(self.same_day), business_days(self.days))
+
+
+def _clock(value: str) -> time:
+    return time(int(value[:2]), int(value[3:]))
+
+
 def _job(name: str) -> Any:
     return Field(default_factory=lambda: JobSchedule(cron=DEFAULT_CRON[name]))
 
@@ -374,6 +440,7 @@ class ScheduleSettings(BaseModel):
     enrollments: JobSchedule = _job("enrollments")
     purge: JobSchedule = _job("purge")
     digest: JobSchedule = _job("digest")
+    eligibility: EligibilitySchedule = Field(default_factory=EligibilitySchedule)
 
     @model_validator(mode="before")
     @classmethod
@@ -397,8 +464,8 @@ class ScheduleSettings(BaseModel):
         return value
 
     def jobs(self) -> dict[str, JobSchedule]:
-        """Every job by name (claims, remittances, auths, enrollments, purge, digest), enabled or not."""
-        return {name: getattr(self, name) for name in DEFAULT_CRON}
+        """Every job by name (claims, remittances, auths, enrollments, purge, digest, eligibility), enabled or not."""
+        return {**{name: getattr(self, name) for name in DEFAULT_CRON}, "eligibility": self.eligibility}
 
 
 class EvidenceSettings(BaseModel):

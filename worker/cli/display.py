@@ -71,6 +71,7 @@ def print_report(console: Console, report: RunReport) -> None:
     table.add_column("ERAs", justify="right")
     table.add_column("Auths", justify="right")
     table.add_column("Enrollments", justify="right")
+    table.add_column("Eligibility", justify="right")
     table.add_column("Logins", justify="right")
     table.add_column("Time", justify="right")
     for row in report.portals:
@@ -85,6 +86,7 @@ def print_report(console: Console, report: RunReport) -> None:
             str(row.eras),
             str(row.auths_checked),
             str(row.enrollments_checked),
+            str(row.eligibility_checked),
             str(row.logins),
             f"{row.seconds:.1f} s",
         )
@@ -94,7 +96,7 @@ def print_report(console: Console, report: RunReport) -> None:
             console.print(f"[red]{escape(row.portal)}:[/] {escape(row.problem)}", highlight=False)
     for payer, count in sorted(report.unrouted.items()):
         console.print(
-            f"[yellow]{count} claim(s) of payer {escape(payer)}: "
+            f"[yellow]{count} claim(s) or appointment(s) of payer {escape(payer)}: "
             "no enabled portal in the config answers for this payer.[/]"
         )
     if report.unknown_claims:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -45,3 +46,13 @@ def one_of(value: str | None, choices: list[str], option: str) -> str | None:
     if wanted in choices:
         return wanted
     raise typer.BadParameter(f"no such value {value!r}; choose one of: {', '.join(choices)}", param_hint=option)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option's date; a clear error naming the option otherwise."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD", param_hint=option) from None

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from worker.cli.app import app, console, load_settings, open_engine, practice_today
+from worker.cli.paging import parse_day
 
 if TYPE_CHECKING:
     from flows.reports import Report
@@ -21,15 +22,6 @@ if TYPE_CHECKING:
     from worker.settings import Settings
 
 PANEL = "Denials"
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD", param_hint=option) from None
 
 
 def _writable(path: Path | None, option: str) -> None:
@@ -81,7 +73,7 @@ def report_command(
     reports = load_reports()
     if name not in reports:
         raise typer.BadParameter(f"no report {name!r}; choose one of: {', '.join(reports)}", param_hint="NAME")
-    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    start, end = parse_day(date_from, "--from"), parse_day(date_to, "--to")
     if start and end and start > end:
         raise typer.BadParameter(f"--from {start} is after --to {end}", param_hint="--from")
     _writable(csv_path, "--csv")

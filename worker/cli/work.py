@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from worker.cli.app import app, console, err, load_settings, open_engine, require_portal
+from worker.cli.paging import parse_day
 
 PANEL = "Working the portals"
 
@@ -23,24 +24,41 @@ def check(
     ] = None,
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
     what: Annotated[
-        list[str] | None, typer.Option(help="claims, auths or providers (repeatable; default all).")
+        list[str] | None,
+        typer.Option(help="claims, auths, providers or eligibility (repeatable; default claims, auths and providers)."),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="With --what eligibility: that day's appointments (YYYY-MM-DD), whatever the time; "
+            "each appointment is still asked about once a day.",
+        ),
     ] = None,
 ) -> None:
-    """Check due claims, authorizations and provider enrollments on every configured portal."""
+    """Check due claims, authorizations and provider enrollments (and, when asked, appointments' eligibility)."""
     from worker.cli import display
-    from worker.runtime.check import WORK_KINDS, Check
+    from worker.runtime.check import KINDS_OF_WORK, WORK_KINDS, Check
     from worker.settings import ConfigError
 
     settings = load_settings()
-    unknown_kinds = sorted(set(what or ()) - set(WORK_KINDS))
+    unknown_kinds = sorted(set(what or ()) - set(KINDS_OF_WORK))
     if unknown_kinds:
-        raise ConfigError(f"--what {', '.join(unknown_kinds)}: choose from {', '.join(WORK_KINDS)}")
+        raise ConfigError(f"--what {', '.join(unknown_kinds)}: choose from {', '.join(KINDS_OF_WORK)}")
+    if day is not None and "eligibility" not in (what or ()):
+        raise ConfigError("--date goes with --what eligibility (the day whose appointments to check)")
+    visit_day = parse_day(day, "--date")
     unknown_portals = sorted(set(portal or ()) - set(settings.portals))
     if unknown_portals:
         raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: {', '.join(settings.portals)}")
     with display.ClaimProgress(console) as progress:
         report = Check(settings).run(
-            portals=portal or (), claim_ids=claim or (), force=force, what=tuple(what or WORK_KINDS), progress=progress
+            portals=portal or (),
+            claim_ids=claim or (),
+            force=force,
+            what=tuple(what or WORK_KINDS),
+            progress=progress,
+            day=visit_day,
         )
     display.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:

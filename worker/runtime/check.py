@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 import structlog
@@ -45,11 +45,12 @@ from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-WORK_KINDS = ("claims", "auths", "providers")
+WORK_KINDS = ("claims", "auths", "providers")  # what `check` does unless told
 KINDS_OF_WORK: dict[str, tuple[TaskKind, ...]] = {
     "claims": (TaskKind.CLAIM_STATUS, TaskKind.REMITTANCES),
     "auths": (TaskKind.AUTHORIZATION,),
     "providers": (TaskKind.ENROLLMENT,),
+    "eligibility": (TaskKind.ELIGIBILITY,),  # only when asked: the scheduled job owns its times
 }
 # A failure that stops a portal's work for this check outranks one that only retries a task.
 STOPPING = (Outcome.NEEDS_A_PERSON, Outcome.LAYOUT_CHANGED, Outcome.PORTAL_DOWN)
@@ -83,6 +84,7 @@ class PortalReport:
     auths_changed: int = 0
     enrollments_checked: int = 0
     enrollments_changed: int = 0
+    eligibility_checked: int = 0  # appointments whose coverage the portal answered
     errors: int = 0  # claims left without an answer
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
@@ -132,8 +134,10 @@ class Check:
         force: bool = False,
         what: Sequence[str] = WORK_KINDS,
         progress: Progress = NO_PROGRESS,
+        day: date | None = None,
     ) -> RunReport:
-        """Check `what` (claims, auths, providers) on the configured portals, or only `claim_ids`."""
+        """Check `what` (claims, auths, providers, eligibility) on the configured portals, or only `claim_ids`.
+        `day`: the eligibility of that day's appointments (else what the schedule makes due now)."""
         started, run_id = time.monotonic(), uuid.uuid4().hex[:12]
         structlog.contextvars.bind_contextvars(run_id=run_id)
         try:
@@ -143,13 +147,13 @@ class Check:
                 start_run(session, run_id, utcnow(), host=me.host, pid=me.pid, process_started=me.started)
             ctx = self._context(force)
             kinds = KINDS_OF_WORK["claims"] if claim_ids else tuple(k for w in what for k in KINDS_OF_WORK[w])
-            planned = self._plan(kinds, portals, claim_ids, force)
+            planned = self._plan(kinds, portals, claim_ids, force, day)
             tally = Tally(planned, progress)
             progress.start(len(planned.task_ids))
             self._explain_waiting(ctx, tally)
             self._drain(ctx, planned, tally, run_id)
             findings = tally.findings
-            if TaskKind.AUTHORIZATION in kinds or TaskKind.ENROLLMENT in kinds:
+            if {TaskKind.AUTHORIZATION, TaskKind.ENROLLMENT, TaskKind.ELIGIBILITY} & set(kinds):
                 findings = merge(findings, ctx.sync_program_findings({kind.value for kind in kinds}))
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
@@ -180,7 +184,9 @@ class Check:
         ctx.record_credentials()
         return ctx
 
-    def _plan(self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str], force: bool) -> Planned:
+    def _plan(
+        self, kinds: Sequence[TaskKind], only: Sequence[str], claim_ids: Sequence[str], force: bool, day: date | None
+    ) -> Planned:
         planner = Planner(self.settings, self.engine, self.clock)
         scope = [
             name for name, portal in self.settings.portals.items() if portal.enabled and (not only or name in only)
@@ -193,6 +199,7 @@ class Check:
                 everything=force,
                 planned=planned,
                 claim_ids=claim_ids if kind is TaskKind.CLAIM_STATUS else (),
+                day=day if kind is TaskKind.ELIGIBILITY else None,
             )
         return planned
 
@@ -292,6 +299,8 @@ class Tally:
             elif task.kind == TaskKind.ENROLLMENT:
                 report.enrollments_checked += result.checked
                 report.enrollments_changed += result.changed
+            elif task.kind == TaskKind.ELIGIBILITY:
+                report.eligibility_checked += result.checked
             elif task.kind == TaskKind.REMITTANCES:
                 report.eras += result.eras
                 for file_id, why in result.rejected_eras:
@@ -363,6 +372,7 @@ def _summary_row(report: PortalReport) -> dict[str, object]:
         "auths_changed": report.auths_changed,
         "enrollments_checked": report.enrollments_checked,
         "enrollments_changed": report.enrollments_changed,
+        "eligibility_checked": report.eligibility_checked,
         "errors": report.errors,
         "logins": report.logins,
         "problem": report.problem,

@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from flows.alerts import LAYOUT_CHANGED
 from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings
 from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollment_findings
+from flows.eligibility_check import KeptEvidence, sync_eligibility_findings
 from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
 from portals.base import PortalAdapter, Timeouts
+from portals.types import PageSnapshot
 from store import health
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -24,7 +26,7 @@ from store.observations import all_enrollments
 from store.providers import list_providers
 from worker.clock import utcnow
 from worker.runtime.browser import ChromiumChoice
-from worker.runtime.evidence import FailureTrace, save_snapshot
+from worker.runtime.evidence import FailureTrace, save_confirmation, save_snapshot
 from worker.runtime.gates import PortalGate, PortalGates, record_credentials
 from worker.security.credentials import CredentialStore, StoredCredentials
 from worker.settings import Settings
@@ -77,13 +79,22 @@ class WorkerContext:
     ) -> str | None:
         return save_evidence(self.engine, self.data_dir, adapter, claim_id, reason, trace)
 
+    def keep_evidence(self, snapshot: PageSnapshot, *, portal: str, subject: str, reason: str) -> KeptEvidence:
+        """A confirmation page (an eligibility response) kept with its PDF; the flow stores the row with its record."""
+        evidence, pdf_path = save_confirmation(
+            self.data_dir, snapshot, portal=portal, subject=subject, reason=reason, at=utcnow()
+        )
+        return KeptEvidence(evidence, pdf_path)
+
     def layout_changed(self, portal: str, kind: str, message: str, evidence: str | None) -> None:
         self.sync_layout_findings()
 
     def sync_program_findings(self, kinds: Collection[str]) -> FindingChanges:
-        """The authorization and enrollment findings, refreshed after those were read from a portal."""
+        """The authorization, enrollment and eligibility findings, refreshed after those were read from a portal."""
         rules, today = self.settings.findings, self.clock().astimezone(self.settings.worker.tzinfo).date()
         changes, now = FindingChanges(), utcnow()
+        if "eligibility" in kinds:
+            changes = sync_eligibility_findings(self.engine, today, now)
         with session_scope(self.engine) as session:
             claims = list_claims(session)
             if "authorization" in kinds:

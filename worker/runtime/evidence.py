@@ -138,3 +138,16 @@ def _write_private(path: Path, data: bytes) -> Path:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     return path
+
+
+def save_confirmation(
+    data_dir: Path, snapshot: PageSnapshot, *, portal: str, subject: str, reason: str, at: datetime
+) -> tuple[Evidence, str | None]:
+    """A page a person may have to show later (an eligibility response): screenshot and HTML as any evidence,
+    and the page printed as PDF beside them, private too. The row is the caller's to store."""
+    evidence = save_snapshot(data_dir, snapshot, portal=portal, claim_id=subject, reason=reason, at=at)
+    evidence.claim_id = None  # the subject names the files; it is no claim of ours
+    if not snapshot.pdf:
+        return evidence, None
+    pdf_path = _write_private(Path(evidence.html_path or "").with_suffix(".pdf"), snapshot.pdf)
+    return evidence, str(pdf_path)

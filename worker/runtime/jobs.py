@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -16,7 +17,7 @@ from flows.task_work import portal_does
 from portals.registry import adapter_capabilities
 from worker.clock import aware
 from worker.runtime.planning import JOB_KINDS
-from worker.settings import WORKER_JOBS, Settings, TriggerSettings, cron_fields
+from worker.settings import WORKER_JOBS, EligibilitySchedule, Settings, TriggerSettings, cron_fields
 
 JOBS = (*JOB_KINDS, *WORKER_JOBS)  # WORKER_JOBS: purge, digest (once for the whole worker)
 
@@ -33,6 +34,9 @@ class JobSpec:
 
 def make_trigger(when: TriggerSettings, jitter_s: int, settings: Settings) -> tuple[BaseTrigger, str]:
     tz = settings.worker.tzinfo
+    if isinstance(when, EligibilitySchedule):
+        checks = [CronTrigger(**cron_fields(cron), timezone=tz) for cron in when.crons()]
+        return OrTrigger(checks, jitter=jitter_s or None), eligibility_words(when)
     if when.cron:
         return CronTrigger(**cron_fields(when.cron), timezone=tz, jitter=jitter_s or None), f"cron {when.cron}"
     assert when.interval_minutes is not None
@@ -40,6 +44,10 @@ def make_trigger(when: TriggerSettings, jitter_s: int, settings: Settings) -> tu
         IntervalTrigger(minutes=when.interval_minutes, timezone=tz, jitter=jitter_s or None),
         f"every {when.interval_minutes:g} min",
     )
+
+
+def eligibility_words(when: EligibilitySchedule) -> str:
+    return f"{when.same_day} that day's visits, {when.day_before} the next business day's ({when.days})"
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:

@@ -11,15 +11,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
-from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, due_enrollments
+from flows.cadence import (
+    ANY_PAYER,
+    Due,
+    as_utc,
+    auth_verdicts,
+    claim_verdicts,
+    due_authorizations,
+    due_claims,
+    due_enrollments,
+)
 from flows.deadlines import load_payer_rules
+from flows.eligibility import due_checks
 from flows.task_work import TaskKind, portal_does
 from portals.registry import adapter_capabilities
 from store import tasks
+from store.appointments import appointments_between, checked_on
 from store.authorizations import list_authorizations
 from store.claims import list_claims
 from store.db import session_scope
@@ -35,6 +46,7 @@ JOB_KINDS: dict[str, TaskKind] = {
     "remittances": TaskKind.REMITTANCES,
     "auths": TaskKind.AUTHORIZATION,
     "enrollments": TaskKind.ENROLLMENT,
+    "eligibility": TaskKind.ELIGIBILITY,
 }
 NEW_ERA_FILES = "new ERA files"
 
@@ -63,11 +75,14 @@ class Planner:
             if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
         ]
 
-    def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
+    def due(
+        self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = (), day: date | None = None
+    ) -> list[tuple[str, Due]]:
         """(portal, target) for every enabled portal that answers for it, most urgent first.
 
-        `everything` ignores the cadence (`check --force`); `claim_ids` asks for those claims only."""
-        return self._route(kind, self._targets(kind, everything, claim_ids))[0]
+        `everything` ignores the cadence (`check --force`); `claim_ids` asks for those claims only; `day`, for
+        eligibility, asks about that day's appointments whatever the time."""
+        return self._route(kind, self._targets(kind, everything, claim_ids, day))[0]
 
     def enqueue(
         self,
@@ -77,15 +92,16 @@ class Planner:
         everything: bool = False,
         claim_ids: Sequence[str] = (),
         planned: Planned | None = None,
+        day: date | None = None,
     ) -> Planned:
         """Queue a task for every due target on `portals` (never two open tasks for one target)."""
         planned = planned if planned is not None else Planned()
-        targets = self._targets(kind, everything, claim_ids)
+        targets = self._targets(kind, everything, claim_ids, day)
         if claim_ids:
             found = {item.target for item in targets}
             planned.unknown_claims += [claim_id for claim_id in claim_ids if claim_id not in found]
         routed, unrouted = self._route(kind, targets)
-        if kind is TaskKind.CLAIM_STATUS:
+        if kind in (TaskKind.CLAIM_STATUS, TaskKind.ELIGIBILITY):
             planned.unrouted.update(unrouted)
         now = utcnow()  # the queue runs on the wall clock; the cadence above on the practice's clock
         with session_scope(self.engine) as session:
@@ -123,10 +139,14 @@ class Planner:
 
     # --- targets --------------------------------------------------------------------
 
-    def _targets(self, kind: TaskKind, everything: bool, claim_ids: Sequence[str]) -> list[Due]:
+    def _targets(
+        self, kind: TaskKind, everything: bool, claim_ids: Sequence[str], day: date | None = None
+    ) -> list[Due]:
         now, tz = self.clock(), self.settings.worker.tzinfo
         if kind is TaskKind.REMITTANCES:
             return [Due("", ANY_PAYER, NEW_ERA_FILES, 0)]
+        if kind is TaskKind.ELIGIBILITY:
+            return self._eligibility_targets(day)
         with session_scope(self.engine) as session:
             if kind is TaskKind.CLAIM_STATUS:
                 claims = list_claims(session, claim_ids=list(claim_ids) or None)
@@ -143,6 +163,16 @@ class Planner:
             if everything:
                 return [Due(p.npi, ANY_PAYER, "asked for now (--force)", 0) for p in providers]
             return due_enrollments(providers, all_enrollments(session), now)
+
+    def _eligibility_targets(self, day: date | None) -> list[Due]:
+        local_now = as_utc(self.clock()).astimezone(self.settings.worker.tzinfo)
+        times = self.settings.schedule.eligibility.times
+        first = day or local_now.date()
+        last = day or times.next_business_day(local_now.date())
+        with session_scope(self.engine) as session:
+            appointments = appointments_between(session, first, last)
+            checked = checked_on(session, [a.appointment_id for a in appointments], local_now.date())
+        return due_checks(appointments, checked, local_now, times, day=day)
 
     def _route(self, kind: TaskKind, targets: list[Due]) -> tuple[list[tuple[str, Due]], Counter[str]]:
         able = self.able(kind)

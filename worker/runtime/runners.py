@@ -46,7 +46,7 @@ from worker.security.redaction import register_credentials
 log = structlog.get_logger(__name__)
 
 # Kinds of work whose results feed the authorization and enrollment findings.
-PROGRAM_KINDS = frozenset({TaskKind.AUTHORIZATION, TaskKind.ENROLLMENT})
+PROGRAM_KINDS = frozenset({TaskKind.AUTHORIZATION, TaskKind.ENROLLMENT, TaskKind.ELIGIBILITY})
 
 
 class RunnerEvents(Protocol):
@@ -256,6 +256,8 @@ class Runner:
                         payer_ids=payer_ids,
                         listing=listing,
                         missing=batch.missing,
+                        tz=self.ctx.settings.worker.tzinfo,
+                        keep_evidence=self.ctx.keep_evidence,
                     )
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
@@ -339,6 +341,8 @@ class Runner:
     ) -> bool:
         """Apply the failure policy to one failed task; returns whether the batch goes on."""
         outcome = failures.classify(exc)
+        if task.kind == TaskKind.ELIGIBILITY:
+            batch.kinds_done.add(task.kind)  # a visit whose check keeps failing gets a finding saying so
         failure = Failure(
             batch.lease.portal,
             task.kind,
