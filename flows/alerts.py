@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from flows.cadence import as_utc
 from flows.deadlines import RuleBook, timely_filing_deadline
+from flows.eligibility import ELIGIBILITY_FINDINGS, TO_DO, VISIT_PROBLEM_TITLES
 from flows.worklist import work_item
 from store import alerts as store
 from store.models import Alert, Claim, Denial, Finding, JobRun, PortalAccount
@@ -227,6 +228,7 @@ FINDING_OWNERS = {
     "auth_denied": "front_desk",
     "auth_pending_overdue": "front_desk",
     "claim_outside_auth": "front_desk",
+    **dict.fromkeys(ELIGIBILITY_FINDINGS, "front_desk"),  # before the visit: flows.eligibility
     "enrollment_inactive": "credentialing",
     "revalidation_due": "credentialing",
     "caqh_due": "credentialing",
@@ -259,6 +261,10 @@ FINDING_TEXT = {
         "Provider {subject}: enrollment not active, {amount} of unpaid claims",
         "Fix the enrollment (retroactive effective date) before more claims go out",
     ),
+    **{
+        kind: (f"Appointment {{subject}} ({{payer}}) on {{due}}: {problem}", TO_DO[kind].capitalize())
+        for kind, problem in VISIT_PROBLEM_TITLES.items()
+    },
     "revalidation_due": ("Provider {subject}: revalidation due {due}", "Revalidate with the payer"),
     "caqh_due": ("Provider {subject}: CAQH re-attestation due {due}", "Re-attest in CAQH ProView"),
     LAYOUT_CHANGED: (

@@ -62,6 +62,15 @@ TO_DO = {
     VISIT_AUTH_MISSING: "request the prior authorization (or reschedule) before the visit",
     ELIGIBILITY_UNCHECKED: "verify coverage by phone or on the payer's portal before the visit",
 }
+# An alert's title: the finding's message has the detail.
+VISIT_PROBLEM_TITLES = {
+    PAYER_CHANGED: "plan change (payer or member id)",
+    COVERAGE_INACTIVE: "coverage inactive or not found",
+    OTHER_INSURANCE_PRIMARY: "other insurance is primary",
+    OUT_OF_NETWORK: "provider out of network",
+    VISIT_AUTH_MISSING: "prior authorization missing",
+    ELIGIBILITY_UNCHECKED: "eligibility could not be checked",
+}
 DAY_BEFORE, SAME_DAY = "day before", "same day"
 PRIORITY_SAME_DAY = 90  # the patient is on the way: ahead of everything else
 PRIORITY_DAY_BEFORE = 60
