@@ -1,4 +1,4 @@
-"""Admin endpoints for tests and the demo: clock, faults, accounts, sessions (and their requests), PMS export."""
+"""Admin endpoints for tests and the demo: clock, faults, accounts, sessions, appointment scenarios, PM exports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from fake_portal.appointments import appointment_scenarios, pms_appointment_rows
 from fake_portal.data import PAYERS, pms_export_rows
 from fake_portal.programs import pms_auth_rows, pms_provider_rows
 from fake_portal.web import world
@@ -122,6 +123,15 @@ def pms_providers_csv(request: Request) -> Response:
     return _csv_response(pms_provider_rows(w.dataset, w.programs), "providers.csv")
 
 
+def pms_appointments_csv(request: Request) -> Response:
+    return _csv_response(pms_appointment_rows(world(request).schedule), "appointments.csv")
+
+
+def appointments(request: Request) -> Response:
+    """Which appointment shows which eligibility scenario on which portal (ids only: no PHI)."""
+    return JSONResponse({"appointments": appointment_scenarios(world(request).schedule)})
+
+
 routes = [
     Route("/admin/state", state),
     Route("/admin/reset", reset, methods=["POST"]),
@@ -131,7 +141,9 @@ routes = [
     Route("/admin/sessions/expire", expire_sessions, methods=["POST"]),
     Route("/admin/accounts", add_account, methods=["POST"]),
     Route("/admin/demo-accounts", demo_accounts),
+    Route("/admin/appointments", appointments),
     Route("/pms/claims.csv", pms_claims_csv),
     Route("/pms/auths.csv", pms_auths_csv),
     Route("/pms/providers.csv", pms_providers_csv),
+    Route("/pms/appointments.csv", pms_appointments_csv),
 ]

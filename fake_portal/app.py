@@ -9,11 +9,25 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fake_portal import admin, clearinghouse, commercial, medicaid
+from fake_portal import (
+    admin,
+    clearinghouse,
+    commercial,
+    eligibility_clearinghouse,
+    eligibility_commercial,
+    eligibility_medicaid,
+    medicaid,
+)
 from fake_portal.web import HERE, FaultInjection, SessionRequests
 from fake_portal.world import World
 
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
+# Pages each portal gained later, in their own modules.
+EXTRA_ROUTES = {
+    "clearinghouse": eligibility_clearinghouse.routes,
+    "commercial": eligibility_commercial.routes,
+    "medicaid": eligibility_medicaid.routes,
+}
 
 
 def index(request: Request) -> HTMLResponse:
@@ -27,7 +41,7 @@ def create_app(world: World) -> Starlette:
         routes.append(
             Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")
         )
-        routes.append(Mount(f"/{name}", routes=module.routes))
+        routes.append(Mount(f"/{name}", routes=[*module.routes, *EXTRA_ROUTES[name]]))
     app = Starlette(
         routes=routes,
         middleware=[

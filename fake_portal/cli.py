@@ -11,6 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from fake_portal.appointments import generate_schedule, pms_appointment_rows
 from fake_portal.data import generate, pms_export_rows
 from fake_portal.programs import generate_programs, pms_auth_rows, pms_provider_rows
 from fake_portal.world import PORTALS, World
@@ -56,6 +57,7 @@ def export(args: argparse.Namespace) -> int:
         "claims": lambda: pms_export_rows(dataset, programs.claim_auths),
         "auths": lambda: pms_auth_rows(programs),
         "providers": lambda: pms_provider_rows(dataset, programs),
+        "appointments": lambda: pms_appointment_rows(generate_schedule(dataset, programs, args.seed)),
     }[args.what]()
     with open(args.out, "w", newline="") if args.out != "-" else contextlib.nullcontext(sys.stdout) as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
@@ -91,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     sub.choices["export"].add_argument("--out", default="-")
     sub.choices["export"].add_argument(
         "--what",
-        choices=("claims", "auths", "providers"),
+        choices=("claims", "auths", "providers", "appointments"),
         default="claims",
         help="which practice-management export to write",
     )

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
+from fake_portal.appointments import Schedule, generate_schedule
 from fake_portal.data import Dataset
 from fake_portal.id_drift import check_id_drift
 from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
@@ -114,6 +115,7 @@ class World:
         self.lock = threading.RLock()
         self.dataset = dataset
         self.programs: Programs = generate_programs(dataset, seed)
+        self.schedule: Schedule = generate_schedule(dataset, self.programs, seed)
         self.seed = seed
         self.offset = timedelta(0)
         self.medicaid_idle_timeout_s = medicaid_idle_timeout_s
