@@ -97,8 +97,8 @@ def business_days(spec: str) -> frozenset[int]:
     """'mon-fri' or 'mon,wed,fri' as weekday numbers; ValueError names what is wrong."""
     days: set[int] = set()
     for piece in spec.replace(" ", "").lower().split(","):
-        first, _, last = piece.partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+        first, dash, last = piece.partition("-")
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
             raise ValueError(f"{piece!r} is not a day or a span of days (use mon, tue, ... sun, like mon-fri)")
         start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
         if end < start:
