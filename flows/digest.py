@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session
 
 from flows.alerts import SEVERITIES, money, rung_rank, rung_words
+from flows.visits import Visit
 from flows.worklist import WorkItem, describe_codes
 from store import alerts as store
 from store.models import Alert, Denial
@@ -47,6 +48,8 @@ PROVIDER_KINDS = frozenset({"enrollment_inactive", "revalidation_due", "caqh_due
 ALERT_PATH = "/a/{}"  # the workspace's route to an alert's page, by the alert's number only
 DENIAL_PATH = "/d/{}"  # ... and to a denial's claim page, by the denial's number only
 TEMPLATES = Path(__file__).parent / "templates"
+VISITS_HEADING = "Tomorrow's visits with problems"
+VISITS_OWNER = "front_desk"  # who fixes them: an audience with the front desk gets the section
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class DailyDigest:
     new_denials: list[DenialLine] = field(default_factory=list)  # the top_n largest; the rest are counted
     hidden_dollars: dict[str, Decimal] = field(default_factory=dict)  # urgency -> dollars of the unlisted
     base_url: str | None = None  # the workspace (web.base_url); None: no links
+    # Tomorrow's visits with problems (front desk): the appointments, with what to fix before each one
+    visits: list[Visit] = field(default_factory=list)
+    visits_hidden: int = 0
     resolved_hidden: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -128,7 +134,7 @@ class DailyDigest:
 
     @property
     def is_empty(self) -> bool:
-        return not self.open_count and not self.resolved and not self.new_denials_count
+        return not self.open_count and not self.resolved and not self.new_denials_count and not self.visits
 
     @property
     def alert_keys(self) -> list[str]:
@@ -296,11 +302,13 @@ def build_digest(
     provider_names: Mapping[str, str] | None = None,
     base_url: str | None = None,
     next_steps: Mapping[int, WorkItem] | None = None,
+    visits: Sequence[Visit] = (),
 ) -> DailyDigest:
     """The summary of `day` for an audience (`owners`: its departments; None: all).
 
     `next_steps`: the worklist's item of each new denial (by denial id), for its codes and deadline;
-    `base_url`: the workspace, to link every item to its page there (None: no links)."""
+    `base_url`: the workspace, to link every item to its page there (None: no links); `visits`: tomorrow's
+    appointments with problems, for an audience with the front desk (their alerts are listed there, once)."""
     if top_n < 0:
         raise ValueError("top_n cannot be negative")
     naming = Naming(patient_names, provider_names, base_url.rstrip("/") if base_url else None)
@@ -308,7 +316,11 @@ def build_digest(
     def wanted(owner: str) -> bool:
         return owners is None or owner in owners
 
-    alerts = sorted((a for a in open_alerts if wanted(a.owner)), key=lambda a: _most_urgent_first(a, day))
+    visits = [v for v in visits if v.problems] if wanted(VISITS_OWNER) else []
+    in_visits = {key for visit in visits for key in visit.finding_keys}
+    alerts = sorted(
+        (a for a in open_alerts if wanted(a.owner) and a.key not in in_visits), key=lambda a: _most_urgent_first(a, day)
+    )
     full = [a for a in alerts if urgency_of(a, day) != COMPACT_URGENCY][:top_n]
     compact = [a for a in alerts if urgency_of(a, day) == COMPACT_URGENCY][:top_n]
     shown = {a.key for a in (*full, *compact)}
@@ -340,6 +352,8 @@ def build_digest(
         new_denials=[_denial_line(d, steps.get(d.id or 0), naming) for d in denials[:top_n]],
         hidden_dollars={u: dollars_at_risk(rest) for u, rest in unlisted.items() if rest},
         base_url=naming.base_url,
+        visits=visits[:top_n],
+        visits_hidden=max(len(visits) - top_n, 0),
     )
 
 
@@ -383,6 +397,8 @@ def overview(digest: DailyDigest) -> list[str]:
     if digest.is_empty:
         return ["Nothing needs attention today."]
     lines = [f"{digest.open_count} open, {money(digest.dollars_at_risk)} at risk"]
+    if digest.visits:
+        lines.append(f"{VISITS_HEADING}: {len(digest.visits) + digest.visits_hidden}")
     if digest.new_denials_count:
         lines.append(
             f"New denials since the last summary: {digest.new_denials_count}, {money(digest.new_denials_dollars)}"
@@ -448,9 +464,24 @@ def _text_denials(digest: DailyDigest) -> list[str]:
     return out
 
 
+def _text_visits(digest: DailyDigest) -> list[str]:
+    if not digest.visits:
+        return []
+    out = ["", f"{VISITS_HEADING.upper()}: {len(digest.visits) + digest.visits_hidden}"]
+    for visit in digest.visits:
+        patient = f" - patient {visit.patient_name}" if visit.patient_name else ""
+        out += [
+            f"- {visit.when}, appointment {visit.appointment_id} ({visit.payer_id}): {visit.problem_words}{patient}"
+        ]
+        out += [f"  > {visit.to_do} ({visit.by_when})"]
+    if digest.visits_hidden:
+        out.append(f"and {digest.visits_hidden} more: `portal-worker eligibility` lists them all")
+    return out
+
+
 def render_text(digest: DailyDigest) -> str:
     """Plain text, phone-short: the top items, then counts for the rest."""
-    out = [heading(digest), *overview(digest)]
+    out = [heading(digest), *overview(digest), *_text_visits(digest)]
     for summary in digest.act_now():
         out += _text_section(summary)
     out += _text_denials(digest)
@@ -480,6 +511,7 @@ def _environment() -> Environment:
     env.globals["tally"] = tally
     env.globals["more"] = more
     env.globals["colours"] = SEVERITY_COLOURS
+    env.globals["visits_heading"] = VISITS_HEADING
     return env
 
 

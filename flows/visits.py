@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from flows.eligibility import CheckTimes, VisitProblem, latest_answer, visit_problems
 from flows.eligibility_check import ELIGIBILITY_TASKS
@@ -71,15 +72,29 @@ class Visit:
     def by_when(self) -> str:
         return f"before {self.day} {self.at:%H:%M}"
 
+    @property
+    def when(self) -> str:
+        return f"{self.day:%a %d %b} {self.at:%H:%M}"
+
+    @property
+    def finding_keys(self) -> list[str]:
+        """The keys of the findings (and their alerts) that say the same as this visit's problems."""
+        return [f"{problem.kind}|{self.appointment_id}" for problem in self.problems]
+
 
 def visits_between(engine: Engine, first: date, last: date, *, patient_names: bool = False) -> list[Visit]:
     """The scheduled appointments of `first` to `last` by day and time, each with its latest answer and what
     it means."""
     with session_scope(engine) as session:
-        appointments = appointments_between(session, first, last)
-        ids = [a.appointment_id for a in appointments]
-        checks, failed = checks_of(session, ids), failed_attempts(session, ELIGIBILITY_TASKS, ids)
-        auths = list_authorizations(session)
+        return visits_in(session, first, last, patient_names=patient_names)
+
+
+def visits_in(session: Session, first: date, last: date, *, patient_names: bool = False) -> list[Visit]:
+    """visits_between, in the caller's session."""
+    appointments = appointments_between(session, first, last)
+    ids = [a.appointment_id for a in appointments]
+    checks, failed = checks_of(session, ids), failed_attempts(session, ELIGIBILITY_TASKS, ids)
+    auths = list_authorizations(session)
     visits = []
     for appointment in appointments:
         answer = latest_answer(appointment, checks[appointment.appointment_id])

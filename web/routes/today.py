@@ -1,4 +1,5 @@
-"""Today: what needs a person by department and urgency, new denials since yesterday, worker health."""
+"""Today: what needs a person by department and urgency, tomorrow's visits with problems, new denials since
+yesterday, worker health."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from flows.denial_codes import describe_carc
+from flows.visits import next_visit_days, visits_in, with_problems
 from flows.windows import availability
 from store import health, tasks
 from store.accounts import peek_account
@@ -18,6 +20,7 @@ from store.alerts import new_denials_since
 from store.models import Denial
 from store.today import open_denials_by_owner, waiting_alerts_by_owner
 from web.deps import CurrentStaff, Db, Now
+from web.downloads import carries_patient_names
 from web.templating import local_time, render
 from worker.clock import aware
 from worker.runtime.heartbeat import liveness
@@ -158,11 +161,17 @@ def today(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Respons
     departments = work_by_department(db, moment, mine)
     fresh = new_denials(db, moment, request)
     depth = tasks.queue_depth(db)
+    day = aware(moment).astimezone(request.app.state.tz).date()
+    settings: Settings = request.app.state.settings
+    first, last = next_visit_days(day, settings.schedule.eligibility.times)
+    visits = with_problems(visits_in(db, first, last, patient_names=carries_patient_names(request)))
     return render(
         request,
         "today.html",
         title="Today",
-        today=aware(moment).astimezone(request.app.state.tz).date(),
+        today=day,
+        visits=visits,
+        visit_days=(first, last),
         mine=mine,
         departments=departments,
         new_denials=fresh[:NEW_DENIALS_SHOWN],
