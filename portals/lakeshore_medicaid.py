@@ -18,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.balance import Entry, Line, Sheet
 from portals.base import FaultPage, PortalAdapter
-from portals.capabilities import AuthorizationLookup, EnrollmentLookup, MemberAuthorizations
+from portals.capabilities import AuthorizationLookup, EligibilityInquiry, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
     ClaimNotFound,
     LayoutChanged,
@@ -32,8 +32,17 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.identifiers import same_id
+from portals.lakeshore_eligibility import lakeshore_eligibility
 from portals.pages import PageObject
-from portals.types import Adjustment, AuthorizationResult, ClaimQuery, ClaimStatusResult, EnrollmentResult
+from portals.types import (
+    Adjustment,
+    AuthorizationResult,
+    ClaimQuery,
+    ClaimStatusResult,
+    EligibilityQuery,
+    EligibilityResult,
+    EnrollmentResult,
+)
 
 LOGIN_FORM = "form#loginForm"
 MAIN_MENU = "#mainMenu"
@@ -59,7 +68,9 @@ ENROLLMENT_STATUSES = {
 }
 
 
-class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup):
+class LakeshoreMedicaidAdapter(
+    PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry
+):
     kind = "lakeshore_medicaid"
     fault_pages = (
         FaultPage(
@@ -102,6 +113,10 @@ class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthori
     def enrollment(self, npi: str) -> EnrollmentResult:
         """A provider's enrollment with this Medicaid program; RecordNotFound if it has none."""
         return self.with_one_relogin(lambda: EnrollmentInquiryPage(self).open().search(npi).read(npi))
+
+    def eligibility(self, query: EligibilityQuery) -> EligibilityResult:
+        """The recipient's eligibility for the visit; the response stays on screen for the evidence."""
+        return self.with_one_relogin(lambda: lakeshore_eligibility(self, query, self.follow))
 
     def _member_authorizations(self, member_id: str) -> list[AuthorizationResult]:
         listed = PriorAuthInquiryPage(self).open().search_recipient(member_id).authorizations()

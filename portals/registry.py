@@ -19,6 +19,7 @@ from portals.capabilities import (
     AuthorizationLookup,
     ClaimExport,
     ClaimList,
+    EligibilityInquiry,
     EnrollmentLookup,
     MemberAuthorizations,
     PayerEnrollments,
@@ -39,15 +40,24 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
     {
         "summit_exchange": AdapterEntry(
             "portals.summit_exchange:SummitExchangeAdapter",
-            frozenset({RemittanceFiles, PayerEnrollments}),
+            frozenset({RemittanceFiles, PayerEnrollments, EligibilityInquiry}),
         ),
         "unity_health": AdapterEntry(
             "portals.unity_health:UnityHealthAdapter",
-            frozenset({ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+            frozenset(
+                {
+                    ClaimExport,
+                    ClaimList,
+                    AuthorizationLookup,
+                    MemberAuthorizations,
+                    EnrollmentLookup,
+                    EligibilityInquiry,
+                }
+            ),
         ),
         "lakeshore_medicaid": AdapterEntry(
             "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
-            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry}),
         ),
     }
 )

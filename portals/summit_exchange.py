@@ -25,7 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, FaultPage, PortalAdapter, Timeouts
-from portals.capabilities import PayerEnrollments, RemittanceFiles
+from portals.capabilities import EligibilityInquiry, PayerEnrollments, RemittanceFiles
 from portals.errors import (
     ClaimNotFound,
     LoginRejected,
@@ -40,11 +40,14 @@ from portals.errors import (
 )
 from portals.identifiers import same_id
 from portals.pages import PageObject
+from portals.summit_eligibility import summit_eligibility
 from portals.types import (
     Adjustment,
     ClaimQuery,
     ClaimStatusResult,
     Credentials,
+    EligibilityQuery,
+    EligibilityResult,
     EnrollmentResult,
     RemittanceFile,
 )
@@ -449,7 +452,7 @@ class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
         )
 
 
-class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
+class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments, EligibilityInquiry):
     kind = "summit_exchange"
     fault_pages = (
         FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),
@@ -498,6 +501,10 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments):
     def enrollments(self, npi: str) -> list[EnrollmentResult]:
         """The provider's enrollment with each payer behind the exchange; RecordNotFound if it has none."""
         return self.with_one_relogin(lambda: EnrollmentPage(self).open().look_up(npi))
+
+    def eligibility(self, query: EligibilityQuery) -> EligibilityResult:
+        """The member's coverage and benefits with the payer asked; the answer stays on screen for the evidence."""
+        return self.with_one_relogin(lambda: summit_eligibility(self, query, self.call_json_api))
 
     def _listed_remittances(self) -> list[tuple[RemittanceFile, str]]:
         listed = RemittancesPage(self).open().files()

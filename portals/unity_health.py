@@ -21,7 +21,14 @@ from playwright.sync_api import Error as PlaywrightError
 
 from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, FaultPage, PortalAdapter
-from portals.capabilities import AuthorizationLookup, ClaimExport, ClaimList, EnrollmentLookup, MemberAuthorizations
+from portals.capabilities import (
+    AuthorizationLookup,
+    ClaimExport,
+    ClaimList,
+    EligibilityInquiry,
+    EnrollmentLookup,
+    MemberAuthorizations,
+)
 from portals.errors import (
     ClaimNotFound,
     LoginRejected,
@@ -39,8 +46,11 @@ from portals.types import (
     ClaimQuery,
     ClaimStatusResult,
     Credentials,
+    EligibilityQuery,
+    EligibilityResult,
     EnrollmentResult,
 )
+from portals.unity_eligibility import unity_eligibility
 
 # The words Unity shows for a claim -> 277 claim status category (STC01-1).
 CATEGORY_BY_STATUS: dict[str, str] = {
@@ -82,7 +92,13 @@ NPI_PATTERN = re.compile(r"\d{10}")
 
 
 class UnityHealthAdapter(
-    PortalAdapter, ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup
+    PortalAdapter,
+    ClaimExport,
+    ClaimList,
+    AuthorizationLookup,
+    MemberAuthorizations,
+    EnrollmentLookup,
+    EligibilityInquiry,
 ):
     kind = "unity_health"
     fault_pages = (
@@ -129,6 +145,10 @@ class UnityHealthAdapter(
     def enrollment(self, npi: str) -> EnrollmentResult:
         """The provider's enrollment with Unity; RecordNotFound when Unity has none for the NPI."""
         return self.with_one_relogin(lambda: EnrollmentLookupPage.open(self).check(npi).read(npi))
+
+    def eligibility(self, query: EligibilityQuery) -> EligibilityResult:
+        """The member's coverage and benefits for the visit; the answer page stays on screen for the evidence."""
+        return self.with_one_relogin(lambda: unity_eligibility(self, query))
 
 
 class LoginPage(PageObject[UnityHealthAdapter]):

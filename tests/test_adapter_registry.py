@@ -18,6 +18,7 @@ from portals.capabilities import (
     AuthorizationLookup,
     ClaimExport,
     ClaimList,
+    EligibilityInquiry,
     EnrollmentLookup,
     MemberAuthorizations,
     PayerEnrollments,
@@ -31,9 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What each shipped adapter can do beyond claim status: what planners will queue for its portals.
 SHIPPED: dict[str, set[type]] = {
-    "summit_exchange": {RemittanceFiles, PayerEnrollments},
-    "unity_health": {ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup},
-    "lakeshore_medicaid": {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup},
+    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry},
+    "unity_health": {
+        ClaimExport,
+        ClaimList,
+        AuthorizationLookup,
+        MemberAuthorizations,
+        EnrollmentLookup,
+        EligibilityInquiry,
+    },
+    "lakeshore_medicaid": {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry},
 }
 
 

@@ -1,0 +1,133 @@
+"""Lakeshore State Medicaid's recipient eligibility verification: the legacy form (dates as MM/DD/CCYY, up to
+four procedure code boxes) and its upper-case response table with a service grid. Pages are known by their
+title bar, as the portal's other pages are. The response stays on screen for the evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import ClassVar
+
+from playwright.sync_api import Locator
+
+from portals.base import PortalAdapter
+from portals.eligibility_reading import checked, codes_needing_auth, member_id_if_changed, payer_moved_to, percent
+from portals.pages import PageObject
+from portals.types import EligibilityQuery, EligibilityResult
+
+# The adapter's way to click something that loads a new page, its HTTP faults typed (name, control).
+Follow = Callable[[str, Locator], None]
+US_DATE = "%m/%d/%Y"
+PROCEDURE_BOXES = 4
+TITLE_BAR = "table.pagetitle td"
+COVERAGE_BY_WORDS = {"eligible": "active", "not eligible": "inactive"}
+PA_REQUIRED_BY_WORDS = {"y": True, "n": False}
+PARTICIPATION = {"participating": True, "not participating in recipient's plan": False}
+TPL_PRIMARY = re.compile(r"^(?P<payer>.+?)\s+-\s+PRIMARY$", re.IGNORECASE)
+NO_TPL = "none on file"
+
+
+class _Titled(PageObject[PortalAdapter]):
+    TITLE: ClassVar[str]
+
+    def landmark(self) -> Locator:
+        return self.find(TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
+
+
+class EligibilityInquiryPage(_Titled):
+    NAME = "recipient eligibility verification"
+    PATH = "eligibility/inquiry"
+    TITLE = "RECIPIENT ELIGIBILITY VERIFICATION"
+    FORM = "form#eligInquiryForm"
+    RECIPIENT = "#eligRecipientId"
+    DATE_OF_BIRTH = "#eligDob"
+    SERVICE_DATE = "#eligDos"
+    NPI = "#eligNpi"
+    PROCEDURE = "#eligProc{n}"
+    SUBMIT = "#btnEligSearch"
+
+    def open(self) -> EligibilityInquiryPage:
+        self.visit().required(self.FORM, "eligibility inquiry form")
+        return self
+
+    def ask(self, query: EligibilityQuery, follow: Follow) -> EligibilityResponsePage:
+        if len(query.procedure_codes) > PROCEDURE_BOXES:
+            raise ValueError(f"Lakeshore's inquiry takes at most {PROCEDURE_BOXES} procedure codes")
+        self.required(self.RECIPIENT, "recipient ID field").fill(query.member_id)
+        self.required(self.DATE_OF_BIRTH, "date of birth field").fill(query.date_of_birth.strftime(US_DATE))
+        self.required(self.SERVICE_DATE, "date of service field").fill(query.service_date.strftime(US_DATE))
+        self.required(self.NPI, "provider NPI field").fill(query.provider_npi)
+        for n in range(1, PROCEDURE_BOXES + 1):
+            code = query.procedure_codes[n - 1] if n <= len(query.procedure_codes) else ""
+            self.required(self.PROCEDURE.format(n=n), f"procedure code {n} field").fill(code)
+        follow(self.NAME, self.required(self.SUBMIT, "submit button"))
+        response = EligibilityResponsePage(self.adapter)
+        response.expect_answer(self, "an eligibility inquiry")
+        return response
+
+
+class EligibilityResponsePage(_Titled):
+    NAME = "recipient eligibility response"
+    TITLE = "RECIPIENT ELIGIBILITY RESPONSE"
+    NOT_FOUND = "#eligNotFound"
+    RESPONSE = "table#eligResponse"
+    RECIPIENT, STATUS, PROGRAM = "#eligRecipientId", "#eligStatus", "#eligProgram"
+    FROM, THRU, NEW_PAYER, TPL = "#eligFromDate", "#eligThruDate", "#eligOtherPayer", "#eligTpl"
+    PARTICIPATION = "#eligParticipation"
+    DEDUCTIBLE, DEDUCTIBLE_MET = "#eligDeductible", "#eligDeductibleMet"
+    COINSURANCE, COPAY = "#eligCoinsurance", "#eligCopay"
+    SERVICES = "table#eligServices"
+    SERVICE_HEADERS: ClassVar[list[str]] = ["PROC", "PA REQUIRED"]
+
+    def read(self, query: EligibilityQuery) -> EligibilityResult:
+        self.expect()
+        if self.shows(self.NOT_FOUND):
+            words = self.text(self.NOT_FOUND, "recipient not found message")
+            return checked(self, EligibilityResult(query.payer_id, "not_found", words), query)
+        self.required(self.RESPONSE, "eligibility response table")
+        status = self.text(self.STATUS, "eligibility status")
+        recipient = self.text(self.RECIPIENT, "current recipient ID") or None
+        result = EligibilityResult(
+            payer_id=query.payer_id,
+            coverage=self.word(COVERAGE_BY_WORDS, status, "eligibility status"),
+            portal_words=status,
+            member_id=recipient,
+            plan_name=self.text(self.PROGRAM, "program") or None,
+            coverage_start=self.day(self.text(self.FROM, "eligibility from"), "eligibility from"),
+            coverage_end=self.day(self.text(self.THRU, "eligibility thru"), "eligibility thru"),
+            new_payer_id=payer_moved_to(self, self.text(self.NEW_PAYER, "coverage transferred to"), "transfer"),
+            new_member_id=member_id_if_changed(recipient, query),
+            other_insurance_primary=self._other_primary(self.text(self.TPL, "third party liability")),
+            auth_required_codes=self._codes_needing_auth(query),
+            in_network=self.word(PARTICIPATION, self.text(self.PARTICIPATION, "participation"), "participation"),
+            deductible=self.money(self._optional(self.DEDUCTIBLE), "deductible"),
+            deductible_met=self.money(self._optional(self.DEDUCTIBLE_MET), "deductible met"),
+            coinsurance_percent=percent(self, self._optional(self.COINSURANCE), "coinsurance"),
+            copay=self.money(self._optional(self.COPAY), "recipient copay"),
+        )
+        return checked(self, result, query)
+
+    def _optional(self, selector: str) -> str:
+        """A benefit the portal shows only for an eligible recipient: '' when it is not on the page."""
+        found = self.find(selector)
+        return found.first.inner_text().strip() if found.count() else ""
+
+    def _codes_needing_auth(self, query: EligibilityQuery) -> tuple[str, ...]:
+        if not query.procedure_codes:
+            return ()
+        rows = self.table_rows(self.required(self.SERVICES, "service grid"), self.SERVICE_HEADERS)
+        shown = [(row.cells["PROC"], row.cells["PA REQUIRED"]) for row in rows]
+        return codes_needing_auth(self, shown, query, PA_REQUIRED_BY_WORDS)
+
+    def _other_primary(self, text: str) -> str | None:
+        if text.strip().lower() == NO_TPL:
+            return None
+        match = TPL_PRIMARY.match(text.strip())
+        if match is None:
+            raise self.changed("third party liability is not worded as the adapter knows")
+        return match.group("payer")
+
+
+def lakeshore_eligibility(adapter: PortalAdapter, query: EligibilityQuery, follow: Follow) -> EligibilityResult:
+    """Ask the verification form and read the response; the response stays on screen for the evidence."""
+    return EligibilityInquiryPage(adapter).open().ask(query, follow).read(query)

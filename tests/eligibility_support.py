@@ -1,0 +1,87 @@
+"""The fake practice's appointments and what each payer has on file, as the eligibility tests expect them read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from fake_portal.appointments import AUTH_REQUIRED_CODES, Appointment, generate_schedule, next_business_days
+from fake_portal.data import generate
+from fake_portal.programs import generate_programs
+from portals.types import EligibilityQuery, EligibilityResult
+
+START = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py), a Monday
+DATASET = generate(seed=7, start=START)
+PROGRAMS = generate_programs(DATASET, 7)
+SCHEDULE = generate_schedule(DATASET, PROGRAMS, 7)
+TOMORROW = next_business_days(START, 1)[0]
+
+
+def appointments_on(portal: str, day: date = TOMORROW) -> dict[str, Appointment]:
+    """The portal's appointments of the day by scenario (each scenario once on the first business day)."""
+    return {a.scenario: a for a in SCHEDULE.appointments if a.portal == portal and a.day == day}
+
+
+def query_for(appointment: Appointment) -> EligibilityQuery:
+    return EligibilityQuery(
+        payer_id=appointment.payer_id,
+        member_id=appointment.member_id,
+        date_of_birth=appointment.date_of_birth,
+        provider_npi=appointment.rendering_npi,
+        service_date=appointment.day,
+        procedure_codes=appointment.procedure_codes,
+    )
+
+
+def comparable(result: EligibilityResult) -> EligibilityResult:
+    """A result with the portal's own wording set aside: its words, and the case it prints names in."""
+    return replace(
+        result,
+        portal_words="",
+        plan_name=result.plan_name.casefold() if result.plan_name else None,
+        other_insurance_primary=result.other_insurance_primary.casefold() if result.other_insurance_primary else None,
+    )
+
+
+def expected(appointment: Appointment, today: date = START) -> EligibilityResult:
+    """What the payer has on file for this appointment on `today`, as `comparable` puts it."""
+    coverage = SCHEDULE.coverage(appointment.payer_id, appointment.member_id)
+    assert coverage is not None
+    if coverage.date_of_birth != appointment.date_of_birth:
+        return EligibilityResult(appointment.payer_id, "not_found", "")
+    active = coverage.active_on(appointment.day, today)
+    return EligibilityResult(
+        payer_id=appointment.payer_id,
+        coverage="active" if active else "inactive",
+        portal_words="",
+        member_id=coverage.member_id,
+        plan_name=coverage.plan_name.casefold(),
+        coverage_start=coverage.start,
+        coverage_end=coverage.end_on(today),
+        new_payer_id=coverage.moved_to.id if coverage.moved_to else None,
+        new_member_id=coverage.member_id if coverage.member_id != appointment.member_id else None,
+        other_insurance_primary=coverage.other_primary.name.casefold() if coverage.other_primary else None,
+        auth_required_codes=tuple(c for c in appointment.procedure_codes if c in AUTH_REQUIRED_CODES),
+        in_network=appointment.rendering_npi not in coverage.out_of_network_npis,
+        deductible=coverage.deductible if active else None,
+        deductible_met=coverage.deductible_met if active else None,
+        coinsurance_percent=coverage.coinsurance_percent if active else None,
+        copay=coverage.copay if active else None,
+    )
+
+
+def assert_scenario(scenario: str, result: EligibilityResult) -> None:
+    """What makes each scenario that scenario, said once for every portal."""
+    checks = {
+        "active": result.coverage == "active" and result.deductible is not None and result.copay is not None,
+        "coverage_ended": result.coverage == "inactive" and result.coverage_end == date(2026, 10, 31),
+        "plan_change_member": result.coverage == "active" and result.new_member_id is not None,
+        "plan_change_payer": result.coverage == "inactive" and result.new_payer_id is not None,
+        "other_primary": result.other_insurance_primary is not None,
+        "auth_required_none": bool(result.auth_required_codes),
+        "auth_required_wrong_code": bool(result.auth_required_codes),
+        "out_of_network": result.in_network is False,
+        "dob_mismatch": result.coverage == "not_found" and "birth" in result.portal_words.lower(),
+        "ended_overnight": result.coverage == "active" and result.coverage_end is None,
+    }
+    assert checks[scenario], (scenario, result)
