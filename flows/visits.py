@@ -125,13 +125,24 @@ def visits_in(session: Session, first: date, last: date, *, patient_names: bool 
 
 
 def next_visit_days(today: date, times: CheckTimes) -> tuple[date, date]:
-    """ "Tomorrow" as the front desk means it: the days after today up to the next business day (a Friday's
+    """Tomorrow as the front desk means it: the days after today up to the next business day (a Friday's
     tomorrow runs to Monday, so a Saturday clinic is in it)."""
     return today + timedelta(days=1), times.next_business_day(today)
 
 
-def with_problems(visits: Sequence[Visit]) -> list[Visit]:
-    return [visit for visit in visits if visit.problems]
+def visits_ahead(today: date, times: CheckTimes) -> tuple[date, date]:
+    """What the summary and the Today page list: today's visits (re-checked that morning) and tomorrow's
+    (checked the afternoon before): the 07:00 summary comes after the one check and before the other."""
+    return today, times.next_business_day(today)
+
+
+def with_problems(visits: Sequence[Visit], local_now: datetime | None = None) -> list[Visit]:
+    """The visits with something to fix, leaving out those already begun at `local_now` (the practice's time)."""
+    return [
+        visit
+        for visit in visits
+        if visit.problems and (local_now is None or datetime.combine(visit.day, visit.at) > local_now)
+    ]
 
 
 def visits_table(visits: Sequence[Visit], name: str, *, patient_names: bool = False) -> Table:

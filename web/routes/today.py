@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from flows.denial_codes import describe_carc
-from flows.visits import next_visit_days, visits_in, with_problems
+from flows.visits import visits_ahead, visits_in, with_problems
 from flows.windows import availability
 from store import health, tasks
 from store.accounts import peek_account
@@ -161,10 +161,12 @@ def today(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Respons
     departments = work_by_department(db, moment, mine)
     fresh = new_denials(db, moment, request)
     depth = tasks.queue_depth(db)
-    day = aware(moment).astimezone(request.app.state.tz).date()
+    local_now = aware(moment).astimezone(request.app.state.tz)
+    day = local_now.date()
     settings: Settings = request.app.state.settings
-    first, last = next_visit_days(day, settings.schedule.eligibility.times)
-    visits = with_problems(visits_in(db, first, last, patient_names=carries_patient_names(request)))
+    first, last = visits_ahead(day, settings.schedule.eligibility.times)
+    ahead = visits_in(db, first, last, patient_names=carries_patient_names(request))
+    visits = with_problems(ahead, local_now.replace(tzinfo=None))
     return render(
         request,
         "today.html",

@@ -43,9 +43,10 @@ from flows.alerts import (
     health_alerts,
     sync_alerts,
 )
+from flows.cadence import as_utc
 from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
-from flows.visits import next_visit_days, visits_in
+from flows.visits import visits_ahead, visits_in, with_problems
 from flows.worklist import work_item
 from store import accounts, health
 from store import alerts as alert_store
@@ -185,10 +186,13 @@ def build_summary(
         provider_names={p.npi: p.name for p in list_providers(session)},
         base_url=settings.web.base_url,
         next_steps=steps,
-        visits=visits_in(
-            session,
-            *next_visit_days(today, settings.schedule.eligibility.times),
-            patient_names=settings.alerts.include_patient_names,
+        visits=with_problems(
+            visits_in(
+                session,
+                *visits_ahead(today, settings.schedule.eligibility.times),
+                patient_names=settings.alerts.include_patient_names,
+            ),
+            as_utc(now).astimezone(settings.worker.tzinfo).replace(tzinfo=None),
         ),
     )
 
