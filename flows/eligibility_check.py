@@ -86,11 +86,11 @@ def check_appointment(
     kept = keep_evidence(portal.snapshot(pdf=True), portal=portal.portal, subject=appointment_id, reason=CONFIRMATION)
     at = now()
     with session_scope(engine) as session:
-        record_check(
-            session,
-            _stored(result, appointment_id, query, checked_on=checked_on, at=at, portal=portal.portal, run_id=run_id),
-            kept.evidence,
+        answer = _stored(
+            result, appointment_id, query, checked_on=checked_on, at=at, portal=portal.portal, run_id=run_id
         )
+        answer.pdf_path = kept.pdf_path
+        record_check(session, answer, kept.evidence)
     return Checked(result.coverage, asked=True)
 
 

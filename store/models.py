@@ -577,9 +577,9 @@ class Appointment(SQLModel, table=True):
     appointment_id: str = Field(primary_key=True)  # the PM system's id for the visit
     appointment_date: date = Field(index=True)
     appointment_time: time  # practice local time
-    patient_name: str  # display only; never logged
-    date_of_birth: date
-    member_id: str
+    patient_name: str = Field(repr=False)  # display only; never logged
+    date_of_birth: date = Field(repr=False)
+    member_id: str = Field(repr=False)
     payer_id: str = Field(index=True)
     rendering_npi: str
     procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -607,12 +607,12 @@ class EligibilityCheck(SQLModel, table=True):
     payer_id: str
     coverage: str  # active | inactive | not_found
     portal_words: str
-    member_id: str | None = None  # PHI: the member id the payer has now
+    member_id: str | None = Field(default=None, repr=False)  # PHI: the member id the payer has now
     plan_name: str | None = None
     coverage_start: date | None = None
     coverage_end: date | None = None
     new_payer_id: str | None = None
-    new_member_id: str | None = None  # PHI
+    new_member_id: str | None = Field(default=None, repr=False)  # PHI
     other_insurance_primary: str | None = None
     auth_required_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     in_network: bool | None = None
