@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 from sqlalchemy.engine import Engine
@@ -26,7 +27,7 @@ def add_visits(engine: Engine, settings: Settings, now: datetime) -> date:
     times = settings.schedule.eligibility.times
     today = now.astimezone(settings.worker.tzinfo).date()
     day = times.next_business_day(today)
-    answers = {
+    answers: dict[str, dict[str, Any]] = {
         "AP901": {
             "coverage": "inactive",
             "coverage_end": today - timedelta(days=3),
