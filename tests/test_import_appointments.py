@@ -204,3 +204,14 @@ def test_the_import_command_says_what_it_did_and_refuses_a_bad_file(tmp_path: Pa
     ran = install.run("import", "appointments", str(bad))
     assert ran.returncode != 0
     assert "bad.csv, row 3, column payer_id: is empty" in ran.stderr
+
+
+def test_check_by_hand_takes_a_date_only_for_eligibility_and_only_a_real_one(tmp_path: Path) -> None:
+    install = make_install(tmp_path)
+
+    alone = install.run("check", "--date", "2026-11-03")
+    assert alone.returncode != 0 and "--date goes with --what eligibility" in alone.stderr
+    garbled = install.run("check", "--what", "eligibility", "--date", "03/11/2026")
+    assert garbled.returncode != 0 and "is not a date: write it as YYYY-MM-DD" in garbled.stderr
+    unknown = install.run("check", "--what", "visits")
+    assert unknown.returncode != 0 and "choose from claims, auths, providers, eligibility" in unknown.stderr

@@ -80,6 +80,8 @@ class Enqueuer:
             for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path):
                 if path:
                     Path(path).unlink(missing_ok=True)
+            if evidence.html_path:  # a confirmation's PDF, beside its HTML (runtime/evidence.save_confirmation)
+                Path(evidence.html_path).with_suffix(".pdf").unlink(missing_ok=True)
         log.info("evidence_purged", files=len(expired), older_than=cutoff.date().isoformat())
         return len(expired)
 
