@@ -3,7 +3,6 @@ and a newer export's days replacing an older one's (rescheduled, cancelled, back
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from flows.csv_rows import ImportRejected
 from store.appointments import appointments_between, get_appointment
 from store.db import create_schema, make_engine, session_scope
 from tests.csv_support import make_install
+from tests.test_import_programs import write_csv
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 MONDAY = date(2026, 11, 2)
@@ -55,11 +55,7 @@ def rows(count: int = 4, day: date = MONDAY + timedelta(days=1)) -> list[dict[st
 
 
 def write(path: Path, data: list[dict[str, str]], columns: list[str] | None = None) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=columns or COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(data)
-    return path
+    return write_csv(path, data, columns or COLUMNS)
 
 
 @pytest.fixture
