@@ -160,3 +160,33 @@ def check_refused(adapter: EligibilityPortal, portal: str) -> None:
     with pytest.raises(LayoutChanged, match="refused") as caught:
         adapter.eligibility(replace(query_for(appointment), provider_npi="12345"))
     assert appointment.member_id not in str(caught.value)
+
+
+class EligibilityContract:
+    """What every portal's eligibility inquiry must do; a portal's test class sets PORTAL and SHOWN (words its
+    answer page shows for the out-of-network scenario) and provides an `adapter` fixture."""
+
+    PORTAL: str
+    SHOWN_OUT_OF_NETWORK: str
+
+    def test_every_scenario_is_read_as_the_payer_has_it(self, adapter: EligibilityPortal) -> None:
+        check_every_scenario(adapter, self.PORTAL)
+
+    def test_coverage_that_ends_overnight_reads_inactive_on_the_visit_day(
+        self, adapter: EligibilityPortal, fake_portal: RunningPortal
+    ) -> None:
+        check_ended_overnight(adapter, fake_portal, self.PORTAL)
+
+    def test_the_answer_stays_on_screen_for_a_pdf(self, adapter: EligibilityPortal) -> None:
+        check_answer_printed(adapter, self.PORTAL, "out_of_network", self.SHOWN_OUT_OF_NETWORK)
+
+    def test_maintenance_and_server_errors_are_the_portal_down(
+        self, adapter: EligibilityPortal, fake_portal: RunningPortal
+    ) -> None:
+        check_portal_down(adapter, fake_portal, self.PORTAL)
+
+    def test_layout_2_is_a_changed_layout(self, adapter: EligibilityPortal, fake_portal: RunningPortal) -> None:
+        check_layout_2(adapter, fake_portal, self.PORTAL)
+
+    def test_an_inquiry_the_portal_refuses_is_named_not_guessed(self, adapter: EligibilityPortal) -> None:
+        check_refused(adapter, self.PORTAL)

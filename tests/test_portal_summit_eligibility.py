@@ -15,16 +15,7 @@ from portals.errors import LayoutChanged, PortalUnavailable
 from portals.summit_eligibility import EligibilityFormPage
 from portals.summit_exchange import SummitExchangeAdapter
 from portals.types import Credentials
-from tests.eligibility_support import (
-    appointments_on,
-    check_answer_printed,
-    check_ended_overnight,
-    check_every_scenario,
-    check_layout_2,
-    check_portal_down,
-    check_refused,
-    query_for,
-)
+from tests.eligibility_support import EligibilityContract, appointments_on, query_for
 
 pytestmark = pytest.mark.browser
 
@@ -43,28 +34,15 @@ def adapter(page: Page, fake_portal: RunningPortal) -> SummitExchangeAdapter:
     )
 
 
-def test_every_scenario_is_read_as_the_payer_has_it(adapter: SummitExchangeAdapter) -> None:
-    appointments = appointments_on(PORTAL)
-    # No authorization program behind the exchange, so no authorization to be wrong about.
-    assert set(appointments) == set(ELIGIBILITY_SCENARIOS) - {"auth_required_wrong_code"}
-    assert {a.payer_id for a in appointments.values()} == {"NWM", "BBH"}  # both payers behind the exchange
-    check_every_scenario(adapter, PORTAL)
+class TestSummitEligibility(EligibilityContract):
+    PORTAL = PORTAL
+    SHOWN_OUT_OF_NETWORK = "Out of network"
 
-
-def test_coverage_that_ends_overnight_reads_inactive_on_the_visit_day(
-    adapter: SummitExchangeAdapter, fake_portal: RunningPortal
-) -> None:
-    check_ended_overnight(adapter, fake_portal, PORTAL)
-
-
-def test_the_answer_stays_on_screen_for_a_pdf(adapter: SummitExchangeAdapter) -> None:
-    check_answer_printed(adapter, PORTAL, "other_primary", "Other insurance is primary")
-
-
-def test_maintenance_and_server_errors_are_the_portal_down(
-    adapter: SummitExchangeAdapter, fake_portal: RunningPortal
-) -> None:
-    check_portal_down(adapter, fake_portal, PORTAL)
+    def test_every_scenario_is_on_the_portal(self) -> None:
+        appointments = appointments_on(PORTAL)
+        # No authorization program behind the exchange, so no authorization to be wrong about.
+        assert set(appointments) == set(ELIGIBILITY_SCENARIOS) - {"auth_required_wrong_code"}
+        assert {a.payer_id for a in appointments.values()} == {"NWM", "BBH"}  # both payers behind the exchange
 
 
 def test_a_failed_inquiry_call_is_the_portal_down(adapter: SummitExchangeAdapter, fake_portal: RunningPortal) -> None:
@@ -74,14 +52,6 @@ def test_a_failed_inquiry_call_is_the_portal_down(adapter: SummitExchangeAdapter
     fake_portal.admin(f"faults/{PORTAL}", {"error_rate": 1.0})
     with pytest.raises(PortalUnavailable):
         form.ask(query_for(appointments_on(PORTAL)["active"]), adapter.call_json_api)
-
-
-def test_layout_2_is_a_changed_layout(adapter: SummitExchangeAdapter, fake_portal: RunningPortal) -> None:
-    check_layout_2(adapter, fake_portal, PORTAL)
-
-
-def test_an_inquiry_the_portal_refuses_is_named_not_guessed(adapter: SummitExchangeAdapter) -> None:
-    check_refused(adapter, PORTAL)
 
 
 def test_an_answer_that_does_not_add_up_is_refused(adapter: SummitExchangeAdapter, page: Page) -> None:

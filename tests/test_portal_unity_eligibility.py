@@ -11,16 +11,7 @@ from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.base import Timeouts
 from portals.types import Credentials
 from portals.unity_health import UnityHealthAdapter
-from tests.eligibility_support import (
-    appointments_on,
-    check_answer_printed,
-    check_ended_overnight,
-    check_every_scenario,
-    check_layout_2,
-    check_portal_down,
-    check_refused,
-    check_wrong_code,
-)
+from tests.eligibility_support import EligibilityContract, appointments_on, check_wrong_code
 
 pytestmark = pytest.mark.browser
 
@@ -39,34 +30,14 @@ def adapter(page: Page, fake_portal: RunningPortal) -> UnityHealthAdapter:
     )
 
 
-def test_every_scenario_is_read_as_the_payer_has_it(adapter: UnityHealthAdapter) -> None:
-    assert tuple(appointments_on(PORTAL)) == ELIGIBILITY_SCENARIOS
-    check_every_scenario(adapter, PORTAL)
+class TestUnityEligibility(EligibilityContract):
+    PORTAL = PORTAL
+    SHOWN_OUT_OF_NETWORK = "Out of network"
 
+    def test_every_scenario_is_on_the_portal(self) -> None:
+        assert tuple(appointments_on(PORTAL)) == ELIGIBILITY_SCENARIOS
 
-def test_the_wrong_code_visit_needs_a_code_its_authorization_does_not_cover(adapter: UnityHealthAdapter) -> None:
-    check_wrong_code(adapter, PORTAL)
-
-
-def test_coverage_that_ends_overnight_reads_inactive_on_the_visit_day(
-    adapter: UnityHealthAdapter, fake_portal: RunningPortal
-) -> None:
-    check_ended_overnight(adapter, fake_portal, PORTAL)
-
-
-def test_the_answer_stays_on_screen_for_a_pdf(adapter: UnityHealthAdapter) -> None:
-    check_answer_printed(adapter, PORTAL, "out_of_network", "Out of network")
-
-
-def test_maintenance_and_server_errors_are_the_portal_down(
-    adapter: UnityHealthAdapter, fake_portal: RunningPortal
-) -> None:
-    check_portal_down(adapter, fake_portal, PORTAL)
-
-
-def test_layout_2_is_a_changed_layout(adapter: UnityHealthAdapter, fake_portal: RunningPortal) -> None:
-    check_layout_2(adapter, fake_portal, PORTAL)
-
-
-def test_an_inquiry_the_portal_refuses_is_named_not_guessed(adapter: UnityHealthAdapter) -> None:
-    check_refused(adapter, PORTAL)
+    def test_the_wrong_code_visit_needs_a_code_its_authorization_does_not_cover(
+        self, adapter: UnityHealthAdapter
+    ) -> None:
+        check_wrong_code(adapter, PORTAL)
