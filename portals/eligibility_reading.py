@@ -3,7 +3,9 @@ percentages, a member id that changed, and the whole answer checked against itse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,13 +17,31 @@ from portals.types import EligibilityQuery, EligibilityResult
 
 
 def codes_needing_auth(
-    page: PageObject[Any], shown: list[tuple[str, str]], query: EligibilityQuery, words: Mapping[str, bool]
+    page: PageObject[Any], table: str, headers: list[str], query: EligibilityQuery, words: Mapping[str, bool]
 ) -> tuple[str, ...]:
-    """The asked codes the portal marks as needing prior authorization; every asked code must be shown once."""
-    codes = [code.strip().upper() for code, _ in shown]
+    """The asked codes the portal's table (`headers`: code column, then prior-auth column) marks as needing
+    prior authorization; every asked code must be shown once. No codes asked, no table read."""
+    if not query.procedure_codes:
+        return ()
+    rows = page.table_rows(page.required(table, "planned services table"), headers)
+    code_column, auth_column = headers
+    codes = [row.cells[code_column].strip().upper() for row in rows]
     if sorted(codes) != sorted({c.upper() for c in query.procedure_codes}):
         raise page.changed("its planned services are not the procedure codes asked about")
-    return tuple(code for code, (_, word) in zip(codes, shown, strict=True) if page.word(words, word, "prior auth"))
+    return tuple(
+        code for code, row in zip(codes, rows, strict=True) if page.word(words, row.cells[auth_column], "prior auth")
+    )
+
+
+def other_primary(page: PageObject[Any], text: str, none_words: str, wording: re.Pattern[str]) -> str | None:
+    """The other insurance that pays first as the portal names it (`wording`'s group 'payer'), None when the
+    portal says there is none (`none_words`); other words mean the page changed."""
+    if text.strip().lower() == none_words:
+        return None
+    match = wording.match(text.strip())
+    if match is None:
+        raise page.changed("its coordination of benefits is not worded as the adapter knows")
+    return match.group("payer").strip()
 
 
 def percent(page: PageObject[Any], text: str, what: str) -> Decimal | None:
@@ -50,6 +70,18 @@ def payer_moved_to(page: PageObject[Any], text: str, what: str) -> str | None:
     if payer_id is None:
         raise page.changed(f"{what} names no payer id")
     return payer_id
+
+
+def with_benefits(page: PageObject[Any], result: EligibilityResult, shown: Mapping[str, str]) -> EligibilityResult:
+    """The result with the benefits the page shows (keys deductible, deductible_met, coinsurance, copay; a
+    benefit not shown stays None, never a guessed zero)."""
+    return replace(
+        result,
+        deductible=page.money(shown.get("deductible", ""), "deductible"),
+        deductible_met=page.money(shown.get("deductible_met", ""), "deductible met"),
+        coinsurance_percent=percent(page, shown.get("coinsurance", ""), "coinsurance"),
+        copay=page.money(shown.get("copay", ""), "copay"),
+    )
 
 
 def checked(page: PageObject[Any], result: EligibilityResult, query: EligibilityQuery) -> EligibilityResult:

@@ -11,7 +11,14 @@ from typing import ClassVar
 from playwright.sync_api import Locator
 
 from portals.base import PortalAdapter
-from portals.eligibility_reading import checked, codes_needing_auth, member_id_if_changed, payer_moved_to, percent
+from portals.eligibility_reading import (
+    checked,
+    codes_needing_auth,
+    member_id_if_changed,
+    other_primary,
+    payer_moved_to,
+    with_benefits,
+)
 from portals.pages import PageObject
 from portals.types import EligibilityQuery, EligibilityResult
 
@@ -97,35 +104,26 @@ class EligibilityResponsePage(_Titled):
             coverage_end=self.day(self.text(self.THRU, "eligibility thru"), "eligibility thru"),
             new_payer_id=payer_moved_to(self, self.text(self.NEW_PAYER, "coverage transferred to"), "transfer"),
             new_member_id=member_id_if_changed(recipient, query),
-            other_insurance_primary=self._other_primary(self.text(self.TPL, "third party liability")),
-            auth_required_codes=self._codes_needing_auth(query),
+            other_insurance_primary=other_primary(
+                self, self.text(self.TPL, "third party liability"), NO_TPL, TPL_PRIMARY
+            ),
+            auth_required_codes=codes_needing_auth(
+                self, self.SERVICES, self.SERVICE_HEADERS, query, PA_REQUIRED_BY_WORDS
+            ),
             in_network=self.word(PARTICIPATION, self.text(self.PARTICIPATION, "participation"), "participation"),
-            deductible=self.money(self._optional(self.DEDUCTIBLE), "deductible"),
-            deductible_met=self.money(self._optional(self.DEDUCTIBLE_MET), "deductible met"),
-            coinsurance_percent=percent(self, self._optional(self.COINSURANCE), "coinsurance"),
-            copay=self.money(self._optional(self.COPAY), "recipient copay"),
         )
-        return checked(self, result, query)
+        benefits = {
+            "deductible": self._optional(self.DEDUCTIBLE),
+            "deductible_met": self._optional(self.DEDUCTIBLE_MET),
+            "coinsurance": self._optional(self.COINSURANCE),
+            "copay": self._optional(self.COPAY),
+        }
+        return checked(self, with_benefits(self, result, benefits), query)
 
     def _optional(self, selector: str) -> str:
         """A benefit the portal shows only for an eligible recipient: '' when it is not on the page."""
         found = self.find(selector)
         return found.first.inner_text().strip() if found.count() else ""
-
-    def _codes_needing_auth(self, query: EligibilityQuery) -> tuple[str, ...]:
-        if not query.procedure_codes:
-            return ()
-        rows = self.table_rows(self.required(self.SERVICES, "service grid"), self.SERVICE_HEADERS)
-        shown = [(row.cells["PROC"], row.cells["PA REQUIRED"]) for row in rows]
-        return codes_needing_auth(self, shown, query, PA_REQUIRED_BY_WORDS)
-
-    def _other_primary(self, text: str) -> str | None:
-        if text.strip().lower() == NO_TPL:
-            return None
-        match = TPL_PRIMARY.match(text.strip())
-        if match is None:
-            raise self.changed("third party liability is not worded as the adapter knows")
-        return match.group("payer")
 
 
 def lakeshore_eligibility(adapter: PortalAdapter, query: EligibilityQuery, follow: Follow) -> EligibilityResult:

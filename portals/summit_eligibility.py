@@ -12,7 +12,14 @@ from playwright.sync_api import Locator
 
 from portals.base import BLANK, PortalAdapter
 from portals.eligibility_checks import payer_id_shown
-from portals.eligibility_reading import checked, codes_needing_auth, member_id_if_changed, payer_moved_to, percent
+from portals.eligibility_reading import (
+    checked,
+    codes_needing_auth,
+    member_id_if_changed,
+    other_primary,
+    payer_moved_to,
+    with_benefits,
+)
 from portals.pages import PageObject
 from portals.types import EligibilityQuery, EligibilityResult
 
@@ -106,22 +113,15 @@ class EligibilityResponse(PageObject[PortalAdapter]):
             coverage_end=self.day(self.text(self.END, "coverage end"), "coverage end"),
             new_payer_id=payer_moved_to(self, moved.first.inner_text() if moved.count() else "", "coverage moved to"),
             new_member_id=member_id_if_changed(member_id, query),
-            other_insurance_primary=self._other_primary(self.text(self.COB, "coordination of benefits")),
-            auth_required_codes=self._codes_needing_auth(query),
+            other_insurance_primary=other_primary(
+                self, self.text(self.COB, "coordination of benefits"), THIS_PLAN_PRIMARY, OTHER_PRIMARY
+            ),
+            auth_required_codes=codes_needing_auth(
+                self, self.PROCEDURES, self.PROCEDURE_HEADERS, query, AUTH_REQUIRED_BY_WORDS
+            ),
             in_network=self.word(NETWORK_BY_WORDS, self.text(self.NETWORK, "network status"), "network status"),
-            deductible=self.money(benefits.get("deductible", ""), "deductible"),
-            deductible_met=self.money(benefits.get("deductible_met", ""), "deductible met"),
-            coinsurance_percent=percent(self, benefits.get("coinsurance", ""), "coinsurance"),
-            copay=self.money(benefits.get("copay", ""), "copay"),
         )
-        return checked(self, result, query)
-
-    def _codes_needing_auth(self, query: EligibilityQuery) -> tuple[str, ...]:
-        if not query.procedure_codes:
-            return ()
-        rows = self.table_rows(self.required(self.PROCEDURES, "procedures table"), self.PROCEDURE_HEADERS)
-        shown = [(row.cells["Procedure"], row.cells["Prior authorization"]) for row in rows]
-        return codes_needing_auth(self, shown, query, AUTH_REQUIRED_BY_WORDS)
+        return checked(self, with_benefits(self, result, benefits), query)
 
     def _benefits(self) -> dict[str, str]:
         """Benefit rows the adapter knows, by field; rows it does not know are other benefits, not read."""
@@ -135,14 +135,6 @@ class EligibilityResponse(PageObject[PortalAdapter]):
         return {
             BENEFITS[n]: row.cells["In-network amount"] for n, row in zip(names, rows, strict=True) if n in BENEFITS
         }
-
-    def _other_primary(self, text: str) -> str | None:
-        if text.strip().lower() == THIS_PLAN_PRIMARY:
-            return None
-        match = OTHER_PRIMARY.match(text.strip())
-        if match is None:
-            raise self.changed("coordination of benefits is not worded as the adapter knows")
-        return match.group("payer").strip()
 
 
 def summit_eligibility(

@@ -9,7 +9,14 @@ import re
 from typing import ClassVar
 
 from portals.base import BLANK, PortalAdapter
-from portals.eligibility_reading import checked, codes_needing_auth, member_id_if_changed, payer_moved_to, percent
+from portals.eligibility_reading import (
+    checked,
+    codes_needing_auth,
+    member_id_if_changed,
+    other_primary,
+    payer_moved_to,
+    with_benefits,
+)
 from portals.pages import PageObject
 from portals.types import EligibilityQuery, EligibilityResult
 
@@ -79,43 +86,27 @@ class EligibilityAnswerPage(PageObject[PortalAdapter]):
             coverage_end=self.day(fields["termination"], "termination date"),
             new_payer_id=payer_moved_to(self, fields.get("moved-to", ""), "coverage moved to"),
             new_member_id=member_id_if_changed(member_id, query),
-            other_insurance_primary=self._other_primary(fields["other-insurance"]),
-            auth_required_codes=self._codes_needing_auth(query),
+            other_insurance_primary=other_primary(self, fields["other-insurance"], NO_OTHER_INSURANCE, OTHER_PRIMARY),
+            auth_required_codes=codes_needing_auth(
+                self, self.SERVICES, self.SERVICE_HEADERS, query, AUTH_REQUIRED_BY_WORDS
+            ),
             in_network=self._in_network(fields["network"]),
-            deductible=self.money(benefits.get("deductible", ""), "deductible"),
-            deductible_met=self.money(benefits.get("deductible-met", ""), "deductible met"),
-            coinsurance_percent=percent(self, benefits.get("coinsurance", ""), "coinsurance"),
-            copay=self.money(benefits.get("copay", ""), "copay"),
         )
-        return checked(self, result, query)
+        return checked(self, with_benefits(self, result, benefits), query)
 
     def _benefits(self) -> dict[str, str]:
+        """The benefits by result field ({} when Unity shows none: it shows them only for active coverage)."""
         box = self.find(self.BENEFITS)
-        if not box.count():  # Unity shows benefits only for active coverage
+        if not box.count():
             return {}
         fields: dict[str, str] = box.first.evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
-        return fields
-
-    def _codes_needing_auth(self, query: EligibilityQuery) -> tuple[str, ...]:
-        if not query.procedure_codes:
-            return ()
-        rows = self.table_rows(self.required(self.SERVICES, "planned services table"), self.SERVICE_HEADERS)
-        shown = [(row.cells["CPT code"], row.cells["Prior authorization"]) for row in rows]
-        return codes_needing_auth(self, shown, query, AUTH_REQUIRED_BY_WORDS)
+        return {name.replace("-", "_"): text for name, text in fields.items()}
 
     def _in_network(self, text: str) -> bool:
         match = NETWORK.match(text.strip())
         if match is None:
             raise self.changed("network status is not one the adapter knows")
         return match.group("in") is not None
-
-    def _other_primary(self, text: str) -> str | None:
-        if text.strip().lower() == NO_OTHER_INSURANCE:
-            return None
-        match = OTHER_PRIMARY.match(text.strip())
-        if match is None:
-            raise self.changed("other insurance is not worded as the adapter knows")
-        return match.group("payer")
 
 
 def unity_eligibility(adapter: PortalAdapter, query: EligibilityQuery) -> EligibilityResult:

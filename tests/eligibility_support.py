@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+from typing import Protocol
+
+import pytest
 
 from fake_portal.appointments import AUTH_REQUIRED_CODES, Appointment, generate_schedule, next_business_days
 from fake_portal.data import generate
+from fake_portal.launcher import RunningPortal
 from fake_portal.programs import generate_programs
+from portals.capabilities import AuthorizationLookup, EligibilityPortal
+from portals.errors import LayoutChanged, PortalUnavailable
 from portals.types import EligibilityQuery, EligibilityResult
 
 START = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py), a Monday
@@ -85,3 +91,102 @@ def assert_scenario(scenario: str, result: EligibilityResult) -> None:
         "ended_overnight": result.coverage == "active" and result.coverage_end is None,
     }
     assert checks[scenario], (scenario, result)
+
+
+# --- what every portal's eligibility test checks the same way, through a real Chromium ---------------------
+
+
+def check_every_scenario(adapter: EligibilityPortal, portal: str) -> None:
+    """Each of the portal's appointments of the first business day reads as its payer has it, with one login."""
+    appointments = appointments_on(portal)
+    for scenario, appointment in appointments.items():
+        result = adapter.eligibility(query_for(appointment))
+        assert comparable(result) == expected(appointment), scenario
+        assert_scenario(scenario, result)
+        assert result.portal_words
+    assert adapter.logins == 1
+
+
+class EligibilityAuthPortal(EligibilityPortal, AuthorizationLookup, Protocol):
+    """A portal that answers eligibility and looks authorizations up (Unity, Lakeshore)."""
+
+
+def check_wrong_code(adapter: EligibilityAuthPortal, portal: str) -> None:
+    """The visit's planned code needs an authorization; the one on file (on the portal too) covers others."""
+    appointment = appointments_on(portal)["auth_required_wrong_code"]
+    on_file = PROGRAMS.authorizations[appointment.auth_number]
+    result = adapter.eligibility(query_for(appointment))
+    assert result.auth_required_codes and not set(result.auth_required_codes) & set(on_file.procedure_codes)
+    assert adapter.authorization(appointment.auth_number).procedure_codes == on_file.procedure_codes
+
+
+def check_ended_overnight(adapter: EligibilityPortal, fake_portal: RunningPortal, portal: str) -> None:
+    """Active the afternoon before; at 06:30 on the visit day, ended the day before."""
+    appointment = appointments_on(portal)["ended_overnight"]
+    assert adapter.eligibility(query_for(appointment)).coverage == "active"
+    fake_portal.admin("clock", {"days": (TOMORROW - START).days, "hours": -5.5})  # portal time starts at noon
+    after = adapter.eligibility(query_for(appointment))
+    assert after.coverage == "inactive" and after.coverage_end == TOMORROW - timedelta(days=1)
+    assert comparable(after) == expected(appointment, TOMORROW)
+
+
+def check_answer_printed(adapter: EligibilityPortal, portal: str, scenario: str, shown: str) -> None:
+    """The answer stays on screen, so the evidence printed after it is the answer."""
+    adapter.eligibility(query_for(appointments_on(portal)[scenario]))
+    snapshot = adapter.snapshot(pdf=True)
+    assert snapshot.pdf.startswith(b"%PDF") and shown in snapshot.html
+
+
+def check_portal_down(adapter: EligibilityPortal, fake_portal: RunningPortal, portal: str) -> None:
+    """Maintenance and server errors on the eligibility pages are PortalUnavailable."""
+    query = query_for(appointments_on(portal)["active"])
+    adapter.ensure_logged_in()
+    for fault in ({"maintenance": True}, {"maintenance": False, "error_rate": 1.0}):
+        fake_portal.admin(f"faults/{portal}", fault)
+        with pytest.raises(PortalUnavailable):
+            adapter.eligibility(query)
+
+
+def check_layout_2(adapter: EligibilityPortal, fake_portal: RunningPortal, portal: str) -> None:
+    adapter.ensure_logged_in()
+    fake_portal.admin(f"faults/{portal}", {"layout": 2})
+    with pytest.raises(LayoutChanged, match="eligibility"):
+        adapter.eligibility(query_for(appointments_on(portal)["active"]))
+
+
+def check_refused(adapter: EligibilityPortal, portal: str) -> None:
+    """An inquiry the portal refuses (no NPI) is named, never read, and the error carries no member id."""
+    appointment = appointments_on(portal)["active"]
+    with pytest.raises(LayoutChanged, match="refused") as caught:
+        adapter.eligibility(replace(query_for(appointment), provider_npi="12345"))
+    assert appointment.member_id not in str(caught.value)
+
+
+class EligibilityContract:
+    """What every portal's eligibility inquiry must do; a portal's test class sets PORTAL and SHOWN (words its
+    answer page shows for the out-of-network scenario) and provides an `adapter` fixture."""
+
+    PORTAL: str
+    SHOWN_OUT_OF_NETWORK: str
+
+    def test_every_scenario_is_read_as_the_payer_has_it(self, adapter: EligibilityPortal) -> None:
+        check_every_scenario(adapter, self.PORTAL)
+
+    def test_coverage_that_ends_overnight_reads_inactive_on_the_visit_day(
+        self, adapter: EligibilityPortal, fake_portal: RunningPortal
+    ) -> None:
+        check_ended_overnight(adapter, fake_portal, self.PORTAL)
+
+    def test_the_answer_stays_on_screen_for_a_pdf(self, adapter: EligibilityPortal) -> None:
+        check_answer_printed(adapter, self.PORTAL, "out_of_network", self.SHOWN_OUT_OF_NETWORK)
+
+    def test_maintenance_and_server_errors_are_the_portal_down(
+        self, adapter: EligibilityPortal, fake_portal: RunningPortal
+    ) -> None:
+        check_portal_down(adapter, fake_portal, self.PORTAL)
+
+    def test_layout_2_is_a_changed_layout(self, adapter: EligibilityPortal, fake_portal: RunningPortal) -> None:
+        check_layout_2(adapter, fake_portal, self.PORTAL)
+
+    def test_an_inquiry_the_portal_refuses_is_named_not_guessed(self, adapter: EligibilityPortal) -> None:
+        check_refused(adapter, self.PORTAL)
