@@ -9,14 +9,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from fake_portal.data import npi_with_check_digit
 from flows.appointment_import import AppointmentRecord, import_appointments_file
 from flows.csv_rows import ImportRejected
+from flows.eligibility_check import sync_eligibility_findings
 from store.appointments import appointments_between, get_appointment
 from store.db import create_schema, make_engine, session_scope
+from store.models import EligibilityCheck, Finding
 from tests.csv_support import make_install
 from tests.test_import_programs import write_csv
+from worker.settings import Settings
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 MONDAY = date(2026, 11, 2)
@@ -211,3 +215,41 @@ def test_check_by_hand_takes_a_date_only_for_eligibility_and_only_a_real_one(tmp
     assert garbled.returncode != 0 and "is not a date: write it as YYYY-MM-DD" in garbled.stderr
     unknown = install.run("check", "--what", "visits")
     assert unknown.returncode != 0 and "choose from claims, auths, providers, eligibility" in unknown.stderr
+
+
+def test_a_visit_cancelled_by_a_newer_export_has_its_findings_closed(tmp_path: Path) -> None:
+    install = make_install(tmp_path)
+    tomorrow = date.today() + timedelta(days=1)
+    assert (
+        install.run("import", "appointments", str(install.csv("a.csv", tuple(COLUMNS), rows(3, tomorrow)))).returncode
+        == 0
+    )
+    engine = make_engine(Settings.load(install.config).database_url())
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        session.add(
+            EligibilityCheck(
+                appointment_id="AP0002",
+                checked_on=date.today(),
+                service_date=tomorrow,
+                checked_at=now,
+                portal="unity",
+                run_id="r1",
+                payer_id="UHP",
+                coverage="inactive",
+                portal_words="Coverage terminated",
+            )
+        )
+    sync_eligibility_findings(engine, date.today(), now)
+    assert open_kinds(engine) == {("coverage_inactive", "AP0002")}
+
+    newer = [row for row in rows(3, tomorrow) if row["appointment_id"] != "AP0002"]
+    ran = install.run("import", "appointments", str(install.csv("b.csv", tuple(COLUMNS), newer)))
+
+    assert ran.returncode == 0 and "1 cancelled" in ran.stdout
+    assert open_kinds(engine) == set()
+
+
+def open_kinds(engine: Engine) -> set[tuple[str, str]]:
+    with session_scope(engine) as session:
+        return {(f.kind, f.subject) for f in session.exec(select(Finding).where(Finding.status == "open"))}

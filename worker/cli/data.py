@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from worker.cli.app import app, console, err, import_app, load_settings, open_engine
+from worker.cli.app import app, console, err, import_app, load_settings, open_engine, practice_today
 from worker.cli.export_files import CsvOption, XlsxOption, check_targets, write_exports
 from worker.cli.paging import DEFAULT_LIMIT, LimitOption, OffsetOption, one_of, print_footer
 
@@ -58,10 +58,13 @@ def import_appointments(
     """Import appointments for the eligibility check; a file with any bad row is rejected whole, with every
     problem listed. A newer export replaces what an older one said about the days it covers."""
     from flows.appointment_import import import_appointments_file
+    from flows.eligibility_check import sync_eligibility_findings
     from worker.clock import utcnow
 
     settings = load_settings()
-    counts = import_appointments_file(open_engine(settings), file, utcnow())
+    engine = open_engine(settings)
+    counts = import_appointments_file(engine, file, utcnow())
+    sync_eligibility_findings(engine, practice_today(settings), utcnow())  # a cancelled visit's findings close
     console.print(
         f"Imported {escape(file.name)} ({counts.first_day} to {counts.last_day}): {counts.inserted} new, "
         f"{counts.updated} updated, {counts.unchanged} unchanged, {counts.cancelled} cancelled "
