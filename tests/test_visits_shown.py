@@ -4,6 +4,7 @@ ids, payers, problems and what to do; never a member id or date of birth, and a 
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from flows.eligibility_check import sync_eligibility_findings
 from store.db import session_scope
 from store.models import Appointment, EligibilityCheck
+from tests.cli_support import portal_worker
 from tests.web_support import RunningWorkspace
 from worker.delivery.notify import preview
 from worker.settings import Settings
@@ -118,3 +120,24 @@ def test_the_daily_summary_lists_them_once_for_the_front_desk(empty_web: Running
         page.set_content(html)
         page.screenshot(path=str(SHOTS / f"digest-visits-{width}.png"), full_page=True)
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+
+
+def test_the_eligibility_command_lists_and_exports_the_days_visits(empty_web: RunningWorkspace, tmp_path: Path) -> None:
+    day = add_visits(empty_web.engine, empty_web.settings, datetime.now(UTC))
+    config = str(empty_web.config_path)
+
+    shown = portal_worker("-c", config, "eligibility", "--date", day.isoformat())
+    assert shown.returncode == 0, shown.stderr
+    assert "3 appointment(s), 2 with problems to fix before the visit" in shown.stdout
+    assert "AP901" in shown.stdout and "AP903" in shown.stdout
+
+    exported = portal_worker("-c", config, "eligibility", "--date", day.isoformat(), "--csv", str(tmp_path / "v.csv"))
+    assert exported.returncode == 0, exported.stderr
+    with (tmp_path / "v.csv").open(newline="", encoding="utf-8") as file:
+        table = list(csv.DictReader(file))
+    assert [row["appointment"] for row in table] == ["AP901", "AP902", "AP903"]
+    assert "patient_name" not in table[0] and "member_id" not in table[0]
+    assert table[0]["coverage"] == "inactive" and "confirm the patient's insurance" in table[0]["to_do"]
+    assert table[2]["problems"] == "" and table[2]["copay"] == ""
+    for secret in (NAME, MEMBER, BORN.isoformat()):
+        assert secret not in shown.stdout + (tmp_path / "v.csv").read_text()
