@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from store.models import PortalAccount
 from worker.clock import aware
-from worker.runtime.jobs import job_specs
+from worker.runtime.jobs import eligibility_words, job_specs
 from worker.settings import DEFAULT_CRON, WORKER_JOBS, EligibilitySchedule, Settings, TriggerSettings, cron_fields
 
 DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
@@ -196,4 +196,7 @@ def settings_view(settings: Settings) -> dict[str, Any]:
         for job, table in data["schedule"].items()
         if job in DEFAULT_CRON
     }
+    eligibility = settings.schedule.eligibility  # two times of day, not a cron of its own
+    shown = eligibility.model_dump(mode="json", exclude={"cron", "interval_minutes", "portals"})
+    data["schedule"]["eligibility"] = {**shown, "in words": eligibility_words(eligibility)}
     return data
