@@ -9,11 +9,24 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fake_portal import admin, clearinghouse, commercial, medicaid
+from fake_portal import (
+    admin,
+    auth_requests,
+    clearinghouse,
+    commercial,
+    commercial_auth_requests,
+    medicaid,
+    medicaid_auth_requests,
+)
 from fake_portal.web import HERE, FaultInjection, SessionRequests
 from fake_portal.world import World
 
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
+# Pages added later, in modules of their own, matched before the portal's own routes (which have catch-alls).
+EXTRA_ROUTES: dict[str, list[BaseRoute]] = {
+    "commercial": list(commercial_auth_requests.routes),
+    "medicaid": list(medicaid_auth_requests.routes),
+}
 
 
 def index(request: Request) -> HTMLResponse:
@@ -22,12 +35,12 @@ def index(request: Request) -> HTMLResponse:
 
 
 def create_app(world: World) -> Starlette:
-    routes: list[BaseRoute] = [Route("/", index), *admin.routes]
+    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes]
     for name, module in PORTAL_MODULES.items():
         routes.append(
             Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")
         )
-        routes.append(Mount(f"/{name}", routes=module.routes))
+        routes.append(Mount(f"/{name}", routes=[*EXTRA_ROUTES.get(name, []), *module.routes]))
     app = Starlette(
         routes=routes,
         middleware=[

@@ -32,6 +32,7 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.identifiers import same_id
+from portals.lakeshore_auth_requests import LakeshoreAuthRequests
 from portals.pages import PageObject
 from portals.types import Adjustment, AuthorizationResult, ClaimQuery, ClaimStatusResult, EnrollmentResult
 
@@ -59,7 +60,9 @@ ENROLLMENT_STATUSES = {
 }
 
 
-class LakeshoreMedicaidAdapter(PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup):
+class LakeshoreMedicaidAdapter(
+    PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, LakeshoreAuthRequests
+):
     kind = "lakeshore_medicaid"
     fault_pages = (
         FaultPage(

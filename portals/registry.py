@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from portals.capabilities import (
     AuthorizationLookup,
+    AuthRequestSubmission,
     ClaimExport,
     ClaimList,
     EnrollmentLookup,
@@ -43,11 +44,12 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
         ),
         "unity_health": AdapterEntry(
             "portals.unity_health:UnityHealthAdapter",
-            frozenset({ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+            frozenset({ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup})
+            | {AuthRequestSubmission},
         ),
         "lakeshore_medicaid": AdapterEntry(
             "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
-            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}),
+            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup}) | {AuthRequestSubmission},
         ),
     }
 )

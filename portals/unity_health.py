@@ -41,6 +41,7 @@ from portals.types import (
     Credentials,
     EnrollmentResult,
 )
+from portals.unity_auth_requests import UnityAuthRequests
 
 # The words Unity shows for a claim -> 277 claim status category (STC01-1).
 CATEGORY_BY_STATUS: dict[str, str] = {
@@ -82,7 +83,13 @@ NPI_PATTERN = re.compile(r"\d{10}")
 
 
 class UnityHealthAdapter(
-    PortalAdapter, ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup
+    PortalAdapter,
+    ClaimExport,
+    ClaimList,
+    AuthorizationLookup,
+    MemberAuthorizations,
+    EnrollmentLookup,
+    UnityAuthRequests,
 ):
     kind = "unity_health"
     fault_pages = (

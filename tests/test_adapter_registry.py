@@ -16,6 +16,7 @@ from portals.base import PortalAdapter
 from portals.capabilities import (
     CAPABILITIES,
     AuthorizationLookup,
+    AuthRequestSubmission,
     ClaimExport,
     ClaimList,
     EnrollmentLookup,
@@ -32,8 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # What each shipped adapter can do beyond claim status: what planners will queue for its portals.
 SHIPPED: dict[str, set[type]] = {
     "summit_exchange": {RemittanceFiles, PayerEnrollments},
-    "unity_health": {ClaimExport, ClaimList, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup},
-    "lakeshore_medicaid": {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup},
+    "unity_health": {
+        ClaimExport,
+        ClaimList,
+        AuthorizationLookup,
+        MemberAuthorizations,
+        EnrollmentLookup,
+        AuthRequestSubmission,
+    },
+    "lakeshore_medicaid": {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, AuthRequestSubmission},
 }
 
 
