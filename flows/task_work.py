@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 
+from flows.auth_requests import submit_request
 from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
@@ -23,6 +24,7 @@ from flows.plausibility import MissingClaims, TooManyMissing
 from flows.remittances import fetch_new_remittances
 from portals.capabilities import (
     AuthorizationLookup,
+    AuthRequestSubmission,
     EnrollmentLookup,
     PayerEnrollments,
     PortalSession,
@@ -37,6 +39,7 @@ class TaskKind(StrEnum):
     AUTHORIZATION = "authorization"
     ENROLLMENT = "enrollment"
     REMITTANCES = "remittances"
+    AUTH_REQUEST = "auth_request"
 
 
 def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
@@ -47,6 +50,8 @@ def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
         return offers_enrollment(capabilities)
     if kind is TaskKind.REMITTANCES:
         return RemittanceFiles in capabilities
+    if kind is TaskKind.AUTH_REQUEST:
+        return AuthRequestSubmission in capabilities
     return True
 
 
@@ -113,6 +118,12 @@ def work_task(
             raise TaskNotOffered(adapter, kind)
         checked, changed = check_enrollments(adapter, [target], payer_ids, engine, run_id=run_id, now=now)
         return TaskResult(f"{checked} enrollments, {changed} changed", changed=changed, checked=checked)
+    if kind is TaskKind.AUTH_REQUEST:
+        if not isinstance(adapter, AuthRequestSubmission):
+            raise TaskNotOffered(adapter, kind)
+        # Every attempt, a retry after a failure included, looks on the portal before it may submit.
+        submitted = submit_request(adapter, target, engine, run_id=run_id, now=now)
+        return TaskResult(submitted.words, changed=int(submitted.state == "submitted"))
     if not isinstance(adapter, RemittanceFiles):
         raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)

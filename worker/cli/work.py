@@ -23,12 +23,16 @@ def check(
     ] = None,
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
     what: Annotated[
-        list[str] | None, typer.Option(help="claims, auths or providers (repeatable; default all).")
+        list[str] | None,
+        typer.Option(
+            help="claims, auths, providers or auth-requests (repeatable; default the first three: "
+            "queued prior-auth requests are submitted only when asked for)."
+        ),
     ] = None,
 ) -> None:
     """Check due claims, authorizations and provider enrollments on every configured portal."""
     from worker.cli import display
-    from worker.runtime.check import WORK_KINDS, Check
+    from worker.runtime.check import READ_KINDS, WORK_KINDS, Check
     from worker.settings import ConfigError
 
     settings = load_settings()
@@ -40,7 +44,7 @@ def check(
         raise ConfigError(f"unknown portal(s) {', '.join(unknown_portals)}; configured: {', '.join(settings.portals)}")
     with display.ClaimProgress(console) as progress:
         report = Check(settings).run(
-            portals=portal or (), claim_ids=claim or (), force=force, what=tuple(what or WORK_KINDS), progress=progress
+            portals=portal or (), claim_ids=claim or (), force=force, what=tuple(what or READ_KINDS), progress=progress
         )
     display.print_report(console, report)
     if any(r.problem for r in report.portals) or report.unknown_claims:

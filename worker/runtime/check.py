@@ -45,11 +45,14 @@ from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-WORK_KINDS = ("claims", "auths", "providers")
+WORK_KINDS = ("claims", "auths", "providers", "auth-requests")
+# What a plain `check` does: it reads. Queued prior-auth requests are submitted only when asked for by name.
+READ_KINDS = WORK_KINDS[:3]
 KINDS_OF_WORK: dict[str, tuple[TaskKind, ...]] = {
     "claims": (TaskKind.CLAIM_STATUS, TaskKind.REMITTANCES),
     "auths": (TaskKind.AUTHORIZATION,),
     "providers": (TaskKind.ENROLLMENT,),
+    "auth-requests": (TaskKind.AUTH_REQUEST,),
 }
 # A failure that stops a portal's work for this check outranks one that only retries a task.
 STOPPING = (Outcome.NEEDS_A_PERSON, Outcome.LAYOUT_CHANGED, Outcome.PORTAL_DOWN)
@@ -130,7 +133,7 @@ class Check:
         portals: Sequence[str] = (),
         claim_ids: Sequence[str] = (),
         force: bool = False,
-        what: Sequence[str] = WORK_KINDS,
+        what: Sequence[str] = READ_KINDS,
         progress: Progress = NO_PROGRESS,
     ) -> RunReport:
         """Check `what` (claims, auths, providers) on the configured portals, or only `claim_ids`."""

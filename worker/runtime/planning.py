@@ -15,10 +15,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from flows.auth_requests import due_requests
 from flows.cadence import ANY_PAYER, Due, auth_verdicts, claim_verdicts, due_authorizations, due_claims, due_enrollments
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind, portal_does
 from portals.registry import adapter_capabilities
+from store import auth_requests as requests_store
 from store import tasks
 from store.authorizations import list_authorizations
 from store.claims import list_claims
@@ -35,6 +37,7 @@ JOB_KINDS: dict[str, TaskKind] = {
     "remittances": TaskKind.REMITTANCES,
     "auths": TaskKind.AUTHORIZATION,
     "enrollments": TaskKind.ENROLLMENT,
+    "auth_requests": TaskKind.AUTH_REQUEST,
 }
 NEW_ERA_FILES = "new ERA files"
 
@@ -128,6 +131,9 @@ class Planner:
         if kind is TaskKind.REMITTANCES:
             return [Due("", ANY_PAYER, NEW_ERA_FILES, 0)]
         with session_scope(self.engine) as session:
+            if kind is TaskKind.AUTH_REQUEST:  # every open request, each time: the flow looks before it writes
+                rows = requests_store.list_requests(session, requests_store.OPEN_STATES)
+                return [Due(request_id, payer_id, why, 0) for request_id, payer_id, why in due_requests(rows)]
             if kind is TaskKind.CLAIM_STATUS:
                 claims = list_claims(session, claim_ids=list(claim_ids) or None)
                 denials = list_denials(session, statuses=list(OPEN_STATES))
