@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fake_portal.filed_requests import Attachment, FiledRequest, RequestForm
 from fake_portal.programs import Authorization
 from fake_portal.web import world
 from fake_portal.world import World
@@ -30,41 +30,6 @@ DECISION_DAYS = 3  # a request filed today is decided (approved) this many days 
 REFERENCE_PREFIX = {"UHP": "UA", "LSM": "LA"}
 FIRST_SERIAL = 800001
 PDF_MAGIC = b"%PDF-"
-
-
-@dataclass(frozen=True)
-class Attachment:
-    name: str
-    size: int
-    is_pdf: bool
-
-
-@dataclass
-class RequestForm:
-    """What was typed into a request form, before the portal checked it."""
-
-    member_id: str = ""
-    date_of_birth: date | None = None
-    servicing_npi: str = ""
-    procedure_codes: tuple[str, ...] = ()
-    units: int | None = None
-    start: date | None = None
-    end: date | None = None
-    diagnosis_codes: tuple[str, ...] = ()
-    provider_reference: str = ""
-    attachments: list[Attachment] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class FiledRequest:
-    """A request the portal filed: kept for the admin API and the "submitted requests" list."""
-
-    portal: str
-    payer_id: str
-    reference: str
-    form: RequestForm
-    submitted_on: date
-    submitted_at: datetime
 
 
 def split_codes(text: str) -> tuple[str, ...]:

@@ -16,7 +16,6 @@ from fake_portal import commercial
 from fake_portal.auth_requests import (
     ICD10_CODE,
     PROCEDURE_CODE,
-    RequestForm,
     after_filing,
     file_request,
     filed_for,
@@ -24,6 +23,7 @@ from fake_portal.auth_requests import (
     read_attachments,
     split_codes,
 )
+from fake_portal.filed_requests import RequestForm
 from fake_portal.web import layout, world
 from fake_portal.world import Session
 

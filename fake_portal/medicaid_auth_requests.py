@@ -17,8 +17,6 @@ from fake_portal import medicaid
 from fake_portal.auth_requests import (
     ICD10_CODE,
     PROCEDURE_CODE,
-    FiledRequest,
-    RequestForm,
     after_filing,
     file_request,
     filed_for,
@@ -26,6 +24,7 @@ from fake_portal.auth_requests import (
     read_attachments,
     split_codes,
 )
+from fake_portal.filed_requests import FiledRequest, RequestForm
 from fake_portal.web import layout, world
 from fake_portal.world import Session
 

@@ -12,15 +12,12 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import TYPE_CHECKING
 
 from fake_portal.data import Dataset
+from fake_portal.filed_requests import FiledRequest
 from fake_portal.id_drift import check_id_drift
 from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
 from fake_portal.programs import Programs, generate_programs
-
-if TYPE_CHECKING:
-    from fake_portal.auth_requests import FiledRequest
 
 PORTALS = ("clearinghouse", "commercial", "medicaid")
 

@@ -38,6 +38,16 @@ from store.models import AuthRequestRow
 ICD10 = re.compile(r"[A-TV-Z]\d[0-9A-Z](\.?[0-9A-Z]{1,4})?")
 REQUEST_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{2,19}")
 PDF_MAGIC = b"%PDF-"
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def parse_birth_date(value: str) -> str:
+    """A date of birth, as ISO text: the import bounds for service dates (from 2000, a year ahead) do not
+    apply, so it is not handed back as a date; a birthday in the future or before 1900 is a typo."""
+    born = parse_date(value)
+    if not EARLIEST_BIRTH <= born <= date.today():
+        raise BadValue("is not a date of birth (between 1900 and today)")
+    return born.isoformat()
 
 
 def parse_units(value: str) -> int:
@@ -97,7 +107,7 @@ class RequestRecord:
     request_id: str | None
     payer_id: str
     member_id: str = field(repr=False)
-    date_of_birth: date = field(repr=False)
+    date_of_birth: str = field(repr=False)  # ISO, see parse_birth_date
     servicing_npi: str
     procedure_codes: tuple[str, ...]
     units: int
@@ -114,7 +124,7 @@ def request_table(base: Path) -> CsvTable[RequestRecord]:
             Column("request_id", parse_request_id, required=False, echo=True),
             Column("payer_id", str.upper, echo=True),
             Column("member_id"),
-            Column("date_of_birth", parse_date),
+            Column("date_of_birth", parse_birth_date),
             Column("servicing_npi", parse_npi, echo=True),
             Column("procedure_codes", parse_codes, echo=True),
             Column("units", parse_units, echo=True),
@@ -210,7 +220,7 @@ def _row(record: RequestRecord, by: str, now: datetime) -> AuthRequestRow:
         request_id=record.request_id or f"PA-{secrets.token_hex(4).upper()}",
         payer_id=record.payer_id,
         member_id=record.member_id.upper(),
-        date_of_birth=record.date_of_birth,
+        date_of_birth=date.fromisoformat(record.date_of_birth),
         servicing_npi=record.servicing_npi,
         procedure_codes=list(record.procedure_codes),
         units=record.units,

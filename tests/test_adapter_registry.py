@@ -117,6 +117,7 @@ def test_the_shipped_adapters_offer_what_their_portals_do(name: str) -> None:
     expected |= {TaskKind.AUTHORIZATION} if AuthorizationLookup in SHIPPED[name] else set()
     expected |= {TaskKind.ENROLLMENT} if SHIPPED[name] & {EnrollmentLookup, PayerEnrollments} else set()
     expected |= {TaskKind.REMITTANCES} if RemittanceFiles in SHIPPED[name] else set()
+    expected |= {TaskKind.AUTH_REQUEST} if AuthRequestSubmission in SHIPPED[name] else set()
     assert offered == expected
 
 
