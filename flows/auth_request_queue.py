@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from flows.auth_requests import RequestProblem, queue_request, sync_request_findings
 from flows.csv_rows import (
@@ -163,7 +164,10 @@ def check_fields(values: Mapping[str, str], today: date, base: Path, names: Mapp
             problems.append(f"{names.get(column.name, column.name)}: {far}")
             del parsed[column.name]
     for check in table.checks:
-        problems += [f"{names.get(name, name)}: {reason}" for name, reason in check(parsed)]
+        for name, reason in check(parsed):
+            for field_name, shown in names.items():  # "is before start_date" as the person saw the field
+                reason = reason.replace(field_name, shown)
+            problems.append(f"{names.get(name, name)}: {reason}")
     if problems:
         raise RequestProblem("; ".join(problems))
     return RequestRecord(**parsed)
@@ -175,12 +179,12 @@ class Queued:
     new: bool  # False: the same request was queued or submitted already
 
 
-def queue_records(engine: Engine, records: list[RequestRecord], by: str, now: datetime) -> list[Queued]:
-    """Queue each record (all in the caller's import: a record that repeats one already there is not queued)."""
+def queue_records(session: Session, records: list[RequestRecord], by: str, now: datetime) -> list[Queued]:
+    """Queue each record in the caller's transaction (a record that repeats one already there is not queued)."""
     queued = []
     for record in records:
         row = _row(record, by, now)
-        kept = queue_request(engine, row)
+        kept = queue_request(session, row)
         queued.append(Queued(kept.request_id, kept is row))
     return queued
 
@@ -198,7 +202,8 @@ def queue_file(engine: Engine, path: Path, by: str, now: datetime) -> list[Queue
         raise RequestProblem(
             f"{path.name}: request id(s) {', '.join(clashes)} already name other requests; nothing was queued"
         )
-    return queue_records(engine, rows.records, by, now)
+    with session_scope(engine) as session:  # one transaction: the whole file or nothing
+        return queue_records(session, rows.records, by, now)
 
 
 def requeue(engine: Engine, request_id: str, changes: Mapping[str, Any], now: datetime) -> AuthRequestRow:

@@ -211,22 +211,22 @@ class RequestProblem(ValueError):
     """A request that cannot be queued; the message names the field and never a member id or date of birth."""
 
 
-def queue_request(engine: Engine, row: AuthRequestRow) -> AuthRequestRow:
-    """Queue a checked request, unless the same one (payer, member, codes, dates) is queued or submitted already:
-    then that one is returned and nothing is written (a double click, a file imported twice)."""
+def queue_request(session: Session, row: AuthRequestRow) -> AuthRequestRow:
+    """Queue a checked request in the caller's transaction, unless the same one (payer, member, codes, dates) is
+    queued or submitted already: then that one is returned and nothing is written (a double click, a file
+    imported twice). Two processes inserting it at once: the database keeps one (content_key is unique)."""
+    same = requests_store.same_request(session, row)
+    if same is not None:
+        return same
     try:
-        with session_scope(engine) as session:
-            same = requests_store.same_request(session, row)
-            if same is not None:
-                return same
+        with session.begin_nested():
             requests_store.add_request(session, row)
-            return row
-    except IntegrityError:  # the same request inserted at the same moment by another process
-        with session_scope(engine) as session:
-            same = requests_store.same_request(session, row)
+    except IntegrityError:
+        same = requests_store.same_request(session, row)
         if same is None:
             raise
         return same
+    return row
 
 
 def due_requests(rows: Iterable[AuthRequestRow]) -> list[tuple[str, str, str]]:

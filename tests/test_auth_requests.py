@@ -207,7 +207,7 @@ def test_the_same_request_queued_twice_is_one_request_on_the_portal(workspace: W
     [
         (("--codes", "9711"), "--codes: 9711 is not a procedure code"),
         (("--diagnosis", "5450"), "--diagnosis: is not a list of ICD-10-CM codes"),
-        (("--to", "2026-11-01"), "--to: is before start_date"),
+        (("--to", "2026-11-01"), "--to: is before --from"),
         (("--npi", "1234567890"), "--npi: 1234567890 is not a valid NPI"),
         (("--attach", "missing.pdf"), "--attach: attachment 1 of 1 does not exist"),
         (("--attach", "notes.txt"), "--attach: attachment 1 of 1 is not a PDF file"),

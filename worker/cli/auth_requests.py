@@ -72,6 +72,7 @@ def request_command(
 ) -> None:
     """Queue one request; the `auth_requests` job (or `check --what auth-requests`) submits it once."""
     from flows.auth_request_queue import check_fields, queue_records
+    from store.db import session_scope
     from worker.clock import utcnow
 
     settings = load_settings()
@@ -89,7 +90,8 @@ def request_command(
     }
     record = check_fields(values, practice_today(settings), Path.cwd(), OPTION_NAMES)
     require_submitting_portal(settings, record.payer_id)
-    [queued] = queue_records(open_engine(settings), [record], by or getpass.getuser(), utcnow())
+    with session_scope(open_engine(settings)) as session:
+        [queued] = queue_records(session, [record], by or getpass.getuser(), utcnow())
     console.print(say_queued(queued))
 
 

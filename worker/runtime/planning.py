@@ -60,11 +60,7 @@ class Planner:
 
     def able(self, kind: TaskKind) -> list[str]:
         """Enabled portals whose adapter can do this kind of work."""
-        return [
-            name
-            for name, portal in self.settings.portals.items()
-            if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
-        ]
+        return able_portals(self.settings, kind)
 
     def due(self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = ()) -> list[tuple[str, Due]]:
         """(portal, target) for every enabled portal that answers for it, most urgent first.
@@ -164,6 +160,15 @@ class Planner:
             elif portal is None or not self.settings.portals[portal].enabled:
                 unrouted[item.payer_id] += 1
         return sorted(routed, key=lambda pair: -pair[1].priority), unrouted
+
+
+def able_portals(settings: Settings, kind: TaskKind) -> list[str]:
+    """Enabled portals whose adapter can do this kind of work (asked of the registry: no browser code)."""
+    return [
+        name
+        for name, portal in settings.portals.items()
+        if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
+    ]
 
 
 def _forced(item: Due) -> Due:
