@@ -195,8 +195,11 @@ def test_the_same_request_queued_twice_is_one_request_on_the_portal(workspace: W
     assert first in second.stdout
     again = queue(workspace, "LSM")
     assert again == first
-    with running(workspace):
-        wait_until(lambda: settled(workspace, first), "the request was submitted")
+    checked = cli(workspace.config_path, "check", "--what", "auth-requests")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    [filed] = on_portal(workspace, "LSM")
+    assert f"lakeshore: prior-auth request {first}: submitted as {filed['reference']}" in checked.stdout
+    assert cli(workspace.config_path, "check", "--what", "auth-requests").returncode == 0  # nothing left to do
     assert len(on_portal(workspace, "LSM")) == 1
     with session(workspace) as s:
         assert len(s.exec(select(AuthRequestRow)).all()) == 1

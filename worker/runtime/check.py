@@ -86,6 +86,7 @@ class PortalReport:
     auths_changed: int = 0
     enrollments_checked: int = 0
     enrollments_changed: int = 0
+    auth_requests: list[str] = field(default_factory=list)  # "PA-1F2E3D4C: submitted as UA800001"
     errors: int = 0  # claims left without an answer
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
@@ -295,6 +296,8 @@ class Tally:
             elif task.kind == TaskKind.ENROLLMENT:
                 report.enrollments_checked += result.checked
                 report.enrollments_changed += result.changed
+            elif task.kind == TaskKind.AUTH_REQUEST:
+                report.auth_requests.append(f"{task.target}: {result.words}")
             elif task.kind == TaskKind.REMITTANCES:
                 report.eras += result.eras
                 for file_id, why in result.rejected_eras:
