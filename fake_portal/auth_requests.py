@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from starlette.datastructures import UploadFile
@@ -30,6 +31,58 @@ DECISION_DAYS = 3  # a request filed today is decided (approved) this many days 
 REFERENCE_PREFIX = {"UHP": "UA", "LSM": "LA"}
 FIRST_SERIAL = 800001
 PDF_MAGIC = b"%PDF-"
+
+
+MAX_UNITS = 999
+
+
+@dataclass(frozen=True)
+class RefusalWords:
+    """One portal's words for each thing wrong with a request form ({code}, {n} and {max_units} filled in).
+    A portal that says one thing for several problems (both dates) says it once."""
+
+    no_member: str
+    no_birth_date: str
+    unknown_member: str
+    bad_npi: str
+    no_codes: str
+    bad_code: str
+    bad_units: str
+    no_start: str
+    no_end: str
+    end_before_start: str
+    no_diagnoses: str
+    bad_diagnosis: str
+    not_pdf: str
+
+
+def form_problems(w: World, payer_id: str, form: RequestForm, words: RefusalWords) -> list[str]:
+    """What is wrong with a request form, in the portal's words and the form's order; [] files it."""
+    found = []
+    if not form.member_id.isalnum():
+        found.append(words.no_member)
+    if form.date_of_birth is None:
+        found.append(words.no_birth_date)
+    if form.member_id.isalnum() and not known_member(w, {payer_id}, form.member_id):
+        found.append(words.unknown_member)
+    if not (form.servicing_npi.isdigit() and len(form.servicing_npi) == 10):
+        found.append(words.bad_npi)
+    if not form.procedure_codes:
+        found.append(words.no_codes)
+    found += [words.bad_code.format(code=c) for c in form.procedure_codes if not PROCEDURE_CODE.fullmatch(c)]
+    if form.units is None or not 1 <= form.units <= MAX_UNITS:
+        found.append(words.bad_units.format(max_units=MAX_UNITS))
+    if form.start is None:
+        found.append(words.no_start)
+    if form.end is None:
+        found.append(words.no_end)
+    if form.start is not None and form.end is not None and form.end < form.start:
+        found.append(words.end_before_start)
+    if not form.diagnosis_codes:
+        found.append(words.no_diagnoses)
+    found += [words.bad_diagnosis.format(code=c) for c in form.diagnosis_codes if not ICD10_CODE.fullmatch(c)]
+    found += [words.not_pdf.format(n=n) for n, a in enumerate(form.attachments, start=1) if not a.is_pdf]
+    return list(dict.fromkeys(found))
 
 
 def split_codes(text: str) -> tuple[str, ...]:

@@ -5,7 +5,6 @@ submitted requests. Layout 2 renames the page ids and the summary attribute and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -14,12 +13,11 @@ from starlette.routing import Route
 
 from fake_portal import commercial
 from fake_portal.auth_requests import (
-    ICD10_CODE,
-    PROCEDURE_CODE,
+    RefusalWords,
     after_filing,
     file_request,
     filed_for,
-    known_member,
+    form_problems,
     read_attachments,
     split_codes,
 )
@@ -85,7 +83,6 @@ LIST_COLUMNS = {
         ("tracking", "Your tracking #"),
     ),
 }
-MAX_UNITS = 999
 
 
 def _render(
@@ -125,7 +122,7 @@ async def request_submit(request: Request) -> Response:
         provider_reference=values.get("provider_reference", "").strip(),
         attachments=await read_attachments(posted.getlist("attachments")),
     )
-    errors = _problems(request, form)
+    errors = form_problems(world(request), PAYER_ID, form, WORDS)
     if errors:
         return _render(request, "auth_request.html", session, {"values": values, "errors": errors})
     filed = file_request(world(request), PORTAL, PAYER_ID, form)
@@ -137,51 +134,21 @@ def _units(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def _problems(request: Request, form: RequestForm) -> list[str]:
-    """Unity's words for what is wrong, in the form's order."""
-    problems = []
-    if not form.member_id:
-        problems.append("Enter the member ID.")
-    if form.date_of_birth is None:
-        problems.append("Enter the member's date of birth as MM/DD/YYYY.")
-    if form.member_id and not known_member(world(request), {PAYER_ID}, form.member_id):
-        problems.append("We couldn't find this member. Check the member ID and date of birth.")
-    if not (form.servicing_npi.isdigit() and len(form.servicing_npi) == 10):
-        problems.append("Enter the servicing provider's 10-digit NPI.")
-    if not form.procedure_codes:
-        problems.append("Enter at least one procedure code.")
-    problems += [
-        f"Procedure code {code} is not a valid CPT or HCPCS code."
-        for code in form.procedure_codes
-        if not PROCEDURE_CODE.fullmatch(code)
-    ]
-    if form.units is None or not 1 <= form.units <= MAX_UNITS:
-        problems.append(f"Enter the number of units requested (1 to {MAX_UNITS}).")
-    problems += _date_problems(form.start, form.end)
-    if not form.diagnosis_codes:
-        problems.append("Enter at least one diagnosis code.")
-    problems += [
-        f"Diagnosis code {code} is not a valid ICD-10-CM code."
-        for code in form.diagnosis_codes
-        if not ICD10_CODE.fullmatch(code)
-    ]
-    problems += [
-        f"Attachment {n} is not a PDF file. Attachments must be PDF files."
-        for n, attachment in enumerate(form.attachments, start=1)
-        if not attachment.is_pdf
-    ]
-    return problems
-
-
-def _date_problems(start: date | None, end: date | None) -> list[str]:
-    problems = []
-    if start is None:
-        problems.append("Enter the start date as MM/DD/YYYY.")
-    if end is None:
-        problems.append("Enter the end date as MM/DD/YYYY.")
-    if start is not None and end is not None and end < start:
-        problems.append("The end date must be on or after the start date.")
-    return problems
+WORDS = RefusalWords(
+    no_member="Enter the member ID.",
+    no_birth_date="Enter the member's date of birth as MM/DD/YYYY.",
+    unknown_member="We couldn't find this member. Check the member ID and date of birth.",
+    bad_npi="Enter the servicing provider's 10-digit NPI.",
+    no_codes="Enter at least one procedure code.",
+    bad_code="Procedure code {code} is not a valid CPT or HCPCS code.",
+    bad_units="Enter the number of units requested (1 to {max_units}).",
+    no_start="Enter the start date as MM/DD/YYYY.",
+    no_end="Enter the end date as MM/DD/YYYY.",
+    end_before_start="The end date must be on or after the start date.",
+    no_diagnoses="Enter at least one diagnosis code.",
+    bad_diagnosis="Diagnosis code {code} is not a valid ICD-10-CM code.",
+    not_pdf="Attachment {n} is not a PDF file. Attachments must be PDF files.",
+)
 
 
 async def submitted_requests(request: Request) -> Response:

@@ -6,8 +6,6 @@ Upper-case words, MM/DD/YYYY dates, the field names and ids of the vendor's two 
 
 from __future__ import annotations
 
-from datetime import date
-
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,12 +13,11 @@ from starlette.routing import Route
 
 from fake_portal import medicaid
 from fake_portal.auth_requests import (
-    ICD10_CODE,
-    PROCEDURE_CODE,
+    RefusalWords,
     after_filing,
     file_request,
     filed_for,
-    known_member,
+    form_problems,
     read_attachments,
     split_codes,
 )
@@ -59,7 +56,6 @@ LIST_COLUMNS = {
     1: ("PA NUMBER", "PROVIDER REF #", "PROC CODES", "FROM DATE", "TO DATE", "STATUS", "SUBMIT DATE"),
     2: ("STATUS", "PA NUMBER", "SUBMIT DATE", "PROC CODES", "FROM DATE", "TO DATE", "PROVIDER REF #"),
 }
-MAX_UNITS = 999
 
 
 def _page(request: Request, template: str, context: dict[str, object], status_code: int = 200) -> Response:
@@ -89,7 +85,7 @@ async def request_form(request: Request, session: Session) -> Response:
         provider_reference=values["reference"],
         attachments=await read_attachments(uploads),
     )
-    errors = _problems(request, form)
+    errors = form_problems(world(request), PAYER_ID, form, WORDS)
     if errors:
         return _page(request, "pa_request.html", {"values": values, "errors": errors})
     filed = file_request(world(request), PORTAL, PAYER_ID, form)
@@ -97,45 +93,21 @@ async def request_form(request: Request, session: Session) -> Response:
     return await after_filing(request, PORTAL, receipt, medicaid.fault_page(request, "error"))
 
 
-def _problems(request: Request, form: RequestForm) -> list[str]:
-    """The eMMIS edit messages, in the form's order."""
-    problems = []
-    if not form.member_id.isalnum():
-        problems.append("RECIPIENT ID IS REQUIRED.")
-    if form.date_of_birth is None:
-        problems.append("DATE OF BIRTH MUST BE ENTERED AS MM/DD/YYYY.")
-    if form.member_id.isalnum() and not known_member(world(request), {PAYER_ID}, form.member_id):
-        problems.append("RECIPIENT NOT FOUND. VERIFY THE RECIPIENT ID AND DATE OF BIRTH.")
-    if not (form.servicing_npi.isdigit() and len(form.servicing_npi) == 10):
-        problems.append("SERVICING PROVIDER NPI MUST BE 10 DIGITS.")
-    if not form.procedure_codes:
-        problems.append("AT LEAST ONE PROCEDURE CODE IS REQUIRED.")
-    problems += [
-        f"PROCEDURE CODE {code} IS NOT A VALID CPT/HCPCS CODE."
-        for code in form.procedure_codes
-        if not PROCEDURE_CODE.fullmatch(code)
-    ]
-    if form.units is None or not 1 <= form.units <= MAX_UNITS:
-        problems.append(f"UNITS REQUESTED MUST BE A NUMBER FROM 1 TO {MAX_UNITS}.")
-    problems += _date_problems(form.start, form.end)
-    if not form.diagnosis_codes:
-        problems.append("AT LEAST ONE DIAGNOSIS CODE IS REQUIRED.")
-    problems += [
-        f"DIAGNOSIS CODE {code} IS NOT A VALID ICD-10-CM CODE."
-        for code in form.diagnosis_codes
-        if not ICD10_CODE.fullmatch(code)
-    ]
-    if any(not attachment.is_pdf for attachment in form.attachments):
-        problems.append("ATTACHMENTS MUST BE PDF DOCUMENTS.")
-    return problems
-
-
-def _date_problems(start: date | None, end: date | None) -> list[str]:
-    if start is None or end is None:
-        return ["FROM AND TO DATES MUST BE ENTERED AS MM/DD/YYYY."]
-    if end < start:
-        return ["TO DATE CANNOT BE BEFORE FROM DATE."]
-    return []
+WORDS = RefusalWords(
+    no_member="RECIPIENT ID IS REQUIRED.",
+    no_birth_date="DATE OF BIRTH MUST BE ENTERED AS MM/DD/YYYY.",
+    unknown_member="RECIPIENT NOT FOUND. VERIFY THE RECIPIENT ID AND DATE OF BIRTH.",
+    bad_npi="SERVICING PROVIDER NPI MUST BE 10 DIGITS.",
+    no_codes="AT LEAST ONE PROCEDURE CODE IS REQUIRED.",
+    bad_code="PROCEDURE CODE {code} IS NOT A VALID CPT/HCPCS CODE.",
+    bad_units="UNITS REQUESTED MUST BE A NUMBER FROM 1 TO {max_units}.",
+    no_start="FROM AND TO DATES MUST BE ENTERED AS MM/DD/YYYY.",
+    no_end="FROM AND TO DATES MUST BE ENTERED AS MM/DD/YYYY.",
+    end_before_start="TO DATE CANNOT BE BEFORE FROM DATE.",
+    no_diagnoses="AT LEAST ONE DIAGNOSIS CODE IS REQUIRED.",
+    bad_diagnosis="DIAGNOSIS CODE {code} IS NOT A VALID ICD-10-CM CODE.",
+    not_pdf="ATTACHMENTS MUST BE PDF DOCUMENTS.",
+)
 
 
 @medicaid.signed_in

@@ -19,7 +19,7 @@ from portals.errors import RequestRefused
 from portals.identifiers import same_id
 from portals.pages import PageObject
 from portals.types import AuthRequest, AuthRequestReceipt
-from portals.unity_auth_requests import REFERENCE, submit_and_wait
+from portals.unity_auth_requests import REFERENCE
 
 US_DATE = "%m/%d/%Y"
 PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
@@ -103,7 +103,7 @@ class RequestFormPage(TitledPage):
         return self
 
     def submit_once(self, request: AuthRequest) -> AuthRequestReceipt:
-        submit_and_wait(self.adapter, self.NAME, self.required(self.SUBMIT, "SUBMIT REQUEST button"))
+        self.adapter.follow(self.NAME, self.required(self.SUBMIT, "SUBMIT REQUEST button"))
         receipt, errors = ReceiptPage(self.adapter), self.find(self.ERRORS)
         self.adapter.expect_page(receipt.NAME, receipt.landmark().or_(errors))
         if errors.first.is_visible():
@@ -162,7 +162,7 @@ class RequestStatusPage(TitledPage):
 
     def search(self, member_id: str) -> RequestStatusPage:
         self.required(self.RECIPIENT_ID, "recipient id field").fill(member_id)
-        submit_and_wait(self.adapter, self.NAME, self.required(self.SEARCH, "search button"))
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
         self.adapter.expect_page(self.NAME, self.find(self.TABLE).or_(self.find(self.NONE)))
         return self
 

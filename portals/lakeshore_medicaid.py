@@ -12,16 +12,13 @@ import re
 from decimal import Decimal
 from typing import ClassVar
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.balance import Entry, Line, Sheet
 from portals.base import FaultPage, PortalAdapter
 from portals.capabilities import AuthorizationLookup, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
     ClaimNotFound,
-    LayoutChanged,
     LoginRejected,
     MfaRejected,
     MfaRequired,
@@ -113,20 +110,6 @@ class LakeshoreMedicaidAdapter(
             self.goto(path)
             results.append(PriorAuthDetailPage(self).read(auth_number))
         return results
-
-    def follow(self, name: str, control: Locator) -> None:
-        """Click something that loads a new page and wait for it; HTTP faults become typed errors."""
-        try:
-            with self.page.expect_navigation(wait_until="domcontentloaded") as navigation:
-                try:
-                    control.click()
-                except PlaywrightTimeout:
-                    raise LayoutChanged(self.portal, name, "its button or link could not be clicked") from None
-        except PlaywrightTimeout as exc:
-            raise PortalUnavailable(self.portal, f"no answer after submitting the {name} page in time") from exc
-        except PlaywrightError as exc:
-            raise PortalUnavailable(self.portal, f"could not submit the {name} page") from exc
-        self.raise_for_response(navigation.value)
 
 
 class TitledPage(PageObject[LakeshoreMedicaidAdapter]):

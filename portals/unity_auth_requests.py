@@ -11,13 +11,9 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
 from portals.base import BLANK, PortalAdapter
 from portals.capabilities import AuthRequestSubmission
-from portals.errors import LayoutChanged, PortalUnavailable, RequestRefused
+from portals.errors import RequestRefused
 from portals.identifiers import same_id
 from portals.pages import PageObject
 from portals.types import AuthRequest, AuthRequestReceipt
@@ -53,22 +49,6 @@ class UnityAuthRequests(AuthRequestSubmission):
 def _adapter(mixin: object) -> PortalAdapter:
     assert isinstance(mixin, PortalAdapter)  # mixed into UnityHealthAdapter only
     return mixin
-
-
-def submit_and_wait(adapter: PortalAdapter, page_name: str, control: Locator) -> None:
-    """Click once and wait for the page it loads. No answer in time or an error status is PortalUnavailable:
-    after a submit that is ambiguous (the portal may have filed it), and the caller treats it so."""
-    try:
-        with adapter.page.expect_navigation(wait_until="domcontentloaded") as navigation:
-            try:
-                control.click(no_wait_after=True)  # the navigation is waited for below, once
-            except PlaywrightTimeout:
-                raise LayoutChanged(adapter.portal, page_name, "its submit button could not be clicked") from None
-    except PlaywrightTimeout as exc:
-        raise PortalUnavailable(adapter.portal, f"no answer after submitting the {page_name} in time") from exc
-    except PlaywrightError as exc:
-        raise PortalUnavailable(adapter.portal, f"could not submit the {page_name}") from exc
-    adapter.raise_for_response(navigation.value)
 
 
 class RequestFormPage(PageObject[PortalAdapter]):
@@ -113,7 +93,7 @@ class RequestFormPage(PageObject[PortalAdapter]):
         return self
 
     def submit_once(self, request: AuthRequest) -> AuthRequestReceipt:
-        submit_and_wait(self.adapter, self.NAME, self.required(self.SUBMIT, "'Submit request' button"))
+        self.adapter.follow(self.NAME, self.required(self.SUBMIT, "'Submit request' button"))
         confirmation, errors = ConfirmationPage(self.adapter), self.find(self.ERRORS)
         self.adapter.expect_page(confirmation.NAME, confirmation.landmark().or_(errors))
         if errors.first.is_visible():
@@ -177,7 +157,7 @@ class RequestListPage(PageObject[PortalAdapter]):
 
     def search(self, member_id: str) -> RequestListPage:
         self.required(self.MEMBER_ID, "member ID field").fill(member_id)
-        submit_and_wait(self.adapter, self.NAME, self.required(self.SEARCH, "'Show requests' button"))
+        self.adapter.follow(self.NAME, self.required(self.SEARCH, "'Show requests' button"))
         answered = self.find(self.TABLE).or_(self.find(self.NONE)).or_(self.find(self.MEMBER_ERROR))
         self.adapter.expect_page(self.NAME, answered)
         if self.shows(self.MEMBER_ERROR):
