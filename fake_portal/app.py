@@ -11,22 +11,25 @@ from starlette.staticfiles import StaticFiles
 
 from fake_portal import (
     admin,
+    auth_requests,
     clearinghouse,
     commercial,
+    commercial_auth_requests,
     eligibility_clearinghouse,
     eligibility_commercial,
     eligibility_medicaid,
     medicaid,
+    medicaid_auth_requests,
 )
 from fake_portal.web import HERE, FaultInjection, SessionRequests
 from fake_portal.world import World
 
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
-# Pages each portal gained later, in their own modules.
-EXTRA_ROUTES = {
-    "clearinghouse": eligibility_clearinghouse.routes,
-    "commercial": eligibility_commercial.routes,
-    "medicaid": eligibility_medicaid.routes,
+# Pages added later, in modules of their own, matched before the portal's own routes (which have catch-alls).
+EXTRA_ROUTES: dict[str, list[BaseRoute]] = {
+    "clearinghouse": list(eligibility_clearinghouse.routes),
+    "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes],
+    "medicaid": [*eligibility_medicaid.routes, *medicaid_auth_requests.routes],
 }
 
 
@@ -36,12 +39,12 @@ def index(request: Request) -> HTMLResponse:
 
 
 def create_app(world: World) -> Starlette:
-    routes: list[BaseRoute] = [Route("/", index), *admin.routes]
+    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes]
     for name, module in PORTAL_MODULES.items():
         routes.append(
             Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")
         )
-        routes.append(Mount(f"/{name}", routes=[*module.routes, *EXTRA_ROUTES[name]]))
+        routes.append(Mount(f"/{name}", routes=[*EXTRA_ROUTES.get(name, []), *module.routes]))
     app = Starlette(
         routes=routes,
         middleware=[

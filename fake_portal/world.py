@@ -15,6 +15,7 @@ from datetime import time as dtime
 
 from fake_portal.appointments import Schedule, generate_schedule
 from fake_portal.data import Dataset
+from fake_portal.filed_requests import FiledRequest
 from fake_portal.id_drift import check_id_drift
 from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
 from fake_portal.programs import Programs, generate_programs
@@ -43,6 +44,10 @@ class Faults:
     page_drift: PageDrift = NO_PAGE_DRIFT
     # Identifiers that drift (fake_portal/id_drift.py): "separators", "renumber", "vanish" or "vanish:ID1,ID2".
     id_drift: str = ""
+    # After a prior-auth request is filed (fake_portal/auth_requests.py): "hang" holds the confirmation back
+    # auth_request_hang_s seconds, "error" answers HTTP 500 in its place; either way the request is on file.
+    auth_request_after_filing: str = ""
+    auth_request_hang_s: float = 60.0
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -140,6 +145,10 @@ class World:
             self.requests = dict.fromkeys(PORTALS, 0)
             # Requests being answered right now (a slow page keeps one here for its whole delay).
             self.in_flight = dict.fromkeys(PORTALS, 0)
+            # Prior-auth requests filed online, and the authorizations they became, go with the rest.
+            for filed in getattr(self, "auth_requests", ()):
+                self.programs.authorizations.pop(filed.reference, None)
+            self.auth_requests: list[FiledRequest] = []
 
     # --- clock ---------------------------------------------------------
 

@@ -229,6 +229,7 @@ FINDING_OWNERS = {
     "auth_pending_overdue": "front_desk",
     "claim_outside_auth": "front_desk",
     **dict.fromkeys(ELIGIBILITY_FINDINGS, "front_desk"),  # before the visit: flows.eligibility
+    "auth_request_refused": "front_desk",  # whoever owns prior authorizations fixes and re-queues it
     "enrollment_inactive": "credentialing",
     "revalidation_due": "credentialing",
     "caqh_due": "credentialing",
@@ -256,6 +257,10 @@ FINDING_TEXT = {
     "claim_outside_auth": (
         "Claim {subject} ({payer}, {amount}) is billed outside its authorization",
         "Get the authorization amended or correct the claim (expect CO-197/198)",
+    ),
+    "auth_request_refused": (
+        "Prior-auth request {subject} ({payer}) was refused by the portal",
+        "Correct it as the portal says, then `portal-worker auth requeue {subject}`",
     ),
     "enrollment_inactive": (
         "Provider {subject}: enrollment not active, {amount} of unpaid claims",

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 
+from flows.auth_requests import submit_request
 from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
@@ -24,6 +25,7 @@ from flows.plausibility import MissingClaims, TooManyMissing
 from flows.remittances import fetch_new_remittances
 from portals.capabilities import (
     AuthorizationLookup,
+    AuthRequestSubmission,
     EligibilityInquiry,
     EnrollmentLookup,
     PayerEnrollments,
@@ -40,6 +42,7 @@ class TaskKind(StrEnum):
     ENROLLMENT = "enrollment"
     REMITTANCES = "remittances"
     ELIGIBILITY = "eligibility"
+    AUTH_REQUEST = "auth_request"
 
 
 def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
@@ -52,6 +55,8 @@ def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
         return RemittanceFiles in capabilities
     if kind is TaskKind.ELIGIBILITY:
         return EligibilityInquiry in capabilities
+    if kind is TaskKind.AUTH_REQUEST:
+        return AuthRequestSubmission in capabilities
     return True
 
 
@@ -126,6 +131,12 @@ def work_task(
             raise TaskNotOffered(adapter, kind)
         answer = check_appointment(adapter, target, engine, run_id=run_id, now=now, tz=tz, keep_evidence=keep_evidence)
         return TaskResult(answer.words, checked=int(answer.asked))
+    if kind is TaskKind.AUTH_REQUEST:
+        if not isinstance(adapter, AuthRequestSubmission):
+            raise TaskNotOffered(adapter, kind)
+        # Every attempt, a retry after a failure included, looks on the portal before it may submit.
+        submitted = submit_request(adapter, target, engine, run_id=run_id, now=now)
+        return TaskResult(submitted.words, changed=int(submitted.state == "submitted"))
     if not isinstance(adapter, RemittanceFiles):
         raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)

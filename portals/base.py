@@ -164,6 +164,23 @@ class PortalAdapter(ABC):
         self.raise_for_response(response)
         return response
 
+    def follow(self, name: str, control: Locator) -> None:
+        """Click something that loads a new page, once, and wait for that page; HTTP faults become typed errors.
+
+        After a form's submit button, no answer in time is PortalUnavailable, not a changed page: the portal
+        may have taken the form, and whoever submitted it must treat it as ambiguous."""
+        try:
+            with self.page.expect_navigation(wait_until="domcontentloaded") as navigation:
+                try:
+                    control.click(no_wait_after=True)  # the navigation is waited for here, once
+                except PlaywrightTimeout:
+                    raise LayoutChanged(self.portal, name, "its button or link could not be clicked") from None
+        except PlaywrightTimeout as exc:
+            raise PortalUnavailable(self.portal, f"no answer after submitting the {name} page in time") from exc
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.portal, f"could not submit the {name} page") from exc
+        self.raise_for_response(navigation.value)
+
     def fetch(self, url: str, *, timeout: float, max_redirects: int = 20) -> APIResponse:
         """GET `url` with the page's cookies but outside the page, as a file's download link would."""
         if self.before_fetch is not None:

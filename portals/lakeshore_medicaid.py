@@ -12,16 +12,13 @@ import re
 from decimal import Decimal
 from typing import ClassVar
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from portals.balance import Entry, Line, Sheet
 from portals.base import FaultPage, PortalAdapter
 from portals.capabilities import AuthorizationLookup, EligibilityInquiry, EnrollmentLookup, MemberAuthorizations
 from portals.errors import (
     ClaimNotFound,
-    LayoutChanged,
     LoginRejected,
     MfaRejected,
     MfaRequired,
@@ -32,6 +29,7 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.identifiers import same_id
+from portals.lakeshore_auth_requests import LakeshoreAuthRequests
 from portals.lakeshore_eligibility import lakeshore_eligibility
 from portals.pages import PageObject
 from portals.types import (
@@ -69,7 +67,12 @@ ENROLLMENT_STATUSES = {
 
 
 class LakeshoreMedicaidAdapter(
-    PortalAdapter, AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry
+    PortalAdapter,
+    AuthorizationLookup,
+    MemberAuthorizations,
+    EnrollmentLookup,
+    EligibilityInquiry,
+    LakeshoreAuthRequests,
 ):
     kind = "lakeshore_medicaid"
     fault_pages = (
@@ -125,20 +128,6 @@ class LakeshoreMedicaidAdapter(
             self.goto(path)
             results.append(PriorAuthDetailPage(self).read(auth_number))
         return results
-
-    def follow(self, name: str, control: Locator) -> None:
-        """Click something that loads a new page and wait for it; HTTP faults become typed errors."""
-        try:
-            with self.page.expect_navigation(wait_until="domcontentloaded") as navigation:
-                try:
-                    control.click()
-                except PlaywrightTimeout:
-                    raise LayoutChanged(self.portal, name, "its button or link could not be clicked") from None
-        except PlaywrightTimeout as exc:
-            raise PortalUnavailable(self.portal, f"no answer after submitting the {name} page in time") from exc
-        except PlaywrightError as exc:
-            raise PortalUnavailable(self.portal, f"could not submit the {name} page") from exc
-        self.raise_for_response(navigation.value)
 
 
 class TitledPage(PageObject[LakeshoreMedicaidAdapter]):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from portals.capabilities import (
     AuthorizationLookup,
+    AuthRequestSubmission,
     ClaimExport,
     ClaimList,
     EligibilityInquiry,
@@ -52,12 +53,15 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
                     MemberAuthorizations,
                     EnrollmentLookup,
                     EligibilityInquiry,
+                    AuthRequestSubmission,
                 }
             ),
         ),
         "lakeshore_medicaid": AdapterEntry(
             "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
-            frozenset({AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry}),
+            frozenset(
+                {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry, AuthRequestSubmission}
+            ),
         ),
     }
 )

@@ -50,6 +50,7 @@ from portals.types import (
     EligibilityResult,
     EnrollmentResult,
 )
+from portals.unity_auth_requests import UnityAuthRequests
 from portals.unity_eligibility import unity_eligibility
 
 # The words Unity shows for a claim -> 277 claim status category (STC01-1).
@@ -99,6 +100,7 @@ class UnityHealthAdapter(
     MemberAuthorizations,
     EnrollmentLookup,
     EligibilityInquiry,
+    UnityAuthRequests,
 ):
     kind = "unity_health"
     fault_pages = (

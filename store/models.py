@@ -622,3 +622,42 @@ class EligibilityCheck(SQLModel, table=True):
     copay: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
     evidence_id: int | None = None  # the Evidence row of the page's screenshot and HTML (purged with it)
     pdf_path: str | None = None  # the page printed as PDF: the eligibility confirmation an appeal needs
+
+
+# --- prior-authorization requests submitted through the portals (issue 18) ---------------------
+
+
+class AuthRequestRow(SQLModel, table=True):
+    """A prior-authorization request staff queued for the worker to submit on the payer's portal, exactly once.
+
+    state: queued -> submitting (intent recorded before the click: attempts, intent_at) -> submitted
+    (reference_number) | refused (refusal: the portal's words) | needs_look (an ambiguous failure: the portal
+    is looked at before anything else). Member id and date of birth are PHI: never logged or put in a message."""
+
+    __tablename__ = "auth_request"
+
+    request_id: str = Field(primary_key=True)  # the practice's id, typed into the form's provider reference
+    payer_id: str = Field(index=True)
+    member_id: str = Field(repr=False)
+    date_of_birth: date = Field(repr=False)
+    servicing_npi: str
+    procedure_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    units: int
+    start_date: date
+    end_date: date
+    diagnosis_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attachments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # PDF paths
+    state: str = Field(default="queued", index=True)  # queued | submitting | submitted | refused | needs_look
+    # payer|member|codes|dates while not refused: the same request queued twice (a double click on two
+    # workspace processes at once) is refused by the database, not only by a look before the insert.
+    content_key: str | None = Field(default=None, unique=True, repr=False)
+    attempts: int = 0  # submits started (intents recorded)
+    intent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # the last intent, before its click
+    reference_number: str | None = Field(default=None, index=True)  # the payer's number: the auth number
+    adopted: bool = False  # found on the portal by the look rather than read off a confirmation
+    refusal: str | None = None  # the portal's words when it refused the form
+    last_error: str | None = None  # the last ambiguous failure, as error_text words
+    queued_by: str  # a workspace login, or the CLI's --by
+    queued_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

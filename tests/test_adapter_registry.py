@@ -16,6 +16,7 @@ from portals.base import PortalAdapter
 from portals.capabilities import (
     CAPABILITIES,
     AuthorizationLookup,
+    AuthRequestSubmission,
     ClaimExport,
     ClaimList,
     EligibilityInquiry,
@@ -40,8 +41,15 @@ SHIPPED: dict[str, set[type]] = {
         MemberAuthorizations,
         EnrollmentLookup,
         EligibilityInquiry,
+        AuthRequestSubmission,
     },
-    "lakeshore_medicaid": {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry},
+    "lakeshore_medicaid": {
+        AuthorizationLookup,
+        MemberAuthorizations,
+        EnrollmentLookup,
+        EligibilityInquiry,
+        AuthRequestSubmission,
+    },
 }
 
 
@@ -118,6 +126,7 @@ def test_the_shipped_adapters_offer_what_their_portals_do(name: str) -> None:
     expected |= {TaskKind.ENROLLMENT} if SHIPPED[name] & {EnrollmentLookup, PayerEnrollments} else set()
     expected |= {TaskKind.REMITTANCES} if RemittanceFiles in SHIPPED[name] else set()
     expected |= {TaskKind.ELIGIBILITY} if EligibilityInquiry in SHIPPED[name] else set()
+    expected |= {TaskKind.AUTH_REQUEST} if AuthRequestSubmission in SHIPPED[name] else set()
     assert offered == expected
 
 

@@ -261,6 +261,7 @@ def test_run_schedule_and_evidence_defaults(tmp_path: Path) -> None:
         "remittances": "30 6 * * mon-fri",
         "auths": "0 7 * * mon-fri",
         "enrollments": "0 5 * * mon",
+        "auth_requests": "*/5 * * * *",
         "purge": "15 2 * * *",
         "digest": "0 7 * * *",
         "eligibility": "0 16 * * mon-fri",  # the day-before check; the same-day re-check is its second line

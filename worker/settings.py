@@ -76,6 +76,7 @@ DEFAULT_CRON = {
     "remittances": "30 6 * * mon-fri",
     "auths": "0 7 * * mon-fri",
     "enrollments": "0 5 * * mon",
+    "auth_requests": "*/5 * * * *",  # prior-auth requests staff queued: submitted within minutes
     "purge": "15 2 * * *",
     "digest": "0 7 * * *",
 }
@@ -438,6 +439,9 @@ class ScheduleSettings(BaseModel):
     remittances: JobSchedule = _job("remittances")
     auths: JobSchedule = _job("auths")
     enrollments: JobSchedule = _job("enrollments")
+    auth_requests: JobSchedule = Field(
+        default_factory=lambda: JobSchedule(cron=DEFAULT_CRON["auth_requests"], jitter_seconds=30)
+    )
     purge: JobSchedule = _job("purge")
     digest: JobSchedule = _job("digest")
     eligibility: EligibilitySchedule = Field(default_factory=EligibilitySchedule)
@@ -464,7 +468,8 @@ class ScheduleSettings(BaseModel):
         return value
 
     def jobs(self) -> dict[str, JobSchedule]:
-        """Every job by name (claims, remittances, auths, enrollments, purge, digest, eligibility), enabled or not."""
+        """Every job by name (claims, remittances, auths, enrollments, auth_requests, purge, digest,
+        eligibility), enabled or not."""
         return {**{name: getattr(self, name) for name in DEFAULT_CRON}, "eligibility": self.eligibility}
 
 

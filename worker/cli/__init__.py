@@ -8,7 +8,18 @@ display.py, status_view.py and alerts_view.py render what the commands show.
 """
 
 # isort: off  (the order of these imports is the order of the panels in `--help`)
-from worker.cli import alerts, claim, data, denials, eligibility, reports, setup, web, work  # noqa: F401  (each registers its commands on `app`)
+from worker.cli import (  # noqa: F401  (each registers its commands on `app`)
+    alerts,
+    auth_requests,
+    claim,
+    data,
+    denials,
+    eligibility,
+    reports,
+    setup,
+    web,
+    work,
+)
 
 # isort: on
 from worker.cli.app import app, main

@@ -92,6 +92,9 @@ def print_report(console: Console, report: RunReport) -> None:
         )
     console.print(table)
     for row in report.portals:
+        for said in row.auth_requests:
+            console.print(f"{escape(row.portal)}: prior-auth request {escape(said)}", highlight=False)
+    for row in report.portals:
         if row.problem:
             console.print(f"[red]{escape(row.portal)}:[/] {escape(row.problem)}", highlight=False)
     for payer, count in sorted(report.unrouted.items()):

@@ -25,7 +25,10 @@ def check(
     force: Annotated[bool, typer.Option(help="Check every claim now, ignoring cadence and back-off.")] = False,
     what: Annotated[
         list[str] | None,
-        typer.Option(help="claims, auths, providers or eligibility (repeatable; default claims, auths and providers)."),
+        typer.Option(
+            help="claims, auths, providers, eligibility or auth-requests (repeatable; default claims, auths and "
+            "providers: queued prior-auth requests are submitted only when asked for)."
+        ),
     ] = None,
     day: Annotated[
         str | None,

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
+from flows.auth_requests import due_requests
 from flows.cadence import (
     ANY_PAYER,
     Due,
@@ -29,6 +30,7 @@ from flows.deadlines import load_payer_rules
 from flows.eligibility import due_checks
 from flows.task_work import TaskKind, portal_does
 from portals.registry import adapter_capabilities
+from store import auth_requests as requests_store
 from store import tasks
 from store.appointments import appointments_between, checked_on
 from store.authorizations import list_authorizations
@@ -47,6 +49,7 @@ JOB_KINDS: dict[str, TaskKind] = {
     "auths": TaskKind.AUTHORIZATION,
     "enrollments": TaskKind.ENROLLMENT,
     "eligibility": TaskKind.ELIGIBILITY,
+    "auth_requests": TaskKind.AUTH_REQUEST,
 }
 NEW_ERA_FILES = "new ERA files"
 
@@ -69,11 +72,7 @@ class Planner:
 
     def able(self, kind: TaskKind) -> list[str]:
         """Enabled portals whose adapter can do this kind of work."""
-        return [
-            name
-            for name, portal in self.settings.portals.items()
-            if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
-        ]
+        return able_portals(self.settings, kind)
 
     def due(
         self, kind: TaskKind, *, everything: bool = False, claim_ids: Sequence[str] = (), day: date | None = None
@@ -148,6 +147,9 @@ class Planner:
         if kind is TaskKind.ELIGIBILITY:
             return self._eligibility_targets(day)
         with session_scope(self.engine) as session:
+            if kind is TaskKind.AUTH_REQUEST:  # every open request, each time: the flow looks before it writes
+                rows = requests_store.list_requests(session, requests_store.OPEN_STATES)
+                return [Due(request_id, payer_id, why, 0) for request_id, payer_id, why in due_requests(rows)]
             if kind is TaskKind.CLAIM_STATUS:
                 claims = list_claims(session, claim_ids=list(claim_ids) or None)
                 denials = list_denials(session, statuses=list(OPEN_STATES))
@@ -188,6 +190,15 @@ class Planner:
             elif portal is None or not self.settings.portals[portal].enabled:
                 unrouted[item.payer_id] += 1
         return sorted(routed, key=lambda pair: -pair[1].priority), unrouted
+
+
+def able_portals(settings: Settings, kind: TaskKind) -> list[str]:
+    """Enabled portals whose adapter can do this kind of work (asked of the registry: no browser code)."""
+    return [
+        name
+        for name, portal in settings.portals.items()
+        if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
+    ]
 
 
 def _forced(item: Due) -> Due:
