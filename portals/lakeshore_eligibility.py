@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import ClassVar
 
 from playwright.sync_api import Locator
@@ -19,6 +20,7 @@ from portals.eligibility_reading import (
     payer_moved_to,
     with_benefits,
 )
+from portals.errors import LayoutChanged
 from portals.pages import PageObject
 from portals.types import EligibilityQuery, EligibilityResult
 
@@ -58,8 +60,6 @@ class EligibilityInquiryPage(_Titled):
         return self
 
     def ask(self, query: EligibilityQuery, follow: Follow) -> EligibilityResponsePage:
-        if len(query.procedure_codes) > PROCEDURE_BOXES:
-            raise ValueError(f"Lakeshore's inquiry takes at most {PROCEDURE_BOXES} procedure codes")
         self.required(self.RECIPIENT, "recipient ID field").fill(query.member_id)
         self.required(self.DATE_OF_BIRTH, "date of birth field").fill(query.date_of_birth.strftime(US_DATE))
         self.required(self.SERVICE_DATE, "date of service field").fill(query.service_date.strftime(US_DATE))
@@ -127,5 +127,18 @@ class EligibilityResponsePage(_Titled):
 
 
 def lakeshore_eligibility(adapter: PortalAdapter, query: EligibilityQuery, follow: Follow) -> EligibilityResult:
-    """Ask the verification form and read the response; the response stays on screen for the evidence."""
-    return EligibilityInquiryPage(adapter).open().ask(query, follow).read(query)
+    """Ask the verification form and read the response; the response stays on screen for the evidence.
+
+    The form has four procedure-code boxes: a visit with more planned codes is asked about four codes at a
+    time, and the codes needing authorization are gathered from every answer. The answers must agree on
+    everything else; if they do not, the portal changed under us and nothing is guessed."""
+    codes = query.procedure_codes
+    parts = [codes[i : i + PROCEDURE_BOXES] for i in range(0, len(codes), PROCEDURE_BOXES)] or [()]
+    answers = []
+    for part in parts:
+        asked = replace(query, procedure_codes=part)
+        answers.append(EligibilityInquiryPage(adapter).open().ask(asked, follow).read(asked))
+    first = replace(answers[0], auth_required_codes=())
+    if any(replace(a, auth_required_codes=()) != first for a in answers[1:]):
+        raise LayoutChanged(adapter.portal, EligibilityResponsePage.NAME, "the answers for one visit's codes differ")
+    return replace(answers[0], auth_required_codes=tuple(c for a in answers for c in a.auth_required_codes))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from playwright.sync_api import Page
 
-from fake_portal.appointments import ELIGIBILITY_SCENARIOS
+from fake_portal.appointments import AUTH_REQUIRED_CODES, ELIGIBILITY_SCENARIOS
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.base import Timeouts
@@ -48,10 +48,12 @@ class TestLakeshoreEligibility(EligibilityContract):
     ) -> None:
         check_wrong_code(adapter, PORTAL)
 
-    def test_more_codes_than_the_form_has_boxes_is_refused_before_anything_is_typed(
+    def test_more_codes_than_the_form_has_boxes_are_asked_four_at_a_time(
         self, adapter: LakeshoreMedicaidAdapter
     ) -> None:
-        codes = ("99213", "36415", "80053", "93000", "99214")
-        query = replace(query_for(appointments_on(PORTAL)["active"]), procedure_codes=codes)
-        with pytest.raises(ValueError, match="at most 4 procedure codes"):
-            adapter.eligibility(query)
+        appointment = appointments_on(PORTAL)["auth_required_none"]
+        needing = tuple(c for c in appointment.procedure_codes if c in AUTH_REQUIRED_CODES)
+        codes = ("99213", "36415", "80053", "93000", *needing)  # the codes needing authorization come fifth
+        result = adapter.eligibility(replace(query_for(appointment), procedure_codes=codes))
+        assert needing and result.auth_required_codes == needing
+        assert result.coverage == "active"
