@@ -147,3 +147,10 @@ def log_in_client(client: TestClient, role: str) -> None:
         data={"name": USER_OF_ROLE[role], "password": PASSWORDS[role], "csrf_token": html.unescape(token.group(1))},
     )
     assert sent.status_code == 303
+
+
+def test_every_scheduled_job_has_words_on_the_schedule_page() -> None:
+    from web.admin_views import JOB_WORDS
+    from worker.settings import ScheduleSettings
+
+    assert set(ScheduleSettings().jobs()) == set(JOB_WORDS)

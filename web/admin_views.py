@@ -27,6 +27,7 @@ JOB_WORDS = {
     "remittances": "Fetch remittances (ERAs)",
     "auths": "Check authorizations",
     "enrollments": "Check provider enrollments",
+    "auth_requests": "Submit queued prior-auth requests",
     "purge": "Purge old evidence",
     "digest": "Send the daily summary",
     "eligibility": "Check appointments' eligibility",
