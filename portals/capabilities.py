@@ -20,6 +20,8 @@ from datetime import date
 from typing import Protocol, runtime_checkable
 
 from portals.types import (
+    AppealFiling,
+    AppealReceipt,
     AuthorizationResult,
     AuthRequest,
     AuthRequestReceipt,
@@ -135,6 +137,27 @@ class AuthRequestSubmission(Protocol):
     def submit_auth_request(self, request: AuthRequest) -> AuthRequestReceipt: ...
 
 
+@runtime_checkable
+class AppealSubmission(Protocol):
+    """The portal's online appeal (or reconsideration) form with attachment upload, and its appeal status page.
+
+    The same rules as every portal write (AuthRequestSubmission): `find_appeals` lists the appeals on file
+    for a claim (each with the provider reference typed at filing), read before any submit;
+    `submit_appeal` fills the form, uploads the packet and submits once, returning the confirmation
+    page's number, or raising RequestRefused with the portal's words when nothing was filed. Any other
+    error after the click is ambiguous. `appeal_status` reads one appeal's status page by its
+    confirmation number (ClaimNotFound when the portal does not know it)."""
+
+    @abstractmethod
+    def find_appeals(self, payer_id: str, payer_claim_number: str) -> list[AppealReceipt]: ...
+
+    @abstractmethod
+    def submit_appeal(self, filing: AppealFiling) -> AppealReceipt: ...
+
+    @abstractmethod
+    def appeal_status(self, payer_id: str, confirmation_number: str) -> AppealReceipt: ...
+
+
 CAPABILITIES: tuple[type, ...] = (
     ClaimExport,
     ClaimList,
@@ -145,6 +168,7 @@ CAPABILITIES: tuple[type, ...] = (
     RemittanceFiles,
     EligibilityInquiry,
     AuthRequestSubmission,
+    AppealSubmission,
 )
 
 
@@ -186,3 +210,7 @@ class EligibilityPortal(PortalSession, EligibilityInquiry, Protocol):
 
 class AuthRequestPortal(PortalSession, AuthRequestSubmission, Protocol):
     """A session whose portal takes prior-authorization requests online."""
+
+
+class AppealPortal(PortalSession, AppealSubmission, Protocol):
+    """A session whose portal takes appeals online and shows their status."""

@@ -183,3 +183,38 @@ class AuthRequestReceipt:
     provider_reference: str | None = None  # what was typed in the form's reference field (our request_id)
     member_id: str | None = field(default=None, repr=False)
     submitted_on: date | None = None
+
+
+@dataclass(frozen=True)
+class AppealFiling:
+    """An appeal (or reconsideration) to file on a payer's online form, with its packet to upload.
+
+    `appeal_id` is the practice's own id for it: typed into the form's provider reference field, so a
+    look at the portal's appeals for the claim can tell this appeal from any other."""
+
+    appeal_id: str
+    payer_id: str
+    claim_id: str  # the patient control number the claim was billed under
+    payer_claim_number: str
+    member_id: str = field(repr=False)
+    dos_from: date = field(repr=False)
+    billed_amount: Decimal
+    disputed_amount: Decimal
+    level: int  # 1 for the first level of the payer's appeal_levels
+    reason: str  # the argument in a few words (the denial category and CARC), never PHI
+    packet_pdf: str  # path of the packet PDF to upload
+
+
+@dataclass(frozen=True)
+class AppealReceipt:
+    """An appeal as the portal shows it: its confirmation number and where it stands."""
+
+    confirmation_number: str
+    status: str  # received | in_review | upheld | overturned
+    payer_claim_number: str | None = None
+    provider_reference: str | None = None  # what was typed in the form's reference field (our appeal_id)
+    level: int | None = None
+    submitted_on: date | None = None
+    decided_on: date | None = None
+    amount_overturned: Decimal | None = None  # what the payer will now pay, when overturned
+    decision_words: str | None = None  # the payer's reason, as shown

@@ -109,6 +109,7 @@ class Evidence(SQLModel, table=True):
     screenshot_path: str | None = None
     html_path: str | None = None
     trace_path: str | None = None  # only for a task that failed after login: a trace never spans a login
+    pdf_path: str | None = None  # the page printed by Chromium: kept for pages a person may have to show later
 
 
 class CheckRun(SQLModel, table=True):
@@ -157,6 +158,8 @@ class Denial(SQLModel, table=True):
     first_seen_at: datetime = Field(index=True)  # "new denials since yesterday"
     last_seen_at: datetime
     resolved_at: datetime | None = None
+    write_off_amount: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)  # when written off
+    write_off_reason: str | None = None  # why staff wrote it off (e.g. "appeal upheld at the last level")
 
 
 class DenialEvent(SQLModel, table=True):
@@ -661,3 +664,49 @@ class AuthRequestRow(SQLModel, table=True):
     queued_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AppealRow(SQLModel, table=True):
+    """An appeal (or reconsideration) of one denial at one level, from its packet to the payer's decision.
+
+    Online (channel portal or clearinghouse), it is filed exactly once, like any portal write:
+    queued -> submitting (intent recorded before the click) -> filed (confirmation_number) | refused
+    (the portal's words) | needs_look (an ambiguous failure: the portal is looked at before anything else).
+    By fax or mail, staff say when it was sent: prepared -> filed. A filed appeal's status is followed
+    (portal_status) until decided: overturned (amount_recovered) or upheld (the next level opens from
+    decided_on). Member id is PHI: never logged or put in a message."""
+
+    __tablename__ = "appeal"
+
+    appeal_id: str = Field(primary_key=True)  # the practice's id, typed into the form's provider reference
+    denial_id: int = Field(foreign_key="denial.id", index=True)
+    claim_id: str | None = Field(default=None, index=True)
+    payer_id: str = Field(index=True)
+    level: int  # 1 for the first of the payer's appeal levels (payer_rules.toml)
+    level_name: str
+    channel: str  # portal | clearinghouse | fax | mail (payer_playbook.toml)
+    portal: str | None = None  # the portal that takes it online, by its config name
+    state: str = Field(default="prepared", index=True)  # prepared|queued|submitting|needs_look|refused|filed|decided
+    # denial|level while not refused: the same appeal queued twice is refused by the database.
+    content_key: str | None = Field(default=None, unique=True, repr=False)
+    packet_path: str | None = None  # the packet PDF (appeal build)
+    disputed_amount: Decimal = Field(max_digits=12, decimal_places=2)
+    attempts: int = 0  # submits started (intents recorded)
+    intent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    confirmation_number: str | None = Field(default=None, index=True)
+    adopted: bool = False  # found on the portal by the look rather than read off a confirmation
+    refusal: str | None = None  # the portal's words when it refused the form
+    last_error: str | None = None
+    filed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # confirmed online, or sent as staff said
+    filed_by: str | None = None  # "worker", or the staff login that sent it by fax or mail
+    response_due: date | None = None  # filed + the playbook's response_days: silence after it is followed up
+    portal_status: str | None = None  # received | in_review | upheld | overturned, as last read
+    status_checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    decision: str | None = Field(default=None, index=True)  # overturned | upheld
+    decided_on: date | None = None  # the payer's decision date: the next level's window starts from it
+    decision_source: str | None = None  # portal | era | staff
+    amount_recovered: Decimal | None = Field(default=None, max_digits=12, decimal_places=2)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")  # the confirmation page
+    created_by: str  # a workspace login, or the CLI's --by
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
