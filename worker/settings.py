@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
 from flows.denial_codes import OWNERS
 from flows.eligibility import CheckTimes, business_days
+from flows.playbook import Playbook, load_playbook, playbook_problems
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
 from portals.registry import adapter_names
 from store.db import sqlite_url
@@ -654,6 +655,7 @@ class Settings(BaseModel):
             _raw_schedule_portals(raw.get("schedule")), raw["portals"] if isinstance(raw.get("portals"), dict) else {}
         )
         problems += channel_name_problems(_raw_channels(raw.get("alerts")))
+        problems += playbook_problems(path.parent)
         problems = list(dict.fromkeys(problems))
         if problems or settings is None:
             raise ConfigError(problems, path)
@@ -675,6 +677,10 @@ class Settings(BaseModel):
             database = (base / Path(url.database).expanduser()).resolve()
             return url.set(database=str(database)).render_as_string(hide_password=False)
         return self.database.url
+
+    def playbook(self) -> Playbook:
+        """The payer playbook: the shipped one with this installation's payer_playbook.toml laid over it."""
+        return load_playbook(self._config_path.parent if self._config_path else None)
 
     def portal_for_payer(self, payer_id: str) -> str | None:
         """The portal (config name) that serves `payer_id`, enabled or not."""
