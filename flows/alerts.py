@@ -230,6 +230,7 @@ FINDING_OWNERS = {
     "claim_outside_auth": "front_desk",
     **dict.fromkeys(ELIGIBILITY_FINDINGS, "front_desk"),  # before the visit: flows.eligibility
     "auth_request_refused": "front_desk",  # whoever owns prior authorizations fixes and re-queues it
+    "appeal_refused": "billing",  # whoever works denials corrects the appeal and queues it again
     "enrollment_inactive": "credentialing",
     "revalidation_due": "credentialing",
     "caqh_due": "credentialing",
@@ -261,6 +262,10 @@ FINDING_TEXT = {
     "auth_request_refused": (
         "Prior-auth request {subject} ({payer}) was refused by the portal",
         "Correct it as the portal says, then `portal-worker auth requeue {subject}`",
+    ),
+    "appeal_refused": (
+        "Appeal {subject} ({payer}, {amount}) was refused by the portal",
+        "Correct it as the portal says, then `portal-worker appeal requeue {subject}`",
     ),
     "enrollment_inactive": (
         "Provider {subject}: enrollment not active, {amount} of unpaid claims",

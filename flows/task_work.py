@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 
+from flows.appeals import file_appeal, follow_appeal
 from flows.auth_requests import submit_request
 from flows.authorizations import check_authorizations
 from flows.claim_listing import ClaimListing
@@ -22,8 +23,10 @@ from flows.claim_status import check_claim, record_status
 from flows.credentialing import check_enrollments, offers_enrollment
 from flows.eligibility_check import KeepsEvidence, check_appointment
 from flows.plausibility import MissingClaims, TooManyMissing
+from flows.playbook import Playbook
 from flows.remittances import fetch_new_remittances
 from portals.capabilities import (
+    AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
     EligibilityInquiry,
@@ -43,6 +46,8 @@ class TaskKind(StrEnum):
     REMITTANCES = "remittances"
     ELIGIBILITY = "eligibility"
     AUTH_REQUEST = "auth_request"
+    APPEAL = "appeal"  # file a queued appeal online, exactly once
+    APPEAL_STATUS = "appeal_status"  # read a filed appeal's status page
 
 
 def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
@@ -57,6 +62,8 @@ def portal_does(capabilities: Collection[type], kind: TaskKind) -> bool:
         return EligibilityInquiry in capabilities
     if kind is TaskKind.AUTH_REQUEST:
         return AuthRequestSubmission in capabilities
+    if kind in (TaskKind.APPEAL, TaskKind.APPEAL_STATUS):
+        return AppealSubmission in capabilities
     return True
 
 
@@ -94,12 +101,14 @@ def work_task(
     missing: MissingClaims | None = None,
     tz: tzinfo | None = None,
     keep_evidence: KeepsEvidence | None = None,
+    playbook: Playbook | None = None,
 ) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
     `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move;
     `missing` holds the batch's found claims that are missing now (see settle_missing). Eligibility checks
-    date themselves in the practice's zone `tz` and keep the page with `keep_evidence`."""
+    date themselves in the practice's zone `tz` and keep the page with `keep_evidence`, as appeals keep their
+    confirmation; an appeal's answer is due by the installation's `playbook`."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
@@ -137,6 +146,17 @@ def work_task(
         # Every attempt, a retry after a failure included, looks on the portal before it may submit.
         submitted = submit_request(adapter, target, engine, run_id=run_id, now=now)
         return TaskResult(submitted.words, changed=int(submitted.state == "submitted"))
+    if kind is TaskKind.APPEAL:
+        if not isinstance(adapter, AppealSubmission) or keep_evidence is None or playbook is None:
+            raise TaskNotOffered(adapter, kind)
+        # Every attempt, a retry after a failure included, looks on the portal before it may submit.
+        filed = file_appeal(adapter, target, engine, now=now, tz=tz, playbook=playbook, keep_evidence=keep_evidence)
+        return TaskResult(filed.words, changed=int(filed.state == "filed"))
+    if kind is TaskKind.APPEAL_STATUS:
+        if not isinstance(adapter, AppealSubmission) or keep_evidence is None:
+            raise TaskNotOffered(adapter, kind)
+        words = follow_appeal(adapter, target, engine, now=now, tz=tz, keep_evidence=keep_evidence)
+        return TaskResult(words, checked=1)
     if not isinstance(adapter, RemittanceFiles):
         raise TaskNotOffered(adapter, kind)
     fetched = fetch_new_remittances(adapter, engine, now)

@@ -262,6 +262,8 @@ def test_run_schedule_and_evidence_defaults(tmp_path: Path) -> None:
         "auths": "0 7 * * mon-fri",
         "enrollments": "0 5 * * mon",
         "auth_requests": "*/5 * * * *",
+        "appeals": "*/5 * * * *",
+        "appeal_status": "0 9 * * mon-fri",
         "purge": "15 2 * * *",
         "digest": "0 7 * * *",
         "eligibility": "0 16 * * mon-fri",  # the day-before check; the same-day re-check is its second line

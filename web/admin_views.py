@@ -28,6 +28,8 @@ JOB_WORDS = {
     "auths": "Check authorizations",
     "enrollments": "Check provider enrollments",
     "auth_requests": "Submit queued prior-auth requests",
+    "appeals": "File queued appeals online",
+    "appeal_status": "Follow filed appeals' status",
     "purge": "Purge old evidence",
     "digest": "Send the daily summary",
     "eligibility": "Check appointments' eligibility",

@@ -78,6 +78,8 @@ DEFAULT_CRON = {
     "auths": "0 7 * * mon-fri",
     "enrollments": "0 5 * * mon",
     "auth_requests": "*/5 * * * *",  # prior-auth requests staff queued: submitted within minutes
+    "appeals": "*/5 * * * *",  # appeals staff queued: filed online within minutes
+    "appeal_status": "0 9 * * mon-fri",  # filed appeals' status pages, once a business day
     "purge": "15 2 * * *",
     "digest": "0 7 * * *",
 }
@@ -443,6 +445,8 @@ class ScheduleSettings(BaseModel):
     auth_requests: JobSchedule = Field(
         default_factory=lambda: JobSchedule(cron=DEFAULT_CRON["auth_requests"], jitter_seconds=30)
     )
+    appeals: JobSchedule = Field(default_factory=lambda: JobSchedule(cron=DEFAULT_CRON["appeals"], jitter_seconds=30))
+    appeal_status: JobSchedule = _job("appeal_status")
     purge: JobSchedule = _job("purge")
     digest: JobSchedule = _job("digest")
     eligibility: EligibilitySchedule = Field(default_factory=EligibilitySchedule)
@@ -469,8 +473,8 @@ class ScheduleSettings(BaseModel):
         return value
 
     def jobs(self) -> dict[str, JobSchedule]:
-        """Every job by name (claims, remittances, auths, enrollments, auth_requests, purge, digest,
-        eligibility), enabled or not."""
+        """Every job by name (claims, remittances, auths, enrollments, auth_requests, appeals, appeal_status, purge,
+        digest, eligibility), enabled or not."""
         return {**{name: getattr(self, name) for name in DEFAULT_CRON}, "eligibility": self.eligibility}
 
 

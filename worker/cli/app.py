@@ -130,6 +130,7 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
     The classes are imported here, on the error path, not at start-up: each lives with the code
     that raises it, and importing them all would import most of the worker for `--help`."""
     from flows.alerts import AlertNotFound
+    from flows.appeal_queue import AppealProblem
     from flows.auth_requests import RequestProblem
     from flows.claim_import import ImportRejected
     from flows.denials import DenialActionRefused
@@ -162,6 +163,7 @@ def user_error(exc: Exception) -> tuple[str, int] | None:
             StaffRefused,
             ListenRefused,
             RequestProblem,
+            AppealProblem,
         ),
     ):
         return f"[red]error:[/] {words}", 2

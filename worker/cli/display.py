@@ -94,6 +94,8 @@ def print_report(console: Console, report: RunReport) -> None:
     for row in report.portals:
         for said in row.auth_requests:
             console.print(f"{escape(row.portal)}: prior-auth request {escape(said)}", highlight=False)
+        for said in row.appeals:
+            console.print(f"{escape(row.portal)}: appeal {escape(said)}", highlight=False)
     for row in report.portals:
         if row.problem:
             console.print(f"[red]{escape(row.portal)}:[/] {escape(row.problem)}", highlight=False)

@@ -26,8 +26,8 @@ def check(
     what: Annotated[
         list[str] | None,
         typer.Option(
-            help="claims, auths, providers, eligibility or auth-requests (repeatable; default claims, auths and "
-            "providers: queued prior-auth requests are submitted only when asked for)."
+            help="claims, auths, providers, eligibility, auth-requests or appeals (repeatable; default claims, auths "
+            "and providers: queued prior-auth requests and appeals are filed only when asked for)."
         ),
     ] = None,
     day: Annotated[

@@ -52,6 +52,7 @@ KINDS_OF_WORK: dict[str, tuple[TaskKind, ...]] = {
     "providers": (TaskKind.ENROLLMENT,),
     "eligibility": (TaskKind.ELIGIBILITY,),  # only when asked: the scheduled job owns its times
     "auth-requests": (TaskKind.AUTH_REQUEST,),  # only when asked: a plain check only reads
+    "appeals": (TaskKind.APPEAL, TaskKind.APPEAL_STATUS),  # only when asked: files queued appeals, reads the due
 }
 # A failure that stops a portal's work for this check outranks one that only retries a task.
 STOPPING = (Outcome.NEEDS_A_PERSON, Outcome.LAYOUT_CHANGED, Outcome.PORTAL_DOWN)
@@ -87,6 +88,7 @@ class PortalReport:
     enrollments_changed: int = 0
     eligibility_checked: int = 0  # appointments whose coverage the portal answered
     auth_requests: list[str] = field(default_factory=list)  # "PA-1F2E3D4C: submitted as UA800001"
+    appeals: list[str] = field(default_factory=list)  # "AP-1F2E3D4C: filed as UAP-100001", "...: in review"
     errors: int = 0  # claims left without an answer
     logins: int = 0
     problem: str | None = None  # what went wrong, what the worker did, what a person should do
@@ -305,6 +307,8 @@ class Tally:
                 report.eligibility_checked += result.checked
             elif task.kind == TaskKind.AUTH_REQUEST:
                 report.auth_requests.append(f"{task.target}: {result.words}")
+            elif task.kind in (TaskKind.APPEAL, TaskKind.APPEAL_STATUS):
+                report.appeals.append(f"{task.target}: {result.words}")
             elif task.kind == TaskKind.REMITTANCES:
                 report.eras += result.eras
                 for file_id, why in result.rejected_eras:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
+from flows.appeals import due_appeals, status_read_due_before
 from flows.auth_requests import due_requests
 from flows.cadence import (
     ANY_PAYER,
@@ -30,6 +31,7 @@ from flows.deadlines import load_payer_rules
 from flows.eligibility import due_checks
 from flows.task_work import TaskKind, portal_does
 from portals.registry import adapter_capabilities
+from store import appeals as appeals_store
 from store import auth_requests as requests_store
 from store import tasks
 from store.appointments import appointments_between, checked_on
@@ -50,6 +52,8 @@ JOB_KINDS: dict[str, TaskKind] = {
     "enrollments": TaskKind.ENROLLMENT,
     "eligibility": TaskKind.ELIGIBILITY,
     "auth_requests": TaskKind.AUTH_REQUEST,
+    "appeals": TaskKind.APPEAL,
+    "appeal_status": TaskKind.APPEAL_STATUS,
 }
 NEW_ERA_FILES = "new ERA files"
 
@@ -150,6 +154,15 @@ class Planner:
             if kind is TaskKind.AUTH_REQUEST:  # every open request, each time: the flow looks before it writes
                 rows = requests_store.list_requests(session, requests_store.OPEN_STATES)
                 return [Due(request_id, payer_id, why, 0) for request_id, payer_id, why in due_requests(rows)]
+            if kind is TaskKind.APPEAL:  # every open appeal, each time: the flow looks before it files
+                appeals = appeals_store.list_appeals(session, appeals_store.OPEN_STATES)
+                return [Due(appeal_id, payer_id, why, 0) for appeal_id, payer_id, why in due_appeals(appeals)]
+            if kind is TaskKind.APPEAL_STATUS:  # once a practice day, or now with --force
+                before = None if everything else status_read_due_before(now, tz)
+                return [
+                    Due(a.appeal_id, a.payer_id, "filed, no decision yet", 0)
+                    for a in appeals_store.status_due(session, before)
+                ]
             if kind is TaskKind.CLAIM_STATUS:
                 claims = list_claims(session, claim_ids=list(claim_ids) or None)
                 denials = list_denials(session, statuses=list(OPEN_STATES))
@@ -199,6 +212,12 @@ def able_portals(settings: Settings, kind: TaskKind) -> list[str]:
         for name, portal in settings.portals.items()
         if portal.enabled and portal_does(adapter_capabilities(portal.adapter), kind)
     ]
+
+
+def portal_taking(settings: Settings, kind: TaskKind, payer_id: str) -> str | None:
+    """The enabled portal serving `payer_id` whose adapter does this kind of work, if there is one."""
+    portal = settings.portal_for_payer(payer_id)
+    return portal if portal in able_portals(settings, kind) else None
 
 
 def _forced(item: Due) -> Due:

@@ -258,6 +258,7 @@ class Runner:
                         missing=batch.missing,
                         tz=self.ctx.settings.worker.tzinfo,
                         keep_evidence=self.ctx.keep_evidence,
+                        playbook=self.ctx.settings.playbook(),
                     )
             except Exception as exc:  # noqa: BLE001  (classified below)
                 batch.remaining.pop(0)
