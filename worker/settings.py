@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
 from flows.denial_codes import OWNERS
+from flows.appeal_packet import letter_problems
 from flows.eligibility import CheckTimes, business_days
 from flows.playbook import Playbook, load_playbook, playbook_problems
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
@@ -659,7 +660,7 @@ class Settings(BaseModel):
             _raw_schedule_portals(raw.get("schedule")), raw["portals"] if isinstance(raw.get("portals"), dict) else {}
         )
         problems += channel_name_problems(_raw_channels(raw.get("alerts")))
-        problems += playbook_problems(path.parent)
+        problems += playbook_problems(path.parent) + letter_problems(path.parent)
         problems = list(dict.fromkeys(problems))
         if problems or settings is None:
             raise ConfigError(problems, path)

@@ -1,5 +1,5 @@
-"""The `portal-worker appeal` command group, shared by the modules that add commands to it (filing and following
-in appeals.py; building the packet in its own module)."""
+"""The `portal-worker appeal` command group: several modules add their subcommands to it
+(appeal_packets.py: build; the filing and decision modules theirs), so it lives on its own."""
 
 from __future__ import annotations
 
@@ -7,8 +7,5 @@ import typer
 
 from worker.cli.app import app
 
-appeal_app = typer.Typer(
-    help="Appeals of denials: build the packet, file it (online exactly once, or by fax or mail), follow it.",
-    no_args_is_help=True,
-)
+appeal_app = typer.Typer(help="Appeals of denials: packets, filing, decisions.", no_args_is_help=True)
 app.add_typer(appeal_app, name="appeal", rich_help_panel="Your data")

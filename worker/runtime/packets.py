@@ -1,0 +1,199 @@
+"""An appeal packet as one PDF: flows/appeal_packet.py says what goes in; here its pages are printed by
+Chromium's own page.pdf in a short-lived browser, merged with pypdf with a bookmark per part, and written
+privately and atomically (temp file, fsync, rename; 0600) as packets/denial-ID.pdf in the data folder."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import structlog
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+from sqlalchemy.engine import Engine
+
+from flows.appeal_packet import PacketPlan, PacketProblem, letters, plan_packet
+from flows.deadlines import load_payer_rules
+from store.appeal_packets import packet_facts
+from store.db import session_scope
+from worker.runtime.browser import find_chromium, in_a_thread_of_its_own, open_browser
+from worker.runtime.evidence import evidence_dir
+from worker.settings import Settings
+
+log = structlog.get_logger(__name__)
+PDF_MAGIC = b"%PDF-"
+
+
+@dataclass(frozen=True)
+class BuiltPacket:
+    path: Path
+    pages: int
+    plan: PacketPlan
+
+
+def packets_dir(data_dir: Path) -> Path:
+    return data_dir / "packets"
+
+
+def packet_path(data_dir: Path, denial_id: int) -> Path:
+    """Where a denial's packet is kept: named by the denial id alone (no patient in a file name)."""
+    return packets_dir(data_dir) / f"denial-{denial_id}.pdf"
+
+
+def check_attachments(attachments: Sequence[Path]) -> list[PdfReader]:
+    """Each attachment must be a readable PDF; PacketProblem names the first that is not."""
+    readers = []
+    for n, path in enumerate(attachments, start=1):
+        where = f"attachment {n} ({path.name})"
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise PacketProblem(f"{where}: there is no such file") from None
+        except IsADirectoryError:
+            raise PacketProblem(f"{where}: is a folder, not a PDF file") from None
+        except OSError as e:
+            raise PacketProblem(f"{where}: cannot be read ({e.strerror or e.__class__.__name__})") from None
+        if not data.startswith(PDF_MAGIC):
+            raise PacketProblem(f"{where}: is not a PDF file")
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if len(reader.pages) == 0:
+                raise PacketProblem(f"{where}: the PDF has no pages")
+        except (PdfReadError, ValueError, KeyError, TypeError) as e:
+            raise PacketProblem(f"{where}: is not a readable PDF ({e.__class__.__name__})") from None
+        readers.append(reader)
+    return readers
+
+
+def _inside(folder: Path, stored: str) -> Path | None:
+    """A kept file's path if it is a file inside `folder` (symlinks followed), else None."""
+    if not stored:
+        return None
+    base = folder.resolve()
+    try:
+        path = (base / stored).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if path.is_relative_to(base) and path.is_file() else None
+
+
+def _print_pages(settings: Settings, pages: Sequence[str]) -> list[bytes]:
+    """Each HTML page printed by Chromium (Letter, backgrounds on), in one short-lived browser."""
+
+    def work() -> list[bytes]:
+        chromium = find_chromium(settings.browser.executable_path or None)
+        with open_browser(chromium, headless=True, extra_args=tuple(settings.browser.extra_args)) as browser:
+            context = browser.new_context(java_script_enabled=False, offline=True)
+            try:
+                page = context.new_page()
+                printed = []
+                for html in pages:
+                    page.set_content(html, wait_until="load")
+                    printed.append(page.pdf(format="Letter", print_background=True, prefer_css_page_size=True))
+                return printed
+            finally:
+                context.close()
+
+    return in_a_thread_of_its_own(work)
+
+
+def _merge(plan: PacketPlan, printed: Sequence[bytes], attachments: Sequence[PdfReader]) -> tuple[bytes, int]:
+    writer = PdfWriter()
+    html_pages, staff = iter(printed), iter(attachments)
+    for part in plan.parts:
+        if part.html is not None:
+            reader = PdfReader(io.BytesIO(next(html_pages)))
+        elif part.kind == "attachment":
+            reader = next(staff)
+        else:
+            assert part.pdf is not None
+            try:
+                reader = PdfReader(part.pdf)
+                reader.pages[0]  # a kept PDF that cannot be read fails here, not half-way
+            except (PdfReadError, OSError, ValueError, IndexError, KeyError) as e:
+                raise PacketProblem(
+                    f"the kept file for “{part.title}” is not a readable PDF ({type(e).__name__})"
+                ) from None
+        first = len(writer.pages)
+        for page in reader.pages:
+            writer.add_page(page)
+        writer.add_outline_item(part.title, first)
+    writer.add_metadata({"/Title": f"Appeal packet, denial {plan.denial_id}", "/Producer": "portal-worker"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), len(writer.pages)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Whole or not at all: a temp file beside `path` (0600), fsynced, renamed over it, the folder synced."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def build_packet(
+    settings: Settings,
+    engine: Engine,
+    denial_id: int,
+    *,
+    today: date,
+    attachments: Sequence[Path] = (),
+    out: Path | None = None,
+) -> BuiltPacket:
+    """Build denial `denial_id`'s packet (appeal letter, or correction sheet for a soft denial to correct)
+    and write it to `out` or packets/denial-ID.pdf. PacketProblem (nothing written) for an unknown denial,
+    nothing to file, a bad attachment or a bad template."""
+    target = out if out is not None else packet_path(settings.worker.data_dir, denial_id)
+    if target.is_dir():
+        raise PacketProblem(f"--out {target}: is a folder; give a file name in it")
+    if out is not None and not target.parent.is_dir():
+        raise PacketProblem(f"--out {target}: there is no folder {target.parent}")
+    staff = check_attachments(attachments)
+    config_dir = settings.config_path.parent if settings.config_path else None
+    kept = evidence_dir(settings.worker.data_dir)
+    with session_scope(engine) as session:
+        facts = packet_facts(session, denial_id)
+        if facts is None:
+            raise PacketProblem(f"there is no denial {denial_id} in the store (portal-worker worklist lists them)")
+        plan = plan_packet(
+            facts,
+            playbook=settings.playbook(),
+            rules=load_payer_rules(),
+            env=letters(config_dir),
+            today=today,
+            practice=settings.practice.name,
+            attachments=list(attachments),
+            readable=lambda stored: _inside(kept, stored),
+        )
+    printed = _print_pages(settings, [part.html for part in plan.parts if part.html is not None])
+    data, pages = _merge(plan, printed, staff)
+    write_private(target, data)
+    log.info(
+        "appeal_packet_built",
+        denial_id=denial_id,
+        correction=plan.correction,
+        level=plan.level,
+        parts=len(plan.parts),
+        pages=pages,
+        still_to_attach=len(plan.checklist),
+    )
+    return BuiltPacket(target, pages, plan)
