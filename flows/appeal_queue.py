@@ -95,31 +95,17 @@ def prepare_appeal(
     waiting = appeals_store.list_appeals(session, appeals_store.WAITING_STATES, denial_id=denial_id)
     if waiting:
         return _prepared(waiting[0], new=False)
-    level = appeals_filed(session, denial_id) + 1
-    same = appeals_store.same_appeal(session, denial_id, level)
-    if same is not None:
-        return _prepared(same, new=False)
-    payer_id = _check_appealable(denial, level)
-    levels = rules.for_payer(payer_id).appeal_levels
-    if level > len(levels):
-        raise AppealProblem(
-            f"denial {denial_id}: {payer_id}'s {len(levels)} appeal level(s) have all been filed; none is left"
-        )
-    level_name = levels[level - 1].name
-    how = playbook.level(payer_id, level)
-    channel = str(how.channel)
-    portal = portal_for(payer_id) if channel in ONLINE_CHANNELS else None
-    if channel in ONLINE_CHANNELS and portal is None:
-        raise AppealProblem(
-            f"denial {denial_id}: the payer playbook files {payer_id}'s {level_name} through the {channel}, but no "
-            f"enabled portal in the config takes {payer_id}'s appeals online"
-        )
+    plan = next_appeal(session, denial, rules, playbook, portal_for)
+    if plan.existing is not None:
+        return _prepared(plan.existing, new=False)
+    level, level_name, channel, portal = plan.level, plan.level_name, plan.channel, plan.portal
+    payer_id = plan.payer_id
     appeal_id = new_appeal_id()
     packet_path = packet(appeal_id)
     if portal is not None and packet_path is None:
         raise AppealProblem(
-            f"--packet: an online appeal uploads its packet: build it (`portal-worker appeal build {denial_id}`) "
-            "and give the PDF"
+            f"--packet: an online appeal uploads its packet: build it first (`portal-worker appeal build {denial_id}` "
+            "or the claim page's packet button)"
         )
     row = AppealRow(
         appeal_id=appeal_id,
@@ -146,6 +132,52 @@ def prepare_appeal(
             raise
         return _prepared(same, new=False)
     return _prepared(row, new=True)
+
+
+@dataclass(frozen=True)
+class NextAppeal:
+    """What appealing a denial now means: its next level, the channel and the portal that takes it."""
+
+    payer_id: str
+    level: int
+    level_name: str
+    channel: str
+    portal: str | None  # the config's portal filing it online; None by fax or mail
+    existing: AppealRow | None = None  # this level's appeal, prepared, on its way or filed already
+
+    @property
+    def online(self) -> bool:
+        return self.channel in ONLINE_CHANNELS
+
+
+def next_appeal(
+    session: Session,
+    denial: Denial,
+    rules: RuleBook,
+    playbook: Playbook,
+    portal_for: Callable[[str], str | None],
+) -> NextAppeal:
+    """The denial's next appeal (appeals filed so far + 1), or AppealProblem saying why none can be filed now."""
+    assert denial.id is not None
+    level = appeals_filed(session, denial.id) + 1
+    same = appeals_store.same_appeal(session, denial.id, level)
+    if same is not None:
+        return NextAppeal(same.payer_id, same.level, same.level_name, same.channel, same.portal, same)
+    payer_id = _check_appealable(denial, level)
+    levels = rules.for_payer(payer_id).appeal_levels
+    if level > len(levels):
+        raise AppealProblem(
+            f"denial {denial.id}: {payer_id}'s {len(levels)} appeal level(s) have all been filed; none is left"
+        )
+    level_name = levels[level - 1].name
+    channel = str(playbook.level(payer_id, level).channel)
+    portal = portal_for(payer_id) if channel in ONLINE_CHANNELS else None
+    if channel in ONLINE_CHANNELS and portal is None:
+        raise AppealProblem(
+            f"denial {denial.id}: the payer playbook files {payer_id}'s {level_name} through the {channel}, but no "
+            f"enabled portal in the config takes {payer_id}'s appeals online"
+        )
+    return NextAppeal(payer_id, level, level_name, channel, portal)
 
 
 def _check_appealable(denial: Denial, level: int) -> str:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from store.models import AppealRow
+from store.models import AppealRow, Denial
 
 OPEN_STATES = ("queued", "submitting", "needs_look")  # the worker still has to file it
 WAITING_STATES = ("prepared", *OPEN_STATES)  # prepared or on its way: not filed yet
@@ -49,6 +49,12 @@ def list_appeals(
         statement = statement.where(AppealRow.denial_id == denial_id)
     order = (col(AppealRow.created_at).desc(), col(AppealRow.appeal_id))
     return list(session.exec(statement.order_by(*order)))
+
+
+def denials_of_claim(session: Session, claim_id: str) -> list[Denial]:
+    """The claim's denials, whatever their status, oldest first: what its appeals are of."""
+    statement = select(Denial).where(Denial.claim_id == claim_id).order_by(col(Denial.id))
+    return list(session.exec(statement))
 
 
 def same_appeal(session: Session, denial_id: int, level: int) -> AppealRow | None:

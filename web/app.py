@@ -17,7 +17,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from store.db import session_scope
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
-from web.routes import admin, alerts, auth_requests, claims, evidence, links, login, reports, search, today, worklist
+from web.routes import (
+    admin,
+    alerts,
+    appeals,
+    auth_requests,
+    claims,
+    evidence,
+    links,
+    login,
+    reports,
+    search,
+    today,
+    worklist,
+)
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -90,6 +103,8 @@ def create_app(
     app.include_router(worklist.router)
     app.include_router(alerts.router)
     app.include_router(auth_requests.router)
+    app.include_router(appeals.router)
+    app.state.templates.env.globals["claim_appeals"] = appeals.claim_appeals  # the claim page's appeals section
     app.include_router(reports.router)
     app.include_router(links.router)
 

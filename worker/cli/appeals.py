@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 ByOption = Annotated[str, typer.Option("--by", help="Who does it (recorded with it; default: your login).")]
 PacketOption = Annotated[
-    Path | None, typer.Option("--packet", help="The appeal's packet PDF (`portal-worker appeal build`).")
+    Path | None,
+    typer.Option(
+        "--packet", help="The appeal's packet PDF (default: the one `portal-worker appeal build` wrote for the denial)."
+    ),
 ]
 
 
@@ -69,10 +72,12 @@ def file_command(
     from flows.task_work import TaskKind
     from store.db import session_scope
     from worker.clock import utcnow
+    from worker.runtime.packets import packet_path
     from worker.runtime.planning import portal_taking
 
     settings = load_settings()
-    keep = packet_keeper(settings, packet)
+    built = packet_path(settings.worker.data_dir, denial_id)
+    keep = packet_keeper(settings, packet if packet is not None or not built.is_file() else built)
     with session_scope(open_engine(settings)) as session:
         prepared = prepare_appeal(
             session,
