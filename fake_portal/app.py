@@ -11,9 +11,11 @@ from starlette.staticfiles import StaticFiles
 
 from fake_portal import (
     admin,
+    appeals,
     auth_requests,
     clearinghouse,
     commercial,
+    commercial_appeals,
     commercial_auth_requests,
     eligibility_clearinghouse,
     eligibility_commercial,
@@ -28,7 +30,7 @@ PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "med
 # Pages added later, in modules of their own, matched before the portal's own routes (which have catch-alls).
 EXTRA_ROUTES: dict[str, list[BaseRoute]] = {
     "clearinghouse": list(eligibility_clearinghouse.routes),
-    "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes],
+    "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes, *commercial_appeals.routes],
     "medicaid": [*eligibility_medicaid.routes, *medicaid_auth_requests.routes],
 }
 
@@ -39,7 +41,7 @@ def index(request: Request) -> HTMLResponse:
 
 
 def create_app(world: World) -> Starlette:
-    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes]
+    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes, *appeals.admin_routes]
     for name, module in PORTAL_MODULES.items():
         routes.append(
             Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from portals.capabilities import (
+    AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
     ClaimExport,
@@ -54,6 +55,7 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
                     EnrollmentLookup,
                     EligibilityInquiry,
                     AuthRequestSubmission,
+                    AppealSubmission,
                 }
             ),
         ),

@@ -15,6 +15,7 @@ from flows.task_work import TaskKind, portal_does
 from portals.base import PortalAdapter
 from portals.capabilities import (
     CAPABILITIES,
+    AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
     ClaimExport,
@@ -42,6 +43,7 @@ SHIPPED: dict[str, set[type]] = {
         EnrollmentLookup,
         EligibilityInquiry,
         AuthRequestSubmission,
+        AppealSubmission,
     },
     "lakeshore_medicaid": {
         AuthorizationLookup,
