@@ -14,6 +14,7 @@ from fake_portal import (
     appeals,
     auth_requests,
     clearinghouse,
+    clearinghouse_appeals,
     commercial,
     commercial_appeals,
     commercial_auth_requests,
@@ -29,7 +30,7 @@ from fake_portal.world import World
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
 # Pages added later, in modules of their own, matched before the portal's own routes (which have catch-alls).
 EXTRA_ROUTES: dict[str, list[BaseRoute]] = {
-    "clearinghouse": list(eligibility_clearinghouse.routes),
+    "clearinghouse": [*eligibility_clearinghouse.routes, *clearinghouse_appeals.routes],
     "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes, *commercial_appeals.routes],
     "medicaid": [*eligibility_medicaid.routes, *medicaid_auth_requests.routes],
 }

@@ -8,12 +8,11 @@ again. After a filing the browser stays on the confirmation page, for the caller
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
+from portals.appeal_reading import CLAIM_NUMBER, CONFIRMATION, DECIDED, READ_FIELDS_JS, require_packet
 from portals.base import BLANK, PortalAdapter
 from portals.capabilities import AppealSubmission
 from portals.errors import ClaimNotFound, RequestRefused
@@ -21,8 +20,6 @@ from portals.identifiers import same_id
 from portals.pages import PageObject
 from portals.types import AppealFiling, AppealReceipt
 
-CONFIRMATION = re.compile(r"[A-Z0-9-]{4,24}")
-CLAIM_NUMBER = re.compile(r"[A-Za-z0-9-]{4,30}")
 LEVEL_BY_WORDS: dict[str, int] = {"reconsideration": 1, "appeal": 2}
 STATUS_BY_WORDS: dict[str, str] = {
     "received": "received",
@@ -30,9 +27,6 @@ STATUS_BY_WORDS: dict[str, str] = {
     "decision made: overturned": "overturned",
     "decision made: upheld": "upheld",
 }
-DECIDED = frozenset({"overturned", "upheld"})
-READ_FIELDS_JS = """(box, attr) => Object.fromEntries(
-  Array.from(box.querySelectorAll('[' + attr + ']'), el => [el.getAttribute(attr), el.innerText.trim()]))"""
 
 
 class UnityAppeals(AppealSubmission):
@@ -56,12 +50,6 @@ class UnityAppeals(AppealSubmission):
     def appeal_status(self, payer_id: str, confirmation_number: str) -> AppealReceipt:
         adapter = _adapter(self)
         return adapter.with_one_relogin(lambda: AppealStatusPage.open(adapter, confirmation_number).read())
-
-
-def require_packet(filing: AppealFiling) -> None:
-    """The packet to upload is there, before the form is opened: a missing file is no portal's refusal."""
-    if not Path(filing.packet_pdf).is_file():
-        raise FileNotFoundError(f"appeal {filing.appeal_id}: its packet {filing.packet_pdf} is not a file")
 
 
 def _adapter(mixin: object) -> PortalAdapter:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What each shipped adapter can do beyond claim status: what planners will queue for its portals.
 SHIPPED: dict[str, set[type]] = {
-    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry},
+    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission},
     "unity_health": {
         ClaimExport,
         ClaimList,

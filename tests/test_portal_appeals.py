@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 
 TODAY = date(2026, 11, 2)  # the fake portal's start date (tests/conftest.py)
 DATASET = data.generate(seed=7, start=TODAY)
-PORTALS = {"commercial": "UHP"}
+PORTALS = {"commercial": "UHP", "clearinghouse": "NWM"}
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
