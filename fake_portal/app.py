@@ -11,9 +11,12 @@ from starlette.staticfiles import StaticFiles
 
 from fake_portal import (
     admin,
+    appeals,
     auth_requests,
     clearinghouse,
+    clearinghouse_appeals,
     commercial,
+    commercial_appeals,
     commercial_auth_requests,
     eligibility_clearinghouse,
     eligibility_commercial,
@@ -27,8 +30,8 @@ from fake_portal.world import World
 PORTAL_MODULES = {"clearinghouse": clearinghouse, "commercial": commercial, "medicaid": medicaid}
 # Pages added later, in modules of their own, matched before the portal's own routes (which have catch-alls).
 EXTRA_ROUTES: dict[str, list[BaseRoute]] = {
-    "clearinghouse": list(eligibility_clearinghouse.routes),
-    "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes],
+    "clearinghouse": [*eligibility_clearinghouse.routes, *clearinghouse_appeals.routes],
+    "commercial": [*eligibility_commercial.routes, *commercial_auth_requests.routes, *commercial_appeals.routes],
     "medicaid": [*eligibility_medicaid.routes, *medicaid_auth_requests.routes],
 }
 
@@ -39,7 +42,7 @@ def index(request: Request) -> HTMLResponse:
 
 
 def create_app(world: World) -> Starlette:
-    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes]
+    routes: list[BaseRoute] = [Route("/", index), *admin.routes, *auth_requests.admin_routes, *appeals.admin_routes]
     for name, module in PORTAL_MODULES.items():
         routes.append(
             Mount(f"/{name}/static", StaticFiles(directory=str(HERE / "static" / name)), name=f"{name}-static")

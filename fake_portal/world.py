@@ -15,6 +15,7 @@ from datetime import time as dtime
 
 from fake_portal.appointments import Schedule, generate_schedule
 from fake_portal.data import Dataset
+from fake_portal.filed_appeals import AppealBook
 from fake_portal.filed_requests import FiledRequest
 from fake_portal.id_drift import check_id_drift
 from fake_portal.page_drift import NO_PAGE_DRIFT, PageDrift
@@ -48,6 +49,9 @@ class Faults:
     # auth_request_hang_s seconds, "error" answers HTTP 500 in its place; either way the request is on file.
     auth_request_after_filing: str = ""
     auth_request_hang_s: float = 60.0
+    # The same after an appeal is filed (fake_portal/appeals.py): the appeal is on file either way.
+    appeal_after_filing: str = ""
+    appeal_hang_s: float = 60.0
 
     def update(self, values: dict[str, object]) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -149,6 +153,11 @@ class World:
             for filed in getattr(self, "auth_requests", ()):
                 self.programs.authorizations.pop(filed.reference, None)
             self.auth_requests: list[FiledRequest] = []
+            # Appeals filed online, and the payments their overturns put on claims, go too.
+            previous: AppealBook | None = getattr(self, "appeals", None)
+            if previous is not None:
+                previous.undo(self.dataset)
+            self.appeals = AppealBook()
 
     # --- clock ---------------------------------------------------------
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from portals.capabilities import (
+    AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
     ClaimExport,
@@ -41,7 +42,7 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
     {
         "summit_exchange": AdapterEntry(
             "portals.summit_exchange:SummitExchangeAdapter",
-            frozenset({RemittanceFiles, PayerEnrollments, EligibilityInquiry}),
+            frozenset({RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission}),
         ),
         "unity_health": AdapterEntry(
             "portals.unity_health:UnityHealthAdapter",
@@ -54,6 +55,7 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
                     EnrollmentLookup,
                     EligibilityInquiry,
                     AuthRequestSubmission,
+                    AppealSubmission,
                 }
             ),
         ),

@@ -40,6 +40,7 @@ from portals.errors import (
 )
 from portals.identifiers import same_id
 from portals.pages import PageObject
+from portals.summit_appeals import SummitAppeals
 from portals.summit_eligibility import summit_eligibility
 from portals.types import (
     Adjustment,
@@ -452,7 +453,7 @@ class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
         )
 
 
-class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments, EligibilityInquiry):
+class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments, EligibilityInquiry, SummitAppeals):
     kind = "summit_exchange"
     fault_pages = (
         FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),

@@ -50,6 +50,7 @@ from portals.types import (
     EligibilityResult,
     EnrollmentResult,
 )
+from portals.unity_appeals import UnityAppeals
 from portals.unity_auth_requests import UnityAuthRequests
 from portals.unity_eligibility import unity_eligibility
 
@@ -101,6 +102,7 @@ class UnityHealthAdapter(
     EnrollmentLookup,
     EligibilityInquiry,
     UnityAuthRequests,
+    UnityAppeals,
 ):
     kind = "unity_health"
     fault_pages = (

@@ -15,6 +15,7 @@ from flows.task_work import TaskKind, portal_does
 from portals.base import PortalAdapter
 from portals.capabilities import (
     CAPABILITIES,
+    AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
     ClaimExport,
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What each shipped adapter can do beyond claim status: what planners will queue for its portals.
 SHIPPED: dict[str, set[type]] = {
-    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry},
+    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission},
     "unity_health": {
         ClaimExport,
         ClaimList,
@@ -42,6 +43,7 @@ SHIPPED: dict[str, set[type]] = {
         EnrollmentLookup,
         EligibilityInquiry,
         AuthRequestSubmission,
+        AppealSubmission,
     },
     "lakeshore_medicaid": {
         AuthorizationLookup,
