@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from flows.appeal_decisions import ClaimPayment, overturn_by_payment
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
 from portals.identifiers import normal_id, same_id
@@ -118,15 +119,25 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
 
 
 def resolve_absent(
-    session: Session, report: DenialReport, present: set[str], reason: str, at: datetime
+    session: Session,
+    report: DenialReport,
+    present: set[str],
+    reason: str,
+    at: datetime,
+    payment: ClaimPayment | None = None,
 ) -> list[Denial]:
-    """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
+    """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed).
+
+    With `payment` (the payer paid the claim), a denial whose appeal was filed and undecided is closed by
+    that appeal's overturn, with the amount recovered (flows/appeal_decisions.py)."""
     resolved = []
     for denial in unresolved_for_claim(session, report.reported_claim_id):
         if report.payer_claim_number is not None and not same_id(denial.payer_claim_number, report.payer_claim_number):
             continue  # another adjudication of the claim (a resubmission under a new number)
         if denial.fingerprint not in present:
-            set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
+            procedure = procedure_code(denial.line_procedure)
+            if payment is None or not overturn_by_payment(session, denial, payment, procedure, at):
+                set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
             resolved.append(denial)
     return resolved
 
@@ -156,8 +167,16 @@ def record_portal_result(
     )
     changes, present = record_denials(session, report, at)
     reason = "paid" if state is ClaimState.PAID else f"no longer reported by portal {portal}"
-    changes.resolved = resolve_absent(session, report, present, reason, at)
+    changes.resolved = resolve_absent(session, report, present, reason, at, _portal_payment(result, state, at))
     return changes
+
+
+def _portal_payment(result: ClaimStatusResult, state: ClaimState, at: datetime) -> ClaimPayment | None:
+    """A paid or partially paid claim, with money, is a payment (the portal shows no per-line amounts)."""
+    if state not in (ClaimState.PAID, ClaimState.PARTIALLY_PAID) or not result.paid_amount:
+        return None
+    paid_on = result.payment_date or result.status_date or at.date()
+    return ClaimPayment("portal", paid_on, result.paid_amount)
 
 
 def open_amount(denials: Sequence[Denial]) -> Decimal:
