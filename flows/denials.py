@@ -21,7 +21,15 @@ from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
 from portals.identifiers import normal_id, same_id
 from portals.types import Adjustment, ClaimStatusResult
-from store.denials import add_denial, find_by_fingerprint, set_assignee, set_status, unresolved_for_claim
+from store.appeal_decisions import denials_awaiting_appeal
+from store.denials import (
+    OPEN_STATES,
+    add_denial,
+    find_by_fingerprint,
+    set_assignee,
+    set_status,
+    unresolved_for_claim,
+)
 from store.models import Denial
 
 AUTO_RESOLVED = "payer:"  # prefix of resolutions the worker made, so a reappearing denial reopens
@@ -142,6 +150,33 @@ def resolve_absent(
     return resolved
 
 
+def settle_waiting_appeals(
+    session: Session, report: DenialReport, present: set[str], payment: ClaimPayment, at: datetime
+) -> list[Denial]:
+    """A payment on a claim whose denial waits on an appeal but which resolve_absent did not reach: the payer
+    reversed the denied adjudication (now or on an earlier ERA) and paid it anew, often under a new payer claim
+    number. Unless this adjudication denies the same line again, that appeal was overturned. Returns the denials
+    that were still open (those a reversal had closed are counted already)."""
+    newly_closed = []
+    for denial in denials_awaiting_appeal(session, report.reported_claim_id):
+        if denial.fingerprint in present or _denied_again(denial, present):
+            continue
+        closed_by_payer = denial.status == "resolved" and (denial.resolution or "").startswith(AUTO_RESOLVED)
+        if denial.status not in OPEN_STATES and not closed_by_payer:
+            continue  # staff closed it (written off, resolved by hand): their word stands
+        was_open = denial.status in OPEN_STATES
+        overturn_by_payment(session, denial, payment, procedure_code(denial.line_procedure), at)
+        if was_open:
+            newly_closed.append(denial)
+    return newly_closed
+
+
+def _denied_again(denial: Denial, present: set[str]) -> bool:
+    """The same group, CARC and line denied in this adjudication (fingerprint parts 2-4)."""
+    line = (denial.group_code, denial.carc, procedure_code(denial.line_procedure))
+    return any(tuple(key.split("|")[2:5]) == line for key in present)
+
+
 def record_portal_result(
     session: Session,
     *,
@@ -167,7 +202,10 @@ def record_portal_result(
     )
     changes, present = record_denials(session, report, at)
     reason = "paid" if state is ClaimState.PAID else f"no longer reported by portal {portal}"
-    changes.resolved = resolve_absent(session, report, present, reason, at, _portal_payment(result, state, at))
+    payment = _portal_payment(result, state, at)
+    changes.resolved = resolve_absent(session, report, present, reason, at, payment)
+    if payment is not None:
+        changes.resolved += settle_waiting_appeals(session, report, present, payment, at)
     return changes
 
 

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from flows.appeal_decisions import ClaimPayment
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
-from flows.denials import DenialReport, procedure_code, record_denials, resolve_absent
+from flows.denials import DenialReport, procedure_code, record_denials, resolve_absent, settle_waiting_appeals
 from flows.era import EraClaim as ParsedClaim
 from flows.era import EraParseError, Remittance, decode_x12, parse_835
 from flows.era_balance import BalanceWarning, balance_warnings
@@ -180,6 +180,8 @@ def _import_claim(
     result.new_denials += len(changes.new)
     payment = _era_payment(remittance, claim, at) if reason.startswith("paid") else None
     result.resolved_denials += len(resolve_absent(session, report, present, reason, at, payment))
+    if payment is not None:
+        result.resolved_denials += len(settle_waiting_appeals(session, report, present, payment, at))
 
 
 def _era_payment(remittance: Remittance, claim: ParsedClaim, at: datetime) -> ClaimPayment:

@@ -94,3 +94,10 @@ def decided_appeals(session: Session, denial_ids: Iterable[int]) -> list[AppealR
         statement = select(AppealRow).where(col(AppealRow.denial_id).in_(chunk), AppealRow.state == "decided")
         rows += session.exec(statement.order_by(col(AppealRow.denial_id), col(AppealRow.level)))
     return rows
+
+
+def denials_awaiting_appeal(session: Session, reported_claim_id: str) -> list[Denial]:
+    """A claim's denials (the claim id as the payer sent it) with a filed appeal still undecided."""
+    waiting = select(AppealRow.denial_id).where(AppealRow.state == "filed", col(AppealRow.decision).is_(None))
+    statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id, col(Denial.id).in_(waiting))
+    return list(session.exec(statement.order_by(col(Denial.id))))
