@@ -53,8 +53,10 @@ def record_decision(
     source: str,
     actor: str,
     at: datetime,
+    note: str | None = None,
 ) -> None:
-    """Record the payer's decision on a filed appeal, in the caller's transaction (rules in the module docstring)."""
+    """Record the payer's decision on a filed appeal, in the caller's transaction (rules in the module docstring).
+    `note`: staff's words, kept with the decision in the denial's history."""
     wanted = Decision(decision, decided_on, amount_recovered)
     _check(appeal, wanted, source, at)
     denial = session.get(Denial, appeal.denial_id)
@@ -75,15 +77,16 @@ def record_decision(
     appeal.amount_recovered = amount_recovered if decision == "overturned" else None
     appeal.state, appeal.updated_at = "decided", at
     save_appeal(session, appeal)
+    said = f" ({note})" if note else ""
     if decision == "overturned":
-        set_status(session, denial, "resolved", at, actor, _overturn_note(appeal, source))
+        set_status(session, denial, "resolved", at, actor, _overturn_note(appeal, source) + said)
     else:
-        note = f"appeal {appeal.appeal_id} ({appeal.level_name}) upheld on {decided_on} ({source}): "
-        note += next_step_after(session, denial, appeal)
+        words = f"appeal {appeal.appeal_id} ({appeal.level_name}) upheld on {decided_on} ({source}): "
+        words += next_step_after(session, denial, appeal) + said
         if denial.status == "written_off":
-            add_denial_note(session, denial, at, actor, note)  # written off already: staff's call stands
+            add_denial_note(session, denial, at, actor, words)  # written off already: staff's call stands
         else:
-            set_status(session, denial, "open", at, actor, note)
+            set_status(session, denial, "open", at, actor, words)
     session.flush()
     sync_decision_findings(session, at)
     close_follow_up(session, appeal.appeal_id, at)

@@ -231,20 +231,72 @@ STAFF_STATUSES = {
 
 
 class DenialActionRefused(Exception):
-    """A staff action that cannot be recorded (no such denial, or no such status)."""
+    """A staff action that cannot be recorded (no such denial, or no such status); nothing was written."""
+
+
+MAX_REASON = 500
+CENT = Decimal("0.01")
+
+
+def parse_dollars(text: str, what: str = "the amount") -> Decimal:
+    """Dollars as a person types them: 120, 120.5, $1,200.00. Refused: anything else, or fractions of a cent."""
+    cleaned = text.strip().removeprefix("$").replace(",", "").strip()
+    try:
+        amount = Decimal(cleaned)
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite() or not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+        raise DenialActionRefused(f"{what} must be dollars, like 120.00, not {text.strip()[:20]!r}")
+    if amount != amount.quantize(CENT):
+        raise DenialActionRefused(f"{what} has fractions of a cent: {text.strip()[:20]!r}")
+    return amount.quantize(CENT)
 
 
 def record_staff_action(
-    session: Session, denial_id: int, status: str, note: str | None, at: datetime, actor: str = "staff"
+    session: Session,
+    denial_id: int,
+    status: str,
+    note: str | None,
+    at: datetime,
+    actor: str = "staff",
+    *,
+    amount: Decimal | None = None,
+    reason: str | None = None,
 ) -> Denial:
     """What a person did about a denial; kept in its history (the appeal trail) under `actor`: the
-    workspace user's login name, or "staff" from the command line."""
+    workspace user's login name, or "staff" from the command line.
+
+    A write-off records its amount (default: the whole denied amount; more than zero and at most the
+    denied amount) and its reason (`reason`, else the note: one is required). Another status clears them."""
     if status not in STAFF_STATUSES:
         raise DenialActionRefused(f"status must be one of {', '.join(STAFF_STATUSES)}, not {status!r}")
     denial = session.get(Denial, denial_id)
     if denial is None:
         raise DenialActionRefused(f"no denial with id {denial_id}")
-    set_status(session, denial, STAFF_STATUSES[status], at, actor, note)
+    if STAFF_STATUSES[status] != "written_off":
+        if amount is not None or (reason or "").strip():
+            raise DenialActionRefused("an amount and a reason go with a write-off (status written-off) only")
+        denial.write_off_amount = denial.write_off_reason = None
+        set_status(session, denial, STAFF_STATUSES[status], at, actor, note)
+        return denial
+    why = (reason or "").strip() or (note or "").strip()
+    if not why:
+        raise DenialActionRefused(
+            f"denial {denial_id}: a write-off needs a reason (e.g. appeal upheld at the last level)"
+        )
+    if len(why) > MAX_REASON:
+        raise DenialActionRefused(f"denial {denial_id}: the reason is longer than {MAX_REASON} characters")
+    written = denial.amount if amount is None else amount
+    if not written.is_finite() or not 0 < written <= denial.amount:
+        raise DenialActionRefused(
+            f"denial {denial_id}: the amount written off must be more than $0.00 and at most the "
+            f"denied ${denial.amount:,.2f}, not ${written:,.2f}"
+        )
+    denial.write_off_amount, denial.write_off_reason = written.quantize(CENT), why
+    words = f"written off ${written:,.2f}: {why}"
+    if note and note.strip() and note.strip() != why:
+        words += f" ({note.strip()})"
+    set_status(session, denial, "written_off", at, actor, words)
     return denial
 
 
