@@ -135,17 +135,25 @@ def deadline_alerts(
     alert_rules: AlertRules,
     *,
     appeals: Mapping[int, int] | None = None,
+    decision_dates: Mapping[int, date] | None = None,
 ) -> list[AlertDraft]:
     """Timely-filing alerts for claims the payer does not have, and deadline alerts for open denials.
 
-    `appeals`: denial id -> appeals already filed (0 when missing), as flows.worklist takes it.
+    `appeals`: denial id -> appeals already filed (0 when missing), as flows.worklist takes it;
+    `decision_dates`: denial id -> the last filed level's upheld decision (flows.appeal_progress).
     """
     drafts = [d for claim in claims if (d := _timely_filing(claim, rules, today, alert_rules)) is not None]
     by_id = {c.claim_id: c for c in claims}
-    appeals = appeals or {}
+    appeals, decided = appeals or {}, decision_dates or {}
     for denial in open_denials:
         draft = _denial_deadline(
-            denial, by_id.get(denial.claim_id or ""), rules, today, alert_rules, appeals.get(denial.id or 0, 0)
+            denial,
+            by_id.get(denial.claim_id or ""),
+            rules,
+            today,
+            alert_rules,
+            appeals.get(denial.id or 0, 0),
+            decided.get(denial.id or 0),
         )
         if draft is not None:
             drafts.append(draft)
@@ -191,9 +199,15 @@ def _timely_filing(claim: Claim, rules: RuleBook, today: date, alert_rules: Aler
 
 
 def _denial_deadline(
-    denial: Denial, claim: Claim | None, rules: RuleBook, today: date, alert_rules: AlertRules, appeals_filed: int
+    denial: Denial,
+    claim: Claim | None,
+    rules: RuleBook,
+    today: date,
+    alert_rules: AlertRules,
+    appeals_filed: int,
+    decision_date: date | None = None,
 ) -> AlertDraft | None:
-    item = work_item(denial, claim, rules, today, appeals_filed)
+    item = work_item(denial, claim, rules, today, appeals_filed, decision_date=decision_date)
     if item.deadline is None or item.days_left is None:
         return None
     rung = rung_for(item.days_left, alert_rules.ladder("denial_deadline"))
@@ -235,6 +249,9 @@ FINDING_OWNERS = {
     "revalidation_due": "credentialing",
     "caqh_due": "credentialing",
     LAYOUT_CHANGED: "it",
+    "appeal_upheld": "billing",  # flows.appeal_follow_up: file the next level
+    "appeal_upheld_final": "billing",
+    "appeal_no_answer": "billing",
 }
 HIGH_FINDINGS = frozenset({"auth_denied", "enrollment_inactive"})  # never below high, whatever the date
 # kind -> (title, action); {subject} {payer} {due} {amount} filled in. The finding's message has the detail.
@@ -281,6 +298,9 @@ FINDING_TEXT = {
         "Portal {subject}: pages changed, that work is paused",
         "Update the portal adapter, then `portal-worker resume PORTAL`",
     ),
+    "appeal_upheld": ("Appeal {subject} ({payer}, {amount}) upheld: the next level is due {due}", "{message}"),
+    "appeal_upheld_final": ("Appeal {subject} ({payer}, {amount}) upheld at the payer's last level", "{message}"),
+    "appeal_no_answer": ("Appeal {subject} ({payer}, {amount}): no answer from the payer", "{message}"),
 }
 
 

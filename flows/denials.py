@@ -16,11 +16,20 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from flows.appeal_decisions import ClaimPayment, overturn_by_payment
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
 from portals.identifiers import normal_id, same_id
 from portals.types import Adjustment, ClaimStatusResult
-from store.denials import add_denial, find_by_fingerprint, set_assignee, set_status, unresolved_for_claim
+from store.appeal_decisions import denials_awaiting_appeal
+from store.denials import (
+    OPEN_STATES,
+    add_denial,
+    find_by_fingerprint,
+    set_assignee,
+    set_status,
+    unresolved_for_claim,
+)
 from store.models import Denial
 
 AUTO_RESOLVED = "payer:"  # prefix of resolutions the worker made, so a reappearing denial reopens
@@ -118,17 +127,54 @@ def record_denials(session: Session, report: DenialReport, at: datetime) -> tupl
 
 
 def resolve_absent(
-    session: Session, report: DenialReport, present: set[str], reason: str, at: datetime
+    session: Session,
+    report: DenialReport,
+    present: set[str],
+    reason: str,
+    at: datetime,
+    payment: ClaimPayment | None = None,
 ) -> list[Denial]:
-    """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed)."""
+    """Close this claim's open denials that the payer no longer reports (paid, reversed, reprocessed).
+
+    With `payment` (the payer paid the claim), a denial whose appeal was filed and undecided is closed by
+    that appeal's overturn, with the amount recovered (flows/appeal_decisions.py)."""
     resolved = []
     for denial in unresolved_for_claim(session, report.reported_claim_id):
         if report.payer_claim_number is not None and not same_id(denial.payer_claim_number, report.payer_claim_number):
             continue  # another adjudication of the claim (a resubmission under a new number)
         if denial.fingerprint not in present:
-            set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
+            procedure = procedure_code(denial.line_procedure)
+            if payment is None or not overturn_by_payment(session, denial, payment, procedure, at):
+                set_status(session, denial, "resolved", at, "worker", f"{AUTO_RESOLVED} {reason}")
             resolved.append(denial)
     return resolved
+
+
+def settle_waiting_appeals(
+    session: Session, report: DenialReport, present: set[str], payment: ClaimPayment, at: datetime
+) -> list[Denial]:
+    """A payment on a claim whose denial waits on an appeal but which resolve_absent did not reach: the payer
+    reversed the denied adjudication (now or on an earlier ERA) and paid it anew, often under a new payer claim
+    number. Unless this adjudication denies the same line again, that appeal was overturned. Returns the denials
+    that were still open (those a reversal had closed are counted already)."""
+    newly_closed = []
+    for denial in denials_awaiting_appeal(session, report.reported_claim_id):
+        if denial.fingerprint in present or _denied_again(denial, present):
+            continue
+        closed_by_payer = denial.status == "resolved" and (denial.resolution or "").startswith(AUTO_RESOLVED)
+        if denial.status not in OPEN_STATES and not closed_by_payer:
+            continue  # staff closed it (written off, resolved by hand): their word stands
+        was_open = denial.status in OPEN_STATES
+        overturn_by_payment(session, denial, payment, procedure_code(denial.line_procedure), at)
+        if was_open:
+            newly_closed.append(denial)
+    return newly_closed
+
+
+def _denied_again(denial: Denial, present: set[str]) -> bool:
+    """The same group, CARC and line denied in this adjudication (fingerprint parts 2-4)."""
+    line = (denial.group_code, denial.carc, procedure_code(denial.line_procedure))
+    return any(tuple(key.split("|")[2:5]) == line for key in present)
 
 
 def record_portal_result(
@@ -156,8 +202,19 @@ def record_portal_result(
     )
     changes, present = record_denials(session, report, at)
     reason = "paid" if state is ClaimState.PAID else f"no longer reported by portal {portal}"
-    changes.resolved = resolve_absent(session, report, present, reason, at)
+    payment = _portal_payment(result, state, at)
+    changes.resolved = resolve_absent(session, report, present, reason, at, payment)
+    if payment is not None:
+        changes.resolved += settle_waiting_appeals(session, report, present, payment, at)
     return changes
+
+
+def _portal_payment(result: ClaimStatusResult, state: ClaimState, at: datetime) -> ClaimPayment | None:
+    """A paid or partially paid claim, with money, is a payment (the portal shows no per-line amounts)."""
+    if state not in (ClaimState.PAID, ClaimState.PARTIALLY_PAID) or not result.paid_amount:
+        return None
+    paid_on = result.payment_date or result.status_date or at.date()
+    return ClaimPayment("portal", paid_on, result.paid_amount)
 
 
 def open_amount(denials: Sequence[Denial]) -> Decimal:
@@ -174,20 +231,72 @@ STAFF_STATUSES = {
 
 
 class DenialActionRefused(Exception):
-    """A staff action that cannot be recorded (no such denial, or no such status)."""
+    """A staff action that cannot be recorded (no such denial, or no such status); nothing was written."""
+
+
+MAX_REASON = 500
+CENT = Decimal("0.01")
+
+
+def parse_dollars(text: str, what: str = "the amount") -> Decimal:
+    """Dollars as a person types them: 120, 120.5, $1,200.00. Refused: anything else, or fractions of a cent."""
+    cleaned = text.strip().removeprefix("$").replace(",", "").strip()
+    try:
+        amount = Decimal(cleaned)
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite() or not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
+        raise DenialActionRefused(f"{what} must be dollars, like 120.00, not {text.strip()[:20]!r}")
+    if amount != amount.quantize(CENT):
+        raise DenialActionRefused(f"{what} has fractions of a cent: {text.strip()[:20]!r}")
+    return amount.quantize(CENT)
 
 
 def record_staff_action(
-    session: Session, denial_id: int, status: str, note: str | None, at: datetime, actor: str = "staff"
+    session: Session,
+    denial_id: int,
+    status: str,
+    note: str | None,
+    at: datetime,
+    actor: str = "staff",
+    *,
+    amount: Decimal | None = None,
+    reason: str | None = None,
 ) -> Denial:
     """What a person did about a denial; kept in its history (the appeal trail) under `actor`: the
-    workspace user's login name, or "staff" from the command line."""
+    workspace user's login name, or "staff" from the command line.
+
+    A write-off records its amount (default: the whole denied amount; more than zero and at most the
+    denied amount) and its reason (`reason`, else the note: one is required). Another status clears them."""
     if status not in STAFF_STATUSES:
         raise DenialActionRefused(f"status must be one of {', '.join(STAFF_STATUSES)}, not {status!r}")
     denial = session.get(Denial, denial_id)
     if denial is None:
         raise DenialActionRefused(f"no denial with id {denial_id}")
-    set_status(session, denial, STAFF_STATUSES[status], at, actor, note)
+    if STAFF_STATUSES[status] != "written_off":
+        if amount is not None or (reason or "").strip():
+            raise DenialActionRefused("an amount and a reason go with a write-off (status written-off) only")
+        denial.write_off_amount = denial.write_off_reason = None
+        set_status(session, denial, STAFF_STATUSES[status], at, actor, note)
+        return denial
+    why = (reason or "").strip() or (note or "").strip()
+    if not why:
+        raise DenialActionRefused(
+            f"denial {denial_id}: a write-off needs a reason (e.g. appeal upheld at the last level)"
+        )
+    if len(why) > MAX_REASON:
+        raise DenialActionRefused(f"denial {denial_id}: the reason is longer than {MAX_REASON} characters")
+    written = denial.amount if amount is None else amount
+    if not written.is_finite() or not 0 < written <= denial.amount:
+        raise DenialActionRefused(
+            f"denial {denial_id}: the amount written off must be more than $0.00 and at most the "
+            f"denied ${denial.amount:,.2f}, not ${written:,.2f}"
+        )
+    denial.write_off_amount, denial.write_off_reason = written.quantize(CENT), why
+    words = f"written off ${written:,.2f}: {why}"
+    if note and note.strip() and note.strip() != why:
+        words += f" ({note.strip()})"
+    set_status(session, denial, "written_off", at, actor, words)
     return denial
 
 

@@ -22,9 +22,10 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from flows.appeal_decisions import ClaimPayment
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
-from flows.denials import DenialReport, record_denials, resolve_absent
+from flows.denials import DenialReport, procedure_code, record_denials, resolve_absent, settle_waiting_appeals
 from flows.era import EraClaim as ParsedClaim
 from flows.era import EraParseError, Remittance, decode_x12, parse_835
 from flows.era_balance import BalanceWarning, balance_warnings
@@ -177,7 +178,19 @@ def _import_claim(
         else f"superseded by ERA {trace}"
     )
     result.new_denials += len(changes.new)
-    result.resolved_denials += len(resolve_absent(session, report, present, reason, at))
+    payment = _era_payment(remittance, claim, at) if reason.startswith("paid") else None
+    result.resolved_denials += len(resolve_absent(session, report, present, reason, at, payment))
+    if payment is not None:
+        result.resolved_denials += len(settle_waiting_appeals(session, report, present, payment, at))
+
+
+def _era_payment(remittance: Remittance, claim: ParsedClaim, at: datetime) -> ClaimPayment:
+    """The claim's payment, per line by procedure code (modifiers aside, as denials are keyed)."""
+    lines: dict[str, Decimal] = {}
+    for line in claim.lines:
+        code = procedure_code(line.billed_code)
+        lines[code] = lines.get(code, Decimal("0")) + line.paid
+    return ClaimPayment("era", remittance.payment_date or remittance.production_date or at.date(), claim.paid, lines)
 
 
 def era_claim_state(claim: ParsedClaim) -> ClaimState | None:

@@ -20,13 +20,13 @@ from functools import cache
 
 from sqlmodel import Session
 
+from flows.appeal_progress import NONE_FILED, appeal_progress
 from flows.deadlines import NEW_CLAIM, Deadline, RuleBook, load_payer_rules, next_deadline
 from flows.denial_codes import OWNERS, UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.rules import rules_dir
 from store.claims import list_claims
 from store.denials import (
     DenialFacts,
-    appeals_filed_by_denial,
     denial_facts,
     denials_by_id,
     era_claims_for,
@@ -127,8 +127,10 @@ def rank(
     appeals_filed: int = 0,
     era: EraClaim | None = None,
     warnings: Sequence[str] = (),
+    decision_date: date | None = None,
 ) -> Ranked:
-    """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06)."""
+    """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06);
+    `decision_date`: the last filed level's upheld decision (flows.appeal_progress), the next level's anchor."""
     anchor = facts.denial_date or facts.first_seen_at.date()
     era_from = era.service_from if era and era.service_from else anchor
     era_to = era.service_to if era and era.service_to else era_from
@@ -147,6 +149,7 @@ def rank(
         dos_from,
         dos_to,
         appeals_filed=appeals_filed,
+        decision_date=decision_date,
         appealable=facts.appealable,
     )
     days_left = (deadline.due - today).days if deadline else None
@@ -189,9 +192,11 @@ def work_item(
     appeals_filed: int = 0,
     era: EraClaim | None = None,
     warnings: Sequence[str] = (),
+    decision_date: date | None = None,
 ) -> WorkItem:
     """`era`: the newest ERA claim of a denial whose claim is not in our claims (dates, CLP06)."""
-    return _item(rank(facts_of(denial, claim), rules, today, appeals_filed, era, warnings), denial, claim)
+    ranked = rank(facts_of(denial, claim), rules, today, appeals_filed, era, warnings, decision_date)
+    return _item(ranked, denial, claim)
 
 
 def _item(ranked: Ranked, denial: Denial, claim: Claim | None) -> WorkItem:
@@ -213,11 +218,14 @@ def build_worklist(
     appeals_filed: dict[int, int] | None = None,
     era_claims: dict[str, EraClaim] | None = None,
     warnings: dict[str, list[str]] | None = None,
+    decision_dates: dict[int, date] | None = None,
 ) -> list[WorkItem]:
     """Work items sorted most valuable first.
 
-    `era_claims` and `warnings` are keyed by the claim id as the payer sent it (reported_claim_id)."""
+    `era_claims` and `warnings` are keyed by the claim id as the payer sent it (reported_claim_id);
+    `decision_dates` by denial id (the last filed level's upheld decision)."""
     appeals, eras, said = appeals_filed or {}, era_claims or {}, warnings or {}
+    decided = decision_dates or {}
     items = [
         work_item(
             d,
@@ -227,6 +235,7 @@ def build_worklist(
             appeals.get(d.id or 0, 0),
             eras.get(d.reported_claim_id),
             said.get(d.reported_claim_id, ()),
+            decided.get(d.id or 0),
         )
         for d in denials
     ]
@@ -238,7 +247,7 @@ def rank_worklist(
 ) -> list[Ranked]:
     """Every denial in `statuses` (default: not yet worked), most valuable first, from plain columns."""
     facts = denial_facts(session, statuses=statuses, owner=owner)
-    filed = appeals_filed_by_denial(session)
+    filed = appeal_progress(session)
     era_claims = era_claims_for(session, [f.reported_claim_id for f in facts if f.claim_id is None])
     warnings = balance_warnings_by_claim(session, facts)
     rules = load_payer_rules()
@@ -247,9 +256,10 @@ def rank_worklist(
             f,
             rules,
             today,
-            filed.get(f.id, 0),
+            (progress := filed.get(f.id, NONE_FILED)).filed,
             era_claims.get(f.reported_claim_id),
             warnings.get(f.reported_claim_id, ()),
+            progress.decision_date,
         )
         for f in facts
     ]

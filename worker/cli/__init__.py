@@ -10,6 +10,7 @@ display.py, status_view.py and alerts_view.py render what the commands show.
 # isort: off  (the order of these imports is the order of the panels in `--help`)
 from worker.cli import (  # noqa: F401  (each registers its commands on `app`)
     alerts,
+    appeal_decisions,
     appeal_packets,
     appeals,
     auth_requests,

@@ -68,9 +68,16 @@ def denial_command(
         str | None,
         typer.Option("--by", help='Who did it, e.g. your workspace login (the history says "staff" without).'),
     ] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(help="With --status written-off: the dollars written off (default: all that was denied)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="With --status written-off (required): why, e.g. appeal upheld at last level.")
+    ] = None,
 ) -> None:
     """Show a denial and its history; with --status, record what you did about it."""
-    from flows.denials import DenialActionRefused, record_staff_action
+    from flows.denials import DenialActionRefused, parse_dollars, record_staff_action
     from store.db import session_scope
     from store.denials import history
     from store.models import Denial
@@ -79,10 +86,17 @@ def denial_command(
 
     settings = load_settings()
     with session_scope(open_engine(settings)) as session:
-        if status:
-            chosen = status.strip().lower().replace("_", "-")
+        chosen = status.strip().lower().replace("_", "-") if status else None
+        if chosen != "written-off" and (amount is not None or reason is not None):
+            raise typer.BadParameter("--amount and --reason go with --status written-off", param_hint="--status")
+        if chosen is not None:
             who = by.strip() if by and by.strip() else "staff"
-            record_staff_action(session, denial_id, chosen, note, utcnow(), actor=who)
+            if chosen == "written-off" and not (reason or "").strip():
+                raise typer.BadParameter(
+                    "a write-off needs a reason (why the money is given up)", param_hint="--reason"
+                )
+            written = parse_dollars(amount, "--amount") if amount is not None else None
+            record_staff_action(session, denial_id, chosen, note, utcnow(), actor=who, amount=written, reason=reason)
         denial = session.get(Denial, denial_id)
         if denial is None:
             raise DenialActionRefused(f"no denial with id {denial_id}")

@@ -43,6 +43,8 @@ from flows.alerts import (
     health_alerts,
     sync_alerts,
 )
+from flows.appeal_follow_up import sync_appeal_findings
+from flows.appeal_progress import NONE_FILED, appeal_progress
 from flows.cadence import as_utc
 from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
@@ -52,7 +54,7 @@ from store import accounts, health
 from store import alerts as alert_store
 from store.claims import list_claims
 from store.db import session_scope
-from store.denials import appeals_filed_by_denial, list_denials
+from store.denials import list_denials
 from store.findings import open_findings
 from store.models import Digest
 from store.providers import list_providers
@@ -88,10 +90,20 @@ def refresh_alerts(settings: Settings, engine: Engine, now: datetime) -> AlertCh
     today, rules = practice_today(settings, now), alert_rules(settings)
     with session_scope(engine) as session:
         denials = list_denials(session, statuses=["open"])
-        filed = appeals_filed_by_denial(session)
-        appeals = {d.id: filed.get(d.id, 0) for d in denials if d.id is not None}
+        sync_appeal_findings(session, today, now)
+        progress = appeal_progress(session)
+        appeals = {d.id: progress.get(d.id, NONE_FILED).filed for d in denials if d.id is not None}
+        decided = {i: p.decision_date for i, p in progress.items() if p.decision_date is not None}
         drafts = [
-            *deadline_alerts(list_claims(session), denials, load_payer_rules(), today, rules, appeals=appeals),
+            *deadline_alerts(
+                list_claims(session),
+                denials,
+                load_payer_rules(),
+                today,
+                rules,
+                appeals=appeals,
+                decision_dates=decided,
+            ),
             *finding_alerts(open_findings(session), today, rules),
             *_health_drafts(session, settings, now, rules),
         ]
@@ -168,9 +180,16 @@ def build_summary(
     )
     claims = {c.claim_id: c for c in list_claims(session, claim_ids=claim_ids)} if claim_ids else {}
     names = {i: c.patient_name for i, c in claims.items()} if settings.alerts.include_patient_names else None
-    rules, filed = load_payer_rules(), appeals_filed_by_denial(session)
+    rules, filed = load_payer_rules(), appeal_progress(session)
     steps = {
-        d.id: work_item(d, claims.get(d.claim_id or ""), rules, today, filed.get(d.id, 0))
+        d.id: work_item(
+            d,
+            claims.get(d.claim_id or ""),
+            rules,
+            today,
+            (progress := filed.get(d.id, NONE_FILED)).filed,
+            decision_date=progress.decision_date,
+        )
         for d in denials
         if d.id is not None
     }
