@@ -21,13 +21,13 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from flows.appeal_progress import NONE_FILED, appeal_progress
 from flows.appeals import ONLINE_CHANNELS, appeal_denial, filed_on_day, sync_appeal_findings
 from flows.cadence import today_in
 from flows.deadlines import RuleBook
 from flows.denial_codes import DenialKind
 from flows.playbook import Playbook
 from store import appeals as appeals_store
-from store.denials import appeals_filed
 from store.models import AppealRow, Denial
 
 PDF_MAGIC = b"%PDF-"
@@ -157,9 +157,10 @@ def next_appeal(
     playbook: Playbook,
     portal_for: Callable[[str], str | None],
 ) -> NextAppeal:
-    """The denial's next appeal (appeals filed so far + 1), or AppealProblem saying why none can be filed now."""
+    """The denial's next appeal (the levels filed so far + 1, flows.appeal_progress), or AppealProblem saying why
+    none can be filed now."""
     assert denial.id is not None
-    level = appeals_filed(session, denial.id) + 1
+    level = appeal_progress(session, [denial.id]).get(denial.id, NONE_FILED).filed + 1
     same = appeals_store.same_appeal(session, denial.id, level)
     if same is not None:
         return NextAppeal(same.payer_id, same.level, same.level_name, same.channel, same.portal, same)

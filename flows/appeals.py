@@ -12,10 +12,12 @@ Filing is a portal write, so it follows the rules every write does (flows/auth_r
    `needs_look`: it is never submitted again without the look of rule 1.
 
 A refusal (the form's edit messages) files nothing: the appeal becomes `refused` with the portal's words and
-a finding for billing; it is not tried again until staff correct it and queue it again. A filed appeal keeps
-the confirmation page as evidence (screenshot and PDF), moves its denial to "appealed", and is due an answer
-by filed + the playbook's response_days. Its status page is then read once a practice day until the payer
-decides; the decision is recorded by flows.appeal_decisions.
+a finding for billing; it is not tried again until staff correct it and queue it again. So does a portal that
+does not know the claim, or a packet gone from the data folder, both found before anything is typed.
+
+A filed appeal keeps the confirmation page as evidence (screenshot and PDF), moves its denial to "appealed",
+and is due an answer by filed + the playbook's response_days. Its status page is then read once a practice day
+until the payer decides; the decision is recorded by flows.appeal_decisions.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from flows.appeal_decisions import record_decision
 from flows.cadence import as_utc, today_in
 from flows.eligibility_check import KeepsEvidence
 from flows.findings import FindingChanges, FindingDraft, sync_findings
@@ -132,7 +136,11 @@ def file_appeal(
         return FileOutcome(f"already {row.state}", row.state, row.confirmation_number)
     payer_claim_number = denial.payer_claim_number or claim.payer_claim_number or ""
     try:
-        found = ours_on_file(row, _appeals_on_file(portal, row.payer_id, payer_claim_number), taken)
+        found = ours_on_file(row, portal.find_appeals(row.payer_id, payer_claim_number), taken)
+    except ClaimNotFound:
+        # The portal does not know the claim, so no appeal of ours is on it: nothing was filed, nothing will be.
+        words = f"the portal has no claim {payer_claim_number or '(no payer claim number)'} to appeal"
+        return _refuse(engine, row, words, now(), f"refused: {words}")
     except PortalError as exc:
         _needs_look(engine, row, claim, exc, now())
         raise
@@ -142,15 +150,15 @@ def file_appeal(
         return FileOutcome(
             f"found on the portal as {found.confirmation_number}: adopted", "filed", found.confirmation_number, True
         )
+    if not row.packet_path or not Path(row.packet_path).is_file():
+        words = "its packet PDF is gone from the worker's data folder: queue it again with a packet"
+        return _refuse(engine, row, words, now(), "not filed: the packet is missing")
     with session_scope(engine) as session:
         row = appeals_store.record_intent(session, appeal_id, now())
     try:
         receipt = portal.submit_appeal(as_filing(row, claim, payer_claim_number, denial))
     except RequestRefused as refused:
-        with session_scope(engine) as session:
-            appeals_store.mark_refused(session, appeal_id, without_phi(refused.words, claim), now())
-            sync_appeal_findings(session, now())
-        return FileOutcome("refused by the portal", "refused")
+        return _refuse(engine, row, without_phi(refused.words, claim), now(), "refused by the portal")
     except Exception as exc:
         _needs_look(engine, row, claim, exc, now())
         raise
@@ -159,11 +167,12 @@ def file_appeal(
     return FileOutcome(f"filed as {receipt.confirmation_number}", "filed", receipt.confirmation_number)
 
 
-def _appeals_on_file(portal: AppealPortal, payer_id: str, payer_claim_number: str) -> list[AppealReceipt]:
-    try:
-        return portal.find_appeals(payer_id, payer_claim_number)
-    except ClaimNotFound:
-        return []  # the portal has no appeal for the claim (nor the claim): nothing of ours is there
+def _refuse(engine: Engine, row: AppealRow, words: str, at: datetime, outcome: str) -> FileOutcome:
+    """Nothing was filed and nothing will be until staff correct it: refused, with a finding for billing."""
+    with session_scope(engine) as session:
+        appeals_store.mark_refused(session, row.appeal_id, words, at)
+        sync_appeal_findings(session, at)
+    return FileOutcome(outcome, "refused")
 
 
 def _keep(keep_evidence: KeepsEvidence, portal: AppealPortal, row: AppealRow, reason: str) -> Evidence | None:
@@ -270,8 +279,6 @@ def follow_appeal(
             return f"{receipt.status.replace('_', ' ')} (confirmation {row.confirmation_number})"
         if evidence is not None:
             add_evidence(session, evidence)
-        from flows.appeal_decisions import record_decision  # TEMP until i19-decisions is merged
-
         record_decision(
             session,
             row,
