@@ -40,6 +40,7 @@ class CsrfRefused(Exception):
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request: committed when the route returns, rolled back if it raises."""
     with session_scope(request.app.state.engine) as session:
+        request.state.db = session  # for what a template reads while rendering (a second session would wait)
         yield session
 
 

@@ -20,7 +20,6 @@ from flows.csv_rows import BadValue, parse_date
 from flows.deadlines import load_payer_rules
 from flows.task_work import TaskKind
 from store import appeals as appeals_store
-from store.db import session_scope
 from store.models import AppealRow, Denial
 from web.deps import CurrentStaff, Db, Forbidden, Now, audit
 from web.sessions import Staff
@@ -86,17 +85,16 @@ def appeals_panel(db: Session, settings: Settings, claim_id: str, *, today: date
 
 
 def claim_appeals(request: Request, claim_id: str) -> AppealsPanel:
-    """The claim page's appeals section, read in a session of its own (the template asks for it by this name)."""
+    """The claim page's appeals section, read in the request's own unit of work (on SQLite a second one would wait
+    for the write lock the request holds). The claim page's template asks for it by this name."""
     staff: Staff | None = getattr(request.state, "staff", None)
-    today = request.app.state.clock().astimezone(request.app.state.tz).date()
-    with session_scope(request.app.state.engine) as db:
-        return appeals_panel(
-            db,
-            request.app.state.settings,
-            claim_id,
-            today=today,
-            may_file=staff is not None and staff.role in FILING_ROLES,
-        )
+    return appeals_panel(
+        request.state.db,
+        request.app.state.settings,
+        claim_id,
+        today=_today(request),
+        may_file=staff is not None and staff.role in FILING_ROLES,
+    )
 
 
 def _after(
