@@ -20,6 +20,7 @@ from worker.security.credentials import KEY_FILE_ENV
 NEVER = ("keyring", "keyrings", "alembic", "apprise", "apscheduler.schedulers")
 READ_ONLY = (
     *(("claims",), ("worklist",), ("auths",), ("providers",), ("findings",), ("report", "denials")),
+    *(("appeal", "list"),),
     *(("status",), ("schedule",), ("alerts",), ("digest", "--preview")),  # these ask what each portal can do
 )
 

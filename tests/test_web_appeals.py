@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import col, select
 
 from store.db import session_scope
@@ -32,6 +32,14 @@ def denial_id(ws: RunningWorkspace, claim_id: str) -> int:
 def appeals(ws: RunningWorkspace) -> list[AppealRow]:
     with session_scope(ws.engine) as session:
         return list(session.exec(select(AppealRow).order_by(col(AppealRow.created_at))))
+
+
+def screenshots(page: Page, section: Locator, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        section.screenshot(path=str(SHOTS / f"{name}-{width}.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def audited(ws: RunningWorkspace, action: str) -> list[AuditEntry]:
@@ -58,6 +66,7 @@ def test_billing_files_an_appeal_online_once_after_building_its_packet(page: Pag
     built.parent.mkdir(parents=True, exist_ok=True)
     built.write_bytes(PDF)  # as `appeal build` (or the claim page's packet button) leaves it
     page.reload()
+    screenshots(page, page.get_by_role("region", name="Appeals (0)"), "claim-appeals-to-file")
     answers = page.evaluate(  # a double click, or a slow network's second press: the form posted twice at once
         """async (target) => {
             const form = document.querySelector(`form[action$="${target}"]`);
@@ -78,10 +87,7 @@ def test_billing_files_an_appeal_online_once_after_building_its_packet(page: Pag
     assert {e.detail for e in audited(web, "appeal_queued")} == {row.appeal_id}
     assert len(audited(web, "appeal_queued")) + len(audited(web, "appeal_again")) == 2
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        section.screenshot(path=str(SHOTS / f"claim-appeals-online-{width}.png"))
+    screenshots(page, section, "claim-appeals-online")
 
 
 def test_a_fax_appeal_is_prepared_and_marked_sent_from_the_claim_page(page: Page, web: RunningWorkspace) -> None:
@@ -119,10 +125,7 @@ def test_a_fax_appeal_is_prepared_and_marked_sent_from_the_claim_page(page: Page
         denial = session.get(Denial, row.denial_id)
     assert denial is not None and denial.status == "appealed"
     assert [e.detail for e in audited(web, "appeal_sent")] == [f"{row.appeal_id} on {today}"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.get_by_role("region", name="Appeals (1)").screenshot(path=str(SHOTS / f"claim-appeals-fax-{width}.png"))
+    screenshots(page, page.get_by_role("region", name="Appeals (1)"), "claim-appeals-fax")
 
 
 def test_a_role_that_does_not_work_denials_sees_the_appeals_but_cannot_file(page: Page, web: RunningWorkspace) -> None:
