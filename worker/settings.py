@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
-from flows.denial_codes import OWNERS
 from flows.appeal_packet import letter_problems
+from flows.denial_codes import OWNERS
 from flows.eligibility import CheckTimes, business_days
 from flows.playbook import Playbook, load_playbook, playbook_problems
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
