@@ -18,6 +18,7 @@ from store.db import session_scope
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
 from web.routes import admin, alerts, auth_requests, claims, evidence, links, login, reports, search, today, worklist
+from web.routes.appeal_packets import router as appeal_packets_router
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(worklist.router)
     app.include_router(alerts.router)
     app.include_router(auth_requests.router)
+    app.include_router(appeal_packets_router)
     app.include_router(reports.router)
     app.include_router(links.router)
 
