@@ -216,3 +216,16 @@ def test_a_template_that_fails_while_rendering_writes_nothing(store: PacketStore
     with pytest.raises(PacketProblem, match=r"letter template coding\.html\.j2: 'no_such' is undefined"):
         build_packet(settings, store.engine, add_test_denial(store, "coding"), today=TODAY)
     assert not store.packets.exists()
+
+
+def test_an_installations_playbook_decides_how_the_packet_is_sent(store: PacketStore) -> None:
+    (store.config_path.parent / "payer_playbook.toml").write_text(
+        '[payers.UHP.levels.1]\nchannel = "fax"\nfax = "555-010-0142"\n'
+        'attach = ["denial notice", "signed appeal form"]\n'
+    )
+    settings = Settings.load(store.config_path)
+    built = build_packet(settings, store.engine, add_test_denial(store, "coding"), today=TODAY)
+
+    read = read_packet(built.path)
+    assert "By fax to 555-010-0142" in read.texts[0] and "Fax it to 555-010-0142" in read.texts[-1]
+    assert built.plan.checklist == ("signed appeal form", "medical records")  # the playbook's, then coding's
