@@ -29,7 +29,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
-from flows.appeal_packet import letter_problems
 from flows.denial_codes import OWNERS
 from flows.eligibility import CheckTimes, business_days
 from flows.playbook import Playbook, load_playbook, playbook_problems
@@ -656,6 +655,8 @@ class Settings(BaseModel):
             _raw_schedule_portals(raw.get("schedule")), raw["portals"] if isinstance(raw.get("portals"), dict) else {}
         )
         problems += channel_name_problems(_raw_channels(raw.get("alerts")))
+        from flows.appeal_packet import letter_problems  # Jinja and the store's models: not for every import
+
         problems += playbook_problems(path.parent) + letter_problems(path.parent)
         problems = list(dict.fromkeys(problems))
         if problems or settings is None:
