@@ -18,7 +18,7 @@ from pypdf.errors import PdfReadError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from flows.appeal_packet import PacketPlan, PacketProblem, letters, plan_packet
+from flows.appeal_packet import PacketPlan, PacketProblem, PartKind, letters, plan_packet
 from flows.deadlines import load_payer_rules
 from store.appeal_packets import packet_facts
 from store.db import session_scope
@@ -117,7 +117,7 @@ def _merge(plan: PacketPlan, printed: Sequence[bytes], attachments: Sequence[Pdf
     for part in plan.parts:
         if part.html is not None:
             reader = PdfReader(io.BytesIO(next(html_pages)))
-        elif part.kind == "attachment":
+        elif part.kind is PartKind.ATTACHMENT:
             reader = next(staff)
         else:
             assert part.pdf is not None
@@ -188,7 +188,7 @@ def write_packet(settings: Settings, plan: PacketPlan, *, out: Path | None = Non
     if out is not None:
         check_target(out)
     target = out if out is not None else packet_path(settings.worker.data_dir, plan.denial_id)
-    staff = check_attachments([part.pdf for part in plan.parts if part.kind == "attachment" and part.pdf])
+    staff = check_attachments([part.pdf for part in plan.parts if part.kind is PartKind.ATTACHMENT and part.pdf])
     printed = _print_pages(settings, [part.html for part in plan.parts if part.html is not None])
     data, pages = _merge(plan, printed, staff)
     write_private(target, data)
