@@ -107,10 +107,15 @@ def letters_override(config_dir: Path | None) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-@cache
 def letters(config_dir: Path | None = None) -> Environment:
-    """The letter templates: the installation's letters/ folder first, then the shipped ones."""
-    folders = [f for f in (letters_override(config_dir), rules_dir() / LETTERS_FOLDER) if f is not None]
+    """The letter templates: the installation's letters/ folder first, then the shipped ones (a changed
+    template is read again when next used)."""
+    return _letters(letters_override(config_dir))
+
+
+@cache
+def _letters(override: Path | None) -> Environment:
+    folders = [f for f in (override, rules_dir() / LETTERS_FOLDER) if f is not None]
     env = Environment(
         loader=FileSystemLoader(folders),
         autoescape=True,

@@ -256,13 +256,18 @@ def override_path(config_dir: Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
-@cache
 def load_playbook(config_dir: Path | None = None) -> Playbook:
     """The shipped playbook with the installation's payer_playbook.toml (in `config_dir`) laid over it;
-    validated once and cached. ValueError names the file and key of the first problem."""
+    validated once per version of the files and cached. ValueError names the file and key of the first problem."""
+    override = override_path(config_dir)
+    return _load(override, override.stat().st_mtime_ns if override else None)
+
+
+@cache
+def _load(override: Path | None, _version: int | None) -> Playbook:
     document = _read(rules_dir() / FILE_NAME)
     source = FILE_NAME
-    if (override := override_path(config_dir)) is not None:
+    if override is not None:
         document, source = _layered(document, _read(override)), str(override)
     return playbook(document, source)
 

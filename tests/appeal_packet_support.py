@@ -90,8 +90,8 @@ def _fill(settings: Settings, engine: Engine) -> None:
             payer_id="UHP",
             member_id=MEMBER,
             patient_name=PATIENT,
-            dos_from=date(2026, 10, 5),
-            dos_to=date(2026, 10, 5),
+            dos_from=date(2026, 10, 5) if claim_id == CLAIM_ID else date(2026, 10, 12),
+            dos_to=date(2026, 10, 5) if claim_id == CLAIM_ID else date(2026, 10, 12),
             billed_amount=Decimal("480.00"),
             submitted_date=date(2026, 10, 7),
             rendering_npi="1234567893",
@@ -235,7 +235,7 @@ def read_packet(path: Path) -> ReadPacket:
     pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
     ends = [*starts[1:], len(pages)]
     return ReadPacket(
-        [item.title for item in reader.outline],  # type: ignore[union-attr]
+        [str(item.title) for item in reader.outline],  # type: ignore[union-attr]
         [" ".join(pages[start:end]) for start, end in zip(starts, ends, strict=True)],
         len(pages),
     )

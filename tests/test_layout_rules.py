@@ -33,7 +33,8 @@ WORKER_FORBIDDEN = {
 ALLOWED = {("worker/cli/demo.py", "fake_portal"), ("worker/cli/setup.py", "fake_portal"), ("worker/cli/web.py", "web")}
 # Of the worker, the workspace uses its settings, security (passwords, redaction) and clock, and four
 # read-only parts of the runtime: the planner (a re-check is enqueued the way `check` enqueues, never
-# run), the heartbeat's liveness, the jobs' specs and where evidence lives. None drives a browser.
+# run), the heartbeat's liveness, the jobs' specs and where evidence lives. None drives a browser; the
+# packet printer starts a short-lived Chromium only to print the workspace's own HTML (offline, no script).
 WEB_MAY_USE = (
     "worker.settings",
     "worker.security",
@@ -42,6 +43,7 @@ WEB_MAY_USE = (
     "worker.runtime.heartbeat",
     "worker.runtime.jobs",
     "worker.runtime.evidence",
+    "worker.runtime.packets",
 )
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
 

@@ -31,6 +31,7 @@ from web.routes import (
     today,
     worklist,
 )
+from web.routes.appeal_packets import router as appeal_packets_router
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(auth_requests.router)
     app.include_router(appeals.router)
     app.state.templates.env.globals["claim_appeals"] = appeals.claim_appeals  # the claim page's appeals section
+    app.include_router(appeal_packets_router)
     app.include_router(reports.router)
     app.include_router(links.router)
 

@@ -20,8 +20,10 @@ def build_command(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of the data folder's packets/.")] = None,
 ) -> None:
-    """Build the denial's appeal packet: cover letter (or, for a claim to correct, a correction sheet), claim
-    summary, the payer's denial, eligibility and authorization when held, your attachments, and a checklist."""
+    """Build a denial's appeal packet: one PDF to send the payer.
+
+    The cover letter (for a claim to correct: a correction sheet), the claim summary, the payer's denial,
+    eligibility and authorization when held, your attachments, and a checklist of what to attach still."""
     from flows.appeal_packet import PacketProblem
     from worker.runtime.packets import build_packet
 

@@ -16,8 +16,9 @@ import structlog
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from flows.appeal_packet import PacketPlan, PacketProblem, letters, plan_packet
+from flows.appeal_packet import PacketPlan, PacketProblem, PartKind, letters, plan_packet
 from flows.deadlines import load_payer_rules
 from store.appeal_packets import packet_facts
 from store.db import session_scope
@@ -43,6 +44,14 @@ def packets_dir(data_dir: Path) -> Path:
 def packet_path(data_dir: Path, denial_id: int) -> Path:
     """Where a denial's packet is kept: named by the denial id alone (no patient in a file name)."""
     return packets_dir(data_dir) / f"denial-{denial_id}.pdf"
+
+
+def check_target(out: Path) -> None:
+    """A file name in a folder that exists (said before any work)."""
+    if out.is_dir():
+        raise PacketProblem(f"--out {out}: is a folder; give a file name in it")
+    if not out.parent.is_dir():
+        raise PacketProblem(f"--out {out}: there is no folder {out.parent}")
 
 
 def check_attachments(attachments: Sequence[Path]) -> list[PdfReader]:
@@ -108,7 +117,7 @@ def _merge(plan: PacketPlan, printed: Sequence[bytes], attachments: Sequence[Pdf
     for part in plan.parts:
         if part.html is not None:
             reader = PdfReader(io.BytesIO(next(html_pages)))
-        elif part.kind == "attachment":
+        elif part.kind is PartKind.ATTACHMENT:
             reader = next(staff)
         else:
             assert part.pdf is not None
@@ -150,6 +159,51 @@ def write_private(path: Path, data: bytes) -> None:
         os.close(folder)
 
 
+def prepare_packet(
+    settings: Settings, session: Session, denial_id: int, *, today: date, attachments: Sequence[Path] = ()
+) -> PacketPlan:
+    """What denial `denial_id`'s packet holds, read in the caller's session (kept short: on SQLite every
+    transaction holds the write lock). PacketProblem for an unknown denial, nothing to file, a bad attachment
+    or a bad template."""
+    check_attachments(attachments)
+    facts = packet_facts(session, denial_id)
+    if facts is None:
+        raise PacketProblem(f"there is no denial {denial_id} in the store (portal-worker worklist lists them)")
+    kept = evidence_dir(settings.worker.data_dir)
+    return plan_packet(
+        facts,
+        playbook=settings.playbook(),
+        rules=load_payer_rules(),
+        env=letters(settings.config_path.parent if settings.config_path else None),
+        today=today,
+        practice=settings.practice.name,
+        attachments=list(attachments),
+        readable=lambda stored: _inside(kept, stored),
+    )
+
+
+def write_packet(settings: Settings, plan: PacketPlan, *, out: Path | None = None) -> BuiltPacket:
+    """Print the plan's pages, merge them with its PDFs (bookmark per part) and write the packet to `out` or
+    packets/denial-ID.pdf, whole or not at all. No store access: call it after the session is closed."""
+    if out is not None:
+        check_target(out)
+    target = out if out is not None else packet_path(settings.worker.data_dir, plan.denial_id)
+    staff = check_attachments([part.pdf for part in plan.parts if part.kind is PartKind.ATTACHMENT and part.pdf])
+    printed = _print_pages(settings, [part.html for part in plan.parts if part.html is not None])
+    data, pages = _merge(plan, printed, staff)
+    write_private(target, data)
+    log.info(
+        "appeal_packet_built",
+        denial_id=plan.denial_id,
+        correction=plan.correction,
+        level=plan.level,
+        parts=len(plan.parts),
+        pages=pages,
+        still_to_attach=len(plan.checklist),
+    )
+    return BuiltPacket(target, pages, plan)
+
+
 def build_packet(
     settings: Settings,
     engine: Engine,
@@ -161,39 +215,9 @@ def build_packet(
 ) -> BuiltPacket:
     """Build denial `denial_id`'s packet (appeal letter, or correction sheet for a soft denial to correct)
     and write it to `out` or packets/denial-ID.pdf. PacketProblem (nothing written) for an unknown denial,
-    nothing to file, a bad attachment or a bad template."""
-    target = out if out is not None else packet_path(settings.worker.data_dir, denial_id)
-    if target.is_dir():
-        raise PacketProblem(f"--out {target}: is a folder; give a file name in it")
-    if out is not None and not target.parent.is_dir():
-        raise PacketProblem(f"--out {target}: there is no folder {target.parent}")
-    staff = check_attachments(attachments)
-    config_dir = settings.config_path.parent if settings.config_path else None
-    kept = evidence_dir(settings.worker.data_dir)
+    nothing to file, a bad attachment, a bad template or a bad --out."""
+    if out is not None:
+        check_target(out)
     with session_scope(engine) as session:
-        facts = packet_facts(session, denial_id)
-        if facts is None:
-            raise PacketProblem(f"there is no denial {denial_id} in the store (portal-worker worklist lists them)")
-        plan = plan_packet(
-            facts,
-            playbook=settings.playbook(),
-            rules=load_payer_rules(),
-            env=letters(config_dir),
-            today=today,
-            practice=settings.practice.name,
-            attachments=list(attachments),
-            readable=lambda stored: _inside(kept, stored),
-        )
-    printed = _print_pages(settings, [part.html for part in plan.parts if part.html is not None])
-    data, pages = _merge(plan, printed, staff)
-    write_private(target, data)
-    log.info(
-        "appeal_packet_built",
-        denial_id=denial_id,
-        correction=plan.correction,
-        level=plan.level,
-        parts=len(plan.parts),
-        pages=pages,
-        still_to_attach=len(plan.checklist),
-    )
-    return BuiltPacket(target, pages, plan)
+        plan = prepare_packet(settings, session, denial_id, today=today, attachments=attachments)
+    return write_packet(settings, plan, out=out)
