@@ -101,3 +101,7 @@ def denials_awaiting_appeal(session: Session, reported_claim_id: str) -> list[De
     waiting = select(AppealRow.denial_id).where(AppealRow.state == "filed", col(AppealRow.decision).is_(None))
     statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id, col(Denial.id).in_(waiting))
     return list(session.exec(statement.order_by(col(Denial.id))))
+
+
+def denials_of_claim(session: Session, claim_id: str) -> list[Denial]:
+    return list(session.exec(select(Denial).where(Denial.claim_id == claim_id).order_by(col(Denial.id))))

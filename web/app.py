@@ -17,7 +17,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from store.db import session_scope
 from web import sessions
 from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
-from web.routes import admin, alerts, auth_requests, claims, evidence, links, login, reports, search, today, worklist
+from web.routes import (
+    admin,
+    alerts,
+    appeal_decisions,
+    auth_requests,
+    claims,
+    evidence,
+    links,
+    login,
+    reports,
+    search,
+    today,
+    worklist,
+)
 from web.templating import make_templates, render
 from web.timing import ServerTiming
 from worker.clock import utcnow
@@ -92,6 +105,7 @@ def create_app(
     app.include_router(auth_requests.router)
     app.include_router(reports.router)
     app.include_router(links.router)
+    app.include_router(appeal_decisions.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
