@@ -7,7 +7,7 @@ link opens the same section as a page of its own. A form that is refused says wh
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -56,7 +56,7 @@ def _section(
     code: int = 200,
 ) -> Response:
     """The section alone for htmx, else as a page of its own."""
-    context = {
+    context: dict[str, Any] = {
         "claim_id": claim_id,
         "panels": claim_appeals(db, claim_id),
         "today": _today(request, moment),
