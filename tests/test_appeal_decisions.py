@@ -355,3 +355,18 @@ def test_a_payment_without_an_appeal_resolves_the_denial_as_before(engine: Engin
     import_era(engine, era_file(*repaid, trace="EFT0000000007", paid="240.00"), source="file", file_id="p.835", at=AT)
     denial, events = the_denial(engine)
     assert denial.status == "resolved" and events[-1] == "resolved: payer: paid on ERA EFT0000000007"
+
+
+def test_a_medicare_level_counts_receipt_days_and_rolls_off_the_weekend(engine: Engine) -> None:
+    """Medicare: redetermination upheld on Wednesday 2026-11-18; reconsideration is due 5 receipt days + 180 days
+    later, Saturday 2027-05-22, rolled to Monday 2027-05-24."""
+    with session_scope(engine) as session:
+        denial = session.exec(select(Denial)).one()
+        denial.payer_id = "MCR"
+        session.add(denial)
+    filed_appeal(engine, name="redetermination")
+    decide(engine, "AP-1", "upheld", date(2026, 11, 18))
+    _, events = the_denial(engine)
+    assert events[-1].endswith("next, file reconsideration (level 2) by 2027-05-24")
+    [finding] = open_findings(engine)
+    assert finding.due == date(2027, 5, 24)
