@@ -13,7 +13,7 @@ person's word is never overwritten by a machine's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from flows.appeal_follow_up import close_follow_up, next_step_after, sync_decision_findings
-from store.appeal_decisions import add_denial_note, save_appeal, undecided_filed_appeal
+from store.appeal_decisions import add_denial_note, overturns_without_amount, save_appeal, undecided_filed_appeal
 from store.denials import set_status
 from store.models import AppealRow, Denial
 
@@ -168,3 +168,21 @@ def overturn_by_payment(session: Session, denial: Denial, payment: ClaimPayment,
         at=at,
     )
     return True
+
+
+def complete_recoveries(
+    session: Session, reported_claim_id: str, payment: ClaimPayment, procedure_of: Callable[[Denial], str], at: datetime
+) -> None:
+    """An overturn recorded without its amount (the portal showed none) takes it from the payment that follows."""
+    for appeal, denial in overturns_without_amount(session, reported_claim_id):
+        appeal.amount_recovered = payment.recovered_for(procedure_of(denial), denial.amount)
+        appeal.updated_at = at
+        save_appeal(session, appeal)
+        add_denial_note(
+            session,
+            denial,
+            at,
+            "worker",
+            f"appeal {appeal.appeal_id}: ${appeal.amount_recovered:,.2f} recovered, paid on {payment.paid_on} "
+            f"({payment.source})",
+        )

@@ -5,10 +5,12 @@ The web page and `portal-worker claim ID` both show this, so they never disagree
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from flows.appeal_progress import NONE_FILED, AppealProgress
 from flows.deadlines import RuleBook, load_payer_rules
 from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.worklist import WorkItem, work_item
@@ -78,12 +80,17 @@ class ClaimView:
         return bool(self.record.open_checks)
 
 
-def claim_view(record: ClaimRecord, today: date, rules: RuleBook | None = None) -> ClaimView:
-    """`today`: the practice's today, from which days left are counted."""
+def claim_view(
+    record: ClaimRecord,
+    today: date,
+    rules: RuleBook | None = None,
+    progress: Mapping[int, AppealProgress] | None = None,
+) -> ClaimView:
+    """`today`: the practice's today, from which days left are counted; `progress`: the denials' appeals
+    (flows.appeal_progress.appeal_progress), else counted from their "appealed" history entries."""
     book = rules or load_payer_rules()
-    return ClaimView(
-        record, timeline(record), payments(record), tuple(_denial(record, d, book, today) for d in record.denials)
-    )
+    denials = tuple(_denial(record, d, book, today, progress) for d in record.denials)
+    return ClaimView(record, timeline(record), payments(record), denials)
 
 
 def timeline(record: ClaimRecord) -> tuple[TimelineEntry, ...]:
@@ -122,10 +129,15 @@ def payments(record: ClaimRecord) -> tuple[Payment, ...]:
     return tuple(sorted(found.values(), key=lambda p: p.paid_on or date.min, reverse=True))
 
 
-def _denial(record: ClaimRecord, denial: Denial, rules: RuleBook, today: date) -> DenialView:
+def _denial(
+    record: ClaimRecord, denial: Denial, rules: RuleBook, today: date, progress: Mapping[int, AppealProgress] | None
+) -> DenialView:
     events = record.events.get(denial.id or 0, [])
-    appeals = sum(1 for event in events if event.status == "appealed")
-    item = work_item(denial, record.claim, rules, today, appeals)
+    if progress is None:
+        appealed = AppealProgress(sum(1 for event in events if event.status == "appealed"))
+    else:
+        appealed = progress.get(denial.id or 0, NONE_FILED)
+    item = work_item(denial, record.claim, rules, today, appealed.filed, decision_date=appealed.decision_date)
     codes = [CodeMeaning(f"{denial.group_code}-{denial.carc}", describe_carc(denial.carc) or "unknown code")]
     codes += [CodeMeaning(rarc, describe_rarc(rarc) or UNKNOWN_REMARK) for rarc in denial.rarcs]
     return DenialView(item, tuple(codes), tuple(reversed(events)))

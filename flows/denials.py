@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from flows.appeal_decisions import ClaimPayment, overturn_by_payment
+from flows.appeal_decisions import ClaimPayment, complete_recoveries, overturn_by_payment
 from flows.claim_states import ClaimState
 from flows.denial_codes import DenialKind, categorise
 from portals.identifiers import normal_id, same_id
@@ -155,8 +155,10 @@ def settle_waiting_appeals(
 ) -> list[Denial]:
     """A payment on a claim whose denial waits on an appeal but which resolve_absent did not reach: the payer
     reversed the denied adjudication (now or on an earlier ERA) and paid it anew, often under a new payer claim
-    number. Unless this adjudication denies the same line again, that appeal was overturned. Returns the denials
-    that were still open (those a reversal had closed are counted already)."""
+    number. Unless this adjudication denies the same line again, that appeal was overturned. An overturn recorded
+    earlier without its amount takes it from this payment. Returns the denials that were still open (those a
+    reversal had closed are counted already)."""
+    complete_recoveries(session, report.reported_claim_id, payment, lambda d: procedure_code(d.line_procedure), at)
     newly_closed = []
     for denial in denials_awaiting_appeal(session, report.reported_claim_id):
         if denial.fingerprint in present or _denied_again(denial, present):

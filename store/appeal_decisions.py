@@ -101,3 +101,22 @@ def denials_awaiting_appeal(session: Session, reported_claim_id: str) -> list[De
     waiting = select(AppealRow.denial_id).where(AppealRow.state == "filed", col(AppealRow.decision).is_(None))
     statement = select(Denial).where(Denial.reported_claim_id == reported_claim_id, col(Denial.id).in_(waiting))
     return list(session.exec(statement.order_by(col(Denial.id))))
+
+
+def denials_of_claim(session: Session, claim_id: str) -> list[Denial]:
+    return list(session.exec(select(Denial).where(Denial.claim_id == claim_id).order_by(col(Denial.id))))
+
+
+def overturns_without_amount(session: Session, reported_claim_id: str) -> list[tuple[AppealRow, Denial]]:
+    """A claim's overturned appeals whose amount recovered was not known when they were decided."""
+    statement = (
+        select(AppealRow, Denial)
+        .join(Denial, col(Denial.id) == col(AppealRow.denial_id))
+        .where(
+            Denial.reported_claim_id == reported_claim_id,
+            AppealRow.decision == "overturned",
+            col(AppealRow.amount_recovered).is_(None),
+        )
+        .order_by(col(AppealRow.appeal_id))
+    )
+    return [(appeal, denial) for appeal, denial in session.exec(statement)]

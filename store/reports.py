@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func
 
 from store.models import (
+    AppealRow,
     Authorization,
     Claim,
     ClaimStatusObservation,
@@ -271,6 +272,10 @@ class DenialLine(NamedTuple):
     first_seen_at: datetime
     resolved_at: datetime | None
     appealed: bool  # staff once marked it appealed
+    appeal_filed: bool = False  # an appeal row was filed (online, or sent by fax or mail)
+    appeal_decision: str | None = None  # the highest filed level's decision: overturned | upheld | None (waiting)
+    recovered: Decimal | None = None  # what the overturned appeals recovered, as recorded
+    write_off_amount: Decimal | None = None  # what staff wrote off (None for write-offs recorded without one)
 
 
 def _denied_between(start: date | None, end: date | None) -> ColumnElement[bool]:
@@ -289,6 +294,21 @@ def _denied_between(start: date | None, end: date | None) -> ColumnElement[bool]
 def denial_lines(session: Session, start: date | None, end: date | None, payer: str | None) -> list[DenialLine]:
     """Every denial determined in the range (any status), in id order."""
     appealed = exists().where(col(DenialEvent.denial_id) == col(Denial.id), col(DenialEvent.status) == "appealed")
+    filed = and_(col(AppealRow.denial_id) == col(Denial.id), col(AppealRow.state).in_(("filed", "decided")))
+    last_decision = (
+        sa_select(col(AppealRow.decision))
+        .where(filed)
+        .order_by(col(AppealRow.level).desc())
+        .limit(1)
+        .correlate(Denial)
+        .scalar_subquery()
+    )
+    recovered = (
+        sa_select(func.sum(AppealRow.amount_recovered, type_=MONEY))
+        .where(filed, col(AppealRow.decision) == "overturned")
+        .correlate(Denial)
+        .scalar_subquery()
+    )
     statement = (
         sa_select(
             col(Denial.id),
@@ -304,6 +324,10 @@ def denial_lines(session: Session, start: date | None, end: date | None, payer: 
             col(Denial.first_seen_at),
             col(Denial.resolved_at),
             appealed,
+            exists().where(filed),
+            last_decision,
+            recovered,
+            col(Denial.write_off_amount),
         )
         .where(_denied_between(start, end), _payer(Denial.payer_id, payer))
         .order_by(col(Denial.id))

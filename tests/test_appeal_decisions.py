@@ -355,3 +355,39 @@ def test_a_payment_without_an_appeal_resolves_the_denial_as_before(engine: Engin
     import_era(engine, era_file(*repaid, trace="EFT0000000007", paid="240.00"), source="file", file_id="p.835", at=AT)
     denial, events = the_denial(engine)
     assert denial.status == "resolved" and events[-1] == "resolved: payer: paid on ERA EFT0000000007"
+
+
+def test_a_medicare_level_counts_receipt_days_and_rolls_off_the_weekend(engine: Engine) -> None:
+    """Medicare: redetermination upheld on Wednesday 2026-11-18; reconsideration is due 5 receipt days + 180 days
+    later, Saturday 2027-05-22, rolled to Monday 2027-05-24."""
+    with session_scope(engine) as session:
+        denial = session.exec(select(Denial)).one()
+        denial.payer_id = "MCR"
+        session.add(denial)
+    filed_appeal(engine, name="redetermination")
+    decide(engine, "AP-1", "upheld", date(2026, 11, 18))
+    _, events = the_denial(engine)
+    assert events[-1].endswith("next, file reconsideration (level 2) by 2027-05-24")
+    [finding] = open_findings(engine)
+    assert finding.due == date(2027, 5, 24)
+
+
+def test_an_overturn_the_portal_gave_no_amount_for_takes_it_from_the_payment(engine: Engine) -> None:
+    filed_appeal(engine)
+    decide(engine, "AP-1", "overturned", date(2026, 10, 8), source="portal")
+    assert "amount recovered not yet known" in the_denial(engine)[1][-1]
+    repaid = [
+        "CLP*PW900001*1*300*240*0*12*NWM0001~",
+        "NM1*QC*1*SYNTHETIC*PERSON****MI*M000000001~",
+        "SVC*HC:99213*300*240**1~",
+        "CAS*CO*45*60~",
+    ]
+    import_era(engine, era_file(*repaid, trace="EFT0000000007", paid="240.00"), source="file", file_id="p.835", at=AT)
+    denial, events = the_denial(engine)
+    assert (
+        denial.status == "resolved"
+        and events[-1] == "resolved: appeal AP-1: $240.00 recovered, paid on 2026-10-10 (era)"
+    )
+    with Session(engine) as session:
+        appeal = session.get(AppealRow, "AP-1")
+        assert appeal is not None and (appeal.decision_source, appeal.amount_recovered) == ("portal", Decimal("240.00"))

@@ -20,6 +20,7 @@ from web.deps import CsrfRefused, Forbidden, LoginRequired, audit
 from web.routes import (
     admin,
     alerts,
+    appeal_decisions,
     appeals,
     auth_requests,
     claims,
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(appeal_packets_router)
     app.include_router(reports.router)
     app.include_router(links.router)
+    app.include_router(appeal_decisions.router)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -1,5 +1,11 @@
 """Appeals and write-offs: how often an appeal overturns a denial, what that recovered, and what was
-written off. They fill in as staff record appeals and write-offs (`denial ID --status ...`)."""
+written off.
+
+A denial with a filed appeal (an appeal row: filed online, or sent by fax or mail) counts by the decision on
+its highest filed level (flows/appeal_decisions.py): overturned, upheld, or pending while none came, and
+recovered what that decision recorded. A denial only marked appealed by hand (`denial ID --status appealed`)
+keeps the older reading: resolved since means overturned (its denied amount recovered), written off means
+upheld. Write-offs count the amount staff wrote off, or the whole denied amount when none was recorded."""
 
 from __future__ import annotations
 
@@ -18,14 +24,36 @@ from store.reports import DenialLine, denial_lines
 NO_DECISIONS = "no decisions recorded yet"
 
 
+def appealed(line: DenialLine) -> bool:
+    return line.appeal_filed or line.appealed
+
+
+def outcome(line: DenialLine) -> str | None:
+    """overturned | upheld | None (pending, or never appealed)."""
+    if line.appeal_filed:
+        return line.appeal_decision
+    if not line.appealed:
+        return None
+    return {"resolved": "overturned", "written_off": "upheld"}.get(line.status)
+
+
 def overturned(line: DenialLine) -> bool:
-    """Appealed, then resolved: the payer paid or stopped reporting it, or staff closed it as resolved."""
-    return line.appealed and line.status == "resolved"
+    """The payer's decision on the last filed appeal; for an appeal marked by hand: appealed, then resolved."""
+    return outcome(line) == "overturned"
 
 
 def upheld(line: DenialLine) -> bool:
-    """Appealed, then written off: the appeal lost."""
-    return line.appealed and line.status == "written_off"
+    """The payer's decision on the last filed appeal; for an appeal marked by hand: appealed, then written off."""
+    return outcome(line) == "upheld"
+
+
+def recovered(line: DenialLine) -> Decimal:
+    """What an overturn recovered as recorded (the portal's, the ERA's or staff's amount), else the denied amount."""
+    return line.recovered if line.appeal_filed and line.recovered is not None else line.amount
+
+
+def written_off(line: DenialLine) -> Decimal:
+    return line.write_off_amount if line.write_off_amount is not None else line.amount
 
 
 def decided(line: DenialLine) -> bool:
@@ -37,23 +65,24 @@ def _overturn_rate(lines: Sequence[DenialLine]) -> float | None:
     return share(won, won + lost)
 
 
-def _dollars(lines: Sequence[DenialLine]) -> Decimal:
-    return money(sum((d.amount for d in lines), Decimal(0)))
+def _dollars(lines: Sequence[DenialLine], amount: Callable[[DenialLine], Decimal] = lambda d: d.amount) -> Decimal:
+    return money(sum((amount(d) for d in lines), Decimal(0)))
 
 
 def _appeal_row(key: str, lines: Sequence[DenialLine]) -> tuple[Cell, ...]:
-    appealed = [d for d in lines if d.appealed]
-    won = [d for d in appealed if overturned(d)]
-    lost = sum(upheld(d) for d in appealed)
-    pending = len(appealed) - len(won) - lost
-    return key, len(appealed), len(won), lost, pending, _overturn_rate(appealed), _dollars(won)
+    tried = [d for d in lines if appealed(d)]
+    won = [d for d in tried if overturned(d)]
+    lost = sum(upheld(d) for d in tried)
+    pending = len(tried) - len(won) - lost
+    return key, len(tried), len(won), lost, pending, _overturn_rate(tried), _dollars(won, recovered)
 
 
 def _write_off_row(key: str, lines: Sequence[DenialLine], any_decision: bool) -> tuple[Cell, ...]:
     written = [d for d in lines if d.status == "written_off"]
-    rate = share(_dollars(written), _dollars(lines)) if any_decision else None
-    after_appeal = sum(d.appealed for d in written)
-    return key, len(lines), _dollars(lines), len(written), after_appeal, _dollars(written), rate
+    gone = _dollars(written, written_off)
+    rate = share(gone, _dollars(lines)) if any_decision else None
+    after_appeal = sum(appealed(d) for d in written)
+    return key, len(lines), _dollars(lines), len(written), after_appeal, gone, rate
 
 
 def _groups(lines: Sequence[DenialLine], key: Callable[[DenialLine], str]) -> dict[str, list[DenialLine]]:
@@ -84,11 +113,14 @@ APPEAL_COLUMNS = (
 
 def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
     lines = denial_lines(session, chosen.date_from, chosen.date_to, chosen.payer)
-    any_decision = any(decided(d) for d in lines)
+    any_decision = any(decided(d) or outcome(d) is not None for d in lines)
     by_payer = _groups(lines, lambda d: d.payer_id or "unknown")
     notes = []
     if not any(overturned(d) or upheld(d) for d in lines):
-        notes.append(f"Appeals: {NO_DECISIONS} (an appeal is decided when its denial is resolved or written off)")
+        notes.append(
+            f"Appeals: {NO_DECISIONS} (the payer's decision on a filed appeal; an appeal marked by hand is decided "
+            "when its denial is resolved or written off)"
+        )
     if not any_decision:
         notes.append(f"Write-offs: {NO_DECISIONS}")
     payers = list(by_payer)
@@ -107,7 +139,10 @@ def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
             [
                 Series(
                     "Written off",
-                    [float(_dollars([d for d in by_payer[p] if d.status == "written_off"])) for p in payers],
+                    [
+                        float(_dollars([d for d in by_payer[p] if d.status == "written_off"], written_off))
+                        for p in payers
+                    ],
                 )
             ],
         ),
@@ -148,13 +183,20 @@ def compute(session: Session, chosen: ReportFilter, today: date) -> Report:
         {
             "Denials counted": "denials determined in the range (the payer's determination date, else the day the "
             "worker first saw them), whatever happened to them since",
-            "Appealed": "denials staff marked appealed at least once (their history keeps it)",
-            "Overturned": "appealed denials now resolved: the payer paid the claim or stopped reporting the "
-            "denial (the worker closes those itself), or staff resolved it",
-            "Upheld": "appealed denials now written off",
+            "Appealed": "denials with an appeal filed (online, or sent by fax or mail), or that staff marked "
+            "appealed at least once (their history keeps it)",
+            "Overturned": "the payer overturned the last filed appeal (its portal said so, an ERA paid the denied "
+            "claim, or staff recorded it); for an appeal only marked by hand: the denial is now resolved (the payer "
+            "paid the claim or stopped reporting the denial, or staff resolved it)",
+            "Upheld": "the payer upheld the last filed appeal (the next level may still be filed); for an appeal "
+            "only marked by hand: the denial is now written off",
+            "Pending": "appealed, no decision yet",
             "Overturn rate": "overturned over decided appeals (overturned + upheld); pending appeals do not count",
-            "Dollars recovered": "the denied amounts of the overturned denials",
-            "Write-off rate": "dollars of denials now written off (after an appeal or without one) over all denied "
+            "Dollars recovered": "what the overturns recovered, as the portal, the ERA or staff recorded it; the "
+            "denied amount for an appeal only marked by hand, or when no amount was recorded",
+            "Dollars written off": "the amounts staff wrote off (the whole denied amount for write-offs recorded "
+            "without one)",
+            "Write-off rate": "dollars written off (after an appeal or without one) over all denied "
             "dollars; empty until any denial in the range has been decided (resolved or written off)",
         },
         notes,

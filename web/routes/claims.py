@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from flows.appeal_progress import appeal_progress
 from flows.cadence import claim_verdicts
 from flows.claim_view import ClaimView, claim_view
 from flows.denials import STAFF_STATUSES, DenialActionRefused, assign_denials, record_staff_action
@@ -55,7 +56,11 @@ def _not_found(request: Request, claim_id: str) -> Response:
 
 def _view(request: Request, db: Session, claim_id: str, moment: datetime) -> ClaimView | None:
     record = load_claim_record(db, claim_id)
-    return claim_view(record, _today(request, moment)) if record else None
+    if record is None:
+        return None
+    return claim_view(
+        record, _today(request, moment), progress=appeal_progress(db, [d.id for d in record.denials if d.id])
+    )
 
 
 def _page(

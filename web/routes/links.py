@@ -20,7 +20,16 @@ from web.deps import CurrentStaff, Db, audit
 from web.templating import render
 
 router = APIRouter()
-CLAIM_KINDS = frozenset({"timely_filing", "denial_deadline", "claim_outside_auth"})
+CLAIM_KINDS = frozenset(
+    {
+        "timely_filing",
+        "denial_deadline",
+        "claim_outside_auth",
+        "appeal_upheld",
+        "appeal_upheld_final",
+        "appeal_no_answer",
+    }
+)
 AUTHORIZATION_KINDS = frozenset(kind for kind, owner in FINDING_OWNERS.items() if owner == "front_desk")
 ENROLLMENT_KINDS = frozenset(kind for kind, owner in FINDING_OWNERS.items() if owner == "credentialing")
 

@@ -28,6 +28,7 @@ PANEL = "Your data"
 @app.command("claim", rich_help_panel=PANEL)
 def claim_command(claim_id: Annotated[str, typer.Argument(help="The practice's claim id, e.g. PW100027.")]) -> None:
     """Everything known about one claim: state, timeline, payments, denials with deadlines, evidence."""
+    from flows.appeal_progress import appeal_progress
     from flows.claim_view import claim_view
     from store.claim_detail import load_claim_record
     from store.db import session_scope
@@ -39,7 +40,8 @@ def claim_command(claim_id: Annotated[str, typer.Argument(help="The practice's c
             err.print(f"[red]error:[/] no claim with id {escape(repr(claim_id))} in the store", highlight=False)
             err.print("`portal-worker claims` lists the claims; the workspace's Search finds one.", markup=False)
             raise typer.Exit(2)
-        view = claim_view(record, practice_today(settings))
+        progress = appeal_progress(session, [d.id for d in record.denials if d.id])
+        view = claim_view(record, practice_today(settings), progress=progress)
         shown = claim_text(view, settings.worker.tzinfo)
     console.print(shown)
 
