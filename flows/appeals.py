@@ -137,8 +137,11 @@ def file_appeal(
     payer_claim_number = denial.payer_claim_number or claim.payer_claim_number or ""
     try:
         found = ours_on_file(row, portal.find_appeals(row.payer_id, payer_claim_number), taken)
-    except ClaimNotFound:
-        # The portal does not know the claim, so no appeal of ours is on it: nothing was filed, nothing will be.
+    except ClaimNotFound as exc:
+        if row.intent_at is not None:  # a submit was started: a claim the portal no longer shows proves nothing
+            _needs_look(engine, row, claim, exc, now())
+            raise
+        # Never sent, and the portal does not know the claim: nothing of ours is there, and nothing can be.
         words = f"the portal has no claim {payer_claim_number or '(no payer claim number)'} to appeal"
         return _refuse(engine, row, words, now(), f"refused: {words}")
     except PortalError as exc:

@@ -129,6 +129,7 @@ def test_the_shipped_adapters_offer_what_their_portals_do(name: str) -> None:
     expected |= {TaskKind.REMITTANCES} if RemittanceFiles in SHIPPED[name] else set()
     expected |= {TaskKind.ELIGIBILITY} if EligibilityInquiry in SHIPPED[name] else set()
     expected |= {TaskKind.AUTH_REQUEST} if AuthRequestSubmission in SHIPPED[name] else set()
+    expected |= {TaskKind.APPEAL, TaskKind.APPEAL_STATUS} if AppealSubmission in SHIPPED[name] else set()
     assert offered == expected
 
 
