@@ -7,7 +7,8 @@ Findings (flows/findings.py), which the alerts refresh turns into alerts for bil
 - appeal_upheld_final: the payer upheld its last level: nothing more to file; write the denial off
   (or look for an external review). Open until the denial is closed.
 - appeal_no_answer: a filed appeal with no decision after its response_due (filed + the playbook's
-  response_days, default 30 days): check the portal or call. One finding per appeal, open until decided.
+  response_days, default 30 days): check the portal or call. One finding per appeal, open until decided
+  or its denial is closed.
 """
 
 from __future__ import annotations

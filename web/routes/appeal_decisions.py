@@ -100,7 +100,8 @@ def _done(request: Request, claim_id: str, **flag: str) -> Response:
 def appeal_decisions(request: Request, claim_id: str, db: Db, staff: CurrentStaff, moment: Now) -> Response:
     if get_claim(db, claim_id) is None:
         return _not_found(request, f"claim “{claim_id}”")
-    audit(request, db, staff, "view_appeal_decisions", claim_id)
+    if not request.headers.get("HX-Request"):  # inside the claim page, whose view is audited already
+        audit(request, db, staff, "view_appeal_decisions", claim_id)
     return _section(request, db, staff, claim_id, moment)
 
 
