@@ -17,11 +17,25 @@ from store.models import AuditEntry, ClaimStatusObservation, Evidence
 from tests.cli_support import portal_worker
 from tests.test_web_search import browser_login, logged_in
 from tests.web_support import RunningWorkspace
+from worker.runtime.evidence import evidence_dir
 
 SHOTS = Path("/tmp/i19-evidence-shots")
 
 
+def moved_here(workspace: RunningWorkspace) -> None:
+    """The rows of the copied store name the checked store's files: point them at the copies in this data dir."""
+    folder = evidence_dir(workspace.settings.worker.data_dir)
+    with session_scope(workspace.engine) as session:
+        for ev in session.exec(select(Evidence)):
+            for name in ("screenshot_path", "html_path", "pdf_path"):
+                stored = getattr(ev, name)
+                if stored:
+                    setattr(ev, name, str(folder / Path(stored).parent.name / Path(stored).name))
+            session.add(ev)
+
+
 def denied_with_evidence(workspace: RunningWorkspace) -> tuple[ClaimStatusObservation, Evidence]:
+    moved_here(workspace)
     with session_scope(workspace.engine) as session:
         observation = session.exec(
             select(ClaimStatusObservation)
