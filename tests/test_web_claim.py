@@ -111,7 +111,8 @@ def test_a_billing_person_works_a_denied_claim(web: RunningWorkspace, page: Page
     image = page.locator(f"figure.evidence a[href='/evidence/{kept}'] img")
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == 1
-    saved = page.locator("figure.evidence", has=image).get_by_role("link", name="Saved page (as text)")
+    figure = page.locator("figure.evidence", has=page.locator(f"a[href='/evidence/{kept}']"))
+    saved = figure.get_by_role("link", name="Saved page (as text)")
     expect(saved).to_have_attribute("href", f"/evidence/{kept}/page")
 
     page.set_viewport_size({"width": 1280, "height": 900})
