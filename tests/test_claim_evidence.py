@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 from pypdf import PdfReader
 from sqlmodel import Session, col, select, update
+from structlog.testing import capture_logs
 
 from store.models import Claim, ClaimStatusObservation, Evidence
 from tests.conftest import Workspace
@@ -105,9 +106,13 @@ def test_a_page_that_cannot_be_kept_never_costs_the_observation(workspace: Works
     (folder / "unity").write_text("a file where the portal's folder should be")  # every write there fails
 
     import_claims(workspace)
-    report = run(workspace, browser, portals=["unity"])
+    with capture_logs() as logged:
+        report = run(workspace, browser, portals=["unity"])
 
     assert portal_report(report, "unity").problem is None and portal_report(report, "unity").errors == 0
+    failures = [e for e in logged if e["event"] == "claim_evidence_not_kept"]
+    assert failures and all(set(e) >= {"claim_id", "error"} and "Error" in e["error"] for e in failures)
+    assert not [e for e in failures if "/" in str(e["error"])]  # the error's type: no path, no page text
     observations, evidence = kept(workspace)
     assert observations and all(o.evidence_id is None for o in observations) and not evidence
     with Session(workspace.engine) as session:
