@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.engine import Engine
 
 from flows.changes import describe_changes
+from flows.claim_evidence import first_sight, keep_first_sight
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
 from flows.plausibility import Known, MissingClaims, refuse_renumbered, refuse_vanished
@@ -25,6 +26,9 @@ from portals.types import ClaimQuery, ClaimStatusResult
 from store.db import session_scope
 from store.models import Claim, ClaimStatusObservation
 from store.observations import latest_observation, mark_checked, record_observation
+
+if TYPE_CHECKING:  # flows.eligibility_check imports the cadence, which imports this module
+    from flows.eligibility_check import KeepsEvidence
 
 # How long to wait before asking about a claim again, by its last known state.
 # Paid claims are never asked about again; new submissions rarely reach a payer's
@@ -146,6 +150,8 @@ class Recorded:
     new_denials: int = 0
     resolved_denials: int = 0
     held: bool = False  # a found claim missing now: recorded or refused when its batch ends (MissingClaims)
+    observation_id: int | None = None  # the observation recorded, when something changed
+    first_sight: str | None = None  # why its page is worth keeping as evidence (flows/claim_evidence.py)
 
 
 def record_status(
@@ -159,13 +165,13 @@ def record_status(
         if latest is not None and same_id(latest.payer_claim_number, fields["payer_claim_number"]):
             fields["payer_claim_number"] = latest.payer_claim_number  # printed another way: the same number
         changes = describe_changes(latest, fields, COMPARED)
+        observation = None
         if changes:
-            record_observation(
-                session,
-                ClaimStatusObservation(
-                    claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields
-                ),
+            observation = ClaimStatusObservation(
+                claim_id=claim.claim_id, observed_at=at, portal=portal, run_id=run_id, changes=changes, **fields
             )
+            record_observation(session, observation)
+            session.flush()
         denials = (
             DenialChanges()
             if result is None
@@ -180,7 +186,17 @@ def record_status(
             )
         )
         mark_checked(session, claim.claim_id, at)
-    return Recorded(claim.claim_id, state, changes, len(denials.new), len(denials.resolved))
+        why = first_sight(latest, fields, len(denials.new)) if observation is not None else None
+        observation_id = observation.id if observation is not None else None
+    return Recorded(
+        claim.claim_id,
+        state,
+        changes,
+        len(denials.new),
+        len(denials.resolved),
+        observation_id=observation_id,
+        first_sight=why,
+    )
 
 
 def known_of(engine: Engine, claim: Claim) -> Known:
@@ -199,9 +215,11 @@ def check_claim(
     run_id: str,
     now: Callable[[], datetime],
     missing: MissingClaims | None = None,
+    keep_evidence: KeepsEvidence | None = None,
 ) -> Recorded:
     """Ask the portal about one claim and record what changed; portal errors are raised, impossible changes
-    refused (flows/plausibility.py). With `missing`, a found claim missing now is held for its batch to judge."""
+    refused (flows/plausibility.py). With `missing`, a found claim missing now is held for its batch to judge.
+    With `keep_evidence`, a first sight (a new status, payment or denial) keeps the page the portal showed."""
     known = known_of(engine, claim)
     try:
         result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
@@ -218,5 +236,14 @@ def check_claim(
             log.info("claim_missing_held", claim_id=claim.claim_id)
             return Recorded(claim.claim_id, ClaimState.NOT_ON_FILE, "", held=True)
     recorded = record_status(engine, claim, result, portal=adapter.portal, run_id=run_id, at=now())
+    if keep_evidence is not None and recorded.first_sight and recorded.observation_id is not None:
+        keep_first_sight(
+            adapter,
+            engine,
+            claim_id=claim.claim_id,
+            observation_id=recorded.observation_id,
+            reason=recorded.first_sight,
+            keep_evidence=keep_evidence,
+        )
     log.info("claim_checked", claim_id=claim.claim_id, status=recorded.status.value, changes=recorded.changes or None)
     return recorded

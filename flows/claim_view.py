@@ -15,7 +15,7 @@ from flows.deadlines import RuleBook, load_payer_rules
 from flows.denial_codes import UNKNOWN_REMARK, describe_carc, describe_rarc
 from flows.worklist import WorkItem, work_item
 from store.claim_detail import ClaimRecord
-from store.models import Denial, DenialEvent
+from store.models import Denial, DenialEvent, Evidence
 
 # CLP02, the claim status an ERA reports, in words
 ERA_STATUS = {
@@ -39,6 +39,7 @@ class TimelineEntry:
     status: str
     changes: str  # what changed since the entry before
     detail: str | None = None
+    evidence: Evidence | None = None  # what the portal showed when this was first seen (flows/claim_evidence.py)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def claim_view(
 
 
 def timeline(record: ClaimRecord) -> tuple[TimelineEntry, ...]:
+    kept = {e.id: e for e in record.evidence}
     entries = [
-        TimelineEntry(o.observed_at, f"portal {o.portal}", o.status, o.changes, o.status_text)
+        TimelineEntry(o.observed_at, f"portal {o.portal}", o.status, o.changes, o.status_text, kept.get(o.evidence_id))
         for o in record.observations
     ]
     for remitted in record.remittances:

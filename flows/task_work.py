@@ -108,7 +108,8 @@ def work_task(
     `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move;
     `missing` holds the batch's found claims that are missing now (see settle_missing). Eligibility checks
     date themselves in the practice's zone `tz` and keep the page with `keep_evidence`, as appeals keep their
-    confirmation; an appeal's answer is due by the installation's `playbook`."""
+    confirmation and a claim status check keeps the claim's page when it first sees a new status, payment or
+    denial (flows/claim_evidence.py); an appeal's answer is due by the installation's `playbook`."""
     if kind is TaskKind.CLAIM_STATUS:
         with session_scope(engine) as session:
             claim = get_claim(session, target)
@@ -119,7 +120,9 @@ def work_task(
             if missing is not None:
                 missing.found_checked += 1  # found in the portal's list: it counts toward what is normal
             return TaskResult(f"{claim.status}, unchanged (the portal's claim list)", ClaimState(claim.status))
-        recorded = check_claim(adapter, claim, engine, run_id=run_id, now=now, missing=missing)
+        recorded = check_claim(
+            adapter, claim, engine, run_id=run_id, now=now, missing=missing, keep_evidence=keep_evidence
+        )
         if recorded.held:
             return TaskResult("missing from the portal, held until the batch ends", recorded.status, held=True)
         words = f"{recorded.status.value}, {'changed' if recorded.changes else 'unchanged'}"

@@ -1,7 +1,7 @@
 """The claim page: a billing person's whole story with one denied claim, and the refusals around it.
 
-Evidence: the checked store keeps none (nothing surprised the worker), so the tests put the files and
-rows in themselves, one of them pointing outside the evidence folder.
+Evidence: the checked store keeps the claims' pages on first sight (tests/test_claim_evidence_web.py); these
+tests put files and rows of their own in too, one of them pointing outside the evidence folder.
 """
 
 from __future__ import annotations
@@ -108,10 +108,12 @@ def test_a_billing_person_works_a_denied_claim(web: RunningWorkspace, page: Page
     expect(card).to_contain_text("days")
 
     # the evidence screenshot shows inline; the saved page is a link
-    image = page.locator("figure.evidence img")
+    image = page.locator(f"figure.evidence a[href='/evidence/{kept}'] img")
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == 1
-    expect(page.get_by_role("link", name="Saved page (as text)")).to_have_attribute("href", f"/evidence/{kept}/page")
+    figure = page.locator("figure.evidence", has=page.locator(f"a[href='/evidence/{kept}']"))
+    saved = figure.get_by_role("link", name="Saved page (as text)")
+    expect(saved).to_have_attribute("href", f"/evidence/{kept}/page")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SCREENSHOTS / "claim-1280.png"), full_page=True)

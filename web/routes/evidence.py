@@ -1,7 +1,8 @@
-"""Evidence files (a portal's screenshot or saved page), served only from inside the evidence folder.
+"""Evidence files (a portal's screenshot, saved page or printed PDF), served only from inside the evidence folder.
 
 A saved page is the payer's HTML: it is never rendered on our origin. It goes out as plain text
-under a sandboxing CSP, so no script, form or link in it can act as the workspace.
+under a sandboxing CSP, so no script, form or link in it can act as the workspace. The PDF is the
+page as our own Chromium printed it (no scripts): it goes out as a PDF, checked to be one.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _serve(request: Request, db: Db, staff: CurrentStaff, evidence_id: int, whic
     row = get_evidence(db, evidence_id)
     if row is None:
         return _refused(request, db, staff, evidence_id, "there is no such evidence")
-    stored = row.screenshot_path if which == "screenshot" else row.html_path
+    stored = {"screenshot": row.screenshot_path, "pdf": row.pdf_path}.get(which, row.html_path)
     if not stored:
         return _refused(request, db, staff, evidence_id, f"no {which} was kept")
     path = inside(evidence_dir(request.app.state.settings.worker.data_dir), stored)
@@ -61,6 +62,17 @@ def _serve(request: Request, db: Db, staff: CurrentStaff, evidence_id: int, whic
         if media is None:
             return _refused(request, db, staff, evidence_id, "the screenshot is not an image")
         return FileResponse(path, media_type=media, content_disposition_type="inline", filename=path.name)
+    if which == "pdf":
+        with path.open("rb") as head:
+            if head.read(5) != b"%PDF-":
+                return _refused(request, db, staff, evidence_id, "the PDF is not a PDF")
+        return FileResponse(
+            path,
+            media_type="application/pdf",
+            content_disposition_type="inline",
+            filename=path.name,
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
     return FileResponse(
         path,
         media_type="text/plain; charset=utf-8",
@@ -82,3 +94,9 @@ def evidence_screenshot(request: Request, evidence_id: int, db: Db, staff: Curre
 def evidence_page(request: Request, evidence_id: int, db: Db, staff: CurrentStaff) -> Response:
     """The saved page, as text: the payer's HTML is read, never run."""
     return _serve(request, db, staff, evidence_id, "page")
+
+
+@router.get("/evidence/{evidence_id}/pdf")
+def evidence_pdf(request: Request, evidence_id: int, db: Db, staff: CurrentStaff) -> Response:
+    """The page as Chromium printed it when the portal first showed it (a claim's denial or payment)."""
+    return _serve(request, db, staff, evidence_id, "pdf")

@@ -21,6 +21,7 @@ from worker.cli.app import app, console, err, load_settings, open_engine, practi
 
 if TYPE_CHECKING:
     from flows.claim_view import ClaimView, DenialView
+    from store.models import Evidence
 
 PANEL = "Your data"
 
@@ -110,8 +111,15 @@ def _timeline(view: ClaimView, tz: ZoneInfo) -> Table:
     table.add_column("From", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("What changed", overflow="fold")
+    table.add_column("Evidence", overflow="fold")
     for entry in view.timeline:
-        table.add_row(escape(_when(entry.at, tz)), escape(entry.source), escape(entry.status), escape(entry.changes))
+        table.add_row(
+            escape(_when(entry.at, tz)),
+            escape(entry.source),
+            escape(entry.status),
+            escape(entry.changes),
+            escape(_kept(entry.evidence)),
+        )
     if not view.timeline:
         table.caption = "No portal or ERA has said anything about this claim yet."
     return table
@@ -199,8 +207,16 @@ def _evidence(view: ClaimView, tz: ZoneInfo) -> Table:
     table.add_column("Why", overflow="fold")
     table.add_column("Files", overflow="fold")
     for ev in view.record.evidence:
-        files = ", ".join(path for path in (ev.screenshot_path, ev.html_path) if path)
+        files = ", ".join(path for path in (ev.screenshot_path, ev.html_path, ev.pdf_path) if path)
         table.add_row(str(ev.id), escape(_when(ev.created_at, tz)), escape(ev.portal), escape(ev.reason), escape(files))
     if not view.record.evidence:
-        table.caption = "None: evidence is kept only when a portal surprised the worker."
+        table.caption = "None: a page is kept when a portal first shows a new status, payment or denial."
     return table
+
+
+def _kept(evidence: Evidence | None) -> str:
+    """'#12: screenshot, page, PDF': the files of the evidence row listed under "Evidence kept"."""
+    if evidence is None:
+        return "—"
+    named = (("screenshot", evidence.screenshot_path), ("page", evidence.html_path), ("PDF", evidence.pdf_path))
+    return f"#{evidence.id}: " + ", ".join(name for name, path in named if path)

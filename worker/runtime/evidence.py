@@ -1,4 +1,4 @@
-"""Evidence, written privately (folder 0700, files 0600) and named by claim and time: screenshot, HTML, trace."""
+"""Evidence, written privately (folder 0700, files 0600) and named by claim and time: screenshot, HTML, PDF, trace."""
 
 from __future__ import annotations
 
@@ -143,11 +143,13 @@ def _write_private(path: Path, data: bytes) -> Path:
 def save_confirmation(
     data_dir: Path, snapshot: PageSnapshot, *, portal: str, subject: str, reason: str, at: datetime
 ) -> tuple[Evidence, str | None]:
-    """A page a person may have to show later (an eligibility response): screenshot and HTML as any evidence,
-    and the page printed as PDF beside them, private too. The row is the caller's to store."""
+    """A page a person may have to show later (an eligibility response, a claim's page on first sight): screenshot
+    and HTML as any evidence, and the page printed as PDF beside them (`pdf_path`), private too. The row is the
+    caller's to store."""
     evidence = save_snapshot(data_dir, snapshot, portal=portal, claim_id=subject, reason=reason, at=at)
     evidence.claim_id = None  # the subject names the files; it is no claim of ours
     if not snapshot.pdf:
         return evidence, None
     pdf_path = _write_private(Path(evidence.html_path or "").with_suffix(".pdf"), snapshot.pdf)
+    evidence.pdf_path = str(pdf_path)
     return evidence, str(pdf_path)

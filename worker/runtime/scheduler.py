@@ -77,7 +77,7 @@ class Enqueuer:
             expired = purge_evidence_before(session, cutoff)
             tasks.delete_finished_before(session, now - FINISHED_TASKS_KEPT)
         for evidence in expired:
-            for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path):
+            for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path, evidence.pdf_path):
                 if path:
                     Path(path).unlink(missing_ok=True)
             if evidence.html_path:  # a confirmation's PDF, beside its HTML (runtime/evidence.save_confirmation)
