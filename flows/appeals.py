@@ -33,8 +33,8 @@ from sqlmodel import Session
 
 from flows.appeal_decisions import record_decision
 from flows.cadence import as_utc, today_in
-from flows.eligibility_check import KeepsEvidence
 from flows.findings import FindingChanges, FindingDraft, sync_findings
+from flows.kept_evidence import KeepsEvidence
 from flows.playbook import Playbook
 from portals.capabilities import AppealPortal
 from portals.errors import ClaimNotFound, PortalError, RequestRefused

@@ -20,7 +20,7 @@ from store.evidence import link_observation_evidence
 from store.models import ClaimStatusObservation
 
 if TYPE_CHECKING:  # flows.eligibility_check imports the claim-status cadence, which imports this module
-    from flows.eligibility_check import KeepsEvidence
+    from flows.kept_evidence import KeepsEvidence
 
 log = structlog.get_logger(__name__)
 

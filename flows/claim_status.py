@@ -28,7 +28,7 @@ from store.models import Claim, ClaimStatusObservation
 from store.observations import latest_observation, mark_checked, record_observation
 
 if TYPE_CHECKING:  # flows.eligibility_check imports the cadence, which imports this module
-    from flows.eligibility_check import KeepsEvidence
+    from flows.kept_evidence import KeepsEvidence
 
 # How long to wait before asking about a claim again, by its last known state.
 # Paid claims are never asked about again; new submissions rarely reach a payer's

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -14,8 +13,9 @@ from flows.cadence import today_in
 from flows.eligibility import ELIGIBILITY_FINDINGS, latest_answer, visit_findings
 from flows.findings import FindingChanges, FindingDraft, sync_findings
 from flows.input_bounds import latest_date
+from flows.kept_evidence import KeepsEvidence
 from portals.capabilities import EligibilityPortal
-from portals.types import EligibilityQuery, EligibilityResult, PageSnapshot
+from portals.types import EligibilityQuery, EligibilityResult
 from store.appointments import (
     SCHEDULED,
     appointments_between,
@@ -27,24 +27,10 @@ from store.appointments import (
 )
 from store.authorizations import list_authorizations
 from store.db import session_scope
-from store.models import EligibilityCheck, Evidence
+from store.models import EligibilityCheck
 
 ELIGIBILITY_TASKS = "eligibility"  # the task kind (flows.task_work.TaskKind.ELIGIBILITY)
 CONFIRMATION = "eligibility confirmation"
-
-
-@dataclass(frozen=True)
-class KeptEvidence:
-    """The evidence row of a page (screenshot and HTML), not yet stored, and its PDF file."""
-
-    evidence: Evidence
-    pdf_path: str | None
-
-
-class KeepsEvidence(Protocol):
-    """Writes a page's snapshot to the evidence folder (privately) and says what it wrote: the worker's."""
-
-    def __call__(self, snapshot: PageSnapshot, *, portal: str, subject: str, reason: str) -> KeptEvidence: ...
 
 
 @dataclass(frozen=True)

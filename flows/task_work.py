@@ -21,7 +21,8 @@ from flows.claim_listing import ClaimListing
 from flows.claim_states import ClaimState
 from flows.claim_status import check_claim, record_status
 from flows.credentialing import check_enrollments, offers_enrollment
-from flows.eligibility_check import KeepsEvidence, check_appointment
+from flows.eligibility_check import check_appointment
+from flows.kept_evidence import KeepsEvidence
 from flows.plausibility import MissingClaims, TooManyMissing
 from flows.playbook import Playbook
 from flows.remittances import fetch_new_remittances

@@ -103,7 +103,9 @@ def test_a_status_names_who_did_it_and_times_are_the_practices(install: Install)
         "denial", str(ids["C000001"]), "--status", "Appealed", "--note", "level 1 sent", "--by", "maria"
     )
     assert by_maria.returncode == 0, by_maria.stderr
-    anonymous = install.run("denial", str(ids["C000002"]), "--status", "written-off")
+    anonymous = install.run(
+        "denial", str(ids["C000002"]), "--status", "written-off", "--reason", "under the small-balance threshold"
+    )
     assert anonymous.returncode == 0, anonymous.stderr
     refused = install.run("denial", str(ids["C000003"]), "--status", "lost", "--by", "maria")
     assert refused.returncode == 2 and "status must be one of" in refused.stderr

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from flows.alerts import LAYOUT_CHANGED
 from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings
 from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollment_findings
-from flows.eligibility_check import KeptEvidence, sync_eligibility_findings
+from flows.eligibility_check import sync_eligibility_findings
 from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
+from flows.kept_evidence import KeptEvidence
 from portals.base import PortalAdapter, Timeouts
 from portals.types import PageSnapshot
 from store import health
