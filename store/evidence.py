@@ -3,6 +3,7 @@ found, linked from what they show, and purged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, col, select, update
@@ -24,9 +25,17 @@ def list_evidence(session: Session, portal: str | None = None) -> list[Evidence]
     return list(session.exec(statement))
 
 
-def purge_evidence_before(session: Session, cutoff: datetime) -> list[Evidence]:
-    """Delete the rows of evidence older than `cutoff`; returns them so their files can go too."""
-    expired = list(session.exec(select(Evidence).where(Evidence.created_at < cutoff)))
+def purge_evidence_before(
+    session: Session,
+    cutoff: datetime,
+    records_cutoff: datetime | None = None,
+    is_record: Callable[[Evidence], bool] = lambda _: False,
+) -> list[Evidence]:
+    """Delete the rows of evidence older than `cutoff`, those `is_record` says are records only when older than
+    `records_cutoff`; returns them so their files can go too."""
+    records_cutoff = records_cutoff or cutoff
+    older = session.exec(select(Evidence).where(Evidence.created_at < max(cutoff, records_cutoff)))
+    expired = [e for e in older if e.created_at < (records_cutoff if is_record(e) else cutoff)]
     ids = [e.id for e in expired]
     for linked in (ClaimStatusObservation, AppealRow):  # what they showed stays; only the link to the files goes
         session.exec(update(linked).where(col(linked.evidence_id).in_(ids)).values(evidence_id=None))

@@ -128,15 +128,21 @@ def test_the_purge_removes_the_pdf_with_the_rest_and_keeps_the_observation(
     observations, evidence = kept(workspace)
     files = [p for e in evidence.values() for p in (e.pdf_path, e.screenshot_path, e.html_path) if p]
     assert evidence and all(Path(p).exists() for p in files)
-    old = workspace.settings.evidence.retention_days + 1
-    with Session(workspace.engine) as session:
-        for ev in evidence.values():
-            session.exec(
-                update(Evidence).where(col(Evidence.id) == ev.id).values(created_at=ev.created_at - timedelta(days=old))
-            )
-        session.commit()
+    purge = Enqueuer(workspace.settings, workspace.engine, lambda: observations[0].observed_at).purge
 
-    purged = Enqueuer(workspace.settings, workspace.engine, lambda: observations[0].observed_at).purge()
+    def age_by(days: int) -> None:
+        with Session(workspace.engine) as session:
+            for ev in evidence.values():
+                aged = ev.created_at - timedelta(days=days)
+                session.exec(update(Evidence).where(col(Evidence.id) == ev.id).values(created_at=aged))
+            session.commit()
+
+    age_by(workspace.settings.evidence.retention_days + 1)
+    assert purge() == 0  # records: what the payer showed outlives the pages saved when something went wrong
+    assert all(Path(p).exists() for p in files)
+
+    age_by(workspace.settings.evidence.records_days + 1)
+    purged = purge()
 
     assert purged == len(evidence)
     assert not [p for p in files if Path(p).exists()]

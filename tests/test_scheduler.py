@@ -189,3 +189,55 @@ def test_each_host_sweeps_its_own_expired_evidence_files(store: tuple[Settings, 
 
     assert sweep_expired(other_host, now - timedelta(days=settings.evidence.retention_days)) == 1
     assert not old.exists() and recent.exists()
+
+
+def test_records_outlive_the_pages_saved_when_something_went_wrong(
+    store: tuple[Settings, Engine], tmp_path: Path
+) -> None:
+    """A claim's page on first sight or a confirmation is kept for records_days; a surprise page for retention_days."""
+    settings, engine = store
+    data = tmp_path / "host"
+    surprise, record = evidence_dir(data) / "unity", evidence_dir(data) / "records" / "unity"
+    now = datetime.now(UTC)
+    past_retention = settings.evidence.retention_days + 1
+    files = {
+        "surprise": surprise / "PW-1-old.png",
+        "record": record / "PW-1-first-seen.pdf",
+        "old record": record / "PW-2-first-seen.pdf",
+    }
+    ages = {"surprise": past_retention, "record": past_retention, "old record": settings.evidence.records_days + 1}
+    for name, path in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF")
+        written = (now - timedelta(days=ages[name])).timestamp()
+        os.utime(path, (written, written))
+    with session_scope(engine) as session:
+        for name, path in files.items():
+            add_evidence(
+                session,
+                Evidence(
+                    created_at=now - timedelta(days=ages[name]),
+                    portal="unity",
+                    reason=name,
+                    url="http://127.0.0.1:9/",
+                    html_path=str(path.with_suffix(".html")),
+                    pdf_path=str(path),
+                ),
+            )
+
+    assert Enqueuer(settings, engine, lambda: now).purge() == 2
+    with session_scope(engine) as session:
+        assert [e.reason for e in session.exec(select(Evidence))] == ["record"]
+    assert not files["surprise"].exists() and not files["old record"].exists() and files["record"].exists()
+
+    files["surprise"].write_bytes(b"\x89PNG")  # a file the purge could not see: the sweep uses the same limits
+    for path in (files["surprise"], files["old record"]):
+        path.write_bytes(b"%PDF")
+        written = (now - timedelta(days=ages["old record"])).timestamp()
+        os.utime(path, (written, written))
+    swept = sweep_expired(
+        data,
+        now - timedelta(days=settings.evidence.retention_days),
+        now - timedelta(days=settings.evidence.records_days),
+    )
+    assert swept == 2 and files["record"].exists()

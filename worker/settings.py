@@ -482,6 +482,10 @@ class EvidenceSettings(BaseModel):
     model_config = STRICT
 
     retention_days: Annotated[int, Field(ge=1)] = 30
+    # Records: pages a person may have to show later (a claim's page the first time it showed a status, payment
+    # or denial; eligibility and appeal confirmations). Appeals run for months, level after level, and payers
+    # audit later, so they are kept far longer than the pages saved when something went wrong.
+    records_days: Annotated[int, Field(ge=1)] = 730
     # Which tasks `run` records a Playwright trace of (kept only if the task fails): "retries" (a task's
     # second and later attempts: a failure that repeats), "always", or "never". Tracing every task costs
     # about 40% more CPU per claim; the first failure still saves a screenshot and the page's HTML.

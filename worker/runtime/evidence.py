@@ -60,6 +60,14 @@ def evidence_dir(data_dir: Path) -> Path:
     return data_dir / "evidence"
 
 
+RECORDS = "records"  # evidence/records/: pages a person may have to show later, kept for `records_days`
+
+
+def is_record(path: str | Path | None) -> bool:
+    """Whether an evidence file is a record (kept for `records_days`), by the folder it was written to."""
+    return path is not None and RECORDS in Path(path).parts[-3:-1]
+
+
 def save_snapshot(
     data_dir: Path,
     snapshot: PageSnapshot,
@@ -69,11 +77,15 @@ def save_snapshot(
     reason: str,
     at: datetime,
     trace: FailureTrace | None = None,
+    record: bool = False,
 ) -> Evidence:
-    folder = evidence_dir(data_dir) / _safe(portal)
+    """A page as it was (screenshot and HTML, typed values blanked), and the task's trace when one failed. A
+    `record` is written under evidence/records/, kept for the records retention rather than the short one."""
+    base = evidence_dir(data_dir) / RECORDS if record else evidence_dir(data_dir)
+    folder = base / _safe(portal)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(evidence_dir(data_dir), 0o700)
-    os.chmod(folder, 0o700)
+    for private in {evidence_dir(data_dir), base, folder}:
+        os.chmod(private, 0o700)
     stem = f"{_safe(claim_id or 'login')}-{at.strftime('%Y%m%dT%H%M%S%fZ')}"
     html_path = _write_private(folder / f"{stem}.html", scrub(blank_typed_values(snapshot.html)).encode())
     png_path = _write_private(folder / f"{stem}.png", snapshot.screenshot_png) if snapshot.screenshot_png else None
@@ -90,8 +102,9 @@ def save_snapshot(
     )
 
 
-def sweep_expired(data_dir: Path, cutoff: datetime) -> int:
-    """Delete this install's evidence files last written before `cutoff`, whatever the store lists.
+def sweep_expired(data_dir: Path, cutoff: datetime, records_cutoff: datetime | None = None) -> int:
+    """Delete this install's evidence files last written before `cutoff` (records: before `records_cutoff`),
+    whatever the store lists.
 
     With several hosts on one database, the purge job runs on one of them: it deletes every host's rows
     but can reach only its own files. So each worker also sweeps its own folder by the files' age."""
@@ -99,8 +112,9 @@ def sweep_expired(data_dir: Path, cutoff: datetime) -> int:
     if not folder.is_dir():
         return 0
     for path in folder.rglob("*"):
+        expiry = (records_cutoff or cutoff) if is_record(path) else cutoff
         try:
-            if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+            if path.is_file() and path.stat().st_mtime < expiry.timestamp():
                 path.unlink()
                 removed += 1
         except FileNotFoundError:  # the purge job removed it meanwhile
@@ -146,7 +160,7 @@ def save_confirmation(
     """A page a person may have to show later (an eligibility response, a claim's page on first sight): screenshot
     and HTML as any evidence, and the page printed as PDF beside them (`pdf_path`), private too. The row is the
     caller's to store."""
-    evidence = save_snapshot(data_dir, snapshot, portal=portal, claim_id=subject, reason=reason, at=at)
+    evidence = save_snapshot(data_dir, snapshot, portal=portal, claim_id=subject, reason=reason, at=at, record=True)
     evidence.claim_id = None  # the subject names the files; it is no claim of ours
     if not snapshot.pdf:
         return evidence, None

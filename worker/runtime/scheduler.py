@@ -22,6 +22,7 @@ from store import health, tasks
 from store.db import session_scope
 from store.evidence import purge_evidence_before
 from worker.clock import utcnow
+from worker.runtime.evidence import is_record
 from worker.runtime.jobs import JobSpec, missed_while_down
 from worker.runtime.planning import JOB_KINDS, Planner
 from worker.settings import Settings
@@ -72,9 +73,12 @@ class Enqueuer:
     def purge(self) -> int:
         """Evidence past its retention (files and rows), and finished tasks older than a month."""
         now = utcnow()
-        cutoff = now - timedelta(days=self.settings.evidence.retention_days)
+        kept = self.settings.evidence
+        cutoff = now - timedelta(days=kept.retention_days)
         with session_scope(self.engine) as session:
-            expired = purge_evidence_before(session, cutoff)
+            expired = purge_evidence_before(
+                session, cutoff, now - timedelta(days=kept.records_days), lambda e: is_record(e.html_path)
+            )
             tasks.delete_finished_before(session, now - FINISHED_TASKS_KEPT)
         for evidence in expired:
             for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path, evidence.pdf_path):

@@ -158,9 +158,13 @@ class Worker:
         if not self.settings.schedule.purge.enabled or time.monotonic() < self._next_sweep:
             return
         self._next_sweep = time.monotonic() + EVIDENCE_SWEEP_EVERY_S
-        cutoff = utcnow() - timedelta(days=self.settings.evidence.retention_days)
+        now, kept = utcnow(), self.settings.evidence
         try:
-            sweep_expired(self.settings.worker.data_dir, cutoff)
+            sweep_expired(
+                self.settings.worker.data_dir,
+                now - timedelta(days=kept.retention_days),
+                now - timedelta(days=kept.records_days),
+            )
         except OSError:  # logged; the next sweep tries again
             log.exception("evidence_sweep_failed")
 
