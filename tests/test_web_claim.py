@@ -224,6 +224,12 @@ def test_unknown_claims_and_bad_actions_are_refused_and_write_nothing(empty_web:
     assert bad_status.status_code == 400 and "Choose a status" in bad_status.text
     no_note = client.post(f"{base}/status", data={"status": "appealed", "note": "  ", "csrf_token": token})
     assert no_note.status_code == 400 and "Write a note" in no_note.text
+    front_desk = logged_in(empty_web, "front_desk")
+    not_theirs = front_desk.post(
+        f"{base}/status",
+        data={"status": "written-off", "note": "x", "csrf_token": csrf_of(front_desk, "/claims/PW90001")},
+    )
+    assert not_theirs.status_code == 400 and "Only billing (or an admin) writes denials off." in not_theirs.text
     stranger = client.post(f"{base}/assign", data={"assignee": "mallory", "csrf_token": token})
     assert stranger.status_code == 400 and "“mallory” is not a workspace user" in stranger.text
     other_claim = client.post(

@@ -22,6 +22,7 @@ from store.denials import unresolved_for_claim
 from store.models import Denial
 from store.staff import list_users
 from web.deps import CurrentStaff, Db, Now, audit
+from web.routes.appeal_decisions import DECIDING_ROLES
 from web.templating import render
 from worker.runtime.planning import Planner
 
@@ -147,6 +148,8 @@ def set_denial_status(
         error = "Write a note saying what was done (it goes into the appeal trail)."
     elif len(note) > MAX_NOTE:
         error = f"The note is longer than {MAX_NOTE} characters."
+    elif STAFF_STATUSES[status] == "written_off" and staff.role not in DECIDING_ROLES:
+        error = "Only billing (or an admin) writes denials off."
     if error:
         return _after_denial_action(request, db, claim_id, denial_id, moment, error=error)
     try:
