@@ -9,18 +9,16 @@ A snapshot that fails never costs the observation: it is recorded first, the evi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 
+from flows.kept_evidence import KeepsEvidence
 from portals.capabilities import PortalSession
 from store.db import session_scope
 from store.evidence import link_observation_evidence
 from store.models import ClaimStatusObservation
-
-if TYPE_CHECKING:  # flows.eligibility_check imports the claim-status cadence, which imports this module
-    from flows.kept_evidence import KeepsEvidence
 
 log = structlog.get_logger(__name__)
 

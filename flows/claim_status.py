@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -18,6 +18,7 @@ from flows.changes import describe_changes
 from flows.claim_evidence import first_sight, keep_first_sight
 from flows.claim_states import ClaimState, state_of
 from flows.denials import DenialChanges, record_portal_result
+from flows.kept_evidence import KeepsEvidence
 from flows.plausibility import Known, MissingClaims, refuse_renumbered, refuse_vanished
 from portals.capabilities import PortalSession
 from portals.errors import ClaimNotFound
@@ -26,9 +27,6 @@ from portals.types import ClaimQuery, ClaimStatusResult
 from store.db import session_scope
 from store.models import Claim, ClaimStatusObservation
 from store.observations import latest_observation, mark_checked, record_observation
-
-if TYPE_CHECKING:  # flows.eligibility_check imports the cadence, which imports this module
-    from flows.kept_evidence import KeepsEvidence
 
 # How long to wait before asking about a claim again, by its last known state.
 # Paid claims are never asked about again; new submissions rarely reach a payer's
