@@ -104,6 +104,9 @@ def test_a_write_off_keeps_its_amount_and_reason(settings: Settings, engine: Eng
     assert stored(engine)[0].write_off_amount is None
     run(settings, "denial", str(denial.id), "--status", "written-off", "--reason", "appeal upheld at the last level")
     assert stored(engine)[0].write_off_amount == Decimal("300.00")
+    run(settings, "denial", str(denial.id), "--status", "open", "--note", "reopened")
+    run(settings, "denial", str(denial.id), "--status", "written-off", "--note", "timely filing missed")
+    assert stored(engine)[0].write_off_reason == "timely filing missed"  # the note is the reason, as on the page
 
 
 @pytest.mark.parametrize(

@@ -91,9 +91,10 @@ def denial_command(
             raise typer.BadParameter("--amount and --reason go with --status written-off", param_hint="--status")
         if chosen is not None:
             who = by.strip() if by and by.strip() else "staff"
-            if chosen == "written-off" and not (reason or "").strip():
+            if chosen == "written-off" and not (reason or note or "").strip():
                 raise typer.BadParameter(
-                    "a write-off needs a reason (why the money is given up)", param_hint="--reason"
+                    "a write-off needs a reason (why the money is given up); --note is taken for one",
+                    param_hint="--reason",
                 )
             written = parse_dollars(amount, "--amount") if amount is not None else None
             record_staff_action(session, denial_id, chosen, note, utcnow(), actor=who, amount=written, reason=reason)
