@@ -117,11 +117,13 @@ class PortalAdapter(ABC):
         """The current page as evidence, with every field a person types into blanked first (passwords,
         usernames, codes, searches): a login page kept after a failure holds the username in its value.
         Buttons keep their labels, so the evidence still shows what the page offered. `pdf` adds the page
-        printed by Chromium, the confirmation a person files (an eligibility response, a request's receipt)."""
+        printed by Chromium, the confirmation a person files (an eligibility response, a request's receipt).
+        With the PDF holding the whole page, the screenshot is of what the window shows: a full-page PNG costs
+        about four times as much, and a claim's page is kept every time it first shows something new."""
         try:
             self.page.evaluate(BLANK_TYPED_FIELDS)
             html = self.page.content()
-            png = self.page.screenshot(full_page=True)
+            png = self.page.screenshot(full_page=not pdf)
             printed = self.page.pdf(print_background=True) if pdf else b""
         except PlaywrightError:
             html, png, printed = "", b"", b""
