@@ -101,7 +101,7 @@ def test_a_later_denial_or_payment_keeps_a_second_page_and_a_listed_claim_none(
 
 
 def test_a_page_that_cannot_be_kept_never_costs_the_observation(workspace: Workspace, browser: Browser) -> None:
-    folder = evidence_dir(workspace.settings.worker.data_dir)
+    folder = evidence_dir(workspace.settings.worker.data_dir) / "records"  # a claim's page is a record
     folder.mkdir(parents=True)
     (folder / "unity").write_text("a file where the portal's folder should be")  # every write there fails
 

@@ -5,6 +5,7 @@ and in `portal-worker claim ID`; the PDF is served to logged-in staff only, audi
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,12 @@ from worker.runtime.evidence import evidence_dir
 SHOTS = Path("/tmp/i19-evidence-shots")
 
 
+def checked_folder(stored: str) -> Path:
+    """The evidence folder a stored path lies in (records lie one folder deeper than other evidence)."""
+    path = Path(stored)
+    return next(parent for parent in path.parents if parent.name == "evidence")
+
+
 def moved_here(workspace: RunningWorkspace) -> None:
     """The rows of the copied store name the checked store's files: point them at the copies in this data dir."""
     folder = evidence_dir(workspace.settings.worker.data_dir)
@@ -30,7 +37,7 @@ def moved_here(workspace: RunningWorkspace) -> None:
             for name in ("screenshot_path", "html_path", "pdf_path"):
                 stored = getattr(ev, name)
                 if stored:
-                    setattr(ev, name, str(folder / Path(stored).parent.name / Path(stored).name))
+                    setattr(ev, name, str(folder / Path(stored).relative_to(checked_folder(stored))))
             session.add(ev)
 
 
@@ -116,4 +123,5 @@ def test_the_cli_timeline_names_each_observations_evidence(web: RunningWorkspace
         if "first seen: denied" in line and f"portal {observation.portal}" in line
     )
     assert f"#{evidence.id}: screenshot, page, PDF" in timeline
-    assert evidence.pdf_path and evidence.pdf_path in shown.stdout  # the file, under "Evidence kept"
+    folded = re.sub(r"[\s\u2502]", "", shown.stdout)  # a long path folds over lines of the table's column
+    assert evidence.pdf_path and evidence.pdf_path in folded  # the file, under "Evidence kept"
