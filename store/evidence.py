@@ -4,7 +4,7 @@ found, linked from what they show, and purged."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select, update
 
@@ -35,7 +35,7 @@ def purge_evidence_before(
     `records_cutoff`; returns them so their files can go too."""
     records_cutoff = records_cutoff or cutoff
     older = session.exec(select(Evidence).where(Evidence.created_at < max(cutoff, records_cutoff)))
-    expired = [e for e in older if e.created_at < (records_cutoff if is_record(e) else cutoff)]
+    expired = [e for e in older if _utc(e.created_at) < _utc(records_cutoff if is_record(e) else cutoff)]
     ids = [e.id for e in expired]
     for linked in (ClaimStatusObservation, AppealRow):  # what they showed stays; only the link to the files goes
         session.exec(update(linked).where(col(linked.evidence_id).in_(ids)).values(evidence_id=None))
@@ -52,3 +52,8 @@ def link_observation_evidence(session: Session, observation_id: int, evidence: E
     observation.evidence_id = add_evidence(session, evidence)
     session.add(observation)
     return observation.evidence_id
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times may come back naive (SQLite, a timestamp column): they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
