@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlmodel import Session, create_engine
 
+import store.outbox  # noqa: F401  (every flush writes its feed events: the outbox)
 from store import models  # noqa: F401  (registers the tables)
 from store.migrate import upgrade
 

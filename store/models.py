@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, column, func
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint, column, func
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -710,3 +710,49 @@ class AppealRow(SQLModel, table=True):
     created_by: str  # a workspace login, or the CLI's --by
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# --- the outbound feed to the practice management system (issue 20) -------------------------------
+
+
+class FeedEvent(SQLModel, table=True):
+    """One change the worker recorded, written in the same transaction as the change (an outbox), to be
+    sent to every configured feed channel in `seq` order. The body never holds a patient name: names are
+    added when an event is sent, and only where the installation turns them on."""
+
+    __tablename__ = "feed_event"
+    # AUTOINCREMENT: SQLite would reuse the highest seq once the purge emptied the table, and a channel's
+    # cursor past it would skip the new events.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: int | None = Field(default=None, primary_key=True)  # the delivery order
+    event_id: str = Field(unique=True)  # "evt_" + 32 hex: the receiver deduplicates by it
+    type: str = Field(index=True)  # e.g. claim.status_changed (docs/feed-events.md)
+    version: int = 1  # of the body's schema for this type
+    occurred_at: datetime = Field(sa_type=UtcDateTime)  # when the change happened, by the practice's clock
+    recorded_at: datetime = Field(sa_type=UtcDateTime, index=True)  # wall clock: what `feed replay --since` reads
+    claim_id: str | None = Field(default=None, index=True)  # the patient control number the PM system knows
+    subject: str  # what the event is about: claim id, denial id, auth number, "npi/payer", appointment id
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # PostgreSQL: the writing transaction's id. Sequence values are taken before commit, so a later seq can
+    # commit first; an event is only read once every transaction older than its own has ended, so a cursor
+    # never passes a seq that is still to appear. SQLite writers take turns, so it stays None there.
+    txid: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class FeedChannelState(SQLModel, table=True):
+    """Where one configured channel stands: the last event it acknowledged, who is delivering, what failed."""
+
+    __tablename__ = "feed_channel"
+
+    name: str = Field(primary_key=True)  # the channel's name in [feed.channels]
+    delivered_seq: int = 0  # every event up to this seq was acknowledged (or is not for this channel)
+    delivered_count: int = 0  # events acknowledged since the channel was created
+    last_delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    lease_owner: str | None = None  # the process delivering now: one at a time keeps each claim's order
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    consecutive_failures: int = 0
+    failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)  # the first failure of this spell
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # backoff after a failure
+    last_error: str | None = None  # the receiver's answer, or why the channel could not be used; no PHI
+    last_error_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

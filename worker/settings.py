@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 from flows.alerts import DEADLINE_KINDS, FINDING_OWNERS
 from flows.denial_codes import OWNERS
 from flows.eligibility import CheckTimes, business_days
+from flows.feed_format import EVENT_TYPES
 from flows.playbook import Playbook, load_playbook, playbook_problems
 from flows.windows import PortalHours, parse_open_hours, parse_span, portal_hours
 from portals.registry import adapter_names
@@ -492,6 +493,83 @@ class EvidenceSettings(BaseModel):
     trace: Literal["retries", "always", "never"] = "retries"
 
 
+class FeedChannelSettings(BaseModel):
+    """One outbound channel to the practice management system: a signed JSON webhook or a CSV drop folder."""
+
+    model_config = STRICT
+
+    kind: Literal["webhook", "csv"]
+    url: str | None = None  # webhook: https://, or http:// to this machine
+    folder: Annotated[Path | None, Field(strict=False)] = None  # csv: where the PM system's import picks files up
+    types: list[str] | None = None  # the event types this channel takes; None: every type
+    timeout_seconds: PositiveSeconds = 10  # webhook: one request, connect to answer
+    max_rows: Annotated[int, Field(ge=1, le=100_000)] = 1000  # csv: events per file at most
+
+    @field_validator("url")
+    @classmethod
+    def _webhook_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+            raise ValueError(f"{json.dumps(value)} is not a web address (e.g. https://pm.example.org/hooks/claims)")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold a login name or password (requests are signed with the channel's secret)")
+        if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+            raise ValueError("must be https (events name claims and payments); http is only allowed for localhost")
+        return value.strip()
+
+    @field_validator("folder")
+    @classmethod
+    def _resolve_folder(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        base = (info.context or {}).get("config_dir") or Path.cwd()
+        return (Path(base) / value.expanduser()).resolve()
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        unknown = [name for name in value if name not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown event type {', '.join(map(json.dumps, unknown))} (known: {', '.join(EVENT_TYPES)})"
+            )
+        if not value:
+            raise ValueError("must name at least one event type (leave it out for every type)")
+        return value
+
+    @model_validator(mode="after")
+    def _what_the_kind_needs(self) -> FeedChannelSettings:
+        if self.kind == "webhook" and (self.url is None or self.folder is not None):
+            raise ValueError('a webhook channel needs url = "https://..." and no folder')
+        if self.kind == "csv" and (self.folder is None or self.url is not None):
+            raise ValueError('a csv channel needs folder = "/path/to/drop" and no url')
+        return self
+
+
+class FeedSettings(BaseModel):
+    """The outbound feed: every change the worker records, sent to the PM system (docs/feed.md)."""
+
+    model_config = STRICT
+
+    # Minimum necessary: patient names and member ids go out only when the practice turns them on.
+    include_patient_names: bool = False
+    retry_initial_seconds: PositiveSeconds = 10  # after a failed delivery; doubled each failure in a row
+    retry_max_seconds: PositiveSeconds = 900
+    alert_after_minutes: Annotated[float, Field(gt=0)] = 60  # a channel failing this long alerts IT
+    keep_days: Annotated[int, Field(ge=1)] = 90  # events every channel acknowledged are kept this long for replay
+    poll_seconds: PositiveSeconds = 2  # how often `run` looks for new events
+    channels: dict[str, FeedChannelSettings] = Field(default_factory=dict)
+
+    @field_validator("retry_max_seconds")
+    @classmethod
+    def _not_below_first_retry(cls, value: float, info: ValidationInfo) -> float:
+        return _at_least(value, info, "retry_initial_seconds")
+
+
 class WebSettings(BaseModel):
     """The staff workspace (`portal-worker web`)."""
 
@@ -630,6 +708,7 @@ class Settings(BaseModel):
     practice: PracticeSettings = Field(default_factory=PracticeSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    feed: FeedSettings = Field(default_factory=FeedSettings)
     portals: dict[str, PortalSettings] = Field(min_length=1)
 
     _config_path: Path | None = PrivateAttr(default=None)
@@ -641,6 +720,7 @@ class Settings(BaseModel):
             {job: list(schedule.portals) for job, schedule in self.schedule.jobs().items()}, self.portals
         )
         problems += channel_name_problems(self.alerts.channels)
+        problems += channel_name_problems(self.feed.channels, table="feed.channels")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -663,6 +743,7 @@ class Settings(BaseModel):
             _raw_schedule_portals(raw.get("schedule")), raw["portals"] if isinstance(raw.get("portals"), dict) else {}
         )
         problems += channel_name_problems(_raw_channels(raw.get("alerts")))
+        problems += channel_name_problems(_raw_channels(raw.get("feed")), table="feed.channels")
         from flows.appeal_packet import letter_problems  # Jinja and the store's models: not for every import
 
         problems += playbook_problems(path.parent) + letter_problems(path.parent)
@@ -730,10 +811,10 @@ def schedule_portal_problems(portals_by_job: Mapping[str, list[str]], configured
     ]
 
 
-def channel_name_problems(names: Collection[str]) -> list[str]:
-    """A channel's name becomes part of its summary's file name."""
+def channel_name_problems(names: Collection[str], table: str = "alerts.channels") -> list[str]:
+    """A channel's name becomes part of a file name (its summary's, its CSV files')."""
     return [
-        f"alerts.channels.{name}: a channel name may only use a-z, 0-9, _ and - (it names the summary's file)"
+        f"{table}.{name}: a channel name may only use a-z, 0-9, _ and - (it names the channel's files)"
         for name in names
         if not PORTAL_NAME.fullmatch(name)
     ]

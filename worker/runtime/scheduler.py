@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from flows.cadence import Due
-from store import health, tasks
+from store import feed, health, tasks
 from store.db import session_scope
 from store.evidence import purge_evidence_before
 from worker.clock import utcnow
@@ -73,20 +73,21 @@ class Enqueuer:
     def purge(self) -> int:
         """Evidence past its retention (files and rows), and finished tasks older than a month."""
         now = utcnow()
-        kept = self.settings.evidence
+        kept, kept_events = self.settings.evidence, self.settings.feed.keep_days
         cutoff = now - timedelta(days=kept.retention_days)
         with session_scope(self.engine) as session:
             expired = purge_evidence_before(
                 session, cutoff, now - timedelta(days=kept.records_days), lambda e: is_record(e.html_path)
             )
             tasks.delete_finished_before(session, now - FINISHED_TASKS_KEPT)
+            events = feed.purge_delivered(session, list(self.settings.feed.channels), now - timedelta(days=kept_events))
         for evidence in expired:
             for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path, evidence.pdf_path):
                 if path:
                     Path(path).unlink(missing_ok=True)
             if evidence.html_path:  # a confirmation's PDF, beside its HTML (runtime/evidence.save_confirmation)
                 Path(evidence.html_path).with_suffix(".pdf").unlink(missing_ok=True)
-        log.info("evidence_purged", files=len(expired), older_than=cutoff.date().isoformat())
+        log.info("evidence_purged", files=len(expired), older_than=cutoff.date().isoformat(), feed_events=events)
         return len(expired)
 
     def digest(self) -> int:

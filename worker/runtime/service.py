@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -38,6 +40,9 @@ from worker.runtime.runners import Runner, watch_deadlines
 from worker.runtime.scheduler import Enqueuer, build_scheduler
 from worker.security.credentials import CredentialStore, open_store
 from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.feed.service import FeedThread
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +103,7 @@ class Worker:
         )
         for runner in self.runners:
             runner.start()
+        feed = self._start_feed(ctx.stop)
         role = scheduler_lock(self.engine)
         scheduler: BackgroundScheduler | None = None
         try:
@@ -114,10 +120,22 @@ class Worker:
             role.release()
             ctx.stop.set()
             clean = self._stop_runners()
+            if feed is not None:
+                feed.join(self.settings.run.stop_timeout_seconds)
             with session_scope(self.engine) as session:
                 health.mark_stopped(session, self.worker_id, utcnow())
             log.info("worker_stopped", clean=clean)
         return 0 if clean else 1
+
+    def _start_feed(self, stop: threading.Event) -> FeedThread | None:
+        """The feed's thread, when the config has channels (docs/feed.md)."""
+        if not self.settings.feed.channels:
+            return None
+        from worker.feed.service import FeedThread
+
+        thread = FeedThread(self.settings, self.engine, self.worker_id, stop)
+        thread.start()
+        return thread
 
     def _schedule_if_elected(
         self, role: SchedulerLock, scheduler: BackgroundScheduler | None, specs: list[JobSpec], enqueuer: Enqueuer
