@@ -50,6 +50,9 @@ OS_BACKEND_MODULES = (
 )
 
 
+FEED_PREFIX = "feed:"  # entry keys of the feed's secrets: no portal name has a colon (settings.PORTAL_NAME)
+
+
 class CredentialStoreUnavailable(RuntimeError):
     """No secure place to keep passwords, or it cannot be opened: the message says what to do."""
 
@@ -144,6 +147,23 @@ class CredentialStore:
         self.load(portal)  # an entry of the old kind moves in first, so it is deleted too
         with self._writing() as entry:
             return entry.pop(portal, None) is not None
+
+    # --- the feed's signing secrets, in the same entry under "feed:NAME" ----------------------------------
+
+    def load_feed_secret(self, channel: str) -> str | None:
+        """The webhook channel's signing secret (docs/feed.md), or None when none is stored."""
+        with self._lock:
+            blob = self._entry().get(FEED_PREFIX + channel)
+        secret = blob.get("signing_secret") if isinstance(blob, dict) else None
+        return secret if isinstance(secret, str) and secret else None
+
+    def save_feed_secret(self, channel: str, secret: str) -> None:
+        with self._writing() as entry:
+            entry[FEED_PREFIX + channel] = {"signing_secret": secret, "updated_at": datetime.now(UTC).isoformat()}
+
+    def delete_feed_secret(self, channel: str) -> bool:
+        with self._writing() as entry:
+            return entry.pop(FEED_PREFIX + channel, None) is not None
 
     def forget(self) -> None:
         """Read again next time: after a portal rejected a login, a person may have just stored new ones."""
