@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 # Every type the store writes (store/outbox.py), in the order docs/feed-events.md describes them.
@@ -52,14 +52,29 @@ class PatientDetails:
     appointment_member_ids: Mapping[str, str]  # appointment id -> the member id the payer has now
 
 
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """A denial's next step as the worklist says it, and its deadline (None where no rule gives one)."""
+
+    action: str
+    deadline: date | None
+
+
 def _iso(moment: datetime) -> str:
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def envelope(event: StoredEvent, details: PatientDetails | None = None) -> dict[str, Any]:
-    """What is sent for one event: the same dict whatever the channel."""
+def envelope(
+    event: StoredEvent, details: PatientDetails | None = None, next_steps: Mapping[int, NextStep | None] | None = None
+) -> dict[str, Any]:
+    """What is sent for one event: the same dict whatever the channel. A denial's event carries its next
+    step and deadline (`next_steps`, by denial id: flows/feed_deadlines.py), null once it is settled."""
     data = dict(event.body)
+    if event.type.startswith("denial."):
+        step = (next_steps or {}).get(int(data.get("denial_id") or 0))
+        data["next_action"] = step.action if step else None
+        data["deadline"] = step.deadline.isoformat() if step and step.deadline else None
     if details is not None:
         if event.claim_id is not None and event.claim_id in details.claim_names:
             data["patient_name"] = details.claim_names[event.claim_id]

@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from flows.feed_deadlines import next_steps
 from flows.feed_format import PatientDetails, StoredEvent, encode, envelope
 from store import feed
 from store.db import session_scope
@@ -55,13 +56,28 @@ def stored(event: FeedEvent) -> StoredEvent:
     )
 
 
-def outgoing(events: Sequence[FeedEvent], details: PatientDetails | None) -> list[Outgoing]:
+def outgoing(session: Session, settings: Settings, events: Sequence[FeedEvent], now: datetime) -> list[Outgoing]:
+    """The events as a channel sends them: each denial's next step and deadline worked out now, and patient
+    details only where the installation turns them on. `feed preview` shows the same."""
+    details = _details(session, events) if settings.feed.include_patient_names else None
+    denial_ids = {int(row.body.get("denial_id") or 0) for row in events if row.type.startswith("denial.")}
+    steps = next_steps(session, denial_ids - {0}, now.astimezone(settings.worker.tzinfo).date())
     items = []
     for row in events:
         event = stored(row)
-        message = envelope(event, details)
+        message = envelope(event, details, steps)
         items.append(Outgoing(event, message, encode(message)))
     return items
+
+
+def _details(session: Session, rows: Sequence[FeedEvent]) -> PatientDetails:
+    claims = feed.patient_names(session, [row.claim_id for row in rows if row.claim_id])
+    visits = feed.appointment_details(session, [row.subject for row in rows if row.type == "eligibility.checked"])
+    return PatientDetails(
+        claims,
+        {key: name for key, (name, _) in visits.items()},
+        {key: member for key, (_, member) in visits.items()},
+    )
 
 
 def retry_delay(settings: Settings, failures: int) -> timedelta:
@@ -139,7 +155,7 @@ class FeedPump:
             while limit is None or sent < limit:
                 with session_scope(self.engine) as session:
                     rows, reached = feed.events_after(session, cursor, BATCH, types)
-                    details = self._details(session, rows)
+                    batch = outgoing(session, self.settings, rows, self.now())
                 if reached == cursor:
                     break
                 if not rows:  # only events of other types: the cursor passes them
@@ -147,7 +163,6 @@ class FeedPump:
                         break
                     cursor = reached
                     continue
-                batch = outgoing(rows, details)
                 if limit is not None:
                     batch = batch[: limit - sent]
                 acked = self._send(name, batch, reached if len(batch) == len(rows) else None)
@@ -204,17 +219,6 @@ class FeedPump:
             retry_at = now + retry_delay(self.settings, state.consecutive_failures + 1)
             feed.record_failure(session, name, self.owner, error, now, retry_at)
         log.warning("feed_delivery_failed", channel=name, error=error, retry_at=retry_at.isoformat())
-
-    def _details(self, session: Session, rows: Sequence[FeedEvent]) -> PatientDetails | None:
-        if not self.settings.feed.include_patient_names or not rows:
-            return None
-        claims = feed.patient_names(session, [row.claim_id for row in rows if row.claim_id])
-        visits = feed.appointment_details(session, [row.subject for row in rows if row.type == "eligibility.checked"])
-        return PatientDetails(
-            claims,
-            {key: name for key, (name, _) in visits.items()},
-            {key: member for key, (_, member) in visits.items()},
-        )
 
 
 def waiting(settings: Settings, engine: Engine) -> Mapping[str, int]:
