@@ -235,3 +235,47 @@ def test_the_seq_keeps_climbing_after_the_purge_empties_the_table(engine: Engine
     with session_scope(engine) as session:
         observe(session, "PCN-5", "paid", "10.00", changes="status: pending -> paid; paid_amount: None -> 10.00")
     assert min(e.seq or 0 for e in events(engine)) > highest
+
+
+def test_an_open_denial_goes_out_with_the_deadline_the_worklist_shows(engine: Engine, tmp_path: Path) -> None:
+    from flows.worklist import load_worklist
+    from worker.feed.pump import outgoing
+    from worker.settings import Settings
+
+    add_claim(engine, "PCN-6")
+    with session_scope(engine) as session:
+        add_denial(
+            session,
+            Denial(
+                fingerprint="PCN-6|CO|197",
+                claim_id="PCN-6",
+                reported_claim_id="PCN-6",
+                source="portal",
+                source_ref="unity",
+                payer_id="UHP",
+                group_code="CO",
+                carc="197",
+                amount=Decimal("240.00"),
+                denial_date=date(2026, 11, 20),
+                category="authorization",
+                owner="front_desk",
+                kind="hard",
+                first_seen_at=NOW,
+                last_seen_at=NOW,
+            ),
+            "seen on the portal",
+        )
+    settings = Settings.model_validate(
+        {
+            "worker": {"data_dir": str(tmp_path)},
+            "portals": {"unity": {"adapter": "unity_health", "base_url": "https://u.example", "payers": ["UHP"]}},
+        }
+    )
+    with session_scope(engine) as session:
+        rows = [e for e in session.exec(select(FeedEvent)) if e.type == "denial.opened"]
+        sent = outgoing(session, settings, rows, NOW)
+        worklist = {item.denial.id: item for item in load_worklist(session, NOW.date())}
+    data = sent[0].message["data"]
+    item = worklist[data["denial_id"]]
+    assert item.deadline is not None
+    assert (data["next_action"], data["deadline"]) == (item.action, item.deadline.due.isoformat())

@@ -503,7 +503,7 @@ class FeedChannelSettings(BaseModel):
     folder: Annotated[Path | None, Field(strict=False)] = None  # csv: where the PM system's import picks files up
     types: list[str] | None = None  # the event types this channel takes; None: every type
     timeout_seconds: PositiveSeconds = 10  # webhook: one request, connect to answer
-    max_rows: Annotated[int, Field(ge=1, le=100_000)] = 1000  # csv: events per file at most
+    max_rows: Annotated[int, Field(ge=1, le=10_000)] = 1000  # csv: events per file at most (read at once)
 
     @field_validator("url")
     @classmethod

@@ -30,7 +30,7 @@ from worker.settings import FeedChannelSettings, Settings
 log = structlog.get_logger(__name__)
 
 LEASE_SECONDS = 60.0
-BATCH = 200  # events read per query; a CSV file may take several batches up to its max_rows
+BATCH = 200  # events read per query for a webhook; a CSV channel reads its max_rows, one file per read
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +140,7 @@ class FeedPump:
         after a failure (`force` tries anyway) or another process holds it."""
         config = self.settings.feed.channels[name]
         types = set(config.types) if config.types is not None else None
+        read = config.max_rows if config.kind == "csv" else BATCH
         with session_scope(self.engine) as session:
             now = self.now()
             state = feed.take_lease(session, name, self.owner, now, LEASE_SECONDS)
@@ -154,7 +155,7 @@ class FeedPump:
         try:
             while limit is None or sent < limit:
                 with session_scope(self.engine) as session:
-                    rows, reached = feed.events_after(session, cursor, BATCH, types)
+                    rows, reached = feed.events_after(session, cursor, read, types)
                     batch = outgoing(session, self.settings, rows, self.now())
                 if reached == cursor:
                     break
