@@ -9,6 +9,7 @@ import csv
 import json
 import re
 import stat
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -309,6 +310,16 @@ def test_the_demo_checks_the_fake_practice_and_ends_with_the_daily_summary(tmp_p
     with (data_dir / "claims.csv").open(newline="") as export:
         patients = {row["patient_name"] for row in csv.DictReader(export)}
     assert patients and not any(name in shown for name in patients)  # minimum necessary, on screen too
+
+    # What the check found went to the PM system's drop folder, every event once, without a patient name.
+    sent = re.search(r"Sent (\d+) change\(s\) to the practice management feed", shown)
+    assert sent and int(sent.group(1)) > 0, shown[-3000:]
+    feed_files = sorted((data_dir / "pm-import").glob("*.csv"))
+    with ExitStack() as files:
+        rows = [row for path in feed_files for row in csv.DictReader(files.enter_context(path.open(newline="")))]
+    assert len(rows) == int(sent.group(1)) == len({row["event_id"] for row in rows})
+    assert {row["event_type"] for row in rows} >= {"claim.status_changed", "denial.opened"}
+    assert not any(name in row["data_json"] for row in rows for name in patients)
 
     config_path = data_dir / "portal-worker.toml"
     assert f"portal-worker -c {config_path} web" in summary[1]

@@ -24,6 +24,7 @@ from worker import logs
 from worker.cli import display as output
 from worker.cli.alerts_view import print_preview
 from worker.clock import utcnow
+from worker.feed.pump import FeedPump
 from worker.runtime.check import Check
 from worker.security.credentials import KEY_FILE_ENV, open_store
 from worker.security.staff import add_user, generated_password
@@ -51,6 +52,8 @@ def demo_config(url: str, data_dir: Path) -> str:
             f"navigation_timeout_s = {timeout}",
             "",
         ]
+    # The feed to the practice's PM system, as a drop folder its import job would read (docs/feed.md).
+    lines += ["[feed.channels.pm_import]", 'kind = "csv"', f'folder = "{data_dir / "pm-import"}"', ""]
     return "\n".join(lines)
 
 
@@ -103,6 +106,7 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         with output.ClaimProgress(console) as progress:
             report = Check(settings, credentials=store, engine=engine).run(progress=progress)
         output.print_report(console, report)
+        send_feed(console, settings, engine)
         with session_scope(engine) as session:
             work = load_worklist(session, datetime.now(settings.worker.tzinfo).date())
         console.print(output.worklist_table(work[:DEMO_WORKLIST_ROWS]))
@@ -118,6 +122,24 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         print_workspace_login(console, settings, engine, config_path)
     finally:
         portal.stop()
+
+
+def send_feed(console: Console, settings: Settings, engine: Engine) -> None:
+    """What the check recorded, sent to the PM system's drop folder as `run` would within seconds."""
+    folder = settings.feed.channels["pm_import"].folder
+    assert folder is not None
+    folder.mkdir(mode=0o750, exist_ok=True)
+    pump = FeedPump(settings, engine, "demo")
+    try:
+        sent = sum(result.sent for result in pump.deliver_all())
+    finally:
+        pump.close()
+    files = len(list(folder.glob("*.csv")))
+    console.print(
+        f"Sent {sent} change(s) to the practice management feed: {files} CSV file(s) in {folder} "
+        "(`portal-worker feed status`; docs/feed.md).",
+        highlight=False,
+    )
 
 
 def print_workspace_login(console: Console, settings: Settings, engine: Engine, config_path: Path) -> None:
