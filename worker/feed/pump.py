@@ -206,15 +206,20 @@ class FeedPump:
         log.warning("feed_delivery_failed", channel=name, error=error, retry_at=retry_at.isoformat())
 
     def _details(self, session: Session, rows: Sequence[FeedEvent]) -> PatientDetails | None:
-        if not self.settings.feed.include_patient_names or not rows:
-            return None
-        claims = feed.patient_names(session, [row.claim_id for row in rows if row.claim_id])
-        visits = feed.appointment_details(session, [row.subject for row in rows if row.type == "eligibility.checked"])
-        return PatientDetails(
-            claims,
-            {key: name for key, (name, _) in visits.items()},
-            {key: member for key, (_, member) in visits.items()},
-        )
+        return patient_details(self.settings, session, rows)
+
+
+def patient_details(settings: Settings, session: Session, rows: Sequence[FeedEvent]) -> PatientDetails | None:
+    """The names (and member ids) `rows` are sent with, where the installation turned them on; else None."""
+    if not settings.feed.include_patient_names or not rows:
+        return None
+    claims = feed.patient_names(session, [row.claim_id for row in rows if row.claim_id])
+    visits = feed.appointment_details(session, [row.subject for row in rows if row.type == "eligibility.checked"])
+    return PatientDetails(
+        claims,
+        {key: name for key, (name, _) in visits.items()},
+        {key: member for key, (_, member) in visits.items()},
+    )
 
 
 def waiting(settings: Settings, engine: Engine) -> Mapping[str, int]:
