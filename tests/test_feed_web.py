@@ -25,9 +25,8 @@ def feed_web(tmp_path: Path) -> Iterator[RunningWorkspace]:
 
 def test_an_admin_sees_the_backlog_and_the_receivers_words_and_billing_does_not(feed_web: RunningWorkspace) -> None:
     findings(feed_web.engine)  # two events
-    FeedPump(feed_web.settings, feed_web.engine, "test", opener=lambda name, config: Receiver(), now=lambda: AT).deliver(
-        "pm"
-    )
+    pump = FeedPump(feed_web.settings, feed_web.engine, "test", opener=lambda name, config: Receiver(), now=lambda: AT)
+    pump.deliver("pm")
     admin, _ = logged_in(feed_web, "admin")
     shown = admin.get("/").text
     section = shown[shown.index(HEADING) :]
