@@ -58,7 +58,7 @@ def feed_table(
     columns = ["Channel", "Kind", "Goes to", "Waiting", "Oldest waiting", "State"]
     if full:
         columns += ["Delivered", "Last delivered", "Next attempt"]
-    table = Table(*columns, "Last error", title="Feed to the PM system")
+    table = Table(*columns, "Last error", title="Feed to the PM system", caption=f"Times are {tz}.")
     for entry in backlog:
         config, state = channels[entry.name], entry.state
         row = [
