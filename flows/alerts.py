@@ -25,7 +25,7 @@ from flows.deadlines import RuleBook, timely_filing_deadline
 from flows.eligibility import ELIGIBILITY_FINDINGS, TO_DO, VISIT_PROBLEM_TITLES
 from flows.worklist import work_item
 from store import alerts as store
-from store.models import Alert, Claim, Denial, Finding, JobRun, PortalAccount
+from store.models import Alert, Claim, Denial, FeedChannelState, Finding, JobRun, PortalAccount
 
 DEFAULT_LADDER = (30, 14, 7, 3, 1)  # days before a deadline; then "overdue"
 OVERDUE = "overdue"
@@ -33,7 +33,7 @@ SEVERITY_BY_RUNG = {"30d": "info", "14d": "low", "7d": "medium", "3d": "high", "
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 DEADLINE_KINDS = ("timely_filing", "denial_deadline")
-HEALTH_KINDS = ("account_needs_attention", "portal_paused", "job_stale")
+HEALTH_KINDS = ("account_needs_attention", "portal_paused", "job_stale", "feed_failing")
 LAYOUT_CHANGED = "layout_changed"
 # Nothing is being checked somewhere: these go out as soon as they open, not only in the next summary.
 URGENT_KINDS = (*HEALTH_KINDS, LAYOUT_CHANGED)
@@ -72,6 +72,7 @@ class AlertRules:
     ladders: Mapping[str, Sequence[int]] = field(default_factory=lambda: MappingProxyType({}))
     portal_paused_hours: float = 4  # a portal paused longer than this raises portal_paused
     job_grace: float = 2.0  # a job is stale when not succeeded within grace x its interval
+    feed_failing_minutes: float = 60  # a feed channel failing this long raises feed_failing (feed.alert_after_minutes)
 
     def ladder(self, kind: str) -> Sequence[int]:
         return self.ladders.get(kind, DEFAULT_LADDER)
@@ -355,8 +356,10 @@ def health_alerts(
     alert_rules: AlertRules,
     *,
     up_since: datetime | None = None,
+    feed_channels: Sequence[FeedChannelState] = (),
 ) -> list[AlertDraft]:
-    """Accounts needing a person, portals paused for long, scheduler jobs that stopped succeeding.
+    """Accounts needing a person, portals paused for long, scheduler jobs that stopped succeeding, feed channels
+    whose receiver has failed for long.
 
     `up_since`: when this worker started; a job that never succeeded is stale once the worker has been
     up grace x its interval (without it, once its first start is that old).
@@ -380,6 +383,7 @@ def health_alerts(
     for job, interval in expected_intervals.items():
         if (stale := _stale_job(job, job_runs.get(job), interval, now, alert_rules, up_since)) is not None:
             drafts.append(stale)
+    drafts += [draft for channel in feed_channels if (draft := _feed_failing(channel, now, alert_rules))]
     return drafts
 
 
@@ -437,6 +441,36 @@ def _stale_job(
         "it",
         severity="high",
     )
+
+
+def _feed_failing(channel: FeedChannelState, now: datetime, alert_rules: AlertRules) -> AlertDraft | None:
+    """A channel whose receiver has not acknowledged anything for `feed_failing_minutes`; it resolves at the
+    next delivery (which clears failing_since)."""
+    if channel.failing_since is None:
+        return None
+    failing = now - as_utc(channel.failing_since)
+    if failing < timedelta(minutes=alert_rules.feed_failing_minutes):
+        return None
+    return AlertDraft(
+        "feed_failing",
+        channel.name,
+        f"Feed channel {channel.name} has failed for {_how_long(failing)} ({channel.consecutive_failures} "
+        f"tries in a row): {_short(channel.last_error)}",
+        "Nothing is lost (events wait in the store) but the PM system is not updated: check the receiver, its "
+        f"address or the drop folder; `portal-worker feed status` shows the backlog, `portal-worker feed send "
+        f"--channel {channel.name}` tries again now (docs/feed.md)",
+        "it",
+        severity="high",
+    )
+
+
+def _how_long(interval: timedelta) -> str:
+    minutes = int(interval.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // 1440} days"
 
 
 def _duration(interval: timedelta) -> str:

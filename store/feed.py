@@ -40,6 +40,11 @@ def events_after(
     return batch, reached
 
 
+def oldest_kept(session: Session) -> datetime | None:
+    """When the oldest event still kept was recorded: `feed replay` cannot go further back."""
+    return session.exec(select(func.min(FeedEvent.recorded_at))).one()
+
+
 def last_seq(session: Session) -> int:
     return int(session.exec(select(func.coalesce(func.max(FeedEvent.seq), 0))).one() or 0)
 
@@ -97,17 +102,29 @@ def release_lease(session: Session, name: str, owner: str) -> None:
 
 
 def acknowledge(
-    session: Session, name: str, owner: str, seq: int, delivered: int, now: datetime, lease_until: datetime
+    session: Session,
+    name: str,
+    owner: str,
+    seq: int,
+    delivered: int,
+    now: datetime,
+    lease_until: datetime,
+    *,
+    from_seq: int | None = None,
 ) -> bool:
     """Move the channel's cursor to `seq` (`delivered` events sent to it up to there), clear its failure and
-    extend the lease; False when `owner` no longer holds the lease (nothing is moved: the holder decides)."""
+    extend the lease; False when `owner` no longer holds the lease, or the cursor is no longer at `from_seq`
+    (a `feed replay` moved it back meanwhile): nothing is moved then, and the pass stops."""
+    where = [
+        col(FeedChannelState.name) == name,
+        col(FeedChannelState.lease_owner) == owner,
+        col(FeedChannelState.delivered_seq) <= seq,
+    ]
+    if from_seq is not None:
+        where.append(col(FeedChannelState.delivered_seq) == from_seq)
     moved = session.exec(
         update(FeedChannelState)
-        .where(
-            col(FeedChannelState.name) == name,
-            col(FeedChannelState.lease_owner) == owner,
-            col(FeedChannelState.delivered_seq) <= seq,
-        )
+        .where(*where)
         .values(
             delivered_seq=seq,
             lease_expires_at=lease_until,
@@ -155,8 +172,10 @@ class Backlog:
 
 
 def backlog(session: Session, names: Sequence[str]) -> list[Backlog]:
+    """Where each channel stands; read only (a channel not used yet shows as its row will start)."""
     found = []
-    for state in channels(session, names):
+    for name in names:
+        state = session.get(FeedChannelState, name) or FeedChannelState(name=name)
         after = col(FeedEvent.seq) > state.delivered_seq
         waiting = session.exec(select(func.count()).select_from(FeedEvent).where(after)).one()
         oldest = session.exec(select(func.min(FeedEvent.recorded_at)).where(after)).one()
@@ -165,8 +184,17 @@ def backlog(session: Session, names: Sequence[str]) -> list[Backlog]:
 
 
 def preview(session: Session, name: str, limit: int, types: Collection[str] | None = None) -> list[FeedEvent]:
-    state = channel(session, name)
-    return events_after(session, state.delivered_seq, limit, types)[0]
+    """The next `limit` events the channel would be sent (only `types`, when given); read only."""
+    state = session.get(FeedChannelState, name)
+    cursor = state.delivered_seq if state else 0
+    found: list[FeedEvent] = []
+    while len(found) < limit:
+        batch, reached = events_after(session, cursor, limit, types)
+        found += batch[: limit - len(found)]
+        if reached == cursor:
+            break
+        cursor = reached
+    return found
 
 
 def purge_delivered(session: Session, names: Sequence[str], before: datetime) -> int:

@@ -37,10 +37,12 @@ def observations_for(session: Session, claim_id: str) -> list[ClaimStatusObserva
 
 def record_observation(session: Session, observation: ClaimStatusObservation) -> None:
     """Store a changed status and copy it onto the claim row."""
-    session.add(observation)
+    # The claim is read before the observation is added: reading it would flush the observation alone, and the
+    # outbox tells a portal's status change from an ERA's by the observation flushed with it.
     claim = session.get(Claim, observation.claim_id)
     if claim is None:
         raise LookupError(f"claim {observation.claim_id} is not in the store")
+    session.add(observation)
     claim.status = observation.status
     claim.category_code = observation.category_code
     claim.status_text = observation.status_text

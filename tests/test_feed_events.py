@@ -90,8 +90,8 @@ def test_a_claim_paid_is_a_status_change_and_a_payment_with_no_patient_name(engi
         observe(session, "PCN-1", "paid", "182.25")
 
     found = events(engine)
-    assert [e.type for e in found] == ["claim.payment_seen", "claim.status_changed"]
-    payment, status = (e.body for e in found)
+    assert [e.type for e in found] == ["claim.status_changed", "claim.payment_seen"]
+    status, payment = (e.body for e in found)
     assert payment["paid_amount"] == "182.25" and payment["check_number"] == "CHK100"
     assert payment["payment_date"] == "2026-11-30"
     assert status["status"] == "paid" and status["previous_status"] is None

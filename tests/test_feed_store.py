@@ -378,3 +378,38 @@ def test_a_process_that_lost_the_channel_stops_writing_files(engine: Engine, tmp
     assert result.sent == 0 and result.error is None
     assert ids_in(tmp_path / "billing") == [made[0].event_id]  # written, then the refusal stopped it
     assert state(engine, "billing").delivered_seq == 0 and state(engine, "billing").lease_owner == "host-b:2"
+
+
+def test_a_replay_during_a_delivery_is_not_undone_by_its_next_acknowledgement(engine: Engine, tmp_path: Path) -> None:
+    """`feed replay` while `run` delivers: the pass in flight must not move the cursor forward again past the
+    replay's start, or the replay would silently send nothing."""
+    settings = settings_with(tmp_path, "billing")
+    made = paid_claims(engine, 0, 3)
+    delivered_before = deliver(settings, engine, "billing")
+    more = paid_claims(engine, 3, 3)
+
+    def replayed_mid_batch(name: str, config: FeedChannelSettings) -> Channel:
+        inner = CsvDropChannel(name, config)
+
+        class ReplayedMeanwhile:
+            def __init__(self) -> None:
+                self.name = name
+
+            def send(self, batch: Sequence[Outgoing], acknowledged: object) -> None:
+                with session_scope(engine) as session:  # what `feed replay --since` does, from another process
+                    feed.rewind(session, name, made[0].recorded_at)
+                inner.send(batch, acknowledged)  # type: ignore[arg-type]
+
+            def close(self) -> None:
+                inner.close()
+
+        return ReplayedMeanwhile()
+
+    pump = FeedPump(settings, engine, "host-a:1", opener=replayed_mid_batch)
+    result = pump.deliver("billing", force=True)
+    pump.close()
+
+    assert delivered_before == len(made) and result.sent == 0  # its acknowledgement was refused
+    assert state(engine, "billing").delivered_seq == (made[0].seq or 0) - 1  # the replay stands
+    deliver(settings, engine, "billing")
+    assert ids_in(tmp_path / "billing")[-len(made) - len(more) :] == [e.event_id for e in (*made, *more)]

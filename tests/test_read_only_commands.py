@@ -20,7 +20,7 @@ from worker.security.credentials import KEY_FILE_ENV
 NEVER = ("keyring", "keyrings", "alembic", "apprise", "apscheduler.schedulers")
 READ_ONLY = (
     *(("claims",), ("worklist",), ("auths",), ("providers",), ("findings",), ("report", "denials")),
-    *(("appeal", "list"),),
+    *(("appeal", "list"), ("feed", "status"), ("feed", "preview")),
     *(("status",), ("schedule",), ("alerts",), ("digest", "--preview")),  # these ask what each portal can do
 )
 
@@ -41,7 +41,8 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     key_file.chmod(0o600)
     monkeypatch.setenv(KEY_FILE_ENV, str(key_file))
     config = tmp_path / "portal-worker.toml"
-    write_config(config, "http://127.0.0.1:9", tmp_path / "data")
+    feed = f'\n[feed.channels.pm]\nkind = "csv"\nfolder = "{tmp_path / "drop"}"\n'  # `status` shows the feed too
+    write_config(config, "http://127.0.0.1:9", tmp_path / "data", extra=feed)
     claims = write_csv(tmp_path / "claims.csv", [{**rows()[0], "claim_id": "PW-A", "payer_id": "UHP"}])
     for command in (("import", "claims", str(claims)), ("credentials", "set", "unity", "--stdin")):
         done = portal_worker("-c", str(config), *command, stdin='{"username": "u", "password": "synthetic-pass"}')

@@ -1,5 +1,5 @@
 """Today: what needs a person by department and urgency, tomorrow's visits with problems, new denials since
-yesterday, worker health."""
+yesterday, worker health (and, for admins, the feed to the PM system)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from flows.denial_codes import describe_carc
 from flows.visits import visits_ahead, visits_in, with_problems
 from flows.windows import availability
-from store import health, tasks
+from store import feed, health, tasks
 from store.accounts import peek_account
 from store.alerts import new_denials_since
 from store.models import Denial
@@ -71,6 +71,39 @@ class JobHealth:
     job: str
     last_success: str
     last_error: str
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    channel: str
+    words: str  # "delivering", "failing since Mon 07 Dec 09:00 (5 tries)"
+    tone: str  # a badge class: ok, critical
+    waiting: int
+    oldest_waiting: str  # when the oldest event still waiting was recorded, practice time; "" when none waits
+    last_error: str
+
+
+def feed_health(request: Request, db: Session, role: str) -> list[FeedHealth]:
+    """Each feed channel's backlog and last error, for admins (IT's view of the worker); others see nothing."""
+    settings: Settings = request.app.state.settings
+    if role != "admin" or not settings.feed.channels:
+        return []
+    tz = request.app.state.tz
+    shown = []
+    for entry in feed.backlog(db, list(settings.feed.channels)):
+        state = entry.state
+        if state.failing_since is None:
+            words, tone = "delivering", "ok"
+        else:
+            since = local_time(state.failing_since, tz, "%a %d %b %H:%M")
+            failures = state.consecutive_failures
+            words = f"failing since {since} ({failures} failure{'s' if failures != 1 else ''} in a row)"
+            tone = "critical"
+        oldest = local_time(entry.oldest_waiting_at, tz, "%a %d %b %H:%M") if entry.waiting else ""
+        when = local_time(state.last_error_at, tz, "%a %d %b %H:%M")
+        error = f"{when}: {state.last_error}" if state.last_error else ""
+        shown.append(FeedHealth(entry.name, words, tone, entry.waiting, oldest, error))
+    return shown
 
 
 def work_by_department(db: Session, now: datetime, mine: str | None) -> list[DepartmentWork]:
@@ -185,4 +218,5 @@ def today(request: Request, db: Db, staff: CurrentStaff, moment: Now) -> Respons
         waiting=sum(n for (_, state), n in depth.items() if state in tasks.OPEN_STATES),
         failed=sum(n for (_, state), n in depth.items() if state == "failed"),
         jobs=job_health(request, db),
+        feed=feed_health(request, db, staff.role),
     )

@@ -3,7 +3,7 @@
 app.py holds the Typer application and what every command shares; data.py the imports and
 lists; denials.py the worklist; reports.py the reports; work.py check, run, status, schedule and resume;
 alerts.py the alerts and the daily summary; setup.py credentials, schema, browser and demo.
-web.py the workspace and its users; claim.py one claim in full.
+web.py the workspace and its users; claim.py one claim in full; feed.py the feed to the PM system.
 display.py, status_view.py and alerts_view.py render what the commands show.
 """
 
@@ -18,6 +18,7 @@ from worker.cli import (  # noqa: F401  (each registers its commands on `app`)
     data,
     denials,
     eligibility,
+    feed,
     reports,
     setup,
     web,

@@ -1,4 +1,4 @@
-"""What `portal-worker status` and `schedule` show: portals, queue, jobs, heartbeats, what is due."""
+"""What `portal-worker status` and `schedule` show: portals, queue, jobs, heartbeats, the feed, what is due."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from store import accounts, health, tasks
+from store import accounts, feed, health, tasks
 from store.alerts import digests_by_state
 from store.db import StoreNotWritable, session_scope
 from store.runs import recent_runs
+from worker.cli.feed_view import feed_table
 from worker.clock import aware, utcnow
 from worker.runtime.check_runs import is_running, mark_interrupted_checks
 from worker.runtime.gates import PortalGates
@@ -44,6 +45,10 @@ def print_status(console: Console, ctx: PortalGates) -> Liveness:
         for task in failures:
             table.add_row(str(task.id), task.kind, task.portal, task.target, str(task.attempts), task.last_error or "")
         console.print(table)
+    if ctx.settings.feed.channels:
+        with session_scope(ctx.engine) as session:
+            backlog = feed.backlog(session, list(ctx.settings.feed.channels))
+        console.print(feed_table(ctx.settings.feed.channels, backlog, now, ctx.settings.worker.tzinfo, full=False))
     deliveries = _deliveries_table(ctx, now)
     if deliveries is not None:
         console.print(deliveries)

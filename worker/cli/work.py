@@ -96,7 +96,7 @@ def status(
         ),
     ] = False,
 ) -> None:
-    """Portals (ok, paused, needs a password, layout changed), the queue, jobs and the worker's heartbeat."""
+    """Portals (ok, paused, needs a password, layout changed), the queue, jobs, the feed and the worker's heartbeat."""
     import socket
 
     from worker.cli.status_view import print_status

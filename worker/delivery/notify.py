@@ -50,7 +50,7 @@ from flows.deadlines import load_payer_rules
 from flows.digest import DailyDigest, build_digest, mark_keys_reported, render_html, render_text, subject_line
 from flows.visits import visits_ahead, visits_in, with_problems
 from flows.worklist import work_item
-from store import accounts, health
+from store import accounts, feed, health
 from store import alerts as alert_store
 from store.claims import list_claims
 from store.db import session_scope
@@ -76,7 +76,10 @@ UNCONFIRMED_NOTE = "the worker stopped between sending and recording it; not sen
 def alert_rules(settings: Settings) -> AlertRules:
     alerts = settings.alerts
     return AlertRules(
-        ladders=dict(alerts.ladders), portal_paused_hours=alerts.portal_paused_hours, job_grace=alerts.job_grace
+        ladders=dict(alerts.ladders),
+        portal_paused_hours=alerts.portal_paused_hours,
+        job_grace=alerts.job_grace,
+        feed_failing_minutes=settings.feed.alert_after_minutes,
     )
 
 
@@ -135,6 +138,7 @@ def _health_drafts(session: Session, settings: Settings, now: datetime, rules: A
         now,
         rules,
         up_since=min(live) if live else None,
+        feed_channels=[entry.state for entry in feed.backlog(session, list(settings.feed.channels))],
     )
 
 

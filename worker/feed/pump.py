@@ -160,13 +160,13 @@ class FeedPump:
                 if reached == cursor:
                     break
                 if not rows:  # only events of other types: the cursor passes them
-                    if not self._acknowledge(name, reached, 0):
+                    if not self._acknowledge(name, reached, 0, cursor):
                         break
                     cursor = reached
                     continue
                 if limit is not None:
                     batch = batch[: limit - sent]
-                acked = self._send(name, batch, reached if len(batch) == len(rows) else None)
+                acked = self._send(name, batch, reached if len(batch) == len(rows) else None, cursor)
                 sent += acked.count
                 cursor = acked.cursor
                 if acked.lost or acked.count < len(batch):
@@ -186,19 +186,21 @@ class FeedPump:
 
     # --- inside a pass -------------------------------------------------------------------------------
 
-    def _send(self, name: str, batch: list[Outgoing], reached: int | None) -> _Acked:
+    def _send(self, name: str, batch: list[Outgoing], reached: int | None, cursor: int) -> _Acked:
         """Send one batch; the cursor follows each acknowledgement (to `reached`, past skipped events of
         other types, with the batch's last one)."""
-        acked = _Acked(0, batch[0].event.seq - 1)
+        acked = _Acked(0, cursor)
         position = {item.event.seq: index + 1 for index, item in enumerate(batch)}
         last = batch[-1].event.seq
 
         def acknowledged(item: Outgoing) -> bool:
             upto = position[item.event.seq]
             seq = reached if item.event.seq == last and reached is not None else item.event.seq
-            if not self._acknowledge(name, seq, upto - acked.count):
+            if not self._acknowledge(name, seq, upto - acked.count, acked.cursor):
                 acked.lost = True
-                log.warning("feed_lease_lost", channel=name)
+                log.warning(
+                    "feed_pass_stopped", channel=name, why="another process took the channel, or a replay moved it back"
+                )
                 return False
             acked.count, acked.cursor = upto, seq
             return True
@@ -206,12 +208,11 @@ class FeedPump:
         self.channel(name).send(batch, acknowledged)
         return acked
 
-    def _acknowledge(self, name: str, seq: int, delivered: int) -> bool:
+    def _acknowledge(self, name: str, seq: int, delivered: int, from_seq: int) -> bool:
         now = self.now()
+        lease_until = now + timedelta(seconds=LEASE_SECONDS)
         with session_scope(self.engine) as session:
-            return feed.acknowledge(
-                session, name, self.owner, seq, delivered, now, now + timedelta(seconds=LEASE_SECONDS)
-            )
+            return feed.acknowledge(session, name, self.owner, seq, delivered, now, lease_until, from_seq=from_seq)
 
     def _failed(self, name: str, error: str) -> None:
         now = self.now()
