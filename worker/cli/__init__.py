@@ -18,6 +18,7 @@ from worker.cli import (  # noqa: F401  (each registers its commands on `app`)
     data,
     denials,
     eligibility,
+    feed_secret,
     reports,
     setup,
     web,
