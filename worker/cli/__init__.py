@@ -19,6 +19,7 @@ from worker.cli import (  # noqa: F401  (each registers its commands on `app`)
     denials,
     eligibility,
     feed,
+    feed_secret,
     reports,
     setup,
     web,

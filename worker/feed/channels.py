@@ -10,7 +10,8 @@ def open_channel(settings: Settings, name: str, config: FeedChannelSettings) -> 
     if config.kind == "webhook":
         from worker.feed.webhook import WebhookChannel, signing_secret
 
-        return WebhookChannel(name, config, signing_secret(settings, name))
+        # Read before each batch, so a secret stored or rotated (`feed secret`) is used without a restart.
+        return WebhookChannel(name, config, lambda: signing_secret(settings, name))
     from worker.feed.csv_drop import CsvDropChannel
 
     return CsvDropChannel(name, config)
