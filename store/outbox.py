@@ -113,7 +113,7 @@ def _claim_events(claim: Claim, flush: FlushView, now: datetime) -> Iterator[Row
     changed, before = _changed(claim, "status")
     if not changed or before == claim.status:
         return
-    observed = flush.observed.get(claim.claim_id)
+    observed = flush.observed.get(claim.claim_id) or _observation_behind(claim, flush.session)
     yield _event(
         "claim.status_changed",
         claim.status_changed_at,
@@ -133,6 +133,25 @@ def _claim_events(claim: Claim, flush: FlushView, now: datetime) -> Iterator[Row
         },
         now,
     )
+
+
+def _observation_behind(claim: Claim, session: OrmSession) -> ClaimStatusObservation | None:
+    """The portal observation this status was copied from, when an earlier flush wrote it: an ERA's change has
+    no observation of its time and status."""
+    if claim.status_changed_at is None:
+        return None
+    statement = (
+        select(ClaimStatusObservation)
+        .where(
+            ClaimStatusObservation.claim_id == claim.claim_id,  # type: ignore[arg-type]
+            ClaimStatusObservation.observed_at == claim.status_changed_at,  # type: ignore[arg-type]
+            ClaimStatusObservation.status == claim.status,  # type: ignore[arg-type]
+        )
+        .order_by(ClaimStatusObservation.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    with session.no_autoflush:
+        return session.scalars(statement).first()
 
 
 def _observation_payment(observation: ClaimStatusObservation, now: datetime) -> Iterator[Row]:

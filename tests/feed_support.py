@@ -129,6 +129,7 @@ def a_denial_left_open(engine: Engine) -> None:
     portal_answer(engine, OPEN_CLAIM, denied, AT)  # claim.status_changed, denial.opened
     with Session(engine) as session:
         found = session.exec(select(Denial.id).where(Denial.claim_id == OPEN_CLAIM)).one()
+    assert found is not None
     for status, note in (("written-off", None), ("open", "written off by mistake"), ("resubmitted", "corrected")):
         with session_scope(engine) as session:  # denial.written_off, denial.reopened, denial.status_changed
             record_staff_action(session, found, status, note, AT, reason="small balance" if note is None else None)

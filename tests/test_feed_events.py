@@ -279,3 +279,22 @@ def test_an_open_denial_goes_out_with_the_deadline_the_worklist_shows(engine: En
     item = worklist[data["denial_id"]]
     assert item.deadline is not None
     assert (data["next_action"], data["deadline"]) == (item.action, item.deadline.due.isoformat())
+
+
+def test_a_status_copied_from_an_observation_flushed_earlier_still_names_its_portal(engine: Engine) -> None:
+    """The claim row may be written in a later flush than its observation (a query in between flushes it)."""
+    add_claim(engine, "PCN-7")
+    with session_scope(engine) as session:
+        session.add(
+            ClaimStatusObservation(
+                claim_id="PCN-7", observed_at=NOW, portal="summit", run_id="run-1", status="pending",
+                changes="first seen: pending",
+            )
+        )  # fmt: skip
+        session.flush()
+        claim = session.get(Claim, "PCN-7")
+        assert claim is not None
+        claim.status, claim.status_changed_at = "pending", NOW
+        session.add(claim)
+    (changed,) = [e.body for e in events(engine) if e.type == "claim.status_changed"]
+    assert (changed["source"], changed["portal"]) == ("portal", "summit")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.feed_support import AT, findings
 from tests.test_feed_alert import FEED, Receiver
@@ -14,6 +15,7 @@ from tests.web_support import MovableClock, RunningWorkspace, _workspace_in, ser
 from worker.feed.pump import FeedPump
 
 HEADING = "Feed to the PM system"
+SHOTS = Path("test-results/screenshots")
 
 
 @pytest.fixture
@@ -41,3 +43,23 @@ def test_a_delivering_channel_says_so(feed_web: RunningWorkspace) -> None:
     admin, _ = logged_in(feed_web, "admin")
     section = admin.get("/").text.split(HEADING, 1)[1]
     assert "delivering" in section and '<td class="num" data-label="Waiting">0</td>' in section
+
+
+@pytest.mark.browser
+def test_the_feed_section_reads_at_desktop_and_phone_widths(feed_web: RunningWorkspace, page: Page) -> None:
+    findings(feed_web.engine)
+    pump = FeedPump(feed_web.settings, feed_web.engine, "test", opener=lambda name, config: Receiver(), now=lambda: AT)
+    pump.deliver("pm")
+    feed_web.login(page, "admin")
+    page.goto(feed_web.url + "/")
+    section = page.get_by_role("table", name=HEADING)
+    expect(section).to_contain_text("HTTP 503 from pm.example.org")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        section.scroll_into_view_if_needed()
+        expect(section.get_by_text("pm", exact=True)).to_be_visible()
+        page.screenshot(path=str(SHOTS / f"today-feed-{width}.png"), full_page=True)
+        # The table sits in a scrolling box: a row wider than the phone is cut off there, not seen on the page.
+        overflow = section.evaluate("table => table.parentElement.scrollWidth - table.parentElement.clientWidth")
+        assert overflow <= 0, f"the feed's table is {overflow}px wider than its box at {width}px"

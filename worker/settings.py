@@ -502,7 +502,7 @@ class FeedChannelSettings(BaseModel):
     url: str | None = None  # webhook: https://, or http:// to this machine
     folder: Annotated[Path | None, Field(strict=False)] = None  # csv: where the PM system's import picks files up
     types: list[str] | None = None  # the event types this channel takes; None: every type
-    timeout_seconds: PositiveSeconds = 10  # webhook: one request, connect to answer
+    timeout_seconds: PositiveSeconds = 10  # webhook: for each of connecting, sending and the answer
     max_rows: Annotated[int, Field(ge=1, le=10_000)] = 1000  # csv: events per file at most (read at once)
 
     @field_validator("url")
