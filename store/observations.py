@@ -38,7 +38,8 @@ def observations_for(session: Session, claim_id: str) -> list[ClaimStatusObserva
 def record_observation(session: Session, observation: ClaimStatusObservation) -> None:
     """Store a changed status and copy it onto the claim row."""
     # The claim is read before the observation is added: reading it would flush the observation alone, and the
-    # outbox tells a portal's status change from an ERA's by the observation flushed with it.
+    # outbox tells a portal's status change from an ERA's by the observation flushed with it (or, flushed earlier,
+    # by one of the same time and status).
     claim = session.get(Claim, observation.claim_id)
     if claim is None:
         raise LookupError(f"claim {observation.claim_id} is not in the store")
