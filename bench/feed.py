@@ -5,15 +5,14 @@
 Fills a fresh store with a backlog of `--events` waiting events, written the way the worker writes them
 (claims' status changes through store.observations.record_observation; the outbox makes each one event),
 then times worker.feed.pump.FeedPump sending them all: to a receiver on 127.0.0.1 that checks each
-request's signature and answers 200 (the webhook channel), and into a folder (the CSV channel, when this
-branch has it). PostgreSQL runs in a schema of its own on the local server when it is reachable. Prints
-events per second; nothing is asserted.
+request's signature and answers 200 (the webhook channel), and into a folder (the CSV channel). PostgreSQL
+runs in a schema of its own on the local server when it is reachable. Prints events per second; nothing is
+asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import tempfile
 import threading
 import time
@@ -33,10 +32,11 @@ from store.models import Claim, ClaimStatusObservation
 from store.observations import record_observation
 from store.postgres import DEFAULT_URL, fresh_schema, unreachable
 from worker.feed.channel import Channel
+from worker.feed.csv_drop import CsvDropChannel
 from worker.feed.pump import FeedPump
 from worker.feed.signing import SignatureRejected, new_secret, verify
 from worker.feed.webhook import WebhookChannel
-from worker.settings import FeedChannelSettings, Settings
+from worker.settings import Settings
 
 # Each change differs from the one before, so each is one claim.status_changed event and nothing else.
 STATES = ("received", "pending", "denied", "finalized")
@@ -148,16 +148,6 @@ def receiver(secret: str) -> Iterator[tuple[str, list[int]]]:
 # --- one measurement ---------------------------------------------------------------------------------------
 
 
-def csv_opener() -> Callable[[str, FeedChannelSettings], Channel] | None:
-    """The CSV drop channel, when this checkout has it (worker/feed/csv_drop.py)."""
-    try:
-        module = importlib.import_module("worker.feed.csv_drop")
-    except ImportError:
-        return None
-    channel: Callable[[str, FeedChannelSettings], Channel] = module.CsvDropChannel
-    return channel
-
-
 def deliver_all(settings: Settings, engine: Engine, name: str, opener: Callable[..., Channel]) -> tuple[int, float]:
     """Send `name` its whole backlog; (events sent, seconds)."""
     pump = FeedPump(settings, engine, f"bench-{name}", opener=opener)
@@ -194,12 +184,8 @@ def measure(db: str, url: str, root: Path, events: int) -> None:
                 settings, engine, "webhook", lambda name, channel: WebhookChannel(name, channel, secret)
             )
             print(f"  webhook  {sent / seconds:8.0f} events/s  ({sent:,} in {seconds:.1f} s, {counts[1]} rejected)")
-        opener = csv_opener()
-        if opener is None:
-            print("  csv      skipped (worker.feed.csv_drop is not on this branch)")
-        else:
-            sent, seconds = deliver_all(settings, engine, "csv", opener)
-            print(f"  csv      {sent / seconds:8.0f} events/s  ({sent:,} in {seconds:.1f} s)")
+        sent, seconds = deliver_all(settings, engine, "csv", CsvDropChannel)
+        print(f"  csv      {sent / seconds:8.0f} events/s  ({sent:,} in {seconds:.1f} s)")
     finally:
         engine.dispose()
 

@@ -464,3 +464,4 @@ def test_the_feed_bench_prints_events_per_second(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert "sqlite: 200 events waiting" in ran.stdout
     assert " events/s  (200 in " in ran.stdout and ", 0 rejected)" in ran.stdout
+    assert "  csv  " in ran.stdout and ran.stdout.count("(200 in ") == 2
