@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bench.feed import record_changes
-from flows.feed_format import encode, envelope
 from store import feed
 from store.db import create_schema, make_engine, session_scope
 from store.models import FeedChannelState
 from tests.conftest import Workspace, write_config
 from tests.feed_receiver import Receiver
 from tests.run_support import cli, configure, import_claims, start_worker, wait_until
-from worker.feed.pump import FeedPump, PassResult, stored
+from worker.feed.pump import FeedPump, PassResult, outgoing
 from worker.feed.signing import SECRET_PREFIX, SignatureRejected, sign, verify
 from worker.security.credentials import KEY_FILE_ENV, open_store
 from worker.settings import ConfigError, Settings
@@ -85,10 +85,11 @@ class Install:
             return feed.channel(session, "pm")
 
     def expected(self) -> list[bytes]:
-        """What the receiver must get: the envelope of every stored event, in seq order, encoded."""
+        """What the receiver must get: every stored event in seq order, as the pump sends it (a denial's
+        deadline worked out now), encoded."""
         with session_scope(self.engine) as session:
             rows, _ = feed.events_after(session, 0, 1_000_000)
-        return [encode(envelope(stored(row))) for row in rows]
+            return [item.body for item in outgoing(session, self.settings, rows, datetime.now(UTC))]
 
     def deliver(self, pump: FeedPump, **options: int) -> PassResult:
         return pump.deliver("pm", force=True, **options)

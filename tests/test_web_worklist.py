@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -148,6 +149,9 @@ def test_billing_filters_assigns_and_exports_the_worklist(web: RunningWorkspace,
     # the export is the filtered list, plain numbers, one code per column, and it is audited
     page.get_by_label("Assigned to").select_option("cody")
     expect(rows).to_have_count(2)
+    # The link is read when clicked: wait until the list it exports is the one shown (a loaded machine once
+    # clicked a link of an earlier filter).
+    expect(page.get_by_role("link", name="Export CSV")).to_have_attribute("href", re.compile(r"assignee=cody"))
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
