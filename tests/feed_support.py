@@ -53,6 +53,23 @@ def claim(claim_id: str) -> Claim:
     )
 
 
+def uhp_claim(claim_id: str, at: datetime, patient_name: str = "Synthetic Patient") -> Claim:
+    """A plain commercial claim imported at `at`, before any portal answered about it."""
+    return Claim(
+        claim_id=claim_id,
+        payer_id="UHP",
+        member_id="M0001",
+        patient_name=patient_name,
+        dos_from=date(2026, 11, 2),
+        dos_to=date(2026, 11, 2),
+        billed_amount=Decimal("240.00"),
+        submitted_date=date(2026, 11, 3),
+        rendering_npi="1234567893",
+        imported_at=at,
+        updated_at=at,
+    )
+
+
 def portal_answer(engine: Engine, claim_id: str, result: ClaimStatusResult, at: datetime) -> None:
     with session_scope(engine) as session:
         stored = session.get(Claim, claim_id)

@@ -28,8 +28,9 @@ from store.appeals import add_appeal, mark_filed
 from store.db import create_schema, make_engine, session_scope
 from store.denials import add_denial, set_status
 from store.findings import save_finding
-from store.models import AppealRow, Claim, ClaimStatusObservation, Denial, FeedChannelState, FeedEvent, Finding
+from store.models import AppealRow, ClaimStatusObservation, Denial, FeedChannelState, FeedEvent, Finding
 from store.observations import record_observation
+from tests.feed_support import uhp_claim
 from tests.run_support import start_worker, wait_until
 from worker.feed.csv_drop import COLUMNS
 from worker.feed.pump import FeedPump, stored
@@ -100,21 +101,7 @@ def reconfigure(install: Install, feed_toml: str) -> None:
 def add_claims(engine: Engine, *claim_ids: str) -> None:
     with session_scope(engine) as session:
         for claim_id in claim_ids:
-            session.add(
-                Claim(
-                    claim_id=claim_id,
-                    payer_id="UHP",
-                    member_id="M0001",
-                    patient_name=PATIENT,
-                    dos_from=date(2026, 11, 2),
-                    dos_to=date(2026, 11, 2),
-                    billed_amount=Decimal("240.00"),
-                    submitted_date=date(2026, 11, 3),
-                    rendering_npi="1234567893",
-                    imported_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+            session.add(uhp_claim(claim_id, NOW, PATIENT))
 
 
 def observe(session: Session, claim_id: str, status: str, paid: str | None = None) -> None:

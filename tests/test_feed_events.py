@@ -20,6 +20,7 @@ from store.db import create_schema, make_engine, session_scope
 from store.denials import add_denial, set_status
 from store.models import Claim, ClaimStatusObservation, Denial, FeedEvent
 from store.observations import record_observation
+from tests.feed_support import uhp_claim
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 from tests.run_support import wait_until
 
@@ -43,21 +44,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def add_claim(engine: Engine, claim_id: str) -> None:
     with session_scope(engine) as session:
-        session.add(
-            Claim(
-                claim_id=claim_id,
-                payer_id="UHP",
-                member_id="M0001",
-                patient_name="Synthetic Patient",
-                dos_from=date(2026, 11, 2),
-                dos_to=date(2026, 11, 2),
-                billed_amount=Decimal("240.00"),
-                submitted_date=date(2026, 11, 3),
-                rendering_npi="1234567893",
-                imported_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        session.add(uhp_claim(claim_id, NOW))
 
 
 def observe(session: Session, claim_id: str, status: str, paid: str | None = None, changes: str = "") -> None:

@@ -17,8 +17,9 @@ from sqlmodel import col, select
 
 from store import feed
 from store.db import create_schema, make_engine, session_scope
-from store.models import Claim, ClaimStatusObservation, FeedChannelState, FeedEvent
+from store.models import ClaimStatusObservation, FeedChannelState, FeedEvent
 from store.observations import record_observation
+from tests.feed_support import uhp_claim
 from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
 from worker.clock import utcnow
 from worker.feed.channel import Channel, Outgoing
@@ -72,21 +73,7 @@ def paid_claims(engine: Engine, first: int, count: int) -> list[FeedEvent]:
     before = last_seq(engine)
     with session_scope(engine) as session:
         for claim_id in ids:
-            session.add(
-                Claim(
-                    claim_id=claim_id,
-                    payer_id="UHP",
-                    member_id="M0001",
-                    patient_name="Synthetic Patient",
-                    dos_from=date(2026, 11, 2),
-                    dos_to=date(2026, 11, 2),
-                    billed_amount=Decimal("240.00"),
-                    submitted_date=date(2026, 11, 3),
-                    rendering_npi="1234567893",
-                    imported_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+            session.add(uhp_claim(claim_id, NOW))
         session.flush()
         for claim_id in ids:
             record_observation(
