@@ -14,13 +14,27 @@ from sqlmodel import Session, col, func, select
 from store.models import Appointment, Claim, EligibilityCheck, FeedChannelState, FeedEvent
 from store.pages import in_chunks
 
+# The oldest transaction still running that could hold an event (the statement's snapshot, less the
+# transactions pg_stat_activity places in another database of the server: transaction ids are server-wide,
+# and another database's long transaction must not hold this feed back). A transaction that ended between the
+# snapshot and the look at pg_stat_activity is kept, which only ever holds the feed back, never lets it skip.
+OLDEST_RUNNING = text(
+    """(WITH snap AS (SELECT pg_current_snapshot() AS s)
+    SELECT coalesce(
+        (SELECT min(x) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_activity
+                              WHERE datname <> current_database() AND backend_xid IS NOT NULL)),
+        (SELECT pg_snapshot_xmax(s) FROM snap))::text::bigint)"""
+)
+
 
 def _visible(session: Session) -> ColumnElement[bool] | None:
-    """PostgreSQL: only events whose transaction is older than every transaction still running (the
-    `txid` column's note); None on SQLite, where a committed event never has a smaller seq still to come."""
+    """PostgreSQL: only events whose transaction is older than every transaction of this database still
+    running (the `txid` column's note); None on SQLite, where a committed event never has a smaller seq still
+    to come."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return col(FeedEvent.txid) < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return col(FeedEvent.txid) < OLDEST_RUNNING
 
 
 def events_after(

@@ -735,8 +735,8 @@ class FeedEvent(SQLModel, table=True):
     subject: str  # what the event is about: claim id, denial id, auth number, "npi/payer", appointment id
     body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # PostgreSQL: the writing transaction's id. Sequence values are taken before commit, so a later seq can
-    # commit first; an event is only read once every transaction older than its own has ended, so a cursor
-    # never passes a seq that is still to appear. SQLite writers take turns, so it stays None there.
+    # commit first; an event is only read once every transaction of the database older than its own has
+    # ended, so a cursor never passes a seq that is still to appear. SQLite writers take turns: None there.
     txid: int | None = Field(default=None, sa_type=BigInteger)
 
 

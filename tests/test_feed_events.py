@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -21,7 +22,7 @@ from store.denials import add_denial, set_status
 from store.models import Claim, ClaimStatusObservation, Denial, FeedEvent
 from store.observations import record_observation
 from tests.feed_support import uhp_claim
-from tests.pg_support import fresh_schema, postgres_unreachable, require_postgres
+from tests.pg_support import PG_URL, fresh_schema, postgres_unreachable, require_postgres
 from tests.run_support import wait_until
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
@@ -205,10 +206,28 @@ def test_a_reader_never_passes_an_event_whose_transaction_is_still_open(engine: 
 
         assert readable() == []  # PCN-B's event waits behind PCN-A's open transaction
         slow.commit()
-        # Other writers on the server (other tests' databases) hold the horizon back for a moment too.
+        # A transaction that ends between the reader's snapshot and its look at pg_stat_activity holds it back
+        # for a moment.
         wait_until(lambda: readable() == ["PCN-A", "PCN-B"], "both events are readable, in seq order", 120)
     finally:
         slow.close()
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_feed_back(engine: Engine) -> None:
+    """Transaction ids are server-wide: a report left open in another database must not stop the PM feed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has one database per file")
+    add_claim(engine, "PCN-C")
+    elsewhere = create_engine(PG_URL)  # the server's own test database, not this worker's
+    try:
+        with elsewhere.connect() as other:
+            other.execute(text("SELECT pg_current_xact_id()"))  # holds a transaction id, and stays open
+            with session_scope(engine) as session:
+                observe(session, "PCN-C", "pending")
+            with session_scope(engine) as reader:
+                assert [e.claim_id for e in feed.events_after(reader, 0, 100)[0]] == ["PCN-C"]
+    finally:
+        elsewhere.dispose()
 
 
 def test_the_seq_keeps_climbing_after_the_purge_empties_the_table(engine: Engine) -> None:
