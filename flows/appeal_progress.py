@@ -42,8 +42,4 @@ def progress_from(steps: Iterable[AppealStep], marked_by_hand: dict[int, int]) -
 def appeal_progress(session: Session, denial_ids: Iterable[int] | None = None) -> dict[int, AppealProgress]:
     """denial id -> its AppealProgress, for every denial (or those of `denial_ids`) with an appeal filed."""
     ids = None if denial_ids is None else list(denial_ids)
-    by_hand = appeals_filed_by_denial(session)
-    if ids is not None:
-        wanted = set(ids)
-        by_hand = {k: v for k, v in by_hand.items() if k in wanted}
-    return progress_from(filed_steps(session, ids), by_hand)
+    return progress_from(filed_steps(session, ids), appeals_filed_by_denial(session, ids))

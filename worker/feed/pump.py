@@ -10,7 +10,7 @@ and waits, doubling the wait each failure in a row up to `feed.retry_max_seconds
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -221,9 +221,3 @@ class FeedPump:
             retry_at = now + retry_delay(self.settings, state.consecutive_failures + 1)
             feed.record_failure(session, name, self.owner, error, now, retry_at)
         log.warning("feed_delivery_failed", channel=name, error=error, retry_at=retry_at.isoformat())
-
-
-def waiting(settings: Settings, engine: Engine) -> Mapping[str, int]:
-    """Events waiting per configured channel."""
-    with session_scope(engine) as session:
-        return {entry.name: entry.waiting for entry in feed.backlog(session, list(settings.feed.channels))}
