@@ -50,26 +50,19 @@ COLUMNS = (
     "patient_name",
     "data_json",
 )
-# Columns read straight from the event's data under the same key.
-SAME_NAME = (
-    "payer_id",
-    "status",
-    "previous_status",
-    "check_number",
-    "payment_date",
-    "payer_claim_number",
-    "carc",
-    "rarcs",
-    "group_code",
-    "category",
-    "owner",
-    "denial_id",
-    "appeal_id",
-    "level",
-    "decision",
-    "confirmation_number",
-    "patient_name",
-)
+# Columns read from the envelope itself, by the envelope's key.
+FROM_ENVELOPE = {
+    "event_id": "id",
+    "event_type": "type",
+    "event_version": "version",
+    "sequence": "sequence",
+    "occurred_at": "occurred_at",
+    "claim_id": "claim_id",
+    "subject": "subject",
+}
+WORKED_OUT = ("amount", "due_date", "data_json")
+# The rest are read straight from the event's data under the same key.
+SAME_NAME = tuple(name for name in COLUMNS if name not in FROM_ENVELOPE and name not in WORKED_OUT)
 # The one money figure a PM import posts for each type; other amounts stay in data_json.
 AMOUNT_KEY = {
     "claim.payment_seen": "paid_amount",
@@ -113,15 +106,7 @@ def compact_json(value: Any) -> str:
 def row(message: Mapping[str, Any]) -> list[str]:
     """One event's cells, in COLUMNS order, from its envelope (flows.feed_format.envelope)."""
     data: Mapping[str, Any] = message["data"]
-    cells: dict[str, Any] = {
-        "event_id": message["id"],
-        "event_type": message["type"],
-        "event_version": message["version"],
-        "sequence": message["sequence"],
-        "occurred_at": message["occurred_at"],
-        "claim_id": message["claim_id"],
-        "subject": message["subject"],
-    }
+    cells: dict[str, Any] = {column: message[key] for column, key in FROM_ENVELOPE.items()}
     cells |= {name: data.get(name) for name in SAME_NAME}
     amount_key = AMOUNT_KEY.get(message["type"])
     cells["amount"] = data.get(amount_key) if amount_key else None
