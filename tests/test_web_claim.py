@@ -110,7 +110,9 @@ def test_a_billing_person_works_a_denied_claim(web: RunningWorkspace, page: Page
     # the evidence screenshot shows inline; the saved page is a link
     image = page.locator(f"figure.evidence a[href='/evidence/{kept}'] img")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") == 1
+    # the image is lazy: being visible starts its load, decode() waits for it to finish
+    image.scroll_into_view_if_needed()
+    assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 1
     figure = page.locator("figure.evidence", has=page.locator(f"a[href='/evidence/{kept}']"))
     saved = figure.get_by_role("link", name="Saved page (as text)")
     expect(saved).to_have_attribute("href", f"/evidence/{kept}/page")
