@@ -25,6 +25,7 @@ def state(request: Request) -> Response:
             "today": w.today().isoformat(),
             "faults": {p: asdict(f) for p, f in w.faults.items()},
             "requests": w.requests,
+            "requests_by_path": w.requests_by_path,
             "in_flight": w.in_flight,
             "accounts": [
                 {

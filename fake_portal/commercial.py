@@ -34,6 +34,7 @@ PORTAL = "commercial"
 BASE = "/commercial"
 COOKIE = "unity_session"
 PAGE_SIZE = 10
+MAX_RANGE_DAYS = 366  # a search (and its CSV) covers at most 12 months of service dates
 PAYER_IDS = frozenset(p.id for p in PAYERS if p.portal == PORTAL)
 
 WORDS_BY_CATEGORY = {
@@ -336,6 +337,8 @@ def parse_filter(request: Request) -> tuple[ClaimFilter, list[str]]:
     )
     if found.dos_from and found.dos_to and found.dos_from > found.dos_to:
         errors.append("Date of service from must be on or before date of service to.")
+    elif found.dos_from and found.dos_to and (found.dos_to - found.dos_from).days >= MAX_RANGE_DAYS:
+        errors.append("The date of service range may not exceed 12 months.")
     return found, errors
 
 

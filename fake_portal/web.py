@@ -84,7 +84,7 @@ class FaultInjection(BaseHTTPMiddleware):
             return with_retry_after(render(request, "maintenance"), faults)
         if faults.rate_limited:
             return with_retry_after(render(request, "rate_limited"), faults)
-        if w.roll_error(portal):
+        if w.roll_error(portal, "/".join(parts[1:])):
             return render(request, "error")
         return await call_next(request)
 

@@ -147,6 +147,8 @@ class World:
             self.password_change_attempts = dict.fromkeys(PORTALS, 0)  # "choose a new password" forms submitted
             self.rng = random.Random(self.seed)
             self.requests = dict.fromkeys(PORTALS, 0)
+            # The same requests by path under the portal ("claims/detail/UHP1001"), for tests that count pages.
+            self.requests_by_path: dict[str, dict[str, int]] = {p: {} for p in PORTALS}
             # Requests being answered right now (a slow page keeps one here for its whole delay).
             self.in_flight = dict.fromkeys(PORTALS, 0)
             # Prior-auth requests filed online, and the authorizations they became, go with the rest.
@@ -310,9 +312,11 @@ class World:
         with self.lock:
             self.in_flight[portal] = max(self.in_flight[portal] - 1, 0)
 
-    def roll_error(self, portal: str) -> bool:
+    def roll_error(self, portal: str, path: str) -> bool:
         with self.lock:
             self.requests[portal] += 1
+            paths = self.requests_by_path[portal]
+            paths[path] = paths.get(path, 0) + 1
             rate = self.faults[portal].error_rate
             return rate > 0 and self.rng.random() < rate
 

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from flows.claim_states import ClaimState, state_of
-from portals.capabilities import ClaimExport, ClaimExportPortal, PortalSession
+from portals.capabilities import ClaimList, ClaimListPortal, PortalSession
 from portals.errors import PortalError
 from portals.identifiers import normal_id, same_id
 from portals.types import ClaimStatusResult
@@ -40,7 +40,7 @@ class ClaimListing:
 
     def __init__(self, adapter: PortalSession, engine: Engine, claim_ids: Sequence[str]) -> None:
         # only a portal that exports its claim list has one to offer
-        self.export: ClaimExportPortal | None = adapter if isinstance(adapter, ClaimExport) else None
+        self.export: ClaimListPortal | None = adapter if isinstance(adapter, ClaimList) else None
         self.engine, self.claim_ids = engine, list(claim_ids)
         self._rows: dict[str, ClaimStatusResult] | None = None
         self.skipped = 0  # claims the listing answered for
@@ -65,14 +65,14 @@ class ClaimListing:
             mark_checked(session, claim.claim_id, at)
         self.skipped += 1
 
-    def _listed(self, export: ClaimExportPortal) -> dict[str, ClaimStatusResult]:
+    def _listed(self, export: ClaimListPortal) -> dict[str, ClaimStatusResult]:
         if self._rows is None:
             self._rows = {}
             with session_scope(self.engine) as session:
                 claims = list_claims(session, claim_ids=self.claim_ids)
             if claims:
                 try:
-                    rows = export.export_claims(min(c.dos_from for c in claims), max(c.dos_to for c in claims))
+                    rows = [r.result for r in export.list_claims(min(c.dos_from for c in claims), max(c.dos_to for c in claims))]
                     self._rows = {normal_id(row.claim_id): row for row in rows}
                 except PortalError as exc:  # each claim's own pages will meet it, and the runner decides
                     log.warning("claim_listing_unavailable", error=type(exc).__name__, detail=exc.message)

@@ -267,6 +267,17 @@ def parse_count(text: str) -> int | None:
     return int(cleaned)
 
 
+def date_ranges(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
+    """`start`..`end` (both included) cut into consecutive ranges of at most `max_days` days, for a portal
+    whose search allows no longer range."""
+    ranges = []
+    while start <= end:
+        last = min(end, start + timedelta(days=max_days - 1))
+        ranges.append((start, last))
+        start = last + timedelta(days=1)
+    return ranges
+
+
 def parse_date(text: str) -> date | None:
     """Dates as portals print them: 2026-03-01, 03/01/2026 or 20260301; blank -> None."""
     cleaned = text.strip()

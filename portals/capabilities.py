@@ -3,7 +3,7 @@
 Every adapter is a `PortalSession`: one account logged in to one portal that can look a
 claim up. What it can do beyond that is a capability, one small Protocol each. An
 adapter class declares the capabilities it has by listing them as bases
-(`class UnityHealthAdapter(PortalAdapter, ClaimExport, ...)`): mypy then checks its
+(`class UnityHealthAdapter(PortalAdapter, ClaimList, ...)`): mypy then checks its
 methods against them, and leaving one out makes the class abstract.
 
 The capabilities hold methods only, so the worker can ask an adapter *class* before any
@@ -30,6 +30,7 @@ from portals.types import (
     EligibilityQuery,
     EligibilityResult,
     EnrollmentResult,
+    ListedClaim,
     PageSnapshot,
     RemittanceFile,
 )
@@ -50,19 +51,18 @@ class PortalSession(Protocol):
 
 
 @runtime_checkable
-class ClaimExport(Protocol):
-    """The portal's own bulk file of the claims in a service-date range (status-level fields only)."""
-
-    @abstractmethod
-    def export_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]: ...
-
-
-@runtime_checkable
 class ClaimList(Protocol):
-    """The portal's claim search results for a service-date range, page by page (status-level fields only)."""
+    """The portal's claim list for a service-date range: every claim whose service dates overlap it.
+
+    The adapter reads every page of the list and splits a range longer than the portal allows into
+    ranges it does allow, so a caller may ask for any range. Each row is a ListedClaim: the
+    status-level fields the list shows, which fields those are, and the detail page it links to.
+    A list whose columns moved is LayoutChanged (never a row read from the wrong column); an empty
+    list is []; outages and an ended session raise as everywhere. Given `ClaimQuery.detail_path`,
+    the adapter's `claim_status` opens that page directly and checks it shows the claim asked for."""
 
     @abstractmethod
-    def list_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]: ...
+    def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]: ...
 
 
 @runtime_checkable
@@ -159,7 +159,6 @@ class AppealSubmission(Protocol):
 
 
 CAPABILITIES: tuple[type, ...] = (
-    ClaimExport,
     ClaimList,
     AuthorizationLookup,
     MemberAuthorizations,
@@ -184,8 +183,8 @@ def capabilities_of(adapter_class: type) -> frozenset[type]:
 # --- sessions with a capability, as flows take them ------------------------------------------
 
 
-class ClaimExportPortal(PortalSession, ClaimExport, Protocol):
-    """A session whose portal exports its claim list."""
+class ClaimListPortal(PortalSession, ClaimList, Protocol):
+    """A session whose portal lists its claims by service dates."""
 
 
 class AuthorizationPortal(PortalSession, AuthorizationLookup, Protocol):

@@ -19,7 +19,6 @@ from portals.capabilities import (
     AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
-    ClaimExport,
     ClaimList,
     EligibilityInquiry,
     EnrollmentLookup,
@@ -48,7 +47,6 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
             "portals.unity_health:UnityHealthAdapter",
             frozenset(
                 {
-                    ClaimExport,
                     ClaimList,
                     AuthorizationLookup,
                     MemberAuthorizations,

@@ -30,6 +30,9 @@ class ClaimQuery:
     billed_amount: Decimal
     rendering_npi: str
     payer_claim_number: str | None = None
+    # The claim's detail page, as the portal's own claim list linked it (ListedClaim.detail_path): an adapter
+    # goes straight there, and checks the page shows this claim, instead of searching for it.
+    detail_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,40 @@ class ClaimStatusResult:
     check_number: str | None = None  # check or EFT trace number
     payment_date: date | None = None
     adjustments: tuple[Adjustment, ...] = ()
+
+
+# The fields of ClaimStatusResult a claim list may show (adjustment lines are never on a list).
+LISTABLE_FIELDS = frozenset(
+    {
+        "status_text",
+        "category_code",
+        "status_code",
+        "status_date",
+        "payer_claim_number",
+        "billed_amount",
+        "allowed_amount",
+        "paid_amount",
+        "check_number",
+        "payment_date",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ListedClaim:
+    """One row of a portal's claim list: what the list shows of a claim, and where its detail page is.
+
+    `result` holds the row's status-level fields; a field the list does not show is None and is
+    not named in `shows`, so it is never compared (None is also a real value: no payment yet).
+    The state (`category_code`) is always shown; adjustment lines never are."""
+
+    result: ClaimStatusResult
+    shows: frozenset[str]  # which LISTABLE_FIELDS this list shows
+    detail_path: str | None = None  # the portal path the row links to, for ClaimQuery.detail_path
+
+    @property
+    def claim_id(self) -> str:
+        return self.result.claim_id
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
+from urllib.parse import quote, urlencode
 
 from playwright.sync_api import APIResponse, Locator
 from playwright.sync_api import Error as PlaywrightError
 
 from portals.balance import Entry, Line, Sheet
-from portals.base import BLANK, FaultPage, PortalAdapter
+from portals.base import BLANK, FaultPage, PortalAdapter, date_ranges
 from portals.capabilities import (
     AuthorizationLookup,
-    ClaimExport,
     ClaimList,
     EligibilityInquiry,
     EnrollmentLookup,
@@ -41,6 +41,7 @@ from portals.errors import (
 from portals.identifiers import same_id
 from portals.pages import PageObject, TableRow
 from portals.types import (
+    LISTABLE_FIELDS,
     Adjustment,
     AuthorizationResult,
     ClaimQuery,
@@ -49,6 +50,7 @@ from portals.types import (
     EligibilityQuery,
     EligibilityResult,
     EnrollmentResult,
+    ListedClaim,
 )
 from portals.unity_appeals import UnityAppeals
 from portals.unity_auth_requests import UnityAuthRequests
@@ -83,6 +85,7 @@ ENROLLMENT_STATUS_BY_WORDS: dict[str, str] = {
     "terminated": "terminated",
 }
 UNITY_PAYER_ID = "UHP"
+LIST_MAX_DAYS = 366  # "the date of service range may not exceed 12 months"
 
 # Every [data-field] inside a box, as field name -> text (one browser round trip per box).
 READ_FIELDS_JS = """(box, attr) => Object.fromEntries(
@@ -95,7 +98,6 @@ NPI_PATTERN = re.compile(r"\d{10}")
 
 class UnityHealthAdapter(
     PortalAdapter,
-    ClaimExport,
     ClaimList,
     AuthorizationLookup,
     MemberAuthorizations,
@@ -119,19 +121,25 @@ class UnityHealthAdapter(
         LoginPage.open(self).sign_in(self.credentials).acknowledge()
 
     def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
-        results = ClaimSearchPage.open(self).search(query.dos_from, query.dos_to, account=query.claim_id)
-        detail_path = results.find_detail(query.claim_id, query.payer_claim_number)
+        detail_path = query.detail_path
+        if detail_path is None:  # no list linked it: search for it, as a person would
+            results = ClaimSearchPage.open(self).search(query.dos_from, query.dos_to, account=query.claim_id)
+            detail_path = results.find_detail(query.claim_id, query.payer_claim_number)
         if detail_path is None:
             raise ClaimNotFound(self.portal, query.claim_id)
         return ClaimDetailPage.open(self, detail_path).read(query.claim_id)
 
-    def list_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]:
-        """Every claim with service dates in the range, page by page (status-level fields only)."""
-        return self.with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).all_rows())
+    def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
+        """Every claim with service dates in the range, from the portal's CSV of the search (one download per
+        range it allows), each with the detail page its claim number links to in the results."""
 
-    def export_claims(self, dos_from: date, dos_to: date) -> list[ClaimStatusResult]:
-        """The bulk path: the portal's CSV of the search (status-level fields, no adjustments)."""
-        return self.with_one_relogin(lambda: ClaimSearchPage.open(self).search(dos_from, dos_to).download_csv())
+        def listed() -> list[ListedClaim]:
+            rows: list[ListedClaim] = []
+            for start, end in date_ranges(dos_from, dos_to, LIST_MAX_DAYS):
+                rows.extend(ClaimsCsv(self).listed(start, end))
+            return rows
+
+        return self.with_one_relogin(listed)
 
     def authorization(self, auth_number: str) -> AuthorizationResult:
         """One prior authorization by its number; RecordNotFound when Unity has none."""
@@ -262,7 +270,6 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
         "Status",
     ]
     NEXT = "a.uhp-pager__next"
-    CSV_LINK = "a#download-csv"
 
     rows: list[TableRow]
 
@@ -291,27 +298,6 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
             page = page.next_page()
         return None
 
-    def all_rows(self) -> list[ClaimStatusResult]:
-        found: list[ClaimStatusResult] = []
-        page: ClaimResultsPage | None = self
-        while page is not None:
-            found.extend(page.status_of(row) for row in page.rows)
-            page = page.next_page()
-        return found
-
-    def status_of(self, row: TableRow) -> ClaimStatusResult:
-        cells = row.cells
-        claim_id = cells["Patient account #"]
-        return ClaimStatusResult(
-            claim_id=claim_id,
-            category_code=self.word(CATEGORY_BY_STATUS, cells["Status"], f"claim {claim_id}: status"),
-            status_code=None,
-            status_text=cells["Status"],
-            payer_claim_number=cells["Claim #"],
-            billed_amount=self.money(cells["Billed"], "billed amount"),
-            paid_amount=self.money(cells["Paid"], "paid amount"),
-        )
-
     def next_page(self) -> ClaimResultsPage | None:
         link = self.find(self.NEXT)
         if link.count() == 0:
@@ -319,24 +305,12 @@ class ClaimResultsPage(PageObject[UnityHealthAdapter]):
         self.adapter.goto(self.adapter.portal_path(self.NAME, link.first.evaluate("a => a.href")))
         return ClaimResultsPage(self.adapter).expect()
 
-    def download_csv(self) -> list[ClaimStatusResult]:
-        """Download CSV: fetched with the browser's own cookies, so the session is the same one."""
-        link = self.required(self.CSV_LINK, "'Download CSV' link")
-        url = self.adapter.url(self.adapter.portal_path(self.NAME, link.evaluate("a => a.href")))
-        try:
-            response = self.adapter.fetch(url, timeout=self.adapter.timeouts.navigation_ms)
-        except PlaywrightError as exc:
-            raise PortalUnavailable(self.adapter.portal, "could not download the claims CSV") from exc
-        try:
-            return ClaimsCsv(self.adapter).parse(response)
-        finally:
-            response.dispose()
-
 
 class ClaimsCsv(PageObject[UnityHealthAdapter]):
-    """The 'Download CSV' file: one row per claim in the search, statuses in words.
+    """The results' 'Download CSV' file: one row per claim in the search, statuses in words.
 
-    Not shown in the browser, so it has no landmark: its columns say whether it is the file expected."""
+    Not shown in the browser, so it has no landmark: its columns say whether it is the file expected.
+    The portal lists at most LIST_MAX_DAYS of service dates at once."""
 
     NAME = "claims CSV export"
     COLUMNS: ClassVar[list[str]] = [
@@ -350,6 +324,29 @@ class ClaimsCsv(PageObject[UnityHealthAdapter]):
         "Payment Number",
         "Payment Date",
     ]
+
+    PATH = "claims/export.csv"
+    # What the file shows of a claim: all but the 277 status code, which Unity never shows (nor its detail page).
+    SHOWS = LISTABLE_FIELDS - {"status_code"}
+
+    def listed(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
+        """The file of one search by its address (the search form is a GET form), fetched with the page's cookies."""
+        query = urlencode(
+            {"dos_from": dos_from.strftime(US_DATE), "dos_to": dos_to.strftime(US_DATE), "status": "", "account": ""}
+        )
+        try:
+            response = self.adapter.fetch(
+                self.adapter.url(f"{self.PATH}?{query}"), timeout=self.adapter.timeouts.navigation_ms
+            )
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.adapter.portal, "could not download the claims CSV") from exc
+        try:
+            return [
+                ListedClaim(result, self.SHOWS, ClaimDetailPage.path_for(result.payer_claim_number))
+                for result in self.parse(response)
+            ]
+        finally:
+            response.dispose()
 
     def parse(self, response: APIResponse) -> list[ClaimStatusResult]:
         portal = self.adapter.portal
@@ -407,10 +404,16 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     CLAIM_LEVEL = "Claim"  # what the Line column says for a claim-level adjustment
     NEXT_PAGE = "a.uhp-pager__next"  # the adjustments of a long claim, a page at a time
 
+    PATH = "claims/detail/{claim_number}"  # where the results' claim number links
+
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str) -> ClaimDetailPage:
         adapter.goto(path)
         return cls(adapter).expect()
+
+    @classmethod
+    def path_for(cls, claim_number: str | None) -> str | None:
+        return cls.PATH.format(claim_number=quote(claim_number, safe="")) if claim_number else None
 
     def read(self, claim_id: str) -> ClaimStatusResult:
         fields = self.required(self.LANDMARK, "claim summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)

@@ -18,7 +18,6 @@ from portals.capabilities import (
     AppealSubmission,
     AuthorizationLookup,
     AuthRequestSubmission,
-    ClaimExport,
     ClaimList,
     EligibilityInquiry,
     EnrollmentLookup,
@@ -36,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED: dict[str, set[type]] = {
     "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission},
     "unity_health": {
-        ClaimExport,
         ClaimList,
         AuthorizationLookup,
         MemberAuthorizations,

@@ -183,12 +183,11 @@ def test_sql_is_built_only_in_store(room: str) -> None:
 PORTAL_TYPES = {
     "PortalAdapter",
     "PortalSession",
-    "ClaimExportPortal",
+    "ClaimListPortal",
     "AuthorizationPortal",
     "EnrollmentPortal",
     "PayerEnrollmentsPortal",
     "RemittancePortal",
-    "ClaimExport",
     "ClaimList",
     "AuthorizationLookup",
     "MemberAuthorizations",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
-from portals.unity_health import ClaimDetailPage, ClaimSearchPage, UnityHealthAdapter
+from portals.unity_health import ClaimDetailPage, ClaimsCsv, ClaimSearchPage, UnityHealthAdapter
 
 pytestmark = pytest.mark.browser
 
@@ -179,37 +180,18 @@ def test_claim_not_on_file_is_claim_not_found(make_adapter: MakeAdapter) -> None
     assert adapter.logins == 1  # the first look found the sign-in page and logged in once
 
 
-def test_result_pages_list_every_claim_and_agree_with_the_csv(make_adapter: MakeAdapter) -> None:
-    truth = on_file()
-    assert len(truth) > PAGE_SIZE  # so the list spans more than one page
+def test_the_list_shows_every_claim_on_file_and_links_its_detail_page(make_adapter: MakeAdapter) -> None:
     adapter = make_adapter()
     adapter.ensure_logged_in()
-
     listed = adapter.list_claims(*EVERY_DOS)
-    assert sorted(r.claim_id for r in listed) == sorted(truth)
-    exported = {r.claim_id: r for r in adapter.export_claims(*EVERY_DOS)}
-    for row in listed:
-        from_csv = exported[row.claim_id]
-        assert (row.category_code, row.status_text, row.payer_claim_number, row.billed_amount, row.paid_amount) == (
-            from_csv.category_code,
-            from_csv.status_text,
-            from_csv.payer_claim_number,
-            from_csv.billed_amount,
-            from_csv.paid_amount,
-        )
-
-
-def test_csv_export_returns_every_claim_on_file(make_adapter: MakeAdapter) -> None:
-    adapter = make_adapter()
-    adapter.ensure_logged_in()
-    exported = adapter.export_claims(*EVERY_DOS)
 
     truth = on_file()
-    assert sorted(r.claim_id for r in exported) == sorted(truth)
-    for result in exported:
-        claim = truth[result.claim_id]
+    assert sorted(r.claim_id for r in listed) == sorted(truth)
+    for row in listed:
+        claim, result = truth[row.claim_id], row.result
         status = claim.status_on(TODAY)
         assert status is not None
+        assert "status_code" not in row.shows and "check_number" in row.shows
         assert (
             result.category_code,
             result.status_date,
@@ -229,10 +211,26 @@ def test_csv_export_returns_every_claim_on_file(make_adapter: MakeAdapter) -> No
             status.payment_date,
             (),
         )
+    # the linked detail page is the claim's, read without a search
+    row = next(r for r in listed if r.result.category_code == "F2")
+    detail = adapter.claim_status(replace(query(truth[row.claim_id]), detail_path=row.detail_path))
+    assert_matches(detail, truth[row.claim_id])
 
     dos_from, dos_to = date(2026, 9, 1), date(2026, 9, 30)
     in_september = {c.claim_id for c in truth.values() if dos_from <= c.dos_from <= dos_to}
-    assert {r.claim_id for r in adapter.export_claims(dos_from, dos_to)} == in_september
+    assert {r.claim_id for r in adapter.list_claims(dos_from, dos_to)} == in_september
+
+
+def test_a_range_longer_than_the_portal_allows_is_listed_in_parts(
+    make_adapter: MakeAdapter, fake_portal: RunningPortal
+) -> None:
+    adapter = make_adapter()
+    adapter.ensure_logged_in()
+    before = fake_portal.admin("state")["requests_by_path"]["commercial"].get("claims/export.csv", 0)
+    listed = adapter.list_claims(TODAY - timedelta(days=800), TODAY)
+    assert sorted(r.claim_id for r in listed) == sorted(on_file())
+    after = fake_portal.admin("state")["requests_by_path"]["commercial"]["claims/export.csv"]
+    assert after - before == 3  # 800 days in ranges of at most 366
 
 
 def test_wrong_password_is_login_rejected_and_not_retried(
@@ -271,10 +269,9 @@ def test_session_expired_mid_batch_costs_exactly_one_login(
         assert_matches(result, claim)
     assert adapter.logins == 2
 
-    search_results = ClaimSearchPage.open(adapter).search(*EVERY_DOS)
     fake_portal.admin("sessions/expire", {})
     with pytest.raises(SessionExpired):  # the CSV download lands on the sign-in page
-        search_results.download_csv()
+        ClaimsCsv(adapter).listed(*EVERY_DOS)
 
 
 def test_layout_2_is_layout_changed(make_adapter: MakeAdapter, fake_portal: RunningPortal) -> None:
@@ -295,6 +292,9 @@ def test_layout_2_is_layout_changed(make_adapter: MakeAdapter, fake_portal: Runn
     with pytest.raises(LayoutChanged) as on_detail:
         ClaimDetailPage.open(adapter, detail_path)
     assert on_detail.value.page == "claim detail"
+    with pytest.raises(LayoutChanged) as on_export:  # its columns were renamed and moved
+        adapter.list_claims(*EVERY_DOS)
+    assert on_export.value.page == "claims CSV export"
 
 
 def test_maintenance_is_portal_unavailable(make_adapter: MakeAdapter, fake_portal: RunningPortal) -> None:
@@ -312,10 +312,9 @@ def test_maintenance_is_portal_unavailable(make_adapter: MakeAdapter, fake_porta
 def test_too_many_requests_is_rate_limited(make_adapter: MakeAdapter, fake_portal: RunningPortal) -> None:
     adapter = make_adapter()
     adapter.ensure_logged_in()
-    results = ClaimSearchPage.open(adapter).search(*EVERY_DOS)
     fake_portal.admin("faults/commercial", {"rate_limited": True})
     with pytest.raises(RateLimited) as on_download:
-        results.download_csv()
+        ClaimsCsv(adapter).listed(*EVERY_DOS)
     with pytest.raises(RateLimited) as on_load:
         adapter.claim_status(query(unity_claim("paid", "F1")))
     assert on_download.value.retry_after is not None and on_load.value.retry_after is not None
