@@ -7,7 +7,7 @@ nothing recorded for the claim in hand, and the runner applies the failure polic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -214,13 +214,15 @@ def check_claim(
     now: Callable[[], datetime],
     missing: MissingClaims | None = None,
     keep_evidence: KeepsEvidence | None = None,
+    detail_path: str | None = None,
 ) -> Recorded:
     """Ask the portal about one claim and record what changed; portal errors are raised, impossible changes
     refused (flows/plausibility.py). With `missing`, a found claim missing now is held for its batch to judge.
-    With `keep_evidence`, a first sight (a new status, payment or denial) keeps the page the portal showed."""
+    With `keep_evidence`, a first sight (a new status, payment or denial) keeps the page the portal showed.
+    `detail_path`, the claim's detail page as the portal's claim list linked it, saves the search."""
     known = known_of(engine, claim)
     try:
-        result: ClaimStatusResult | None = adapter.claim_status(query_for(claim))
+        result: ClaimStatusResult | None = adapter.claim_status(replace(query_for(claim), detail_path=detail_path))
     except ClaimNotFound:
         result = None
     if result is None:

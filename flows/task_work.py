@@ -106,7 +106,8 @@ def work_task(
 ) -> TaskResult:
     """Do one task and say what it found. Portal errors are raised for the runner.
 
-    `listing`, the portal's bulk list for the batch's claims, answers for a claim that did not move;
+    `listing`, the portal's claim list for the batch, answers for a claim that did not move and links the
+    detail page of one that did;
     `missing` holds the batch's found claims that are missing now (see settle_missing). Eligibility checks
     date themselves in the practice's zone `tz` and keep the page with `keep_evidence`, as appeals keep their
     confirmation and a claim status check keeps the claim's page when it first sees a new status, payment or
@@ -116,13 +117,21 @@ def work_task(
             claim = get_claim(session, target)
         if claim is None:
             return TaskResult("claim no longer imported")
-        if listing is not None and listing.unchanged(claim):
+        row = listing.row_for(claim) if listing is not None else None
+        if listing is not None and row is not None and listing.unchanged(claim, row):
             listing.mark_checked(claim, now())
             if missing is not None:
                 missing.found_checked += 1  # found in the portal's list: it counts toward what is normal
             return TaskResult(f"{claim.status}, unchanged (the portal's claim list)", ClaimState(claim.status))
         recorded = check_claim(
-            adapter, claim, engine, run_id=run_id, now=now, missing=missing, keep_evidence=keep_evidence
+            adapter,
+            claim,
+            engine,
+            run_id=run_id,
+            now=now,
+            missing=missing,
+            keep_evidence=keep_evidence,
+            detail_path=row.detail_path if row is not None else None,
         )
         if recorded.held:
             return TaskResult("missing from the portal, held until the batch ends", recorded.status, held=True)

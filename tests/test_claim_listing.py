@@ -1,4 +1,4 @@
-"""The bulk path: Unity's CSV export answers for the claims that did not move; the rest open their pages."""
+"""The bulk path: a portal's claim list answers for the claims that did not move; the rest open their detail pages."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from flows.claim_listing import same_as_listed
-from portals.types import ClaimStatusResult
+from flows.claim_listing import consecutive, month_end, months_of, same_as_listed
+from portals.types import ClaimStatusResult, ListedClaim
 from store.models import Claim, ClaimStatusObservation
 from tests.conftest import Workspace
 from tests.run_support import configure, import_claims, portal_clock, running, session, settled, tasks, wait_until
@@ -17,15 +17,29 @@ from tests.test_check_run import expected_state
 from worker.clock import utcnow
 
 
-def unity_requests(ws: Workspace) -> int:
-    return int(ws.portal.admin("state")["requests"]["commercial"])
+def unity_paths(ws: Workspace) -> dict[str, int]:
+    return dict(ws.portal.admin("state")["requests_by_path"]["commercial"])
+
+
+def detail_pages(paths: dict[str, int], payer_claim_numbers: set[str] | None = None) -> int:
+    """Detail pages opened (of these claims only, given their payer claim numbers)."""
+    return sum(
+        n
+        for path, n in paths.items()
+        if path.startswith("claims/detail/")
+        and (payer_claim_numbers is None or path.removeprefix("claims/detail/") in payer_claim_numbers)
+    )
+
+
+def since(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {path: n - before.get(path, 0) for path, n in after.items() if n > before.get(path, 0)}
 
 
 @pytest.mark.browser
-def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_pages(workspace: Workspace) -> None:
+def test_unchanged_claims_open_no_page_and_changed_ones_open_only_their_detail(workspace: Workspace) -> None:
     configure(workspace)
     text = workspace.config_path.read_text()
-    for portal in ("summit", "lakeshore"):  # only Unity has a claim export
+    for portal in ("summit", "lakeshore"):
         text = text.replace(f"[portals.{portal}]\n", f"[portals.{portal}]\nenabled = false\n")
     workspace.config_path.write_text(text)
     import_claims(workspace)
@@ -39,11 +53,11 @@ def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_p
     with running(workspace, clock):
         mark = utcnow()
         wait_until(lambda: settled(workspace, mark), "the first day's checks are done")
-        first_day = unity_requests(workspace)
+        first_day = unity_paths(workspace)
         clock.advance(days=days)
         mark = utcnow()
         wait_until(lambda: settled(workspace, mark), f"day {days}'s checks are done")
-    second_day = unity_requests(workspace) - first_day
+    second_day = since(unity_paths(workspace), first_day)
 
     today = workspace.truth.start + timedelta(days=days)
     with session(workspace) as s:
@@ -53,13 +67,23 @@ def test_unchanged_claims_are_answered_by_the_export_and_changed_ones_by_their_p
         }
     for claim_id, truth in unity.items():
         assert claims[claim_id].status == expected_state(truth, today), claim_id
+    # the first day: the list once, then each claim on file read from its detail page, found by the list's link
+    on_file = {c.payer_claim_number for c in unity.values() if c.status_on(workspace.truth.start) is not None}
+    assert detail_pages(first_day) == len(on_file)
+    # only a claim the list does not show is searched for (and found not on file)
+    assert first_day.get("claims/results", 0) == len(unity) - len(on_file)
+    assert first_day["claims/export.csv"] <= 3
+
     second_round = [t for t in tasks(workspace) if t.portal == "unity" and t.enqueued_at > mark]
-    from_list = [t for t in second_round if "claim list" in (t.outcome or "")]
-    assert from_list, "some pending claims were answered by the export"
-    adjudicated = {cid for cid, c in unity.items() if c.adjudicated == later[0]}
-    assert adjudicated <= observed  # the claims that moved were read from their own pages
-    assert not {t.target for t in from_list} & adjudicated
-    assert second_day < first_day  # the export costs less than a page per claim
+    from_list = {t.target for t in second_round if "claim list" in (t.outcome or "")}
+    moved = {cid for cid, c in unity.items() if c.adjudicated == later[0]}
+    assert from_list and moved <= observed  # the claims that moved were read from their own pages
+    assert not from_list & moved
+    # a claim the list showed unchanged opened no page; each that moved opened its detail page once
+    assert detail_pages(second_day, {claims[c].payer_claim_number or "" for c in from_list}) == 0
+    assert detail_pages(second_day, {claims[c].payer_claim_number or "" for c in moved}) == len(moved)
+    rechecked = len([t for t in second_round if t.state == "done"])
+    assert sum(second_day.values()) < rechecked  # far under a page per claim checked
 
 
 def result(**changes: object) -> ClaimStatusResult:
@@ -104,17 +128,51 @@ def observation(**changes: object) -> ClaimStatusObservation:
     return ClaimStatusObservation(**fields)  # type: ignore[arg-type]
 
 
+LISTED = frozenset(
+    {"category_code", "status_date", "payer_claim_number", "paid_amount", "check_number", "payment_date"}
+)
+
+
+def row(shows: frozenset[str] = LISTED, **changes: object) -> ListedClaim:
+    return ListedClaim(result(**changes), shows, "claims/detail/UHP1")
+
+
 @pytest.mark.parametrize(
     ("listed", "latest", "same"),
     [
-        (result(), observation(), True),
-        (result(status_date=date(2026, 11, 5)), observation(), False),  # the payer touched it
-        (result(paid_amount=Decimal("80.00")), observation(), False),
-        (result(category_code="F1"), observation(), False),  # decided
-        (result(check_number="EFT1"), observation(), False),
+        (row(), observation(), True),
+        (row(status_date=date(2026, 11, 5)), observation(), False),  # the payer touched it
+        (row(paid_amount=Decimal("80.00")), observation(), False),
+        (row(category_code="F1"), observation(), False),  # decided
+        (row(check_number="EFT1"), observation(), False),
+        (row(allowed_amount=Decimal("90.00")), observation(), True),  # a field this list does not show
+        (row(LISTED | {"allowed_amount"}, allowed_amount=Decimal("90.00")), observation(), False),
+        (row(payer_claim_number="uhp-1"), observation(), True),  # printed another way
+        # a denial is vouched for by a list that shows its status date, never by one that does not
+        (row(category_code="F2"), observation(status="denied", category_code="F2"), True),
+        (row(LISTED - {"status_date"}, category_code="F2"), observation(status="denied", category_code="F2"), False),
+        (row(category_code="F1"), observation(status="partially_paid", category_code="F1"), True),
     ],
 )
 def test_only_a_listing_identical_on_every_listed_field_counts_as_unchanged(
-    listed: ClaimStatusResult, latest: ClaimStatusObservation, same: bool
+    listed: ListedClaim, latest: ClaimStatusObservation, same: bool
 ) -> None:
     assert same_as_listed(latest, listed) is same
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "months"),
+    [
+        (date(2026, 1, 31), date(2026, 1, 31), [date(2026, 1, 1)]),
+        (date(2026, 1, 30), date(2026, 3, 2), [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]),
+        (date(2025, 12, 31), date(2026, 1, 1), [date(2025, 12, 1), date(2026, 1, 1)]),
+    ],
+)
+def test_a_claim_is_looked_for_in_each_month_of_its_service_dates(first: date, last: date, months: list[date]) -> None:
+    assert months_of(first, last) == months
+
+
+def test_months_read_together_are_the_consecutive_ones() -> None:
+    jan, feb, apr, dec = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1), date(2025, 12, 1)
+    assert consecutive([dec, jan, feb, apr]) == [[dec, jan, feb], [apr]]
+    assert month_end(feb) == date(2026, 2, 28) and month_end(dec) == date(2025, 12, 31)

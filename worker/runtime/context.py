@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from flows.alerts import LAYOUT_CHANGED
 from flows.authorizations import AUTH_FINDINGS, AuthRules, auth_findings
+from flows.claim_listing import ClaimLists
 from flows.credentialing import ENROLLMENT_FINDINGS, CredentialingRules, enrollment_findings
 from flows.eligibility_check import sync_eligibility_findings
 from flows.findings import FindingChanges, FindingDraft, merge, sync_findings
@@ -48,6 +49,7 @@ class WorkerContext:
         self.clock, self.chromium, self.worker_id = clock, chromium, worker_id
         self.data_dir: Path = settings.worker.data_dir
         self.stop = threading.Event()
+        self.claim_lists = ClaimLists(clock)  # each portal's claim list by month, read once for every runner
         self.gates = PortalGates(settings, engine, credentials, clock=clock)
 
     # --- gates and credentials --------------------------------------------------

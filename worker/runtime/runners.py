@@ -229,7 +229,10 @@ class Runner:
         trace = FailureTrace(adapter.page.context)
         adapter.on_login = trace.discard
         listing = ClaimListing(
-            adapter, self.ctx.engine, [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS]
+            adapter,
+            self.ctx.engine,
+            [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS],
+            self.ctx.claim_lists,
         )
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
