@@ -1,117 +1,86 @@
-"""One runner's browser: launched on first use, recycled after N tasks or past a memory limit.
+"""A runner's browser: its share of the worker's one browser (browser_host.py), or a caller's own browser.
 
-Playwright's sync API belongs to the thread that started it (docs/architecture.md), so a slot is
-created, used and closed by its runner thread alone; only `kill()` may be called from
-another thread (the watchdog), and it works on processes, not on Playwright objects.
+A runner asks its slot for a context per batch and tells it when a task is done; the watchdog asks
+it to end a stuck task's browser work (`kill`). `run` and `check` give every runner a share of one
+`BrowserHost`; a caller that owns a browser and drives one runner from its own thread (tests) gives
+it that browser, whose launching and closing stay the caller's business.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
-import psutil
-import structlog
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
-from worker.runtime.browser import ChromiumChoice, launch_options
-from worker.runtime.processes import kill_tree, marker_arg, rss_mb, tagged_browsers
-
-log = structlog.get_logger(__name__)
+from worker.runtime.browser import account_context
+from worker.runtime.browser_host import BrowserHost
 
 
-@dataclass(frozen=True)
-class RecyclePolicy:
-    after_tasks: int
-    max_rss_mb: float
+class BrowserSlot(Protocol):
+    def context(self, state_file: Path | None) -> AbstractContextManager[BrowserContext]: ...
+    def task_done(self) -> None: ...
+    def recycle_if_due(self) -> str | None: ...
+    def connected(self) -> bool: ...
+    def kill(self) -> int: ...
 
 
-class BrowserSlot:
-    """A runner's browser. Given a `shared` browser (a caller's, used from the caller's own thread), the slot
-    only hands it out: launching, recycling, closing and killing are the caller's business."""
+class HostedSlot:
+    """A runner's share of the worker's browser: a context of its own per batch."""
 
-    def __init__(
-        self,
-        choice: ChromiumChoice,
-        *,
-        data_dir: Path,
-        runner: str,
-        policy: RecyclePolicy,
-        headless: bool = True,
-        extra_args: tuple[str, ...] = (),
-        shared: Browser | None = None,
-    ) -> None:
-        self.choice, self.data_dir, self.runner, self.policy = choice, data_dir, runner, policy
-        self.headless, self.extra_args = headless, extra_args
-        self.shared = shared
-        self._playwright: Playwright | None = None
-        self._browser: Browser | None = None
-        self.tasks_since_launch = 0
-        self.launches = 0
+    def __init__(self, host: BrowserHost) -> None:
+        self.host = host
+        self._context: BrowserContext | None = None
+        self._closing = False  # the watchdog already closed the context in hand
 
-    def browser(self) -> Browser:
-        if self.shared is not None:
-            return self.shared
-        if self._browser is not None and not self._browser.is_connected():
-            log.warning("browser_lost", runner=self.runner)
-            self.close()
-        if self._browser is None:
-            self._playwright = sync_playwright().start()
-            args = (*self.extra_args, marker_arg(self.data_dir, self.runner))
-            self._browser = self._playwright.chromium.launch(
-                **launch_options(self.choice, headless=self.headless, extra_args=args)
-            )
-            self.launches += 1
-            self.tasks_since_launch = 0
-            log.info("browser_started", runner=self.runner, version=self._browser.version, source=self.choice.source)
-        return self._browser
-
-    def connected(self) -> bool:
-        browser = self.shared or self._browser
-        return browser is not None and browser.is_connected()
+    @contextmanager
+    def context(self, state_file: Path | None) -> Iterator[BrowserContext]:
+        with self.host.context(state_file) as context:
+            self._context, self._closing = context, False
+            try:
+                yield context
+            finally:
+                self._context = None
 
     def task_done(self) -> None:
-        self.tasks_since_launch += 1
+        self.host.task_done()
 
     def recycle_if_due(self) -> str | None:
-        """Close the browser when it has served its tasks or grown too big; returns why, if it did."""
-        if self._browser is None:
-            return None
-        reason = None
-        if self.tasks_since_launch >= self.policy.after_tasks:
-            reason = f"{self.tasks_since_launch} tasks"
-        else:
-            used = self.memory_mb()
-            if used > self.policy.max_rss_mb:
-                reason = f"{used:.0f} MB in use"
-        if reason:
-            log.info("browser_recycled", runner=self.runner, reason=reason)
-            self.close()
-        return reason
+        return self.host.recycle_if_due()
 
-    def memory_mb(self) -> float:
-        return rss_mb(self._processes())
+    def connected(self) -> bool:
+        return self.host.connected()
 
     def kill(self) -> int:
-        """From any thread: kill this runner's Chromium so a hung Playwright call fails at once."""
-        return 0 if self.shared is not None else kill_tree(self._processes())
+        """From the watchdog's thread: a task past its deadline. Its context is closed, so the hung call fails;
+        a runner still stuck at the next look (the host itself hangs) has the whole browser killed."""
+        context = self._context
+        if context is not None and not self._closing:
+            self._closing = True
+            self.host.close_soon(context)
+            return 1
+        return self.host.kill()
 
-    def close(self) -> None:
-        browser, playwright = self._browser, self._playwright
-        self._browser = self._playwright = None
-        try:
-            if browser is not None and browser.is_connected():
-                browser.close()
-        except Exception:  # noqa: BLE001  (a dead browser cannot be closed politely; the kill below ends it)
-            log.warning("browser_close_failed", runner=self.runner)
-        finally:
-            if playwright is not None:
-                try:
-                    playwright.stop()
-                except Exception:  # noqa: BLE001
-                    log.warning("playwright_stop_failed", runner=self.runner)
-            self.kill()  # whatever survived close(): no Chromium outlives its slot
 
-    def _processes(self) -> list[psutil.Process]:
-        return tagged_browsers(self.data_dir, pid=os.getpid(), runner=self.runner)
+class CallerSlot:
+    """A browser the caller owns and drives from its own thread: used as it is, never launched or closed here."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+
+    def context(self, state_file: Path | None) -> AbstractContextManager[BrowserContext]:
+        return account_context(self.browser, state_file)
+
+    def task_done(self) -> None:
+        pass
+
+    def recycle_if_due(self) -> str | None:
+        return None
+
+    def connected(self) -> bool:
+        return self.browser.is_connected()
+
+    def kill(self) -> int:
+        return 0

@@ -253,10 +253,11 @@ class Check:
             while any(runner.thread.is_alive() for runner in runners):
                 watch_deadlines(runners, self.settings.run.task_deadline_seconds)
                 ctx.stop.wait(0.5)
-        finally:  # Ctrl-C included: each runner hands its tasks back and closes its browser
+        finally:  # Ctrl-C included: each runner hands its tasks back, then the browser closes
             ctx.stop.set()
             for runner in runners:
                 runner.thread.join(self.settings.run.stop_timeout_seconds)
+            ctx.browser_host.close()
 
 
 class Tally:

@@ -28,6 +28,7 @@ from store.observations import all_enrollments
 from store.providers import list_providers
 from worker.clock import utcnow
 from worker.runtime.browser import ChromiumChoice
+from worker.runtime.browser_host import BrowserHost, RecyclePolicy
 from worker.runtime.evidence import FailureTrace, save_confirmation, save_snapshot
 from worker.runtime.gates import PortalGate, PortalGates, record_credentials
 from worker.security.credentials import CredentialStore, StoredCredentials
@@ -51,6 +52,15 @@ class WorkerContext:
         self.stop = threading.Event()
         self.claim_lists = ClaimLists(clock)  # each portal's claim list by month, read once for every runner
         self.gates = PortalGates(settings, engine, credentials, clock=clock)
+        run = settings.run
+        # One browser for every runner of this process, launched on first use; the owner closes it at the end.
+        self.browser_host = BrowserHost(
+            chromium,
+            data_dir=self.data_dir,
+            policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
+            headless=settings.browser.headless,
+            extra_args=tuple(settings.browser.extra_args),
+        )
 
     # --- gates and credentials --------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 `run` starts runners as threads that work until the worker stops; `check` drains what it
 planned with the same runners (threads, or one in the caller's thread with the caller's
-browser) until nothing it planned can be worked now. Each runner owns one sync Playwright
-and one browser (Playwright objects belong to the thread that made them), recycled after N
+browser) until nothing it planned can be worked now. The runners of a process share one
+browser (browser_host.py), each batch in a context of its own; the browser is recycled after N
 tasks or past a memory limit. What a failure means is decided in failures.py.
 """
 
@@ -35,8 +35,7 @@ from store.observations import mark_checked
 from store.tasks import Lease, LeasedTask
 from worker.clock import utcnow
 from worker.runtime import failures
-from worker.runtime.browser import account_context
-from worker.runtime.browser_slot import BrowserSlot, RecyclePolicy
+from worker.runtime.browser_slot import BrowserSlot, CallerSlot, HostedSlot
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import FailureTrace
 from worker.runtime.failures import Failure, Outcome
@@ -101,16 +100,8 @@ class Runner:
         self.owner = f"{ctx.worker_id}/{name}"
         self.events: RunnerEvents = events or NoEvents()
         self.only_ids, self.until_idle, self.run_id = only_ids, until_idle, run_id
-        run = ctx.settings.run
-        self.slot = BrowserSlot(
-            ctx.chromium,
-            data_dir=ctx.data_dir,
-            runner=f"{ctx.worker_id}/{name}",
-            policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
-            headless=ctx.settings.browser.headless,
-            extra_args=tuple(ctx.settings.browser.extra_args),
-            shared=browser,
-        )
+        # the worker's one browser, a context per batch; or the browser a caller drives from its own thread
+        self.slot: BrowserSlot = CallerSlot(browser) if browser is not None else HostedSlot(ctx.browser_host)
         self.state = "starting"
         self.task_started: float | None = None  # monotonic start of the task in hand (the watchdog reads it)
         self.tasks_done = 0
@@ -142,7 +133,6 @@ class Runner:
             self.state = "stopped"
             with session_scope(self.ctx.engine) as session:
                 released = tasks.release_owner(session, self.owner)
-            self.slot.close()
             log.info("runner_stopped", released=released, tasks_done=self.tasks_done)
             structlog.contextvars.unbind_contextvars("runner", "worker")
 
@@ -178,7 +168,7 @@ class Runner:
                 return  # the gate closed since the lease was taken: the finally hands the tasks back
             register_credentials(stored.credentials)
             settings = self.ctx.settings.portals[portal]
-            with account_context(self.slot.browser(), self.ctx.state_file(portal)) as context:
+            with self.slot.context(self.ctx.state_file(portal)) as context:
                 # The session on the account lives from here to the context's close (`batch_finished`).
                 log.info("batch_started", tasks=len(batch.remaining))
                 fence = LeaseFence(
@@ -203,9 +193,8 @@ class Runner:
             batch.lost = True
             self.ctx.state_file(portal).unlink(missing_ok=True)
             log.warning("batch_finished", left=len(batch.remaining), lease_lost=True)
-        except Exception:  # a browser that died under us: tasks go back, the slot relaunches
+        except Exception:  # a browser that died under us: tasks go back, the next batch's context relaunches it
             log.exception("batch_aborted")
-            self.slot.close()
             self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)  # a browser that cannot start: no tight loop
         finally:
             with session_scope(self.ctx.engine) as session:
@@ -458,7 +447,8 @@ class Runner:
 
 
 def watch_deadlines(runners: list[Runner], deadline_seconds: float) -> None:
-    """A task past its deadline gets its runner's browser killed, so the hung Playwright call fails at once."""
+    """A task past its deadline has its browser work ended (browser_slot.HostedSlot.kill), so the hung Playwright
+    call fails at once."""
     for runner in runners:
         started = runner.task_started
         if started is not None and time.monotonic() - started > deadline_seconds:

@@ -120,6 +120,7 @@ class Worker:
             role.release()
             ctx.stop.set()
             clean = self._stop_runners()
+            self.ctx.browser_host.close()
             if feed is not None:
                 feed.join(self.settings.run.stop_timeout_seconds)
             with session_scope(self.engine) as session:
