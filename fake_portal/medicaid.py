@@ -3,7 +3,8 @@
 Server-rendered forms and tables, a security question after the password (or, once
 the password expired, the CHANGE PASSWORD page and no session), a short
 idle timeout answered with HTTP 200 "your session has timed out", and a maintenance
-page that also answers 200, as the old state systems do. Besides claim inquiry it
+page that also answers 200, as the old state systems do. Besides claim inquiry (one
+recipient's claims, or every claim by dates of service, 31 days and 25 rows a page at a time) it
 offers prior authorization inquiry (by PA number or recipient) and provider
 enrollment status (by NPI), for this payer's records only.
 """
@@ -58,11 +59,44 @@ ELEMENT_IDS = {  # element -> (layout 1 id, layout 2 id)
     "remit_trace": ("remitTrace", "lblRATrace"),
     "remit_date": ("remitDate", "lblRADate"),
     "lines": ("serviceLines", "serviceLines"),
+    "list_form": ("claimListForm", "frmClmLst"),
+    "list_errors": ("listErrors", "valListSummary"),
+    "list": ("claimList", "claimList"),
+    "list_next": ("listNextPage", "lnkNxtPg"),
 }
 RESULT_COLUMNS = {
     1: ("TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"),
     2: ("PATIENT CONTROL #", "TCN", "STATUS", "DOS FROM", "DOS TO", "PAID", "BILLED"),
 }
+# Claims by date of service: layout 2 swaps BILLED and PAID, and the status with its date, and words one
+# header its own way, so a reader trusting positions would take the paid amount for the billed one.
+LIST_COLUMNS = {
+    1: (
+        "TCN",
+        "PATIENT CONTROL NO.",
+        "RECIPIENT ID",
+        "DATES OF SERVICE",
+        "BILLED",
+        "PAID",
+        "CLAIM STATUS",
+        "STATUS DATE",
+        "REMITTANCE/CHECK NO.",
+    ),
+    2: (
+        "TCN",
+        "PATIENT CONTROL NO.",
+        "RECIPIENT ID",
+        "DATES OF SERVICE",
+        "PAID",
+        "BILLED",
+        "STATUS DATE",
+        "CLAIM STATUS",
+        "RA TRACE #",
+    ),
+}
+LIST_MAX_DAYS = 31  # "THE DATE OF SERVICE RANGE MAY NOT EXCEED 31 DAYS."
+LIST_ROWS_PER_PAGE = 25
+LIST_FIELDS = {"dos_from": ("dosFrom", "txtFromDOS"), "dos_to": ("dosTo", "txtThruDOS")}
 LINE_COLUMNS = {
     1: ("LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"),
     2: ("LINE", "PROC", "GROUP", "CARC", "RARC", "ADJ AMT", "CHARGE"),
@@ -370,6 +404,62 @@ def _result_row(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[
 
 
 @signed_in
+async def claim_list(request: Request, session: Session) -> Response:
+    """CLAIMS BY DATE OF SERVICE: a GET form and its results, a page of LIST_ROWS_PER_PAGE rows at a time."""
+    params = {k: str(v) for k, v in request.query_params.items()}
+    values = {field: _form_value(params, field, LIST_FIELDS) for field in LIST_FIELDS}
+    context: dict[str, object] = {"values": values, "errors": [], "rows": [], "searched": any(values.values())}
+    if not context["searched"]:
+        return _page(request, "claim_list.html", context)
+    dos_from, dos_to = _us_date(values["dos_from"]), _us_date(values["dos_to"])
+    if dos_from is None or dos_to is None:
+        context["errors"] = ["DATES OF SERVICE MUST BE ENTERED AS MM/DD/YYYY."]
+    elif dos_to < dos_from:
+        context["errors"] = ["DOS TO CANNOT BE BEFORE DOS FROM."]
+    elif (dos_to - dos_from).days + 1 > LIST_MAX_DAYS:
+        context["errors"] = [f"THE DATE OF SERVICE RANGE MAY NOT EXCEED {LIST_MAX_DAYS} DAYS."]
+    if context["errors"] or dos_from is None or dos_to is None:
+        return _page(request, "claim_list.html", context)
+    found = sorted(
+        ((c, s) for c, s in _medicaid_claims(request) if c.dos_from <= dos_to and c.dos_to >= dos_from),
+        key=lambda found: (found[0].dos_from, found[0].claim_id),
+    )
+    text = request.query_params.get("page", "1")
+    page = max(int(text), 1) if text.isdigit() else 1
+    start = (page - 1) * LIST_ROWS_PER_PAGE
+    columns = LIST_COLUMNS[layout(request, PORTAL)]
+    shown = found[start : start + LIST_ROWS_PER_PAGE]
+    following = request.url.include_query_params(page=page + 1)
+    context |= {
+        "columns": columns,
+        "rows": [_list_row(c, s, columns) for c, s in shown],
+        "total": len(found),
+        "page": page,
+        "pages": max((len(found) + LIST_ROWS_PER_PAGE - 1) // LIST_ROWS_PER_PAGE, 1),
+        "next_url": f"{following.path}?{following.query}" if start + LIST_ROWS_PER_PAGE < len(found) else "",
+    }
+    return _page(request, "claim_list.html", context)
+
+
+def _list_row(claim: Claim, status: Status, columns: tuple[str, ...]) -> list[dict[str, str | None]]:
+    """The status in the detail page's words; the status date is the day the status took effect."""
+    texts = {
+        "PATIENT CONTROL NO.": claim.claim_id,
+        "RECIPIENT ID": claim.member_id,
+        "DATES OF SERVICE": f"{claim.dos_from:%m/%d/%Y} - {claim.dos_to:%m/%d/%Y}",
+        "BILLED": money(claim.billed),
+        "PAID": money(status.paid),
+        "CLAIM STATUS": f"{status.category} / {status.status_code} - {status.text}",
+        "STATUS DATE": f"{status.effective:%m/%d/%Y}",
+        "REMITTANCE/CHECK NO.": status.check_number or "",
+        "RA TRACE #": status.check_number or "",
+    }
+    cells: dict[str, dict[str, str | None]] = {k: {"text": v, "href": None} for k, v in texts.items()}
+    cells["TCN"] = {"text": claim.payer_claim_number, "href": f"{PREFIX}/claims/detail?tcn={claim.payer_claim_number}"}
+    return [cells[c] for c in columns]
+
+
+@signed_in
 async def claim_detail(request: Request, session: Session) -> Response:
     tcn = request.query_params.get("tcn", "")
     found = [(c, s) for c, s in _medicaid_claims(request) if c.payer_claim_number == tcn]
@@ -572,6 +662,7 @@ routes = [
     Route("/logout", logout),
     Route("/menu", menu),
     Route("/claims/inquiry", claim_inquiry, methods=["GET", "POST"]),
+    Route("/claims/list", claim_list),
     Route("/claims/detail", claim_detail),
     Route("/pa/inquiry", pa_inquiry, methods=["GET", "POST"]),
     Route("/pa/detail", pa_detail_page),

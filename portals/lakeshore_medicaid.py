@@ -1,6 +1,7 @@
 """Lakeshore State Medicaid: a legacy state MMIS portal (user id, password, security question).
 
-Claim status (276/277), prior authorization inquiry and provider enrollment status.
+Claim status (276/277) and the claim list by dates of service (their pages in `portals.lakeshore_claims`),
+prior authorization inquiry and provider enrollment status.
 The portal answers HTTP 200 for its maintenance and session-timeout pages, so those
 are recognised by what they say (`fault_pages`), not by their status code. An expired
 password gets its PASSWORD EXPIRED page instead of the question: the login stops there.
@@ -9,16 +10,18 @@ password gets its PASSWORD EXPIRED page instead of the question: the login stops
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from datetime import date
 from typing import ClassVar
 
-from playwright.sync_api import Locator
-
-from portals.balance import Entry, Line, Sheet
-from portals.base import FaultPage, PortalAdapter
-from portals.capabilities import AuthorizationLookup, EligibilityInquiry, EnrollmentLookup, MemberAuthorizations
+from portals.base import FaultPage, PortalAdapter, date_ranges
+from portals.capabilities import (
+    AuthorizationLookup,
+    ClaimList,
+    EligibilityInquiry,
+    EnrollmentLookup,
+    MemberAuthorizations,
+)
 from portals.errors import (
-    ClaimNotFound,
     LoginRejected,
     MfaRejected,
     MfaRequired,
@@ -30,23 +33,29 @@ from portals.errors import (
 )
 from portals.identifiers import same_id
 from portals.lakeshore_auth_requests import LakeshoreAuthRequests
+from portals.lakeshore_claims import (
+    LIST_MAX_DAYS,
+    ClaimDetailPage,
+    ClaimInquiryPage,
+    ClaimListPage,
+    TitledPage,
+)
 from portals.lakeshore_eligibility import lakeshore_eligibility
 from portals.pages import PageObject
 from portals.types import (
-    Adjustment,
     AuthorizationResult,
     ClaimQuery,
     ClaimStatusResult,
     EligibilityQuery,
     EligibilityResult,
     EnrollmentResult,
+    ListedClaim,
 )
 
 LOGIN_FORM = "form#loginForm"
 MAIN_MENU = "#mainMenu"
 SECURITY_FORM = "form#securityForm"
 SESSION_TIMED_OUT = "text=/your session has timed out/i"
-NO_RECORDS = "#noRecords"
 PAYER_ID = "LSM"
 
 # The portal's own words (it shows them in capitals), mapped once to the statuses flows understand.
@@ -68,6 +77,7 @@ ENROLLMENT_STATUSES = {
 
 class LakeshoreMedicaidAdapter(
     PortalAdapter,
+    ClaimList,
     AuthorizationLookup,
     MemberAuthorizations,
     EnrollmentLookup,
@@ -96,8 +106,24 @@ class LakeshoreMedicaidAdapter(
             after_password.answer(self.credentials.security_answers)
 
     def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
+        if query.detail_path is not None:  # the claim list linked its page: no search needed
+            self.goto(query.detail_path)
+            return ClaimDetailPage(self).read(query.claim_id)
         results = ClaimInquiryPage(self).open().search(query)
         return results.open_claim(query).read(query.claim_id)
+
+    def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
+        """Every claim with service dates in the range, from CLAIMS BY DATE OF SERVICE: 31 days of service
+        dates at a time, every page of each. A claim whose dates straddle two of those ranges is listed once."""
+
+        def listed() -> list[ListedClaim]:
+            rows: dict[tuple[str, str | None], ListedClaim] = {}
+            for start, end in date_ranges(dos_from, dos_to, LIST_MAX_DAYS):
+                for row in ClaimListPage.open(self, start, end).listed(start, end):
+                    rows.setdefault((row.claim_id, row.result.payer_claim_number), row)
+            return list(rows.values())
+
+        return self.with_one_relogin(listed)
 
     def authorization(self, auth_number: str) -> AuthorizationResult:
         """One prior authorization by its PA number; RecordNotFound if the payer has none."""
@@ -128,19 +154,6 @@ class LakeshoreMedicaidAdapter(
             self.goto(path)
             results.append(PriorAuthDetailPage(self).read(auth_number))
         return results
-
-
-class TitledPage(PageObject[LakeshoreMedicaidAdapter]):
-    """A Lakeshore page known by its title bar, whatever a release calls its elements."""
-
-    TITLE_BAR = "table.pagetitle td"
-    TITLE: ClassVar[str]
-
-    def landmark(self) -> Locator:
-        return self.find(self.TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
-
-    def no_records(self) -> bool:
-        return self.shows(NO_RECORDS)
 
 
 class LoginPage(PageObject[LakeshoreMedicaidAdapter]):
@@ -220,165 +233,6 @@ class MainMenuPage(PageObject[LakeshoreMedicaidAdapter]):
         signed_out = self.find(LOGIN_FORM).or_(self.find(SESSION_TIMED_OUT))
         self.adapter.expect_page(self.NAME, menu.or_(signed_out))
         return menu.first.is_visible()
-
-
-class ClaimInquiryPage(TitledPage):
-    NAME = "claim inquiry"
-    PATH = "claims/inquiry"
-    TITLE = "CLAIM INQUIRY (276)"
-    FORM = "form#claimInquiryForm"
-    PROVIDER_NPI = "#providerNpi"
-    RECIPIENT_ID = "#recipientId"
-    DOS_FROM = "#dosFrom"
-    DOS_TO = "#dosTo"
-    PATIENT_CONTROL_NO = "#patientControlNo"
-    SEARCH = "#btnSearch"
-
-    def open(self) -> ClaimInquiryPage:
-        self.visit().required(self.FORM, "claim inquiry form")
-        return self
-
-    def search(self, query: ClaimQuery) -> ClaimResultsPage:
-        self.required(self.PROVIDER_NPI, "provider NPI field").fill(query.rendering_npi)
-        self.required(self.RECIPIENT_ID, "recipient id field").fill(query.member_id)
-        self.required(self.DOS_FROM, "DOS from field").fill(query.dos_from.strftime("%m/%d/%Y"))
-        self.required(self.DOS_TO, "DOS to field").fill(query.dos_to.strftime("%m/%d/%Y"))
-        # the practice's claim id narrows the search to one claim (CLM01 = patient control #)
-        self.required(self.PATIENT_CONTROL_NO, "patient control # field").fill(query.claim_id)
-        self.adapter.follow(self.NAME, self.required(self.SEARCH, "search button"))
-        results = ClaimResultsPage(self.adapter)
-        # the inquiry page again means the portal refused the criteria (its error list says why)
-        results.expect_answer(self, f"claim {query.claim_id}")
-        return results
-
-
-class ClaimResultsPage(TitledPage):
-    NAME = "claim inquiry results"
-    TITLE = "CLAIM INQUIRY RESULTS"
-    TABLE = "table#claimResults"
-    COLUMNS: ClassVar[list[str]] = ["TCN", "PATIENT CONTROL #", "DOS FROM", "DOS TO", "BILLED", "PAID", "STATUS"]
-    TCN_COLUMN = 0
-    PCN_COLUMN = 1
-
-    def open_claim(self, query: ClaimQuery) -> ClaimDetailPage:
-        if self.no_records():
-            raise ClaimNotFound(self.adapter.portal, query.claim_id)
-        table = self.required(self.TABLE, "results table")
-        self.require_headers(table.locator("thead th"), self.COLUMNS)
-        row = self._row_for(table, query)
-        link = self.required(row.locator("td").nth(self.TCN_COLUMN).locator("a"), "TCN link")
-        self.adapter.follow(self.NAME, link)
-        return ClaimDetailPage(self.adapter)
-
-    def _row_for(self, table: Locator, query: ClaimQuery) -> Locator:
-        """The row of this claim; the known TCN wins when the payer lists a resubmission too."""
-        matching: list[tuple[str, Locator]] = []
-        for row in table.locator("tbody tr").all():
-            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
-            if len(cells) < len(self.COLUMNS):
-                raise self.changed("a result row has fewer cells than columns")
-            if same_id(cells[self.PCN_COLUMN], query.claim_id):
-                matching.append((cells[self.TCN_COLUMN], row))
-        if not matching:
-            raise ClaimNotFound(self.adapter.portal, query.claim_id)
-        for tcn, row in matching:
-            if query.payer_claim_number and same_id(tcn, query.payer_claim_number):
-                return row
-        return matching[0][1]
-
-
-class ClaimDetailPage(TitledPage):
-    NAME = "claim detail"
-    TITLE = "CLAIM STATUS DETAIL (277)"
-    HEADER = "table#claimHeader"
-    TCN = "#claimTcn"
-    PATIENT_CONTROL_NO = "#claimPcn"
-    STATUS = "#claimStatus"
-    STATUS_DATE = "#statusDate"
-    TOTAL_CHARGE = "#totalCharge"
-    ALLOWED = "#allowedAmount"
-    PAID = "#paidAmount"
-    REMIT_TRACE = "#remitTrace"
-    REMIT_DATE = "#remitDate"
-    LINES = "table#serviceLines"
-    LINE_COLUMNS: ClassVar[list[str]] = ["LINE", "PROC", "CHARGE", "GROUP", "CARC", "ADJ AMT", "RARC"]
-    LINE, PROC, CHARGE, GROUP, CARC, ADJ_AMOUNT, RARC = range(7)
-    NEXT_PAGE = "a#linesNextPage"  # a long claim's service lines, a page at a time
-    # ePACES style "F2 / 1 - Denied: see remittance advice": 277 category / status code - text
-    STATUS_PATTERN = re.compile(r"^([A-Z]\d{1,2})\s*/\s*([A-Z0-9]{1,3})\s+-\s+(.+)$", re.DOTALL)
-
-    def read(self, claim_id: str) -> ClaimStatusResult:
-        self.expect()
-        if self.no_records():
-            raise ClaimNotFound(self.adapter.portal, claim_id)
-        self.required(self.HEADER, "claim header table")
-        if not same_id(self.text(self.PATIENT_CONTROL_NO, "patient control #"), claim_id):
-            raise self.changed(f"it shows another claim than {claim_id}")
-        status = self.STATUS_PATTERN.match(self.text(self.STATUS, "claim status"))
-        if status is None:
-            raise self.changed("claim status is not 'category / code - text'")
-        billed = self.money(self.text(self.TOTAL_CHARGE, "total charge"), "total charge")
-        paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
-        rows = self.every_page(self._line_rows, self.LINES, self.NEXT_PAGE, "service line table")
-        adjustments = self._adjustments(rows)
-        self.require_balance(self._sheet(rows, billed, paid), claim_id)
-        return ClaimStatusResult(
-            claim_id=claim_id,
-            category_code=status.group(1),
-            status_code=status.group(2),
-            status_text=status.group(3).strip(),
-            status_date=self.day(self.text(self.STATUS_DATE, "status effective date"), "status effective date"),
-            payer_claim_number=self.text(self.TCN, "TCN") or None,
-            billed_amount=billed,
-            allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
-            paid_amount=paid,
-            check_number=self.text(self.REMIT_TRACE, "remittance trace #") or None,
-            payment_date=self.day(self.text(self.REMIT_DATE, "remittance date"), "remittance date"),
-            adjustments=adjustments,
-        )
-
-    def _line_rows(self) -> list[list[str]]:
-        """One row per line and adjustment (a line shows again for each of its adjustments)."""
-        table = self.required(self.LINES, "service line table")
-        self.require_headers(table.locator("thead th"), self.LINE_COLUMNS)
-        rows = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
-        if any(len(cells) < len(self.LINE_COLUMNS) for cells in rows):
-            raise self.changed("a service line row has fewer cells than columns")
-        return rows
-
-    def _sheet(self, rows: list[list[str]], billed: Decimal | None, paid: Decimal | None) -> Sheet:
-        charges: dict[str, Decimal] = {}
-        entries = []
-        for cells in rows:
-            line = cells[self.LINE] or None
-            if line is not None:
-                charge = self.money(cells[self.CHARGE], "line charge")
-                if charge is None or charges.setdefault(line, charge) != charge:
-                    raise self.changed(f"service line {line} shows no charge, or two different ones")
-            if cells[self.CARC]:
-                amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
-                entries.append(Entry(cells[self.GROUP], amount or Decimal("0"), line))  # None refused above
-        lines = tuple(Line(key, charge) for key, charge in charges.items())
-        return Sheet(billed, paid, tuple(entries), lines)
-
-    def _adjustments(self, rows: list[list[str]]) -> tuple[Adjustment, ...]:
-        adjustments = []
-        for cells in rows:
-            if not cells[self.CARC]:
-                continue  # a line the payer did not adjust (yet)
-            amount = self.money(cells[self.ADJ_AMOUNT], "adjustment amount")
-            if amount is None or not cells[self.GROUP]:
-                raise self.changed("an adjustment has no group code or amount")
-            adjustments.append(
-                Adjustment(
-                    group_code=cells[self.GROUP],
-                    carc=cells[self.CARC],
-                    amount=amount,
-                    rarcs=tuple(r.strip() for r in cells[self.RARC].split(",") if r.strip()),
-                    line_procedure=cells[self.PROC] or None,
-                )
-            )
-        return tuple(adjustments)
 
 
 class PriorAuthInquiryPage(TitledPage):

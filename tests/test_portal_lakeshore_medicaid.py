@@ -22,7 +22,8 @@ from portals.errors import (
     PortalUnavailable,
     RateLimited,
 )
-from portals.lakeshore_medicaid import ClaimInquiryPage, LakeshoreMedicaidAdapter
+from portals.lakeshore_claims import ClaimInquiryPage
+from portals.lakeshore_medicaid import LakeshoreMedicaidAdapter
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
 
 pytestmark = pytest.mark.browser
