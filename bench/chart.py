@@ -89,10 +89,11 @@ def scaling_chart(
     memory.set_ylabel("peak memory of the worker's process tree, MB")
     memory.set_title(f"memory ({curve[0].db})", fontsize=9)
 
+    ticks = sorted({*runners, accounts, *([paced.runners or 0] if paced is not None else [])})
     for ax in (speed, memory):
         ax.axvline(accounts, color="grey", linestyle=":", label=f"{accounts} portal accounts (1 session each)")
         ax.set_xscale("log", base=2)
-        ax.set_xticks(runners, [str(n) for n in runners])
+        ax.set_xticks(ticks, [str(n) for n in ticks])
         ax.set_xlabel("runners")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)

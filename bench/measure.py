@@ -12,6 +12,9 @@ after the last sample before it exited is missed. As a cross-check, the RUSAGE_C
 delta counts the processes of the tree that their parents reaped; with Chromium it comes out
 at about half the sampled figure (its helper processes are not all waited for; on a plain
 process tree the two agree within a sample), so the sampled figure is the one reported.
+The whole machine's CPU (every process, ours or not) is read at spawn and at exit too: the
+share of that time the cores were busy, to tell a run the cores held back from one the
+portals' latency did, even when other load took the cores.
 """
 
 from __future__ import annotations
@@ -73,6 +76,19 @@ class Usage:
     cpu_s_rusage: float  # reaped descendants, from the kernel's accounting
     processes_seen: int
     samples: int
+    machine_busy_share: float | None = None  # of all the machine's CPU time while it ran, the busy part
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (idle and I/O wait are not busy)."""
+    times = psutil.cpu_times()
+    total = sum(times)
+    return total - times.idle - getattr(times, "iowait", 0.0), total
+
+
+def busy_share(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return round(busy / total, 3) if total > 0 else None
 
 
 @dataclass(frozen=True)
@@ -157,7 +173,7 @@ def run_measured(
     done: Callable[[], bool] | None = None,
 ) -> Measured:
     """Start `command`, sample its tree, and wait until it exits (or `done()`, then SIGTERM it)."""
-    cpu_before = _children_cpu_s()
+    cpu_before, machine_before = _children_cpu_s(), _machine_cpu()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
@@ -186,5 +202,6 @@ def run_measured(
         cpu_s_rusage=_children_cpu_s() - cpu_before,
         processes_seen=len(sampler.cpu),
         samples=sampler.samples,
+        machine_busy_share=busy_share(machine_before, _machine_cpu()),
     )
     return Measured(exit_code, usage, sampler.series, wall_s, stopped_by_us, timed_out)

@@ -7,9 +7,10 @@
 - peak PSS at 4 runners at most 1.5x that at 1 runner;
 - throughput(4) / (4 x throughput(1)) at least 0.8 while the bottleneck is the portals' latency.
   Whether it is: the worker tree's CPU seconds per wall second plus the fake portal's own (it runs
-  on the same machine), against the cores this process may run on. At CPU_BOUND_SHARE of them or
-  more the run was CPU-bound, and the scaling target is not judged (the cores, not the portals,
-  set the pace).
+  on the same machine), against the cores this process may run on; and the whole machine's busy
+  share over the run (other load on a shared machine takes the cores too). When either reaches
+  CPU_BOUND_SHARE the run was CPU-bound, and the scaling target is not judged (the cores, not
+  the portals, set the pace).
 """
 
 from __future__ import annotations
@@ -68,7 +69,15 @@ class Bottleneck:
     worker_cpu_per_s: float  # the worker tree's CPU seconds per wall second (spawn to exit)
     portal_cpu_per_s: float  # the fake portal server's, over the same wall seconds
     busy_share: float  # (worker + portal) / cores
+    machine_busy_share: float | None  # the whole machine's, anyone's load included
     bound: str  # "CPU" or "portal latency"
+
+    def why(self) -> str:
+        machine = "" if self.machine_busy_share is None else f"; the machine {self.machine_busy_share:.0%} busy"
+        return (
+            f"{self.worker_cpu_per_s:.2f} worker + {self.portal_cpu_per_s:.2f} fake portal CPU s per s on "
+            f"{self.cores} cores = {self.busy_share:.0%}{machine}"
+        )
 
 
 def bottleneck(row: Row, n_cores: int) -> Bottleneck | None:
@@ -78,12 +87,15 @@ def bottleneck(row: Row, n_cores: int) -> Bottleneck | None:
     worker = row.cpu_s / wall
     portal = float(row.details.get("portal_cpu_s") or 0) / wall
     share = (worker + portal) / n_cores
+    machine = row.details.get("machine_busy_share")
+    busiest = max(share, float(machine) if machine is not None else 0.0)
     return Bottleneck(
         n_cores,
         round(worker, 2),
         round(portal, 2),
         round(share, 2),
-        "CPU" if share >= CPU_BOUND_SHARE else "portal latency",
+        None if machine is None else round(float(machine), 2),
+        "CPU" if busiest >= CPU_BOUND_SHARE else "portal latency",
     )
 
 
@@ -162,15 +174,9 @@ def scaling(db: str, one: Row, four: Row, n_cores: int) -> Verdict:
     if value is None or limits is None:
         verdict = "not judged: not measured"
     elif limits.bound == "CPU":
-        verdict = (
-            f"not judged: CPU-bound ({limits.worker_cpu_per_s:.2f} worker + {limits.portal_cpu_per_s:.2f} fake "
-            f"portal CPU s per s on {limits.cores} cores = {limits.busy_share:.0%} busy)"
-        )
+        verdict = f"not judged: CPU-bound ({limits.why()})"
     else:
-        verdict = (MET if value >= SCALING else NOT_MET) + (
-            f" (latency-bound: {limits.worker_cpu_per_s:.2f} worker + {limits.portal_cpu_per_s:.2f} fake portal "
-            f"CPU s per s on {limits.cores} cores = {limits.busy_share:.0%} busy)"
-        )
+        verdict = (MET if value >= SCALING else NOT_MET) + f" (latency-bound: {limits.why()})"
     return Verdict(
         f"scaling {SCALE_FROM} -> {SCALE_TO} runners, throughput({SCALE_TO}) / ({SCALE_TO} x throughput({SCALE_FROM}))",
         f"{db}: {four.claims_per_min:.1f} / ({SCALE_TO} x {one.claims_per_min:.1f})",

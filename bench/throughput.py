@@ -133,6 +133,7 @@ def _details(measured: Measured, served: fake.Served, claims_by_account: dict[st
         "cpu_s_rusage": round(measured.usage.cpu_s_rusage, 2),
         "processes_seen": measured.usage.processes_seen,
         "samples": measured.usage.samples,
+        "machine_busy_share": measured.usage.machine_busy_share,
         "portal_cpu_s": served.portal_cpu_s,
         "portal_wall_s": served.portal_wall_s,
         "claims_by_account": claims_by_account,
@@ -390,8 +391,8 @@ def notes(args: argparse.Namespace, naive: Row) -> dict[str, str]:
         "for reaped descendants only (Chromium does not wait for all its helpers, so it is lower); "
         "details.portal_cpu_s is the fake portal server's own CPU over the measurement",
         "bottleneck": "per worker run: the tree's CPU seconds per wall second (spawn to exit) plus the fake "
-        f"portal's, over the {cores()} cores; at 80% or more the run was CPU-bound and the scaling target "
-        "is not judged",
+        f"portal's, over the {cores()} cores, and the whole machine's busy share over the run (other load "
+        "included); either at 80% or more: the run was CPU-bound and the scaling target is not judged",
         "pacing": f"pace_seconds = {args.pace_seconds} per portal account in the main runs; the shipped default, "
         f"{SHIPPED_PACE_S:g} s (at most {60 / SHIPPED_PACE_S:.0f} checks/min per account), has its own row "
         f"({PACED_RUNNERS} runners, SQLite)",
@@ -486,11 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     print(portal_lines(found["rows"]))
     print("\ntargets (issue 21; printed, not asserted):")
     print("\n".join(v.line() for v in verdicts(found["worker_rows"], found["naive"], found["http"], cores())))
-    print("\nwhat limited each worker run (CPU s per wall s, worker + fake portal, on the machine's cores):")
+    print("\nwhat limited each worker run (CPU s per wall s, worker + fake portal, on the cores; the machine's load):")
     for b in doc["bottleneck"]:
+        machine = "" if b["machine_busy_share"] is None else f", the machine {b['machine_busy_share']:.0%} busy"
         print(
             f"  {b['measurement']:<32} {b['worker_cpu_per_s']:.2f} + {b['portal_cpu_per_s']:.2f} on {b['cores']} "
-            f"cores = {b['busy_share']:.0%} busy: {b['bound']}"
+            f"cores = {b['busy_share']:.0%}{machine}: {b['bound']}"
         )
     print(f"\nscaling curve ({found['curve'][0].db}):")
     print(curve_lines(found["curve"], ACCOUNTS))

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from bench import fake, http_baseline, targets
-from bench.measure import TreeSampler, pss_bytes, tree_pss_bytes
+from bench.measure import TreeSampler, busy_share, pss_bytes, run_measured, tree_pss_bytes
 from bench.report import HTTP, NAIVE, WORKER, Row, table
 from bench.throughput import SHIPPED_PACE_S, pages_per_claim_by_portal, parse_args, request_check
 from bench.workspace import config_text
@@ -59,6 +59,22 @@ def test_the_sampler_keeps_the_peak_pss_and_the_peak_rss_of_the_tree() -> None:
     assert sample.processes >= 2
     assert 0 < sample.root_pss <= sample.pss <= sample.rss
     assert sampler.peak_pss == sample.pss and sampler.peak_rss == sample.rss
+
+
+def test_a_measured_run_reports_peak_pss_peak_rss_and_how_busy_the_machine_was(tmp_path: Path) -> None:
+    measured = run_measured(
+        [sys.executable, "-c", "import time; time.sleep(0.5)"],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        log_path=tmp_path / "run.log",
+        timeout_s=60,
+    )
+    usage = measured.usage
+    assert measured.exit_code == 0 and usage.samples >= 1
+    assert 0 < usage.peak_pss_mb <= usage.peak_rss_mb
+    assert usage.machine_busy_share is not None and 0 <= usage.machine_busy_share <= 1
+    assert busy_share((10.0, 100.0), (40.0, 200.0)) == 0.3
+    assert busy_share((10.0, 100.0), (10.0, 100.0)) is None
 
 
 # --- targets and verdicts -----------------------------------------------------------------------------
@@ -125,6 +141,17 @@ def test_scaling_is_not_judged_when_the_cores_were_the_bottleneck() -> None:
     assert limits is not None and (limits.bound, limits.busy_share) == ("CPU", 0.98)
     relaxed = targets.bottleneck(one, 8)
     assert relaxed is not None and relaxed.bound == "portal latency"
+
+
+def test_a_machine_busy_with_other_load_makes_the_run_cpu_bound_even_when_the_worker_used_little() -> None:
+    one, four = _worker(1, 100, 400), _worker(4, 150, 500, cpu_s=51, wall_s=100)
+    four.details["machine_busy_share"] = 0.97  # others' processes held the cores
+    limits = targets.bottleneck(four, 2)
+    assert limits is not None and (limits.busy_share, limits.bound) == (0.28, "CPU")
+    verdict = Found([one, four])[("scaling 1 -> 4 runners", "SQLite")].verdict
+    assert verdict == (
+        "not judged: CPU-bound (0.51 worker + 0.05 fake portal CPU s per s on 2 cores = 28%; the machine 97% busy)"
+    )
 
 
 def test_the_paced_run_is_its_own_row_and_is_left_out_of_the_targets() -> None:
