@@ -1,19 +1,31 @@
 """The fake portal as the bench drives it: one server, reset and slowed the same way before each measurement.
 
 What counts as a request (and so as a "page"): every HTTP request one of the three portals
-served: documents, form posts, redirect hops and the clearinghouse's JSON API calls. Static
-CSS/JS under <portal>/static is neither counted nor slowed by the fake portal; images and fonts
-are blocked by the worker and the portals have none anyway.
+served: documents, form posts, redirect hops, the clearinghouse's JSON API calls and CSV
+downloads. Static CSS/JS under <portal>/static is neither counted nor slowed by the fake portal;
+images and fonts are blocked by the worker and the portals have none anyway.
+
+Accounts: 4, one per payer. The clearinghouse (Summit) serves two payers and gets an account for
+each (the fake portal's two clearinghouse accounts), so 4 runners can each hold one account's
+session; with a single clearinghouse account half the claims would wait on one session.
+
+The fake portal runs on the same machine as what is measured: its own CPU time (the server's
+process tree, through psutil) is read around each measurement, to tell a CPU-bound run from a
+latency-bound one.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import httpx
+import psutil
 
 from fake_portal import launcher
 from fake_portal.launcher import RunningPortal
@@ -26,20 +38,25 @@ PAYERS_IN_DATA = 4  # NWM, BBH (clearinghouse), UHP (commercial), LSM (medicaid)
 
 @dataclass(frozen=True)
 class PortalAccount:
-    """One portal as the worker's config names it, with its fake-portal prefix and account."""
+    """One portal account as the worker's config names it, with its fake-portal prefix and user."""
 
-    name: str  # config name
+    name: str  # config name: one [portals.NAME] table, one session at a time
+    site: str  # the portal it signs in to, as the bench reports it: summit, unity, lakeshore
     prefix: str  # fake portal path prefix
     adapter: str
     payers: tuple[str, ...]
+    username: str  # its fake portal account (fake_portal.world.DEFAULT_ACCOUNTS)
 
 
 PORTALS = (
-    PortalAccount("summit", "clearinghouse", "summit_exchange", ("NWM", "BBH")),
-    PortalAccount("unity", "commercial", "unity_health", ("UHP",)),
-    PortalAccount("lakeshore", "medicaid", "lakeshore_medicaid", ("LSM",)),
+    PortalAccount("summit_nwm", "summit", "clearinghouse", "summit_exchange", ("NWM",), "demo.biller"),
+    PortalAccount("summit_bbh", "summit", "clearinghouse", "summit_exchange", ("BBH",), "demo.biller2"),
+    PortalAccount("unity", "unity", "commercial", "unity_health", ("UHP",), "demo.biller"),
+    PortalAccount("lakeshore", "lakeshore", "medicaid", "lakeshore_medicaid", ("LSM",), "DEMOBILL01"),
 )
 PORTAL_OF_PAYER = {payer: portal for portal in PORTALS for payer in portal.payers}
+SITES = {p.site: p.prefix for p in PORTALS}  # the three portals: summit, unity, lakeshore
+ACCOUNTS_NOTE = f"{len(PORTALS)} accounts, one per payer"
 
 
 def claims_per_payer(claims: int) -> int:
@@ -60,20 +77,49 @@ def start(claims: int) -> RunningPortal:
     )
 
 
-def prepare(portal: RunningPortal, latency_ms: int) -> None:
+@dataclass(frozen=True)
+class Mark:
+    """Where a measurement started: the fake portal server's CPU time so far, and the clock."""
+
+    cpu_s: float
+    at: float
+
+
+def server_cpu_s(portal: RunningPortal) -> float:
+    """User+system seconds the fake portal's server (its process and any children) has used so far."""
+    try:
+        root = psutil.Process(portal.process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in tree:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # gone between listing and reading
+            continue
+        total += times.user + times.system
+    return total
+
+
+def prepare(portal: RunningPortal, latency_ms: int) -> Mark:
     """Back to a fresh start (sessions, accounts, counters), then the same latency on every portal."""
     portal.admin("reset", {})
-    for account in PORTALS:
-        portal.admin(f"faults/{account.prefix}", {"latency_ms": latency_ms})
+    for prefix in SITES.values():
+        portal.admin(f"faults/{prefix}", {"latency_ms": latency_ms})
+    return Mark(server_cpu_s(portal), time.monotonic())
 
 
 @dataclass(frozen=True)
 class Served:
-    """What the fake portal counted, per portal config name."""
+    """What the fake portal counted since `prepare`, per portal (site: summit, unity, lakeshore)."""
 
     requests: dict[str, int]
     logins: dict[str, int] | None  # None: this fake portal does not count them
     stale_session_requests: dict[str, int] | None  # requests made with a session a newer sign-in had ended
+    requests_by_kind: dict[str, dict[str, int]]  # per portal: its paths with ids as "*" -> requests
+    portal_cpu_s: float  # the fake portal server's own CPU seconds since prepare()
+    portal_wall_s: float  # seconds since prepare()
 
     @property
     def total_requests(self) -> int:
@@ -84,15 +130,45 @@ class Served:
         return None if self.logins is None else sum(self.logins.values())
 
 
-def served(portal: RunningPortal) -> Served:
+def path_kind(path: str) -> str:
+    """A request path with its identifiers as "*" ("claims/detail/UHP1001" -> "claims/detail/*")."""
+    return "/".join("*" if any(c.isdigit() for c in part) else part for part in path.split("/"))
+
+
+def served(portal: RunningPortal, mark: Mark) -> Served:
     state = portal.admin("state")
+    cpu_s, wall_s = server_cpu_s(portal) - mark.cpu_s, time.monotonic() - mark.at
 
-    def by_name(values: dict[str, int] | None) -> dict[str, int] | None:
-        return None if values is None else {p.name: int(values.get(p.prefix, 0)) for p in PORTALS}
+    def by_site(values: Mapping[str, int] | None) -> dict[str, int] | None:
+        return None if values is None else {site: int(values.get(prefix, 0)) for site, prefix in SITES.items()}
 
-    requests = by_name(state["requests"])
+    requests = by_site(state["requests"])
     assert requests is not None
-    return Served(requests, by_name(state.get("logins")), by_name(state.get("stale_session_requests")))
+    by_path: dict[str, dict[str, int]] = state.get("requests_by_path") or {}
+    kinds: dict[str, dict[str, int]] = {}
+    for site, prefix in SITES.items():
+        counted: Counter[str] = Counter()
+        for path, n in (by_path.get(prefix) or {}).items():
+            counted[path_kind(path)] += int(n)
+        kinds[site] = dict(counted.most_common())
+    return Served(
+        requests,
+        by_site(state.get("logins")),
+        by_site(state.get("stale_session_requests")),
+        kinds,
+        round(cpu_s, 2),
+        round(wall_s, 2),
+    )
+
+
+def claims_by_site(claims_by_account: Mapping[str, int]) -> dict[str, int]:
+    """Claims per portal account (config name) added up per portal (site)."""
+    site_of = {p.name: p.site for p in PORTALS}
+    totals = dict.fromkeys(SITES, 0)
+    for name, n in claims_by_account.items():
+        if name in site_of:
+            totals[site_of[name]] += n
+    return totals
 
 
 def export_claims(portal: RunningPortal, path: Path) -> Path:
@@ -102,8 +178,8 @@ def export_claims(portal: RunningPortal, path: Path) -> Path:
 
 
 def credentials(account: PortalAccount) -> Credentials:
-    """The fake portal's synthetic account for this portal."""
-    found = next(a for a in DEFAULT_ACCOUNTS if a.portal == account.prefix)
+    """The fake portal's synthetic account for this portal account."""
+    found = next(a for a in DEFAULT_ACCOUNTS if a.portal == account.prefix and a.username == account.username)
     answers = (
         {found.security_question: found.security_answer} if found.security_question and found.security_answer else {}
     )

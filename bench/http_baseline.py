@@ -1,23 +1,41 @@
-"""The lower bound: the requests a browser makes for a login and each claim check, with no browser.
+"""The lower bound: the work the worker does to check every claim, as plain HTTP requests with no browser.
 
     python -m bench.http_baseline --portal-url URL --claims-csv FILE --out result.json
 
-One httpx session per portal account logs in once (the clearinghouse's TOTP code is usable
-once, so once is all it gets) and then asks for every claim of that portal, one after the
-other, exactly as the portal adapters' pages do: the search page, the search (the JSON API on
-the clearinghouse, a GET or POST form elsewhere) and the claim's detail page. Redirects are
-followed as a browser follows them. Styles and scripts are not fetched: nothing is rendered.
-It writes the requests of its login and first claim per portal, to compare with the browser's.
+Per portal account (4: one per payer), one httpx session logs in once (the clearinghouse's TOTP
+code is usable once, so once is all it gets), reads the portal's claim list for each calendar
+month that holds one of its claims' service dates, every page of it, and then opens each of its
+claims' detail page by the link the list gives (a claim the lists do not show is "not on file").
+That is what the worker does once it reads claims in bulk (issue 21). Accounts are worked one
+after the other: one session at a time. Redirects are followed as a browser follows them;
+styles and scripts are not fetched (nothing is rendered).
+
+The lists (a 404 from one stops the run and names the endpoint):
+  - Unity: GET claims/export.csv?dos_from&dos_to&status=&account= (CSV; the detail page is
+    claims/detail/{Claim Number});
+  - Summit: GET claim-status/results?serviceFrom&serviceTo&page=N (HTML, 50 rows a page, a
+    `sx-pager-next` link while there are more; each row's "View claim" link is the detail page;
+    at most 93 days);
+  - Lakeshore: GET claims/list?dosFrom&dosTo&page=N (HTML, 25 rows a page, a "Next" link while
+    there are more; the TCN cell links to the detail page; at most 31 days).
+
+Compared with the browser (bench.naive --record): only the login requests. The naive script still
+searches claim by claim, and the worker no longer does, so their per-claim requests are not the
+same work and comparing them would say nothing; a login is the same work both ways, request for request.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import html
+import io
 import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,14 +44,23 @@ import pyotp
 
 from bench.fake import PORTAL_OF_PAYER, PORTALS, PortalAccount, base_url, credentials
 from flows.claim_import import ClaimRecord, read_claims_csv
+from portals.base import date_ranges
 
 RequestLine = tuple[str, str]  # (method, path)
+Listed = dict[str, str]  # claim id (patient account / control number) -> its detail page's address
 US_DATE = "%m/%d/%Y"
 TIMEOUT_S = 30
+MAX_PAGES = 1000  # of one list: a pager that never ends is a bug, not a long list
+MAX_DAYS = {"summit": 93, "unity": 366, "lakeshore": 31}  # the longest range each list takes
+NextLink = Callable[[str], str | None]  # a list page -> its next page's link, or None on the last
+
+
+class ListMissing(RuntimeError):
+    """A portal answered 404 for its claim list: this fake portal does not have it (yet)."""
 
 
 class Session:
-    """One portal account's HTTP session; `check` returns the detail page's path, or None (not on file)."""
+    """One portal account's HTTP session."""
 
     def __init__(self, portal_url: str, account: PortalAccount) -> None:
         self.account, self.base = account, base_url(portal_url, account)
@@ -50,8 +77,22 @@ class Session:
     def post(self, path: str, form: dict[str, str]) -> httpx.Response:
         return self.client.post(f"{self.base}/{path}", data=form).raise_for_status()
 
+    def listing(self, url: str | httpx.URL, params: dict[str, str] | None = None) -> httpx.Response:
+        """One page of a claim list; a clear error when the portal has no such list or sent us to sign in."""
+        response = self.client.get(url, params=params)
+        path = urlsplit(str(response.request.url)).path
+        if response.status_code == 404:
+            raise ListMissing(
+                f"{self.account.name}: GET {path} answered 404: this fake portal has no such claim list "
+                "(issue 21 adds it); the lower bound reads claims from the lists only"
+            )
+        response.raise_for_status()
+        if path.endswith("/login"):
+            raise RuntimeError(f"{self.account.name}: the claim list {path} sent the session to sign in again")
+        return response
+
     def login(self) -> None:
-        login, creds = LOGINS[self.account.name], credentials(self.account)
+        login, creds = LOGINS[self.account.site], credentials(self.account)
         login(
             self,
             creds.username,
@@ -60,17 +101,19 @@ class Session:
             next(iter(creds.security_answers.values()), ""),
         )
 
-    def check(self, record: ClaimRecord) -> str | None:
-        detail = SEARCHES[self.account.name](self, record)
-        if detail is None:
-            return None
-        page = self.client.get(httpx.URL(self.base).join(detail)).raise_for_status()
+    def list_claims(self, start: date, end: date) -> Listed:
+        listed: Listed = {}
+        for first, last in date_ranges(start, end, MAX_DAYS[self.account.site]):
+            listed.update(LISTS[self.account.site](self, first, last))
+        return listed
+
+    def open_detail(self, record: ClaimRecord, address: str) -> None:
+        page = self.client.get(address).raise_for_status()
         if record.claim_id not in page.text:
             raise RuntimeError(f"{self.account.name}: the detail page of {record.claim_id} does not show it")
-        return detail
 
 
-# --- per portal: the login and the search, as the adapters' pages do them -----------------------
+# --- per portal: the login, as the adapters' pages do it --------------------------------------------
 
 
 def _summit_login(s: Session, username: str, password: str, totp_secret: str, _answer: str) -> None:
@@ -91,85 +134,156 @@ def _lakeshore_login(s: Session, username: str, password: str, _totp: str, answe
     s.post("security", {"answer": answer})  # -> GET menu
 
 
-def _summit_search(s: Session, r: ClaimRecord) -> str | None:
-    s.get("claim-status")
-    found = s.get(
-        "api/claim-status/search",
-        payerId=r.payer_id,
-        memberId=r.member_id,
-        serviceFrom=r.dos_from.isoformat(),
-        serviceTo=r.dos_to.isoformat(),
-        providerNpi=r.rendering_npi,
-        patientControlNumber="",
-    ).json()
-    return next((c["detailUrl"] for c in found["claims"] if c["patientControlNumber"] == r.claim_id), None)
+# --- per portal: one range of its claim list -------------------------------------------------------
+
+UNITY_COLUMNS = ("Claim Number", "Patient Account Number")
 
 
-def _unity_search(s: Session, r: ClaimRecord) -> str | None:
-    s.get("claims")
-    results = s.get(
-        "claims/results",
-        dos_from=r.dos_from.strftime(US_DATE),
-        dos_to=r.dos_to.strftime(US_DATE),
-        status="",
-        account=r.claim_id,
-        member_id="",
+def _unity_list(s: Session, start: date, end: date) -> Listed:
+    response = s.listing(
+        f"{s.base}/claims/export.csv",
+        {"dos_from": start.strftime(US_DATE), "dos_to": end.strftime(US_DATE), "status": "", "account": ""},
     )
-    return _detail_link(results.text, r.claim_id)
+    reader = csv.DictReader(io.StringIO(response.text))
+    missing = [c for c in UNITY_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RuntimeError(f"{s.account.name}: the claims CSV has no columns {missing}")
+    return {
+        row["Patient Account Number"].strip(): f"{s.base}/claims/detail/{row['Claim Number'].strip()}" for row in reader
+    }
 
 
-def _lakeshore_search(s: Session, r: ClaimRecord) -> str | None:
-    s.get("claims/inquiry")
-    results = s.post(
-        "claims/inquiry",
-        {
-            "providerNpi": r.rendering_npi,
-            "recipientId": r.member_id,
-            "dosFrom": r.dos_from.strftime(US_DATE),
-            "dosTo": r.dos_to.strftime(US_DATE),
-            "patientControlNo": r.claim_id,
-            "tcn": "",
-        },
+def _summit_list(s: Session, start: date, end: date) -> Listed:
+    first = s.listing(
+        f"{s.base}/claim-status/results",
+        {"serviceFrom": start.isoformat(), "serviceTo": end.isoformat(), "page": "1"},
     )
-    return _detail_link(results.text, r.claim_id)
+    return _paged(s, first, _summit_next, re.compile(r"View claim", re.I))
 
 
-def _detail_link(page: str, claim_id: str) -> str | None:
-    """The detail link in the results row that shows `claim_id` as its own cell."""
-    for row in page.split("<tr")[1:]:
-        if re.search(rf">\s*{re.escape(claim_id)}\s*<", row):
-            link = re.search(r'href="([^"]*detail[^"]*)"', row)
-            if link:
-                return html.unescape(link.group(1))
+def _lakeshore_list(s: Session, start: date, end: date) -> Listed:
+    first = s.listing(
+        f"{s.base}/claims/list",
+        {"dosFrom": start.strftime(US_DATE), "dosTo": end.strftime(US_DATE), "page": "1"},
+    )
+    return _paged(s, first, _lakeshore_next, None)
+
+
+def _paged(s: Session, response: httpx.Response, next_link: NextLink, link_text: re.Pattern[str] | None) -> Listed:
+    """Every page of an HTML list, from the first one, following its next link."""
+    listed: Listed = {}
+    for _ in range(MAX_PAGES):
+        listed.update(
+            {claim: str(response.url.join(href)) for claim, href in row_links(response.text, link_text).items()}
+        )
+        href = next_link(response.text)
+        if href is None:
+            return listed
+        response = s.listing(response.url.join(href))
+    raise RuntimeError(f"{s.account.name}: the claim list still had a next page after {MAX_PAGES}")
+
+
+_TAG = re.compile(r"<[^>]+>")
+_CELL = re.compile(r"<t[dh]\b[^>]*>(.*?)</t[dh]>", re.S | re.I)
+_LINK = re.compile(r'<a\b[^>]*href="([^"]*)"[^>]*>(.*?)</a>', re.S | re.I)
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(_TAG.sub("", fragment)).strip()
+
+
+def row_links(page: str, link_text: re.Pattern[str] | None) -> Listed:
+    """Per table row: each cell's text -> the row's detail link (the link whose text matches `link_text`,
+    else the first link to a detail page). The caller keeps the cells that are claim ids it knows."""
+    found: Listed = {}
+    for row in re.split(r"<tr\b", page, flags=re.I)[1:]:
+        row = row.split("</tr>", 1)[0]
+        links = [(html.unescape(href), _text(text)) for href, text in _LINK.findall(row)]
+        chosen = next(
+            (href for href, text in links if (link_text.search(text) if link_text else "detail" in href.lower())),
+            None,
+        )
+        if chosen is None:
+            continue
+        for cell in _CELL.findall(row):
+            text = _text(cell)
+            if text:
+                found.setdefault(text, chosen)
+    return found
+
+
+def _summit_next(page: str) -> str | None:
+    for tag in re.findall(r"<a\b[^>]*>", page, re.I):
+        classes = re.search(r'class="([^"]*)"', tag)
+        href = re.search(r'href="([^"]*)"', tag)
+        if classes and "sx-pager-next" in classes.group(1).split() and href:
+            return html.unescape(href.group(1))
+    return None
+
+
+def _lakeshore_next(page: str) -> str | None:
+    for href, text in _LINK.findall(page):
+        if re.match(r"next\b", _text(text), re.I):
+            return html.unescape(href)
     return None
 
 
 LOGINS = {"summit": _summit_login, "unity": _unity_login, "lakeshore": _lakeshore_login}
-SEARCHES = {"summit": _summit_search, "unity": _unity_search, "lakeshore": _lakeshore_search}
+LISTS = {"summit": _summit_list, "unity": _unity_list, "lakeshore": _lakeshore_list}
 
 
 # --- the run --------------------------------------------------------------------------------------
 
 
+def months(records: list[ClaimRecord]) -> list[tuple[date, date]]:
+    """The calendar months (first day, last day) that hold any of the claims' service dates, in order."""
+    found: set[date] = set()
+    for record in records:
+        month = record.dos_from.replace(day=1)
+        while month <= record.dos_to:
+            found.add(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+    return [(m, (m + timedelta(days=32)).replace(day=1) - timedelta(days=1)) for m in sorted(found)]
+
+
+def check_account(session: Session, records: list[ClaimRecord], outcomes: Counter[str]) -> list[RequestLine]:
+    """Log in, read the lists, open each listed claim; returns the login's requests."""
+    session.login()
+    login = session.recorded or []
+    session.recorded = None
+    wanted = {r.claim_id for r in records}
+    listed: Listed = {}
+    for start, end in months(records):
+        listed.update({claim: link for claim, link in session.list_claims(start, end).items() if claim in wanted})
+    for record in records:
+        address = listed.get(record.claim_id)
+        if address is None:
+            outcomes["not on file"] += 1
+            continue
+        session.open_detail(record, address)
+        outcomes["found"] += 1
+    return login
+
+
 def run(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]:
-    """Every claim, portal by portal; the requests of each portal's login and first claim are kept."""
-    first_claim: dict[str, list[RequestLine]] = {}
+    """Every claim, account by account; the requests of each account's login are kept."""
+    logins: dict[str, list[RequestLine]] = {}
     outcomes: Counter[str] = Counter()
+    claims_by_account: Counter[str] = Counter()
     started = time.monotonic()
     for account in PORTALS:
+        mine = [r for r in records if PORTAL_OF_PAYER[r.payer_id] is account]
+        claims_by_account[account.name] = len(mine)
         session = Session(portal_url, account)
         with session.client:
-            session.login()
-            for record in (r for r in records if PORTAL_OF_PAYER[r.payer_id] is account):
-                outcomes["found" if session.check(record) else "not on file"] += 1
-                if session.recorded is not None:
-                    first_claim[account.name], session.recorded = session.recorded, None
+            logins[account.name] = check_account(session, mine, outcomes)
     return {
         "claims": len(records),
         "seconds": time.monotonic() - started,
         "outcomes": dict(outcomes),
         "errors": 0,
-        "requests": first_claim,
+        "claims_by_account": dict(claims_by_account),
+        "login_requests": logins,
     }
 
 

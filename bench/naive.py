@@ -3,9 +3,11 @@
     python -m bench.naive --portal-url URL --claims-csv FILE --sample 30 --out result.json
 
 checks an evenly spread sample of the export (each payer gets its share) with the same portal
-adapters the worker uses, one new Chromium per claim. The bench measures its process tree.
-With --record it checks the first claim of each portal instead and writes the requests the
-browser made, to compare with bench.http_baseline's list.
+adapters the worker uses, one new Chromium per claim, searching for it as a person would. The
+bench measures its process tree. With --record it checks the first claim of each portal account
+instead and writes the requests the browser made, its login's apart from its claim's: the bench
+compares the login's with bench.http_baseline's (which reads claim lists, not searches, so only
+the login is the same work).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def check_one(
     portal_url: str,
     record: ClaimRecord,
     on_request: Callable[[Request], None] | None = None,
+    on_login: Callable[[], None] | None = None,
 ) -> str:
     """A fresh browser, a login, one claim, the browser closed; returns the 277 category found."""
     account = PORTAL_OF_PAYER[record.payer_id]
@@ -68,6 +71,8 @@ def check_one(
             page, portal=account.name, base_url=base_url(portal_url, account), credentials=credentials(account)
         )
         adapter.login()  # a fresh browser has no session: probing for one first could only fail
+        if on_login is not None:
+            on_login()
         try:
             return adapter.claim_status(query_of(record)).category_code
         except ClaimNotFound:
@@ -100,25 +105,31 @@ def run_sample(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]
         "seconds": seconds,
         "outcomes": dict(outcomes),
         "errors": sum(n for outcome, n in outcomes.items() if outcome.startswith("error")),
+        "claims_by_account": dict(Counter(PORTAL_OF_PAYER[r.payer_id].name for r in records)),
     }
 
 
 def record_requests(portal_url: str, records: list[ClaimRecord]) -> dict[str, object]:
-    """The requests of a login and one claim check on each portal (its first claim in the export)."""
+    """The requests of a login and of one claim check on each portal account (its first claim in the export)."""
     chromium = find_chromium()
-    recorded: dict[str, list[RequestLine]] = {}
+    recorded: dict[str, dict[str, list[RequestLine]]] = {}
     with sync_playwright() as playwright:
         for account in PORTALS:
             first = next(r for r in records if PORTAL_OF_PAYER[r.payer_id] is account)
             lines: list[RequestLine] = []
+            logged_in: list[int] = []  # how many requests the login made
 
             def note(request: Request, lines: list[RequestLine] = lines) -> None:
                 line = counted_request(portal_url, request)
                 if line is not None:
                     lines.append(line)
 
-            check_one(playwright, chromium, portal_url, first, note)
-            recorded[account.name] = lines
+            def login_done(lines: list[RequestLine] = lines, logged_in: list[int] = logged_in) -> None:
+                logged_in.append(len(lines))
+
+            check_one(playwright, chromium, portal_url, first, note, login_done)
+            split = logged_in[0] if logged_in else len(lines)
+            recorded[account.name] = {"login": lines[:split], "claim": lines[split:]}
     return {"requests": recorded}
 
 

@@ -113,7 +113,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         portal = fake.start(args.claims)
         stack.callback(portal.stop)
-        fake.prepare(portal, args.latency_ms)
+        mark = fake.prepare(portal, args.latency_ms)
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pw-soak-")))
         claims_csv = fake.export_claims(portal, root / "claims.csv")
         claims = sum(1 for _ in claims_csv.open()) - 1
@@ -134,7 +134,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         )
         finished = finish_times(engine)
         chromium_after = chromium_processes()
-        served = fake.served(portal)
+        served = fake.served(portal, mark)
     rows = tenths(measured, spawned, finished) if finished else []
     return {
         "settings": {
@@ -148,6 +148,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         "timed_out": measured.timed_out,
         "wall_s": round(measured.wall_s, 1),
         "pages_loaded": served.total_requests,
+        "peak_tree_pss_mb": round(measured.usage.peak_pss_mb),
         "peak_tree_rss_mb": round(measured.usage.peak_rss_mb),
         "tenths": rows,
         "worker_rss_growth": growth(rows, "worker_rss_mb"),

@@ -55,7 +55,7 @@ def _states(engine: Engine) -> Counter[str]:
         rows = session.exec(
             select(Task.state, func.count()).where(col(Task.kind) == CLAIM_STATUS).group_by(col(Task.state))
         )
-        return Counter({state: count for state, count in rows.all()})
+        return Counter({state: int(count) for state, count in rows.all()})
 
 
 def all_checked(engine: Engine, claims: int) -> bool:

@@ -101,9 +101,12 @@ class SessionUse:
     last_request_at: str | None = None
 
 
-# Accounts that exist from the start, so the demo and tests can log in. Synthetic.
+# Accounts that exist from the start, so the demo and tests can log in. Synthetic. The clearinghouse has
+# two, as a practice with a login per payer would (the bench gives each payer its own session, so one
+# runner per payer can work at once); tests pick the first of each portal.
 DEFAULT_ACCOUNTS: tuple[Account, ...] = (
     Account("clearinghouse", "demo.biller", "Clear-Demo-Pass-1", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    Account("clearinghouse", "demo.biller2", "Clear-Demo-Pass-2", totp_secret="GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
     Account("commercial", "demo.biller", "Unity-Demo-Pass-1"),
     Account(
         "medicaid",
