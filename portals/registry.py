@@ -60,7 +60,14 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
         "lakeshore_medicaid": AdapterEntry(
             "portals.lakeshore_medicaid:LakeshoreMedicaidAdapter",
             frozenset(
-                {AuthorizationLookup, MemberAuthorizations, EnrollmentLookup, EligibilityInquiry, AuthRequestSubmission}
+                {
+                    ClaimList,
+                    AuthorizationLookup,
+                    MemberAuthorizations,
+                    EnrollmentLookup,
+                    EligibilityInquiry,
+                    AuthRequestSubmission,
+                }
             ),
         ),
     }

@@ -44,6 +44,7 @@ SHIPPED: dict[str, set[type]] = {
         AppealSubmission,
     },
     "lakeshore_medicaid": {
+        ClaimList,
         AuthorizationLookup,
         MemberAuthorizations,
         EnrollmentLookup,
