@@ -80,13 +80,15 @@ def run_demo(console: Console, data_dir: Path, claims_per_payer: int) -> None:
         key_file.chmod(0o600)
         os.environ[KEY_FILE_ENV] = str(key_file)
         store = open_store(data_dir)
-        demo_accounts = {}
+        demo_accounts: dict[str, Credentials] = {}
         for account in httpx.get(f"{portal.url}/admin/demo-accounts", timeout=10).json():
             answers = (
                 {account["security_question"]: account["security_answer"]} if account.get("security_question") else {}
             )
-            demo_accounts[DEMO_PORTALS[account["portal"]][0]] = Credentials(
-                account["username"], account["password"], account.get("totp_secret"), answers
+            # the portal's first account (the fake clearinghouse has a second, for the bench's fourth runner)
+            demo_accounts.setdefault(
+                DEMO_PORTALS[account["portal"]][0],
+                Credentials(account["username"], account["password"], account.get("totp_secret"), answers),
             )
         store.save_all(demo_accounts)
         console.print(f"Stored the demo accounts' credentials in {store.description}.", markup=False)
