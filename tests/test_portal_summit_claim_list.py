@@ -14,7 +14,7 @@ from fake_portal.data import Claim, Dataset, generate
 from fake_portal.launcher import RunningPortal
 from fake_portal.world import DEFAULT_ACCOUNTS
 from portals.base import Timeouts
-from portals.errors import LayoutChanged
+from portals.errors import ClaimNotFound, LayoutChanged
 from portals.summit_claims import ClaimListPage
 from portals.summit_exchange import SummitExchangeAdapter
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials, ListedClaim
@@ -196,6 +196,10 @@ def test_a_listed_claim_is_read_from_its_detail_page_without_a_search(page: Page
     with pytest.raises(LayoutChanged) as caught:  # a link that leads to another claim's page is refused
         adapter.claim_status(replace(query_for(other), detail_path=denied.detail_path))
     assert caught.value.page == "claim detail"
+
+    fake_portal.admin("faults/clearinghouse", {"id_drift": f"vanish:{claim.claim_id}"})
+    with pytest.raises(ClaimNotFound):  # the portal no longer has the claim its list linked
+        adapter.claim_status(replace(query_for(claim), detail_path=denied.detail_path))
 
 
 # --- a list that cannot be trusted, and an ended session -----------------------------------
