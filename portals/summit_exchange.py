@@ -3,9 +3,10 @@
 Pages, in the order a person meets them: sign-in (or "your password has expired",
 which stops the login), two-step verification, home, claim status search (its
 results come from a JSON call the page's JavaScript makes, so the adapter
-watches that call's HTTP status), claim detail,
-remittances (the ERA/835 files, downloaded with the browser's own cookies), and
-provider enrollment (one row per payer behind the exchange, with ERA/EFT enrollment).
+watches that call's HTTP status), the claim list and claim detail (their page
+objects are in portals/summit_claims.py), remittances (the ERA/835 files,
+downloaded with the browser's own cookies), and provider enrollment (one row
+per payer behind the exchange, with ERA/EFT enrollment).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import ClassVar
 
@@ -23,11 +24,9 @@ from playwright.sync_api import APIResponse, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from portals.balance import Entry, Line, Sheet
-from portals.base import BLANK, FaultPage, PortalAdapter, Timeouts
-from portals.capabilities import EligibilityInquiry, PayerEnrollments, RemittanceFiles
+from portals.base import BLANK, FaultPage, PortalAdapter, Timeouts, date_ranges
+from portals.capabilities import ClaimList, EligibilityInquiry, PayerEnrollments, RemittanceFiles
 from portals.errors import (
-    ClaimNotFound,
     LoginRejected,
     MfaRejected,
     MfaRequired,
@@ -38,26 +37,23 @@ from portals.errors import (
     RecordNotFound,
     SessionExpired,
 )
-from portals.identifiers import same_id
+from portals.identifiers import normal_id
 from portals.pages import PageObject
 from portals.summit_appeals import SummitAppeals
+from portals.summit_claims import LIST_MAX_DAYS, ClaimDetailPage, ClaimListPage, ClaimSearchPage
 from portals.summit_eligibility import summit_eligibility
 from portals.types import (
-    Adjustment,
     ClaimQuery,
     ClaimStatusResult,
     Credentials,
     EligibilityQuery,
     EligibilityResult,
     EnrollmentResult,
+    ListedClaim,
     RemittanceFile,
 )
 
 TOTP_STEP_S = 30
-GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
-CARC = re.compile(r"[A-Z0-9]{1,4}")
-RARC = re.compile(r"[A-Z]{1,2}\d{1,4}")
-CATEGORY_CODE = re.compile(r"([A-Z]\d{1,2})\b")
 
 
 class LoginPage(PageObject["SummitExchangeAdapter"]):
@@ -133,175 +129,6 @@ class DashboardPage(PageObject["SummitExchangeAdapter"]):
     NAME = "home"
     PATH = "dashboard"
     LANDMARK = "#dashboard"
-
-
-class ClaimSearchPage(PageObject["SummitExchangeAdapter"]):
-    NAME = "claim status search"
-    PATH = "claim-status"
-    LANDMARK = "#claim-search-form"
-    API_PATH = "api/claim-status/search"
-    PAYER = "#payer-id"
-    MEMBER = "#member-id"
-    DOS_FROM = "#service-from"
-    DOS_TO = "#service-to"
-    NPI = "#provider-npi"
-    SEARCH = "#search-claims"
-
-    def open(self) -> ClaimSearchPage:
-        return self.visit()
-
-    def search(self, query: ClaimQuery) -> SearchResults:
-        payer = self.required(self.PAYER, "payer list")
-        if payer.locator(f'option[value="{query.payer_id}"]').count() == 0:
-            raise self.changed(f"payer {query.payer_id} is not in its payer list")
-        payer.select_option(query.payer_id)
-        self.required(self.MEMBER, "member ID field").fill(query.member_id)
-        self.required(self.DOS_FROM, "service date from field").fill(query.dos_from.isoformat())
-        self.required(self.DOS_TO, "service date to field").fill(query.dos_to.isoformat())
-        self.required(self.NPI, "NPI field").fill(query.rendering_npi)
-        button = self.required(self.SEARCH, "search button")
-        self.adapter.call_json_api(self.API_PATH, button.click, page_name=self.NAME)
-        return SearchResults(self.adapter)
-
-
-class SearchResults(PageObject["SummitExchangeAdapter"]):
-    """The results table the page's JavaScript draws from the JSON answer."""
-
-    NAME = "claim status results"
-    TABLE = "#search-results table.results-table"
-    EMPTY = "#search-results .no-results"
-    VIEW_LINK = "a.view-claim"
-    COLUMNS: ClassVar[list[str]] = [
-        "Patient Control #",
-        "Payer Claim #",
-        "Patient",
-        "Service Dates",
-        "Billed",
-        "Status",
-        "Action",
-    ]
-    PCN_COLUMN = 0
-
-    def landmark(self) -> Locator:
-        return self.find(self.TABLE).or_(self.find(self.EMPTY))
-
-    def detail_link_for(self, claim_id: str) -> str:
-        self.expect()
-        if self.shows(self.EMPTY):
-            raise ClaimNotFound(self.adapter.portal, claim_id)
-        table = self.find(self.TABLE).first
-        self.require_headers(table.locator("thead th"), self.COLUMNS)
-        for row in table.locator("tbody tr").all():
-            cells = row.locator("td")
-            if cells.count() != len(self.COLUMNS):
-                raise self.changed("a result row has an unexpected number of cells")
-            if same_id(cells.nth(self.PCN_COLUMN).inner_text(), claim_id):
-                href = self.required(row.locator(self.VIEW_LINK), "'View claim' link").get_attribute("href")
-                if not href:
-                    raise self.changed("'View claim' link has no address")
-                return href
-        raise ClaimNotFound(self.adapter.portal, claim_id)
-
-
-class ClaimDetailPage(PageObject["SummitExchangeAdapter"]):
-    NAME = "claim detail"
-    LANDMARK = "#claim-detail"
-    PCN = "#claim-pcn"
-    PAYER_CLAIM = "#claim-payer-number"
-    CATEGORY = "#claim-category"
-    STATUS_CODE = "#claim-status-code"
-    STATUS_TEXT = "#claim-status-text"
-    EFFECTIVE = "#claim-effective-date"
-    BILLED = "#claim-billed"
-    ALLOWED = "#claim-allowed"
-    PAID = "#claim-paid"
-    CHECK = "#claim-check"
-    PAYMENT_DATE = "#claim-payment-date"
-    PATIENT_RESPONSIBILITY = "#claim-patient-resp"
-    LINES = "#service-lines"
-    LINE_COLUMNS: ClassVar[list[str]] = ["Line", "Procedure", "Units", "Charge"]
-    ADJUSTMENTS = "#claim-adjustments"
-    NEXT_PAGE = "a.sx-pager-next"  # the adjustments of a long claim, a page at a time
-    ADJUSTMENT_COLUMNS: ClassVar[list[str]] = [
-        "Line",
-        "Procedure",
-        "Group",
-        "Reason (CARC)",
-        "Amount",
-        "Remarks (RARC)",
-    ]
-    CLAIM_LEVEL_LINE = "Claim"
-
-    def open(self, href: str) -> ClaimDetailPage:
-        self.adapter.goto(self.adapter.portal_path(self.NAME, href))
-        return self.expect()
-
-    def read(self, claim_id: str) -> ClaimStatusResult:
-        if not same_id(self.text(self.PCN, "patient control number"), claim_id):
-            raise self.changed(f"it shows another claim than {claim_id}")
-        category = CATEGORY_CODE.match(self.text(self.CATEGORY, "status category"))
-        if category is None:
-            raise self.changed("status category has no 277 category code")
-        status_text = self.text(self.STATUS_TEXT, "status text")
-        if not status_text:
-            raise self.changed("status text is empty")
-        billed = self.money(self.text(self.BILLED, "billed amount"), "billed amount")
-        paid = self.money(self.text(self.PAID, "paid amount"), "paid amount")
-        patient = self.money(self.text(self.PATIENT_RESPONSIBILITY, "patient responsibility"), "patient responsibility")
-        lines = self._lines()
-        rows = self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table")
-        adjustments = tuple(self._adjustment(cells) for cells in rows)
-        entries = tuple(
-            Entry(a.group_code, a.amount, None if a.line_procedure is None else cells[0])
-            for a, cells in zip(adjustments, rows, strict=True)
-        )
-        self.require_balance(Sheet(billed, paid, entries, lines, patient), claim_id)
-        return ClaimStatusResult(
-            claim_id=claim_id,
-            category_code=category.group(1),
-            status_code=self._optional(self.STATUS_CODE, "status code"),
-            status_text=status_text,
-            status_date=self.day(self.text(self.EFFECTIVE, "effective date"), "effective date"),
-            payer_claim_number=self._optional(self.PAYER_CLAIM, "payer claim number"),
-            billed_amount=billed,
-            allowed_amount=self.money(self.text(self.ALLOWED, "allowed amount"), "allowed amount"),
-            paid_amount=paid,
-            check_number=self._optional(self.CHECK, "check/EFT number"),
-            payment_date=self.day(self.text(self.PAYMENT_DATE, "payment date"), "payment date"),
-            adjustments=adjustments,
-        )
-
-    def _lines(self) -> tuple[Line, ...]:
-        """Each service line's charge, for the balance check (every tbody of the table)."""
-        lines = []
-        for row in self.table_rows(self.required(self.LINES, "service lines table"), self.LINE_COLUMNS):
-            charge = self.money(row.cells["Charge"], "line charge")
-            if charge is None:
-                raise self.changed("a service line has no charge")
-            lines.append(Line(row.cells["Line"], charge))
-        return tuple(lines)
-
-    def _adjustment_rows(self) -> list[list[str]]:
-        table = self.required(self.ADJUSTMENTS, "adjustments table")
-        self.require_headers(table.locator("thead th"), self.ADJUSTMENT_COLUMNS)
-        return [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
-
-    def _adjustment(self, cells: list[str]) -> Adjustment:
-        if len(cells) != len(self.ADJUSTMENT_COLUMNS):
-            raise self.changed("an adjustment row has an unexpected number of cells")
-        line, procedure, group, carc, amount_text, rarc_text = cells
-        rarcs = () if rarc_text in BLANK else tuple(re.split(r"[,\s]+", rarc_text))
-        if group not in GROUP_CODES or not CARC.fullmatch(carc) or not all(RARC.fullmatch(r) for r in rarcs):
-            raise self.changed("an adjustment row has no valid group/CARC/RARC codes")
-        amount = self.money(amount_text, "adjustment amount")
-        if amount is None:
-            raise self.changed("an adjustment row has no amount")
-        claim_level = line == self.CLAIM_LEVEL_LINE or procedure in BLANK
-        return Adjustment(group, carc, amount, rarcs, None if claim_level else procedure)
-
-    def _optional(self, selector: str, what: str) -> str | None:
-        text = self.text(selector, what)
-        return None if text in BLANK else text
 
 
 class RemittanceNotFound(PortalError):
@@ -453,7 +280,9 @@ class EnrollmentPage(PageObject["SummitExchangeAdapter"]):
         )
 
 
-class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments, EligibilityInquiry, SummitAppeals):
+class SummitExchangeAdapter(
+    PortalAdapter, ClaimList, RemittanceFiles, PayerEnrollments, EligibilityInquiry, SummitAppeals
+):
     kind = "summit_exchange"
     fault_pages = (
         FaultPage("text=/scheduled maintenance/i", PortalUnavailable, "portal is down for scheduled maintenance"),
@@ -487,9 +316,24 @@ class SummitExchangeAdapter(PortalAdapter, RemittanceFiles, PayerEnrollments, El
         DashboardPage(self).expect()
 
     def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
-        results = ClaimSearchPage(self).open().search(query)
-        href = results.detail_link_for(query.claim_id)
-        return ClaimDetailPage(self).open(href).read(query.claim_id)
+        path = query.detail_path
+        if path is None:  # no list linked it: search for it, as a person would
+            results = ClaimSearchPage(self).open().search(query, self.call_json_api)
+            path = results.detail_path_for(query.claim_id)
+        return ClaimDetailPage(self).open(path, query.claim_id).read(query.claim_id)
+
+    def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
+        """Every claim whose service dates overlap the range, from the claim list (every page of each range of
+        at most 93 days it allows), each with its detail page; a claim two ranges both list is listed once."""
+
+        def listed() -> list[ListedClaim]:
+            rows: dict[str, ListedClaim] = {}
+            for start, end in date_ranges(dos_from, dos_to, LIST_MAX_DAYS):
+                for row in ClaimListPage(self).listed(start, end):
+                    rows.setdefault(normal_id(row.claim_id), row)
+            return list(rows.values())
+
+        return self.with_one_relogin(listed)
 
     def list_remittances(self) -> list[RemittanceFile]:
         """The ERA (835) files on offer, newest first; a session that expired gets one fresh login."""

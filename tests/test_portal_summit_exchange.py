@@ -22,7 +22,8 @@ from portals.errors import (
     RateLimited,
     SessionExpired,
 )
-from portals.summit_exchange import ClaimSearchPage, SummitExchangeAdapter
+from portals.summit_claims import ClaimSearchPage
+from portals.summit_exchange import SummitExchangeAdapter
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, Credentials
 
 pytestmark = pytest.mark.browser
@@ -225,7 +226,7 @@ def test_session_expired_on_the_search_call(page: Page, fake_portal: RunningPort
     search = ClaimSearchPage(adapter).open()
     fake_portal.admin("sessions/expire", {})
     with pytest.raises(SessionExpired):
-        search.search(query_for(claim_where("paid", "F1")))
+        search.search(query_for(claim_where("paid", "F1")), adapter.call_json_api)
 
 
 # --- layout changes and faults ----------------------------------------------------
@@ -257,7 +258,7 @@ def test_rate_limited_search_call(page: Page, fake_portal: RunningPortal) -> Non
     search = ClaimSearchPage(adapter).open()
     fake_portal.admin("faults/clearinghouse", {"rate_limited": True})
     with pytest.raises(RateLimited) as caught:  # the page loaded; its JSON call got the 429
-        search.search(query_for(claim_where("paid", "F1")))
+        search.search(query_for(claim_where("paid", "F1")), adapter.call_json_api)
     assert caught.value.retry_after is not None
     with pytest.raises(RateLimited):
         adapter.claim_status(query_for(claim_where("paid", "F1")))
