@@ -41,7 +41,7 @@ ADAPTERS: Mapping[str, AdapterEntry] = MappingProxyType(
     {
         "summit_exchange": AdapterEntry(
             "portals.summit_exchange:SummitExchangeAdapter",
-            frozenset({RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission}),
+            frozenset({ClaimList, RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission}),
         ),
         "unity_health": AdapterEntry(
             "portals.unity_health:UnityHealthAdapter",

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What each shipped adapter can do beyond claim status: what planners will queue for its portals.
 SHIPPED: dict[str, set[type]] = {
-    "summit_exchange": {RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission},
+    "summit_exchange": {ClaimList, RemittanceFiles, PayerEnrollments, EligibilityInquiry, AppealSubmission},
     "unity_health": {
         ClaimList,
         AuthorizationLookup,
