@@ -39,8 +39,6 @@ from store.observations import latest_observation, mark_checked
 
 log = structlog.get_logger(__name__)
 
-# Fewer claims than this in a batch, and no list read yet: their own pages cost less than the list.
-BULK_MIN_CLAIMS = 3
 # A list read this recently answers for a claim as well as one read now.
 LIST_MAX_AGE = timedelta(minutes=15)
 # Claims still waiting on the payer: their detail shows no adjustments the list would miss.
@@ -91,7 +89,7 @@ class ClaimListing:
         self.skipped = 0  # claims the listing answered for
 
     def row_for(self, claim: Claim) -> ListedClaim | None:
-        """What the portal's list shows of `claim`, or None (no list, a small batch, or not on the list)."""
+        """What the portal's list shows of `claim`, or None (the portal has no list, or it does not show the claim)."""
         if self.portal is None:
             return None
         if not self._read:
@@ -116,13 +114,12 @@ class ClaimListing:
         self.skipped += 1
 
     def _read_months(self, portal: ClaimListPortal) -> None:
-        """Read the batch's months not read lately, consecutive months in one call (the adapter splits it)."""
+        """Read the batch's months not read lately, consecutive months in one call (the adapter splits it). Even
+        for one claim: a list page and the claim's own page cost no more than a search's pages and that page."""
         with session_scope(self.engine) as session:
             claims = list_claims(session, claim_ids=self.claim_ids)
         needed = sorted({m for c in claims for m in months_of(c.dos_from, c.dos_to)})
         stale = [m for m in needed if self.lists.fresh(portal.portal, m) is None]
-        if not stale or (len(stale) == len(needed) and len(claims) < BULK_MIN_CLAIMS):
-            return
         for run in consecutive(stale):
             rows = portal.list_claims(run[0], month_end(run[-1]))
             self.lists.keep(portal.portal, run, {normal_id(row.claim_id): row for row in rows})

@@ -86,6 +86,61 @@ def test_unchanged_claims_open_no_page_and_changed_ones_open_only_their_detail(w
     assert sum(second_day.values()) < rechecked  # far under a page per claim checked
 
 
+# Per portal (config name): its fake portal prefix, how a claim's detail page is addressed, and the
+# requests of one search for a claim (Lakeshore's inquiry is a GET of the form and its POST).
+PAGES = {
+    "unity": ("commercial", lambda path: path.startswith("claims/detail/"), {"claims/results": 1}),
+    "summit": ("clearinghouse", lambda path: path.startswith("claims/"), {"api/claim-status/search": 1}),
+    "lakeshore": ("medicaid", lambda path: path == "claims/detail", {"claims/inquiry": 2}),
+}
+
+
+def portal_pages(ws: Workspace) -> dict[str, dict[str, int]]:
+    by_path = ws.portal.admin("state")["requests_by_path"]
+    return {portal: dict(by_path[prefix]) for portal, (prefix, _, _) in PAGES.items()}
+
+
+def observations(ws: Workspace) -> list[ClaimStatusObservation]:
+    with session(ws) as s:
+        return list(s.exec(select(ClaimStatusObservation)))
+
+
+@pytest.mark.browser
+def test_on_every_portal_a_detail_page_is_opened_only_for_a_claim_that_moved(workspace: Workspace) -> None:
+    configure(workspace)
+    import_claims(workspace)
+    clock = portal_clock(workspace)
+    later = sorted(c.adjudicated for c in workspace.truth.claims.values() if c.adjudicated > workspace.truth.start)
+    days = (later[0] - workspace.truth.start).days + 1  # a day on which some claims moved and others did not
+
+    with running(workspace, clock):
+        first_mark = utcnow()
+        wait_until(lambda: settled(workspace, first_mark), "the first day's checks are done")
+        first_day = portal_pages(workspace)
+        first_seen = observations(workspace)
+        clock.advance(days=days)
+        mark = utcnow()
+        wait_until(lambda: settled(workspace, mark), f"day {days}'s checks are done")
+    second_day = {p: since(after, first_day[p]) for p, after in portal_pages(workspace).items()}
+    moved = [o for o in observations(workspace) if o.id not in {seen.id for seen in first_seen}]
+    rechecked = [t for t in tasks(workspace) if t.enqueued_at > mark and t.kind == "claim_status"]
+
+    for portal, (_, is_detail, searches) in PAGES.items():
+        found = [o for o in first_seen if o.portal == portal and o.status != "not_on_file"]
+        not_found = [o for o in first_seen if o.portal == portal and o.status == "not_on_file"]
+        # the first day: each claim on the portal's list read once from its detail page, by the list's link;
+        # only a claim the list does not show is searched for
+        assert sum(n for path, n in first_day[portal].items() if is_detail(path)) == len(found), portal
+        for path, requests in searches.items():
+            assert first_day[portal].get(path, 0) == requests * len(not_found), portal
+        # the next time: a detail page for each claim that moved, none for the ones that did not
+        opened = sum(n for path, n in second_day[portal].items() if is_detail(path))
+        assert opened == len([o for o in moved if o.portal == portal and o.status != "not_on_file"]), portal
+        done = [t for t in rechecked if t.portal == portal and t.state == "done"]
+        assert len(done) > opened, f"{portal}: some claims were rechecked and had not moved"
+    assert moved, "some claims moved"
+
+
 def result(**changes: object) -> ClaimStatusResult:
     fields: dict[str, object] = {
         "claim_id": "PW1",
