@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -88,7 +89,7 @@ def test_unchanged_claims_open_no_page_and_changed_ones_open_only_their_detail(w
 
 # Per portal (config name): its fake portal prefix, how a claim's detail page is addressed, and the
 # requests of one search for a claim (Lakeshore's inquiry is a GET of the form and its POST).
-PAGES = {
+PAGES: dict[str, tuple[str, Callable[[str], bool], dict[str, int]]] = {
     "unity": ("commercial", lambda path: path.startswith("claims/detail/"), {"claims/results": 1}),
     "summit": ("clearinghouse", lambda path: path.startswith("claims/"), {"api/claim-status/search": 1}),
     "lakeshore": ("medicaid", lambda path: path == "claims/detail", {"claims/inquiry": 2}),
