@@ -3,15 +3,22 @@ memory limit, reaped when orphaned, never left behind."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+from sqlmodel import Session, select
 
+from store.models import ClaimStatusObservation
+from tests.conftest import Workspace
+from tests.run_support import configure, import_claims, running, settled, tasks, wait_until
+from worker.clock import utcnow
 from worker.runtime.browser import find_chromium, launch_options
 from worker.runtime.browser_host import BrowserHost, RecyclePolicy
 from worker.runtime.browser_slot import HostedSlot
@@ -57,6 +64,20 @@ def test_runner_threads_share_one_browser_each_in_a_context_of_its_own(host: Bro
     assert read == {n: f"runner {n} {n}" for n in range(3)}  # cookies stay in their own context
     assert contexts_at_once == [3, 3, 3] and host.launches == 1
     assert len(tagged_browsers(tmp_path)) == 1
+
+
+def test_an_unreadable_saved_session_signs_in_afresh_and_the_saved_one_is_whole_and_private(
+    host: BrowserHost, tmp_path: Path
+) -> None:
+    state_file = tmp_path / "sessions" / "unity.json"
+    state_file.parent.mkdir()
+    state_file.write_text("")  # what an older worker left when its browser died while saving
+    with host.context(state_file) as context:
+        context.add_cookies([{"name": "session", "value": "fresh", "url": "https://portal.example/"}])
+    saved = json.loads(state_file.read_text())
+    assert [c["value"] for c in saved["cookies"]] == ["fresh"]
+    assert state_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in state_file.parent.iterdir()] == ["unity.json"]  # no temporary file left beside it
 
 
 def test_the_browser_is_recycled_after_its_tasks_once_its_contexts_close(tmp_path: Path) -> None:
@@ -144,3 +165,27 @@ def test_chromium_orphaned_by_a_dead_worker_is_reaped_at_the_next_start(tmp_path
     finally:
         if orphan.poll() is None:
             orphan.kill()
+
+
+def test_a_browser_killed_mid_batch_is_relaunched_and_its_tasks_are_done_once(workspace: Workspace) -> None:
+    configure(workspace)
+    import_claims(workspace)
+    for prefix in ("commercial", "clearinghouse", "medicaid"):  # slow enough that the kill lands mid-batch
+        workspace.portal.admin(f"faults/{prefix}", {"latency_ms": 150})
+    started = utcnow()
+    with running(workspace) as worker:
+        wait_until(lambda: any(t.state == "done" for t in tasks(workspace)), "a first task is done")
+        assert worker.ctx is not None
+        host = worker.ctx.browser_host
+        in_hand = {t.id for t in tasks(workspace) if t.state == "leased"}
+        assert host.kill() >= 1
+        wait_until(lambda: settled(workspace, started), "every claim is checked")
+        launches = host.launches
+
+    assert in_hand and launches >= 2
+    claim_tasks = tasks(workspace, kind="claim_status")
+    assert claim_tasks and all(t.state == "done" for t in claim_tasks)
+    assert all(t.attempts == 1 for t in claim_tasks)  # handed back unworked, not counted as a failed attempt
+    with Session(workspace.engine) as session:
+        observed = Counter(o.claim_id for o in session.exec(select(ClaimStatusObservation)))
+    assert set(observed) == {t.target for t in claim_tasks} and set(observed.values()) == {1}  # each recorded once

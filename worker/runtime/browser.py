@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import shutil
 import subprocess
@@ -12,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NotRequired, TypedDict, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 import structlog
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from worker.runtime.private_files import write_private
 
 log = structlog.get_logger(__name__)
 
@@ -122,18 +125,27 @@ def open_browser(
 @contextmanager
 def account_context(browser: Browser, state_file: Path | None) -> Iterator[BrowserContext]:
     """A context for one portal account, reusing its saved login; saved back (0600) and closed after."""
-    storage = str(state_file) if state_file and state_file.exists() else None
-    context = browser.new_context(storage_state=storage, service_workers="block")
+    context = browser.new_context(storage_state=saved_login(state_file), service_workers="block")
     context.route(BLOCKED_RESOURCES, lambda route: route.abort())
     try:
         yield context
         if state_file:
-            state_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(state_file, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            os.close(fd)
-            context.storage_state(path=str(state_file))
+            # Whole or not at all: a browser killed while its state is read must not leave a file no login reads.
+            write_private(state_file, json.dumps(context.storage_state()).encode())
     finally:
         context.close()
+
+
+def saved_login(state_file: Path | None) -> Any:
+    """The account's saved cookies and storage, or None to sign in afresh when there is none or it is unreadable."""
+    if state_file is None or not state_file.exists():
+        return None
+    try:
+        return json.loads(state_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        log.warning("session_state_unreadable", error=type(exc).__name__)
+        state_file.unlink(missing_ok=True)
+        return None
 
 
 def in_a_thread_of_its_own(work: Callable[[], T]) -> T:

@@ -5,8 +5,6 @@ privately and atomically (temp file, fsync, rename; 0600) as packets/denial-ID.p
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +22,7 @@ from store.appeal_packets import packet_facts
 from store.db import session_scope
 from worker.runtime.browser import find_chromium, in_a_thread_of_its_own, open_browser
 from worker.runtime.evidence import evidence_dir
+from worker.runtime.private_files import write_private
 from worker.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -136,27 +135,6 @@ def _merge(plan: PacketPlan, printed: Sequence[bytes], attachments: Sequence[Pdf
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue(), len(writer.pages)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Whole or not at all: a temp file beside `path` (0600), fsynced, renamed over it, the folder synced."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def prepare_packet(
