@@ -67,6 +67,7 @@ class BrowserHost:
         self.choice, self.data_dir, self.policy = choice, data_dir, policy
         self.headless, self.extra_args = headless, extra_args
         self.launches = 0
+        self.generation = 0  # raised when the browser is killed or found dead: a context older than it is gone
         self.tasks_since_launch = 0
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -166,6 +167,7 @@ class BrowserHost:
         """The browser, launched when there is none or the last one died (host thread only)."""
         if self._browser is not None and not self._browser.is_connected():
             log.warning("browser_lost", runner=HOST)
+            self.generation += 1
             self._close_browser()
         if self._browser is None:
             assert self._playwright is not None  # set before the host thread takes any call
@@ -215,6 +217,7 @@ class BrowserHost:
 
     def kill(self) -> int:
         """From any thread: kill the browser's processes; every batch in it fails and hands its tasks back."""
+        self.generation += 1  # before the kill: a runner whose call fails with it must see why
         return kill_tree(self._processes())
 
     def close(self) -> None:

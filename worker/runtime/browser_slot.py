@@ -25,6 +25,12 @@ class BrowserSlot(Protocol):
     def recycle_if_due(self) -> str | None: ...
     def connected(self) -> bool: ...
     def kill(self) -> int: ...
+    def taken_away(self) -> bool: ...
+    def cut_off(self) -> bool: ...
+
+
+class BrowserLost(RuntimeError):
+    """The batch's browser went away under a task that was not at fault: the task and the rest go back unworked."""
 
 
 class HostedSlot:
@@ -34,11 +40,12 @@ class HostedSlot:
         self.host = host
         self._context: BrowserContext | None = None
         self._closing = False  # the watchdog already closed the context in hand
+        self._generation = 0  # the host's when the context in hand was opened
 
     @contextmanager
     def context(self, state_file: Path | None) -> Iterator[BrowserContext]:
         with self.host.context(state_file) as context:
-            self._context, self._closing = context, False
+            self._context, self._closing, self._generation = context, False, self.host.generation
             try:
                 yield context
             finally:
@@ -63,6 +70,16 @@ class HostedSlot:
             return 1
         return self.host.kill()
 
+    def taken_away(self) -> bool:
+        """Whether the browser died under the context in hand, or was killed for another runner's stuck task: then
+        a task's failure is no failure of that task's, nor of its portal's (a crash may surface as "could not load").
+        A task of this runner's that the watchdog ended did fail."""
+        return not self._closing and (self.host.generation != self._generation or not self.host.connected())
+
+    def cut_off(self) -> bool:
+        """Whether the watchdog ended the task in hand (its context closed, or the browser killed for it)."""
+        return self._closing
+
 
 class CallerSlot:
     """A browser the caller owns and drives from its own thread: used as it is, never launched or closed here."""
@@ -84,3 +101,9 @@ class CallerSlot:
 
     def kill(self) -> int:
         return 0
+
+    def taken_away(self) -> bool:
+        return False  # the caller's browser is never relaunched here: its tasks fail, to be retried and parked
+
+    def cut_off(self) -> bool:
+        return False  # the watchdog never ends work in a caller's browser (`kill`)

@@ -11,8 +11,11 @@ queue with the same runners) decides here. Four outcomes:
 - portal down (maintenance, HTTP 5xx, HTTP 429): the task is retried later; the circuit
   breaker pauses the whole portal after `run.breaker_failures` failures in a row, and at
   once for a 429 or a Retry-After, while the other portals go on.
-- transient (a timeout, a browser that died): retried with exponential backoff and jitter,
-  parked as failed after `run.max_attempts`.
+- transient (a timeout, a task the watchdog cut off past its deadline): retried with exponential
+  backoff and jitter, parked as failed after `run.max_attempts`.
+
+A browser that died under a task, or was killed for another runner's task, is no failure of the
+task's: the runner hands it back unworked (browser_slot.BrowserLost) before it gets here.
 """
 
 from __future__ import annotations
@@ -37,6 +40,14 @@ from worker.settings import CheckSettings, RunSettings
 NEEDS_A_PERSON_ERRORS = (LoginRejected, MfaRequired, MfaRejected)
 
 
+class TaskDeadlinePassed(RuntimeError):
+    """The watchdog ended a task that ran past `run.task_deadline_seconds` (a hung page or browser)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.message = f"the task ran past its deadline of {seconds:.0f} s and was cut off"
+        super().__init__(self.message)
+
+
 class Outcome(StrEnum):
     NEEDS_A_PERSON = "needs a person"
     LAYOUT_CHANGED = "layout changed"
@@ -56,10 +67,17 @@ def classify(exc: BaseException) -> Outcome:
 
 def error_text(exc: BaseException) -> str:
     """The error as stored and shown: type and the portal's words, never a browser's raw text."""
-    if isinstance(exc, PortalError):
+    if isinstance(exc, (PortalError, TaskDeadlinePassed)):
         return f"{type(exc).__name__}: {exc.message}"
     # Browser errors can echo what was typed: their details go to the scrubbed log only.
     return f"{type(exc).__name__}: unexpected browser error (details in the log)"
+
+
+def words(exc: BaseException) -> str:
+    """The failure as a person reads it in an alert: the portal's words, or what happened in the browser."""
+    if isinstance(exc, (PortalError, TaskDeadlinePassed)):
+        return exc.message
+    return f"{type(exc).__name__} in the browser"
 
 
 def retry_delay(attempts: int, run: RunSettings) -> timedelta:

@@ -35,10 +35,10 @@ from store.observations import mark_checked
 from store.tasks import Lease, LeasedTask
 from worker.clock import utcnow
 from worker.runtime import failures
-from worker.runtime.browser_slot import BrowserSlot, CallerSlot, HostedSlot
+from worker.runtime.browser_slot import BrowserLost, BrowserSlot, CallerSlot, HostedSlot
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import FailureTrace
-from worker.runtime.failures import Failure, Outcome
+from worker.runtime.failures import Failure, Outcome, TaskDeadlinePassed
 from worker.runtime.fence import LeaseFence, LeaseLost
 from worker.security.redaction import register_credentials
 
@@ -193,6 +193,8 @@ class Runner:
             batch.lost = True
             self.ctx.state_file(portal).unlink(missing_ok=True)
             log.warning("batch_finished", left=len(batch.remaining), lease_lost=True)
+        except BrowserLost as exc:
+            log.warning("batch_aborted", detail=str(exc), left=len(batch.remaining))
         except Exception:  # a browser that died under us: tasks go back, the next batch's context relaunches it
             log.exception("batch_aborted")
             self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)  # a browser that cannot start: no tight loop
@@ -252,7 +254,11 @@ class Runner:
                         keep_evidence=self.ctx.keep_evidence,
                         playbook=self.ctx.settings.playbook(),
                     )
-            except Exception as exc:  # noqa: BLE001  (classified below)
+            except Exception as exc:  # classified below
+                if self.slot.taken_away():  # still in batch.remaining: handed back with the rest, unworked
+                    raise BrowserLost(f"the browser went away during task {task.id}") from exc
+                if self.slot.cut_off():  # whatever the browser said as its page was torn away
+                    exc = TaskDeadlinePassed(self.ctx.settings.run.task_deadline_seconds)
                 batch.remaining.pop(0)
                 fence.ensure_held()  # a request the fence refused is no failure of the task's
                 if not self._failed(adapter, batch, task, exc, trace):
@@ -342,7 +348,7 @@ class Runner:
             task.target,
             outcome,
             failures.error_text(exc),
-            exc.message if isinstance(exc, PortalError) else f"{type(exc).__name__} in the browser",
+            failures.words(exc),
             rate_limited=isinstance(exc, RateLimited),
         )
         if task.kind == TaskKind.CLAIM_STATUS:
@@ -356,7 +362,7 @@ class Runner:
             assert isinstance(exc, PortalUnavailable)
             failure, goes_on = self._portal_down(batch, task, exc, failure)
         else:
-            goes_on = self.slot.connected()
+            goes_on = self.slot.connected() and not self.slot.cut_off()  # a cut-off batch's context is closed
             evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace) if goes_on else None
             failure = self._retry_or_park(task, replace(failure, evidence=evidence))
             log.error(
