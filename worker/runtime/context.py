@@ -57,7 +57,9 @@ class WorkerContext:
         self.browser_host = BrowserHost(
             chromium,
             data_dir=self.data_dir,
-            policy=RecyclePolicy(run.browser_recycle_tasks, run.browser_max_rss_mb),
+            # The limits are per runner, as when each had its own browser: in the shared one, their tasks and
+            # contexts add up (four runners at 200 would recycle it every 50 tasks each, draining all four).
+            policy=RecyclePolicy(run.browser_recycle_tasks * run.runners, run.browser_max_rss_mb * run.runners),
             headless=settings.browser.headless,
             extra_args=tuple(settings.browser.extra_args),
         )
