@@ -8,9 +8,12 @@
 - throughput(4) / (4 x throughput(1)) at least 0.8 while the bottleneck is the portals' latency.
   Whether it is: the worker tree's CPU seconds per wall second plus the fake portal's own (it runs
   on the same machine), against the cores this process may run on; and the whole machine's busy
-  share over the run (other load on a shared machine takes the cores too). When either reaches
-  CPU_BOUND_SHARE the run was CPU-bound, and the scaling target is not judged (the cores, not
-  the portals, set the pace).
+  share over the run (other load on a shared machine takes the cores too); and the worker's CPU
+  against the cores its runners can keep busy: a runner's work is serial (its Python waits for its
+  browser's page and the other way round), so one runner keeps at most about one core busy, and a
+  one-runner run at 0.98 CPU s per s on 2 cores was bound by its own CPU at 49% of the machine.
+  When any of them reaches CPU_BOUND_SHARE the run was CPU-bound, and the scaling target is not
+  judged (the cores, not the portals, set the pace).
 """
 
 from __future__ import annotations
@@ -69,14 +72,20 @@ class Bottleneck:
     worker_cpu_per_s: float  # the worker tree's CPU seconds per wall second (spawn to exit)
     portal_cpu_per_s: float  # the fake portal server's, over the same wall seconds
     busy_share: float  # (worker + portal) / cores
+    runners_share: float  # worker / min(runners, cores): how busy the cores its runners can use were
     machine_busy_share: float | None  # the whole machine's, anyone's load included
     bound: str  # "CPU" or "portal latency"
 
     def why(self) -> str:
         machine = "" if self.machine_busy_share is None else f"; the machine {self.machine_busy_share:.0%} busy"
+        serial = (
+            f"; {self.runners_share:.0%} of the cores its runners can use"
+            if self.runners_share > self.busy_share
+            else ""
+        )
         return (
             f"{self.worker_cpu_per_s:.2f} worker + {self.portal_cpu_per_s:.2f} fake portal CPU s per s on "
-            f"{self.cores} cores = {self.busy_share:.0%}{machine}"
+            f"{self.cores} cores = {self.busy_share:.0%}{machine}{serial}"
         )
 
 
@@ -88,12 +97,15 @@ def bottleneck(row: Row, n_cores: int) -> Bottleneck | None:
     portal = float(row.details.get("portal_cpu_s") or 0) / wall
     share = (worker + portal) / n_cores
     machine = row.details.get("machine_busy_share")
-    busiest = max(share, float(machine) if machine is not None else 0.0)
+    usable = min(row.runners or n_cores, n_cores)  # each runner's work is serial: about a core at most
+    serial = worker / usable
+    busiest = max(share, serial, float(machine) if machine is not None else 0.0)
     return Bottleneck(
         n_cores,
         round(worker, 2),
         round(portal, 2),
         round(share, 2),
+        round(serial, 2),
         None if machine is None else round(float(machine), 2),
         "CPU" if busiest >= CPU_BOUND_SHARE else "portal latency",
     )

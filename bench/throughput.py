@@ -391,8 +391,9 @@ def notes(args: argparse.Namespace, naive: Row) -> dict[str, str]:
         "for reaped descendants only (Chromium does not wait for all its helpers, so it is lower); "
         "details.portal_cpu_s is the fake portal server's own CPU over the measurement",
         "bottleneck": "per worker run: the tree's CPU seconds per wall second (spawn to exit) plus the fake "
-        f"portal's, over the {cores()} cores, and the whole machine's busy share over the run (other load "
-        "included); either at 80% or more: the run was CPU-bound and the scaling target is not judged",
+        f"portal's, over the {cores()} cores; the whole machine's busy share over the run (other load "
+        "included); and the tree's CPU over the cores its runners can keep busy (a runner's work is serial: "
+        "about one core each); any at 80% or more: the run was CPU-bound and the scaling target is not judged",
         "pacing": f"pace_seconds = {args.pace_seconds} per portal account in the main runs; the shipped default, "
         f"{SHIPPED_PACE_S:g} s (at most {60 / SHIPPED_PACE_S:.0f} checks/min per account), has its own row "
         f"({PACED_RUNNERS} runners, SQLite)",

@@ -154,6 +154,18 @@ def test_a_machine_busy_with_other_load_makes_the_run_cpu_bound_even_when_the_wo
     )
 
 
+def test_one_runner_using_a_whole_core_is_cpu_bound_on_a_machine_with_more() -> None:
+    one = _worker(1, 191, 839, cpu_s=98, wall_s=100)  # what a single runner did on 2 cores: its own work is serial
+    limits = targets.bottleneck(one, 2)
+    assert limits is not None and (limits.busy_share, limits.runners_share, limits.bound) == (0.52, 0.98, "CPU")
+    assert limits.why() == (
+        "0.98 worker + 0.05 fake portal CPU s per s on 2 cores = 52%; 98% of the cores its runners can use"
+    )
+    two = _worker(2, 191, 839, cpu_s=98, wall_s=100)  # two runners could have used both cores
+    relaxed = targets.bottleneck(two, 2)
+    assert relaxed is not None and relaxed.bound == "portal latency"
+
+
 def test_the_paced_run_is_its_own_row_and_is_left_out_of_the_targets() -> None:
     paced = Row(WORKER, 4, "SQLite", 100, 60, 100, 500, 1500, 10, pace_s=0.5, details={"wall_s": 70})
     assert paced.label == "4 runner(s), SQLite, pace 0.5 s"
