@@ -81,10 +81,19 @@ class ClaimLists:
 class ClaimListing:
     """The portal's list for the claims of one batch: read on first use, once per month not read lately."""
 
-    def __init__(self, adapter: PortalSession, engine: Engine, claim_ids: Sequence[str], lists: ClaimLists) -> None:
+    def __init__(
+        self,
+        adapter: PortalSession,
+        engine: Engine,
+        claim_ids: Sequence[str],
+        lists: ClaimLists,
+        *,
+        open_unchanged: bool = False,
+    ) -> None:
         # only a portal that lists its claims has one to offer
         self.portal: ClaimListPortal | None = adapter if isinstance(adapter, ClaimList) else None
         self.engine, self.claim_ids, self.lists = engine, list(claim_ids), lists
+        self.open_unchanged = open_unchanged  # a person named these claims: their pages are read, moved or not
         self._read = False
         self.skipped = 0  # claims the listing answered for
 
@@ -104,6 +113,8 @@ class ClaimListing:
 
     def unchanged(self, claim: Claim, row: ListedClaim) -> bool:
         """Whether `row` shows `claim` exactly as last observed, so its detail page has nothing new."""
+        if self.open_unchanged:
+            return False
         with session_scope(self.engine) as session:
             latest = latest_observation(session, claim.claim_id)
         return latest is not None and same_as_listed(latest, row)

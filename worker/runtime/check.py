@@ -150,6 +150,7 @@ class Check:
             with session_scope(self.engine) as session:
                 start_run(session, run_id, utcnow(), host=me.host, pid=me.pid, process_started=me.started)
             ctx = self._context(force)
+            ctx.open_every_claim = bool(claim_ids)
             kinds = KINDS_OF_WORK["claims"] if claim_ids else tuple(k for w in what for k in KINDS_OF_WORK[w])
             planned = self._plan(kinds, portals, claim_ids, force, day)
             tally = Tally(planned, progress)

@@ -51,6 +51,7 @@ class WorkerContext:
         self.data_dir: Path = settings.worker.data_dir
         self.stop = threading.Event()
         self.claim_lists = ClaimLists(clock)  # each portal's claim list by month, read once for every runner
+        self.open_every_claim = False  # `check --claim`: a person who names claims wants their own pages read
         self.gates = PortalGates(settings, engine, credentials, clock=clock)
         run = settings.run
         # One browser for every runner of this process, launched on first use; the owner closes it at the end.

@@ -224,6 +224,7 @@ class Runner:
             self.ctx.engine,
             [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS],
             self.ctx.claim_lists,
+            open_unchanged=self.ctx.open_every_claim,
         )
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
@@ -258,7 +259,7 @@ class Runner:
                 if self.slot.taken_away():  # still in batch.remaining: handed back with the rest, unworked
                     raise BrowserLost(f"the browser went away during task {task.id}") from exc
                 if self.slot.cut_off():  # whatever the browser said as its page was torn away
-                    exc = TaskDeadlinePassed(self.ctx.settings.run.task_deadline_seconds)
+                    exc = TaskDeadlinePassed(batch.lease.portal, self.ctx.settings.run.task_deadline_seconds)
                 batch.remaining.pop(0)
                 fence.ensure_held()  # a request the fence refused is no failure of the task's
                 if not self._failed(adapter, batch, task, exc, trace):
@@ -362,7 +363,7 @@ class Runner:
             assert isinstance(exc, PortalUnavailable)
             failure, goes_on = self._portal_down(batch, task, exc, failure)
         else:
-            goes_on = self.slot.connected() and not self.slot.cut_off()  # a cut-off batch's context is closed
+            goes_on = self.slot.connected()
             evidence = self.ctx.save_evidence(adapter, _claim_of(task), failure.error, trace) if goes_on else None
             failure = self._retry_or_park(task, replace(failure, evidence=evidence))
             log.error(
@@ -375,7 +376,7 @@ class Runner:
                 exc_info=exc if not isinstance(exc, (PortalError, PlaywrightError)) else None,
             )
         self.events.task_failed(task, failure)
-        return goes_on
+        return goes_on and not self.slot.cut_off()  # a cut-off batch's context is closed
 
     def _needs_a_person(self, adapter: PortalAdapter, batch: Batch, task: LeasedTask, failure: Failure) -> Failure:
         portal = batch.lease.portal
