@@ -17,6 +17,7 @@ from typing import Any, NotRequired, TypedDict, TypeVar
 
 import structlog
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from worker.runtime.private_files import write_private
 
@@ -130,8 +131,12 @@ def account_context(browser: Browser, state_file: Path | None) -> Iterator[Brows
     try:
         yield context
         if state_file:
-            # Whole or not at all: a browser killed while its state is read must not leave a file no login reads.
-            write_private(state_file, json.dumps(context.storage_state()).encode())
+            try:
+                state = context.storage_state()
+            except PlaywrightError:  # closed by the watchdog or gone with the browser: the last saved one stays
+                log.warning("session_state_not_saved")
+            else:  # whole or not at all: a file no login can read would fail every later batch of the account
+                write_private(state_file, json.dumps(state).encode())
     finally:
         context.close()
 

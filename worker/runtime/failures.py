@@ -8,11 +8,12 @@ queue with the same runners) decides here. Four outcomes:
 - layout changed: the page is not the one the adapter knows, so nothing is read off it;
   that kind of work pauses on that portal, with the page kept as evidence and a finding
   for whoever maintains the adapter.
-- portal down (maintenance, HTTP 5xx, HTTP 429): the task is retried later; the circuit
-  breaker pauses the whole portal after `run.breaker_failures` failures in a row, and at
-  once for a 429 or a Retry-After, while the other portals go on.
-- transient (a timeout, a task the watchdog cut off past its deadline): retried with exponential
-  backoff and jitter, parked as failed after `run.max_attempts`.
+- portal down (maintenance, HTTP 5xx, HTTP 429, no answer in time, a task the watchdog cut off
+  past its deadline): the task is retried later; the circuit breaker pauses the whole portal
+  after `run.breaker_failures` failures in a row, and at once for a 429 or a Retry-After, while
+  the other portals go on.
+- transient (any other browser error): retried with exponential backoff and jitter, parked as
+  failed after `run.max_attempts`.
 
 A browser that died under a task, or was killed for another runner's task, is no failure of the
 task's: the runner hands it back unworked (browser_slot.BrowserLost) before it gets here.
@@ -40,12 +41,12 @@ from worker.settings import CheckSettings, RunSettings
 NEEDS_A_PERSON_ERRORS = (LoginRejected, MfaRequired, MfaRejected)
 
 
-class TaskDeadlinePassed(RuntimeError):
-    """The watchdog ended a task that ran past `run.task_deadline_seconds` (a hung page or browser)."""
+class TaskDeadlinePassed(PortalUnavailable):
+    """The watchdog ended a task that ran past `run.task_deadline_seconds`. Most often a page that never came,
+    like a navigation timeout, so it counts toward the portal's breaker: a portal that hangs every task pauses."""
 
-    def __init__(self, seconds: float) -> None:
-        self.message = f"the task ran past its deadline of {seconds:.0f} s and was cut off"
-        super().__init__(self.message)
+    def __init__(self, portal: str, seconds: float) -> None:
+        super().__init__(portal, f"the task ran past its deadline of {seconds:.0f} s and was cut off")
 
 
 class Outcome(StrEnum):
@@ -67,7 +68,7 @@ def classify(exc: BaseException) -> Outcome:
 
 def error_text(exc: BaseException) -> str:
     """The error as stored and shown: type and the portal's words, never a browser's raw text."""
-    if isinstance(exc, (PortalError, TaskDeadlinePassed)):
+    if isinstance(exc, PortalError):
         return f"{type(exc).__name__}: {exc.message}"
     # Browser errors can echo what was typed: their details go to the scrubbed log only.
     return f"{type(exc).__name__}: unexpected browser error (details in the log)"
@@ -75,7 +76,7 @@ def error_text(exc: BaseException) -> str:
 
 def words(exc: BaseException) -> str:
     """The failure as a person reads it in an alert: the portal's words, or what happened in the browser."""
-    if isinstance(exc, (PortalError, TaskDeadlinePassed)):
+    if isinstance(exc, PortalError):
         return exc.message
     return f"{type(exc).__name__} in the browser"
 

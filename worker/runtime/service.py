@@ -199,8 +199,11 @@ class Worker:
 
     def _stop_runners(self) -> bool:
         deadline = time.monotonic() + self.settings.run.stop_timeout_seconds
-        for runner in self.runners:
-            runner.thread.join(max(deadline - time.monotonic(), 0))
+        while (left := deadline - time.monotonic()) > 0 and (busy := [r for r in self.runners if r.thread.is_alive()]):
+            # A task past its deadline is still cut off while the worker stops: a hung page would else hold the
+            # stop until its timeout and end it as stuck.
+            watch_deadlines(self.runners, self.settings.run.task_deadline_seconds)
+            busy[0].thread.join(min(left, 1.0))
         stuck = [runner for runner in self.runners if runner.thread.is_alive()]
         for runner in stuck:
             log.error("runner_stuck_at_stop", runner=runner.name, state=runner.state)
