@@ -42,7 +42,7 @@ CANARY_ANSWER = "Canary-Answer-4b1c"
 CANARY_PATIENT = "QUINTANARY, CANARIA"
 SECRETS = (CANARY_PASSWORD, CANARY_TOTP, CANARY_ANSWER)
 QUESTION = "What was the name of your first practice?"
-SUMMIT_SESSION_PAGES = 25  # 24 summit claims take more pages than that: sessions expire mid-batch
+SUMMIT_SESSION_PAGES = 15  # 24 summit claims take about 40 pages (a list, then a page each): sessions expire mid-batch
 
 EXTRA_CONFIG = """
 [schedule.digest]
