@@ -82,6 +82,12 @@ class Part:
     title: str  # its bookmark in the PDF's outline
     html: str | None = None  # a page the worker prints to PDF
     pdf: Path | None = None  # a PDF merged as it is
+    archive: Path | None = None  # a page kept as MHTML and not printed yet: printed with the packet
+
+    @property
+    def to_print(self) -> str | Path | None:
+        """What the packet's printer prints for this part (None: a PDF merged as it is)."""
+        return self.archive if self.archive is not None else self.html
 
 
 @dataclass(frozen=True)
@@ -266,11 +272,12 @@ def plan_packet(
         held.add(DENIAL_NOTICE)
     for kept in facts.evidence:
         path = readable(kept.pdf_path or "")
+        archive = None if path is not None else readable(kept.archive_path or "")
         title = f"Payer's denial: page kept from {kept.portal} on {kept.created_at:%Y-%m-%d}"
-        if path is None:
+        if path is None and archive is None:
             missing.append(f"the page kept from {kept.portal} on {kept.created_at:%Y-%m-%d} (its file is missing)")
             continue
-        parts.append(Part(PartKind.DENIAL, title, pdf=path))
+        parts.append(Part(PartKind.DENIAL, title, pdf=path, archive=archive))
         held.add(DENIAL_NOTICE)
     if not correction:
         check = facts.eligibility

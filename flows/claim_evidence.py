@@ -1,8 +1,10 @@
 """Evidence on first sight: the page a payer showed when a claim's status, payment or denials first changed.
 
-A denial is appealed with what the payer said at the time, so the worker keeps the claim's page (screenshot,
-HTML, PDF) the first time it shows something new, and links the observation to it. A check that changed
-nothing, or that shows the same denial again, keeps nothing: the observation is recorded only on a change.
+A denial is appealed with what the payer said at the time, so the worker keeps the claim's page (HTML, and the
+page whole as an MHTML archive) the first time it shows something new, and links the observation to it; the
+worker prints the archive into a PDF and a screenshot once it has nothing to check, off the check's own path.
+A check that changed nothing, or that shows the same denial again, keeps nothing: the observation is recorded
+only on a change.
 A snapshot that fails never costs the observation: it is recorded first, the evidence linked after.
 """
 
@@ -52,13 +54,12 @@ def keep_first_sight(
     """Keep the page in hand (the claim's detail page, where every adapter's claim_status leaves it) and link
     it to the observation; the evidence id, or None when it could not be kept (logged, nothing raised)."""
     try:
-        snapshot = adapter.snapshot(pdf=True)
+        snapshot = adapter.snapshot(archive=True)
         if not snapshot.html and not snapshot.screenshot_png:
             log.warning("claim_evidence_not_kept", claim_id=claim_id, error="the browser gave no page")
             return None
         kept = keep_evidence(snapshot, portal=adapter.portal, subject=claim_id, reason=reason)
         kept.evidence.claim_id = claim_id
-        kept.evidence.pdf_path = kept.pdf_path
         with session_scope(engine) as session:
             return link_observation_evidence(session, observation_id, kept.evidence)
     except Exception as exc:  # noqa: BLE001  (the observation is stored: a lost page must not fail the check)

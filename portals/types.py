@@ -106,6 +106,7 @@ class PageSnapshot:
     html: str  # password inputs already blanked
     screenshot_png: bytes = field(repr=False)
     pdf: bytes = field(default=b"", repr=False)  # the page printed to PDF, when asked for
+    archive: bytes = field(default=b"", repr=False)  # the page as one MHTML file, to be printed later
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from store.models import (
     AppealRow,
@@ -67,7 +67,10 @@ def packet_facts(session: Session, denial_id: int) -> PacketFacts | None:
         list(
             session.exec(
                 select(Evidence)
-                .where(Evidence.claim_id == claim_id, col(Evidence.pdf_path).is_not(None))
+                .where(
+                    Evidence.claim_id == claim_id,
+                    or_(col(Evidence.pdf_path).is_not(None), col(Evidence.archive_path).is_not(None)),
+                )
                 .order_by(col(Evidence.id))
             )
         )

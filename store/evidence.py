@@ -57,3 +57,41 @@ def link_observation_evidence(session: Session, observation_id: int, evidence: E
 def _utc(moment: datetime) -> datetime:
     """Stored times may come back naive (SQLite, a timestamp column): they were written in UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+PRINT_ATTEMPTS = 3  # an archive Chromium failed to print this often stays an archive (its HTML is kept too)
+
+
+def archives_to_print(session: Session, folder: str, *, limit: int, claim_id: str | None = None) -> list[Evidence]:
+    """Pages kept as archives under `folder` (this host's evidence: another host's files are not here) that have
+    no PDF yet, oldest first."""
+    statement = (
+        select(Evidence)
+        .where(
+            col(Evidence.archive_path).is_not(None),
+            col(Evidence.pdf_path).is_(None),
+            col(Evidence.archive_path).startswith(folder.rstrip("/") + "/", autoescape=True),
+            Evidence.print_attempts < PRINT_ATTEMPTS,
+        )
+        .order_by(col(Evidence.id))
+        .limit(limit)
+    )
+    if claim_id is not None:
+        statement = statement.where(Evidence.claim_id == claim_id)
+    return list(session.exec(statement))
+
+
+def record_printed(session: Session, evidence_id: int, *, screenshot_path: str, pdf_path: str) -> bool:
+    """The archive's PDF and screenshot are written; False when the row went meanwhile (purged)."""
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None:
+        return False
+    evidence.screenshot_path, evidence.pdf_path = screenshot_path, pdf_path
+    session.add(evidence)
+    return True
+
+
+def record_print_failed(session: Session, evidence_id: int) -> None:
+    session.exec(
+        update(Evidence).where(col(Evidence.id) == evidence_id).values(print_attempts=Evidence.print_attempts + 1)
+    )

@@ -110,6 +110,9 @@ class Evidence(SQLModel, table=True):
     html_path: str | None = None
     trace_path: str | None = None  # only for a task that failed after login: a trace never spans a login
     pdf_path: str | None = None  # the page printed by Chromium: kept for pages a person may have to show later
+    archive_path: str | None = None  # the page as MHTML, kept mid-check and printed (pdf, screenshot) when idle
+    # tries at printing the archive: one that cannot be printed is not tried forever
+    print_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class CheckRun(SQLModel, table=True):

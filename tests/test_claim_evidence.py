@@ -1,6 +1,7 @@
-"""Evidence on first sight: `check` keeps the claim's page (screenshot, HTML, PDF) the first time a portal shows a
-new status, payment or denial, links the observation to it, keeps nothing for a check that changed nothing, and
-the purge takes the PDF with the rest. Real Chromium, the fake portals, the runner `check` and `run` use."""
+"""Evidence on first sight: `check` keeps the claim's page (HTML and archive; screenshot and PDF printed after its
+last claim) the first time a portal shows a new status, payment or denial, links the observation to it, keeps
+nothing for a check that changed nothing, and the purge takes the PDF with the rest. Real Chromium, the fake
+portals, the runner `check` and `run` use."""
 
 from __future__ import annotations
 

@@ -122,6 +122,6 @@ def test_the_cli_timeline_names_each_observations_evidence(web: RunningWorkspace
         for line in shown.stdout.splitlines()
         if "first seen: denied" in line and f"portal {observation.portal}" in line
     )
-    assert f"#{evidence.id}: screenshot, page, PDF" in timeline
+    assert f"#{evidence.id}: screenshot, page, PDF, archive" in timeline
     folded = re.sub(r"[\s\u2502]", "", shown.stdout)  # a long path folds over lines of the table's column
     assert evidence.pdf_path and evidence.pdf_path in folded  # the file, under "Evidence kept"

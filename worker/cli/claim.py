@@ -207,7 +207,7 @@ def _evidence(view: ClaimView, tz: ZoneInfo) -> Table:
     table.add_column("Why", overflow="fold")
     table.add_column("Files", overflow="fold")
     for ev in view.record.evidence:
-        files = ", ".join(path for path in (ev.screenshot_path, ev.html_path, ev.pdf_path) if path)
+        files = ", ".join(path for path in (ev.screenshot_path, ev.html_path, ev.pdf_path, ev.archive_path) if path)
         table.add_row(str(ev.id), escape(_when(ev.created_at, tz)), escape(ev.portal), escape(ev.reason), escape(files))
     if not view.record.evidence:
         table.caption = "None: a page is kept when a portal first shows a new status, payment or denial."
@@ -215,8 +215,13 @@ def _evidence(view: ClaimView, tz: ZoneInfo) -> Table:
 
 
 def _kept(evidence: Evidence | None) -> str:
-    """'#12: screenshot, page, PDF': the files of the evidence row listed under "Evidence kept"."""
+    """'#12: screenshot, page, PDF, archive': the files of the evidence row listed under "Evidence kept"."""
     if evidence is None:
         return "—"
-    named = (("screenshot", evidence.screenshot_path), ("page", evidence.html_path), ("PDF", evidence.pdf_path))
+    named = (
+        ("screenshot", evidence.screenshot_path),
+        ("page", evidence.html_path),
+        ("PDF", evidence.pdf_path),
+        ("archive", evidence.archive_path),
+    )
     return f"#{evidence.id}: " + ", ".join(name for name, path in named if path)

@@ -30,6 +30,7 @@ from worker.clock import utcnow
 from worker.runtime.browser import ChromiumChoice
 from worker.runtime.browser_host import BrowserHost, RecyclePolicy
 from worker.runtime.evidence import FailureTrace, save_confirmation, save_snapshot
+from worker.runtime.evidence_printer import IdlePrinter
 from worker.runtime.gates import PortalGate, PortalGates, record_credentials
 from worker.security.credentials import CredentialStore, StoredCredentials
 from worker.settings import Settings
@@ -53,6 +54,7 @@ class WorkerContext:
         self.claim_lists = ClaimLists(clock)  # each portal's claim list by month, read once for every runner
         self.open_every_claim = False  # `check --claim`: a person who names claims wants their own pages read
         self.gates = PortalGates(settings, engine, credentials, clock=clock)
+        self.printer = IdlePrinter(engine, self.data_dir)  # claims' pages kept mid-check, printed when idle
         run = settings.run
         # One browser for every runner of this process, launched on first use; the owner closes it at the end.
         self.browser_host = BrowserHost(

@@ -157,13 +157,22 @@ def _write_private(path: Path, data: bytes) -> Path:
 def save_confirmation(
     data_dir: Path, snapshot: PageSnapshot, *, portal: str, subject: str, reason: str, at: datetime
 ) -> tuple[Evidence, str | None]:
-    """A page a person may have to show later (an eligibility response, a claim's page on first sight): screenshot
-    and HTML as any evidence, and the page printed as PDF beside them (`pdf_path`), private too. The row is the
-    caller's to store."""
+    """A page a person may have to show later (an eligibility response, a claim's page on first sight): HTML as any
+    evidence, and beside it the page printed as PDF (`pdf_path`) or, kept mid-check, the page whole as MHTML
+    (`archive_path`) for the printer (runtime/evidence_printer.py) to turn into the PDF and screenshot later; all
+    private. The row is the caller's to store."""
     evidence = save_snapshot(data_dir, snapshot, portal=portal, claim_id=subject, reason=reason, at=at, record=True)
     evidence.claim_id = None  # the subject names the files; it is no claim of ours
+    html = Path(evidence.html_path or "")
+    if snapshot.archive:
+        evidence.archive_path = str(_write_private(html.with_suffix(".mhtml"), snapshot.archive))
     if not snapshot.pdf:
         return evidence, None
-    pdf_path = _write_private(Path(evidence.html_path or "").with_suffix(".pdf"), snapshot.pdf)
+    pdf_path = _write_private(html.with_suffix(".pdf"), snapshot.pdf)
     evidence.pdf_path = str(pdf_path)
     return evidence, str(pdf_path)
+
+
+def printed_paths(archive: Path) -> tuple[Path, Path]:
+    """Where an archive's screenshot and PDF go: beside it, named as it is."""
+    return archive.with_suffix(".png"), archive.with_suffix(".pdf")

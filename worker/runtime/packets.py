@@ -22,6 +22,7 @@ from store.appeal_packets import packet_facts
 from store.db import session_scope
 from worker.runtime.browser import find_chromium, in_a_thread_of_its_own, open_browser
 from worker.runtime.evidence import evidence_dir
+from worker.runtime.evidence_printer import EmptyArchive, open_archive
 from worker.runtime.private_files import write_private
 from worker.settings import Settings
 
@@ -90,8 +91,9 @@ def _inside(folder: Path, stored: str) -> Path | None:
     return path if path.is_relative_to(base) and path.is_file() else None
 
 
-def _print_pages(settings: Settings, pages: Sequence[str]) -> list[bytes]:
-    """Each HTML page printed by Chromium (Letter, backgrounds on), in one short-lived browser."""
+def _print_pages(settings: Settings, pages: Sequence[str | Path]) -> list[bytes]:
+    """Each page printed by Chromium (Letter, backgrounds on), in one short-lived browser, offline: HTML, or a
+    page a check kept as an MHTML archive and the worker has not printed yet."""
 
     def work() -> list[bytes]:
         chromium = find_chromium(settings.browser.executable_path or None)
@@ -100,8 +102,17 @@ def _print_pages(settings: Settings, pages: Sequence[str]) -> list[bytes]:
             try:
                 page = context.new_page()
                 printed = []
-                for html in pages:
-                    page.set_content(html, wait_until="load")
+                for source in pages:
+                    if isinstance(source, Path):
+                        try:
+                            open_archive(page, source)
+                        except EmptyArchive:
+                            raise PacketProblem(
+                                f"the page kept as {source.name} is cut short or no page at all, so it cannot be "
+                                "printed; its HTML is beside it in the evidence folder"
+                            ) from None
+                    else:
+                        page.set_content(source, wait_until="load")
                     printed.append(page.pdf(format="Letter", print_background=True, prefer_css_page_size=True))
                 return printed
             finally:
@@ -114,7 +125,7 @@ def _merge(plan: PacketPlan, printed: Sequence[bytes], attachments: Sequence[Pdf
     writer = PdfWriter()
     html_pages, staff = iter(printed), iter(attachments)
     for part in plan.parts:
-        if part.html is not None:
+        if part.to_print is not None:
             reader = PdfReader(io.BytesIO(next(html_pages)))
         elif part.kind is PartKind.ATTACHMENT:
             reader = next(staff)
@@ -167,7 +178,7 @@ def write_packet(settings: Settings, plan: PacketPlan, *, out: Path | None = Non
         check_target(out)
     target = out if out is not None else packet_path(settings.worker.data_dir, plan.denial_id)
     staff = check_attachments([part.pdf for part in plan.parts if part.kind is PartKind.ATTACHMENT and part.pdf])
-    printed = _print_pages(settings, [part.html for part in plan.parts if part.html is not None])
+    printed = _print_pages(settings, [source for part in plan.parts if (source := part.to_print) is not None])
     data, pages = _merge(plan, printed, staff)
     write_private(target, data)
     log.info(

@@ -120,12 +120,15 @@ class Runner:
             while not self.ctx.stop.is_set():
                 lease = self._lease()
                 if lease is None:
+                    if self._print_kept_pages():
+                        continue  # new work comes first: look for it between every few pages printed
                     if self.until_idle:
                         return
                     self.state = "idle"
                     self.ctx.stop.wait(self.ctx.settings.run.poll_seconds)
                     continue
-                self._work(Batch(lease, list(lease.tasks), self.run_id or uuid.uuid4().hex[:12]))
+                with self.ctx.printer.batch_in_hand():
+                    self._work(Batch(lease, list(lease.tasks), self.run_id or uuid.uuid4().hex[:12]))
                 self.slot.recycle_if_due()
         except Exception:  # the pool restarts a dead runner; its leases go back first
             log.exception("runner_crashed")
@@ -135,6 +138,17 @@ class Runner:
                 released = tasks.release_owner(session, self.owner)
             log.info("runner_stopped", released=released, tasks_done=self.tasks_done)
             structlog.contextvars.unbind_contextvars("runner", "worker")
+
+    def _print_kept_pages(self) -> int:
+        """Print a few of the pages checks kept as archives, in a context of this runner's browser."""
+        self.state = "printing kept pages"
+        try:
+            return self.ctx.printer.print_some(lambda: self.slot.context(None))
+        except BrowserLost:
+            return 0
+        except Exception:  # a browser that cannot start now: the pages wait, the checks go on
+            log.exception("evidence_printing_failed")
+            return 0
 
     def _lease(self) -> Lease | None:
         now = utcnow()

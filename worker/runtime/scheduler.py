@@ -82,7 +82,14 @@ class Enqueuer:
             tasks.delete_finished_before(session, now - FINISHED_TASKS_KEPT)
             events = feed.purge_delivered(session, list(self.settings.feed.channels), now - timedelta(days=kept_events))
         for evidence in expired:
-            for path in (evidence.html_path, evidence.screenshot_path, evidence.trace_path, evidence.pdf_path):
+            files = (
+                evidence.html_path,
+                evidence.screenshot_path,
+                evidence.trace_path,
+                evidence.pdf_path,
+                evidence.archive_path,
+            )
+            for path in files:
                 if path:
                     Path(path).unlink(missing_ok=True)
             if evidence.html_path:  # a confirmation's PDF, beside its HTML (runtime/evidence.save_confirmation)
