@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from playwright.sync_api import APIResponse, Locator, Page, Response
+from playwright.sync_api import APIResponse, CDPSession, Locator, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -40,6 +40,12 @@ BLANK_TYPED_FIELDS = """() => {
     if (e.tagName === 'TEXTAREA') e.textContent = '';
   });
 }"""
+# The same, then the page's HTML (as page.content() gives it) in the same round trip.
+BLANKED_HTML = f"""() => {{
+  ({BLANK_TYPED_FIELDS})();
+  const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '';
+  return doctype + document.documentElement.outerHTML;
+}}"""
 # What portals print in a cell that has no value.
 BLANK = frozenset({"", "-", "—", "N/A"})
 
@@ -91,6 +97,7 @@ class PortalAdapter(ABC):
         self.credentials = credentials
         self.timeouts = timeouts
         self.logins = 0  # how many times this adapter logged in (a login is costly)
+        self._cdp: CDPSession | None = None
         page.set_default_navigation_timeout(timeouts.navigation_ms)
         page.set_default_timeout(timeouts.element_ms)
 
@@ -125,8 +132,7 @@ class PortalAdapter(ABC):
         printing it (a screenshot and a PDF, about 80 ms) cost more than loading it; the archive (about 4 ms) is
         printed later, when the worker has nothing to check."""
         try:
-            self.page.evaluate(BLANK_TYPED_FIELDS)
-            html = self.page.content()
+            html = str(self.page.evaluate(BLANKED_HTML))
             if archive:
                 return PageSnapshot(url=self.page.url, html=html, screenshot_png=b"", archive=self._mhtml())
             png = self.page.screenshot(full_page=not pdf)
@@ -136,11 +142,9 @@ class PortalAdapter(ABC):
         return PageSnapshot(url=self.page.url, html=html, screenshot_png=png, pdf=printed)
 
     def _mhtml(self) -> bytes:
-        cdp = self.page.context.new_cdp_session(self.page)
-        try:
-            return str(cdp.send("Page.captureSnapshot", {"format": "mhtml"})["data"]).encode()
-        finally:
-            cdp.detach()
+        if self._cdp is None:  # one DevTools session per page, kept across its navigations: attaching costs
+            self._cdp = self.page.context.new_cdp_session(self.page)
+        return str(self._cdp.send("Page.captureSnapshot", {"format": "mhtml"})["data"]).encode()
 
     # --- what each portal module implements -----------------------------
 
@@ -210,6 +214,16 @@ class PortalAdapter(ABC):
         if response.status >= 500:
             raise PortalUnavailable(self.portal, f"portal answered HTTP {response.status}", _retry_after(response))
 
+    def shows_at_once(self, selector: str, text: str | None = None) -> bool:
+        """Whether a plain CSS selector's element (with `text`, one whose whole text it is) is on the page and
+        visible now, in one evaluate: Playwright's selector engine, injected into each new page on its first
+        locator call, costs Chromium more than the page's own parsing. False (absent, or not plain CSS) leaves
+        the caller to wait with locators."""
+        try:
+            return bool(self.page.evaluate(SHOWS_AT_ONCE_JS, [selector, text]))
+        except PlaywrightError:
+            return False
+
     def expect_page(self, name: str, fingerprint: Locator) -> None:
         """Wait until `fingerprint` shows; a fault page or a timeout becomes a typed error."""
         faults = [(self.page.locator(f.locator), f) for f in self.fault_pages]
@@ -242,6 +256,20 @@ class PortalAdapter(ABC):
             self.on_login()
         self.login()
         self.logins += 1
+
+
+# Visible as Playwright means it: a box with a size, and not `visibility: hidden`.
+SHOWS_AT_ONCE_JS = """([selector, text]) => {
+  let found;
+  try { found = Array.from(document.querySelectorAll(selector)); } catch (e) { return false; }
+  if (text === null) found = found.slice(0, 1);  // as a locator's .first
+  const squash = t => t.replace(/\\s+/g, ' ').trim();
+  return found.some(el => {
+    if (text !== null && squash(el.innerText) !== squash(text)) return false;
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+  });
+}"""
 
 
 def _origin(url: str) -> tuple[str, str]:

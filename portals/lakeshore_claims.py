@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Self
 from urllib.parse import urlencode
 
 from playwright.sync_api import Locator
@@ -79,6 +79,12 @@ class TitledPage(PageObject[PortalAdapter]):
 
     def landmark(self) -> Locator:
         return self.find(self.TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
+
+    def expect(self) -> Self:
+        """The title bar read in one evaluate when it shows already; else waited for with locators."""
+        if not self.adapter.shows_at_once(self.TITLE_BAR, self.TITLE):
+            self.adapter.expect_page(self.NAME, self.landmark())
+        return self
 
     def no_records(self) -> bool:
         return self.shows(NO_RECORDS)

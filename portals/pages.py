@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from playwright.sync_api import Locator, Page
 
@@ -42,6 +42,49 @@ _READ_ROWS_JS = """(table, skipClass) => Array.from(table.tBodies).flatMap(body 
     const link = cell.querySelector('a[href]');
     return {text: cell.innerText.trim(), href: link ? link.href : ''};
   }))"""
+
+
+# A whole page in one round trip (a locator call after a navigation costs Chromium more than the page's
+# own parsing): the text of each field (looked for inside `box`; null when absent), the address of each
+# link (null when absent), and for each table its header texts, its body rows (each cell's text and link,
+# the row's classes) and whether a visible "show more" control sits in its container. Null for a `box`
+# that is not on the page. Every tbody: a row left unread is a figure missed.
+READ_PAGE_JS = """([box, fields, links, tables, showMore]) => {
+  const root = box ? document.querySelector(box) : document;
+  if (root === null) return null;
+  const more = new RegExp(showMore, 'i');
+  const each = (wanted, read) => Object.fromEntries(Object.entries(wanted).map(([key, sel]) => [key, read(sel)]));
+  const text = sel => { const el = root.querySelector(sel); return el === null ? null : el.innerText.trim(); };
+  const href = sel => { const el = document.querySelector(sel); return el === null ? null : (el.href || ''); };
+  const named = c => (c.getAttribute('aria-label') || c.innerText || c.value || '').trim();
+  const table = sel => {
+    const grid = document.querySelector(sel);
+    if (grid === null) return null;
+    const controls = grid.parentElement.querySelectorAll(
+      'a, button, input[type=button], input[type=submit], [role=link], [role=button]');
+    return {
+      headers: Array.from(grid.querySelectorAll('thead th'), th => th.innerText),
+      rows: Array.from(grid.tBodies).flatMap(body => Array.from(body.rows)).map(row => ({
+        classes: Array.from(row.classList),
+        cells: Array.from(row.cells, cell => {
+          const link = cell.querySelector('a[href]');
+          return {text: cell.innerText.trim(), href: link ? link.href : ''};
+        }),
+      })),
+      hidden: Array.from(controls).some(c => c.getClientRects().length > 0 && more.test(named(c))),
+    };
+  };
+  return {fields: each(fields, text), links: each(links, href), tables: each(tables, table)};
+}"""
+
+
+@dataclass(frozen=True)
+class PageReading:
+    """What `PageObject.read_in_one_trip` brought back from one page."""
+
+    fields: dict[str, str | None]  # key -> text (None: not on the page)
+    links: dict[str, str | None]  # key -> address (None: no such link)
+    tables: dict[str, dict[str, Any] | None]  # key -> headers, rows, hidden (None: no such table)
 
 
 @dataclass(frozen=True)
@@ -72,8 +115,11 @@ class PageObject(Generic[AdapterT]):
         return self.page.locator(self.LANDMARK)
 
     def expect(self) -> Self:
-        """Wait for the landmark: a fault page or a page that never shows it is a typed error."""
-        self.adapter.expect_page(self.NAME, self.landmark())
+        """Wait for the landmark: a fault page or a page that never shows it is a typed error. A page whose
+        landmark (plain CSS) shows already is known in one evaluate, without the locators' waiting."""
+        at_once = self.LANDMARK and type(self).landmark is PageObject.landmark
+        if not (at_once and self.adapter.shows_at_once(self.LANDMARK)):
+            self.adapter.expect_page(self.NAME, self.landmark())
         return self
 
     def visit(self) -> Self:
@@ -160,6 +206,72 @@ class PageObject(Generic[AdapterT]):
             self.refuse_hidden_rows(table, what)
             rows.extend(read())
         return rows
+
+    def read_in_one_trip(
+        self,
+        *,
+        box: str = "",
+        fields: Mapping[str, str] | None = None,
+        links: Mapping[str, str] | None = None,
+        tables: Mapping[str, str] | None = None,
+    ) -> PageReading:
+        """Fields (inside `box`), links and tables of this page in one round trip; no `box` is a changed page."""
+        raw = self.page.evaluate(
+            READ_PAGE_JS, [box, dict(fields or {}), dict(links or {}), dict(tables or {}), SHOW_MORE.pattern]
+        )
+        if raw is None:
+            raise self.changed(f"{box} is missing")
+        return PageReading(raw["fields"], raw["links"], raw["tables"])
+
+    def rows_in(
+        self, read: PageReading, table: str, headers: list[str], what: str, *, skip_class: str = "", exact: bool = False
+    ) -> list[TableRow]:
+        """The body rows of a table `read_in_one_trip` read (rows of class `skip_class` left out), once its columns are
+        the ones expected; a row with fewer cells than columns (with `exact`, any other number) is a change."""
+        grid = read.tables.get(table)
+        if grid is None:
+            raise self.changed(f"{what} is missing")
+        found = [normalise_words(h) for h in grid["headers"]]
+        if found[: len(headers)] != [normalise_words(h) for h in headers]:
+            raise self.changed(f"table columns are {grid['headers']}, expected {headers}")
+        rows = []
+        for row in grid["rows"]:
+            if skip_class and skip_class in row["classes"]:
+                continue
+            cells = row["cells"]
+            if len(cells) < len(headers) or (exact and len(cells) != len(headers)):
+                raise self.changed(f"a row of the {what} has an unexpected number of cells")
+            rows.append(
+                TableRow(
+                    {h: c["text"] for h, c in zip(headers, cells, strict=False)},
+                    {h: c["href"] for h, c in zip(headers, cells, strict=False)},
+                )
+            )
+        return rows
+
+    def every_page_read(
+        self, first: PageReading, reread: Callable[[], PageReading], table: str, next_link: str, what: str
+    ) -> list[PageReading]:
+        """`first` and the read of each page its `next_link` leads to, in order: a paged table, one round trip a
+        page. Rows held back behind a "show more" control, or a pager that leads back to a page already read
+        (or on and on), are a changed page."""
+        reads, read, seen = [first], first, {self.page.url}
+        while True:
+            grid = read.tables.get(table)
+            if grid is not None and grid["hidden"]:
+                raise self.changed(f"{what}: some rows hide behind a 'show more' control the adapter cannot follow")
+            href = read.links.get(next_link)
+            if not href:
+                return reads
+            path = self.adapter.portal_path(self.NAME, href)
+            target = self.adapter.url(path)
+            if target in seen or len(seen) >= MAX_TABLE_PAGES:
+                raise self.changed(f"{what}: its page links go round in circles")
+            seen.add(target)
+            self.adapter.goto(path)
+            self.expect()
+            read = reread()
+            reads.append(read)
 
     def require_balance(self, sheet: Sheet, claim_id: str) -> None:
         """The money on the page adds up (see `portals.balance`), else the page is not read."""

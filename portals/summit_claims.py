@@ -21,7 +21,7 @@ from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, PortalAdapter
 from portals.errors import ClaimNotFound
 from portals.identifiers import normal_id, same_id
-from portals.pages import PageObject, normalise_words
+from portals.pages import PageObject, PageReading, normalise_words
 from portals.summit_eligibility import CallJsonApi
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, ListedClaim
 
@@ -32,12 +32,6 @@ CATEGORY_CODE = re.compile(r"([A-Z]\d{1,2})\b")
 CLAIM_NOT_FOUND = 'h1:text-is("Claim not found")'
 LIST_MAX_DAYS = 93  # "The service date range may not exceed 93 days"
 MAX_LIST_PAGES = 400  # 20,000 claims in 93 days: a pager going on longer is a loop
-
-# The text of each selector's element under a box (null when it is not there), in one round trip.
-READ_SELECTORS_JS = """(box, selectors) => Object.fromEntries(selectors.map(sel => {
-  const el = box.querySelector(sel);
-  return [sel, el ? el.innerText.trim() : null];
-}))"""
 
 # A table's headers, and each body row's cell texts with the address of the row's `link`, in one round trip.
 READ_TABLE_JS = """(table, link) => ({
@@ -271,17 +265,19 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
     def open(self, path: str, claim_id: str) -> ClaimDetailPage:
         """The detail page at a portal path; the portal's 'Claim not found' is ClaimNotFound."""
         self.adapter.goto(path)
+        if self.adapter.shows_at_once(self.LANDMARK):
+            return self
         self.adapter.expect_page(self.NAME, self.landmark().or_(self.find(CLAIM_NOT_FOUND)))
         if not self.shows(self.LANDMARK):
             raise ClaimNotFound(self.adapter.portal, claim_id)
         return self
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        shown = self.find(self.LANDMARK).first.evaluate(READ_SELECTORS_JS, list(self.FIELDS))
-        missing = [what for selector, what in self.FIELDS.items() if shown.get(selector) is None]
+        read = self._read_page()
+        missing = [what for selector, what in self.FIELDS.items() if read.fields.get(selector) is None]
         if missing:
             raise self.changed(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
-        field = {what: shown[selector] for selector, what in self.FIELDS.items()}
+        field = {what: read.fields[selector] or "" for selector, what in self.FIELDS.items()}
         if not same_id(field["patient control number"], claim_id):
             raise self.changed(f"it shows another claim than {claim_id}")
         category = CATEGORY_CODE.match(field["status category"])
@@ -292,8 +288,13 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
         billed = self.money(field["billed amount"], "billed amount")
         paid = self.money(field["paid amount"], "paid amount")
         patient = self.money(field["patient responsibility"], "patient responsibility")
-        lines = self._lines()
-        rows = self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table")
+        lines = self._lines(read)
+        pages = self.every_page_read(read, self._read_page, "adjustments", "next", "adjustments table")
+        rows = [
+            [row.cells[column] for column in self.ADJUSTMENT_COLUMNS]
+            for page in pages
+            for row in self.rows_in(page, "adjustments", self.ADJUSTMENT_COLUMNS, "adjustments table", exact=True)
+        ]
         adjustments = tuple(self._adjustment(cells) for cells in rows)
         entries = tuple(
             Entry(a.group_code, a.amount, None if a.line_procedure is None else cells[0])
@@ -315,19 +316,24 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
             adjustments=adjustments,
         )
 
-    def _lines(self) -> tuple[Line, ...]:
+    def _read_page(self) -> PageReading:
+        """The claim's fields, both tables and the adjustments' pager, in one round trip."""
+        return self.read_in_one_trip(
+            box=self.LANDMARK,
+            fields={selector: selector for selector in self.FIELDS},
+            links={"next": self.NEXT_PAGE},
+            tables={"lines": self.LINES, "adjustments": self.ADJUSTMENTS},
+        )
+
+    def _lines(self, read: PageReading) -> tuple[Line, ...]:
         """Each service line's charge, for the balance check (every tbody of the table)."""
         lines = []
-        for row in self.table_rows(self.required(self.LINES, "service lines table"), self.LINE_COLUMNS):
+        for row in self.rows_in(read, "lines", self.LINE_COLUMNS, "service lines table"):
             charge = self.money(row.cells["Charge"], "line charge")
             if charge is None:
                 raise self.changed("a service line has no charge")
             lines.append(Line(row.cells["Line"], charge))
         return tuple(lines)
-
-    def _adjustment_rows(self) -> list[list[str]]:
-        table = self.required(self.ADJUSTMENTS, "adjustments table")
-        return [cells for cells, _ in read_table(self, table, self.ADJUSTMENT_COLUMNS, "adjustment")]
 
     def _adjustment(self, cells: list[str]) -> Adjustment:
         line, procedure, group, carc, amount_text, rarc_text = cells

@@ -39,7 +39,7 @@ from portals.errors import (
     SessionExpired,
 )
 from portals.identifiers import same_id
-from portals.pages import PageObject, TableRow
+from portals.pages import PageObject, PageReading, TableRow
 from portals.types import (
     LISTABLE_FIELDS,
     Adjustment,
@@ -416,16 +416,17 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
         return cls.PATH.format(claim_number=quote(claim_number, safe="")) if claim_number else None
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        fields = self.required(self.LANDMARK, "claim summary").evaluate(READ_FIELDS_JS, self.FIELD_ATTRIBUTE)
-        missing = [f for f in self.FIELDS if f not in fields]
+        read = self._read_page()
+        missing = [f for f in self.FIELDS if read.fields[f] is None]
         if missing:
             raise self.changed(f"claim {claim_id}: summary fields {missing} are missing")
+        fields = {f: read.fields[f] or "" for f in self.FIELDS}
         if not same_id(fields["patient-account"], claim_id):
             raise self.changed(f"the page shows another claim than {claim_id}")
         billed = self.money(fields["billed"], "billed amount")
         paid = self.money(fields["paid"], "paid amount")
         patient = self.money(fields["patient-responsibility"], "patient responsibility")
-        adjustments, sheet = self.adjustments(claim_id, billed, paid, patient)
+        adjustments, sheet = self.adjustments(read, claim_id, billed, paid, patient)
         self.require_balance(sheet, claim_id)
         return ClaimStatusResult(
             claim_id=claim_id,
@@ -442,18 +443,32 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
             adjustments=adjustments,
         )
 
+    def _read_page(self) -> PageReading:
+        """The summary's fields, both tables and the adjustments' pager, in one round trip."""
+        return self.read_in_one_trip(
+            box=self.LANDMARK,
+            fields={f: f'[{self.FIELD_ATTRIBUTE}="{f}"]' for f in self.FIELDS},
+            links={"next": self.NEXT_PAGE},
+            tables={"lines": self.LINES, "adjustments": self.ADJUSTMENTS},
+        )
+
     def adjustments(
-        self, claim_id: str, billed: Decimal | None, paid: Decimal | None, patient: Decimal | None
+        self, read: PageReading, claim_id: str, billed: Decimal | None, paid: Decimal | None, patient: Decimal | None
     ) -> tuple[tuple[Adjustment, ...], Sheet]:
         """The adjustments on every page of the table, and the page's money to balance them against."""
-        lines = self.table_rows(
-            self.required(self.LINES, "service lines table"), self.LINE_HEADERS, skip_class=EMPTY_ROW_CLASS
-        )
+        lines = self.rows_in(read, "lines", self.LINE_HEADERS, "service lines table", skip_class=EMPTY_ROW_CLASS)
         procedure_by_line = {row.cells["Line"]: row.cells["Procedure"] for row in lines}
         line_money = tuple(self._line_money(row) for row in lines)
         found: list[Adjustment] = []
         entries: list[Entry] = []
-        for row in self.every_page(self._adjustment_rows, self.ADJUSTMENTS, self.NEXT_PAGE, "adjustments table"):
+        pages = self.every_page_read(read, self._read_page, "adjustments", "next", "adjustments table")
+        for row in (
+            row
+            for page in pages
+            for row in self.rows_in(
+                page, "adjustments", self.ADJUSTMENT_HEADERS, "adjustments table", skip_class=EMPTY_ROW_CLASS
+            )
+        ):
             line = row.cells["Line"]
             if line != self.CLAIM_LEVEL and line not in procedure_by_line:
                 raise self.changed(f"claim {claim_id}: an adjustment names an unknown line")
@@ -471,10 +486,6 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
             )
             entries.append(Entry(row.cells["Group code"], amount, None if line == self.CLAIM_LEVEL else line))
         return tuple(found), Sheet(billed, paid, tuple(entries), line_money, patient)
-
-    def _adjustment_rows(self) -> list[TableRow]:
-        table = self.required(self.ADJUSTMENTS, "adjustments table")
-        return self.table_rows(table, self.ADJUSTMENT_HEADERS, skip_class=EMPTY_ROW_CLASS)
 
     def _line_money(self, row: TableRow) -> Line:
         billed = self.money(row.cells["Billed"], "line billed amount")
