@@ -1,16 +1,15 @@
 """Lakeshore State Medicaid's claim pages: CLAIM INQUIRY (276) and its results, CLAIM STATUS DETAIL (277),
 and CLAIMS BY DATE OF SERVICE (the claim list, at most 31 days of service dates and 25 rows a page).
 
-Each page is read in one browser round trip (`read_page`: its labelled values, its table's headers, cells
-and links, its pager link and any "show more" control), then checked in Python: the title bar, the table's
-columns, every value parsed strictly, the claim's money balanced. Anything that does not fit is
+Each page is read in one browser round trip (`PageObject.read_in_one_trip`: its labelled values, its table's
+headers, cells and links, its pager link and any "show more" control), then checked in Python: the title bar,
+the table's columns, every value parsed strictly, the claim's money balanced. Anything that does not fit is
 LayoutChanged naming the page, never a value read from the wrong place.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Self
@@ -22,7 +21,7 @@ from portals.balance import Entry, Line, Sheet
 from portals.base import BLANK, PortalAdapter
 from portals.errors import ClaimNotFound
 from portals.identifiers import same_id
-from portals.pages import MAX_TABLE_PAGES, SHOW_MORE, PageObject, TableRow
+from portals.pages import PageObject, PageReading, TableRow
 from portals.types import Adjustment, ClaimQuery, ClaimStatusResult, ListedClaim
 
 NO_RECORDS = "#noRecords"
@@ -35,40 +34,6 @@ GROUP_CODES = frozenset({"CO", "PR", "OA", "PI", "CR"})
 CARC_PATTERN = re.compile(r"[A-Z]?\d{1,3}")
 RARC_PATTERN = re.compile(r"[MN]A?\d{1,3}")
 DATES_OF_SERVICE = re.compile(r"^(\S+)\s+-\s+(\S+)$")
-
-# One page in one round trip: the text of each selector in `fields` (a link's address for an <a>; null when
-# absent), and the table's header texts, its body rows (cell text and the cell's link) and whether a
-# "show more" control sits next to it (rows the page holds back). Every tbody: a row left unread is a
-# figure missed.
-READ_PAGE_JS = """([table, fields, showMore]) => {
-  const found = Object.fromEntries(Object.entries(fields).map(([key, selector]) => {
-    const el = document.querySelector(selector);
-    return [key, el === null ? null : el.tagName === 'A' ? el.href : el.innerText.trim()];
-  }));
-  const grid = document.querySelector(table);
-  if (grid === null) return {found, headers: null, rows: [], hidden: false};
-  const more = new RegExp(showMore, 'i');
-  const controls = grid.parentElement.querySelectorAll('a, button, input[type=button], input[type=submit]');
-  return {
-    found,
-    headers: Array.from(grid.querySelectorAll('thead th'), th => th.innerText),
-    rows: Array.from(grid.tBodies).flatMap(body => Array.from(body.rows)).map(row => Array.from(row.cells, cell => {
-      const link = cell.querySelector('a[href]');
-      return {text: cell.innerText.trim(), href: link ? link.href : ''};
-    })),
-    hidden: Array.from(controls).some(c => more.test((c.innerText || c.value || '').trim())),
-  };
-}"""
-
-
-@dataclass(frozen=True)
-class PageRead:
-    """What `read_page` brought back from one page."""
-
-    found: dict[str, str | None]  # field -> text (None: not on the page)
-    headers: list[str] | None  # None: the table is not on the page
-    rows: list[list[dict[str, str]]]
-    hidden: bool  # a "show more" control next to the table
 
 
 class TitledPage(PageObject[PortalAdapter]):
@@ -88,57 +53,6 @@ class TitledPage(PageObject[PortalAdapter]):
 
     def no_records(self) -> bool:
         return self.shows(NO_RECORDS)
-
-    def read_page(self, table: str, fields: dict[str, str]) -> PageRead:
-        raw = self.page.evaluate(READ_PAGE_JS, [table, fields, SHOW_MORE.pattern])
-        return PageRead(raw["found"], raw["headers"], raw["rows"], bool(raw["hidden"]))
-
-    def rows_of(self, read: PageRead, headers: list[str], what: str) -> list[TableRow]:
-        """The table's rows by header, once its columns are the ones expected (moved columns: LayoutChanged)."""
-        if read.headers is None:
-            raise self.changed(f"{what} is missing")
-        found = [_squash(h) for h in read.headers]
-        if found[: len(headers)] != [_squash(h) for h in headers]:
-            raise self.changed(f"table columns are {found}, expected {headers}")
-        rows = []
-        for raw in read.rows:
-            if len(raw) < len(headers):
-                raise self.changed(f"a row of the {what} has fewer cells than columns")
-            rows.append(
-                TableRow(
-                    {h: c["text"] for h, c in zip(headers, raw, strict=False)},
-                    {h: c["href"] for h, c in zip(headers, raw, strict=False)},
-                )
-            )
-        return rows
-
-    def all_pages(
-        self,
-        first: PageRead,
-        table: str,
-        headers: list[str],
-        next_link: str,
-        what: str,
-        max_pages: int = MAX_TABLE_PAGES,
-    ) -> list[TableRow]:
-        """The rows of `first` and of every page its "next" link leads to. Rows held back behind a "show
-        more" control, or a pager that leads back to a page already read (or on and on), are refused."""
-        read, rows, seen = first, [], {self.page.url}
-        while True:
-            if read.hidden:
-                raise self.changed(f"{what}: some rows hide behind a 'show more' control the adapter cannot follow")
-            rows.extend(self.rows_of(read, headers, what))
-            href = read.found.get("next")
-            if not href:
-                return rows
-            path = self.adapter.portal_path(self.NAME, href)
-            target = self.adapter.url(path)
-            if target in seen or len(seen) >= max_pages:
-                raise self.changed(f"{what}: its page links go round in circles")
-            seen.add(target)
-            self.adapter.goto(path)
-            self.expect()
-            read = self.read_page(table, {"next": next_link})
 
     def status(self, text: str, what: str) -> tuple[str, str, str]:
         """'F2 / 1 - Denied: ...' -> (category, status code, words), as the detail page and the list show it."""
@@ -186,10 +100,10 @@ class ClaimResultsPage(TitledPage):
 
     def open_claim(self, query: ClaimQuery) -> ClaimDetailPage:
         """Open the claim's detail page by the address its TCN links to (the page is read in one go first)."""
-        read = self.read_page(self.TABLE, {"no_records": NO_RECORDS})
-        if read.found["no_records"] is not None:
+        read = self.read_in_one_trip(fields={"no_records": NO_RECORDS}, tables={"results": self.TABLE})
+        if read.fields["no_records"] is not None:
             raise ClaimNotFound(self.adapter.portal, query.claim_id)
-        row = self._row_for(self.rows_of(read, self.COLUMNS, "results table"), query)
+        row = self._row_for(self.rows_in(read, "results", self.COLUMNS, "results table"), query)
         href = row.links["TCN"]
         if not href:
             raise self.changed("TCN link is missing")
@@ -229,16 +143,18 @@ class ClaimDetailPage(TitledPage):
     def read(self, claim_id: str) -> ClaimStatusResult:
         self.expect()
         selectors = {key: selector for key, (selector, _) in self.FIELDS.items()}
-        read = self.read_page(
-            self.LINES, {**selectors, "no_records": NO_RECORDS, "header": self.HEADER, "next": self.NEXT_PAGE}
+        read = self.read_in_one_trip(
+            fields={**selectors, "no_records": NO_RECORDS, "header": self.HEADER},
+            links={"next": self.NEXT_PAGE},
+            tables={"lines": self.LINES},
         )
-        if read.found["no_records"] is not None:
+        if read.fields["no_records"] is not None:
             raise ClaimNotFound(self.adapter.portal, claim_id)
-        if read.found["header"] is None:
+        if read.fields["header"] is None:
             raise self.changed("claim header table is missing")
         fields = {}
         for key, (_, what) in self.FIELDS.items():
-            text = read.found[key]
+            text = read.fields[key]
             if text is None:
                 raise self.changed(f"{what} is missing")
             fields[key] = text
@@ -247,7 +163,11 @@ class ClaimDetailPage(TitledPage):
         category, code, words = self.status(fields["status"], "claim status")
         billed = self.money(fields["total_charge"], "total charge")
         paid = self.money(fields["paid"], "paid amount")
-        rows = self.all_pages(read, self.LINES, self.LINE_COLUMNS, self.NEXT_PAGE, "service line table")
+        rows = [
+            row
+            for page in self.every_page_read(read, self._lines_page, "lines", "next", "service line table")
+            for row in self.rows_in(page, "lines", self.LINE_COLUMNS, "service line table")
+        ]
         adjustments = self._adjustments(rows)
         self.require_balance(self._sheet(rows, billed, paid), claim_id)
         return ClaimStatusResult(
@@ -264,6 +184,9 @@ class ClaimDetailPage(TitledPage):
             payment_date=self.day(fields["remit_date"], "remittance date"),
             adjustments=adjustments,
         )
+
+    def _lines_page(self) -> PageReading:
+        return self.read_in_one_trip(links={"next": self.NEXT_PAGE}, tables={"lines": self.LINES})
 
     def _sheet(self, rows: list[TableRow], billed: Decimal | None, paid: Decimal | None) -> Sheet:
         """One row per line and adjustment (a line shows again for each of its adjustments)."""
@@ -343,13 +266,21 @@ class ClaimListPage(TitledPage):
 
     def listed(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
         """Every row on every page of the list, in the portal's order."""
-        read = self.read_page(self.TABLE, {"errors": self.ERRORS, "no_records": NO_RECORDS, "next": self.NEXT_PAGE})
-        if read.found["errors"] is not None:
+        read = self._page()
+        if read.fields["errors"] is not None:
             raise self.changed("the portal refused the service-date range asked for (has its limit changed?)")
-        if read.found["no_records"] is not None and read.headers is None:
+        if read.fields["no_records"] is not None and read.tables["list"] is None:
             return []
-        rows = self.all_pages(read, self.TABLE, self.COLUMNS, self.NEXT_PAGE, "claim list", LIST_MAX_PAGES)
+        pages = self.every_page_read(read, self._page, "list", "next", "claim list", LIST_MAX_PAGES)
+        rows = [row for page in pages for row in self.rows_in(page, "list", self.COLUMNS, "claim list")]
         return [self._listed(row, dos_from, dos_to) for row in rows]
+
+    def _page(self) -> PageReading:
+        return self.read_in_one_trip(
+            fields={"errors": self.ERRORS, "no_records": NO_RECORDS},
+            links={"next": self.NEXT_PAGE},
+            tables={"list": self.TABLE},
+        )
 
     def _listed(self, row: TableRow, dos_from: date, dos_to: date) -> ListedClaim:
         cells = row.cells
@@ -385,7 +316,3 @@ class ClaimListPage(TitledPage):
         if first is None or last is None:
             raise self.changed("dates of service are not 'MM/DD/YYYY - MM/DD/YYYY'")
         return first, last
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()

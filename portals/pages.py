@@ -250,7 +250,13 @@ class PageObject(Generic[AdapterT]):
         return rows
 
     def every_page_read(
-        self, first: PageReading, reread: Callable[[], PageReading], table: str, next_link: str, what: str
+        self,
+        first: PageReading,
+        reread: Callable[[], PageReading],
+        table: str,
+        next_link: str,
+        what: str,
+        max_pages: int = MAX_TABLE_PAGES,
     ) -> list[PageReading]:
         """`first` and the read of each page its `next_link` leads to, in order: a paged table, one round trip a
         page. Rows held back behind a "show more" control, or a pager that leads back to a page already read
@@ -265,7 +271,7 @@ class PageObject(Generic[AdapterT]):
                 return reads
             path = self.adapter.portal_path(self.NAME, href)
             target = self.adapter.url(path)
-            if target in seen or len(seen) >= MAX_TABLE_PAGES:
+            if target in seen or len(seen) >= max_pages:
                 raise self.changed(f"{what}: its page links go round in circles")
             seen.add(target)
             self.adapter.goto(path)
