@@ -26,6 +26,23 @@ from worker.runtime.packets import build_packet
 pytestmark = pytest.mark.browser
 
 
+class ShownProgress:
+    """What `check`'s progress bar was told, in order."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.total = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, portal: str, claims: int = 1) -> None:
+        self.lines.extend([f"checking {portal}"] * claims)
+
+    def describe(self, doing: str) -> None:
+        self.lines.append(doing)
+
+
 def all_evidence(ws: Workspace) -> list[Evidence]:
     with Session(ws.engine) as session:
         return list(session.exec(select(Evidence).order_by(col(Evidence.id))))
@@ -63,9 +80,12 @@ def test_a_check_keeps_archives_mid_check_and_prints_them_after_its_last_claim(
     workspace: Workspace, browser: Browser
 ) -> None:
     import_claims(workspace)
+    shown = ShownProgress()
     with capture_logs() as logged:
-        run(workspace, browser, portals=["unity"])
+        run(workspace, browser, portals=["unity"], progress=shown)
 
+    assert shown.lines[-1] == "printing the pages kept as evidence"  # after every claim, and said so
+    assert shown.lines.index("printing the pages kept as evidence") == shown.total
     events = [e["event"] for e in logged]
     printed = [e for e in logged if e["event"] == "evidence_printed"]
     assert printed and max(i for i, e in enumerate(events) if e == "claim_checked") < events.index("evidence_printed")

@@ -58,6 +58,9 @@ class ClaimProgress:
     def advance(self, portal: str, claims: int = 1) -> None:
         self.bar.update(self.task, advance=claims, description=f"checking {portal}")
 
+    def describe(self, doing: str) -> None:
+        self.bar.update(self.task, description=doing)
+
 
 def print_report(console: Console, report: RunReport) -> None:
     table = Table(title=f"Claim status check {report.run_id}", title_justify="left")

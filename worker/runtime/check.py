@@ -61,6 +61,7 @@ STOPPING = (Outcome.NEEDS_A_PERSON, Outcome.LAYOUT_CHANGED, Outcome.PORTAL_DOWN)
 class Progress(Protocol):
     def start(self, total: int) -> None: ...
     def advance(self, portal: str, claims: int = 1) -> None: ...
+    def describe(self, doing: str) -> None: ...
 
 
 class NoProgress:
@@ -68,6 +69,9 @@ class NoProgress:
         pass
 
     def advance(self, portal: str, claims: int = 1) -> None:
+        pass
+
+    def describe(self, doing: str) -> None:
         pass
 
 
@@ -324,6 +328,11 @@ class Tally:
                 report.problem = failure.problem()
                 report.stopped_by = failure.outcome if failure.outcome in STOPPING else None
             self._advance(task.portal, 1)
+
+    def printing(self) -> None:
+        """After the last claim, the pages its checks kept are printed (runtime/evidence_printer.py): say so."""
+        with self._lock:
+            self.progress.describe("printing the pages kept as evidence")
 
     def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None:
         with self._lock:

@@ -30,9 +30,10 @@ IDLE_PRINTS = 10  # archives printed per idle turn of a runner (about half a sec
 
 
 def pending_archives(engine: Engine, data_dir: Path, limit: int = 1) -> list[tuple[int, Path]]:
-    """(evidence id, archive) of this host's archives with no PDF yet, oldest first."""
+    """(evidence id, archive) of this host's archives with no PDF yet, oldest first. Matched by the folder as the
+    files were named (not resolved: an evidence folder an operator symlinked to a bigger disk still matches)."""
     with session_scope(engine) as session:
-        rows = archives_to_print(session, str(evidence_dir(data_dir).resolve()), limit=limit)
+        rows = archives_to_print(session, str(evidence_dir(data_dir)), limit=limit)
         return [(row.id, Path(row.archive_path)) for row in rows if row.id is not None and row.archive_path]
 
 
@@ -114,13 +115,19 @@ class IdlePrinter:
             with self._count:
                 self._batches -= 1
 
-    def print_some(self, open_context: Callable[[], AbstractContextManager[BrowserContext]]) -> int:
-        """Up to IDLE_PRINTS archives printed in a context `open_context` opens; 0 when busy or none wait."""
+    def print_some(
+        self,
+        open_context: Callable[[], AbstractContextManager[BrowserContext]],
+        starting: Callable[[], None] = lambda: None,
+    ) -> int:
+        """Up to IDLE_PRINTS archives printed in a context `open_context` opens, `starting` told first; 0 when
+        busy or none wait."""
         if self._batches or not pending_archives(self.engine, self.data_dir):
             return 0
         if not self._printing.acquire(blocking=False):
             return 0
         try:
+            starting()
             with open_context() as context:
                 return print_pending(self.engine, self.data_dir, context, limit=IDLE_PRINTS)
         finally:

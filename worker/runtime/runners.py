@@ -54,6 +54,7 @@ class RunnerEvents(Protocol):
     def task_done(self, task: LeasedTask, result: TaskResult) -> None: ...
     def task_failed(self, task: LeasedTask, failure: Failure) -> None: ...
     def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None: ...
+    def printing(self) -> None: ...
 
 
 class NoEvents:
@@ -64,6 +65,9 @@ class NoEvents:
         pass
 
     def batch_done(self, portal: str, logins: int, seconds: float, findings: FindingChanges | None) -> None:
+        pass
+
+    def printing(self) -> None:
         pass
 
 
@@ -143,7 +147,7 @@ class Runner:
         """Print a few of the pages checks kept as archives, in a context of this runner's browser."""
         self.state = "printing kept pages"
         try:
-            return self.ctx.printer.print_some(lambda: self.slot.context(None))
+            return self.ctx.printer.print_some(lambda: self.slot.context(None), starting=self.events.printing)
         except BrowserLost:
             return 0
         except Exception:  # a browser that cannot start now: the pages wait, the checks go on
