@@ -62,7 +62,7 @@ def _utc(moment: datetime) -> datetime:
 PRINT_ATTEMPTS = 3  # an archive Chromium failed to print this often stays an archive (its HTML is kept too)
 
 
-def archives_to_print(session: Session, folder: str, *, limit: int, claim_id: str | None = None) -> list[Evidence]:
+def archives_to_print(session: Session, folder: str, *, limit: int) -> list[Evidence]:
     """Pages kept as archives under `folder` (this host's evidence: another host's files are not here) that have
     no PDF yet, oldest first."""
     statement = (
@@ -76,8 +76,6 @@ def archives_to_print(session: Session, folder: str, *, limit: int, claim_id: st
         .order_by(col(Evidence.id))
         .limit(limit)
     )
-    if claim_id is not None:
-        statement = statement.where(Evidence.claim_id == claim_id)
     return list(session.exec(statement))
 
 
