@@ -89,12 +89,17 @@ class ClaimListing:
         lists: ClaimLists,
         *,
         open_unchanged: bool = False,
+        look_ahead: bool = False,
     ) -> None:
         # only a portal that lists its claims has one to offer
         self.portal: ClaimListPortal | None = adapter if isinstance(adapter, ClaimList) else None
         self.engine, self.claim_ids, self.lists = engine, list(claim_ids), lists
         self.open_unchanged = open_unchanged  # a person named these claims: their pages are read, moved or not
+        # the next claim's detail page may be asked for early: not when the account is paced, since a request
+        # ahead would come sooner than the pace allows
+        self.look_ahead = look_ahead
         self._read = False
+        self._claims: dict[str, Claim] = {}  # the batch's claims, by id, as read with the list
         self.skipped = 0  # claims the listing answered for
 
     def row_for(self, claim: Claim) -> ListedClaim | None:
@@ -119,6 +124,18 @@ class ClaimListing:
             latest = latest_observation(session, claim.claim_id)
         return latest is not None and same_as_listed(latest, row)
 
+    def detail_after(self, claim: Claim) -> str | None:
+        """With `look_ahead`, the detail page of the batch's next claim when the list links it and it moved (its
+        page will be read next), else None. Only the next claim: one request ahead, one more query per claim."""
+        if not self.look_ahead or claim.claim_id not in self.claim_ids:
+            return None
+        index = self.claim_ids.index(claim.claim_id) + 1
+        later = self._claims.get(self.claim_ids[index]) if index < len(self.claim_ids) else None
+        row = self.row_for(later) if later is not None else None
+        if row is None or later is None or self.unchanged(later, row):
+            return None
+        return row.detail_path
+
     def mark_checked(self, claim: Claim, at: datetime) -> None:
         with session_scope(self.engine) as session:
             mark_checked(session, claim.claim_id, at)
@@ -129,6 +146,7 @@ class ClaimListing:
         for one claim: a list page and the claim's own page cost no more than a search's pages and that page."""
         with session_scope(self.engine) as session:
             claims = list_claims(session, claim_ids=self.claim_ids)
+        self._claims = {c.claim_id: c for c in claims}
         needed = sorted({m for c in claims for m in months_of(c.dos_from, c.dos_to)})
         stale = [m for m in needed if self.lists.fresh(portal.portal, m) is None]
         for run in consecutive(stale):

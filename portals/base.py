@@ -98,6 +98,7 @@ class PortalAdapter(ABC):
         self.timeouts = timeouts
         self.logins = 0  # how many times this adapter logged in (a login is costly)
         self._cdp: CDPSession | None = None
+        self._navigates_only = False  # once a page written in place carried scripts: see goto_in_place
         page.set_default_navigation_timeout(timeouts.navigation_ms)
         page.set_default_timeout(timeouts.element_ms)
 
@@ -183,6 +184,42 @@ class PortalAdapter(ABC):
         self.raise_for_response(response)
         return response
 
+    def goto_in_place(self, path: str, *, ahead: str | None = None) -> None:
+        """Open a page the portal's server sends whole, as `goto` does, but without a navigation: the page's
+        own `fetch` brings its HTML (same cookies, same routes, so the lease fence sees it) and the HTML is
+        written into the current document, whose address becomes the page's. A navigation costs Chromium
+        60-100 ms of CPU (a new document in the browser process, its commit, Playwright's bookkeeping), about
+        as much as the rest of a claim check together; writing the page in place costs a fraction of it and
+        renders the same HTML with the same styles, so landmarks, visibility and evidence read as after `goto`.
+
+        Falls back to `goto` (one real navigation) whenever writing in place might not show what a browser
+        would: the current page is not on the portal (no session page to fetch from), the answer is a redirect
+        (a login page, a sign-on elsewhere) or not HTML, or the page carries scripts (they may build what the
+        adapter reads, or clash with the last page's); after a page with scripts, this adapter navigates.
+
+        `ahead`, a page the caller will open next the same way, is asked for as soon as this one has come: its
+        answer is on its way while this page is read and stored (one request ahead, never more), and the next
+        call takes it instead of asking again. A real navigation in between drops it."""
+        if self._navigates_only or _origin(self.page.url) != _origin(self.base_url):
+            self.goto(path)
+            return
+        try:
+            answer = self.page.evaluate(
+                WRITE_IN_PLACE_JS, [self.url(path), self.url(ahead) if ahead else None, self.timeouts.navigation_ms]
+            )
+        except PlaywrightError as exc:
+            raise PortalUnavailable(self.portal, f"could not load {path}: {_first_line(exc)}") from exc
+        if answer.get("timeout"):
+            raise PortalUnavailable(self.portal, f"no answer from {path} in time")
+        if answer.get("failed"):
+            raise PortalUnavailable(self.portal, f"could not load {path}: {answer['failed']}")
+        if answer.get("scripts"):
+            self._navigates_only = True
+        if answer.get("navigate"):
+            self.goto(path)
+            return
+        self.raise_for_status(int(answer["status"]), answer.get("retryAfter"))
+
     def follow(self, name: str, control: Locator) -> None:
         """Click something that loads a new page, once, and wait for that page; HTTP faults become typed errors.
 
@@ -207,12 +244,14 @@ class PortalAdapter(ABC):
         return self.page.request.get(url, timeout=timeout, max_redirects=max_redirects)
 
     def raise_for_response(self, response: Response | None) -> None:
-        if response is None:
-            return
-        if response.status == 429:
-            raise RateLimited(self.portal, "portal is rate limiting (HTTP 429)", _retry_after(response))
-        if response.status >= 500:
-            raise PortalUnavailable(self.portal, f"portal answered HTTP {response.status}", _retry_after(response))
+        if response is not None:
+            self.raise_for_status(response.status, response.headers.get("retry-after"))
+
+    def raise_for_status(self, status: int, retry_after: str | None) -> None:
+        if status == 429:
+            raise RateLimited(self.portal, "portal is rate limiting (HTTP 429)", _retry_after(retry_after))
+        if status >= 500:
+            raise PortalUnavailable(self.portal, f"portal answered HTTP {status}", _retry_after(retry_after))
 
     def shows_at_once(self, selector: str, text: str | None = None) -> bool:
         """Whether a plain CSS selector's element (with `text`, one whose whole text it is) is on the page and
@@ -271,6 +310,40 @@ SHOWS_AT_ONCE_JS = """([selector, text]) => {
   });
 }"""
 
+# goto_in_place's page side. The answer: {navigate: true} to fall back to a navigation (with scripts: true when
+# the page carried any), {timeout: true}, {failed: why}, or {status, retryAfter} once the page is written.
+# The page asked for ahead waits in the window, which document.open keeps (a navigation does not); it is asked
+# for only after a page was written, not after a fault.
+# Styles are waited for (as long as a navigation would be), since visibility depends on them.
+WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs]) => {
+  const load = async target => {
+    try {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const answer = await fetch(target, {redirect: 'manual', credentials: 'same-origin', signal});
+      if (answer.type === 'opaqueredirect' || !/^text\\/html/i.test(answer.headers.get('content-type') || ''))
+        return {navigate: true};
+      const html = await answer.text();
+      return {html, url: answer.url, status: answer.status, retryAfter: answer.headers.get('retry-after')};
+    } catch (e) {
+      return e.name === 'TimeoutError' ? {timeout: true} : {failed: String(e.message || e)};
+    }
+  };
+  const kept = window.__portalWorkerAhead;
+  delete window.__portalWorkerAhead;
+  const got = await (kept && kept.url === url ? kept.answer : load(url));
+  if (got.html === undefined) return got;
+  if (/<script[\\s>]/i.test(got.html)) return {navigate: true, scripts: true};
+  history.replaceState(null, '', got.url);
+  document.open();  // which stops what the old document was still loading: the page ahead is asked for after
+  document.write(got.html);
+  document.close();
+  if (ahead && got.status < 400) window.__portalWorkerAhead = {url: ahead, answer: load(ahead)};
+  const styled = Array.from(document.querySelectorAll('link[rel~=stylesheet]'), link => link.sheet ? null
+    : new Promise(done => { link.addEventListener('load', done); link.addEventListener('error', done); }));
+  await Promise.race([Promise.all(styled), new Promise(done => setTimeout(done, timeoutMs))]);
+  return {status: got.status, retryAfter: got.retryAfter};
+}"""
+
 
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
@@ -281,8 +354,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _retry_after(response: Response) -> datetime | None:
-    value = response.headers.get("retry-after")
+def _retry_after(value: str | None) -> datetime | None:
     if value and value.isdigit():
         return datetime.now(UTC) + timedelta(seconds=int(value))
     return None

@@ -261,7 +261,7 @@ class ClaimListPage(TitledPage):
     def open(cls, adapter: PortalAdapter, dos_from: date, dos_to: date) -> ClaimListPage:
         """The list by its address (the page's form is a GET form)."""
         query = urlencode({"dosFrom": dos_from.strftime(US_DATE), "dosTo": dos_to.strftime(US_DATE)})
-        adapter.goto(f"{cls.PATH}?{query}")
+        adapter.goto_in_place(f"{cls.PATH}?{query}")
         return cls(adapter).expect()
 
     def listed(self, dos_from: date, dos_to: date) -> list[ListedClaim]:

@@ -274,7 +274,7 @@ class PageObject(Generic[AdapterT]):
             if target in seen or len(seen) >= max_pages:
                 raise self.changed(f"{what}: its page links go round in circles")
             seen.add(target)
-            self.adapter.goto(path)
+            self.adapter.goto_in_place(path)
             self.expect()
             read = reread()
             reads.append(read)

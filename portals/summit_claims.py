@@ -167,7 +167,7 @@ class ClaimListPage(PageObject[PortalAdapter]):
             if target in seen or len(seen) >= MAX_LIST_PAGES:
                 raise self.changed("its page links go round in circles")
             seen.add(target)
-            self.adapter.goto(path)
+            self.adapter.goto_in_place(path)
             self.expect()
             page_rows, next_href = self._read_page(dos_from, dos_to)
             rows.extend(page_rows)
@@ -262,9 +262,9 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
     ]
     CLAIM_LEVEL_LINE = "Claim"
 
-    def open(self, path: str, claim_id: str) -> ClaimDetailPage:
+    def open(self, path: str, claim_id: str, ahead: str | None = None) -> ClaimDetailPage:
         """The detail page at a portal path; the portal's 'Claim not found' is ClaimNotFound."""
-        self.adapter.goto(path)
+        self.adapter.goto_in_place(path, ahead=ahead)
         if self.adapter.shows_at_once(self.LANDMARK):
             return self
         self.adapter.expect_page(self.NAME, self.landmark().or_(self.find(CLAIM_NOT_FOUND)))

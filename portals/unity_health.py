@@ -127,7 +127,7 @@ class UnityHealthAdapter(
             detail_path = results.find_detail(query.claim_id, query.payer_claim_number)
         if detail_path is None:
             raise ClaimNotFound(self.portal, query.claim_id)
-        return ClaimDetailPage.open(self, detail_path).read(query.claim_id)
+        return ClaimDetailPage.open(self, detail_path, query.next_detail_path).read(query.claim_id)
 
     def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
         """Every claim with service dates in the range, from the portal's CSV of the search (one download per
@@ -407,8 +407,8 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     PATH = "claims/detail/{claim_number}"  # where the results' claim number links
 
     @classmethod
-    def open(cls, adapter: UnityHealthAdapter, path: str) -> ClaimDetailPage:
-        adapter.goto(path)
+    def open(cls, adapter: UnityHealthAdapter, path: str, ahead: str | None = None) -> ClaimDetailPage:
+        adapter.goto_in_place(path, ahead=ahead)
         return cls(adapter).expect()
 
     @classmethod

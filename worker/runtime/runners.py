@@ -243,6 +243,7 @@ class Runner:
             [t.target for t in batch.remaining if t.kind == TaskKind.CLAIM_STATUS],
             self.ctx.claim_lists,
             open_unchanged=self.ctx.open_every_claim,
+            look_ahead=not self.ctx.settings.portals[batch.lease.portal].pace_seconds,
         )
         while batch.remaining and not self.ctx.stop.is_set():
             task = batch.remaining[0]
