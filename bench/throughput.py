@@ -42,7 +42,7 @@ from bench.worker_run import WorkerOutcome, measure_worker
 from fake_portal.launcher import RunningPortal
 from store.postgres import DEFAULT_URL, unreachable
 from worker.runtime.browser import find_chromium
-from worker.settings import PortalSettings
+from worker.settings import PortalSettings, RunSettings
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN_RUNNERS = (1, 4)
@@ -50,6 +50,7 @@ QUICK = {"claims": 40, "runners_curve": "1,2", "naive_sample": 6}
 DEFAULTS = {"claims": 500, "runners_curve": "1,2,4,8", "naive_sample": 30}
 ACCOUNTS = len(fake.PORTALS)
 SHIPPED_PACE_S = float(PortalSettings.model_fields["pace_seconds"].default)  # [portals.*] pace_seconds
+SHIPPED_BATCH = int(RunSettings.model_fields["batch_size"].default)  # [run] batch_size
 PACED_RUNNERS = 4
 
 
@@ -62,7 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "bench-results")
     p.add_argument("--skip-postgres", action="store_true", help="measure on SQLite only")
     p.add_argument("--quick", action="store_true", help="a smoke run: 40 claims, curve 1,2, naive sample 6")
-    p.add_argument("--batch-size", type=int, default=25, help="[run] batch_size (default: the shipped 25)")
+    p.add_argument(
+        "--batch-size", type=int, default=SHIPPED_BATCH, help=f"[run] batch_size (default: the shipped {SHIPPED_BATCH})"
+    )
     p.add_argument(
         "--pace-seconds",
         type=float,

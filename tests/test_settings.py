@@ -251,7 +251,7 @@ def test_run_schedule_and_evidence_defaults(tmp_path: Path) -> None:
     settings = Settings.load(write(tmp_path, VALID))
 
     run = settings.run
-    assert (run.runners, run.batch_size, run.lease_seconds, run.max_attempts) == (2, 25, 300, 5)
+    assert (run.runners, run.batch_size, run.lease_seconds, run.max_attempts) == (2, 100, 300, 5)
     assert (run.retry_base_seconds, run.retry_max_seconds, run.breaker_failures) == (60, 3600, 3)
     assert (run.browser_recycle_tasks, run.browser_max_rss_mb, run.task_deadline_seconds) == (200, 1500, 600)
     assert (run.heartbeat_seconds, run.stale_after_seconds, run.stop_timeout_seconds) == (15, 120, 60)

@@ -301,7 +301,9 @@ class RunSettings(BaseModel):
     model_config = STRICT
 
     runners: Annotated[int, Field(ge=1, le=32)] = 2
-    batch_size: Annotated[int, Field(ge=1)] = 25
+    # A batch costs about a second of browser time before its first task (a context, a page, the session
+    # probe), and its first page goes without one asked for ahead: 100 spreads that thin.
+    batch_size: Annotated[int, Field(ge=1)] = 100
     heartbeat_seconds: PositiveSeconds = 15  # before the keys checked against it
     lease_seconds: PositiveSeconds = 300
     max_attempts: Annotated[int, Field(ge=1)] = 5
