@@ -56,6 +56,7 @@ JOB_KINDS: dict[str, TaskKind] = {
     "appeal_status": TaskKind.APPEAL_STATUS,
 }
 NEW_ERA_FILES = "new ERA files"
+NEW_TASKS_PER_WRITE = 50  # new tasks queued per transaction (see Planner._enqueue)
 
 
 @dataclass
@@ -109,36 +110,48 @@ class Planner:
         now = utcnow()  # the queue runs on the wall clock; the cadence above on the practice's clock
         with session_scope(self.engine) as session:
             already_open = tasks.open_tasks(session, kind=kind.value)
+        new: list[tuple[str, Due]] = []
         for portal, item in routed:
             if portal not in portals:
                 continue
             queued = already_open.get((portal, item.target))
-            if queued is not None and queued.unchanged_by(item.priority, now):
+            if queued is None:
+                new.append((portal, item))
+            elif queued.unchanged_by(item.priority, now):
                 # Queued already, as urgent and as soon: no write, so a plan of thousands of open claims
                 # does not queue behind the runners for the write lock once per claim.
-                task_id: int | None = queued.id
+                self._note(kind, portal, queued.id, planned)
             else:
-                task_id = self._enqueue_one(kind, portal, item, now, planned)
-            if task_id is not None and task_id not in planned.task_ids:
-                planned.task_ids.append(task_id)
-                planned.per_portal[(portal, kind)] += 1
+                self._enqueue(kind, [(portal, item)], now, planned)
+        for start in range(0, len(new), NEW_TASKS_PER_WRITE):
+            self._enqueue(kind, new[start : start + NEW_TASKS_PER_WRITE], now, planned)
         return planned
 
-    def _enqueue_one(self, kind: TaskKind, portal: str, item: Due, now: datetime, planned: Planned) -> int | None:
-        # One short transaction per target: a job holding many task rows at once would deadlock with
-        # runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no set order).
+    def _enqueue(self, kind: TaskKind, items: list[tuple[str, Due]], now: datetime, planned: Planned) -> None:
+        # A task already open is raised in a transaction of its own: a job holding many open task rows at once
+        # would deadlock with runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no
+        # set order). New tasks go NEW_TASKS_PER_WRITE to a transaction: rows nobody else can see yet lock
+        # nothing a runner holds, and one write per claim cost a first import more CPU than its pages.
         with session_scope(self.engine) as session:
-            planned.new += tasks.enqueue(
-                session,
-                kind=kind.value,
-                portal=portal,
-                target=item.target,
-                reason=item.reason,
-                now=now,
-                priority=item.priority,
-                decided_at=now,
-            )
-            return tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
+            for portal, item in items:
+                planned.new += tasks.enqueue(
+                    session,
+                    kind=kind.value,
+                    portal=portal,
+                    target=item.target,
+                    reason=item.reason,
+                    now=now,
+                    priority=item.priority,
+                    decided_at=now,
+                )
+                task_id = tasks.open_task_id(session, kind=kind.value, portal=portal, target=item.target)
+                self._note(kind, portal, task_id, planned)
+
+    @staticmethod
+    def _note(kind: TaskKind, portal: str, task_id: int | None, planned: Planned) -> None:
+        if task_id is not None and task_id not in planned.task_ids:
+            planned.task_ids.append(task_id)
+            planned.per_portal[(portal, kind)] += 1
 
     # --- targets --------------------------------------------------------------------
 
