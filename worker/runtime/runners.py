@@ -39,7 +39,7 @@ from worker.runtime.browser_slot import BrowserLost, BrowserSlot, CallerSlot, Ho
 from worker.runtime.context import WorkerContext
 from worker.runtime.evidence import FailureTrace
 from worker.runtime.failures import Failure, Outcome, TaskDeadlinePassed
-from worker.runtime.fence import LeaseFence, LeaseLost
+from worker.runtime.fence import RECHECK_S, LeaseFence, LeaseLost
 from worker.security.redaction import register_credentials
 
 log = structlog.get_logger(__name__)
@@ -81,6 +81,7 @@ class Batch:
     # Found claims missing now: their tasks wait for the batch's end (`_settle_missing`), or go back.
     missing: MissingClaims = field(default_factory=MissingClaims)
     held: list[LeasedTask] = field(default_factory=list)
+    renewed_at: float = field(default_factory=time.monotonic)  # taking the lease was its first renewal
 
 
 class Runner:
@@ -333,10 +334,15 @@ class Runner:
         return when == "always" or (when == "retries" and task.attempts > 1)
 
     def _renew(self, batch: Batch) -> bool:
+        """Extend the batch's lease (account and tasks) before a task, at most once per RECHECK_S (or a quarter of
+        the lease): a claim takes a tenth of a second, and a write per claim cost more CPU than its page. A lease
+        lost meanwhile is still seen before the next request, by the fence."""
+        lease_s = self.ctx.settings.run.lease_seconds
+        if time.monotonic() - batch.renewed_at < min(RECHECK_S, lease_s / 4):
+            return True
+        batch.renewed_at = time.monotonic()
         with session_scope(self.ctx.engine) as session:
-            batch.lost = not tasks.renew(
-                session, batch.lease, now=utcnow(), lease_for=timedelta(seconds=self.ctx.settings.run.lease_seconds)
-            )
+            batch.lost = not tasks.renew(session, batch.lease, now=utcnow(), lease_for=timedelta(seconds=lease_s))
         if batch.lost:
             log.warning("lease_lost", portal=batch.lease.portal)
         return not batch.lost
@@ -344,9 +350,11 @@ class Runner:
     def _pace(self, portal: str) -> None:
         """Politeness: at least the portal's pace between two tasks on it, across every runner and host."""
         interval = self.ctx.settings.portals[portal].pace_seconds
+        if not interval:  # unpaced: no request times to keep (a read and a write a task, for nothing)
+            return
         with session_scope(self.ctx.engine) as session:
             last = tasks.last_request(session, portal)
-        if last is not None and interval > 0:
+        if last is not None:
             wait = (last + timedelta(seconds=interval) - utcnow()).total_seconds()
             if wait > 0:
                 self.ctx.stop.wait(wait)
