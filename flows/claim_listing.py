@@ -100,6 +100,7 @@ class ClaimListing:
         self.look_ahead = look_ahead
         self._read = False
         self._claims: dict[str, Claim] = {}  # the batch's claims, by id, as read with the list
+        self._judged: dict[str, bool] = {}  # `unchanged` of the next claim, judged early by `detail_after`
         self.skipped = 0  # claims the listing answered for
 
     def row_for(self, claim: Claim) -> ListedClaim | None:
@@ -120,6 +121,8 @@ class ClaimListing:
         """Whether `row` shows `claim` exactly as last observed, so its detail page has nothing new."""
         if self.open_unchanged:
             return False
+        if claim.claim_id in self._judged:  # nothing of this claim was recorded since: only the one before it
+            return self._judged.pop(claim.claim_id)
         with session_scope(self.engine) as session:
             latest = latest_observation(session, claim.claim_id)
         return latest is not None and same_as_listed(latest, row)
@@ -132,9 +135,10 @@ class ClaimListing:
         index = self.claim_ids.index(claim.claim_id) + 1
         later = self._claims.get(self.claim_ids[index]) if index < len(self.claim_ids) else None
         row = self.row_for(later) if later is not None else None
-        if row is None or later is None or self.unchanged(later, row):
+        if row is None or later is None:
             return None
-        return row.detail_path
+        self._judged[later.claim_id] = self.unchanged(later, row)
+        return None if self._judged[later.claim_id] else row.detail_path
 
     def mark_checked(self, claim: Claim, at: datetime) -> None:
         with session_scope(self.engine) as session:
