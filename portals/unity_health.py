@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 from urllib.parse import quote, urlencode
@@ -350,10 +350,7 @@ class ClaimsCsv(PageObject[UnityHealthAdapter]):
 
     def parse(self, response: APIResponse) -> list[ClaimStatusResult]:
         portal = self.adapter.portal
-        if response.status == 429:
-            raise RateLimited(portal, "portal is rate limiting (HTTP 429)", _retry_after(response))
-        if response.status >= 500:
-            raise PortalUnavailable(portal, f"portal answered HTTP {response.status}", _retry_after(response))
+        self.adapter.raise_for_status(response.status, response.headers.get("retry-after"))
         if response.url.split("?")[0].endswith("/login"):
             raise SessionExpired(portal, "portal sent the CSV download to its sign-in page")
         if "text/csv" not in response.headers.get("content-type", ""):
@@ -669,8 +666,3 @@ class EnrollmentPage(PageObject[UnityHealthAdapter]):
 
 def _blank_to_none(text: str) -> str | None:
     return None if text.strip() in BLANK else text.strip()
-
-
-def _retry_after(response: APIResponse) -> datetime | None:
-    value = response.headers.get("retry-after", "")
-    return datetime.now(UTC) + timedelta(seconds=int(value)) if value.isdigit() else None
