@@ -98,6 +98,7 @@ class ClaimListing:
         # the next claim's detail page may be asked for early: not when the account is paced, since a request
         # ahead would come sooner than the pace allows
         self.look_ahead = look_ahead
+        self._next_id = dict(zip(self.claim_ids, self.claim_ids[1:], strict=False))  # the batch's order
         self._read = False
         self._claims: dict[str, Claim] = {}  # the batch's claims, by id, as read with the list
         self._judged: dict[str, bool] = {}  # `unchanged` of the next claim, judged early by `detail_after`
@@ -130,10 +131,8 @@ class ClaimListing:
     def detail_after(self, claim: Claim) -> str | None:
         """With `look_ahead`, the detail page of the batch's next claim when the list links it and it moved (its
         page will be read next), else None. Only the next claim: one request ahead, one more query per claim."""
-        if not self.look_ahead or claim.claim_id not in self.claim_ids:
-            return None
-        index = self.claim_ids.index(claim.claim_id) + 1
-        later = self._claims.get(self.claim_ids[index]) if index < len(self.claim_ids) else None
+        later_id = self._next_id.get(claim.claim_id) if self.look_ahead else None
+        later = self._claims.get(later_id) if later_id is not None else None
         row = self.row_for(later) if later is not None else None
         if row is None or later is None:
             return None
