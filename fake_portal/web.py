@@ -58,14 +58,20 @@ class FaultInjection(BaseHTTPMiddleware):
         if portal not in self.fault_pages or (len(parts) > 1 and parts[1] == "static"):
             return await call_next(request)
         w = world(request)
-        w.begin_request(portal)
+        arrived_under = w.begin_request(portal)
         try:
-            return await self._answer(request, call_next, w, portal, parts)
+            return await self._answer(request, call_next, w, portal, parts, arrived_under)
         finally:
-            w.end_request(portal)
+            w.end_request(portal, arrived_under)
 
     async def _answer(
-        self, request: Request, call_next: RequestResponseEndpoint, w: World, portal: str, parts: list[str]
+        self,
+        request: Request,
+        call_next: RequestResponseEndpoint,
+        w: World,
+        portal: str,
+        parts: list[str],
+        arrived_under: int,
     ) -> Response:
         delay_ms = w.base_latency_ms.get(portal, 0) + w.faults[portal].latency_ms
         if delay_ms:
@@ -84,7 +90,7 @@ class FaultInjection(BaseHTTPMiddleware):
             return with_retry_after(render(request, "maintenance"), faults)
         if faults.rate_limited:
             return with_retry_after(render(request, "rate_limited"), faults)
-        if w.roll_error(portal, "/".join(parts[1:])):
+        if w.roll_error(portal, "/".join(parts[1:]), arrived_under):
             return render(request, "error")
         return await call_next(request)
 

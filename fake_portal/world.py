@@ -132,10 +132,12 @@ class World:
         self.offset = timedelta(0)
         self.medicaid_idle_timeout_s = medicaid_idle_timeout_s
         self.base_latency_ms = {"clearinghouse": 0, "commercial": 0, "medicaid": medicaid_latency_ms}
+        self.resets = 0  # how many times `reset` ran: a request that arrived before the last one is not counted
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
+            self.resets += 1
             self.offset = timedelta(0)
             self.faults = {p: Faults() for p in PORTALS}
             self.accounts = {(a.portal, a.username): Account(**asdict(a)) for a in DEFAULT_ACCOUNTS}
@@ -307,16 +309,24 @@ class World:
 
     # --- faults --------------------------------------------------------
 
-    def begin_request(self, portal: str) -> None:
+    def begin_request(self, portal: str) -> int:
+        """Note a request being answered; returns the reset it arrived under, for `roll_error`."""
         with self.lock:
             self.in_flight[portal] += 1
+            return self.resets
 
-    def end_request(self, portal: str) -> None:
+    def end_request(self, portal: str, arrived_under: int) -> None:
         with self.lock:
-            self.in_flight[portal] = max(self.in_flight[portal] - 1, 0)
+            if arrived_under == self.resets:  # the reset already emptied the count
+                self.in_flight[portal] -= 1
 
-    def roll_error(self, portal: str, path: str) -> bool:
+    def roll_error(self, portal: str, path: str, arrived_under: int) -> bool:
+        """Count the request and roll whether it fails. One that arrived before a reset and was still being
+        delayed (a slow page the client gave up on) belongs to the world before it: neither counted nor rolled,
+        so the next test's counts and its seeded errors are its own."""
         with self.lock:
+            if arrived_under != self.resets:
+                return False
             self.requests[portal] += 1
             paths = self.requests_by_path[portal]
             paths[path] = paths.get(path, 0) + 1
