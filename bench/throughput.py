@@ -284,6 +284,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             claims_csv = fake.export_claims(portal, work / "claims.csv")
             claims = sum(1 for _ in claims_csv.open()) - 1
             print(f"fake portal: {claims} claims, {args.latency_ms} ms per request, {fake.ACCOUNTS_NOTE}", flush=True)
+            answer_ms = fake.answer_ms(portal, args.latency_ms)
+            print(f"fake portal: a page answers in {answer_ms:.1f} ms (median, kept-alive connection)", flush=True)
 
             fake.prepare(portal, args.latency_ms)
             recorded, _ = _script(
@@ -363,6 +365,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "postgres_skipped": skip_pg or None,
         "load_before": load_before,
         "load_after": load_average(),
+        "answer_ms": answer_ms,
         "worker_config": configs[0],
     }
 
@@ -418,6 +421,7 @@ def document(args: argparse.Namespace, found: dict[str, Any], chart: Path | None
         "settings": {
             "claims": found["claims"],
             "latency_ms": args.latency_ms,
+            "measured_answer_ms": round(found["answer_ms"], 1),
             "naive_sample": args.naive_sample,
             "runners_curve": args.curve,
             "batch_size": args.batch_size,
