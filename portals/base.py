@@ -184,7 +184,9 @@ class PortalAdapter(ABC):
         self.raise_for_response(response)
         return response
 
-    def goto_in_place(self, path: str, *, ahead: str | None = None) -> None:
+    def goto_in_place(
+        self, path: str, *, ahead: str | None = None, landmark: str = "", landmark_text: str | None = None
+    ) -> bool:
         """Open a page the portal's server sends whole, as `goto` does, but without a navigation: the page's
         own `fetch` brings its HTML (same cookies, same routes, so the lease fence sees it) and the HTML is
         written into the current document, whose address becomes the page's. A navigation costs Chromium
@@ -199,13 +201,24 @@ class PortalAdapter(ABC):
 
         `ahead`, a page the caller will open next the same way, is asked for as soon as this one has come: its
         answer is on its way while this page is read and stored (one request ahead, never more), and the next
-        call takes it instead of asking again. A real navigation in between drops it."""
+        call takes it instead of asking again. A real navigation in between drops it.
+
+        `landmark`, a plain CSS selector (and `landmark_text`, its element's whole text): whether it shows on the
+        page written, looked at in the same round trip as `shows_at_once` would. False when it does not, when
+        none was given, or after a navigation."""
         if self._navigates_only or _origin(self.page.url) != _origin(self.base_url):
             self.goto(path)
-            return
+            return False
         try:
             answer = self.page.evaluate(
-                WRITE_IN_PLACE_JS, [self.url(path), self.url(ahead) if ahead else None, self.timeouts.navigation_ms]
+                WRITE_IN_PLACE_JS,
+                [
+                    self.url(path),
+                    self.url(ahead) if ahead else None,
+                    self.timeouts.navigation_ms,
+                    landmark or None,
+                    landmark_text,
+                ],
             )
         except PlaywrightError as exc:
             raise PortalUnavailable(self.portal, f"could not load {path}: {_first_line(exc)}") from exc
@@ -217,8 +230,9 @@ class PortalAdapter(ABC):
             self._navigates_only = True
         if answer.get("navigate"):
             self.goto(path)
-            return
+            return False
         self.raise_for_status(int(answer["status"]), answer.get("retryAfter"))
+        return bool(answer.get("shows"))
 
     def follow(self, name: str, control: Locator) -> None:
         """Click something that loads a new page, once, and wait for that page; HTTP faults become typed errors.
@@ -297,8 +311,9 @@ class PortalAdapter(ABC):
         self.logins += 1
 
 
-# Visible as Playwright means it: a box with a size, and not `visibility: hidden`.
-SHOWS_AT_ONCE_JS = """([selector, text]) => {
+# Whether a plain CSS selector's first element (with `text`, any whose whole text it is) shows, as Playwright
+# means it: a box with a size, and not `visibility: hidden`.
+_SHOWS_JS = """(selector, text) => {
   let found;
   try { found = Array.from(document.querySelectorAll(selector)); } catch (e) { return false; }
   if (text === null) found = found.slice(0, 1);  // as a locator's .first
@@ -309,13 +324,15 @@ SHOWS_AT_ONCE_JS = """([selector, text]) => {
     return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden';
   });
 }"""
+SHOWS_AT_ONCE_JS = f"([selector, text]) => ({_SHOWS_JS})(selector, text)"
 
 # goto_in_place's page side. The answer: {navigate: true} to fall back to a navigation (with scripts: true when
-# the page carried any), {timeout: true}, {failed: why}, or {status, retryAfter} once the page is written.
+# the page carried any), {timeout: true}, {failed: why}, or {status, retryAfter, shows} once the page is written
+# (shows: whether `landmark`, of the whole text `landmarkText` if not null, shows on it).
 # The page asked for ahead waits in the window, which document.open keeps (a navigation does not); it is asked
 # for only after a page was written, not after a fault.
 # Styles are waited for (as long as a navigation would be), since visibility depends on them.
-WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs]) => {
+WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs, landmark, landmarkText]) => {
   const load = async target => {
     try {
       const signal = AbortSignal.timeout(timeoutMs);
@@ -341,8 +358,9 @@ WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs]) => {
   const styled = Array.from(document.querySelectorAll('link[rel~=stylesheet]'), link => link.sheet ? null
     : new Promise(done => { link.addEventListener('load', done); link.addEventListener('error', done); }));
   await Promise.race([Promise.all(styled), new Promise(done => setTimeout(done, timeoutMs))]);
-  return {status: got.status, retryAfter: got.retryAfter};
-}"""
+  const shows = landmark !== null && (SHOWS)(landmark, landmarkText);
+  return {status: got.status, retryAfter: got.retryAfter, shows};
+}""".replace("SHOWS", _SHOWS_JS)
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from playwright.sync_api import Locator
-
 from portals.base import BLANK, PortalAdapter
 from portals.capabilities import AuthRequestSubmission
 from portals.errors import RequestRefused
 from portals.identifiers import same_id
-from portals.pages import PageObject
+from portals.lakeshore_claims import TitledPage
 from portals.types import AuthRequest, AuthRequestReceipt
 from portals.unity_auth_requests import REFERENCE
 
@@ -48,16 +46,6 @@ class LakeshoreAuthRequests(AuthRequestSubmission):
 def _adapter(mixin: object) -> PortalAdapter:
     assert isinstance(mixin, PortalAdapter)  # mixed into LakeshoreMedicaidAdapter only
     return mixin
-
-
-class TitledPage(PageObject[PortalAdapter]):
-    """A page known by its title bar (the portal's releases rename everything else)."""
-
-    TITLE_BAR = "table.pagetitle td"
-    TITLE: ClassVar[str]
-
-    def landmark(self) -> Locator:
-        return self.find(self.TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
 
 
 class RequestFormPage(TitledPage):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar, Self
+from typing import ClassVar
 from urllib.parse import urlencode
 
 from playwright.sync_api import Locator
@@ -45,11 +45,8 @@ class TitledPage(PageObject[PortalAdapter]):
     def landmark(self) -> Locator:
         return self.find(self.TITLE_BAR).filter(has_text=re.compile(rf"^\s*{re.escape(self.TITLE)}\s*$"))
 
-    def expect(self) -> Self:
-        """The title bar read in one evaluate when it shows already; else waited for with locators."""
-        if not self.adapter.shows_at_once(self.TITLE_BAR, self.TITLE):
-            self.adapter.expect_page(self.NAME, self.landmark())
-        return self
+    def landmark_at_once(self) -> tuple[str, str | None]:
+        return self.TITLE_BAR, self.TITLE
 
     def no_records(self) -> bool:
         return self.shows(NO_RECORDS)
@@ -108,7 +105,7 @@ class ClaimResultsPage(TitledPage):
         if not href:
             raise self.changed("TCN link is missing")
         self.adapter.goto(self.adapter.portal_path(self.NAME, href))
-        return ClaimDetailPage(self.adapter)
+        return ClaimDetailPage(self.adapter).expect()
 
     def _row_for(self, rows: list[TableRow], query: ClaimQuery) -> TableRow:
         """The row of this claim; the known TCN wins when the payer lists a resubmission too."""
@@ -141,7 +138,7 @@ class ClaimDetailPage(TitledPage):
     }
 
     def read(self, claim_id: str) -> ClaimStatusResult:
-        self.expect()
+        """The page `open_claim` or `open_in_place` opened (and expected)."""
         selectors = {key: selector for key, (selector, _) in self.FIELDS.items()}
         read = self.read_in_one_trip(
             fields={**selectors, "no_records": NO_RECORDS, "header": self.HEADER},
@@ -261,8 +258,7 @@ class ClaimListPage(TitledPage):
     def open(cls, adapter: PortalAdapter, dos_from: date, dos_to: date) -> ClaimListPage:
         """The list by its address (the page's form is a GET form)."""
         query = urlencode({"dosFrom": dos_from.strftime(US_DATE), "dosTo": dos_to.strftime(US_DATE)})
-        adapter.goto_in_place(f"{cls.PATH}?{query}")
-        return cls(adapter).expect()
+        return cls(adapter).open_in_place(f"{cls.PATH}?{query}")
 
     def listed(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
         """Every row on every page of the list, in the portal's order."""

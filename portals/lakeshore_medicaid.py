@@ -107,8 +107,8 @@ class LakeshoreMedicaidAdapter(
 
     def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
         if query.detail_path is not None:  # the claim list linked its page: no search needed
-            self.goto_in_place(query.detail_path, ahead=query.next_detail_path)
-            return ClaimDetailPage(self).read(query.claim_id)
+            page = ClaimDetailPage(self).open_in_place(query.detail_path, ahead=query.next_detail_path)
+            return page.read(query.claim_id)
         results = ClaimInquiryPage(self).open().search(query)
         return results.open_claim(query).read(query.claim_id)
 

@@ -114,13 +114,26 @@ class PageObject(Generic[AdapterT]):
             raise TypeError(f"{type(self).__name__} names no LANDMARK and does not override landmark()")
         return self.page.locator(self.LANDMARK)
 
+    def landmark_at_once(self) -> tuple[str, str | None] | None:
+        """The landmark as `shows_at_once` looks for it (a plain CSS selector, and the whole text its element
+        has, if that matters), or None when only `landmark()`'s locator can find it."""
+        return (self.LANDMARK, None) if self.LANDMARK and type(self).landmark is PageObject.landmark else None
+
     def expect(self) -> Self:
         """Wait for the landmark: a fault page or a page that never shows it is a typed error. A page whose
-        landmark (plain CSS) shows already is known in one evaluate, without the locators' waiting."""
-        at_once = self.LANDMARK and type(self).landmark is PageObject.landmark
-        if not (at_once and self.adapter.shows_at_once(self.LANDMARK)):
+        landmark shows already is known in one evaluate, without the locators' waiting."""
+        at_once = self.landmark_at_once()
+        if not (at_once and self.adapter.shows_at_once(*at_once)):
             self.adapter.expect_page(self.NAME, self.landmark())
         return self
+
+    def open_in_place(self, path: str, *, ahead: str | None = None) -> Self:
+        """`goto_in_place`, then `expect`: the landmark is looked for as the page is written, in the same round
+        trip; a page that does not show it (a fault page) is expected as after `goto`."""
+        selector, text = self.landmark_at_once() or ("", None)
+        if self.adapter.goto_in_place(path, ahead=ahead, landmark=selector, landmark_text=text):
+            return self
+        return self.expect()
 
     def visit(self) -> Self:
         """Go to the page's address and make sure it is the page."""
@@ -274,8 +287,7 @@ class PageObject(Generic[AdapterT]):
             if target in seen or len(seen) >= max_pages:
                 raise self.changed(f"{what}: its page links go round in circles")
             seen.add(target)
-            self.adapter.goto_in_place(path)
-            self.expect()
+            self.open_in_place(path)
             read = reread()
             reads.append(read)
 

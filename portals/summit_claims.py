@@ -264,8 +264,7 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
 
     def open(self, path: str, claim_id: str, ahead: str | None = None) -> ClaimDetailPage:
         """The detail page at a portal path; the portal's 'Claim not found' is ClaimNotFound."""
-        self.adapter.goto_in_place(path, ahead=ahead)
-        if self.adapter.shows_at_once(self.LANDMARK):
+        if self.adapter.goto_in_place(path, ahead=ahead, landmark=self.LANDMARK):
             return self
         self.adapter.expect_page(self.NAME, self.landmark().or_(self.find(CLAIM_NOT_FOUND)))
         if not self.shows(self.LANDMARK):

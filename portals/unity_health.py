@@ -405,8 +405,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
 
     @classmethod
     def open(cls, adapter: UnityHealthAdapter, path: str, ahead: str | None = None) -> ClaimDetailPage:
-        adapter.goto_in_place(path, ahead=ahead)
-        return cls(adapter).expect()
+        return cls(adapter).open_in_place(path, ahead=ahead)
 
     @classmethod
     def path_for(cls, claim_number: str | None) -> str | None:
