@@ -167,8 +167,7 @@ class ClaimListPage(PageObject[PortalAdapter]):
             if target in seen or len(seen) >= MAX_LIST_PAGES:
                 raise self.changed("its page links go round in circles")
             seen.add(target)
-            self.adapter.goto_in_place(path)
-            self.expect()
+            self.open_in_place(path)
             page_rows, next_href = self._read_page(dos_from, dos_to)
             rows.extend(page_rows)
             path = self.adapter.portal_path(self.NAME, next_href) if next_href else ""
