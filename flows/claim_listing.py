@@ -41,6 +41,11 @@ log = structlog.get_logger(__name__)
 
 # A list read this recently answers for a claim as well as one read now.
 LIST_MAX_AGE = timedelta(minutes=15)
+# On an unpaced account, the detail pages of this many of the batch's next claims are asked for while a claim is
+# read and stored. One page ahead hid the portal's answer only while a runner's own turn on a claim lasted longer
+# than the answer: the page ahead went out through the lease fence's route, which adds its own milliseconds, and
+# the runner waited on it for about a third of each claim. Two ahead, each request has two turns to come back in.
+PAGES_AHEAD = 2
 # Claims still waiting on the payer: their detail shows no adjustments the list would miss.
 UNDECIDED_STATES = frozenset({ClaimState.PENDING, ClaimState.RECEIVED, ClaimState.INFO_REQUESTED})
 
@@ -95,13 +100,13 @@ class ClaimListing:
         self.portal: ClaimListPortal | None = adapter if isinstance(adapter, ClaimList) else None
         self.engine, self.claim_ids, self.lists = engine, list(claim_ids), lists
         self.open_unchanged = open_unchanged  # a person named these claims: their pages are read, moved or not
-        # the next claim's detail page may be asked for early: not when the account is paced, since a request
+        # the next claims' detail pages may be asked for early: not when the account is paced, since a request
         # ahead would come sooner than the pace allows
         self.look_ahead = look_ahead
         self._next_id = dict(zip(self.claim_ids, self.claim_ids[1:], strict=False))  # the batch's order
         self._read = False
         self._claims: dict[str, Claim] = {}  # the batch's claims, by id, as read with the list
-        self._judged: dict[str, bool] = {}  # `unchanged` of the next claim, judged early by `detail_after`
+        self._judged: dict[str, bool] = {}  # `unchanged` of the next claims, judged early by `details_after`
         self.skipped = 0  # claims the listing answered for
 
     def row_for(self, claim: Claim) -> ListedClaim | None:
@@ -122,22 +127,29 @@ class ClaimListing:
         """Whether `row` shows `claim` exactly as last observed, so its detail page has nothing new."""
         if self.open_unchanged:
             return False
-        if claim.claim_id in self._judged:  # nothing of this claim was recorded since: only the one before it
+        if claim.claim_id in self._judged:  # nothing of this claim was recorded since: only the ones before it
             return self._judged.pop(claim.claim_id)
         with session_scope(self.engine) as session:
             latest = latest_observation(session, claim.claim_id)
         return latest is not None and same_as_listed(latest, row)
 
-    def detail_after(self, claim: Claim) -> str | None:
-        """With `look_ahead`, the detail page of the batch's next claim when the list links it and it moved (its
-        page will be read next), else None. Only the next claim: one request ahead, one more query per claim."""
-        later_id = self._next_id.get(claim.claim_id) if self.look_ahead else None
-        later = self._claims.get(later_id) if later_id is not None else None
-        row = self.row_for(later) if later is not None else None
-        if row is None or later is None:
-            return None
-        self._judged[later.claim_id] = self.unchanged(later, row)
-        return None if self._judged[later.claim_id] else row.detail_path
+    def details_after(self, claim: Claim) -> tuple[str, ...]:
+        """With `look_ahead`, the detail pages of the batch's next PAGES_AHEAD claims that the list links and that
+        moved (their pages will be read next), in the batch's order; none without. Each claim is judged once, when
+        it first comes within reach: one more query per claim."""
+        paths: list[str] = []
+        later_id = claim.claim_id
+        for _ in range(PAGES_AHEAD if self.look_ahead else 0):
+            later = self._claims.get(self._next_id.get(later_id, ""))
+            row = self.row_for(later) if later is not None else None
+            if later is None or row is None:
+                break
+            if later.claim_id not in self._judged:
+                self._judged[later.claim_id] = self.unchanged(later, row)
+            if not self._judged[later.claim_id] and row.detail_path:
+                paths.append(row.detail_path)
+            later_id = later.claim_id
+        return tuple(paths)
 
     def mark_checked(self, claim: Claim, at: datetime) -> None:
         with session_scope(self.engine) as session:

@@ -215,17 +215,17 @@ def check_claim(
     missing: MissingClaims | None = None,
     keep_evidence: KeepsEvidence | None = None,
     detail_path: str | None = None,
-    next_detail_path: str | None = None,
+    next_detail_paths: tuple[str, ...] = (),
 ) -> Recorded:
     """Ask the portal about one claim and record what changed; portal errors are raised, impossible changes
     refused (flows/plausibility.py). With `missing`, a found claim missing now is held for its batch to judge.
     With `keep_evidence`, a first sight (a new status, payment or denial) keeps the page the portal showed.
     `detail_path`, the claim's detail page as the portal's claim list linked it, saves the search;
-    `next_detail_path`, the page the batch reads next, may be asked for while this claim is recorded."""
+    `next_detail_paths`, the pages the batch reads next, may be asked for while this claim is recorded."""
     known = known_of(engine, claim)
     try:
         result: ClaimStatusResult | None = adapter.claim_status(
-            replace(query_for(claim), detail_path=detail_path, next_detail_path=next_detail_path)
+            replace(query_for(claim), detail_path=detail_path, next_detail_paths=next_detail_paths)
         )
     except ClaimNotFound:
         result = None

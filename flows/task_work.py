@@ -132,7 +132,7 @@ def work_task(
             missing=missing,
             keep_evidence=keep_evidence,
             detail_path=row.detail_path if row is not None else None,
-            next_detail_path=listing.detail_after(claim) if listing is not None and row is not None else None,
+            next_detail_paths=listing.details_after(claim) if listing is not None and row is not None else (),
         )
         if recorded.held:
             return TaskResult("missing from the portal, held until the batch ends", recorded.status, held=True)

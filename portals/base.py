@@ -9,7 +9,7 @@ error, never a silently wrong value.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -190,7 +190,7 @@ class PortalAdapter(ABC):
         return response
 
     def goto_in_place(
-        self, path: str, *, ahead: str | None = None, landmark: str = "", landmark_text: str | None = None
+        self, path: str, *, ahead: Sequence[str] = (), landmark: str = "", landmark_text: str | None = None
     ) -> bool:
         """Open a page the portal's server sends whole, as `goto` does, but without a navigation: the page's
         own `fetch` brings its HTML (same cookies, same routes, so the lease fence sees it) and the HTML is
@@ -204,9 +204,11 @@ class PortalAdapter(ABC):
         (a login page, a sign-on elsewhere) or not HTML, or the page carries scripts (they may build what the
         adapter reads, or clash with the last page's); after a page with scripts, this adapter navigates.
 
-        `ahead`, a page the caller will open next the same way, is asked for as soon as this one has come: its
-        answer is on its way while this page is read and stored (one request ahead, never more), and the next
-        call takes it instead of asking again. A real navigation in between drops it.
+        `ahead`, the pages the caller will open next the same way, in order, are asked for as soon as this one has
+        come: their answers are on their way while this page is read and stored, and a later call takes its page
+        from them instead of asking again. Each page is asked for once: one still on its way from an earlier call
+        is kept if asked for again, dropped if not. A real navigation in between drops them all. How many pages
+        ahead is the caller's rule (flows/claim_listing.py); the adapter asks for what it is given.
 
         `landmark`, a plain CSS selector (and `landmark_text`, its element's whole text): whether it shows on the
         page written, looked at in the same round trip as `shows_at_once` would. False when it does not, when
@@ -219,7 +221,7 @@ class PortalAdapter(ABC):
                 WRITE_IN_PLACE_JS,
                 [
                     self.url(path),
-                    self.url(ahead) if ahead else None,
+                    [self.url(later) for later in ahead],
                     self.timeouts.navigation_ms,
                     landmark or None,
                     landmark_text,
@@ -347,8 +349,8 @@ SHOWS_AT_ONCE_JS = f"([selector, text]) => ({_SHOWS_JS})(selector, text)"
 # goto_in_place's page side. The answer: {navigate: true} to fall back to a navigation (with scripts: true when
 # the page carried any), {timeout: true}, {failed: why}, or {status, retryAfter, shows} once the page is written
 # (shows: whether `landmark`, of the whole text `landmarkText` if not null, shows on it).
-# The page asked for ahead waits in the window, which document.open keeps (a navigation does not); it is asked
-# for only after a page was written, not after a fault.
+# The pages asked for ahead wait in the window (by address), which document.open keeps (a navigation does not);
+# they are asked for only after a page was written, not after a fault.
 # Styles are waited for (as long as a navigation would be), since visibility depends on them.
 WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs, landmark, landmarkText]) => {
   const load = async target => {
@@ -363,16 +365,17 @@ WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs, landmark, landmarkText]) =
       return e.name === 'TimeoutError' ? {timeout: true} : {failed: String(e.message || e)};
     }
   };
-  const kept = window.__portalWorkerAhead;
+  const asked = window.__portalWorkerAhead || new Map();
   delete window.__portalWorkerAhead;
-  const got = await (kept && kept.url === url ? kept.answer : load(url));
+  const got = await (asked.get(url) || load(url));
   if (got.html === undefined) return got;
   if (/<script[\\s>]/i.test(got.html)) return {navigate: true, scripts: true};
   history.replaceState(null, '', got.url);
   document.open();  // which stops what the old document was still loading: the page ahead is asked for after
   document.write(got.html);
   document.close();
-  if (ahead && got.status < 400) window.__portalWorkerAhead = {url: ahead, answer: load(ahead)};
+  if (ahead.length && got.status < 400)
+    window.__portalWorkerAhead = new Map(ahead.map(later => [later, asked.get(later) || load(later)]));
   const styled = Array.from(document.querySelectorAll('link[rel~=stylesheet]'), link => link.sheet ? null
     : new Promise(done => { link.addEventListener('load', done); link.addEventListener('error', done); }));
   await Promise.race([Promise.all(styled), new Promise(done => setTimeout(done, timeoutMs))]);

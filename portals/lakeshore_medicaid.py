@@ -107,7 +107,7 @@ class LakeshoreMedicaidAdapter(
 
     def fetch_claim_status(self, query: ClaimQuery) -> ClaimStatusResult:
         if query.detail_path is not None:  # the claim list linked its page: no search needed
-            page = ClaimDetailPage(self).open_in_place(query.detail_path, ahead=query.next_detail_path)
+            page = ClaimDetailPage(self).open_in_place(query.detail_path, ahead=query.next_detail_paths)
             return page.read(query.claim_id)
         results = ClaimInquiryPage(self).open().search(query)
         return results.open_claim(query).read(query.claim_id)

@@ -14,7 +14,7 @@ which it holds as `self.page`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -127,7 +127,7 @@ class PageObject(Generic[AdapterT]):
             self.adapter.expect_page(self.NAME, self.landmark())
         return self
 
-    def open_in_place(self, path: str, *, ahead: str | None = None) -> Self:
+    def open_in_place(self, path: str, *, ahead: Sequence[str] = ()) -> Self:
         """`goto_in_place`, then `expect`: the landmark is looked for as the page is written, in the same round
         trip; a page that does not show it (a fault page) is expected as after `goto`."""
         selector, text = self.landmark_at_once() or ("", None)

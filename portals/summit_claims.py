@@ -261,7 +261,7 @@ class ClaimDetailPage(PageObject[PortalAdapter]):
     ]
     CLAIM_LEVEL_LINE = "Claim"
 
-    def open(self, path: str, claim_id: str, ahead: str | None = None) -> ClaimDetailPage:
+    def open(self, path: str, claim_id: str, ahead: Sequence[str] = ()) -> ClaimDetailPage:
         """The detail page at a portal path; the portal's 'Claim not found' is ClaimNotFound."""
         if self.adapter.goto_in_place(path, ahead=ahead, landmark=self.LANDMARK):
             return self

@@ -320,7 +320,7 @@ class SummitExchangeAdapter(
         if path is None:  # no list linked it: search for it, as a person would
             results = ClaimSearchPage(self).open().search(query, self.call_json_api)
             path = results.detail_path_for(query.claim_id)
-        return ClaimDetailPage(self).open(path, query.claim_id, query.next_detail_path).read(query.claim_id)
+        return ClaimDetailPage(self).open(path, query.claim_id, query.next_detail_paths).read(query.claim_id)
 
     def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
         """Every claim whose service dates overlap the range, from the claim list (every page of each range of

@@ -33,9 +33,9 @@ class ClaimQuery:
     # The claim's detail page, as the portal's own claim list linked it (ListedClaim.detail_path): an adapter
     # goes straight there, and checks the page shows this claim, instead of searching for it.
     detail_path: str | None = None
-    # The detail page the batch opens after this claim's, when the list linked it too: an adapter that reads
-    # pages in place asks for it as soon as this one has come (PortalAdapter.goto_in_place's `ahead`).
-    next_detail_path: str | None = None
+    # The detail pages the batch opens after this claim's, in order, when the list linked them too: an adapter
+    # that reads pages in place asks for them as soon as this one has come (PortalAdapter.goto_in_place's `ahead`).
+    next_detail_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

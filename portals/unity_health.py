@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar
@@ -127,7 +128,7 @@ class UnityHealthAdapter(
             detail_path = results.find_detail(query.claim_id, query.payer_claim_number)
         if detail_path is None:
             raise ClaimNotFound(self.portal, query.claim_id)
-        return ClaimDetailPage.open(self, detail_path, query.next_detail_path).read(query.claim_id)
+        return ClaimDetailPage.open(self, detail_path, query.next_detail_paths).read(query.claim_id)
 
     def list_claims(self, dos_from: date, dos_to: date) -> list[ListedClaim]:
         """Every claim with service dates in the range, from the portal's CSV of the search (one download per
@@ -404,7 +405,7 @@ class ClaimDetailPage(PageObject[UnityHealthAdapter]):
     PATH = "claims/detail/{claim_number}"  # where the results' claim number links
 
     @classmethod
-    def open(cls, adapter: UnityHealthAdapter, path: str, ahead: str | None = None) -> ClaimDetailPage:
+    def open(cls, adapter: UnityHealthAdapter, path: str, ahead: Sequence[str] = ()) -> ClaimDetailPage:
         return cls(adapter).open_in_place(path, ahead=ahead)
 
     @classmethod

@@ -50,11 +50,11 @@ def listed(adapter: UnityHealthAdapter, count: int) -> list[ListedClaim]:
     return rows[:count]
 
 
-def detail_query(row: ListedClaim, ahead: ListedClaim | None = None) -> ClaimQuery:
+def detail_query(row: ListedClaim, *ahead: ListedClaim) -> ClaimQuery:
     return replace(
         query(TRUTH[row.claim_id]),
         detail_path=row.detail_path,
-        next_detail_path=ahead.detail_path if ahead else None,
+        next_detail_paths=tuple(later.detail_path for later in ahead if later.detail_path),
     )
 
 
@@ -82,9 +82,7 @@ def test_detail_pages_come_by_fetch_each_asked_for_once_the_next_one_ahead(
     rows = listed(adapter, 3)
     kinds = kinds_of_requests(page)
 
-    results = [
-        adapter.claim_status(detail_query(row, ahead)) for row, ahead in zip(rows, [*rows[1:], None], strict=True)
-    ]
+    results = [adapter.claim_status(detail_query(row, *rows[i + 1 : i + 2])) for i, row in enumerate(rows)]
 
     for row, result in zip(rows, results, strict=True):
         assert_matches(result, TRUTH[row.claim_id])
@@ -92,6 +90,22 @@ def test_detail_pages_come_by_fetch_each_asked_for_once_the_next_one_ahead(
     assert kinds == ["fetch", "fetch", "fetch"]  # no document loaded: no navigation
     assert rows[-1].detail_path and page.url.endswith(rows[-1].detail_path)  # the address is the page's
     assert page.locator("h1, h2").first.is_visible()  # a page with its styles, as a person would see it
+
+
+def test_pages_asked_for_two_ahead_are_each_asked_for_once_and_kept_until_opened(
+    make_adapter: MakeAdapter, page: Page, fake_portal: RunningPortal
+) -> None:
+    adapter = make_adapter()
+    rows = listed(adapter, 5)
+    kinds = kinds_of_requests(page)
+
+    # As a batch asks: the next two each time, so every page but the first two was asked for twice ahead.
+    results = [adapter.claim_status(detail_query(row, *rows[i + 1 : i + 3])) for i, row in enumerate(rows)]
+
+    for row, result in zip(rows, results, strict=True):
+        assert_matches(result, TRUTH[row.claim_id])
+        assert requests_for(fake_portal, row) == 1
+    assert kinds == ["fetch"] * len(rows)
 
 
 def test_a_page_asked_for_ahead_but_not_opened_next_is_dropped(
