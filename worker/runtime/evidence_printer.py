@@ -49,8 +49,8 @@ def open_archive(page: Page, archive: Path) -> None:
 
 
 def print_archive(context: BrowserContext, archive: Path) -> tuple[bytes, bytes]:
-    """(screenshot PNG, PDF) of an archive, loaded offline in `context`; PlaywrightError when it cannot be."""
-    context.set_offline(True)  # anything the archive does not hold stays unfetched
+    """(screenshot PNG, PDF) of an archive, loaded in `context` (offline: `print_archives`); PlaywrightError when
+    it cannot be."""
     page = context.new_page()
     try:
         open_archive(page, archive)
@@ -61,8 +61,20 @@ def print_archive(context: BrowserContext, archive: Path) -> tuple[bytes, bytes]
 
 def print_pending(engine: Engine, data_dir: Path, context: BrowserContext, *, limit: int) -> int:
     """Print up to `limit` of this host's pending archives in `context`; how many were printed."""
+    return print_archives(engine, context, pending_archives(engine, data_dir, limit))
+
+
+def print_archives(engine: Engine, context: BrowserContext, pending: list[tuple[int, Path]]) -> int:
+    """Print `pending` archives (pending_archives) in `context`, taken offline first; how many were printed."""
+    if not pending:
+        return 0
+    try:
+        context.set_offline(True)  # once for the context: anything an archive does not hold stays unfetched
+    except PlaywrightError:
+        log.warning("evidence_printing_stopped", error="the browser went")
+        return 0  # the archives wait for the next idle turn
     printed = 0
-    for evidence_id, archive in pending_archives(engine, data_dir, limit):
+    for evidence_id, archive in pending:
         try:
             if not archive.is_file():
                 raise FileNotFoundError(archive.name)
@@ -122,13 +134,14 @@ class IdlePrinter:
     ) -> int:
         """Up to IDLE_PRINTS archives printed in a context `open_context` opens, `starting` told first; 0 when
         busy or none wait."""
-        if self._batches or not pending_archives(self.engine, self.data_dir):
+        if self._batches:
             return 0
-        if not self._printing.acquire(blocking=False):
+        pending = pending_archives(self.engine, self.data_dir, IDLE_PRINTS)
+        if not pending or not self._printing.acquire(blocking=False):
             return 0
         try:
             starting()
             with open_context() as context:
-                return print_pending(self.engine, self.data_dir, context, limit=IDLE_PRINTS)
+                return print_archives(self.engine, context, pending)
         finally:
             self._printing.release()
