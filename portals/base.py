@@ -371,7 +371,7 @@ WRITE_IN_PLACE_JS = """async ([url, ahead, timeoutMs, landmark, landmarkText]) =
   if (got.html === undefined) return got;
   if (/<script[\\s>]/i.test(got.html)) return {navigate: true, scripts: true};
   history.replaceState(null, '', got.url);
-  document.open();  // which stops what the old document was still loading: the page ahead is asked for after
+  document.open();  // stops what the old document was loading, not the window's fetches: pages asked ahead go on
   document.write(got.html);
   document.close();
   if (ahead.length && got.status < 400)

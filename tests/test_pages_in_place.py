@@ -98,6 +98,8 @@ def test_pages_asked_for_two_ahead_are_each_asked_for_once_and_kept_until_opened
     adapter = make_adapter()
     rows = listed(adapter, 5)
     kinds = kinds_of_requests(page)
+    # Slow answers: a page asked for two ahead is still on its way while the page before it is written over.
+    fake_portal.admin("faults/commercial", {"latency_ms": 300})
 
     # As a batch asks: the next two each time, so every page but the first two was asked for twice ahead.
     results = [adapter.claim_status(detail_query(row, *rows[i + 1 : i + 3])) for i, row in enumerate(rows)]
