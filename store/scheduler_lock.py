@@ -29,6 +29,8 @@ from sqlmodel import create_engine
 
 # The first key of the two-key advisory lock: "portal-worker scheduler", as a 32-bit number.
 LOCK_NAMESPACE = 0x70775343
+# The second key: this database and schema.
+LOCK_KEY = "hashtext(current_database() || '.' || current_schema())"
 # A holder whose host vanished is noticed after about idle + interval * count seconds.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 20, "keepalives_interval": 5, "keepalives_count": 3}
 
@@ -68,9 +70,7 @@ class PostgresSchedulerLock:
             return False
         try:
             taken = connection.execute(
-                text(
-                    "SELECT pg_try_advisory_lock(:namespace, hashtext(current_database() || '.' || current_schema()))"
-                ),
+                text(f"SELECT pg_try_advisory_lock(:namespace, {LOCK_KEY})"),
                 {"namespace": LOCK_NAMESPACE},
             ).scalar()
             connection.commit()  # the lock is the session's, not the transaction's
@@ -95,6 +95,14 @@ class PostgresSchedulerLock:
             return False
 
     def release(self) -> None:
+        # Unlocked before the connection closes: the server ends a closed session a moment after the client has
+        # moved on, and until then the next worker to ask is refused.
+        if self._connection is not None:
+            with contextlib.suppress(DBAPIError):
+                self._connection.execute(
+                    text(f"SELECT pg_advisory_unlock(:namespace, {LOCK_KEY})"), {"namespace": LOCK_NAMESPACE}
+                )
+                self._connection.commit()
         self._close()
         self._engine.dispose()
 
