@@ -20,7 +20,7 @@ from store.models import ClaimStatusObservation, Denial, Evidence
 from tests.conftest import Workspace
 from tests.run_support import import_claims
 from tests.test_check_run import run
-from worker.runtime.evidence_printer import IdlePrinter, print_pending
+from worker.runtime.evidence_printer import IdlePrinter, pending_archives, print_archives
 from worker.runtime.packets import build_packet
 
 pytestmark = pytest.mark.browser
@@ -140,7 +140,10 @@ def test_an_archive_that_will_not_print_is_tried_three_times_then_left(workspace
     context = browser.new_context()
     try:
         with capture_logs() as logged:
-            turns = [print_pending(workspace.engine, data_dir, context, limit=10) for _ in range(PRINT_ATTEMPTS + 1)]
+            turns = [
+                print_archives(workspace.engine, context, pending_archives(workspace.engine, data_dir, 10))
+                for _ in range(PRINT_ATTEMPTS + 1)
+            ]
     finally:
         context.close()
 

@@ -59,11 +59,6 @@ def print_archive(context: BrowserContext, archive: Path) -> tuple[bytes, bytes]
         page.close()
 
 
-def print_pending(engine: Engine, data_dir: Path, context: BrowserContext, *, limit: int) -> int:
-    """Print up to `limit` of this host's pending archives in `context`; how many were printed."""
-    return print_archives(engine, context, pending_archives(engine, data_dir, limit))
-
-
 def print_archives(engine: Engine, context: BrowserContext, pending: list[tuple[int, Path]]) -> int:
     """Print `pending` archives (pending_archives) in `context`, taken offline first; how many were printed."""
     if not pending:
